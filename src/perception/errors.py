@@ -1,0 +1,71 @@
+"""One error hierarchy: every data or config problem says what was expected, what was found, and a hint."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+_MAX_ROWS_SHOWN = 10
+
+
+class PerceptionError(Exception):
+    """Base class for every error a user can cause with data or configuration."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        expected: str,
+        found: str,
+        hint: str,
+        file: str | Path | None = None,
+        column: str | None = None,
+        rows: Sequence[int] | None = None,
+    ) -> None:
+        self.message = message
+        self.expected = expected
+        self.found = found
+        self.hint = hint
+        self.file = str(file) if file is not None else None
+        self.column = column
+        self.rows = [int(r) for r in rows] if rows is not None else None
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        lines = [self.message]
+        if self.file is not None:
+            lines.append(f"  file:     {self.file}")
+        if self.column is not None:
+            lines.append(f"  column:   {self.column}")
+        if self.rows:
+            shown = ", ".join(str(r) for r in self.rows[:_MAX_ROWS_SHOWN])
+            more = len(self.rows) - _MAX_ROWS_SHOWN
+            lines.append(f"  rows:     {shown}" + (f" (and {more} more)" if more > 0 else ""))
+        lines.append(f"  expected: {self.expected}")
+        lines.append(f"  found:    {self.found}")
+        lines.append(f"  hint:     {self.hint}")
+        return "\n".join(lines)
+
+
+class ReadError(PerceptionError):
+    """A survey file cannot be read (corrupt, truncated, empty, wrong extension, undecodable)."""
+
+
+class ConfigError(PerceptionError):
+    """A YAML configuration file is invalid (unknown key, wrong type, missing file)."""
+
+
+class CodebookError(PerceptionError):
+    """A codebook does not fit the data it is applied to."""
+
+
+class ValidationError(PerceptionError):
+    """Harmonized data break a rule (duplicate ids, values outside the codebook, personal data)."""
+
+
+class DesignError(PerceptionError):
+    """A survey design is invalid (bad weights, missing strata or PSU ids, lonely PSUs)."""
+
+
+class CalibrationError(PerceptionError):
+    """Weighting cannot reach its targets (empty cells, inconsistent margins, no convergence)."""

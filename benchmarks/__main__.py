@@ -1,0 +1,56 @@
+"""Run every ``bench_*.py`` script that has a ``main()``, or only those named on the command line.
+
+``python -m benchmarks`` runs them all in turn; ``python -m benchmarks estimation raking`` runs
+``bench_estimation.py`` and ``bench_raking.py``. A script that fails is reported and the others
+still run; the exit status is 1 if any failed.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import time
+import traceback
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def discover() -> list[str]:
+    """Return the names (without the ``bench_`` prefix) of every benchmark script, sorted."""
+    return sorted(p.stem.removeprefix("bench_") for p in HERE.glob("bench_*.py"))
+
+
+def run(name: str) -> bool:
+    """Import ``benchmarks.bench_<name>`` and call its ``main()``; return whether it succeeded."""
+    print(f"\n{'=' * 100}\nbenchmarks.bench_{name}\n{'=' * 100}", flush=True)
+    start = time.perf_counter()
+    try:
+        module = importlib.import_module(f"benchmarks.bench_{name}")
+        entry = getattr(module, "main", None)
+        if not callable(entry):
+            print(f"skipped: bench_{name}.py has no main()")
+            return True
+        entry()
+    except Exception:
+        traceback.print_exc()
+        print(f"bench_{name} FAILED after {time.perf_counter() - start:.1f} s", flush=True)
+        return False
+    print(f"\nbench_{name} finished in {time.perf_counter() - start:.1f} s", flush=True)
+    return True
+
+
+def cli(argv: list[str]) -> int:
+    """Run the requested benchmarks (all when none are named)."""
+    available = discover()
+    wanted = [a.removeprefix("bench_").removesuffix(".py") for a in argv] or available
+    unknown = [w for w in wanted if w not in available]
+    if unknown:
+        print(f"unknown benchmark(s) {unknown}; available: {available}", file=sys.stderr)
+        return 2
+    results = [run(name) for name in wanted]
+    return 0 if all(results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(cli(sys.argv[1:]))

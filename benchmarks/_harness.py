@@ -1,0 +1,184 @@
+"""Measurement helpers shared by the benchmark scripts: timing, memory, peers, tables."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import TypeVar
+
+T = TypeVar("T")
+
+REPO = Path(__file__).resolve().parents[1]
+RESULT_PREFIX = "RESULT "
+GIB = 1024**3
+
+
+@dataclass(frozen=True)
+class Skip:
+    """A peer that did not run, and why."""
+
+    peer: str
+    reason: str
+
+
+def best_of(fn: Callable[[], T], repeats: int = 3) -> tuple[float, T]:
+    """Run ``fn`` ``repeats`` times; return the fastest wall time and the last result."""
+    best = float("inf")
+    result: T | None = None
+    for _ in range(repeats):
+        start = time.perf_counter()
+        result = fn()
+        best = min(best, time.perf_counter() - start)
+    assert result is not None
+    return best, result
+
+
+def import_peer(name: str) -> ModuleType | Skip:
+    """Import an optional peer library, or say why it is unavailable."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)  # samplics announces it is archived
+            return importlib.import_module(name)
+    except ImportError as exc:
+        return Skip(name, f"not importable ({exc}); install with `make bench` (the bench extra)")
+
+
+def find_rscript() -> str | Skip:
+    """Return the path of an Rscript that has the survey package, or say why there is none."""
+    path = shutil.which("Rscript")
+    if path is None:
+        return Skip("R survey", "Rscript not on PATH (Debian: apt-get install r-cran-survey)")
+    probe = subprocess.run(
+        [path, "-e", 'cat(as.character(packageVersion("survey")))'],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if probe.returncode != 0:
+        return Skip("R survey", "R has no `survey` package (Debian: apt-get install r-cran-survey)")
+    return path
+
+
+def r_survey_version(rscript: str) -> str:
+    """Return 'R x.y.z, survey a.b.c' for the report."""
+    code = 'cat(R.version$major, ".", R.version$minor, " ", '
+    code += 'as.character(packageVersion("survey")), sep = "")'
+    out = subprocess.run([rscript, "-e", code], capture_output=True, text=True, check=True)
+    r_version, survey_version = out.stdout.split()
+    return f"R {r_version}, survey {survey_version}"
+
+
+def run_r(rscript: str, code: str, args: Sequence[str], workdir: Path, timeout: float) -> str:
+    """Run R ``code`` with ``args`` through Rscript and return its standard output."""
+    script = workdir / "bench.R"
+    script.write_text(code)
+    done = subprocess.run(
+        [rscript, "--vanilla", str(script), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"Rscript failed ({done.returncode}):\n{done.stderr[-2000:]}")
+    return done.stdout
+
+
+def r_seconds(stdout: str, label: str = "ELAPSED") -> float:
+    """Return the seconds R reported on its '<label> <seconds>' line."""
+    match = re.search(rf"^{label} (\S+)\s*$", stdout, flags=re.MULTILINE)
+    if match is None:
+        raise RuntimeError(f"R did not report {label}; its output was:\n{stdout[-2000:]}")
+    return float(match.group(1))
+
+
+def run_child(module: str, args: Sequence[str], timeout: float) -> dict[str, float]:
+    """Run ``python -m module args`` in a fresh process and parse its RESULT line."""
+    done = subprocess.run(
+        [sys.executable, "-m", module, *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    lines = [ln for ln in done.stdout.splitlines() if ln.startswith(RESULT_PREFIX)]
+    if done.returncode != 0 or not lines:
+        raise RuntimeError(f"child {module} {args} failed:\n{done.stderr[-3000:]}")
+    parsed: dict[str, float] = json.loads(lines[-1][len(RESULT_PREFIX) :])
+    return parsed
+
+
+def reset_peak_rss() -> bool:
+    """Reset this process's peak resident set size (Linux), so the next peak is clean."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        return False
+    return True
+
+
+def _status_kib(field: str) -> int:
+    """Return a /proc/self/status memory field in KiB."""
+    text = Path("/proc/self/status").read_text()
+    match = re.search(rf"^{field}:\s+(\d+) kB", text, flags=re.MULTILINE)
+    if match is None:
+        raise RuntimeError(f"/proc/self/status has no {field}")
+    return int(match.group(1))
+
+
+def rss_bytes() -> int:
+    """Return this process's current resident set size in bytes."""
+    return _status_kib("VmRSS") * 1024
+
+
+def peak_rss_bytes() -> int:
+    """Return this process's peak resident set size since the last reset, in bytes."""
+    return _status_kib("VmHWM") * 1024
+
+
+def machine() -> str:
+    """Describe the machine and the numeric stack in one line."""
+    import numpy as np
+    import pandas as pd
+
+    load = os.getloadavg()[0]
+    return (
+        f"{os.cpu_count()} CPUs (1-min load average {load:.1f} at start), "
+        f"Python {sys.version.split()[0]}, numpy {np.__version__}, pandas {pd.__version__}"
+    )
+
+
+def verdict(ok: bool) -> str:
+    """Spell a target check."""
+    return "PASS" if ok else "FAIL"
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """Format rows as a plain fixed-width table."""
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
+    line = "  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))
+    rule = "  ".join("-" * w for w in widths)
+    body = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
+    return "\n".join([line, rule, *body])
+
+
+def fmt_seconds(seconds: float) -> str:
+    """Format a duration."""
+    return f"{seconds:.3f} s" if seconds < 10 else f"{seconds:.1f} s"
+
+
+def fmt_diff(value: float | None) -> str:
+    """Format a largest absolute difference (or n/a)."""
+    return "n/a" if value is None else f"{value:.1e}"

@@ -1,0 +1,151 @@
+"""The ``perception`` command: codebook scaffolding, configuration checks and the demo.
+
+Every problem a user can cause is printed as the PerceptionError message (no traceback) and
+the command exits with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from perception.errors import ConfigError, PerceptionError
+
+USAGE_ERROR = 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line and return its exit status."""
+    parser = _parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, or a usage error argparse already printed
+        return exc.code if isinstance(exc.code, int) else USAGE_ERROR
+    try:
+        status: int = args.run(args)
+    except PerceptionError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return USAGE_ERROR
+    return status
+
+
+def _parser() -> argparse.ArgumentParser:
+    """Build the argument parser."""
+    parser = argparse.ArgumentParser(
+        prog="perception",
+        description="Survey analytics pipeline for peace operations.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    codebook = commands.add_parser("codebook", help="draft codebooks")
+    codebook_commands = codebook.add_subparsers(dest="action", required=True, metavar="ACTION")
+    init = codebook_commands.add_parser(
+        "init",
+        help="write a codebook stub drafted from a survey file's metadata",
+        description="Draft a codebook from a survey file: labels, value labels, types, "
+        "suggested targets and missing codes, and personal-data suspects flagged pii.",
+    )
+    init.add_argument("file", type=Path, help="survey file (.sav, .dta, .csv, .xlsx, ...)")
+    init.add_argument("-o", "--output", type=Path, help="write here instead of standard output")
+    init.add_argument("--wave", default="w1", help="wave id to write in the stub (default w1)")
+    init.add_argument("--force", action="store_true", help="overwrite an existing output file")
+    init.set_defaults(run=_codebook_init)
+
+    config = commands.add_parser("config", help="check configuration files")
+    config_commands = config.add_subparsers(dest="action", required=True, metavar="ACTION")
+    check = config_commands.add_parser(
+        "check", help="validate the survey file, the catalogue and every codebook"
+    )
+    check.add_argument(
+        "survey",
+        nargs="?",
+        type=Path,
+        default=Path("config/survey.yaml"),
+        help="survey file (default config/survey.yaml)",
+    )
+    check.set_defaults(run=_config_check)
+
+    schemas = commands.add_parser("schemas", help="write the JSON Schemas of the config files")
+    schemas.add_argument(
+        "--out", type=Path, default=Path("config/schemas"), help="folder (default config/schemas)"
+    )
+    schemas.set_defaults(run=_schemas)
+
+    demo = commands.add_parser("demo", help="generate the demo survey and run the pipeline")
+    demo.set_defaults(run=_demo)
+    return parser
+
+
+def _codebook_init(args: argparse.Namespace) -> int:
+    """Write a codebook stub to a file or standard output."""
+    from perception.codebook import codebook_stub
+
+    output: Path | None = args.output
+    if output is not None and output.exists() and not args.force:
+        raise ConfigError(
+            "Output file already exists",
+            expected="a new file name",
+            found=f"{output} exists",
+            hint="choose another -o, or pass --force to overwrite it",
+            file=output,
+        )
+    text = codebook_stub(args.file, wave=args.wave)
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        _write_text_atomically(output, text)
+        print(f"wrote {output}", file=sys.stderr)
+    return 0
+
+
+def _write_text_atomically(path: Path, text: str) -> None:
+    """Write a text file through a temporary file in the same folder."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+
+
+def _config_check(args: argparse.Namespace) -> int:
+    """Validate a survey's configuration and summarize it."""
+    from perception.config import load_project
+
+    project = load_project(args.survey)
+    print(
+        f"{args.survey}: survey {project.survey.survey!r}, "
+        f"{len(project.catalogue.variables)} catalogue variables, "
+        f"{len(project.codebooks)} wave(s) ({', '.join(project.codebooks)}): OK"
+    )
+    return 0
+
+
+def _schemas(args: argparse.Namespace) -> int:
+    """Write the JSON Schemas."""
+    from perception.config import write_json_schemas
+
+    for file in write_json_schemas(args.out):
+        print(f"wrote {file}")
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    """Run the demo (``perception.demo_run.run_demo``)."""
+    run_demo = importlib.import_module("perception.demo_run").run_demo
+    result = run_demo()
+    return result if isinstance(result, int) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

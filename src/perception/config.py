@@ -1,0 +1,967 @@
+"""Configuration models and loaders: the variable catalogue, codebooks and the survey file.
+
+Every model is frozen and rejects unknown keys. Loaders turn every problem into a
+:class:`~perception.errors.ConfigError` that names the file, the key path (for example
+``variables.Q23.recode``) and its line, says what was expected and what was found, and
+suggests the closest valid key when one is misspelt.
+"""
+
+from __future__ import annotations
+
+import difflib
+import itertools
+import json
+import math
+import re
+import types
+from collections.abc import Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any, Literal, Self, TypeVar, Union, get_args, get_origin
+
+import pydantic
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    PrivateAttr,
+    StrictBool,
+    StrictInt,
+    StringConstraints,
+    WithJsonSchema,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from perception.errors import ConfigError
+from perception.yamlio import YamlDocument, load_yaml
+
+__all__ = [
+    "AgeBand",
+    "AgeBands",
+    "Bin",
+    "Catalogue",
+    "Codebook",
+    "Fieldwork",
+    "Label",
+    "Project",
+    "SpecialCodes",
+    "SurveyConfig",
+    "Variable",
+    "VariableMap",
+    "WaveConfig",
+    "json_schemas",
+    "load_catalogue",
+    "load_codebook",
+    "load_project",
+    "load_survey",
+    "validate_codebook",
+    "write_json_schemas",
+]
+
+NonEmptyStr = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+VariableName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$")]
+WaveId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]*$")]
+EnvVarName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
+
+Role = Literal["id", "date", "demographic", "derived", "design", "item"]
+Kind = Literal["string", "date", "categorical", "integer", "number"]
+Theme = Literal[
+    "inclusion",
+    "awareness",
+    "participation",
+    "voice",
+    "dialogue",
+    "safety",
+    "violence",
+    "trust",
+    "state_presence",
+    "representation",
+    "discrimination",
+    "mission",
+]
+MissingKind = Literal["missing", "dont_know", "refused"]
+_M = TypeVar("_M", bound=BaseModel)
+
+_ROLE_KINDS: dict[str, tuple[str, ...]] = {
+    "id": ("string",),
+    "date": ("date",),
+    "demographic": ("categorical", "integer"),
+    "derived": ("categorical",),
+    "design": ("number", "string"),
+    "item": ("categorical",),
+}
+#: The derivations harmonization knows how to compute, keyed by variable name.
+DERIVED_FROM_AGE = ("age_band", "youth")
+#: The column every harmonized table gains; no catalogue variable may use the name.
+WAVE_COLUMN = "wave"
+ID_VARIABLE = "respondent_id"
+YOUTH_CODE, ADULT_CODE = 1, 2
+
+
+def _rule(expected: str, found: str, hint: str, at: tuple[Hashable, ...] = ()) -> Exception:
+    """Build a validation error that carries expected/found/hint through pydantic."""
+    return PydanticCustomError(
+        "perception_rule",
+        "{found}; expected {expected}",
+        {"expected": expected, "found": found, "hint": hint, "at": at},
+    )
+
+
+def _source_value(value: object) -> int | float | str:
+    """Accept a source value as written in a codebook: a number or a text; 1.0 becomes 1."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueError(f"a source value must be a number or a text, not {value!r}")
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"a source value must be finite, not {value!r}")
+        if value.is_integer():
+            return int(value)
+    return value
+
+
+SourceValue = Annotated[
+    int | float | str,
+    PlainValidator(_source_value),
+    WithJsonSchema({"anyOf": [{"type": "number"}, {"type": "string"}]}),
+]
+
+
+class _Model(BaseModel):
+    """Base for every configuration model: frozen, unknown keys rejected."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Label(_Model):
+    """A text in English and French."""
+
+    en: NonEmptyStr
+    fr: NonEmptyStr
+
+
+# --------------------------------------------------------------------------- catalogue
+
+
+class SpecialCodes(_Model):
+    """Canonical codes for "don't know" and "refused", shared by every item and demographic."""
+
+    dont_know: StrictInt = 98
+    refused: StrictInt = 99
+
+    @model_validator(mode="after")
+    def _distinct(self) -> Self:
+        if self.dont_know == self.refused:
+            raise _rule(
+                "two different codes",
+                f"dont_know and refused are both {self.dont_know}",
+                "use 98 for don't know and 99 for refused",
+            )
+        return self
+
+    def labels(self) -> dict[int, Label]:
+        """Return the bilingual label of each special code."""
+        return {
+            self.dont_know: Label(en="Don't know", fr="Ne sait pas"),
+            self.refused: Label(en="Refused", fr="Refus"),
+        }
+
+
+class AgeBand(_Model):
+    """One age band; ``min`` and ``max`` are inclusive and ``max: null`` leaves it open."""
+
+    code: StrictInt
+    min: StrictInt = Field(ge=0)
+    max: StrictInt | None = None
+    label: Label
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if self.max is not None and self.max < self.min:
+            raise _rule(
+                "max >= min", f"min {self.min} and max {self.max}", "swap min and max", ("max",)
+            )
+        return self
+
+
+class AgeBands(_Model):
+    """Contiguous age bands and the upper age of "youth"."""
+
+    bands: list[AgeBand] = Field(min_length=1)
+    youth_max_age: StrictInt
+
+    @model_validator(mode="after")
+    def _contiguous(self) -> Self:
+        codes = [band.code for band in self.bands]
+        for index, code in enumerate(codes):
+            if code in codes[:index]:
+                raise _rule(
+                    "each band code once",
+                    f"code {code} twice",
+                    "number the bands 1, 2, 3...",
+                    ("bands", index, "code"),
+                )
+        for index, (low, high) in enumerate(itertools.pairwise(self.bands)):
+            if low.max is None or high.min != low.max + 1:
+                raise _rule(
+                    f"band {index + 2} to start at {low.max + 1 if low.max is not None else '?'}",
+                    f"band {index + 1} ends at {low.max} and band {index + 2} starts at {high.min}",
+                    "list the bands in increasing order without gaps or overlaps; "
+                    "only the last band may be open (max: null)",
+                    ("bands", index + 1, "min"),
+                )
+        last = self.bands[-1].max
+        if not self.bands[0].min <= self.youth_max_age <= (last if last is not None else 10**6):
+            raise _rule(
+                "an age inside the bands",
+                f"youth_max_age {self.youth_max_age}",
+                "the default is 35 (youth = 18-35)",
+                ("youth_max_age",),
+            )
+        return self
+
+    def band_of(self, age: int) -> int | None:
+        """Return the code of the band holding ``age``, or None outside every band."""
+        for band in self.bands:
+            if age >= band.min and (band.max is None or age <= band.max):
+                return band.code
+        return None
+
+
+class Variable(_Model):
+    """One harmonized variable of the catalogue."""
+
+    role: Role
+    kind: Kind
+    label: Label
+    question: Label | None = None
+    theme: Theme | None = None
+    ordered: StrictBool = False
+    codes: dict[StrictInt, Label] | None = None
+    min: StrictInt | None = None
+    max: StrictInt | None = None
+    derived_from: str | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        allowed = _ROLE_KINDS[self.role]
+        if self.kind not in allowed:
+            raise _rule(
+                f"kind {' or '.join(allowed)} for role {self.role}",
+                f"kind {self.kind}",
+                "change the kind or the role",
+                ("kind",),
+            )
+        if (self.role == "item") != (self.theme is not None):
+            raise _rule(
+                "a theme on every item and only on items",
+                f"role {self.role} with theme {self.theme}",
+                "items need `theme:`; other roles must not have one",
+                ("theme",),
+            )
+        if self.kind == "categorical" and self.codes is None and self.role != "derived":
+            raise _rule(
+                "codes for a categorical variable",
+                "no `codes:`",
+                "add codes: {1: {en: ..., fr: ...}, ...}",
+                ("codes",),
+            )
+        if self.kind != "categorical" and (self.codes is not None or self.ordered):
+            raise _rule(
+                "codes/ordered only on categorical variables",
+                f"kind {self.kind} with codes or ordered",
+                "remove `codes`/`ordered` or make the variable categorical",
+                ("codes",),
+            )
+        if self.kind != "integer" and (self.min is not None or self.max is not None):
+            raise _rule(
+                "min/max only on integer variables",
+                f"kind {self.kind} with min/max",
+                "remove min and max",
+                ("min",),
+            )
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise _rule("min <= max", f"min {self.min}, max {self.max}", "swap them", ("max",))
+        if (self.role == "derived") != (self.derived_from is not None):
+            raise _rule(
+                "derived_from on derived variables and only there",
+                f"role {self.role} with derived_from {self.derived_from}",
+                "derived variables need `derived_from: age`",
+                ("derived_from",),
+            )
+        return self
+
+
+class Catalogue(_Model):
+    """The harmonized variable catalogue (``config/variables.yaml``)."""
+
+    special_codes: SpecialCodes = SpecialCodes()
+    age_bands: AgeBands
+    variables: dict[VariableName, Variable] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _coherent(self) -> Self:
+        specials = {self.special_codes.dont_know, self.special_codes.refused}
+        if WAVE_COLUMN in self.variables:
+            raise _rule(
+                "no variable named `wave`",
+                "a variable named wave",
+                "harmonization adds the wave column itself; rename the variable",
+                ("variables", WAVE_COLUMN),
+            )
+        ids = [name for name, var in self.variables.items() if var.role == "id"]
+        if ids != [ID_VARIABLE]:
+            raise _rule(
+                f"exactly one id variable, named {ID_VARIABLE}",
+                f"id variables {ids}",
+                f"declare `{ID_VARIABLE}: {{role: id, kind: string, label: ...}}`",
+                ("variables",),
+            )
+        for name, var in self.variables.items():
+            clash = sorted(specials & set(var.codes or {}))
+            if clash:
+                raise _rule(
+                    "substantive codes only (special codes are implicit)",
+                    f"code {clash[0]}, which is a special code",
+                    "remove it: every item and demographic accepts 98 and 99 implicitly",
+                    ("variables", name, "codes", clash[0]),
+                )
+            if var.role == "derived":
+                self._check_derived(name, var)
+        return self
+
+    def _check_derived(self, name: str, var: Variable) -> None:
+        """Check that a derived variable is one harmonization knows how to compute."""
+        if name not in DERIVED_FROM_AGE or var.derived_from != "age":
+            raise _rule(
+                f"a derived variable named {' or '.join(DERIVED_FROM_AGE)} with derived_from: age",
+                f"{name} derived from {var.derived_from}",
+                "only age_band and youth can be derived (from age)",
+                ("variables", name, "derived_from"),
+            )
+        age = self.variables.get("age")
+        if age is None or age.kind != "integer":
+            raise _rule(
+                "an integer variable `age` to derive from",
+                "no integer `age` in the catalogue",
+                "add age: {role: demographic, kind: integer, min: 18, max: 110, label: ...}",
+                ("variables", name, "derived_from"),
+            )
+        if name == "age_band" and var.codes is not None:
+            raise _rule(
+                "no codes on age_band",
+                "codes on age_band",
+                "age_band codes come from age_bands.bands; remove `codes`",
+                ("variables", name, "codes"),
+            )
+        if name == "youth" and set(var.codes or {}) != {YOUTH_CODE, ADULT_CODE}:
+            raise _rule(
+                f"youth codes {YOUTH_CODE} (youth) and {ADULT_CODE} (adults)",
+                f"codes {sorted(var.codes or {})}",
+                "declare codes: {1: {en: Youth...}, 2: {en: Adults...}}",
+                ("variables", name, "codes"),
+            )
+        if name == "age_band" and age.min is not None and self.age_bands.bands[0].min > age.min:
+            raise _rule(
+                f"age bands starting at or below the minimum age {age.min}",
+                f"first band starts at {self.age_bands.bands[0].min}",
+                "lower the first band's min or raise age.min",
+                ("age_bands", "bands", 0, "min"),
+            )
+
+    def codes(self, name: str) -> dict[int, Label]:
+        """Return the substantive codes of a categorical variable, in canonical order."""
+        var = self.variables[name]
+        if name == "age_band" and var.role == "derived":
+            return {band.code: band.label for band in self.age_bands.bands}
+        return dict(sorted((var.codes or {}).items()))
+
+    def takes_special_codes(self, name: str) -> bool:
+        """Tell whether a variable accepts the special codes 98/99 (items and demographics)."""
+        var = self.variables[name]
+        return var.role in ("item", "demographic")
+
+    def categories(self, name: str) -> list[int]:
+        """Return the categories of a categorical variable: its codes, then 98 and 99."""
+        cats = list(self.codes(name))
+        if self.takes_special_codes(name):
+            cats += [self.special_codes.dont_know, self.special_codes.refused]
+        return cats
+
+    def code_labels(self, name: str) -> dict[int, Label]:
+        """Return the label of every category of a categorical variable, special codes included."""
+        labels = self.codes(name)
+        if self.takes_special_codes(name):
+            labels |= self.special_codes.labels()
+        return labels
+
+    def special_code(self, kind: MissingKind) -> int | None:
+        """Return the canonical code of a missing kind (None for plain missing)."""
+        if kind == "dont_know":
+            return self.special_codes.dont_know
+        if kind == "refused":
+            return self.special_codes.refused
+        return None
+
+
+# --------------------------------------------------------------------------- codebook
+
+
+class Bin(_Model):
+    """A range of a numeric source mapped to one code; bounds inclusive, ``max: null`` open."""
+
+    min: float
+    max: float | None = None
+    code: StrictInt
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if self.max is not None and self.max < self.min:
+            raise _rule("max >= min", f"min {self.min}, max {self.max}", "swap them", ("max",))
+        return self
+
+    def contains(self, value: float) -> bool:
+        """Tell whether ``value`` falls in the bin."""
+        return value >= self.min and (self.max is None or value <= self.max)
+
+
+class VariableMap(_Model):
+    """How one source column reaches the harmonized table.
+
+    Exactly one of three intents: ``target`` (map it), ``pii: true`` (personal data, dropped;
+    with ``target: respondent_id`` the id is replaced by a salted hash) or ``skip: true`` (not
+    used; ``missing`` may stay, so that switching ``skip`` to ``target`` keeps the suggestion).
+    """
+
+    target: VariableName | None = None
+    pii: StrictBool = False
+    skip: StrictBool = False
+    missing: dict[SourceValue, MissingKind] = Field(default_factory=dict)
+    recode: dict[SourceValue, StrictInt] | None = None
+    bins: list[Bin] | None = None
+
+    @model_validator(mode="after")
+    def _one_intent(self) -> Self:
+        intent = "`target: NAME`, `pii: true` or `skip: true`"
+        if self.skip and (self.target is not None or self.pii):
+            raise _rule(
+                f"one of {intent}",
+                "skip together with target or pii",
+                "remove `skip: true` to map the column",
+                ("skip",),
+            )
+        if self.skip and (self.recode is not None or self.bins is not None):
+            raise _rule(
+                "no recode/bins on a skipped column",
+                "skip with recode or bins",
+                "replace `skip: true` with `target: NAME`",
+                ("skip",),
+            )
+        if not self.skip and self.target is None and not self.pii:
+            raise _rule(f"one of {intent}", "none of them", "say what to do with the column", ())
+        if self.pii and self.target is None and (self.missing or self.recode or self.bins):
+            raise _rule(
+                "nothing but `pii: true` on a dropped personal-data column",
+                "missing, recode or bins",
+                "remove them: the column never leaves data/raw",
+                ("pii",),
+            )
+        if self.recode is not None and self.bins is not None:
+            raise _rule(
+                "either recode or bins", "both", "use bins for numeric ranges, recode otherwise"
+            )
+        overlap = sorted(set(self.missing) & set(self.recode or {}), key=str)
+        if overlap:
+            raise _rule(
+                "each source value in either missing or recode",
+                f"{overlap[0]!r} in both",
+                "remove it from one of them",
+                ("recode", overlap[0]),
+            )
+        self._check_bins()
+        return self
+
+    def _check_bins(self) -> None:
+        """Reject overlapping bins."""
+        bins = sorted(enumerate(self.bins or []), key=lambda item: item[1].min)
+        for (_, low), (index, high) in itertools.pairwise(bins):
+            if low.max is None or high.min <= low.max:
+                raise _rule(
+                    "bins that do not overlap",
+                    f"[{low.min}, {low.max}] and [{high.min}, {high.max}]",
+                    "make each bin start after the previous one ends",
+                    ("bins", index),
+                )
+
+
+class Codebook(_Model):
+    """One codebook per source file (``config/codebooks/<name>.yaml``)."""
+
+    wave: WaveId
+    source_file: NonEmptyStr
+    description: str | None = None
+    id_salt_env: EnvVarName | None = None
+    variables: dict[Annotated[str, StringConstraints(min_length=1)], VariableMap] = Field(
+        min_length=1
+    )
+    _path: Path | None = PrivateAttr(default=None)
+
+    @property
+    def path(self) -> Path | None:
+        """Return the file the codebook was loaded from, if any."""
+        return self._path
+
+    def targets(self) -> dict[str, str]:
+        """Return ``{target: source column}`` for every mapped column."""
+        return {m.target: src for src, m in self.variables.items() if m.target is not None}
+
+
+# --------------------------------------------------------------------------- survey
+
+
+class Fieldwork(_Model):
+    """Fieldwork dates of a wave."""
+
+    start: date
+    end: date
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if self.end < self.start:
+            raise _rule("end >= start", f"{self.start} to {self.end}", "swap them", ("end",))
+        return self
+
+
+class WaveConfig(_Model):
+    """One wave: its raw file (inside ``raw_dir``) and its codebook."""
+
+    id: WaveId
+    label: Label
+    file: NonEmptyStr
+    codebook: NonEmptyStr
+    fieldwork: Fieldwork | None = None
+    provider: str | None = None
+
+
+class SurveyConfig(_Model):
+    """The survey file (``config/survey.yaml``); paths are relative to the project root."""
+
+    survey: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_-]*$")]
+    title: Label
+    country: Label
+    raw_dir: NonEmptyStr
+    processed_dir: NonEmptyStr
+    variables: NonEmptyStr
+    targets: NonEmptyStr
+    weighting: NonEmptyStr
+    geojson: NonEmptyStr | None = None
+    waves: list[WaveConfig] = Field(min_length=1)
+    _root: Path = PrivateAttr(default_factory=Path.cwd)
+
+    @model_validator(mode="after")
+    def _unique_waves(self) -> Self:
+        for field in ("id", "file", "codebook"):
+            seen: dict[str, int] = {}
+            for index, wave in enumerate(self.waves):
+                value = getattr(wave, field)
+                if value in seen:
+                    raise _rule(
+                        f"each wave {field} once",
+                        f"{value!r} in waves {seen[value] + 1} and {index + 1}",
+                        f"give every wave its own {field}",
+                        ("waves", index, field),
+                    )
+                seen[value] = index
+        return self
+
+    @property
+    def root(self) -> Path:
+        """Return the project root (the folder holding ``config/``)."""
+        return self._root
+
+    def resolve(self, relative: str | Path) -> Path:
+        """Resolve a path from the survey file against the project root."""
+        return self._root / relative
+
+    def raw_path(self, wave: WaveConfig) -> Path:
+        """Return the raw file of a wave."""
+        return self.resolve(self.raw_dir) / wave.file
+
+
+@dataclass(frozen=True)
+class Project:
+    """A validated survey: the survey file, its catalogue and every wave's codebook."""
+
+    survey: SurveyConfig
+    catalogue: Catalogue
+    codebooks: Mapping[str, Codebook]
+
+
+# --------------------------------------------------------------------------- loaders
+
+
+def load_catalogue(path: str | Path) -> Catalogue:
+    """Load and validate the variable catalogue."""
+    doc = load_yaml(path)
+    return _validate(Catalogue, doc, "variable catalogue")
+
+
+def load_codebook(path: str | Path, catalogue: Catalogue | None = None) -> Codebook:
+    """Load a codebook; with a catalogue, also check it against the catalogue."""
+    doc = load_yaml(path)
+    codebook = _validate(Codebook, doc, "codebook")
+    codebook._path = doc.path
+    if catalogue is not None:
+        _check_codebook(codebook, catalogue, doc)
+    return codebook
+
+
+def validate_codebook(codebook: Codebook, catalogue: Catalogue) -> None:
+    """Check a codebook against the catalogue; raise ConfigError on the first problem."""
+    _check_codebook(codebook, catalogue, None)
+
+
+def load_survey(path: str | Path, root: str | Path | None = None) -> SurveyConfig:
+    """Load the survey file; ``root`` defaults to the folder above the one holding it."""
+    doc = load_yaml(path)
+    survey = _validate(SurveyConfig, doc, "survey configuration")
+    survey._root = Path(root) if root is not None else doc.path.resolve().parent.parent
+    return survey
+
+
+def load_project(path: str | Path, root: str | Path | None = None) -> Project:
+    """Load the survey file, its catalogue and every codebook, and check they fit together."""
+    doc = load_yaml(path)
+    survey = load_survey(path, root)
+    catalogue = load_catalogue(_existing(survey, doc, ("variables",), survey.variables))
+    codebooks: dict[str, Codebook] = {}
+    for index, wave in enumerate(survey.waves):
+        file = _existing(survey, doc, ("waves", index, "codebook"), wave.codebook)
+        codebook = load_codebook(file, catalogue)
+        for field, want, got in (
+            ("wave", wave.id, codebook.wave),
+            ("source_file", wave.file, codebook.source_file),
+        ):
+            if want != got:
+                raise _config_error(
+                    doc,
+                    ("waves", index, "id" if field == "wave" else "file"),
+                    f"Wave and codebook disagree on `{field}`",
+                    expected=f"{field}: {want} in {file}",
+                    found=f"{field}: {got}",
+                    hint=f"make `{field}` in the codebook match the wave in {doc.path.name}",
+                )
+        codebooks[wave.id] = codebook
+    return Project(survey=survey, catalogue=catalogue, codebooks=codebooks)
+
+
+def _existing(survey: SurveyConfig, doc: YamlDocument, key: tuple[Hashable, ...], rel: str) -> Path:
+    """Resolve a referenced file and fail with the referencing key when it is absent."""
+    file = survey.resolve(rel)
+    if not file.is_file():
+        raise _config_error(
+            doc,
+            key,
+            "Referenced file does not exist",
+            expected=f"a file at {file}",
+            found="no such file",
+            hint=f"paths are relative to the project root {survey.root}; check the spelling",
+        )
+    return file
+
+
+# --------------------------------------------------------------------------- codebook checks
+
+
+def _check_codebook(codebook: Codebook, catalogue: Catalogue, doc: YamlDocument | None) -> None:
+    """Check every mapping of a codebook against the catalogue."""
+    seen: dict[str, str] = {}
+    for source, vmap in codebook.variables.items():
+        key = ("variables", source)
+        if vmap.target is None:
+            continue
+        var = catalogue.variables.get(vmap.target)
+        if var is None:
+            close = difflib.get_close_matches(vmap.target, list(catalogue.variables), n=1)
+            raise _codebook_error(
+                codebook,
+                doc,
+                (*key, "target"),
+                "Codebook target is not in the variable catalogue",
+                expected="a variable of config/variables.yaml",
+                found=f"target {vmap.target!r}",
+                hint=f"did you mean {close[0]!r}?" if close else "add it to the catalogue first",
+            )
+        if vmap.target in seen:
+            raise _codebook_error(
+                codebook,
+                doc,
+                (*key, "target"),
+                "Two source columns map to the same harmonized variable",
+                expected=f"one source column for {vmap.target}",
+                found=f"{seen[vmap.target]} and {source}",
+                hint="keep one mapping and mark the other `skip: true`",
+            )
+        seen[vmap.target] = source
+        _check_mapping(codebook, catalogue, doc, source, vmap.target, vmap, var)
+    if ID_VARIABLE not in seen:
+        raise _codebook_error(
+            codebook,
+            doc,
+            ("variables",),
+            "Codebook does not map the respondent id",
+            expected=f"one source column with `target: {ID_VARIABLE}`",
+            found="none",
+            hint="map the file's respondent/questionnaire number; add `pii: true` if it is "
+            "personal (it is then replaced by a salted hash)",
+        )
+
+
+def _check_mapping(
+    codebook: Codebook,
+    catalogue: Catalogue,
+    doc: YamlDocument | None,
+    source: str,
+    target: str,
+    vmap: VariableMap,
+    var: Variable,
+) -> None:
+    """Check one mapping's pii, recode, bins and missing entries against its target."""
+    key = ("variables", source)
+    if vmap.pii and var.role != "id":
+        raise _codebook_error(
+            codebook,
+            doc,
+            (*key, "pii"),
+            "Personal data mapped to a harmonized variable",
+            expected=f"pii: true only with target: {ID_VARIABLE}",
+            found=f"pii: true with target: {target}",
+            hint="personal data never leaves data/raw; drop the target or the pii flag",
+        )
+    if (vmap.recode is not None or vmap.bins is not None) and var.kind != "categorical":
+        raise _codebook_error(
+            codebook,
+            doc,
+            (*key, "recode" if vmap.recode is not None else "bins"),
+            "Recode or bins on a non-categorical target",
+            expected="recode/bins only for categorical targets",
+            found=f"{target} is {var.kind}",
+            hint="remove recode/bins; values pass through after `missing`",
+        )
+    codes = set(catalogue.codes(target)) if var.kind == "categorical" else set()
+    entries: list[tuple[tuple[Hashable, ...], int]] = [
+        ((*key, "recode", src), code) for src, code in (vmap.recode or {}).items()
+    ]
+    entries += [((*key, "bins", i, "code"), b.code) for i, b in enumerate(vmap.bins or [])]
+    for where, code in entries:
+        if code not in codes:
+            raise _codebook_error(
+                codebook,
+                doc,
+                where,
+                f"Code not in the catalogue for {target}",
+                expected=f"one of {sorted(codes)}",
+                found=f"code {code}",
+                hint="map don't know/refused through `missing`; otherwise use a catalogue code",
+            )
+    if not catalogue.takes_special_codes(target) or var.kind not in ("categorical", "integer"):
+        for src, kind in vmap.missing.items():
+            if kind != "missing":
+                raise _codebook_error(
+                    codebook,
+                    doc,
+                    (*key, "missing", src),
+                    f"Special code on a {var.role} variable",
+                    expected=f"`missing` only for {target}",
+                    found=f"{src!r}: {kind}",
+                    hint=f"{target} has no don't know/refused code; use `missing`",
+                )
+
+
+def _codebook_error(
+    codebook: Codebook,
+    doc: YamlDocument | None,
+    key: tuple[Hashable, ...],
+    message: str,
+    *,
+    expected: str,
+    found: str,
+    hint: str,
+) -> ConfigError:
+    """Build a ConfigError for a codebook, with the line when the YAML is known."""
+    if doc is not None:
+        return _config_error(doc, key, message, expected=expected, found=found, hint=hint)
+    return ConfigError(
+        f"{message} at {_render_key(key, None)}",
+        expected=expected,
+        found=found,
+        hint=hint,
+        file=codebook.path,
+    )
+
+
+# --------------------------------------------------------------------------- error rendering
+
+
+def _validate(model: type[_M], doc: YamlDocument, what: str) -> _M:
+    """Validate YAML data against a model, translating pydantic errors into a ConfigError."""
+    if not isinstance(doc.data, dict):
+        raise ConfigError(
+            f"Invalid {what}",
+            expected="a YAML mapping of keys to values",
+            found="an empty file" if doc.data is None else f"a {type(doc.data).__name__}",
+            hint=f"see config/schemas/{_SCHEMA_FILES[model.__name__]} for the structure",
+            file=doc.path,
+        )
+    try:
+        return model.model_validate(doc.data)
+    except pydantic.ValidationError as exc:
+        raise _from_pydantic(exc, model, doc, what) from None
+
+
+def _from_pydantic(
+    exc: pydantic.ValidationError, model: type[BaseModel], doc: YamlDocument, what: str
+) -> ConfigError:
+    """Translate the first pydantic error into a ConfigError (the others are counted)."""
+    errors = exc.errors(include_url=False)
+    first = errors[0]
+    loc = tuple(part for part in first["loc"] if part != "[key]")
+    kind = first["type"]
+    ctx = first.get("ctx") or {}
+    found = _show(first.get("input"))
+    hint = f"see config/schemas/{_SCHEMA_FILES[model.__name__]} for the allowed structure"
+    if kind == "perception_rule":
+        loc = (*loc, *ctx.get("at", ()))
+        expected, found, hint = str(ctx["expected"]), str(ctx["found"]), str(ctx["hint"])
+    elif kind == "extra_forbidden":
+        allowed = _allowed_keys(model, loc[:-1])
+        close = difflib.get_close_matches(str(loc[-1]), allowed, n=1, cutoff=0.6)
+        expected = "one of the keys " + ", ".join(allowed) if allowed else "no extra keys"
+        found = f"unknown key {loc[-1]!r}"
+        hint = f"did you mean {close[0]!r}?" if close else "remove the key or fix its spelling"
+    elif kind == "missing":
+        expected, found = f"the required key {loc[-1]!r}", "no such key"
+        hint = f"add `{loc[-1]}:`"
+    elif kind == "literal_error":
+        options = re.findall(r"'([^']*)'", str(ctx.get("expected", "")))
+        expected = "one of " + ", ".join(options)
+        close = difflib.get_close_matches(str(first.get("input")), options, n=1)
+        if close:
+            hint = f"did you mean {close[0]!r}?"
+    else:
+        expected = str(first["msg"]).removeprefix("Value error, ").removeprefix("Input should be ")
+        if "[key]" in first["loc"]:
+            expected = f"a key that is {expected}"
+            found = f"key {_show(loc[-1])}"
+            hint = f'put the key in quotes ("{loc[-1]}":) if it is meant as text'
+    message = f"Invalid {what}"
+    if len(errors) > 1:
+        message += f" ({len(errors) - 1} more problem(s) after this one)"
+    return _config_error(doc, loc, message, expected=expected, found=found, hint=hint)
+
+
+def _config_error(
+    doc: YamlDocument,
+    key: Sequence[Hashable],
+    message: str,
+    *,
+    expected: str,
+    found: str,
+    hint: str,
+) -> ConfigError:
+    """Build a ConfigError naming the file, the key path and its line."""
+    where = _render_key(key, doc.data)
+    line = doc.line_of(key)
+    text = f"{message} at {where}" + (f" (line {line})" if line is not None else "")
+    return ConfigError(text, expected=expected, found=found, hint=hint, file=doc.path)
+
+
+def _render_key(key: Sequence[Hashable], data: Any) -> str:
+    """Render a key path as ``variables.Q23.recode`` or ``waves[1].id``."""
+    if not key:
+        return "the top level"
+    text = ""
+    node = data
+    for part in key:
+        if isinstance(node, list) and isinstance(part, int):
+            text += f"[{part}]"
+            node = node[part] if 0 <= part < len(node) else None
+        else:
+            text += f".{part}" if text else str(part)
+            node = node.get(part) if isinstance(node, dict) else None
+    return text
+
+
+def _show(value: object) -> str:
+    """Show a found value briefly."""
+    text = repr(value)
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
+def _allowed_keys(model: type[BaseModel], loc: Iterable[Hashable]) -> list[str]:
+    """Return the keys allowed in the mapping found at ``loc`` inside ``model``."""
+    current: Any = model
+    for part in loc:
+        current = _unwrap(current)
+        if isinstance(current, type) and issubclass(current, BaseModel):
+            field = current.model_fields.get(str(part))
+            if field is None:
+                return []
+            current = field.annotation
+        elif get_origin(current) in (dict, list):
+            current = get_args(current)[-1]
+        else:
+            return []
+    current = _unwrap(current)
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return list(current.model_fields)
+    return []
+
+
+def _unwrap(annotation: Any) -> Any:
+    """Strip Annotated and Optional from a type annotation."""
+    while get_origin(annotation) is Annotated:
+        annotation = get_args(annotation)[0]
+    if get_origin(annotation) in (Union, types.UnionType):
+        args = [arg for arg in get_args(annotation) if arg is not type(None)]
+        if len(args) == 1:
+            return _unwrap(args[0])
+    return annotation
+
+
+# --------------------------------------------------------------------------- JSON Schemas
+
+_SCHEMA_FILES = {
+    "Catalogue": "variables.schema.json",
+    "Codebook": "codebook.schema.json",
+    "SurveyConfig": "survey.schema.json",
+}
+_SCHEMA_MODELS: dict[str, type[BaseModel]] = {
+    "Catalogue": Catalogue,
+    "Codebook": Codebook,
+    "SurveyConfig": SurveyConfig,
+}
+
+
+def json_schemas() -> dict[str, str]:
+    """Return ``{file name: JSON text}`` for the catalogue, codebook and survey schemas."""
+    out: dict[str, str] = {}
+    for name, model in _SCHEMA_MODELS.items():
+        schema = model.model_json_schema()
+        schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+        out[_SCHEMA_FILES[name]] = json.dumps(schema, indent=2, ensure_ascii=False) + "\n"
+    return out
+
+
+def write_json_schemas(directory: str | Path) -> list[Path]:
+    """Write the JSON Schemas into ``directory`` (``config/schemas``) and return the files."""
+    folder = Path(directory)
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, text in json_schemas().items():
+        file = folder / name
+        file.write_text(text, encoding="utf-8")
+        written.append(file)
+    return written

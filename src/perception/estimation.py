@@ -1,0 +1,850 @@
+"""Design-based estimation: means, totals and proportions for every domain in one pass.
+
+Rows are coded once by their finest domain cell (the combination of every ``by`` column) and
+their PSU. For each variable, weighted sums are aggregated per (cell × PSU) with one
+``np.bincount``; every domain of every domain set is then a sum of those cell aggregates, and
+its linearized PSU scores go to the one variance kernel in :mod:`perception.variance`.
+No loop runs over rows or domains.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from scipy import sparse, special, stats
+
+from perception.calibration import greg_coefficients
+from perception.design import SurveyDesign
+from perception.errors import ConfigError, ValidationError
+from perception.variance import (
+    FloatArray,
+    IntArray,
+    combine_codes,
+    compress_codes,
+    representative_rows,
+    stratified_variance,
+    weighted_bincount,
+)
+
+Stat = Literal["mean", "total", "proportion"]
+CiMethod = Literal["logit", "beta", "wald"]
+STATS: tuple[str, ...] = ("mean", "total", "proportion")
+CI_METHODS: tuple[str, ...] = ("logit", "beta", "wald")
+RESULT_COLUMNS: tuple[str, ...] = (
+    "estimate",
+    "se",
+    "ci_low",
+    "ci_high",
+    "df",
+    "deff",
+    "n",
+    "n_weighted",
+    "n_eff",
+)
+_ROUNDING = 64 * np.finfo(np.float64).eps
+NATIONAL = "national"
+"""Label of the domain set ``[]`` (the whole population) in ``estimate_domains`` output."""
+
+
+@dataclass(frozen=True)
+class DomainIndex:
+    """Integer coding of rows into finest cells, (cell × PSU) pairs and domain-PSU entries.
+
+    A *link* maps a (cell × PSU) pair to the (domain × PSU) *entry* it contributes to; a pair
+    has one link per domain set whose columns are all non-missing in its cell.
+    """
+
+    sets: tuple[tuple[str, ...], ...]
+    columns: tuple[str, ...]
+    cell: IntArray
+    n_cells: int
+    cell_rows: IntArray
+    cell_codes: Mapping[str, IntArray]
+    pair: IntArray
+    n_pairs: int
+    pair_weight: FloatArray
+    pair_cell: IntArray
+    total_weight: float
+    link_pair: IntArray
+    link_entry: IntArray
+    entry_domain: IntArray
+    entry_psu: IntArray
+    n_domains: int
+    cell_domain: sparse.csr_matrix
+    domain_set: IntArray
+    domain_cell: IntArray
+    df: IntArray
+    rows: IntArray
+
+    @property
+    def n_entries(self) -> int:
+        """Number of (domain × PSU) entries."""
+        return int(self.entry_domain.shape[0])
+
+
+@dataclass(frozen=True)
+class _Scores:
+    """Everything computed for one variable over every domain."""
+
+    estimate: FloatArray
+    variance: FloatArray
+    n: FloatArray
+    n_weighted: FloatArray
+    deff: FloatArray
+    n_eff: FloatArray
+    entry_values: FloatArray
+    beta: FloatArray | None
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """A difference between two estimates with its uncertainty.
+
+    Attributes
+    ----------
+    estimate, se, ci_low, ci_high, df, p_value
+        Difference, standard error, Student-t interval, degrees of freedom and two-sided
+        p-value for the null hypothesis of no difference.
+
+    """
+
+    estimate: float
+    se: float
+    ci_low: float
+    ci_high: float
+    df: float
+    p_value: float
+
+
+def _set_label(columns: Sequence[str]) -> str:
+    """Name a domain set: ``"national"`` or the columns joined by ``×``."""
+    return "×".join(columns) if columns else NATIONAL
+
+
+def _check_options(stat: str, ci_method: str, level: float) -> None:
+    """Reject an unknown statistic, interval method or confidence level."""
+    if stat not in STATS:
+        raise ConfigError(
+            f"Unknown statistic {stat!r}",
+            expected=f"one of {', '.join(STATS)}",
+            found=repr(stat),
+            hint="use 'proportion' for 0/1 indicators",
+        )
+    if ci_method not in CI_METHODS:
+        raise ConfigError(
+            f"Unknown interval method {ci_method!r}",
+            expected=f"one of {', '.join(CI_METHODS)}",
+            found=repr(ci_method),
+            hint="'logit' is R's svyciprop default; 'beta' is Korn-Graubard",
+        )
+    if not 0.0 < level < 1.0:
+        raise ConfigError(
+            "Confidence level out of range",
+            expected="a level strictly between 0 and 1, such as 0.95",
+            found=repr(level),
+            hint="pass level=0.95 for 95% intervals",
+        )
+
+
+def _check_columns(design: SurveyDesign, columns: Sequence[str], role: str) -> None:
+    """Raise a ValidationError naming the first column that is not in the data."""
+    reserved = {"variable", "domain_set", *RESULT_COLUMNS}
+    for column in columns:
+        if column not in design.data.columns:
+            raise ValidationError(
+                f"The {role} {column!r} is not in the data",
+                expected=f"a column named {column!r}",
+                found=f"columns {list(design.data.columns)[:20]}",
+                hint="check the spelling against the harmonized data",
+                column=column,
+            )
+        if role == "domain column" and column in reserved:
+            raise ValidationError(
+                f"The domain column {column!r} clashes with an output column",
+                expected=f"domain columns other than {sorted(reserved)}",
+                found=repr(column),
+                hint="rename the column before estimating",
+                column=column,
+            )
+
+
+def domain_index(design: SurveyDesign, domain_sets: Sequence[Sequence[str]]) -> DomainIndex:
+    """Code the design's rows for a list of domain sets (``[]`` is the whole population).
+
+    Rows with a missing value in a domain column belong to no domain of a set that uses
+    that column (they still count in the national estimate and in sets without it).
+    """
+    sets = tuple(tuple(s) for s in domain_sets)
+    columns = tuple(dict.fromkeys(c for s in sets for c in s))
+    _check_columns(design, columns, "domain column")
+    n, n_psus, layout = design.n_rows, design.n_psus, design.layout
+    codes: list[IntArray] = []
+    sizes: list[int] = []
+    for column in columns:
+        code, levels = design.column_codes(column)
+        codes.append(np.where(code < 0, len(levels), code))
+        sizes.append(len(levels) + 1)
+    cell, n_cells = combine_codes(codes, sizes, n)
+    rep = representative_rows(cell, n_cells)
+    cell_codes = {c: codes[j][rep] for j, c in enumerate(columns)}
+    size_of = dict(zip(columns, sizes, strict=True))
+    pair, n_pairs = combine_codes([cell, design.psu_index], [n_cells, n_psus], n)
+    pair_rep = representative_rows(pair, n_pairs)
+    pair_cell, pair_psu = cell[pair_rep], design.psu_index[pair_rep]
+    pair_rows = np.bincount(pair, minlength=n_pairs)
+
+    dom_of_cell: list[IntArray] = []
+    domain_set: list[IntArray] = []
+    domain_cell: list[IntArray] = []
+    offset = 0
+    for number, cols in enumerate(sets):
+        valid = np.ones(n_cells, dtype=np.bool_)
+        for c in cols:
+            valid &= cell_codes[c] < size_of[c] - 1
+        inside = np.flatnonzero(valid)
+        local, n_local = combine_codes(
+            [cell_codes[c][inside] for c in cols], [size_of[c] for c in cols], inside.size
+        )
+        mapping = np.full(n_cells, -1, dtype=np.intp)
+        mapping[inside] = local + offset
+        dom_of_cell.append(mapping)
+        domain_set.append(np.full(n_local, number, dtype=np.intp))
+        domain_cell.append(inside[representative_rows(local, n_local)])
+        offset += n_local
+    n_domains = offset
+
+    link_pair_parts, key_parts, cd_rows, cd_cols = [], [], [], []
+    for mapping in dom_of_cell:
+        dom = mapping[pair_cell]
+        linked = np.flatnonzero(dom >= 0)
+        link_pair_parts.append(linked)
+        key_parts.append(dom[linked].astype(np.int64) * n_psus + pair_psu[linked])
+        has = np.flatnonzero(mapping >= 0)
+        cd_rows.append(mapping[has])
+        cd_cols.append(has)
+    link_pair = np.concatenate(link_pair_parts)
+    link_entry, entry_key = compress_codes(np.concatenate(key_parts), n_domains * n_psus)
+    entry_domain = (entry_key // n_psus).astype(np.intp)
+    entry_psu = (entry_key % n_psus).astype(np.intp)
+    entry_rows = weighted_bincount(
+        link_entry, pair_rows[link_pair].astype(np.float64), entry_key.size
+    )
+    strata_key = entry_domain.astype(np.int64) * layout.n_strata + layout.psu_stratum[entry_psu]
+    _, domain_strata = compress_codes(strata_key, n_domains * layout.n_strata)
+    strata_count = np.bincount(domain_strata // layout.n_strata, minlength=n_domains)
+    psu_count = np.bincount(entry_domain, minlength=n_domains)
+    rows_idx = np.concatenate(cd_rows)
+    cell_domain = sparse.csr_matrix(
+        (np.ones(rows_idx.size), (rows_idx, np.concatenate(cd_cols))),
+        shape=(n_domains, n_cells),
+    )
+    return DomainIndex(
+        sets=sets,
+        columns=columns,
+        cell=cell,
+        n_cells=n_cells,
+        cell_rows=np.bincount(cell, minlength=n_cells).astype(np.intp),
+        cell_codes=cell_codes,
+        pair=pair,
+        n_pairs=n_pairs,
+        pair_weight=weighted_bincount(pair, design.weights, n_pairs),
+        pair_cell=pair_cell,
+        total_weight=float(design.weights.sum()),
+        link_pair=link_pair,
+        link_entry=link_entry,
+        entry_domain=entry_domain,
+        entry_psu=entry_psu,
+        n_domains=n_domains,
+        cell_domain=cell_domain,
+        domain_set=np.concatenate(domain_set),
+        domain_cell=np.concatenate(domain_cell),
+        df=(psu_count - strata_count).astype(np.intp),
+        rows=weighted_bincount(entry_domain, entry_rows, n_domains).astype(np.intp),
+    )
+
+
+def variable_values(design: SurveyDesign, variable: str, stat: str) -> FloatArray:
+    """Return a variable as float64 with NaN for missing, checking it suits ``stat``."""
+    _check_columns(design, [variable], "variable")
+    series = design.data[variable]
+    if not (pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series)):
+        raise ValidationError(
+            f"The variable {variable!r} is not numeric",
+            expected="numbers, or 0/1 / boolean values for a proportion",
+            found=f"dtype {series.dtype}",
+            hint="recode the answer into a 0/1 indicator before estimating",
+            column=variable,
+        )
+    values: FloatArray = series.to_numpy(dtype=np.float64, na_value=np.nan)
+    if np.isinf(values).any():
+        raise ValidationError(
+            f"The variable {variable!r} has infinite values",
+            expected="finite numbers or missing values",
+            found=f"{int(np.isinf(values).sum())} infinite values",
+            hint="set them to missing or fix the data",
+            column=variable,
+            rows=[int(i) for i in np.flatnonzero(np.isinf(values))[:50]],
+        )
+    if stat == "proportion":
+        bad = ~np.isnan(values) & (values != 0.0) & (values != 1.0)
+        if bad.any():
+            raise ValidationError(
+                f"The proportion variable {variable!r} is not 0/1",
+                expected="0, 1, True, False or missing",
+                found=f"{int(bad.sum())} other values, e.g. {np.unique(values[bad])[:5].tolist()}",
+                hint="recode the answer into a 0/1 indicator, or use stat='mean'",
+                column=variable,
+                rows=[int(i) for i in np.flatnonzero(bad)[:50]],
+            )
+    return values
+
+
+@dataclass(frozen=True)
+class _GregContext:
+    """Per-call pieces of the calibration correction: row codes and weight sums per cell."""
+
+    joint: list[IntArray | None]
+    cell_weight: list[FloatArray]
+
+
+def _greg_context(design: SurveyDesign, index: DomainIndex) -> _GregContext | None:
+    """Precompute, for each calibration step, (domain cell × calibration cell) row codes."""
+    if not design.calibration:
+        return None
+    joint: list[IntArray | None] = []
+    cell_weight: list[FloatArray] = []
+    for step in design.calibration:
+        model = step.model
+        n_cal = model.cell_x.shape[0]
+        factor_only = model.numeric.shape[1] == 0
+        small = index.n_cells * n_cal <= max(4 * design.n_rows, 1 << 20)
+        joint.append(index.cell * n_cal + model.cells if factor_only and small else None)
+        cell_weight.append(model.grouped_sums(step.pre_weights, index.cell, index.n_cells))
+    return _GregContext(joint=joint, cell_weight=cell_weight)
+
+
+def _greg_beta(
+    design: SurveyDesign,
+    index: DomainIndex,
+    context: _GregContext,
+    yc: FloatArray,
+    miss: IntArray,
+    center: FloatArray,
+    scale: FloatArray,
+) -> FloatArray:
+    """Coefficients of every domain's score on each calibration step's model matrix.
+
+    The score of domain ``d`` is ``u = scale_d · d·(y − center_d)``; its moments
+    ``X_kᵀ W_{k−1} u`` are built from per-cell sums, never from rows of ``X``.
+    """
+    terms = design.greg_terms()
+    assert terms is not None
+    moments = []
+    for number, step in enumerate(design.calibration):
+        pre, model, joint = step.pre_weights, step.model, context.joint[number]
+        if joint is None:
+            ysum = model.grouped_sums(pre * yc, index.cell, index.n_cells)
+        else:
+            n_cal = model.cell_x.shape[0]
+            table = weighted_bincount(joint, pre * yc, index.n_cells * n_cal)
+            ysum = table.reshape(index.n_cells, n_cal) @ model.cell_x
+        wsum = context.cell_weight[number] - model.grouped_sums(
+            pre[miss], index.cell[miss], index.n_cells, rows=miss
+        )
+        ydom = index.cell_domain @ ysum
+        wdom = index.cell_domain @ wsum
+        moments.append(scale[:, None] * (ydom - center[:, None] * wdom))
+    return greg_coefficients(terms, moments)
+
+
+def _scores(
+    design: SurveyDesign,
+    index: DomainIndex,
+    y: FloatArray,
+    stat: str,
+    context: _GregContext | None,
+) -> _Scores:
+    """Estimate, variance, deff and effective n of one variable in every domain.
+
+    Notes
+    -----
+    For a mean (or proportion) in domain ``d`` the linearized score is
+    ``u_i = d_i·(y_i − ȳ_d)/N̂_d`` and for a total ``u_i = d_i·y_i``; missing values of ``y``
+    give ``u_i = 0``. On a calibrated design ``u`` is replaced by its residual from each
+    step's regression on ``X`` weighted by that step's pre-calibration weights. Means are
+    computed on ``y`` shifted by its overall mean, for accuracy of the sums of squares. A
+    domain whose values are all equal (within rounding) has a mean with variance exactly 0.
+
+    """
+    w = design.weights
+    missing = np.isnan(y)
+    miss = np.flatnonzero(missing)
+    yc = np.where(missing, 0.0, y)
+    wy = w * yc
+    observed_weight = index.total_weight - float(w[miss].sum())
+    ratio = stat != "total"
+    if stat == "mean" and observed_weight > 0:
+        shift = float(wy.sum()) / observed_weight
+        yc = np.where(missing, 0.0, yc - shift)
+        wy = w * yc
+    else:
+        shift = 0.0
+    n_pairs, n_cells, n_domains = index.n_pairs, index.n_cells, index.n_domains
+    pair_sum = weighted_bincount(index.pair, wy, n_pairs)
+    pair_weight = index.pair_weight - weighted_bincount(index.pair[miss], w[miss], n_pairs)
+    if stat == "proportion":
+        cell_squares = weighted_bincount(index.pair_cell, pair_sum, n_cells)
+    else:
+        cell_squares = weighted_bincount(index.cell, wy * yc, n_cells)
+    entry_sum = weighted_bincount(index.link_entry, pair_sum[index.link_pair], index.n_entries)
+    entry_weight = weighted_bincount(
+        index.link_entry, pair_weight[index.link_pair], index.n_entries
+    )
+    ed = index.entry_domain
+    total = weighted_bincount(ed, entry_sum, n_domains)
+    weight = weighted_bincount(ed, entry_weight, n_domains)
+    squares = index.cell_domain @ cell_squares
+    cell_obs = index.cell_rows - np.bincount(index.cell[miss], minlength=n_cells)
+    n_obs = index.cell_domain @ cell_obs.astype(np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean_c = total / weight
+        if ratio:
+            estimate = mean_c + shift
+            values = (entry_sum - mean_c[ed] * entry_weight) / weight[ed]
+            center, scale = mean_c, 1.0 / weight
+        else:
+            estimate = total
+            values = entry_sum
+            center, scale = np.zeros(n_domains), np.ones(n_domains)
+        beta = (
+            None if context is None else _greg_beta(design, index, context, yc, miss, center, scale)
+        )
+        if ratio:
+            spread = np.abs(mean_c[ed]) + abs(shift)
+            magnitude = (np.abs(entry_sum) + spread * entry_weight) / weight[ed]
+        else:
+            magnitude = np.abs(entry_sum)
+        terms = design.greg_terms()
+        variance = stratified_variance(
+            ed,
+            index.entry_psu,
+            values,
+            n_domains,
+            design.layout,
+            None if terms is None else terms.aux,
+            beta,
+            magnitude,
+        )
+        sigma2 = (squares - weight * mean_c**2) / weight
+        constant = sigma2 <= _ROUNDING * squares / weight
+        sigma2 = np.where(n_obs > 1, np.where(constant, 0.0, sigma2), np.nan)
+        if ratio:
+            variance = np.where(constant, 0.0, variance)
+        svyvar = sigma2 * n_obs / (n_obs - 1.0)
+        srs = svyvar * (weight - n_obs) / (weight * n_obs)
+        if not ratio:
+            srs = srs * weight**2
+        deff = np.where(srs > 0, variance / srs, np.nan)
+        n_eff = (
+            np.where(variance > 0, sigma2 / variance, np.nan)
+            if ratio
+            else np.full(n_domains, np.nan)
+        )
+    return _Scores(
+        estimate=estimate,
+        variance=variance,
+        n=n_obs,
+        n_weighted=weight,
+        deff=deff,
+        n_eff=n_eff,
+        entry_values=values,
+        beta=beta,
+    )
+
+
+def _t_quantile(prob: float, df: FloatArray) -> FloatArray:
+    """Student-t quantile, NaN where df ≤ 0."""
+    df = np.asarray(df, dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        q: FloatArray = np.where(df > 0, stats.t.ppf(prob, np.where(df > 0, df, 1.0)), np.nan)
+    return q
+
+
+def confidence_interval(
+    estimate: FloatArray,
+    se: FloatArray,
+    df: FloatArray,
+    n_rows: FloatArray,
+    stat: str,
+    ci_method: str,
+    level: float,
+) -> tuple[FloatArray, FloatArray]:
+    """Confidence intervals with Student t on the design df, as R's confint / svyciprop.
+
+    Parameters
+    ----------
+    estimate, se, df
+        Point estimates, standard errors and degrees of freedom.
+    n_rows
+        Rows in the domain including rows with a missing value (Korn-Graubard only).
+    stat
+        ``"proportion"`` uses ``ci_method``; means and totals use a symmetric t interval.
+    ci_method
+        ``"logit"``, ``"beta"`` (Korn-Graubard) or ``"wald"`` (symmetric, not clipped).
+    level
+        Confidence level.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        Lower and upper limits; NaN where df ≤ 0.
+
+    Notes
+    -----
+    *logit*: ``expit(logit p ± t·SE/(p(1−p)))``, NaN when p is 0 or 1. *beta*:
+    ``n* = p(1−p)/SE² · (t_{n−1}/t_df)²`` and the interval
+    ``[B⁻¹(α/2; n*p, n*(1−p)+1), B⁻¹(1−α/2; n*p+1, n*(1−p))]``; when SE is 0 (p is 0 or 1)
+    ``n*`` is the domain's row count (NCHS practice; R returns NaN there).
+
+    References
+    ----------
+    .. [1] Korn, E. L. and Graubard, B. I. (1998). Confidence intervals for proportions with
+       small expected number of positive counts estimated from survey data. *Survey
+       Methodology*, 24, 193-201.
+    .. [2] Parker, J. D. et al. (2017). National Center for Health Statistics data
+       presentation standards for proportions. *Vital Health Stat* 2(175).
+
+    """
+    alpha = 1.0 - level
+    t = _t_quantile(1.0 - alpha / 2.0, df)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if stat != "proportion" or ci_method == "wald":
+            return estimate - t * se, estimate + t * se
+        p = estimate
+        if ci_method == "logit":
+            inside = (p > 0) & (p < 1)
+            eta = special.logit(np.where(inside, p, 0.5))
+            half = t * se / (p * (1.0 - p))
+            low = np.where(inside, special.expit(eta - half), np.nan)
+            high = np.where(inside, special.expit(eta + half), np.nan)
+            return low, high
+        ratio = (_t_quantile(alpha / 2.0, n_rows - 1.0) / _t_quantile(alpha / 2.0, df)) ** 2
+        var = se * se
+        n_star = np.where(var > 0, p * (1.0 - p) / var * ratio, n_rows)
+        n_star = np.where(np.isfinite(t), n_star, np.nan)
+        x = n_star * p
+        low = np.where(x > 0, stats.beta.ppf(alpha / 2.0, x, n_star - x + 1.0), 0.0)
+        high = np.where(x < n_star, stats.beta.ppf(1.0 - alpha / 2.0, x + 1.0, n_star - x), 1.0)
+        invalid = ~np.isfinite(n_star)
+        return np.where(invalid, np.nan, low), np.where(invalid, np.nan, high)
+
+
+def _domain_columns(design: SurveyDesign, index: DomainIndex) -> dict[str, pd.Index]:
+    """Domain values of every domain column, NA where a domain's set does not use it."""
+    out: dict[str, pd.Index] = {}
+    for column in index.columns:
+        _, levels = design.column_codes(column)
+        uses = np.array([column in s for s in index.sets])[index.domain_set]
+        code = index.cell_codes[column][index.domain_cell]
+        code = np.where(uses & (code < len(levels)), code, -1)
+        if (code < 0).any():
+            out[column] = levels.take(code, allow_fill=True, fill_value=np.nan)
+        else:
+            out[column] = levels.take(code)
+    return out
+
+
+def estimate_domains(
+    design: SurveyDesign,
+    variables: Sequence[str],
+    domain_sets: Sequence[Sequence[str]],
+    stat: Stat = "mean",
+    ci_method: CiMethod = "logit",
+    level: float = 0.95,
+) -> pd.DataFrame:
+    """Estimate every variable over several domain sets at once, in long format.
+
+    Parameters
+    ----------
+    design
+        The survey design (calibrated or not).
+    variables
+        Columns to estimate; missing values drop out of that variable only.
+    domain_sets
+        Lists of domain columns, e.g. ``[[], ["region"], ["gender", "age_band", "region"]]``;
+        ``[]`` is the whole population.
+    stat
+        ``"mean"``, ``"total"`` or ``"proportion"`` (0/1 or boolean variables).
+    ci_method
+        Interval for proportions: ``"logit"``, ``"beta"`` or ``"wald"``.
+    level
+        Confidence level.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per variable × domain: ``variable``, ``domain_set`` (``"national"`` or
+        ``"gender×region"``), one column per domain column (NA where the set does not use
+        it), then ``estimate, se, ci_low, ci_high, df, deff, n, n_weighted, n_eff``.
+
+    Notes
+    -----
+    * Variance: Taylor linearization, ultimate cluster, with replacement unless fpc is
+      given (:func:`perception.variance.stratified_variance`). Domains use scores that are
+      zero outside the domain over the whole design, never a subset of rows.
+    * ``df`` = PSUs holding a domain member − strata holding one (R's
+      ``degf(subset(design, domain))``); missing values of the variable do not change it.
+    * ``deff`` = Var / Var_SRSWOR with ``Var_SRSWOR = s²(1 − n/N̂)/n`` for a mean and
+      ``N̂² s²(1 − n/N̂)/n`` for a total, ``s² = Σw(y−ȳ)²/Σw · n/(n−1)`` (R's ``deff=TRUE``).
+    * ``n_eff`` = ``σ̂²/Var(ȳ)`` with ``σ̂² = Σw(y−ȳ)²/Σw`` (no ``n/(n−1)``), so for a
+      proportion it is exactly ``p(1−p)/Var(p)``; NaN for totals and where Var is 0.
+    * ``n`` counts rows with a value in the domain; ``n_weighted`` sums their weights.
+
+    References
+    ----------
+    .. [1] Lumley, T. (2010). *Complex Surveys: A Guide to Analysis Using R*, Wiley.
+    .. [2] Kish, L. (1965). *Survey Sampling*, Wiley (design effect).
+
+    """
+    return _estimate_table(design, variables, domain_sets, stat, ci_method, level, True)
+
+
+def _estimate_table(
+    design: SurveyDesign,
+    variables: Sequence[str],
+    domain_sets: Sequence[Sequence[str]],
+    stat: str,
+    ci_method: str,
+    level: float,
+    with_set: bool,
+) -> pd.DataFrame:
+    """Estimate every variable over the domain sets; label the set when ``with_set``."""
+    _check_options(stat, ci_method, level)
+    variables = list(variables)
+    if not variables:
+        raise ConfigError(
+            "No variables to estimate",
+            expected="at least one variable",
+            found="an empty list",
+            hint="pass variables=['q1', ...]",
+        )
+    values = [variable_values(design, v, stat) for v in variables]
+    index = domain_index(design, domain_sets)
+    n_dom = index.n_domains
+    context = _greg_context(design, index)
+    parts = [_scores(design, index, y, stat, context) for y in values]
+    estimate = np.concatenate([p.estimate for p in parts])
+    se = np.sqrt(np.concatenate([p.variance for p in parts]))
+    df = np.tile(index.df, len(parts)).astype(np.float64)
+    low, high = confidence_interval(
+        estimate, se, df, np.tile(index.rows, len(parts)).astype(np.float64), stat, ci_method, level
+    )
+    labels = np.array([_set_label(s) for s in index.sets], dtype=object)[index.domain_set]
+    take = np.tile(np.arange(n_dom), len(parts))
+    columns: dict[str, Any] = {"variable": np.repeat(np.array(variables, dtype=object), n_dom)}
+    if with_set:
+        columns["domain_set"] = labels[take]
+    for column, domain_values in _domain_columns(design, index).items():
+        columns[column] = domain_values.take(take)
+    columns.update(
+        estimate=estimate,
+        se=se,
+        ci_low=low,
+        ci_high=high,
+        df=df.astype(np.int64),
+        deff=np.concatenate([p.deff for p in parts]),
+        n=np.concatenate([p.n for p in parts]).astype(np.int64),
+        n_weighted=np.concatenate([p.n_weighted for p in parts]),
+        n_eff=np.concatenate([p.n_eff for p in parts]),
+    )
+    return pd.DataFrame(columns)
+
+
+def estimate(
+    design: SurveyDesign,
+    variables: Sequence[str],
+    stat: Stat = "mean",
+    by: Sequence[str] | None = None,
+    ci_method: CiMethod = "logit",
+    level: float = 0.95,
+) -> pd.DataFrame:
+    """Estimate means, totals or proportions, overall or by domain (R's ``svyby``).
+
+    Parameters
+    ----------
+    design
+        The survey design.
+    variables
+        Columns to estimate.
+    stat
+        ``"mean"``, ``"total"`` or ``"proportion"``.
+    by
+        Domain columns; every combination present in the data is a domain, estimated over the
+        whole design (zeroed scores, never a subset of rows).
+    ci_method
+        Interval for proportions: ``"logit"``, ``"beta"`` or ``"wald"``; means and totals
+        always use symmetric Student-t intervals.
+    level
+        Confidence level.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``variable``, the ``by`` columns, ``estimate, se, ci_low, ci_high, df, deff,
+        n, n_weighted, n_eff``; see :func:`estimate_domains` for definitions.
+
+    References
+    ----------
+    .. [1] Lumley, T. (2004). Analysis of complex survey samples. *Journal of Statistical
+       Software*, 9(8), 1-19.
+
+    """
+    return _estimate_table(design, variables, [list(by or [])], stat, ci_method, level, False)
+
+
+def _find_domain(design: SurveyDesign, index: DomainIndex, by: Sequence[str], value: Any) -> int:
+    """Return the domain number whose ``by`` values equal ``value`` (a scalar or tuple)."""
+    wanted = value if isinstance(value, tuple) else (value,)
+    if len(wanted) != len(by):
+        raise ValidationError(
+            "A contrast domain does not match the by columns",
+            expected=f"{len(by)} value(s), one per column of {list(by)}",
+            found=repr(value),
+            hint="give a tuple of values in the order of by",
+        )
+    labels = _domain_columns(design, index)
+    match = np.ones(index.n_domains, dtype=np.bool_)
+    for column, item in zip(by, wanted, strict=True):
+        match &= np.asarray(labels[column] == item)
+    found = np.flatnonzero(match)
+    if found.size == 0:
+        raise ValidationError(
+            f"No respondents in the domain {value!r}",
+            expected=f"a combination of {list(by)} present in the data",
+            found=repr(value),
+            hint="check the domain values (1 is not '1')",
+            column=", ".join(by),
+        )
+    return int(found[0])
+
+
+def _comparison(estimate: float, se: float, df: float, level: float) -> Comparison:
+    """Build a Student-t interval and two-sided p-value for a difference."""
+    t = float(_t_quantile(1.0 - (1.0 - level) / 2.0, np.array([df]))[0])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p_value = float(2.0 * stats.t.sf(abs(estimate / se), df)) if df > 0 else float("nan")
+    return Comparison(estimate, se, estimate - t * se, estimate + t * se, float(df), p_value)
+
+
+def contrast(
+    design: SurveyDesign,
+    variable: str,
+    by: Sequence[str],
+    a: Hashable,
+    b: Hashable,
+    stat: Stat = "mean",
+    level: float = 0.95,
+) -> Comparison:
+    """Difference between two domains of the same design, ``a − b`` (e.g. women − men).
+
+    Parameters
+    ----------
+    design
+        The survey design.
+    variable
+        Column to estimate.
+    by
+        Domain columns.
+    a, b
+        Domain values: a scalar for one ``by`` column, a tuple for several.
+    stat
+        ``"mean"``, ``"total"`` or ``"proportion"``.
+    level
+        Confidence level.
+
+    Returns
+    -------
+    Comparison
+        ``θ_a − θ_b`` with ``Var = Var(a) + Var(b) − 2 Cov(a, b)``, a Student-t interval and a
+        two-sided p-value.
+
+    Notes
+    -----
+    The covariance comes from the same PSU scores: the contrast's score is the difference of
+    the two domains' scores, passed to the one variance kernel (R's ``svycontrast`` on
+    ``svyby`` output). df = PSUs holding a member of either domain − strata holding one.
+
+    References
+    ----------
+    .. [1] Lumley, T. (2010). *Complex Surveys*, Wiley, section 2.3.
+
+    """
+    _check_options(stat, "wald", level)
+    index = domain_index(design, [list(by)])
+    da, db = (_find_domain(design, index, by, v) for v in (a, b))
+    y = variable_values(design, variable, stat)
+    scores = _scores(design, index, y, stat, _greg_context(design, index))
+    layout, n_psus = design.layout, design.n_psus
+    sign = np.where(index.entry_domain == da, 1.0, 0.0) - np.where(
+        index.entry_domain == db, 1.0, 0.0
+    )
+    psu_totals = weighted_bincount(index.entry_psu, sign * scores.entry_values, n_psus)
+    terms = design.greg_terms()
+    beta = None if scores.beta is None else (scores.beta[da] - scores.beta[db])[None, :]
+    variance = stratified_variance(
+        np.zeros(n_psus, dtype=np.intp),
+        np.arange(n_psus, dtype=np.intp),
+        psu_totals,
+        1,
+        layout,
+        None if terms is None else terms.aux,
+        beta,
+    )[0]
+    members = np.unique(index.entry_psu[sign != 0])
+    df = members.size - np.unique(layout.psu_stratum[members]).size
+    difference = float(scores.estimate[da] - scores.estimate[db])
+    return _comparison(difference, float(np.sqrt(variance)), float(df), level)
+
+
+def wave_difference(
+    later: Mapping[str, Any] | pd.Series,
+    earlier: Mapping[str, Any] | pd.Series,
+    level: float = 0.95,
+) -> Comparison:
+    """Difference between the same estimate in two independent waves, ``later − earlier``.
+
+    Parameters
+    ----------
+    later, earlier
+        Rows of :func:`estimate` output (or mappings) with ``estimate``, ``se`` and ``df``.
+    level
+        Confidence level.
+
+    Returns
+    -------
+    Comparison
+        ``SE = sqrt(se₁² + se₂²)`` (independent samples, no covariance) and the
+        Welch-Satterthwaite df ``(se₁² + se₂²)² / (se₁⁴/df₁ + se₂⁴/df₂)``, which lies between
+        ``min(df₁, df₂)`` and ``df₁ + df₂``.
+
+    References
+    ----------
+    .. [1] Satterthwaite, F. E. (1946). An approximate distribution of estimates of variance
+       components. *Biometrics Bulletin*, 2(6), 110-114.
+
+    """
+    _check_options("mean", "wald", level)
+    v1, v2 = float(later["se"]) ** 2, float(earlier["se"]) ** 2
+    df1, df2 = float(later["df"]), float(earlier["df"])
+    if df1 <= 0 or df2 <= 0:
+        df = float("nan")
+    elif v1 + v2 == 0:
+        df = df1 + df2
+    else:
+        df = (v1 + v2) ** 2 / (v1 * v1 / df1 + v2 * v2 / df2)
+    difference = float(later["estimate"]) - float(earlier["estimate"])
+    return _comparison(difference, float(np.sqrt(v1 + v2)), df, level)

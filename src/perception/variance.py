@@ -1,0 +1,291 @@
+"""The one Taylor-linearization variance kernel: ultimate cluster, with replacement, per stratum.
+
+Every estimator in perception turns its statistic into PSU totals of a linearized score and
+hands them to :func:`stratified_variance`. Domains are not subsets: a domain's score is zero
+outside the domain, and PSUs without domain members still count in their stratum.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+from scipy import sparse
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.intp]
+BoolArray = npt.NDArray[np.bool_]
+
+LonelyPsu = Literal["fail", "remove", "certainty", "adjust", "average"]
+LONELY_PSU_OPTIONS: tuple[str, ...] = ("fail", "remove", "certainty", "adjust", "average")
+_DENSE_LIMIT = 4_000_000
+"""Largest domains × PSUs for which a calibration correction is applied to dense scores."""
+_NOISE = (1e4 * np.finfo(np.float64).eps) ** 2
+"""Relative size below which a variance is rounding noise of its cancelled terms."""
+
+
+@dataclass(frozen=True)
+class PsuLayout:
+    """How PSUs sit in strata, and what each stratum contributes to a variance.
+
+    Attributes
+    ----------
+    psu_stratum
+        Stratum index of each PSU, shape ``(P,)``.
+    n_psu
+        Number of PSUs in each stratum, shape ``(H,)``.
+    coef
+        Multiplier of each stratum's sum of squared deviations, shape ``(H,)``:
+        ``f_h · n_h / (n_h − 1)``, or the lonely-PSU rule's value for a one-PSU stratum.
+    centered
+        Whether each stratum's PSU totals are centred at their stratum mean, shape ``(H,)``.
+    multiplier
+        Factor applied to the whole sum (``H / H_ok`` under ``lonely_psu="average"``).
+
+    """
+
+    psu_stratum: IntArray
+    n_psu: IntArray
+    coef: FloatArray
+    centered: BoolArray
+    multiplier: float
+
+    @property
+    def n_strata(self) -> int:
+        """Number of strata."""
+        return int(self.n_psu.shape[0])
+
+    @property
+    def n_psus(self) -> int:
+        """Number of PSUs."""
+        return int(self.psu_stratum.shape[0])
+
+
+def build_layout(psu_stratum: IntArray, fpc_factor: FloatArray, lonely_psu: LonelyPsu) -> PsuLayout:
+    """Build the per-stratum variance coefficients, applying a lonely-PSU rule.
+
+    Parameters
+    ----------
+    psu_stratum
+        Stratum index of each PSU (every stratum index in ``0..H-1`` must occur).
+    fpc_factor
+        ``f_h = (N_h − n_h) / N_h`` for each stratum, or 1 without a finite population
+        correction.
+    lonely_psu
+        What a stratum with a single PSU contributes. ``"fail"`` must be rejected by the
+        caller before this point; here it behaves like ``"remove"``.
+
+    Returns
+    -------
+    PsuLayout
+        The layout used by :func:`stratified_variance`.
+
+    Notes
+    -----
+    With ``n_h ≥ 2`` the stratum contributes ``f_h · n_h/(n_h−1) · Σ_i (z_hi − z̄_h)²``.
+    A one-PSU stratum contributes 0 under ``"remove"`` and ``"certainty"``; ``f_h · z_h²``
+    (not re-centred, no ``n/(n−1)`` factor) under ``"adjust"``; and 0 under ``"average"``,
+    where the sum over the other strata is multiplied by ``H / H_ok``. These are the rules of
+    R's ``survey`` 4.1 (``options(survey.lonely.psu)``).
+
+    References
+    ----------
+    .. [1] Lumley, T. (2004). Analysis of complex survey samples. *Journal of Statistical
+       Software*, 9(8), 1-19.
+    .. [2] Wolter, K. M. (2007). *Introduction to Variance Estimation*, 2nd ed., Springer,
+       section 1.4 (ultimate cluster variance).
+
+    """
+    n_psu = np.bincount(psu_stratum).astype(np.intp)
+    lonely = n_psu == 1
+    with np.errstate(divide="ignore", invalid="ignore"):
+        coef = np.where(lonely, 0.0, fpc_factor * n_psu / (n_psu - 1.0))
+    centered = np.ones(n_psu.shape[0], dtype=np.bool_)
+    multiplier = 1.0
+    if lonely_psu == "adjust":
+        coef = np.where(lonely, fpc_factor, coef)
+        centered = ~lonely
+    elif lonely_psu == "average" and lonely.any():
+        n_ok = int((~lonely).sum())
+        multiplier = n_psu.shape[0] / n_ok if n_ok else float("nan")
+    return PsuLayout(
+        psu_stratum=psu_stratum,
+        n_psu=n_psu,
+        coef=coef.astype(np.float64),
+        centered=centered,
+        multiplier=multiplier,
+    )
+
+
+@dataclass(frozen=True)
+class AuxScores:
+    """PSU totals of a regression correction ``z_j − q_j·β_d`` (calibration-aware variance).
+
+    Attributes
+    ----------
+    centered
+        ``q̃``: PSU totals of ``w·x`` centred within strata as the layout says, ``(P, p)``.
+    gram
+        ``Σ_j coef_h(j) · q̃_j q̃_jᵀ``, shape ``(p, p)``.
+
+    """
+
+    centered: FloatArray
+    gram: FloatArray
+
+
+def aux_scores(psu_totals: FloatArray, layout: PsuLayout) -> AuxScores:
+    """Centre PSU totals of auxiliary scores within strata and form their weighted Gram matrix.
+
+    Parameters
+    ----------
+    psu_totals
+        PSU totals ``q_j = Σ_{i∈j} w_i x_i`` of the calibration model matrix, ``(P, p)``.
+    layout
+        The design's PSU layout.
+
+    Returns
+    -------
+    AuxScores
+        Centred totals and their Gram matrix, for :func:`stratified_variance`.
+
+    References
+    ----------
+    .. [1] Särndal, C.-E., Swensson, B. and Wretman, J. (1992). *Model Assisted Survey
+       Sampling*, Springer, section 6.6.
+
+    """
+    h = layout.psu_stratum
+    sums = np.zeros((layout.n_strata, psu_totals.shape[1]))
+    np.add.at(sums, h, psu_totals)
+    means = sums / layout.n_psu[:, None] * layout.centered[:, None]
+    centered = psu_totals - means[h]
+    gram = centered.T @ (centered * layout.coef[h][:, None])
+    return AuxScores(centered=centered, gram=gram)
+
+
+def stratified_variance(
+    domain: IntArray,
+    psu: IntArray,
+    values: FloatArray,
+    n_domains: int,
+    layout: PsuLayout,
+    aux: AuxScores | None = None,
+    beta: FloatArray | None = None,
+    magnitude: FloatArray | None = None,
+) -> FloatArray:
+    """Variance of a total from PSU totals of its linearized score, for many domains at once.
+
+    The scores come as sparse entries: entry ``e`` says that PSU ``psu[e]`` has total
+    ``values[e]`` in domain ``domain[e]``. Each ``(domain, psu)`` pair appears at most once;
+    PSUs without an entry have total 0 in that domain and still count in their stratum.
+
+    Parameters
+    ----------
+    domain, psu, values
+        Sparse PSU totals ``z_{j,d}``, one entry per ``(domain, psu)`` pair.
+    n_domains
+        Number of domains ``D``.
+    layout
+        Strata, PSU counts, finite population corrections and the lonely-PSU rule.
+    aux, beta
+        Optional calibration correction: the variance is that of ``z_{j,d} − q_j·β_d``, with
+        ``q`` from ``aux`` and ``β`` of shape ``(D, p)``.
+    magnitude
+        Optional size of the terms that cancelled in each entry's value (e.g. ``Σ|w·u|``).
+        A variance below the rounding noise those terms imply is returned as exactly 0.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``V_d = m · Σ_h coef_h Σ_{j∈h} (z_{j,d} − z̄_{h,d})²`` for every domain, shape ``(D,)``.
+
+    Notes
+    -----
+    Ultimate-cluster, with-replacement variance with a finite population correction factor
+    (Wolter 2007, eq. 1.4.4); ``coef`` and the centring come from :func:`build_layout`. Zero
+    totals of PSUs outside a domain enter exactly through ``(n_h − #entries)·z̄²``, so the cost
+    is linear in the number of entries, not in ``D × P``. A calibration correction is
+    subtracted from dense ``D × P`` scores when that array is small (exact two-pass sums);
+    otherwise the square expands to ``Σ z̃² − 2 βᵀ Σ coef q̃ z + βᵀ G β``, which loses
+    precision when calibration removes nearly all of the variance.
+
+    References
+    ----------
+    .. [1] Wolter, K. M. (2007). *Introduction to Variance Estimation*, 2nd ed., Springer.
+    .. [2] Lumley, T. (2010). *Complex Surveys: A Guide to Analysis Using R*, Wiley, ch. 2-3.
+
+    """
+    n_strata = layout.n_strata
+    h = layout.psu_stratum[psu]
+    cell = domain * n_strata + h
+    size = n_domains * n_strata
+    sums = weighted_bincount(cell, values, size)
+    present = np.bincount(cell, minlength=size)
+    n_h = np.tile(layout.n_psu, n_domains).astype(np.float64)
+    mean = np.where(np.tile(layout.centered, n_domains), sums / n_h, 0.0)
+    dev = values - mean[cell]
+    squares = weighted_bincount(cell, dev * dev, size) + (n_h - present) * mean * mean
+    variance = squares.reshape(n_domains, n_strata) @ layout.coef
+    noise = np.zeros(n_domains)
+    if magnitude is not None:
+        noise = weighted_bincount(domain, layout.coef[h] * magnitude * magnitude, n_domains)
+    if aux is not None and beta is not None:
+        if n_domains * layout.n_psus <= _DENSE_LIMIT:
+            dense = np.zeros((n_domains, layout.n_psus))
+            dense[domain, psu] = values
+            dense -= mean.reshape(n_domains, n_strata)[:, layout.psu_stratum]
+            correction = beta @ aux.centered.T
+            dense -= correction
+            coef = layout.coef[layout.psu_stratum]
+            variance = (dense * dense) @ coef
+            noise = noise + (correction * correction) @ coef
+        else:
+            scores = sparse.csr_matrix(
+                (values * layout.coef[h], (domain, psu)), shape=(n_domains, layout.n_psus)
+            )
+            cross = scores @ aux.centered
+            quadratic = np.einsum("dp,pq,dq->d", beta, aux.gram, beta)
+            noise = noise + variance + quadratic
+            variance = variance - 2.0 * np.einsum("dp,dp->d", beta, cross) + quadratic
+    variance = np.where(variance <= _NOISE * noise, 0.0, variance)
+    result: FloatArray = variance * layout.multiplier
+    return result
+
+
+def weighted_bincount(codes: IntArray, weights: FloatArray, size: int) -> FloatArray:
+    """Sum ``weights`` by integer code, for codes ``0..size-1``."""
+    sums: FloatArray = np.bincount(codes, weights, minlength=size).astype(np.float64, copy=False)
+    return sums
+
+
+def compress_codes(
+    code: npt.NDArray[np.int64], bound: int
+) -> tuple[IntArray, npt.NDArray[np.int64]]:
+    """Relabel non-negative integer codes below ``bound`` as ``0..k-1``, keeping their order."""
+    if bound <= max(4 * code.shape[0], 1 << 20):
+        present = np.flatnonzero(np.bincount(code, minlength=bound))
+        lookup = np.zeros(bound, dtype=np.intp)
+        lookup[present] = np.arange(present.size)
+        return lookup[code], present.astype(np.int64)
+    uniq, inverse = np.unique(code, return_inverse=True)
+    return inverse.astype(np.intp), uniq.astype(np.int64)
+
+
+def combine_codes(codes: list[IntArray], sizes: list[int], n: int) -> tuple[IntArray, int]:
+    """Code the observed combinations of several code arrays, in lexicographic order."""
+    combined: IntArray = np.zeros(n, dtype=np.intp)
+    bound = 1
+    for code, size in zip(codes, sizes, strict=True):
+        combined, uniq = compress_codes(combined.astype(np.int64) * size + code, bound * size)
+        bound = int(uniq.size)
+    return combined, bound
+
+
+def representative_rows(codes: IntArray, n_codes: int) -> IntArray:
+    """Return one row position holding each code ``0..n_codes-1``."""
+    rows = np.zeros(n_codes, dtype=np.intp)
+    rows[codes] = np.arange(codes.shape[0], dtype=np.intp)
+    return rows

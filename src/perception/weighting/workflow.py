@@ -1,0 +1,327 @@
+"""The weighting run of one wave: base weights → nonresponse → calibration → trimming → report.
+
+Margins are calibrated through label columns added to the design's data: for each margin
+``name`` (``gender`` or ``gender:age_band``) a text column ``_cal_<name>`` holds each
+respondent's level (``"2"``, ``"1:3"`` or ``"<missing>"``), and the column ``_input_weight``
+holds the weights entering calibration (base weights after any nonresponse adjustment). The
+original columns are never changed.
+
+Missing values in weighting variables (margins and nonresponse classes; NA or one of
+``missing_codes``) follow ``missing_policy``. Under ``error`` (the default) the run stops with a
+CalibrationError naming the column and rows. Under ``separate_category`` they form a
+``<missing>`` category, announced by a :class:`WeightingWarning`. In a calibration margin the
+``<missing>`` category is calibrated to its pre-calibration weighted share ``s`` of the margin
+total ``N`` (target ``s·N``), and every known category to ``(1 − s)`` times its census count.
+Equivalently, respondents with a missing value are left out of that margin's adjustment
+(their share is held where the design put it) and the known categories reproduce the census
+distribution. This is unbiased when the value is missing completely at random with respect to
+that variable; it never invents a census count for "missing" (see Kalton & Flores-Cervantes
+2003; Valliant, Dever & Kreuter 2018).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Hashable
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from perception.design import SurveyDesign
+from perception.errors import CalibrationError, ConfigError
+from perception.weighting._common import (
+    MISSING_LABEL,
+    FloatArray,
+    IntArray,
+    MarginSpec,
+    WeightingWarning,
+    key_label,
+    level_labels,
+    missing_mask,
+    positions,
+    spec_name,
+    spec_variables,
+)
+from perception.weighting.base import base_weights_from_column, base_weights_from_probabilities
+from perception.weighting.config import CalibrationSettings, WeightingConfig
+from perception.weighting.diagnostics import largest_margin_error, weight_report
+from perception.weighting.nonresponse import adjust_nonresponse
+from perception.weighting.targets import PopulationTargets
+from perception.weighting.trimming import trim_and_recalibrate
+
+INPUT_WEIGHT_COLUMN = "_input_weight"
+"""Column of the design's data holding the weights entering calibration."""
+
+
+def calibration_column(spec: MarginSpec) -> str:
+    """Return the name of the label column that calibrates margin ``spec``: ``_cal_<name>``."""
+    return f"_cal_{spec_name(spec)}"
+
+
+@dataclass(frozen=True)
+class CalibrationPlan:
+    """Margins ready for the design API, and how to calibrate to them.
+
+    ``margins`` maps each label column (:func:`calibration_column`) to ``{level label: total}``;
+    ``by_spec`` holds the same targets keyed by margin spec, for the diagnostics; ``columns``
+    holds each label column's values for the respondents.
+    """
+
+    settings: CalibrationSettings
+    margins: dict[str, dict[Hashable, float]]
+    by_spec: dict[MarginSpec, dict[Hashable, float]]
+    columns: dict[str, npt.NDArray[np.object_]]
+
+    def cells(self) -> IntArray:
+        """Return each respondent's calibration cell: the crossing of every margin's levels."""
+        codes = np.column_stack([pd.factorize(labels)[0] for labels in self.columns.values()])
+        return np.unique(codes, axis=0, return_inverse=True)[1].ravel().astype(np.intp)
+
+    def apply(self, design: SurveyDesign) -> SurveyDesign:
+        """Calibrate ``design`` (whose weights are the input weights) to the margins."""
+        method = self.settings.method
+        if method == "poststratify":
+            ((column, cells),) = self.margins.items()
+            return design.poststratify([column], cells)
+        return design.calibrate(
+            self.margins,
+            calfun="raking" if method == "rake" else "linear",
+            tol=self.settings.tolerance,
+            max_iter=self.settings.max_iterations,
+        )
+
+
+def _require(data: pd.DataFrame, spec: MarginSpec, role: str, key: str) -> None:
+    """Raise if a variable of ``spec`` is not a column of the data."""
+    for variable in spec_variables(spec):
+        if variable not in data.columns:
+            error = CalibrationError if role == "weighting" else ConfigError
+            raise error(
+                f"A {role} variable is not in the data.",
+                expected=f"a column named {variable!r} (from {key} in config/weighting.yaml)",
+                found=f"columns {list(map(str, data.columns))[:20]}",
+                hint="Use harmonized variable names, or harmonize this variable first.",
+                column=variable,
+            )
+
+
+def _margin_targets(
+    respondents: pd.DataFrame,
+    weights: FloatArray,
+    spec: MarginSpec,
+    census: dict[Hashable, float],
+    config: WeightingConfig,
+    at: npt.NDArray[np.intp],
+) -> tuple[npt.NDArray[np.object_], dict[Hashable, float]]:
+    """Return the respondents' level labels of one margin and the targets keyed by label."""
+    _require(respondents, spec, "weighting", "calibration.margins")
+    missing = np.zeros(len(respondents), dtype=bool)
+    for variable in spec_variables(spec):
+        here = missing_mask(respondents[variable], config.missing_codes)
+        if here.any() and config.missing_policy == "error":
+            raise CalibrationError(
+                "A weighting variable has missing values.",
+                expected=f"a known value of {variable!r} for every respondent",
+                found=f"{int(here.sum())} missing value(s)"
+                + (f" (NA or codes {list(config.missing_codes)})" if config.missing_codes else ""),
+                hint="Fix the values, or set missing_policy: separate_category in "
+                "config/weighting.yaml to weight them as a <missing> category.",
+                column=variable,
+                rows=positions(here, at),
+            )
+        missing |= here
+    labels = level_labels(respondents, spec, config.missing_codes)
+    targets = {key_label(k): v for k, v in census.items()}
+    unknown = ~np.isin(labels, list(targets)) & ~missing
+    if unknown.any():
+        levels = sorted(set(labels[unknown].tolist()))
+        raise CalibrationError(
+            "Respondents fall in categories that have no population target.",
+            expected=f"levels of {spec_name(spec)} among {sorted(targets)}",
+            found=f"{int(unknown.sum())} respondent(s) in level(s) {levels[:10]}",
+            hint="Recode these values in the codebook, list them in missing_codes, or add them "
+            "to the population targets file.",
+            column=spec_name(spec),
+            rows=positions(unknown, at),
+        )
+    if not missing.any():
+        return labels, {k: v for k, v in targets.items()}
+    share = float(weights[missing].sum() / weights.sum())
+    if share >= 1.0:
+        raise CalibrationError(
+            "Every respondent is missing on a weighting variable.",
+            expected=f"some known values of {spec_name(spec)}",
+            found="all values missing",
+            hint="Remove this margin from calibration.margins.",
+            column=spec_name(spec),
+        )
+    total = sum(targets.values())
+    warnings.warn(
+        f"{int(missing.sum())} respondent(s) with missing {spec_name(spec)} form a "
+        f"{MISSING_LABEL} category calibrated to their pre-calibration weighted share "
+        f"({share:.2%} of {total:,.0f}); the known categories are calibrated to "
+        f"{1 - share:.2%} of their census counts (missing_policy: separate_category).",
+        WeightingWarning,
+        stacklevel=3,
+    )
+    scaled: dict[Hashable, float] = {k: v * (1.0 - share) for k, v in targets.items()}
+    scaled[MISSING_LABEL] = share * total
+    return labels, scaled
+
+
+def _base_weights(df: pd.DataFrame, config: WeightingConfig) -> FloatArray:
+    """Return the base weights of every row, from a column or from stage probabilities."""
+    source = config.base_weight
+    if source.column is not None:
+        return base_weights_from_column(df, source.column)
+    assert source.stage_probabilities is not None  # guaranteed by BaseWeightSettings
+    return base_weights_from_probabilities(df, source.stage_probabilities)
+
+
+def weight_wave(
+    df: pd.DataFrame,
+    config: WeightingConfig,
+    targets: PopulationTargets,
+    *,
+    strata: str | None = None,
+    psu: str | None = None,
+) -> tuple[SurveyDesign, pd.DataFrame]:
+    r"""Weight one wave: base weights, nonresponse, calibration, trimming, diagnostics.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Harmonized responses. With a ``nonresponse`` section, every eligible sampled unit,
+        nonrespondents included; otherwise respondents only.
+    config : WeightingConfig
+        Weighting settings (``config/weighting.yaml``).
+    targets : PopulationTargets
+        Population targets; the calibration margins are summed from its tables.
+    strata, psu : str, optional
+        Stratum and PSU columns; default to ``config.design`` (``stratum`` and ``psu``).
+
+    Returns
+    -------
+    design : SurveyDesign
+        The respondents' calibrated (and trimmed) design, ready for estimation with
+        calibration-aware variance. Its data hold the respondents, the ``_input_weight`` column
+        and one ``_cal_<margin>`` label column per margin (see the module docstring).
+    report : pandas.DataFrame
+        The diagnostics of :func:`~perception.weighting.diagnostics.weight_report` on the final
+        weights, for ``config.domains`` (or the margins).
+
+    Raises
+    ------
+    DesignError
+        Bad base weights or probabilities, response flags, strata or PSUs.
+    CalibrationError
+        A missing weighting variable (default policy), a respondent level without a target, a
+        nonresponse class without respondents, calibration that cannot reach its margins, or
+        trimming that cannot meet both the cap and the margins.
+    ConfigError
+        A diagnostics domain that is not in the data, or margins absent from the targets.
+
+    Notes
+    -----
+    Steps, in order: base weights :math:`d_i` (column or :math:`1/\prod_s p_{s,i}`);
+    nonresponse adjustment within weighting classes; calibration (raking, post-stratification
+    or linear/GREG) of the respondents to the census margins; trimming to the cap with
+    redistribution and re-calibration until both hold; diagnostics on the final weights.
+
+    References
+    ----------
+    Kish, L. (1965). *Survey Sampling*. Wiley.
+    Deville, J.-C. and Särndal, C.-E. (1992). Calibration estimators in survey sampling.
+    *Journal of the American Statistical Association* 87(418), 376-382.
+    Kalton, G. and Flores-Cervantes, I. (2003). Weighting methods. *Journal of Official
+    Statistics* 19(2), 81-97.
+    Valliant, R., Dever, J. A. and Kreuter, F. (2018). *Practical Tools for Designing and
+    Weighting Survey Samples*, 2nd ed. Springer.
+
+    """
+    at = np.arange(len(df), dtype=np.intp)
+    weights = _base_weights(df, config)
+    if config.nonresponse is not None:
+        nr = config.nonresponse
+        adjusted = adjust_nonresponse(
+            df,
+            weights,
+            classes=nr.classes,
+            responded=nr.response_column,
+            eligible=nr.eligible_column,
+            min_respondents=nr.min_respondents,
+            missing_policy=config.missing_policy,
+            missing_codes=config.missing_codes,
+        )
+        at = at[adjusted.respondents]
+        weights = adjusted.weights[adjusted.respondents]
+    respondents = df.iloc[at].reset_index(drop=True)
+    calibration = _plan(respondents, weights, config, targets, at)
+    frame = respondents.assign(**calibration.columns, **{INPUT_WEIGHT_COLUMN: weights})
+    for domain in config.domain_specs:
+        _require(frame, domain, "diagnostics domain", "domains")
+    design = SurveyDesign(
+        frame,
+        weights=INPUT_WEIGHT_COLUMN,
+        strata=config.design.strata if strata is None else strata,
+        psu=config.design.psu if psu is None else psu,
+        fpc=config.design.fpc,
+        nest=config.design.nest,
+        lonely_psu=config.design.lonely_psu,
+    )
+    calibrated = calibration.apply(design)
+
+    def margin_error(w: FloatArray) -> float:
+        return largest_margin_error(
+            frame, w, calibration.by_spec, missing_codes=config.missing_codes
+        )
+
+    if config.trimming is None:
+        final, trimmed, cap, floor, rounds = calibrated, None, np.nan, np.nan, 0
+    else:
+        result = trim_and_recalibrate(
+            calibrated,
+            lambda w: calibration.apply(design.with_weights(w)),
+            margin_error,
+            config.trimming,
+            groups=calibration.cells(),
+        )
+        final, trimmed = result.design, result.trimmed
+        cap, floor, rounds = result.cap, result.floor, result.rounds
+    report = weight_report(
+        frame,
+        final.weights,
+        domains=config.domain_specs,
+        margins=calibration.by_spec,
+        trimmed=trimmed,
+        cap=cap,
+        floor=floor,
+        trim_rounds=rounds,
+        iterations=final.calibration[-1].iterations,
+        converged=final.calibration[-1].converged,
+        missing_codes=config.missing_codes,
+    )
+    return final, report
+
+
+def _plan(
+    respondents: pd.DataFrame,
+    weights: FloatArray,
+    config: WeightingConfig,
+    targets: PopulationTargets,
+    at: npt.NDArray[np.intp],
+) -> CalibrationPlan:
+    """Return the calibration plan: targets by label and the respondents' label columns."""
+    margins: dict[str, dict[Hashable, float]] = {}
+    by_spec: dict[MarginSpec, dict[Hashable, float]] = {}
+    columns: dict[str, npt.NDArray[np.object_]] = {}
+    for spec in config.calibration.specs:
+        labels, cells = _margin_targets(
+            respondents, weights, spec, targets.margin(spec_variables(spec)), config, at
+        )
+        columns[calibration_column(spec)] = labels
+        margins[calibration_column(spec)] = cells
+        by_spec[spec] = cells
+    return CalibrationPlan(config.calibration, margins, by_spec, columns)

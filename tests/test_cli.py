@@ -1,0 +1,115 @@
+"""The `perception` command line."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pyreadstat
+import pytest
+from config_samples import CODEBOOK_YAML, write_project
+
+from perception.cli import main
+from perception.config import load_codebook
+
+
+@pytest.fixture
+def survey_file(tmp_path: Path) -> Path:
+    """Write a tiny SPSS file with an id, a gender and a phone number."""
+    path = tmp_path / "w1.sav"
+    df = pd.DataFrame(
+        {
+            "RESPNO": ["a", "b", "c"],
+            "Q101": [1.0, 2.0, 9.0],
+            "PHONE": ["+1 555 0100", "+1 555 0101", ""],
+        }
+    )
+    pyreadstat.write_sav(
+        df,
+        str(path),
+        column_labels={
+            "RESPNO": "Respondent number",
+            "Q101": "Gender of respondent",
+            "PHONE": "Phone",
+        },
+        variable_value_labels={"Q101": {1: "Male", 2: "Female", 9: "Don't know"}},
+    )
+    return path
+
+
+def test_codebook_init_writes_a_loadable_stub(survey_file: Path, tmp_path: Path) -> None:
+    """It writes a stub that loads as a codebook, with the wave given on the command line."""
+    out = tmp_path / "codebooks" / "w3.yaml"
+    assert main(["codebook", "init", str(survey_file), "-o", str(out), "--wave", "w3"]) == 0
+    book = load_codebook(out)
+    assert book.wave == "w3"
+    assert book.source_file == "w1.sav"
+    assert book.targets() == {"respondent_id": "RESPNO", "gender": "Q101"}
+    assert book.variables["Q101"].missing == {9: "dont_know"}
+    assert book.variables["PHONE"].pii
+
+
+def test_codebook_init_prints_to_stdout(
+    survey_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """It prints the stub when no output file is given."""
+    assert main(["codebook", "init", str(survey_file)]) == 0
+    assert "Q101: {target: gender, missing: {9: dont_know}}" in capsys.readouterr().out
+
+
+def test_existing_output_is_kept_without_force(
+    survey_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """It refuses to overwrite an edited codebook unless --force is given."""
+    out = tmp_path / "w1.yaml"
+    out.write_text("edited by hand\n", encoding="utf-8")
+    assert main(["codebook", "init", str(survey_file), "-o", str(out)]) == 2
+    assert "--force" in capsys.readouterr().err
+    assert out.read_text(encoding="utf-8") == "edited by hand\n"
+    assert main(["codebook", "init", str(survey_file), "-o", str(out), "--force"]) == 0
+    assert load_codebook(out).targets()["gender"] == "Q101"
+
+
+def test_unreadable_file_exits_2_without_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """It prints the error message, not a traceback, and exits with 2."""
+    bad = tmp_path / "broken.sav"
+    bad.write_bytes(b"not an SPSS file at all")
+    assert main(["codebook", "init", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ")
+    assert "broken.sav" in err
+    assert "Traceback" not in err
+
+
+def test_config_check(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """It validates a whole project, and reports a broken codebook with its key path."""
+    survey = write_project(tmp_path)
+    assert main(["config", "check", str(survey)]) == 0
+    assert "OK" in capsys.readouterr().out
+    write_project(tmp_path, codebook=CODEBOOK_YAML.replace("target: region", "target: regoin"))
+    assert main(["config", "check", str(survey)]) == 2
+    assert "variables.REGION.target" in capsys.readouterr().err
+
+
+def test_usage_error_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    """It exits with 2 on a usage error."""
+    assert main(["codebook"]) == 2
+    assert "usage" in capsys.readouterr().err
+
+
+def test_module_entry_point(survey_file: Path) -> None:
+    """It runs as `python -m perception.cli` and exits with 2, no traceback, on a bad file."""
+    missing = survey_file.with_name("nope.sav")
+    run = subprocess.run(
+        [sys.executable, "-m", "perception.cli", "codebook", "init", str(missing)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert run.returncode == 2
+    assert "nope.sav" in run.stderr
+    assert "Traceback" not in run.stderr

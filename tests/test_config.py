@@ -1,0 +1,295 @@
+"""Configuration models: the catalogue, codebooks, the survey file and their errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from config_samples import CATALOGUE_YAML, CODEBOOK_YAML, SURVEY_YAML, write_project
+
+from perception.config import (
+    Catalogue,
+    Codebook,
+    json_schemas,
+    load_catalogue,
+    load_codebook,
+    load_project,
+    load_survey,
+    validate_codebook,
+)
+from perception.errors import ConfigError
+from perception.yamlio import load_yaml
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _write(path: Path, text: str) -> Path:
+    """Write a text file and return its path."""
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def catalogue(tmp_path: Path) -> Catalogue:
+    """Load the sample catalogue from a file."""
+    return load_catalogue(_write(tmp_path / "variables.yaml", CATALOGUE_YAML))
+
+
+def test_project_loads_with_every_part(tmp_path: Path) -> None:
+    """It loads the survey, its catalogue and codebooks, and resolves paths from the root."""
+    project = load_project(write_project(tmp_path))
+    assert project.survey.survey == "demo"
+    assert project.survey.root == tmp_path.resolve()
+    assert (
+        project.survey.raw_path(project.survey.waves[0]) == tmp_path.resolve() / "data/raw/w1.sav"
+    )
+    assert project.codebooks["w1"].targets()["gender"] == "Q101"
+    assert project.catalogue.categories("incl_peace_process") == [1, 2, 3, 4, 98, 99]
+    assert project.catalogue.categories("age_band") == [1, 2, 3, 4, 5]
+    assert project.catalogue.categories("youth") == [1, 2]
+    assert project.survey.waves[0].fieldwork is not None
+
+
+def test_models_are_frozen(catalogue: Catalogue) -> None:
+    """It refuses to change a loaded configuration."""
+    with pytest.raises(Exception, match="frozen"):
+        catalogue.variables["gender"].kind = "integer"  # type: ignore[misc]
+
+
+def test_misspelt_key_names_file_path_line_and_suggestion(tmp_path: Path) -> None:
+    """It names the file, the key path and line of an unknown key, and suggests the right one."""
+    text = CODEBOOK_YAML.replace("    recode: {1: 4", "    recod: {1: 4")
+    path = _write(tmp_path / "w1.yaml", text)
+    with pytest.raises(ConfigError) as info:
+        load_codebook(path)
+    err = info.value
+    assert err.file == str(path)
+    line = next(i for i, row in enumerate(text.splitlines(), 1) if "recod:" in row)
+    assert f"variables.Q23.recod (line {line})" in err.message
+    assert "'recod'" in err.found
+    assert "recode" in err.expected
+    assert "did you mean 'recode'" in err.hint
+
+
+def test_missing_french_label_is_named(tmp_path: Path) -> None:
+    """It requires both languages of a label and names the missing key."""
+    text = CATALOGUE_YAML.replace("label: {en: Gender, fr: Genre}", "label: {en: Gender}")
+    with pytest.raises(ConfigError) as info:
+        load_catalogue(_write(tmp_path / "variables.yaml", text))
+    assert "variables.gender.label.fr" in info.value.message
+    assert "'fr'" in info.value.expected
+
+
+def test_wrong_type_says_expected_and_found(tmp_path: Path) -> None:
+    """It reports the expected type and the value found."""
+    text = CATALOGUE_YAML.replace("max: 110", "max: old")
+    with pytest.raises(ConfigError) as info:
+        load_catalogue(_write(tmp_path / "variables.yaml", text))
+    assert "variables.age.max" in info.value.message
+    assert "integer" in info.value.expected
+    assert "'old'" in info.value.found
+
+
+def test_literal_choice_suggests_the_closest(tmp_path: Path) -> None:
+    """It lists the allowed themes and suggests the closest one to a typo."""
+    text = CATALOGUE_YAML.replace("theme: inclusion", "theme: inclusoin")
+    with pytest.raises(ConfigError) as info:
+        load_catalogue(_write(tmp_path / "variables.yaml", text))
+    assert "variables.incl_peace_process.theme" in info.value.message
+    assert "did you mean 'inclusion'" in info.value.hint
+
+
+def test_special_code_in_codes_is_rejected(tmp_path: Path) -> None:
+    """It rejects a substantive code equal to a special code."""
+    text = CATALOGUE_YAML.replace(
+        "4: {en: A lot, fr: Beaucoup}", "4: {en: A lot, fr: Beaucoup}\n      98: {en: DK, fr: NSP}"
+    )
+    with pytest.raises(ConfigError) as info:
+        load_catalogue(_write(tmp_path / "variables.yaml", text))
+    assert "variables.incl_peace_process.codes.98" in info.value.message
+
+
+def test_age_bands_with_a_gap_are_rejected(tmp_path: Path) -> None:
+    """It rejects age bands that leave a gap."""
+    text = CATALOGUE_YAML.replace("{code: 2, min: 25,", "{code: 2, min: 26,")
+    with pytest.raises(ConfigError) as info:
+        load_catalogue(_write(tmp_path / "variables.yaml", text))
+    assert "age_bands.bands[1].min" in info.value.message
+    assert "25" in info.value.expected
+
+
+def test_item_without_theme_is_rejected(tmp_path: Path) -> None:
+    """It requires a theme on every perception item."""
+    text = CATALOGUE_YAML.replace("    theme: inclusion\n", "")
+    with pytest.raises(ConfigError) as info:
+        load_catalogue(_write(tmp_path / "variables.yaml", text))
+    assert "variables.incl_peace_process.theme" in info.value.message
+
+
+def test_duplicate_yaml_key_is_rejected_with_lines(tmp_path: Path) -> None:
+    """It rejects a key written twice in one mapping and shows both lines."""
+    text = CODEBOOK_YAML + "  Q101: {skip: true}\n"
+    with pytest.raises(ConfigError) as info:
+        load_codebook(_write(tmp_path / "w1.yaml", text))
+    assert "duplicate key 'Q101'" in info.value.found
+    first = next(i for i, row in enumerate(text.splitlines(), 1) if row.startswith("  Q101:"))
+    assert f"line {first}" in info.value.found
+
+
+def test_yes_and_no_stay_text() -> None:
+    """It reads yes/no/on/off as text (YAML 1.2) so value labels are not turned into booleans."""
+    codebook = Codebook.model_validate(
+        {
+            "wave": "w1",
+            "source_file": "f.csv",
+            "variables": {"q": {"target": "gender", "recode": {"Yes": 1, "No": 2}}},
+        }
+    )
+    assert codebook.variables["q"].recode == {"Yes": 1, "No": 2}
+
+
+def test_yaml_booleans_follow_yaml_12(tmp_path: Path) -> None:
+    """It parses yes/No/on as strings and true/false as booleans."""
+    doc = load_yaml(_write(tmp_path / "x.yaml", "a: {yes: No, on: off}\nb: true\n"))
+    assert doc.data == {"a": {"yes": "No", "on": "off"}, "b": True}
+    assert doc.line_of(("b",)) == 2
+
+
+def test_codebook_target_not_in_catalogue(tmp_path: Path, catalogue: Catalogue) -> None:
+    """It rejects a codebook target missing from the catalogue and suggests the closest name."""
+    text = CODEBOOK_YAML.replace("REGION: {target: region}", "REGION: {target: regoin}")
+    with pytest.raises(ConfigError) as info:
+        load_codebook(_write(tmp_path / "w1.yaml", text), catalogue)
+    assert "variables.REGION.target" in info.value.message
+    assert "did you mean 'region'" in info.value.hint
+
+
+def test_recode_to_unknown_code_is_rejected(tmp_path: Path, catalogue: Catalogue) -> None:
+    """It rejects a recode to a code the catalogue does not have."""
+    text = CODEBOOK_YAML.replace("recode: {1: 4, 2: 3,", "recode: {1: 5, 2: 3,")
+    with pytest.raises(ConfigError) as info:
+        load_codebook(_write(tmp_path / "w1.yaml", text), catalogue)
+    assert "variables.Q23.recode.1" in info.value.message
+    assert "code 5" in info.value.found
+    assert "[1, 2, 3, 4]" in info.value.expected
+
+
+def test_two_sources_for_one_target_are_rejected(tmp_path: Path, catalogue: Catalogue) -> None:
+    """It rejects two source columns mapped to the same harmonized variable."""
+    text = CODEBOOK_YAML.replace("NOTES: {skip: true}", "NOTES: {target: gender}")
+    with pytest.raises(ConfigError) as info:
+        load_codebook(_write(tmp_path / "w1.yaml", text), catalogue)
+    assert "Q101 and NOTES" in info.value.found
+
+
+def test_special_code_on_design_variable_is_rejected(tmp_path: Path, catalogue: Catalogue) -> None:
+    """It rejects a don't-know code on a weight, which has no such code."""
+    text = CODEBOOK_YAML.replace(
+        "WT: {target: base_weight}", "WT: {target: base_weight, missing: {9: dont_know}}"
+    )
+    with pytest.raises(ConfigError) as info:
+        load_codebook(_write(tmp_path / "w1.yaml", text), catalogue)
+    assert "variables.WT.missing.9" in info.value.message
+
+
+def test_pii_with_a_non_id_target_is_rejected(tmp_path: Path, catalogue: Catalogue) -> None:
+    """It refuses to carry personal data into any variable but the (hashed) respondent id."""
+    text = CODEBOOK_YAML.replace("RESPNAME: {pii: true}", "RESPNAME: {pii: true, target: stratum}")
+    text = text.replace("STRAT: {target: stratum}", "STRAT: {skip: true}")
+    with pytest.raises(ConfigError) as info:
+        load_codebook(_write(tmp_path / "w1.yaml", text), catalogue)
+    assert "variables.RESPNAME.pii" in info.value.message
+
+
+def test_respondent_id_must_be_mapped(tmp_path: Path, catalogue: Catalogue) -> None:
+    """It requires every codebook to map the respondent id."""
+    text = CODEBOOK_YAML.replace("RESPNO: {target: respondent_id}", "RESPNO: {skip: true}")
+    with pytest.raises(ConfigError, match="respondent id"):
+        load_codebook(_write(tmp_path / "w1.yaml", text), catalogue)
+
+
+@pytest.mark.parametrize(
+    ("entry", "found"),
+    [
+        ("{}", "none of them"),
+        ("{skip: true, target: gender}", "skip together with target"),
+        ("{pii: true, missing: {1: missing}}", "missing, recode or bins"),
+        (
+            "{target: age_band, bins: [{min: 18, max: 30, code: 1}, {min: 30, code: 2}]}",
+            "[18.0, 30.0]",
+        ),
+        ("{target: gender, recode: {1: 1}, missing: {1: missing}}", "1 in both"),
+    ],
+)
+def test_codebook_entry_rules(tmp_path: Path, entry: str, found: str) -> None:
+    """It enforces one intent per entry, no overlapping bins and disjoint missing/recode."""
+    text = CODEBOOK_YAML.replace("NOTES: {skip: true}", f"NOTES: {entry}")
+    with pytest.raises(ConfigError) as info:
+        load_codebook(_write(tmp_path / "w1.yaml", text))
+    assert "variables.NOTES" in info.value.message
+    assert found in info.value.found
+
+
+def test_in_memory_codebook_is_checked_against_catalogue(catalogue: Catalogue) -> None:
+    """It checks a codebook built in Python against the catalogue too."""
+    codebook = Codebook.model_validate(
+        {"wave": "w1", "source_file": "f.sav", "variables": {"ID": {"target": "respondent"}}}
+    )
+    with pytest.raises(ConfigError, match=r"variables\.ID\.target"):
+        validate_codebook(codebook, catalogue)
+
+
+def test_duplicate_wave_ids_are_rejected(tmp_path: Path) -> None:
+    """It rejects a wave id used twice and points at the second one."""
+    second = """\
+  - id: w1
+    label: {en: Wave 2, fr: Vague 2}
+    file: w2.dta
+    codebook: config/codebooks/w2.yaml
+"""
+    path = write_project(tmp_path, survey=SURVEY_YAML + second)
+    with pytest.raises(ConfigError) as info:
+        load_survey(path)
+    assert "waves[1].id" in info.value.message
+    assert "'w1'" in info.value.found
+
+
+def test_missing_codebook_file_is_named(tmp_path: Path) -> None:
+    """It names the survey key whose codebook file does not exist."""
+    path = write_project(
+        tmp_path, survey=SURVEY_YAML.replace("codebooks/w1.yaml", "codebooks/w9.yaml")
+    )
+    with pytest.raises(ConfigError) as info:
+        load_project(path)
+    assert "waves[0].codebook" in info.value.message
+    assert "w9.yaml" in info.value.expected
+
+
+def test_codebook_of_another_wave_is_rejected(tmp_path: Path) -> None:
+    """It rejects a codebook whose wave differs from the wave that lists it."""
+    path = write_project(tmp_path, codebook=CODEBOOK_YAML.replace("wave: w1", "wave: w2"))
+    with pytest.raises(ConfigError) as info:
+        load_project(path)
+    assert "waves[0].id" in info.value.message
+    assert "wave: w2" in info.value.found
+
+
+def test_empty_and_missing_files(tmp_path: Path) -> None:
+    """It reports an empty configuration file and an absent one."""
+    with pytest.raises(ConfigError, match="Invalid variable catalogue"):
+        load_catalogue(_write(tmp_path / "empty.yaml", ""))
+    with pytest.raises(ConfigError, match="not found"):
+        load_catalogue(tmp_path / "absent.yaml")
+
+
+def test_json_schemas_are_up_to_date() -> None:
+    """It keeps config/schemas/*.json equal to the models (regenerate: `perception schemas`)."""
+    folder = REPO / "config" / "schemas"
+    for name, text in json_schemas().items():
+        stored = folder / name
+        assert stored.is_file(), f"{stored} is missing; run `perception schemas`"
+        assert stored.read_text(encoding="utf-8") == text, (
+            f"{name} is stale; run `perception schemas`"
+        )
+        assert json.loads(text)["additionalProperties"] is False

@@ -16,7 +16,6 @@ import hmac
 import json
 import os
 import re
-import tempfile
 import unicodedata
 import warnings
 from collections.abc import Callable, Mapping, Sequence
@@ -26,8 +25,8 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa  # type: ignore[import-untyped]
-import pyarrow.parquet as pq  # type: ignore[import-untyped]
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from perception.config import (
     ADULT_CODE,
@@ -44,6 +43,7 @@ from perception.config import (
 )
 from perception.errors import CodebookError, ReadError, ValidationError
 from perception.io import read_survey
+from perception.storage import write_parquet
 
 if TYPE_CHECKING:
     import numpy.typing as npt
@@ -66,7 +66,7 @@ __all__ = [
 ]
 
 SourceKey = int | float | str
-_LABELS_KEY = b"perception.labels"
+_LABELS_KEY = "perception.labels"
 _HASH_CHARS = 16
 _SHOWN_VALUES = 10
 
@@ -556,49 +556,17 @@ def harmonized_labels(catalogue: Catalogue) -> dict[str, Any]:
 def write_harmonized(df: pd.DataFrame, path: str | Path, catalogue: Catalogue) -> Path:
     """Write a harmonized table atomically as Parquet, with its labels in the schema metadata.
 
-    The table goes to a temporary file in the target folder, is flushed to disk, then
-    renamed over ``path``, so readers never see a half-written file. The same table always
-    gives the same bytes.
+    Readers never see a half-written file (see :func:`perception.storage.atomic_write`), and
+    the same table always gives the same bytes.
     """
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    table = pa.Table.from_pandas(df, preserve_index=False)
     labels = json.dumps(harmonized_labels(catalogue), ensure_ascii=False)
-    table = table.replace_schema_metadata(
-        {**(table.schema.metadata or {}), _LABELS_KEY: labels.encode("utf-8")}
-    )
-    handle, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            pq.write_table(table, stream, compression="zstd")
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temp, target)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
-    _fsync_dir(target.parent)
-    return target
-
-
-def _fsync_dir(folder: Path) -> None:
-    """Flush a folder entry to disk so a rename survives a crash (no-op where unsupported)."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+    return write_parquet(df, path, {_LABELS_KEY: labels})
 
 
 def read_harmonized_labels(path: str | Path) -> dict[str, Any]:
     """Return the labels stored in a harmonized Parquet file."""
     metadata = _parquet_schema(Path(path)).metadata or {}
-    if _LABELS_KEY not in metadata:
+    if _LABELS_KEY.encode() not in metadata:
         raise ReadError(
             "Not a harmonized table",
             expected="a Parquet file written by perception.codebook.write_harmonized",
@@ -606,7 +574,7 @@ def read_harmonized_labels(path: str | Path) -> dict[str, Any]:
             hint="harmonize the wave again",
             file=path,
         )
-    labels: dict[str, Any] = json.loads(metadata[_LABELS_KEY])
+    labels: dict[str, Any] = json.loads(metadata[_LABELS_KEY.encode()])
     return labels
 
 

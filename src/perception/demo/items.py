@@ -310,7 +310,7 @@ ITEMS: tuple[Item, ...] = (
     ),
     _source("radio", ("Radio", "Radio"), 0.62, urban=-0.08),
     _source("tv", ("Television", "Télévision"), 0.30, urban=0.25),
-    _source("newspaper", ("Newspapers", "Journaux"), 0.10, urban=0.10),
+    _source("newspaper", ("Newspapers", "Journaux"), 0.12, urban=0.08),
     _source("social_media", ("Social media", "Réseaux sociaux"), 0.28, youth=0.20, urban=0.15),
     _source("community_leaders", ("Community leaders", "Leaders communautaires"), 0.35, urban=-0.15),
     _source("religious_leaders", ("Religious leaders", "Leaders religieux"), 0.22),
@@ -630,7 +630,7 @@ class PlantedEffects:
     region_change: Mapping[int, tuple[float, ...]]
     """Change since the first wave, by region and wave (0 in flat regions)."""
     gender_gap: tuple[float, ...]
-    """Women minus men, by wave, in every region and nationally."""
+    """Women minus men, by wave, in every region (nationally within half a point)."""
     youth_gap: float
     """Youth (18-35) minus adults (36+), conditional on region, sex and urban/rural; constant."""
     unchanged_items: tuple[str, ...]

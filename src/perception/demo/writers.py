@@ -22,7 +22,7 @@ import pyreadstat
 from perception.demo.country import REGIONS
 from perception.demo.items import DONT_KNOW, INFO_SOURCES, REFUSED, WAVE_IDS, Item, item
 from perception.demo.sample import FIELDWORK, SEED, simulate_wave
-from perception.demo.xlsx import write_xlsx
+from perception.demo.xlsx import read_columns, write_xlsx
 
 Code = int | float | str
 KoboHeaders = Literal["xml", "label"]
@@ -698,7 +698,6 @@ def pii_canaries(raw_dir: Path) -> set[str]:
 
 def _read_kobo_columns(path: Path, xml_names: Sequence[str]) -> pd.DataFrame:
     """Read the named KoBo columns whichever header style the file uses."""
-    labels = {c.label: c.name for c in w3_columns()}
-    table = pd.read_excel(path, dtype=object)
-    table.columns = pd.Index([labels.get(str(c), str(c)) for c in table.columns])
-    return table[list(xml_names)]
+    xml_name = {c.label: c.name for c in w3_columns()}
+    columns = read_columns(path, lambda header: xml_name.get(header, header) in xml_names)
+    return pd.DataFrame({xml_name.get(h, h): values for h, values in columns.items()}, dtype=object)

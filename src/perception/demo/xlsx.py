@@ -12,9 +12,10 @@ import datetime as dt
 import io
 import math
 import zipfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 from xml.sax.saxutils import escape, quoteattr
 
 _MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
@@ -149,3 +150,55 @@ def write_xlsx(
             entry.compress_type = zipfile.ZIP_DEFLATED
             archive.writestr(entry, text.encode("utf-8"))
     path.write_bytes(buffer.getvalue())
+
+
+def read_columns(path: Path, wanted: Callable[[str], bool]) -> dict[str, list[Any]]:
+    """Return the first sheet's columns whose header satisfies ``wanted``, as raw cell values.
+
+    Strings (inline or shared) come back as ``str``, numbers as ``float``, blanks as ``None``;
+    dates stay Excel serial numbers. A fast reader for the files :func:`write_xlsx` writes (and
+    for the same files saved again by a spreadsheet program).
+    """
+    with zipfile.ZipFile(path) as archive:
+        shared = _shared_strings(archive)
+        rels = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
+        book = ElementTree.fromstring(archive.read("xl/workbook.xml"))
+        first = book.find(f"{{{_MAIN}}}sheets/{{{_MAIN}}}sheet")
+        if first is None:
+            raise ValueError(f"{path} holds no worksheet")
+        rel_id = first.attrib[f"{{{_REL}}}id"]
+        target = next(r.attrib["Target"] for r in rels if r.attrib["Id"] == rel_id)
+        sheet = archive.read("xl/" + target.lstrip("/").removeprefix("xl/"))
+    rows = ElementTree.fromstring(sheet).iter(f"{{{_MAIN}}}row")
+    header = {_letters(ref): str(v) for ref, v in _row_cells(next(rows), shared)}
+    keep = {letters: name for letters, name in header.items() if wanted(name)}
+    columns: dict[str, list[Any]] = {name: [] for name in keep.values()}
+    for row in rows:
+        values = {_letters(ref): v for ref, v in _row_cells(row, shared)}
+        for letters, name in keep.items():
+            columns[name].append(values.get(letters))
+    return columns
+
+
+def _shared_strings(archive: zipfile.ZipFile) -> list[str]:
+    if "xl/sharedStrings.xml" not in archive.namelist():
+        return []
+    root = ElementTree.fromstring(archive.read("xl/sharedStrings.xml"))
+    return ["".join(t.text or "" for t in si.iter(f"{{{_MAIN}}}t")) for si in root]
+
+
+def _letters(ref: str) -> str:
+    return ref.rstrip("0123456789")
+
+
+def _row_cells(row: ElementTree.Element, shared: Sequence[str]) -> Iterator[tuple[str, Any]]:
+    for cell in row:
+        kind = cell.attrib.get("t", "n")
+        if kind == "inlineStr":
+            value: Any = "".join(t.text or "" for t in cell.iter(f"{{{_MAIN}}}t"))
+        else:
+            raw = cell.findtext(f"{{{_MAIN}}}v")
+            if raw is None:
+                continue
+            value = shared[int(raw)] if kind == "s" else raw if kind == "str" else float(raw)
+        yield cell.attrib["r"], value

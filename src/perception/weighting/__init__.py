@@ -29,12 +29,13 @@ from perception.weighting.trimming import (
     trim_and_recalibrate,
     trim_weights,
 )
-from perception.weighting.workflow import weight_wave
+from perception.weighting.workflow import WEIGHT_COLUMN, weight_wave, weighted_table
 
 __all__ = [
     "MARGIN_ERROR_COLUMNS",
     "MISSING_LABEL",
     "REPORT_COLUMNS",
+    "WEIGHT_COLUMN",
     "NonresponseResult",
     "PopulationTargets",
     "TargetTable",
@@ -55,4 +56,5 @@ __all__ = [
     "trim_weights",
     "weight_report",
     "weight_wave",
+    "weighted_table",
 ]

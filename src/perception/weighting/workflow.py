@@ -325,3 +325,16 @@ def _plan(
         margins[calibration_column(spec)] = cells
         by_spec[spec] = cells
     return CalibrationPlan(config.calibration, margins, by_spec, columns)
+
+
+WEIGHT_COLUMN = "weight"
+"""Column of :func:`weighted_table` holding the final weights."""
+
+
+def weighted_table(design: SurveyDesign) -> pd.DataFrame:
+    """Return the design's respondents with their final weights in a ``weight`` column.
+
+    The working columns of the weighting run (``_input_weight`` and ``_cal_*``) are left out.
+    """
+    keep = [c for c in design.data.columns if not str(c).startswith("_")]
+    return design.data[keep].assign(**{WEIGHT_COLUMN: design.weights})

@@ -1,0 +1,1 @@
+"""Dagster layer of perception: thin assets over the library in ``src/perception``."""

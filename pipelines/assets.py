@@ -1,0 +1,132 @@
+"""Assets: raw wave files → harmonized responses → weighted responses, one partition per wave."""
+
+
+from collections.abc import Sequence
+from typing import Any
+
+import dagster as dg
+import pandas as pd
+
+from perception.codebook import check_harmonized, harmonize_file, read_harmonized, write_harmonized
+from perception.errors import PerceptionError
+from perception.storage import write_parquet
+from perception.weighting import load_targets, load_weighting_config, weight_wave, weighted_table
+from pipelines.resources import SurveyProject
+
+HARMONIZED_CHECKS: dict[str, str] = {
+    "unique_ids": "Every respondent id is present and unique.",
+    "conformance": "Every value is a code or value the variable catalogue allows.",
+    "design": "Design columns (base weight, stratum, PSU) are present and valid.",
+    "no_pii": "No column outside the catalogue, and none that looks like personal data.",
+}
+
+
+def _failure(error: PerceptionError) -> dg.Failure:
+    """Turn a library error into a Dagster failure that shows the whole message in the UI."""
+    return dg.Failure(
+        description=str(error),
+        metadata={"expected": error.expected, "found": error.found, "hint": error.hint},
+    )
+
+
+def build_assets(waves: dg.StaticPartitionsDefinition) -> Sequence[Any]:
+    """Build the per-wave assets over the given wave partitions."""
+    raw_survey_file = dg.AssetSpec(
+        "raw_survey_file",
+        description="A wave's survey export as delivered (SPSS, Stata, KoBoToolbox…); read-only.",
+        group_name="ingest",
+        kinds={"file"},
+        partitions_def=waves,
+    )
+
+    @dg.asset(
+        deps=[raw_survey_file],
+        partitions_def=waves,
+        group_name="ingest",
+        kinds={"pandas", "parquet"},
+        check_specs=[
+            dg.AssetCheckSpec(name, asset="harmonized_responses", description=text, blocking=True)
+            for name, text in HARMONIZED_CHECKS.items()
+        ],
+    )
+    def harmonized_responses(
+        context: dg.AssetExecutionContext, project: SurveyProject
+    ) -> dg.MaterializeResult:  # type: ignore[type-arg]
+        """A wave on the harmonized catalogue through its codebook, personal data dropped."""
+        loaded = project.load()
+        wave = project.wave(loaded, context.partition_key)
+        raw = loaded.survey.raw_path(wave)
+        context.log.info(f"Reading {raw}")
+        try:
+            df = harmonize_file(
+                raw, loaded.codebooks[wave.id], loaded.catalogue, survey=loaded.survey.survey
+            )
+        except PerceptionError as error:
+            raise _failure(error) from error
+        path = write_harmonized(df, project.output(loaded, "harmonized", wave.id), loaded.catalogue)
+        findings = check_harmonized(df, loaded.catalogue)
+        return dg.MaterializeResult(
+            metadata={
+                "path": dg.MetadataValue.path(str(path)),
+                "source": dg.MetadataValue.path(str(raw)),
+                "rows": len(df),
+                "columns": len(df.columns),
+                "preview": dg.MetadataValue.md(_markdown(df.head(5))),
+            },
+            check_results=[
+                dg.AssetCheckResult(
+                    check_name=name,
+                    passed=not (found := [f for f in findings if f.check == name]),
+                    metadata={"findings": "\n".join(f.message for f in found[:20]) or "none"},
+                )
+                for name in HARMONIZED_CHECKS
+            ],
+        )
+
+    @dg.asset(
+        deps=[harmonized_responses],
+        partitions_def=waves,
+        group_name="weighting",
+        kinds={"pandas", "parquet"},
+    )
+    def weighted_responses(
+        context: dg.AssetExecutionContext, project: SurveyProject
+    ) -> dg.MaterializeResult:  # type: ignore[type-arg]
+        """A wave weighted to census margins (base weights, raking, trimming) with diagnostics."""
+        loaded = project.load()
+        survey = loaded.survey
+        wave_id = context.partition_key
+        df = read_harmonized(project.output(loaded, "harmonized", wave_id))
+        try:
+            config = load_weighting_config(survey.resolve(survey.weighting))
+            targets = load_targets(survey.resolve(survey.targets), catalogue=loaded.catalogue)
+            design, report = weight_wave(df, config, targets)
+        except PerceptionError as error:
+            raise _failure(error) from error
+        path = write_parquet(weighted_table(design), project.output(loaded, "weighted", wave_id))
+        write_parquet(report, project.output(loaded, "weighting_report", wave_id))
+        overall = report.iloc[0]
+        return dg.MaterializeResult(
+            metadata={
+                "path": dg.MetadataValue.path(str(path)),
+                "rows": len(df),
+                "kish_deff": float(overall["deff_kish"]),
+                "effective_n": float(overall["n_eff"]),
+                "max_min_ratio": float(overall["max_min_ratio"]),
+                "report": dg.MetadataValue.md(_markdown(report)),
+            }
+        )
+
+    return [raw_survey_file, harmonized_responses, weighted_responses]
+
+
+def _markdown(table: pd.DataFrame, rows: int = 30) -> str:
+    """Render the first rows of a table as Markdown for the Dagster UI."""
+
+    def cell(value: object) -> str:
+        return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+    head = table.head(rows)
+    lines = ["| " + " | ".join(map(str, head.columns)) + " |", "|" + "---|" * len(head.columns)]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in head.itertuples(False)]
+    return "\n".join(lines)

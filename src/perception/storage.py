@@ -1,0 +1,57 @@
+"""Atomic, deterministic writes of processed outputs: a reader never sees a half-written file."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import BinaryIO
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+
+def atomic_write(path: str | Path, write: Callable[[BinaryIO], None]) -> Path:
+    """Write through ``write`` to a temporary file beside ``path``, fsync, then rename over it."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            write(stream)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.chmod(temp, 0o644)
+        os.replace(temp, target)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+    _fsync_dir(target.parent)
+    return target
+
+
+def write_parquet(
+    df: pd.DataFrame, path: str | Path, metadata: Mapping[str, str] | None = None
+) -> Path:
+    """Write a DataFrame atomically as zstd Parquet, with optional schema metadata."""
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    if metadata:
+        extra = {key.encode(): value.encode("utf-8") for key, value in metadata.items()}
+        table = table.replace_schema_metadata({**(table.schema.metadata or {}), **extra})
+    return atomic_write(path, lambda stream: pq.write_table(table, stream, compression="zstd"))
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Flush a folder entry to disk so a rename survives a crash (no-op where unsupported)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

@@ -142,12 +142,22 @@ def test_kobo_metadata_columns_are_kept(tmp_path: Path) -> None:
     assert meta.variable_types["sources_info/radio"] == "numeric"
 
 
-def test_free_text_is_not_taken_for_a_choice_list(tmp_path: Path) -> None:
-    """It leaves free text and select_one codes alone."""
-    frame, meta = read_survey(_write(tmp_path, _kobo_frame("xml", "split")))
-    assert frame["commentaire"].iloc[0] == "Très bien, merci"
-    assert frame["confiance"].tolist()[:3] == [1, 4, 2]
+def test_text_answers_are_not_taken_for_choice_lists(tmp_path: Path) -> None:
+    """It leaves free text, person names, label phrases, GPS strings and codes alone."""
+    frame = _kobo_frame("xml", "split")
+    frame["grp_fin/remarque"] = ["rien a signaler", "pas de probleme", None, "ras", "merci", "ok"]
+    frame["grp_id/nom"] = ["Mirabeth Brindlemere", "Quorra Quill", "Amarisa Tumblewick"] * 2
+    frame["grp_incl/inclusion"] = ["Pas du tout", "Un peu", "Ne sait pas", "Assez", "Un peu", None]
+    frame["gps"] = ["5.354137 20.597073 601.6 11.0", "5.35754 20.597088 600.8 3.0"] * 3
+    read, meta = read_survey(_write(tmp_path, frame))
+    assert read["commentaire"].iloc[0] == "Très bien, merci"
+    assert read["remarque"].iloc[0] == "rien a signaler"
+    assert read["nom"].iloc[0] == "Mirabeth Brindlemere"
+    assert read["inclusion"].iloc[2] == "Ne sait pas"
+    assert read["gps"].iloc[1] == "5.35754 20.597088 600.8 3.0"
+    assert read["confiance"].tolist()[:3] == [1, 4, 2]
     assert set(meta.multiple_response) == {"sources_info"}
+    assert meta.warnings == []
 
 
 @pytest.mark.parametrize("layout", ["split", "both"])

@@ -225,10 +225,7 @@ def admin1_geojson() -> dict[str, Any]:
             "geometry": {
                 "type": "Polygon",
                 "coordinates": [
-                    [
-                        [round(x, 4), round(y, 4)]
-                        for x, y in rings[reg.grid_row, reg.grid_col]
-                    ]
+                    [[round(x, 4), round(y, 4)] for x, y in rings[reg.grid_row, reg.grid_col]]
                 ],
             },
         }

@@ -4,8 +4,10 @@ Each item has, for every respondent, a probability ``p`` of a *positive* answer 
 scale's ``positive`` codes; for experience items "positive" means "yes, it happened"). ``p`` is
 additive on the probability scale and centred on each region's census composition::
 
-    p = level[region, wave] + woman_effect[wave] * (woman - women_share[region])
-        + youth_effect * (youth - youth_share[region]) + urban_effect * (urban - urban_share[region])
+    p = level[region, wave]
+        + woman_effect[wave] * (woman - women_share[region])
+        + youth_effect * (youth - youth_share[region])
+        + urban_effect * (urban - urban_share[region])
 
 so the census-weighted share of positive answers in a region equals ``level`` exactly, and
 ``woman_effect`` is exactly the women - men gap. Only the items in
@@ -22,7 +24,6 @@ import numpy as np
 import numpy.typing as npt
 
 from perception.demo.country import (
-    AGE_BANDS,
     REGION_CODES,
     census_sex_age_region,
     composition,
@@ -62,11 +63,21 @@ def _binary(name: str, no: Labels, yes: Labels) -> Scale:
 
 EXTENT4 = _four(
     "extent4",
-    {1: ("Not at all", "Pas du tout"), 2: ("A little", "Un peu"), 3: ("Somewhat", "Assez"), 4: ("A lot", "Beaucoup")},
+    {
+        1: ("Not at all", "Pas du tout"),
+        2: ("A little", "Un peu"),
+        3: ("Somewhat", "Assez"),
+        4: ("A lot", "Beaucoup"),
+    },
 )
 TRUST4 = _four(
     "trust4",
-    {1: ("Not at all", "Pas du tout"), 2: ("Just a little", "Un peu"), 3: ("Somewhat", "Assez"), 4: ("A lot", "Beaucoup")},
+    {
+        1: ("Not at all", "Pas du tout"),
+        2: ("Just a little", "Un peu"),
+        3: ("Somewhat", "Assez"),
+        4: ("A lot", "Beaucoup"),
+    },
 )
 AGREE4 = _four(
     "agree4",
@@ -88,11 +99,21 @@ SAFETY4 = _four(
 )
 KNOW4 = _four(
     "know4",
-    {1: ("Nothing", "Rien"), 2: ("A little", "Un peu"), 3: ("A fair amount", "Assez"), 4: ("A lot", "Beaucoup")},
+    {
+        1: ("Nothing", "Rien"),
+        2: ("A little", "Un peu"),
+        3: ("A fair amount", "Assez"),
+        4: ("A lot", "Beaucoup"),
+    },
 )
 FREQ4 = _four(
     "freq4",
-    {1: ("Never", "Jamais"), 2: ("Rarely", "Rarement"), 3: ("Sometimes", "Parfois"), 4: ("Often", "Souvent")},
+    {
+        1: ("Never", "Jamais"),
+        2: ("Rarely", "Rarement"),
+        3: ("Sometimes", "Parfois"),
+        4: ("Often", "Souvent"),
+    },
 )
 SATISF4 = _four(
     "satisf4",
@@ -135,9 +156,7 @@ _STATE = (-0.10, 0.00, 0.12, -0.02, 0.02, -0.06, 0.03, -0.12)
 
 
 def _levels(base: float, security: float = 0.0, state: float = 0.0) -> tuple[float, ...]:
-    return tuple(
-        base + security * s + state * t for s, t in zip(_SECURITY, _STATE, strict=True)
-    )
+    return tuple(base + security * s + state * t for s, t in zip(_SECURITY, _STATE, strict=True))
 
 
 @dataclass(frozen=True)
@@ -200,7 +219,10 @@ def _source(name: str, label: Labels, base: float, youth: float = 0.0, urban: fl
         f"info_{name}",
         "awareness",
         MENTION,
-        (f"Heard about the agreement from: {label[0]}", f"A entendu parler de l'accord par : {label[1]}"),
+        (
+            f"Heard about the agreement from: {label[0]}",
+            f"A entendu parler de l'accord par : {label[1]}",
+        ),
         (
             f"From which sources have you heard about the peace agreement? {label[0]}",
             f"Par quelles sources avez-vous entendu parler de l'accord de paix ? {label[1]}",
@@ -220,10 +242,14 @@ ITEMS: tuple[Item, ...] = (
         "incl_peace_process",
         "inclusion",
         EXTENT4,
-        ("People like me are included in the peace process", "Les gens comme moi sont inclus dans le processus de paix"),
+        (
+            "People like me are included in the peace process",
+            "Les gens comme moi sont inclus dans le processus de paix",
+        ),
         (
             "To what extent do you feel that people like you are included in the peace process?",
-            "Dans quelle mesure estimez-vous que les gens comme vous sont inclus dans le processus de paix ?",
+            "Dans quelle mesure estimez-vous que les gens comme vous sont inclus dans le "
+            "processus de paix ?",
         ),
         0.0,
     ),
@@ -231,10 +257,15 @@ ITEMS: tuple[Item, ...] = (
         "incl_views_considered",
         "inclusion",
         AGREE4,
-        ("The views of people like me are taken into account", "Les avis des gens comme moi sont pris en compte"),
         (
-            "The views of people like you are taken into account in the peace process. Do you agree?",
-            "Les avis des gens comme vous sont pris en compte dans le processus de paix. Êtes-vous d'accord ?",
+            "The views of people like me are taken into account",
+            "Les avis des gens comme moi sont pris en compte",
+        ),
+        (
+            "The views of people like you are taken into account in the peace process. Do you "
+            "agree?",
+            "Les avis des gens comme vous sont pris en compte dans le processus de paix. "
+            "Êtes-vous d'accord ?",
         ),
         0.05,
     ),
@@ -242,10 +273,15 @@ ITEMS: tuple[Item, ...] = (
         "voice_system_say",
         "voice",
         SAY5,
-        ("The political system lets people like me have a say", "Le système politique permet aux gens comme moi d'avoir leur mot à dire"),
         (
-            "How much would you say the political system allows people like you to have a say in what the government does?",
-            "Dans quelle mesure diriez-vous que le système politique permet aux gens comme vous d'avoir leur mot à dire sur ce que fait le gouvernement ?",
+            "The political system lets people like me have a say",
+            "Le système politique permet aux gens comme moi d'avoir leur mot à dire",
+        ),
+        (
+            "How much would you say the political system allows people like you to have a say in "
+            "what the government does?",
+            "Dans quelle mesure diriez-vous que le système politique permet aux gens comme vous "
+            "d'avoir leur mot à dire sur ce que fait le gouvernement ?",
         ),
         -0.04,
     ),
@@ -265,7 +301,10 @@ ITEMS: tuple[Item, ...] = (
         "awareness",
         YESNO,
         ("Has heard of the peace agreement", "A entendu parler de l'accord de paix"),
-        ("Have you heard of the peace agreement?", "Avez-vous entendu parler de l'accord de paix ?"),
+        (
+            "Have you heard of the peace agreement?",
+            "Avez-vous entendu parler de l'accord de paix ?",
+        ),
         _levels(0.72, state=0.5),
         woman=-0.10,
         youth=-0.05,
@@ -312,7 +351,9 @@ ITEMS: tuple[Item, ...] = (
     _source("tv", ("Television", "Télévision"), 0.30, urban=0.25),
     _source("newspaper", ("Newspapers", "Journaux"), 0.12, urban=0.08),
     _source("social_media", ("Social media", "Réseaux sociaux"), 0.28, youth=0.20, urban=0.15),
-    _source("community_leaders", ("Community leaders", "Leaders communautaires"), 0.35, urban=-0.15),
+    _source(
+        "community_leaders", ("Community leaders", "Leaders communautaires"), 0.35, urban=-0.15
+    ),
     _source("religious_leaders", ("Religious leaders", "Leaders religieux"), 0.22),
     _source("mission", ("The UN mission", "La mission de l'ONU"), 0.15),
     _source("family_friends", ("Family and friends", "Famille et amis"), 0.40),
@@ -320,10 +361,15 @@ ITEMS: tuple[Item, ...] = (
         "consulted_12m",
         "participation",
         YESNO,
-        ("Consulted on the peace process (past 12 months)", "Consulté sur le processus de paix (12 derniers mois)"),
         (
-            "In the past 12 months, have you been consulted, in person or through a survey or meeting, about the peace process?",
-            "Au cours des 12 derniers mois, avez-vous été consulté, en personne ou lors d'une enquête ou d'une réunion, sur le processus de paix ?",
+            "Consulted on the peace process (past 12 months)",
+            "Consulté sur le processus de paix (12 derniers mois)",
+        ),
+        (
+            "In the past 12 months, have you been consulted, in person or through a survey or "
+            "meeting, about the peace process?",
+            "Au cours des 12 derniers mois, avez-vous été consulté, en personne ou lors d'une "
+            "enquête ou d'une réunion, sur le processus de paix ?",
         ),
         _levels(0.14, state=0.2),
         woman=-0.05,
@@ -336,10 +382,15 @@ ITEMS: tuple[Item, ...] = (
         "dialogue_attended_12m",
         "participation",
         YESNO,
-        ("Attended a community dialogue (past 12 months)", "A participé à un dialogue communautaire (12 derniers mois)"),
         (
-            "In the past 12 months, have you attended a community dialogue or public meeting about the peace process?",
-            "Au cours des 12 derniers mois, avez-vous participé à un dialogue communautaire ou à une réunion publique sur le processus de paix ?",
+            "Attended a community dialogue (past 12 months)",
+            "A participé à un dialogue communautaire (12 derniers mois)",
+        ),
+        (
+            "In the past 12 months, have you attended a community dialogue or public meeting "
+            "about the peace process?",
+            "Au cours des 12 derniers mois, avez-vous participé à un dialogue communautaire ou à "
+            "une réunion publique sur le processus de paix ?",
         ),
         _levels(0.18, state=0.2),
         woman=-0.06,
@@ -365,10 +416,14 @@ ITEMS: tuple[Item, ...] = (
         "disputes_peaceful",
         "dialogue",
         AGREE4,
-        ("Disputes in my community are resolved peacefully", "Les différends de ma communauté sont réglés pacifiquement"),
+        (
+            "Disputes in my community are resolved peacefully",
+            "Les différends de ma communauté sont réglés pacifiquement",
+        ),
         (
             "Disputes in your community are usually resolved peacefully. Do you agree?",
-            "Les différends dans votre communauté sont généralement réglés pacifiquement. Êtes-vous d'accord ?",
+            "Les différends dans votre communauté sont généralement réglés pacifiquement. "
+            "Êtes-vous d'accord ?",
         ),
         _levels(0.55, security=0.8),
         loadings=(0.4, 0.3),
@@ -381,7 +436,8 @@ ITEMS: tuple[Item, ...] = (
         ("Feels safe walking alone at night", "Se sent en sécurité en marchant seul la nuit"),
         (
             "How safe do you feel walking alone around the area where you live after dark?",
-            "Dans quelle mesure vous sentez-vous en sécurité lorsque vous marchez seul(e) dans votre quartier après la tombée de la nuit ?",
+            "Dans quelle mesure vous sentez-vous en sécurité lorsque vous marchez seul(e) dans "
+            "votre quartier après la tombée de la nuit ?",
         ),
         _levels(0.55, security=1.5),
         woman=-0.15,
@@ -397,7 +453,8 @@ ITEMS: tuple[Item, ...] = (
         ("Security in my area has improved", "La sécurité dans ma zone s'est améliorée"),
         (
             "Compared with a year ago, is security in your area better, about the same, or worse?",
-            "Par rapport à il y a un an, la sécurité dans votre zone est-elle meilleure, inchangée ou pire ?",
+            "Par rapport à il y a un an, la sécurité dans votre zone est-elle meilleure, "
+            "inchangée ou pire ?",
         ),
         _levels(0.28, security=0.6),
         loadings=(0.2, 0.4),
@@ -409,8 +466,10 @@ ITEMS: tuple[Item, ...] = (
         YESNO,
         ("Experienced violence (past 12 months)", "A subi des violences (12 derniers mois)"),
         (
-            "In the past 12 months, have you or a member of your household been a victim of physical violence?",
-            "Au cours des 12 derniers mois, vous-même ou un membre de votre ménage avez-vous été victime de violences physiques ?",
+            "In the past 12 months, have you or a member of your household been a victim of "
+            "physical violence?",
+            "Au cours des 12 derniers mois, vous-même ou un membre de votre ménage avez-vous été "
+            "victime de violences physiques ?",
         ),
         _levels(0.12, security=-0.6),
         woman=-0.02,
@@ -424,10 +483,14 @@ ITEMS: tuple[Item, ...] = (
         "violence_witnessed_12m",
         "violence",
         YESNO,
-        ("Witnessed armed violence (past 12 months)", "A été témoin de violences armées (12 derniers mois)"),
+        (
+            "Witnessed armed violence (past 12 months)",
+            "A été témoin de violences armées (12 derniers mois)",
+        ),
         (
             "In the past 12 months, have you witnessed armed violence in your community?",
-            "Au cours des 12 derniers mois, avez-vous été témoin de violences armées dans votre communauté ?",
+            "Au cours des 12 derniers mois, avez-vous été témoin de violences armées dans votre "
+            "communauté ?",
         ),
         _levels(0.22, security=-1.0),
         youth=0.05,
@@ -439,7 +502,10 @@ ITEMS: tuple[Item, ...] = (
         "trust",
         TRUST4,
         ("Trusts the national government", "Fait confiance au gouvernement national"),
-        ("How much do you trust the national government?", "Quel degré de confiance accordez-vous au gouvernement national ?"),
+        (
+            "How much do you trust the national government?",
+            "Quel degré de confiance accordez-vous au gouvernement national ?",
+        ),
         _levels(0.42, state=0.6),
         youth=-0.12,
         urban=-0.05,
@@ -452,7 +518,10 @@ ITEMS: tuple[Item, ...] = (
         "trust",
         TRUST4,
         ("Trusts the police", "Fait confiance à la police"),
-        ("How much do you trust the police?", "Quel degré de confiance accordez-vous à la police ?"),
+        (
+            "How much do you trust the police?",
+            "Quel degré de confiance accordez-vous à la police ?",
+        ),
         _levels(0.45, security=0.5),
         youth=-0.10,
         loadings=_ENGAGED,
@@ -464,7 +533,10 @@ ITEMS: tuple[Item, ...] = (
         "trust",
         TRUST4,
         ("Trusts the courts", "Fait confiance aux tribunaux"),
-        ("How much do you trust the courts of law?", "Quel degré de confiance accordez-vous aux tribunaux ?"),
+        (
+            "How much do you trust the courts of law?",
+            "Quel degré de confiance accordez-vous aux tribunaux ?",
+        ),
         _levels(0.38, state=0.4),
         youth=-0.06,
         loadings=_ENGAGED,
@@ -476,7 +548,10 @@ ITEMS: tuple[Item, ...] = (
         "trust",
         TRUST4,
         ("Trusts the local authorities", "Fait confiance aux autorités locales"),
-        ("How much do you trust your local authorities?", "Quel degré de confiance accordez-vous à vos autorités locales ?"),
+        (
+            "How much do you trust your local authorities?",
+            "Quel degré de confiance accordez-vous à vos autorités locales ?",
+        ),
         _levels(0.52),
         youth=-0.05,
         urban=-0.06,
@@ -489,8 +564,10 @@ ITEMS: tuple[Item, ...] = (
         FREQ4,
         ("Sees state officials in the area", "Voit des agents de l'État dans la zone"),
         (
-            "How often do you see state officials (administration, police, teachers, health workers) in your area?",
-            "À quelle fréquence voyez-vous des agents de l'État (administration, police, enseignants, agents de santé) dans votre zone ?",
+            "How often do you see state officials (administration, police, teachers, health "
+            "workers) in your area?",
+            "À quelle fréquence voyez-vous des agents de l'État (administration, police, "
+            "enseignants, agents de santé) dans votre zone ?",
         ),
         _levels(0.40, state=1.5),
         urban=0.15,
@@ -503,8 +580,10 @@ ITEMS: tuple[Item, ...] = (
         SATISF4,
         ("Satisfied with basic public services", "Satisfait des services publics de base"),
         (
-            "How satisfied are you with basic public services (health, education, water) in your area?",
-            "Êtes-vous satisfait(e) des services publics de base (santé, éducation, eau) dans votre zone ?",
+            "How satisfied are you with basic public services (health, education, water) in your "
+            "area?",
+            "Êtes-vous satisfait(e) des services publics de base (santé, éducation, eau) dans "
+            "votre zone ?",
         ),
         _levels(0.35, state=1.2),
         urban=0.10,
@@ -515,10 +594,14 @@ ITEMS: tuple[Item, ...] = (
         "repr_women",
         "representation",
         AGREE4,
-        ("Women are adequately represented in the peace process", "Les femmes sont suffisamment représentées dans le processus de paix"),
+        (
+            "Women are adequately represented in the peace process",
+            "Les femmes sont suffisamment représentées dans le processus de paix",
+        ),
         (
             "Women are adequately represented in the peace process. Do you agree?",
-            "Les femmes sont suffisamment représentées dans le processus de paix. Êtes-vous d'accord ?",
+            "Les femmes sont suffisamment représentées dans le processus de paix. Êtes-vous "
+            "d'accord ?",
         ),
         _levels(0.40),
         woman=-0.10,
@@ -529,10 +612,14 @@ ITEMS: tuple[Item, ...] = (
         "repr_youth",
         "representation",
         AGREE4,
-        ("Young people are adequately represented in the peace process", "Les jeunes sont suffisamment représentés dans le processus de paix"),
+        (
+            "Young people are adequately represented in the peace process",
+            "Les jeunes sont suffisamment représentés dans le processus de paix",
+        ),
         (
             "Young people are adequately represented in the peace process. Do you agree?",
-            "Les jeunes sont suffisamment représentés dans le processus de paix. Êtes-vous d'accord ?",
+            "Les jeunes sont suffisamment représentés dans le processus de paix. Êtes-vous "
+            "d'accord ?",
         ),
         _levels(0.35),
         youth=-0.12,
@@ -543,10 +630,15 @@ ITEMS: tuple[Item, ...] = (
         "repr_minorities",
         "representation",
         AGREE4,
-        ("Minorities are adequately represented in the peace process", "Les minorités sont suffisamment représentées dans le processus de paix"),
         (
-            "Ethnic and religious minorities are adequately represented in the peace process. Do you agree?",
-            "Les minorités ethniques et religieuses sont suffisamment représentées dans le processus de paix. Êtes-vous d'accord ?",
+            "Minorities are adequately represented in the peace process",
+            "Les minorités sont suffisamment représentées dans le processus de paix",
+        ),
+        (
+            "Ethnic and religious minorities are adequately represented in the peace process. Do "
+            "you agree?",
+            "Les minorités ethniques et religieuses sont suffisamment représentées dans le "
+            "processus de paix. Êtes-vous d'accord ?",
         ),
         _levels(0.33),
         loadings=_ENGAGED,
@@ -557,10 +649,16 @@ ITEMS: tuple[Item, ...] = (
         "discrim_experienced_12m",
         "discrimination",
         YESNO,
-        ("Felt discriminated against (past 12 months)", "S'est senti discriminé (12 derniers mois)"),
         (
-            "In the past 12 months, have you personally felt discriminated against or harassed because of your ethnicity, religion, sex, age, disability or another ground?",
-            "Au cours des 12 derniers mois, vous êtes-vous personnellement senti(e) discriminé(e) ou harcelé(e) en raison de votre ethnie, religion, sexe, âge, handicap ou pour un autre motif ?",
+            "Felt discriminated against (past 12 months)",
+            "S'est senti discriminé (12 derniers mois)",
+        ),
+        (
+            "In the past 12 months, have you personally felt discriminated against or harassed "
+            "because of your ethnicity, religion, sex, age, disability or another ground?",
+            "Au cours des 12 derniers mois, vous êtes-vous personnellement senti(e) discriminé(e) "
+            "ou harcelé(e) en raison de votre ethnie, religion, sexe, âge, handicap ou pour un "
+            "autre motif ?",
         ),
         _levels(0.16),
         woman=0.04,
@@ -575,7 +673,10 @@ ITEMS: tuple[Item, ...] = (
         "mission",
         TRUST4,
         ("Trusts the UN mission", "Fait confiance à la mission de l'ONU"),
-        ("How much do you trust the UN mission?", "Quel degré de confiance accordez-vous à la mission de l'ONU ?"),
+        (
+            "How much do you trust the UN mission?",
+            "Quel degré de confiance accordez-vous à la mission de l'ONU ?",
+        ),
         _levels(0.48, security=-0.3),
         youth=-0.06,
         loadings=_ENGAGED,
@@ -586,10 +687,14 @@ ITEMS: tuple[Item, ...] = (
         "mission_protects",
         "mission",
         AGREE4,
-        ("The UN mission helps protect civilians", "La mission de l'ONU contribue à protéger les civils"),
+        (
+            "The UN mission helps protect civilians",
+            "La mission de l'ONU contribue à protéger les civils",
+        ),
         (
             "The UN mission helps protect civilians in your area. Do you agree?",
-            "La mission de l'ONU contribue à protéger les civils dans votre zone. Êtes-vous d'accord ?",
+            "La mission de l'ONU contribue à protéger les civils dans votre zone. Êtes-vous "
+            "d'accord ?",
         ),
         _levels(0.45),
         youth=-0.05,
@@ -643,9 +748,7 @@ class PlantedEffects:
 
 def _build_planted() -> PlantedEffects:
     planted = tuple(i.name for i in ITEMS if i.planted)
-    change = {
-        code: _REGION_CHANGE.get(code, (0.0,) * len(WAVE_IDS)) for code in REGION_CODES
-    }
+    change = {code: _REGION_CHANGE.get(code, (0.0,) * len(WAVE_IDS)) for code in REGION_CODES}
     return PlantedEffects(
         items=planted,
         positive_codes={name: item(name).scale.positive for name in planted},
@@ -747,7 +850,6 @@ def true_share(
 
 
 __all__ = [
-    "AGE_BANDS",
     "DONT_KNOW",
     "INFO_SOURCES",
     "ITEMS",

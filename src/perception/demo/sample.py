@@ -82,7 +82,7 @@ def ea_frame(seed: int = SEED) -> pd.DataFrame:
         for urban in (1, 2):
             share = comp.urban[reg.code] if urban == 1 else 1.0 - comp.urban[reg.code]
             stratum_adults = comp.adults[reg.code] * share * FRAME_COVERAGE
-            n = max(int(round(stratum_adults / MEAN_EA_ADULTS[urban])), 10)
+            n = max(round(stratum_adults / MEAN_EA_ADULTS[urban]), 10)
             raw = rng.lognormal(0.0, 0.35, size=n)
             adults = np.maximum(np.round(raw / raw.sum() * stratum_adults), 50).astype(np.int64)
             growth = rng.lognormal(np.log(1.06), 0.08, size=n)
@@ -122,7 +122,7 @@ def allocation() -> dict[str, int]:
 
 def select_eas(frame: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
     """Select EAs by systematic PPS within each stratum; add ``ea_prob`` and ``n_stratum``."""
-    chosen = []
+    chosen: list[pd.DataFrame] = []
     for stratum, n_h in allocation().items():
         eas = frame[frame["stratum"] == stratum]
         sizes = eas["frame_adults"].to_numpy(dtype=np.float64)
@@ -150,7 +150,7 @@ def _ages(rng: np.random.Generator, band: IntArray) -> IntArray:
 
 
 def draw_respondents(eas: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
-    """Interview about 12 adults per EA, substituting households whose selected adult does not respond."""
+    """Interview about 12 adults per EA, replacing households whose adult does not respond."""
     comp = composition()
     n_ea, k = len(eas), CANDIDATES_PER_EA
     regions = eas["region"].to_numpy(dtype=np.int64)
@@ -203,7 +203,7 @@ def _disability(rng: np.random.Generator, age: IntArray) -> FloatArray:
 
 
 def scale_codes(scale: Scale, u: FloatArray, p: FloatArray) -> FloatArray:
-    """Map latent uniforms onto a scale: ``u < p`` gives a positive code, smaller ``u`` a higher one."""
+    """Map latent uniforms onto a scale: ``u < p`` is positive; a smaller ``u``, a higher code."""
     out = np.empty(u.shape)
     lower = np.zeros(u.shape)
     for block, split, start, width in (
@@ -242,16 +242,16 @@ def _answers(
     return codes
 
 
-def _times(
-    rng: np.random.Generator, wave: str, resp: pd.DataFrame
-) -> tuple[pd.Series, pd.Series]:
+def _times(rng: np.random.Generator, wave: str, resp: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
     start, end = FIELDWORK[wave]
     days = (end - start).days
     ea_codes, ea_day = np.unique(resp["psu"].to_numpy(), return_inverse=True)
     first_day = rng.integers(0, days, size=len(ea_codes))[ea_day]
     day = first_day + (rng.random(len(resp)) < 0.3)
     minutes = rng.integers(8 * 60, 17 * 60, size=len(resp))
-    begin = pd.Timestamp(start) + pd.to_timedelta(day, unit="D") + pd.to_timedelta(minutes, unit="min")
+    begin = (
+        pd.Timestamp(start) + pd.to_timedelta(day, unit="D") + pd.to_timedelta(minutes, unit="min")
+    )
     finish = begin + pd.to_timedelta(rng.integers(22, 55, size=len(resp)), unit="min")
     return pd.Series(begin), pd.Series(finish)
 
@@ -272,18 +272,14 @@ def simulate_wave(wave: str, seed: int = SEED) -> pd.DataFrame:
     resp["disability"] = _disability(rng, resp["age"].to_numpy(np.int64))
     resp["start"], resp["end"] = _times(rng, wave, resp)
     resp["interview_date"] = resp["start"].dt.normalize()
-    resp["interviewer"] = (
-        resp["region"] * 100 + rng.integers(1, 7, size=n)
-    ).astype(np.int64)
+    resp["interviewer"] = (resp["region"] * 100 + rng.integers(1, 7, size=n)).astype(np.int64)
     resp["name"] = names(rng, n)
     resp["phone"] = [format_phone(x, PHONE_STYLE[wave]) for x in phone_numbers(rng, n)]
     resp["latitude"] = np.round(resp["lat"] + rng.normal(0.0, 0.008, n), 6)
     resp["longitude"] = np.round(resp["lon"] + rng.normal(0.0, 0.008, n), 6)
     resp["gps_altitude"] = np.round(resp["altitude"] + rng.normal(0.0, 5.0, n), 1)
     resp["gps_precision"] = np.round(rng.uniform(3.0, 15.0, n), 1)
-    resp["comment"] = comments(
-        rng, resp["name"].tolist(), resp["phone"].tolist(), LANGUAGE[wave]
-    )
+    resp["comment"] = comments(rng, resp["name"].tolist(), resp["phone"].tolist(), LANGUAGE[wave])
 
     ea_codes, ea_index = np.unique(resp["psu"].to_numpy(), return_inverse=True)
     ea_effect = np.clip(rng.standard_normal(len(ea_codes)), -2.5, 2.5)[ea_index]
@@ -299,7 +295,9 @@ def simulate_wave(wave: str, seed: int = SEED) -> pd.DataFrame:
     _at_least_one_source(answers, aware)
     wrong = rng.integers(1, MONITORING_OPTIONS, size=n).astype(np.float64)
     quiz = answers["know_monitoring_body"]
-    answers["know_monitoring_body_option"] = np.where(quiz == 1, 0.0, np.where(quiz == 0, wrong, quiz))
+    answers["know_monitoring_body_option"] = np.where(
+        quiz == 1, 0.0, np.where(quiz == 0, wrong, quiz)
+    )
     return pd.concat([resp, pd.DataFrame(answers)], axis=1)
 
 

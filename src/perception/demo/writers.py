@@ -55,7 +55,10 @@ class Column:
 
 def encode(values: pd.Series, col: Column) -> list[Any]:
     """Return a canonical column written in the file's codes (None where the cell is missing)."""
-    specials: dict[float, Code | None] = {float(DONT_KNOW): col.dont_know, float(REFUSED): col.refused}
+    specials: dict[float, Code | None] = {
+        float(DONT_KNOW): col.dont_know,
+        float(REFUSED): col.refused,
+    }
     out: list[Any] = []
     for value in values.tolist():
         if value is None or (isinstance(value, float) and np.isnan(value)):
@@ -69,7 +72,9 @@ def encode(values: pd.Series, col: Column) -> list[Any]:
     return out
 
 
-def _scale_labels(it: Item, language: int, transform: Mapping[int, Code] | None = None) -> dict[Code, str]:
+def _scale_labels(
+    it: Item, language: int, transform: Mapping[int, Code] | None = None
+) -> dict[Code, str]:
     labels = it.scale.labels
     return {(transform or {}).get(c, c): text[language] for c, text in labels.items()}
 
@@ -108,7 +113,7 @@ _W1_ITEMS = (
 W1_REVERSED = "Q10"  # coded 1 = A lot ... 4 = Not at all, the reverse of the catalogue
 W1_UNDECLARED_DK = "Q18"  # uses 98/99 for don't know/refused, not declared as missing
 _W1_MONITORING = {0: 1, 1: 2, 2: 3, 3: 4}
-_W1_MONITORING_LABELS = {
+_W1_MONITORING_LABELS: dict[Code, str] = {
     1: "Joint Monitoring Commission",
     2: "The government",
     3: "The UN mission",
@@ -128,7 +133,11 @@ def _w1_item(name: str, source: str) -> Column:
     labels: dict[Code, str] = _scale_labels(it, 0, codes)
     column_source = name
     if name == "know_monitoring_body":
-        codes, labels, column_source = dict(_W1_MONITORING), dict(_W1_MONITORING_LABELS), f"{name}_option"
+        codes, labels, column_source = (
+            dict(_W1_MONITORING),
+            dict(_W1_MONITORING_LABELS),
+            f"{name}_option",
+        )
     dk, ref = (98, 99) if source == W1_UNDECLARED_DK else (9, 8)
     if it.dont_know > 0 or it.refused > 0:
         labels |= {dk: "Don't know", ref: "Refused"}
@@ -140,13 +149,15 @@ def _w1_item(name: str, source: str) -> Column:
 
 def w1_columns() -> list[Column]:
     """Return the polling firm's SPSS layout."""
-    regions = {r.code: r.name_en for r in REGIONS}
+    regions: dict[Code, str] = {r.code: r.name_en for r in REGIONS}
     return [
         Column("RESPNO", "respno", "Respondent number"),
         Column("INTDATE", "interview_date", "Date of interview"),
         Column("INTID", "interviewer", "Interviewer number"),
-        Column("REGION", "region", "Region", {c: c for c in regions}, regions),
-        Column("URBRUR", "urban_rural", "Urban or rural EA", {1: 1, 2: 2}, {1: "Urban", 2: "Rural"}),
+        Column("REGION", "region", "Region", {r.code: r.code for r in REGIONS}, regions),
+        Column(
+            "URBRUR", "urban_rural", "Urban or rural EA", {1: 1, 2: 2}, {1: "Urban", 2: "Rural"}
+        ),
         Column("STRATUM", "stratum", "Sampling stratum"),
         Column("EA_ID", "psu", "Enumeration area"),
         Column("DWEIGHT", "base_weight", "Design weight (inverse selection probability)"),
@@ -184,7 +195,7 @@ def write_w1(frame: pd.DataFrame, path: Path) -> None:
     table = _encode_table(data, columns)
     numeric = [c.name for c in columns if c.codes is not None]
     table[numeric] = table[numeric].astype(np.float64)
-    declared = {
+    declared: dict[str, list[Any]] = {
         c.name: [v for v in (c.refused, c.dont_know) if v is not None]
         for c in columns
         if c.refused == 8
@@ -194,11 +205,20 @@ def write_w1(frame: pd.DataFrame, path: Path) -> None:
         path,
         file_label="Kelvara Peace Perceptions Poll, March 2025",
         column_labels={c.name: c.label for c in columns},
-        variable_value_labels={c.name: dict(c.value_labels) for c in columns if c.value_labels},
+        variable_value_labels=_numeric_labels(columns),
         missing_ranges=declared,
         variable_measure={c.name: "nominal" for c in columns if c.value_labels},
     )
     _stamp_sav(path, _delivered("w1"))
+
+
+def _numeric_labels(columns: Sequence[Column]) -> dict[str, dict[int | float, str]]:
+    """Return the value labels of every labelled column (SPSS labels numbers only here)."""
+    return {
+        c.name: {k: v for k, v in c.value_labels.items() if not isinstance(k, str)}
+        for c in columns
+        if c.value_labels
+    }
 
 
 # --- wave 2: Stata from a university partner -------------------------------------------------
@@ -243,7 +263,7 @@ _W2_ITEMS = (
 W2_NUMERIC_MISSING = ("trust_gov", "trust_police", "trust_courts", "trust_local")  # -8/-9
 W2_PROVINCES = tuple(sorted(REGIONS, key=lambda r: r.name_en))  # coded alphabetically 1..8
 _W2_MONITORING = {0: 3, 1: 1, 2: 2, 3: 4}
-_W2_MONITORING_LABELS = {
+_W2_MONITORING_LABELS: dict[Code, str] = {
     1: "government",
     2: "un mission",
     3: "joint monitoring commission",
@@ -257,7 +277,11 @@ def _w2_item(name: str, source: str) -> Column:
     labels = {k: v.lower() for k, v in _scale_labels(it, 0).items()}
     column_source = name
     if name == "know_monitoring_body":
-        codes, labels, column_source = dict(_W2_MONITORING), dict(_W2_MONITORING_LABELS), f"{name}_option"
+        codes, labels, column_source = (
+            dict(_W2_MONITORING),
+            dict(_W2_MONITORING_LABELS),
+            f"{name}_option",
+        )
     if source in W2_NUMERIC_MISSING:
         dk: Code = -8
         ref: Code = -9
@@ -267,7 +291,9 @@ def _w2_item(name: str, source: str) -> Column:
     not_asked = "a" if it.if_aware else None
     if not_asked is not None:
         labels[not_asked] = "not applicable"
-    return Column(source, column_source, it.label[0][:STATA_LABEL_MAX], codes, labels, dk, ref, not_asked)
+    return Column(
+        source, column_source, it.label[0][:STATA_LABEL_MAX], codes, labels, dk, ref, not_asked
+    )
 
 
 def w2_columns() -> list[Column]:
@@ -316,9 +342,7 @@ def w2_columns() -> list[Column]:
 
 def write_w2(frame: pd.DataFrame, path: Path) -> None:
     """Write wave 2 as the university's Stata file (extended missing .d/.r/.a on most items)."""
-    initials = [
-        "".join(part[0] for part in name.split()) for name in frame["name"].tolist()
-    ]
+    initials = ["".join(part[0] for part in name.split()) for name in frame["name"].tolist()]
     digits = [re.sub(r"\D", "", phone) for phone in frame["phone"].tolist()]
     data = frame.assign(
         resp_key=[d + i for d, i in zip(digits, initials, strict=True)],
@@ -328,7 +352,7 @@ def write_w2(frame: pd.DataFrame, path: Path) -> None:
     columns = w2_columns()
     table = _encode_table(data, columns)
     extended: dict[str, list[str]] = {}
-    value_labels: dict[str, dict[Code, str]] = {}
+    value_labels: dict[str, dict[Any, str]] = {}  # pyreadstat takes "a"-"z" keys too
     for c in columns:
         labels = dict(c.value_labels or {})
         letters = {v for v in table[c.name] if isinstance(v, str)} if c.codes else set()
@@ -481,7 +505,11 @@ def _kobo_meta(frame: pd.DataFrame, seed: int) -> pd.DataFrame:
         geopoint=[
             f"{lat} {lon} {alt} {acc}"
             for lat, lon, alt, acc in zip(
-                frame["latitude"], frame["longitude"], frame["gps_altitude"], frame["gps_precision"], strict=True
+                frame["latitude"],
+                frame["longitude"],
+                frame["gps_altitude"],
+                frame["gps_precision"],
+                strict=True,
             )
         ],
         kobo_id=48_210_000 + frame["seq"] * 7,
@@ -497,7 +525,9 @@ def _kobo_meta(frame: pd.DataFrame, seed: int) -> pd.DataFrame:
     )
 
 
-def _kobo_sources(frame: pd.DataFrame, multiple: KoboMultiple, headers: KoboHeaders) -> pd.DataFrame:
+def _kobo_sources(
+    frame: pd.DataFrame, multiple: KoboMultiple, headers: KoboHeaders
+) -> pd.DataFrame:
     asked = frame[INFO_SOURCES[0]].notna().to_numpy()
     chosen = [
         " ".join(W3_SOURCE_OPTIONS[s][0] for s in INFO_SOURCES if row[s] == 1) if ok else None
@@ -528,9 +558,7 @@ def kobo_table(
         table.columns = pd.Index([c.label for c in columns])
     position = 1 + [c.name for c in columns].index("grp_conn/organe_suivi")
     sources = _kobo_sources(frame, multiple, headers)
-    return pd.concat(
-        [table.iloc[:, :position], sources, table.iloc[:, position:]], axis=1
-    )
+    return pd.concat([table.iloc[:, :position], sources, table.iloc[:, position:]], axis=1)
 
 
 def write_kobo_xlsx(
@@ -587,7 +615,7 @@ def _encode_table(frame: pd.DataFrame, columns: Sequence[Column]) -> pd.DataFram
 
 
 def _plain(value: Any) -> Any:
-    """Convert numpy scalars to Python values openpyxl writes natively."""
+    """Convert numpy scalars to the Python values the XLSX writer takes."""
     return value.item() if isinstance(value, np.generic) else value
 
 
@@ -666,14 +694,18 @@ PII_COLUMNS: dict[str, tuple[str, ...]] = {
 }
 """Every column holding personal data, by wave (KoBo columns by their XML name)."""
 
+PHONE_COLUMNS = {"w1": "PHONE", "w2": "phone", "w3": "grp_id/telephone"}
 _NOT_DISTINCTIVE = {"_gps_altitude", "_gps_precision"}
 
 
 def pii_canaries(raw_dir: Path) -> set[str]:
-    """Return the distinctive personal-data values found in the demo files in ``raw_dir``.
+    """Return the personal-data values found in the demo files in ``raw_dir``.
 
-    Names, phone numbers, personal respondent keys, comments and GPS coordinates (numbers as
-    ``str(float)``, geopoints as written). None may appear in any processed output.
+    Names, phone numbers (as written, and as bare digits with and without leading zeros, the
+    forms a reader may turn them into), personal respondent keys, free-text comments, KoBo
+    geopoints and GPS coordinates (as ``str(float)``). None may appear in any processed
+    output. Compare whole values, not substrings: coordinates are short numbers that can occur
+    inside unrelated longer ones.
     """
     found: set[str] = set()
     for wave, file_name in FILES.items():
@@ -693,6 +725,9 @@ def pii_canaries(raw_dir: Path) -> set[str]:
                     found.add(value)
                 elif isinstance(value, float) and not np.isnan(value):
                     found.add(str(value))
+        for phone in table[PHONE_COLUMNS[wave]].dropna().tolist():
+            digits = re.sub(r"\D", "", str(phone))
+            found |= {digits, digits.lstrip("0")}
     return found
 
 

@@ -25,20 +25,23 @@ _HEAD = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
 _EPOCH = dt.datetime(1899, 12, 30)
 _DATE_STYLE, _DATETIME_STYLE = 1, 2
 
+_PKG = "application/vnd.openxmlformats-package"
+_SHEETML = "application/vnd.openxmlformats-officedocument.spreadsheetml"
 _CONTENT_TYPES = (
     _HEAD + '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
-    '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+    f'<Default Extension="rels" ContentType="{_PKG}.relationships+xml"/>'
     '<Default Extension="xml" ContentType="application/xml"/>'
-    '<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
-    '<Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
-    '<Override PartName="/xl/styles.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>'
-    '<Override PartName="/docProps/core.xml" ContentType="application/vnd.openxmlformats-package.core-properties+xml"/>'
+    f'<Override PartName="/xl/workbook.xml" ContentType="{_SHEETML}.sheet.main+xml"/>'
+    f'<Override PartName="/xl/worksheets/sheet1.xml" ContentType="{_SHEETML}.worksheet+xml"/>'
+    f'<Override PartName="/xl/styles.xml" ContentType="{_SHEETML}.styles+xml"/>'
+    f'<Override PartName="/docProps/core.xml" ContentType="{_PKG}.core-properties+xml"/>'
     "</Types>"
 )  # fmt: skip
 _ROOT_RELS = (
     _HEAD + f'<Relationships xmlns="{_PKG_REL}">'
     f'<Relationship Id="rId1" Type="{_REL}/officeDocument" Target="xl/workbook.xml"/>'
-    f'<Relationship Id="rId2" Type="{_PKG_REL}/metadata/core-properties" Target="docProps/core.xml"/>'
+    f'<Relationship Id="rId2" Type="{_PKG_REL}/metadata/core-properties" '
+    'Target="docProps/core.xml"/>'
     "</Relationships>"
 )  # fmt: skip
 _WORKBOOK_RELS = (
@@ -78,7 +81,9 @@ def _cell(ref: str, value: Any) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
     if isinstance(value, str):
-        return f'<c r="{ref}" t="inlineStr"><is><t xml:space="preserve">{escape(value)}</t></is></c>'
+        return (
+            f'<c r="{ref}" t="inlineStr"><is><t xml:space="preserve">{escape(value)}</t></is></c>'
+        )
     if isinstance(value, bool):
         return f'<c r="{ref}" t="b"><v>{int(value)}</v></c>'
     if isinstance(value, dt.datetime):
@@ -105,7 +110,8 @@ def _sheet(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
 def _core(creator: str, when: dt.datetime) -> str:
     stamp = when.strftime("%Y-%m-%dT%H:%M:%SZ")
     return (
-        _HEAD + '<cp:coreProperties xmlns:cp="http://schemas.openxmlformats.org/package/2006/metadata/core-properties" '
+        _HEAD + "<cp:coreProperties "
+        'xmlns:cp="http://schemas.openxmlformats.org/package/2006/metadata/core-properties" '
         'xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:dcterms="http://purl.org/dc/terms/" '
         'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">'
         f"<dc:creator>{escape(creator)}</dc:creator>"

@@ -10,8 +10,11 @@ Without the form definition, select_multiple questions are recognised from the d
 
 - split layout: sibling columns ``P/x`` holding only 0/1, when ``P`` is also a column or at least
   two such siblings exist and nothing deeper hangs below ``P``;
-- single-column layout: a text column whose every value is a list of choice names
-  (letters, digits, ``_``, ``-``, ``.``) and at least one value holds two or more of them.
+- single-column layout: a text column whose every value is a list of choice names (lower-case
+  ASCII names or whole numbers), at least one value holding two or more of them, and at least
+  half of the names recurring in two or more distinct answers (the words of free text, of
+  person names or of label phrases such as "Ne sait pas" do not). Upper-case or accented choice
+  names are therefore not recognised in this layout: name such questions explicitly.
 
 ``read_survey(..., select_multiple=[...])`` names the questions instead when the data are
 ambiguous (a group holding only 0/1 questions, say).
@@ -31,7 +34,9 @@ from perception.errors import ReadError
 
 KOBO_MARKERS = frozenset({"_uuid", "_submission_time", "__version__", "meta/instanceID"})
 _XML_SEGMENT = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]*")
-_CHOICE_LIST = r"\s*[A-Za-z0-9_][A-Za-z0-9_.\-]*(?:\s+[A-Za-z0-9_][A-Za-z0-9_.\-]*)*\s*"
+# A choice name as XLSForm authors write them: lower-case, or a whole number ("1", "98").
+_CHOICE = r"(?:[0-9]+|[a-z_][a-z0-9_.\-]*)"
+_CHOICE_LIST = rf"\s*{_CHOICE}(?:\s+{_CHOICE})*\s*"
 _MAX_OPTIONS = 64
 
 
@@ -145,12 +150,14 @@ def _choice_lists(series: pd.Series) -> list[str] | None:
     values = series.dropna().astype(str)
     if values.empty or not bool(values.str.fullmatch(_CHOICE_LIST).all()):
         return None
-    if not bool(values.str.strip().str.contains(r"\s").any()):
+    answers = [answer.split() for answer in values.unique()]
+    if all(len(answer) < 2 for answer in answers):
         return None
-    options = set(values.str.split().explode().tolist())
-    if len(options) > _MAX_OPTIONS:
+    # Choices recur in different combinations; the words of free text and fixed phrases do not.
+    seen_in = Counter(token for answer in answers for token in set(answer))
+    if len(seen_in) > _MAX_OPTIONS or 2 * sum(n >= 2 for n in seen_in.values()) < len(seen_in):
         return None
-    return sorted(options, key=_natural_key)
+    return sorted(seen_in, key=_natural_key)
 
 
 def _natural_key(option: str) -> tuple[int, int, str]:

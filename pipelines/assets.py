@@ -1,6 +1,5 @@
 """Assets: raw wave files → harmonized responses → weighted responses, one partition per wave."""
 
-
 from collections.abc import Sequence
 from typing import Any
 

@@ -23,7 +23,6 @@ def build_definitions(root: str | Path, survey_file: str = SURVEY_FILE) -> dg.De
     wave_job = dg.define_asset_job(
         "wave_job",
         selection=dg.AssetSelection.all(),
-        partitions_def=waves,
         description="Ingest, harmonize and weight one wave.",
     )
     return dg.Definitions(

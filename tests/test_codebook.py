@@ -527,7 +527,7 @@ def test_stub_recodes_text_answers_and_spares_option_columns(
             "_uuid": [f"uuid-{i}" for i in range(8)],
             "sexe": ["Homme", "Femme"] * 4,
             "milieu": ["Urbain", "Rural", "Rural", "Urbain"] * 2,
-            "sources_info": ["radio whatsapp", "tele"] * 4,
+            "sources_info": ["radio whatsapp", "tele", "radio tele", "whatsapp"] * 2,
             "commentaire": ["rien", "ok", "", "bien", "", "", "non", ""],
         }
     ).to_csv(path, index=False)

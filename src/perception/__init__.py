@@ -1,4 +1,4 @@
-"""perception: weighted, disaggregated, uncertainty-aware perception indicators for peace operations."""
+"""perception: weighted, disaggregated, uncertainty-aware indicators for peace operations."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""One error hierarchy: every data or config problem says what was expected, what was found, and a hint."""
+"""One error hierarchy: each data or config problem says what was expected, found, and a hint."""
 
 from __future__ import annotations
 

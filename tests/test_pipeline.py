@@ -1,0 +1,176 @@
+"""The Dagster layer end to end on a copy of the demo project: outputs, checks, isolation, PII."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import shutil
+import warnings
+from collections.abc import Iterator
+from contextlib import redirect_stdout
+from pathlib import Path
+
+import dagster as dg
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+from perception.config import load_survey
+from perception.demo import generate, pii_canaries
+from perception.io import read_survey
+from pipelines.assets import HARMONIZED_CHECKS
+from pipelines.definitions import PROJECT_ROOT, SURVEY_FILE, build_definitions
+from pipelines.demo import run_demo
+
+
+def _digest(path: Path) -> str:
+    """Return the SHA-256 of a file's bytes."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _outputs(root: Path) -> dict[Path, str]:
+    """Return every processed file of a project with its digest."""
+    return {p: _digest(p) for p in sorted((root / "data" / "processed").rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Yield a copy of the demo project whose three waves have been run through the pipeline."""
+    root = tmp_path_factory.mktemp("project")
+    shutil.copytree(PROJECT_ROOT / "config", root / "config")
+    stdout = io.StringIO()
+    with warnings.catch_warnings(), redirect_stdout(stdout):
+        warnings.simplefilter("ignore")
+        code = run_demo(root)
+    assert code == 0, stdout.getvalue()
+    yield root
+
+
+def _run_wave(root: Path, wave: str) -> dg.ExecuteInProcessResult:
+    """Run the wave job for one partition on an ephemeral instance."""
+    job = build_definitions(root).resolve_job_def("wave_job")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return job.execute_in_process(
+            partition_key=wave, instance=dg.DagsterInstance.ephemeral(), raise_on_error=False
+        )
+
+
+def test_definitions_load_with_described_grouped_assets() -> None:
+    """It loads the code location with a description, group and kind on every asset."""
+    defs = build_definitions(PROJECT_ROOT)
+    graph = defs.resolve_asset_graph()
+    keys = {key.to_user_string() for key in graph.get_all_asset_keys()}
+    assert keys == {"raw_survey_file", "harmonized_responses", "weighted_responses"}
+    for key in graph.get_all_asset_keys():
+        node = graph.get(key)
+        assert node.description, key
+        assert node.group_name in {"ingest", "weighting"}, key
+        assert node.kinds, key
+    checks = {key.name for key in graph.asset_check_keys}
+    assert checks == set(HARMONIZED_CHECKS)
+    waves = [w.id for w in load_survey(PROJECT_ROOT / SURVEY_FILE).waves]
+    job = defs.resolve_job_def("wave_job")
+    assert job.partitions_def is not None
+    assert job.partitions_def.get_partition_keys() == waves
+
+
+def test_demo_writes_every_wave_output(project: Path) -> None:
+    """It writes harmonized, weighted and report Parquet files for every wave."""
+    processed = project / "data" / "processed" / "demo"
+    for kind in ("harmonized", "weighted", "weighting_report"):
+        assert sorted(p.name for p in (processed / kind).iterdir()) == [
+            "w1.parquet",
+            "w2.parquet",
+            "w3.parquet",
+        ]
+    weighted = pd.read_parquet(processed / "weighted" / "w1.parquet")
+    assert (weighted["weight"] > 0).all()
+    assert weighted["weight"].sum() == pytest.approx(4_623_899, rel=1e-6)
+
+
+def test_asset_checks_pass_on_the_demo(project: Path) -> None:
+    """It runs the four blocking checks on a wave and they all pass."""
+    result = _run_wave(project, "w3")
+    assert result.success
+    evaluations = result.get_asset_check_evaluations()
+    assert {e.check_name for e in evaluations} == set(HARMONIZED_CHECKS)
+    assert all(e.passed for e in evaluations)
+
+
+def test_no_personal_data_canary_in_any_processed_file(project: Path) -> None:
+    """It finds no name, phone, GPS point or comment from the raw files in any processed output."""
+    canaries = pii_canaries(project / "data" / "raw")
+    assert len(canaries) > 1000
+    files = [p for p in (project / "data" / "processed").rglob("*") if p.is_file()]
+    assert len(files) == 9
+    for path in files:
+        table = pq.read_table(path)
+        metadata = b" ".join((table.schema.metadata or {}).values()).decode("utf-8", "replace")
+        frame = table.to_pandas()
+        values = {str(v) for column in frame.columns for v in frame[column].dropna().unique()}
+        values |= {str(c) for c in frame.columns}
+        assert not values & canaries, path
+        assert not [c for c in canaries if len(c) >= 8 and c in metadata], path
+
+
+def test_raw_files_are_left_untouched(project: Path) -> None:
+    """It reads raw files without changing their bytes or modification times."""
+    raw = sorted((project / "data" / "raw").iterdir())
+    before = {p: (_digest(p), p.stat().st_mtime_ns) for p in raw}
+    assert _run_wave(project, "w1").success
+    assert {p: (_digest(p), p.stat().st_mtime_ns) for p in raw} == before
+
+
+def test_rerun_reproduces_byte_identical_outputs(project: Path) -> None:
+    """It writes the same bytes when a wave is run again on unchanged inputs."""
+    before = _outputs(project)
+    assert _run_wave(project, "w2").success
+    assert _outputs(project) == before
+
+
+def test_a_bad_wave_fails_alone_and_keeps_every_published_output(tmp_path: Path) -> None:
+    """It fails a corrupt wave's run with the reader's message and leaves all outputs intact."""
+    root = tmp_path / "project"
+    shutil.copytree(PROJECT_ROOT / "config", root / "config")
+    generate(root / "data" / "raw")
+    for wave in ("w1", "w2"):
+        assert _run_wave(root, wave).success
+    published = _outputs(root)
+    bad = root / "data" / "raw" / "demo_w2_university.dta"
+    bad.write_bytes(bad.read_bytes()[:4000])
+    result = _run_wave(root, "w2")
+    assert not result.success
+    failure = next(e for e in result.all_events if e.is_step_failure)
+    message = str(failure.step_failure_data.error.message)  # type: ignore[union-attr]
+    assert "demo_w2_university.dta" in message and "hint:" in message
+    assert _outputs(root) == published
+    assert _run_wave(root, "w3").success
+    assert set(published) < set(_outputs(root))
+
+
+@pytest.mark.parametrize("headers", ["xml", "label"])
+def test_demo_kobo_layouts_read_alike(headers: str, tmp_path: Path) -> None:
+    """It reads the demo KoBo export alike with split 0/1 or space-separated select_multiple."""
+    frames, questions = {}, {}
+    for layout in ("split", "space"):
+        path = generate(
+            tmp_path / layout, waves=["w3"], kobo_headers=headers, kobo_multiple=layout
+        )[0]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            frames[layout], metadata = read_survey(path)
+        assert len(metadata.multiple_response) == 1
+        ((question, options),) = metadata.multiple_response.items()
+        assert len(options) == 8
+        questions[layout] = [f"{question}/{option}" for option in options]
+    split, space = frames["split"], frames["space"]
+    others = [c for c in split.columns if c not in questions["split"]]
+    pd.testing.assert_frame_equal(split[others], space[others])
+    picked = [frame[questions[layout]].sum(axis=1) for layout, frame in frames.items()]
+    pd.testing.assert_series_equal(*picked)
+    if headers == "xml":
+        pd.testing.assert_frame_equal(split, space[split.columns])
+        assert "sexe" in split.columns and "sources_info/radio" in split.columns
+    else:
+        assert "Sexe du répondant" in split.columns

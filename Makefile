@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 demo: install
-	$(BIN)/python -m perception.cli demo
+	DAGSTER_HOME=$(CURDIR)/.dagster $(BIN)/python -m pipelines.demo
 
 lint: install
 	$(BIN)/ruff check src pipelines tests benchmarks
@@ -32,7 +32,7 @@ pytest: install
 test: lint typecheck pytest
 
 dev: install
-	DAGSTER_HOME=$(CURDIR)/.dagster $(BIN)/python -c "import pathlib; pathlib.Path('.dagster').mkdir(exist_ok=True)"
+	mkdir -p .dagster
 	DAGSTER_HOME=$(CURDIR)/.dagster $(BIN)/dagster dev -h 127.0.0.1 -p 3000
 
 bench: install

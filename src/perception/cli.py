@@ -1,4 +1,4 @@
-"""The ``perception`` command: codebook scaffolding, configuration checks and the demo.
+"""The ``perception`` command: codebook scaffolding and configuration checks.
 
 Every problem a user can cause is printed as the PerceptionError message (no traceback) and
 the command exits with status 2.
@@ -7,7 +7,6 @@ the command exits with status 2.
 from __future__ import annotations
 
 import argparse
-import importlib
 import os
 import sys
 import tempfile
@@ -76,8 +75,6 @@ def _parser() -> argparse.ArgumentParser:
     )
     schemas.set_defaults(run=_schemas)
 
-    demo = commands.add_parser("demo", help="generate the demo survey and run the pipeline")
-    demo.set_defaults(run=_demo)
     return parser
 
 
@@ -138,13 +135,6 @@ def _schemas(args: argparse.Namespace) -> int:
     for file in write_json_schemas(args.out):
         print(f"wrote {file}")
     return 0
-
-
-def _demo(args: argparse.Namespace) -> int:
-    """Run the demo (``perception.demo_run.run_demo``)."""
-    run_demo = importlib.import_module("perception.demo_run").run_demo
-    result = run_demo()
-    return result if isinstance(result, int) else 0
 
 
 if __name__ == "__main__":

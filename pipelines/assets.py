@@ -1,4 +1,4 @@
-"""Assets: raw wave files → harmonized responses → weighted responses, one partition per wave."""
+"""Assets: raw wave files → harmonized responses → weights, one partition per wave."""
 
 from collections.abc import Sequence
 from typing import Any
@@ -17,6 +17,13 @@ HARMONIZED_CHECKS: dict[str, str] = {
     "conformance": "Every value is a code or value the variable catalogue allows.",
     "design": "Design columns (base weight, stratum, PSU) are present and valid.",
     "no_pii": "No column outside the catalogue, and none that looks like personal data.",
+}
+
+
+WEIGHT_CHECKS: dict[str, tuple[str, bool]] = {
+    "calibration_converged": ("Raking converged.", True),
+    "margins_met": ("Weighted totals meet every census margin within tolerance.", True),
+    "design_effect": ("Kish design effect from weighting is below the warning threshold.", False),
 }
 
 
@@ -50,7 +57,7 @@ def build_assets(waves: dg.StaticPartitionsDefinition) -> Sequence[Any]:
     )
     def harmonized_responses(
         context: dg.AssetExecutionContext, project: SurveyProject
-    ) -> dg.MaterializeResult:  # type: ignore[type-arg]
+    ) -> dg.MaterializeResult:
         """A wave on the harmonized catalogue through its codebook, personal data dropped."""
         loaded = project.load()
         wave = project.wave(loaded, context.partition_key)
@@ -87,11 +94,13 @@ def build_assets(waves: dg.StaticPartitionsDefinition) -> Sequence[Any]:
         partitions_def=waves,
         group_name="weighting",
         kinds={"pandas", "parquet"},
+        check_specs=[
+            dg.AssetCheckSpec(name, asset="weights", description=text, blocking=blocking)
+            for name, (text, blocking) in WEIGHT_CHECKS.items()
+        ],
     )
-    def weighted_responses(
-        context: dg.AssetExecutionContext, project: SurveyProject
-    ) -> dg.MaterializeResult:  # type: ignore[type-arg]
-        """A wave weighted to census margins (base weights, raking, trimming) with diagnostics."""
+    def weights(context: dg.AssetExecutionContext, project: SurveyProject) -> dg.MaterializeResult:
+        """A wave's final weights: raked to census margins and trimmed, with diagnostics."""
         loaded = project.load()
         survey = loaded.survey
         wave_id = context.partition_key
@@ -105,18 +114,43 @@ def build_assets(waves: dg.StaticPartitionsDefinition) -> Sequence[Any]:
         path = write_parquet(weighted_table(design), project.output(loaded, "weighted", wave_id))
         write_parquet(report, project.output(loaded, "weighting_report", wave_id))
         overall = report.iloc[0]
+        tolerance = (
+            config.trimming.margin_tolerance if config.trimming else config.calibration.tolerance
+        )
+        worst = float(report["margin_error_rel"].max(skipna=True))
+        deff = float(overall["deff_kish"])
         return dg.MaterializeResult(
             metadata={
                 "path": dg.MetadataValue.path(str(path)),
                 "rows": len(df),
-                "kish_deff": float(overall["deff_kish"]),
+                "kish_deff": deff,
                 "effective_n": float(overall["n_eff"]),
                 "max_min_ratio": float(overall["max_min_ratio"]),
+                "iterations": int(overall["iterations"]),
+                "largest_margin_error": worst,
                 "report": dg.MetadataValue.md(_markdown(report)),
-            }
+            },
+            check_results=[
+                dg.AssetCheckResult(
+                    check_name="calibration_converged",
+                    passed=bool(report["converged"].all()),
+                    metadata={"iterations": int(overall["iterations"])},
+                ),
+                dg.AssetCheckResult(
+                    check_name="margins_met",
+                    passed=worst <= tolerance,
+                    metadata={"largest_relative_error": worst, "tolerance": tolerance},
+                ),
+                dg.AssetCheckResult(
+                    check_name="design_effect",
+                    passed=deff <= config.deff_warning,
+                    severity=dg.AssetCheckSeverity.WARN,
+                    metadata={"kish_deff": deff, "threshold": config.deff_warning},
+                ),
+            ],
         )
 
-    return [raw_survey_file, harmonized_responses, weighted_responses]
+    return [raw_survey_file, harmonized_responses, weights]
 
 
 def _markdown(table: pd.DataFrame, rows: int = 30) -> str:

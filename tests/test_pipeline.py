@@ -18,7 +18,7 @@ import pytest
 from perception.config import load_survey
 from perception.demo import generate, pii_canaries
 from perception.io import read_survey
-from pipelines.assets import HARMONIZED_CHECKS
+from pipelines.assets import HARMONIZED_CHECKS, WEIGHT_CHECKS
 from pipelines.definitions import PROJECT_ROOT, SURVEY_FILE, build_definitions
 from pipelines.demo import run_demo
 
@@ -61,14 +61,14 @@ def test_definitions_load_with_described_grouped_assets() -> None:
     defs = build_definitions(PROJECT_ROOT)
     graph = defs.resolve_asset_graph()
     keys = {key.to_user_string() for key in graph.get_all_asset_keys()}
-    assert keys == {"raw_survey_file", "harmonized_responses", "weighted_responses"}
+    assert keys == {"raw_survey_file", "harmonized_responses", "weights"}
     for key in graph.get_all_asset_keys():
         node = graph.get(key)
         assert node.description, key
         assert node.group_name in {"ingest", "weighting"}, key
         assert node.kinds, key
     checks = {key.name for key in graph.asset_check_keys}
-    assert checks == set(HARMONIZED_CHECKS)
+    assert checks == set(HARMONIZED_CHECKS) | set(WEIGHT_CHECKS)
     waves = [w.id for w in load_survey(PROJECT_ROOT / SURVEY_FILE).waves]
     job = defs.resolve_job_def("wave_job")
     assert job.partitions_def is not None
@@ -90,12 +90,14 @@ def test_demo_writes_every_wave_output(project: Path) -> None:
 
 
 def test_asset_checks_pass_on_the_demo(project: Path) -> None:
-    """It runs the four blocking checks on a wave and they all pass."""
+    """It runs the harmonization and weighting checks on a wave and they all pass."""
     result = _run_wave(project, "w3")
     assert result.success
     evaluations = result.get_asset_check_evaluations()
-    assert {e.check_name for e in evaluations} == set(HARMONIZED_CHECKS)
+    assert {e.check_name for e in evaluations} == set(HARMONIZED_CHECKS) | set(WEIGHT_CHECKS)
     assert all(e.passed for e in evaluations)
+    metadata = result.asset_materializations_for_node("weights")[0].metadata
+    assert 1.0 < metadata["kish_deff"].value < 2.5  # type: ignore[operator]
 
 
 def test_no_personal_data_canary_in_any_processed_file(project: Path) -> None:

@@ -103,6 +103,8 @@ class WeightingConfig(_Strict):
     missing_policy: MissingPolicy = "error"
     missing_codes: tuple[int, ...] = ()
     domains: tuple[str | tuple[str, ...], ...] | None = None
+    deff_warning: PositiveFloat = 2.5
+    """Kish design effect from weighting above which the pipeline warns (it does not fail)."""
     """Domains of the diagnostics report; the calibration margins when absent."""
 
     @property

@@ -1,0 +1,108 @@
+"""Sensor: request a wave's run when its raw file appears or its content changes."""
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import dagster as dg
+
+from perception.config import SurveyConfig, load_survey
+
+_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class FileState:
+    """What the sensor remembers of a raw file: its size, mtime and content hash."""
+
+    size: int
+    mtime_ns: int
+    sha256: str
+
+
+@dataclass(frozen=True)
+class Scan:
+    """The result of one look at the raw folder."""
+
+    changed: dict[str, str]  # wave id -> sha256 of its new content
+    unmatched: list[str]  # new or changed files that belong to no configured wave
+    states: dict[str, FileState]  # file name -> state, the next cursor
+
+
+def _sha256(path: Path) -> str:
+    """Return the SHA-256 of a file's bytes, read in chunks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        while chunk := stream.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def scan_raw(survey: SurveyConfig, previous: Mapping[str, FileState]) -> Scan:
+    """Compare the raw folder with the previous states; a file is re-hashed only if touched."""
+    raw_dir = survey.resolve(survey.raw_dir)
+    wave_of = {wave.file: wave.id for wave in survey.waves}
+    changed: dict[str, str] = {}
+    unmatched: list[str] = []
+    states: dict[str, FileState] = {}
+    for path in sorted(p for p in raw_dir.iterdir() if p.is_file()) if raw_dir.is_dir() else []:
+        if path.name.startswith("."):
+            continue
+        stat = path.stat()
+        old = previous.get(path.name)
+        if old is not None and (old.size, old.mtime_ns) == (stat.st_size, stat.st_mtime_ns):
+            states[path.name] = old
+            continue
+        states[path.name] = FileState(stat.st_size, stat.st_mtime_ns, _sha256(path))
+        if old is not None and old.sha256 == states[path.name].sha256:
+            continue  # touched, or copied again with the same content
+        wave = wave_of.get(path.name)
+        if wave is None:
+            unmatched.append(path.name)
+        else:
+            changed[wave] = states[path.name].sha256
+    return Scan(changed=changed, unmatched=unmatched, states=states)
+
+
+def encode_cursor(states: Mapping[str, FileState]) -> str:
+    """Serialize file states as the sensor cursor (stable JSON)."""
+    return json.dumps(
+        {k: [v.size, v.mtime_ns, v.sha256] for k, v in states.items()}, sort_keys=True
+    )
+
+
+def decode_cursor(cursor: str | None) -> dict[str, FileState]:
+    """Read file states back from a sensor cursor."""
+    raw: dict[str, list[object]] = json.loads(cursor) if cursor else {}
+    return {k: FileState(int(str(v[0])), int(str(v[1])), str(v[2])) for k, v in raw.items()}
+
+
+def build_raw_files_sensor(root: Path, survey_file: str, job_name: str) -> dg.SensorDefinition:
+    """Build the sensor that runs ``job_name`` for each wave whose raw file appeared or changed."""
+
+    @dg.sensor(
+        job_name=job_name,
+        minimum_interval_seconds=60,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+    )
+    def raw_files_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
+        """Watches data/raw/ by content hash and runs each wave whose file is new or changed."""
+        survey = load_survey(root / survey_file, root=root)
+        scan = scan_raw(survey, decode_cursor(context.cursor))
+        for name in scan.unmatched:
+            context.log.warning(
+                f"{name} in {survey.raw_dir} matches no wave in {survey_file}. To add it as a "
+                "wave: run `perception codebook init` on it, edit the codebook, and add an entry "
+                f"under `waves:` in {survey_file} naming the file and the codebook."
+            )
+        return dg.SensorResult(
+            run_requests=[
+                dg.RunRequest(run_key=f"{wave}:{sha[:16]}", partition_key=wave)
+                for wave, sha in sorted(scan.changed.items())
+            ],
+            cursor=encode_cursor(scan.states),
+        )
+
+    return raw_files_sensor

@@ -238,3 +238,15 @@ def test_rejects_proportion_that_is_not_01(dstrat: SurveyDesign) -> None:
     assert info.value.rows and info.value.rows[0] == 0
     with pytest.raises(ValidationError, match="not numeric"):
         estimate(dstrat, ["sch.wide"], "proportion")
+
+
+def test_wave_difference_with_zero_standard_errors_gives_a_defined_p_value() -> None:
+    """It returns p = 0 for a certain difference and NaN for none when both SEs are 0."""
+    certain = wave_difference(
+        {"estimate": 1.0, "se": 0.0, "df": 5}, {"estimate": 0.0, "se": 0.0, "df": 5}
+    )
+    assert certain.p_value == 0.0 and certain.ci_low == certain.ci_high == 1.0
+    none = wave_difference(
+        {"estimate": 1.0, "se": 0.0, "df": 5}, {"estimate": 1.0, "se": 0.0, "df": 5}
+    )
+    assert np.isnan(none.p_value)

@@ -52,12 +52,14 @@ __all__ = [
     "Variable",
     "VariableMap",
     "WaveConfig",
+    "config_error",
     "json_schemas",
     "load_catalogue",
     "load_codebook",
     "load_project",
     "load_survey",
     "validate_codebook",
+    "validate_document",
     "write_json_schemas",
 ]
 
@@ -605,13 +607,13 @@ class Project:
 def load_catalogue(path: str | Path) -> Catalogue:
     """Load and validate the variable catalogue."""
     doc = load_yaml(path)
-    return _validate(Catalogue, doc, "variable catalogue")
+    return validate_document(Catalogue, doc, "variable catalogue")
 
 
 def load_codebook(path: str | Path, catalogue: Catalogue | None = None) -> Codebook:
     """Load a codebook; with a catalogue, also check it against the catalogue."""
     doc = load_yaml(path)
-    codebook = _validate(Codebook, doc, "codebook")
+    codebook = validate_document(Codebook, doc, "codebook")
     codebook._path = doc.path
     if catalogue is not None:
         _check_codebook(codebook, catalogue, doc)
@@ -626,7 +628,7 @@ def validate_codebook(codebook: Codebook, catalogue: Catalogue) -> None:
 def load_survey(path: str | Path, root: str | Path | None = None) -> SurveyConfig:
     """Load the survey file; ``root`` defaults to the folder above the one holding it."""
     doc = load_yaml(path)
-    survey = _validate(SurveyConfig, doc, "survey configuration")
+    survey = validate_document(SurveyConfig, doc, "survey configuration")
     survey._root = Path(root) if root is not None else doc.path.resolve().parent.parent
     return survey
 
@@ -645,7 +647,7 @@ def load_project(path: str | Path, root: str | Path | None = None) -> Project:
             ("source_file", wave.file, codebook.source_file),
         ):
             if want != got:
-                raise _config_error(
+                raise config_error(
                     doc,
                     ("waves", index, "id" if field == "wave" else "file"),
                     f"Wave and codebook disagree on `{field}`",
@@ -661,7 +663,7 @@ def _existing(survey: SurveyConfig, doc: YamlDocument, key: tuple[Hashable, ...]
     """Resolve a referenced file and fail with the referencing key when it is absent."""
     file = survey.resolve(rel)
     if not file.is_file():
-        raise _config_error(
+        raise config_error(
             doc,
             key,
             "Referenced file does not exist",
@@ -792,7 +794,7 @@ def _codebook_error(
 ) -> ConfigError:
     """Build a ConfigError for a codebook, with the line when the YAML is known."""
     if doc is not None:
-        return _config_error(doc, key, message, expected=expected, found=found, hint=hint)
+        return config_error(doc, key, message, expected=expected, found=found, hint=hint)
     return ConfigError(
         f"{message} at {_render_key(key, None)}",
         expected=expected,
@@ -805,14 +807,14 @@ def _codebook_error(
 # --------------------------------------------------------------------------- error rendering
 
 
-def _validate(model: type[_M], doc: YamlDocument, what: str) -> _M:
+def validate_document(model: type[_M], doc: YamlDocument, what: str) -> _M:
     """Validate YAML data against a model, translating pydantic errors into a ConfigError."""
     if not isinstance(doc.data, dict):
         raise ConfigError(
             f"Invalid {what}",
             expected="a YAML mapping of keys to values",
             found="an empty file" if doc.data is None else f"a {type(doc.data).__name__}",
-            hint=f"see config/schemas/{_SCHEMA_FILES[model.__name__]} for the structure",
+            hint=f"see {_structure_reference(model)} for the structure",
             file=doc.path,
         )
     try:
@@ -831,7 +833,7 @@ def _from_pydantic(
     kind = first["type"]
     ctx = first.get("ctx") or {}
     found = _show(first.get("input"))
-    hint = f"see config/schemas/{_SCHEMA_FILES[model.__name__]} for the allowed structure"
+    hint = f"see {_structure_reference(model)} for the allowed structure"
     if kind == "perception_rule":
         loc = (*loc, *ctx.get("at", ()))
         expected, found, hint = str(ctx["expected"]), str(ctx["found"]), str(ctx["hint"])
@@ -859,10 +861,10 @@ def _from_pydantic(
     message = f"Invalid {what}"
     if len(errors) > 1:
         message += f" ({len(errors) - 1} more problem(s) after this one)"
-    return _config_error(doc, loc, message, expected=expected, found=found, hint=hint)
+    return config_error(doc, loc, message, expected=expected, found=found, hint=hint)
 
 
-def _config_error(
+def config_error(
     doc: YamlDocument,
     key: Sequence[Hashable],
     message: str,
@@ -876,6 +878,12 @@ def _config_error(
     line = doc.line_of(key)
     text = f"{message} at {where}" + (f" (line {line})" if line is not None else "")
     return ConfigError(text, expected=expected, found=found, hint=hint, file=doc.path)
+
+
+def _structure_reference(model: type[BaseModel]) -> str:
+    """Name where a model's structure is documented: its JSON Schema, else the model itself."""
+    schema = _SCHEMA_FILES.get(model.__name__)
+    return f"config/schemas/{schema}" if schema else f"{model.__module__}.{model.__name__}"
 
 
 def _render_key(key: Sequence[Hashable], data: Any) -> str:

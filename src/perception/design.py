@@ -440,6 +440,44 @@ class SurveyDesign:
             )
         return self._derive(_validate_weights(series), ())
 
+    def with_columns(self, columns: Mapping[str, npt.ArrayLike | pd.Series]) -> SurveyDesign:
+        """Return the same design (weights, calibration history) with data columns added.
+
+        Each value holds one entry per data row, in row order (a Series' index is ignored).
+        An existing column may be replaced, except the design's own weight, strata, PSU and
+        fpc columns.
+        """
+        roles = {self._weights_column, self._strata, self._psu, self._fpc} - {None}
+        data = self._data
+        added: dict[str, pd.Series] = {}
+        for name, values in columns.items():
+            if name in roles:
+                raise DesignError(
+                    f"The design column {name!r} cannot be replaced",
+                    expected="new columns, or columns other than weights, strata, PSU and fpc",
+                    found=repr(name),
+                    hint="build a new SurveyDesign to change the design itself",
+                    column=name,
+                )
+            series = values if isinstance(values, pd.Series) else pd.Series(np.asarray(values))
+            if len(series) != self.n_rows:
+                raise DesignError(
+                    f"The new column {name!r} does not match the rows of the design",
+                    expected=f"{self.n_rows} values",
+                    found=f"{len(series)} values",
+                    hint="pass one value per data row, in row order",
+                    column=name,
+                )
+            added[name] = series.set_axis(data.index)
+        new = self._derive(self._weights, self._calibration)
+        new._data = data.assign(**added)
+        new._cache = {
+            key: value
+            for key, value in self._cache.items()
+            if not (isinstance(key, tuple) and key[0] == "codes" and key[1] in added)
+        }
+        return new
+
     def calibrate(
         self,
         margins: Mapping[str, Mapping[Hashable, float]] | None = None,

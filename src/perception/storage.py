@@ -28,7 +28,7 @@ def atomic_write(path: str | Path, write: Callable[[BinaryIO], None]) -> Path:
     except BaseException:
         Path(temp).unlink(missing_ok=True)
         raise
-    _fsync_dir(target.parent)
+    fsync_dir(target.parent)
     return target
 
 
@@ -43,7 +43,7 @@ def write_parquet(
     return atomic_write(path, lambda stream: pq.write_table(table, stream, compression="zstd"))
 
 
-def _fsync_dir(folder: Path) -> None:
+def fsync_dir(folder: Path) -> None:
     """Flush a folder entry to disk so a rename survives a crash (no-op where unsupported)."""
     try:
         fd = os.open(folder, os.O_RDONLY)

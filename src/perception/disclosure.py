@@ -1,0 +1,821 @@
+"""Disclosure control of published tables: small-cell suppression, flags, complementary cells.
+
+Every published table passes through here. Table 1 (``indicator_estimates``) gets
+:func:`apply_disclosure`, Table 2 (``indicator_trends``) gets :func:`apply_disclosure_trends`, and
+:func:`check_published` audits either one independently, from the published numbers alone.
+
+The rules (``config/disclosure.yaml``) follow DHS/MICS tabulation practice: a cell whose
+unweighted denominator ``n`` is below ``suppress_below`` (25) is hidden, one with
+``suppress_below <= n < flag_below`` (25-49) is shown and flagged. The unweighted ``n`` itself
+stays published.
+
+Complementary suppression. A published parent estimate (national, a gender, a region...) is the
+weighted average of its child cells with weights ``n_weighted``, so the weighted totals
+``T = n_weighted * estimate`` and ``n_weighted`` are additive: ``T_parent = sum(T_child)``. These
+identities, for every parent cell and every finer breakdown published beside it (national →
+gender, gender → gender×region, region → gender×region...), form a linear system in the hidden
+totals. A hidden cell is recoverable exactly when its unit vector lies in the row space of that
+system; then both its total and its weight, hence its estimate, follow from published numbers.
+While any hidden cell is recoverable, the published cell with the smallest ``n`` among the cells
+sharing an identity with it (a sibling before a parent) is hidden too, and the system is solved
+again, until no hidden value is determined. A cell hidden in one dimension of a crossed table can
+so trigger more in the other; the typical result hides the four corners of a rectangle.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Self
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, model_validator
+from pydantic_core import PydanticCustomError
+
+from perception.config import validate_document
+from perception.errors import ValidationError
+from perception.yamlio import load_yaml
+
+__all__ = [
+    "DISCLOSURE_COLUMNS",
+    "DOMAIN_COLUMNS",
+    "REASON_COMPLEMENTARY",
+    "REASON_SIDE",
+    "TREND_VALUE_COLUMNS",
+    "VALUE_COLUMNS",
+    "DisclosureRules",
+    "GapSides",
+    "apply_disclosure",
+    "apply_disclosure_trends",
+    "check_published",
+    "load_disclosure_rules",
+]
+
+BoolArray = npt.NDArray[np.bool_]
+IntArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float64]
+
+#: Domain columns of every table, in contract order.
+DOMAIN_COLUMNS = ("gender", "age_band", "youth", "region", "urban_rural")
+#: Columns of Table 1 set to NA on a suppressed row (``n`` stays).
+VALUE_COLUMNS = ("estimate", "se", "ci_low", "ci_high", "deff", "n_eff", "n_weighted", "dk_share")
+#: Columns of Table 2 set to NA on a suppressed row.
+TREND_VALUE_COLUMNS = ("estimate", "se", "ci_low", "ci_high", "p_value", "p_adjusted")
+#: Columns appended by disclosure control.
+DISCLOSURE_COLUMNS = ("suppressed", "flagged", "disclosure")
+REASON_COMPLEMENTARY = "suppressed: complementary"
+REASON_SIDE = "suppressed: side suppressed"
+
+NATIONAL = "national"
+SEPARATOR = "×"
+_BREAKDOWN = ("survey", "wave", "indicator", "variant")
+_ESTIMATE_COLUMNS = (
+    *_BREAKDOWN,
+    "type",
+    "domain_set",
+    *DOMAIN_COLUMNS,
+    *VALUE_COLUMNS,
+    "n",
+    "availability",
+    "n_a",
+    "n_b",
+)
+_TREND_COLUMNS = (
+    "survey",
+    "indicator",
+    "variant",
+    "domain_set",
+    *DOMAIN_COLUMNS,
+    "wave",
+    "reference_wave",
+    *TREND_VALUE_COLUMNS,
+    "significant",
+    "direction",
+    "n",
+)
+_NO_CODE = -1  # domain code of a column the domain set does not use
+_RANK_TOLERANCE = 1e-10  # relative singular-value cut-off for the 0/±1 identity matrices
+_DETERMINED_TOLERANCE = 1e-8  # a diagonal entry of the row-space projector this close to 1
+
+
+# --------------------------------------------------------------------------- configuration
+
+
+class DisclosureRules(BaseModel):
+    """Thresholds of disclosure control (``config/disclosure.yaml``).
+
+    ``suppress_below``: a cell with unweighted denominator below it is hidden (default 25).
+    ``flag_below``: a cell with ``suppress_below <= n < flag_below`` is shown and flagged
+    (default 50). ``complementary``: also hide cells from which a hidden one could be recovered.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    suppress_below: StrictInt = Field(default=25, gt=0)
+    flag_below: StrictInt = 50
+    complementary: StrictBool = True
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        """Check that the flag threshold is not below the suppression threshold."""
+        if self.flag_below < self.suppress_below:
+            # A "perception_rule" error: perception.config turns it into a ConfigError at the key.
+            raise PydanticCustomError(
+                "perception_rule",
+                "{found}; expected {expected}",
+                {
+                    "expected": f"flag_below >= suppress_below ({self.suppress_below})",
+                    "found": f"flag_below: {self.flag_below}",
+                    "hint": "cells below suppress_below are hidden and those below flag_below "
+                    "are flagged; the defaults are 25 and 50",
+                    "at": ("flag_below",),
+                },
+            )
+        return self
+
+    @property
+    def small_reason(self) -> str:
+        """Return the reason written on a cell hidden for its small ``n``."""
+        return f"suppressed: n<{self.suppress_below}"
+
+    @property
+    def flag_reason(self) -> str:
+        """Return the reason written on a flagged cell."""
+        return f"flagged: {self.suppress_below}<=n<{self.flag_below}"
+
+
+def load_disclosure_rules(path: str | Path) -> DisclosureRules:
+    """Load ``config/disclosure.yaml``.
+
+    Raises
+    ------
+    ConfigError
+        For a missing or malformed file, an unknown key or a bad value; the error names the file,
+        the key and its line.
+
+    """
+    return validate_document(DisclosureRules, load_yaml(path), "disclosure configuration")
+
+
+@dataclass(frozen=True)
+class GapSides:
+    """The cells a gap indicator contrasts: indicator ``of`` at ``by == a`` minus ``by == b``."""
+
+    of: str
+    by: str
+    a: int
+    b: int
+
+    def __post_init__(self) -> None:
+        """Check that ``by`` is a domain column."""
+        if self.by not in DOMAIN_COLUMNS:
+            raise ValueError(f"GapSides.by must be one of {DOMAIN_COLUMNS}, not {self.by!r}")
+
+
+# --------------------------------------------------------------------------- Table 1
+
+
+def apply_disclosure(
+    estimates: pd.DataFrame,
+    rules: DisclosureRules,
+    *,
+    gaps: Mapping[str, GapSides] | None = None,
+) -> pd.DataFrame:
+    """Suppress, flag and complement-suppress Table 1 (``indicator_estimates``).
+
+    Parameters
+    ----------
+    estimates
+        Table 1 with the contract's columns and dtypes, without disclosure columns.
+    rules
+        Thresholds; see :class:`DisclosureRules`.
+    gaps
+        For each gap indicator id, the cells it contrasts. A gap row is hidden when one of its
+        two side cells is hidden. Without an entry for a gap indicator, the gap is hidden when
+        any hidden non-gap cell of the same survey, wave and variant lies in the breakdown one
+        column finer than the gap's domain (a safe over-approximation).
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy with ``estimate``, ``se``, ``ci_low``, ``ci_high``, ``deff``, ``n_eff``,
+        ``n_weighted`` and ``dk_share`` set to NA on suppressed rows, and the columns
+        ``suppressed`` (bool), ``flagged`` (bool) and ``disclosure`` (str: ``""``,
+        ``"suppressed: n<25"``, ``"suppressed: complementary"``, ``"suppressed: side suppressed"``
+        or ``"flagged: 25<=n<50"``, with the configured thresholds) appended.
+
+    Raises
+    ------
+    ValidationError
+        When a contract column is missing, disclosure columns are already present, an estimated
+        row has no ``n``, or a ``domain_set`` names an unknown column.
+
+    Notes
+    -----
+    Primary suppression hides rows with ``n < suppress_below`` (unless the item was not asked);
+    gap rows also when ``n_a`` or ``n_b`` is below it. Complementary suppression (see the module
+    docstring) runs within each survey × wave × indicator × variant over the non-gap cells with
+    ``n > 0``; cells with ``n == 0`` ("no_data") are known zeros. A cell is flagged when
+    ``suppress_below <= n < flag_below`` and it is not hidden.
+
+    References
+    ----------
+    .. [1] Hundepool, A., Domingo-Ferrer, J., Franconi, L., Giessing, S., Schulte Nordholt, E.,
+       Spicer, K. and de Wolf, P.-P. (2012). *Statistical Disclosure Control*. Wiley,
+       ch. 4 (magnitude tables, linked tables) and 5 (frequency tables).
+    .. [2] ICF (2020). *Guide to DHS Statistics*, DHS-7: estimates based on fewer than 25
+       unweighted cases are suppressed, on 25-49 cases shown in parentheses. UNICEF MICS6
+       tabulation plan, same convention.
+
+    """
+    _require(estimates, _ESTIMATE_COLUMNS, "indicator_estimates")
+    _refuse_disclosed(estimates)
+    n = _counts(estimates["n"], "n")
+    asked = ~_equals(estimates["availability"], "not_asked")
+    _check_counted(asked & (n == _NO_CODE))
+    is_gap = _equals(estimates["type"], "gap")
+    small = asked & (n != _NO_CODE) & (n < rules.suppress_below)
+    sides = _counts(estimates["n_a"], "n_a"), _counts(estimates["n_b"], "n_b")
+    for side in sides:
+        small |= is_gap & (side != _NO_CODE) & (side < rules.suppress_below)
+    reason = np.where(small, rules.small_reason, "").astype(object)
+    hidden = small.copy()
+    layout = _Layout.of(estimates)
+    if rules.complementary:
+        cells = ~is_gap & _equals(estimates["availability"], "estimated") & (n > 0)
+        for positions in _groups(estimates, cells, _BREAKDOWN):
+            local = _protect(n[positions], hidden[positions], layout.relations(positions))
+            newly = positions[local & ~hidden[positions]]
+            hidden[newly] = True
+            reason[newly] = REASON_COMPLEMENTARY
+    side_hidden = is_gap & ~hidden & _side_hidden(layout, hidden & ~is_gap, is_gap, gaps)
+    hidden |= side_hidden
+    reason[side_hidden] = REASON_SIDE
+    flagged = asked & ~hidden & (n >= rules.suppress_below) & (n < rules.flag_below)
+    reason[flagged] = rules.flag_reason
+    return _published(estimates, VALUE_COLUMNS, hidden, flagged, reason)
+
+
+# --------------------------------------------------------------------------- Table 2
+
+
+def apply_disclosure_trends(
+    trends: pd.DataFrame,
+    published_estimates: pd.DataFrame,
+    rules: DisclosureRules,
+) -> pd.DataFrame:
+    """Suppress and flag Table 2 (``indicator_trends``) from the published Table 1.
+
+    A change is suppressed ("suppressed: side suppressed") when the estimate of either wave it
+    compares is suppressed in ``published_estimates`` (same survey, indicator, variant, domain
+    and wave), and flagged when either side is flagged and neither is suppressed.
+
+    Parameters
+    ----------
+    trends
+        Table 2 with the contract's columns, without disclosure columns.
+    published_estimates
+        Table 1 after :func:`apply_disclosure`.
+    rules
+        Thresholds (they name the flag reason).
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy with ``estimate``, ``se``, ``ci_low``, ``ci_high``, ``p_value`` and
+        ``p_adjusted`` set to NA, ``significant`` False and ``direction`` NA on suppressed rows,
+        and ``suppressed``, ``flagged`` and ``disclosure`` appended.
+
+    Raises
+    ------
+    ValidationError
+        When a column is missing, disclosure columns are already present, or a change names a
+        wave whose estimate is not in ``published_estimates``.
+
+    """
+    _require(trends, _TREND_COLUMNS, "indicator_trends")
+    _refuse_disclosed(trends)
+    _require(published_estimates, (*_ESTIMATE_COLUMNS, *DISCLOSURE_COLUMNS), "published estimates")
+    status = _wave_status(published_estimates)
+    hidden = np.zeros(len(trends), dtype=bool)
+    flagged = np.zeros(len(trends), dtype=bool)
+    missing: list[int] = []
+    for column in ("wave", "reference_wave"):
+        keys = _cell_keys(trends, ("survey", "indicator", "variant", column))
+        for position, key in enumerate(keys):
+            side = status.get(key)
+            if side is None:
+                missing.append(position)
+                continue
+            hidden[position] |= side[0]
+            flagged[position] |= side[1]
+    if missing:
+        raise ValidationError(
+            "A change compares a wave whose estimate is not in the published estimates",
+            expected="every (indicator, variant, domain, wave) of a change in Table 1",
+            found=f"{len(set(missing))} change row(s) without a side",
+            hint="pass the published Table 1 of the same survey and run",
+            rows=sorted(set(missing)),
+        )
+    flagged &= ~hidden
+    reason = np.where(hidden, REASON_SIDE, np.where(flagged, rules.flag_reason, "")).astype(object)
+    out = _published(trends, TREND_VALUE_COLUMNS, hidden, flagged, reason)
+    out.loc[hidden, "significant"] = False
+    out.loc[hidden, "direction"] = pd.NA
+    return out
+
+
+# --------------------------------------------------------------------------- audit
+
+
+def check_published(
+    table: pd.DataFrame,
+    rules: DisclosureRules | None = None,
+    *,
+    gaps: Mapping[str, GapSides] | None = None,
+    estimates: pd.DataFrame | None = None,
+) -> list[str]:
+    """Audit a published table; return one line per disclosure problem (empty when clean).
+
+    Works on Table 1 and on Table 2 (recognised by its ``comparison`` column) from the published
+    numbers alone. It reports: missing disclosure columns; a row with ``n < suppress_below`` or
+    marked suppressed that shows a value; a row with ``suppress_below <= n < flag_below`` shown
+    without a flag; in Table 1, every hidden cell whose estimate can be solved from the published
+    parent and sibling estimates and weights (the recovered value is printed), and every
+    published gap with a hidden side or a side ``n`` below the threshold; in Table 2 with the
+    published ``estimates``, every published change with a hidden side.
+
+    Parameters
+    ----------
+    table
+        A published Table 1 or Table 2.
+    rules
+        Thresholds; the defaults when omitted.
+    gaps
+        Gap definitions, as for :func:`apply_disclosure`.
+    estimates
+        For Table 2, the published Table 1 its changes come from.
+
+    Returns
+    -------
+    list of str
+        The problems found.
+
+    Notes
+    -----
+    Recovery solves the additive identities ``T_parent = sum(T_child)`` and
+    ``W_parent = sum(W_child)`` (``T = n_weighted * estimate``, ``W = n_weighted``) for the
+    hidden cells by least squares; a hidden cell is recovered when the identities determine it
+    (its row-space projector entry is 1), and its estimate is ``T / W``.
+
+    References
+    ----------
+    .. [1] Hundepool, A. et al. (2012). *Statistical Disclosure Control*. Wiley, sec. 4.4
+       (linked tables and the audit of a suppression pattern).
+
+    """
+    rules = rules if rules is not None else DisclosureRules()
+    trend = "comparison" in table.columns
+    values = TREND_VALUE_COLUMNS if trend else VALUE_COLUMNS
+    needed = (*(_TREND_COLUMNS if trend else _ESTIMATE_COLUMNS), *DISCLOSURE_COLUMNS)
+    missing = [c for c in needed if c not in table.columns]
+    if missing:
+        return [f"missing column(s) {', '.join(missing)}: not a published table"]
+    n = _counts(table["n"], "n")
+    shown = table[list(values)].notna().any(axis=1).to_numpy(dtype=bool)
+    suppressed = table["suppressed"].to_numpy(dtype=bool)
+    flagged = table["flagged"].to_numpy(dtype=bool)
+    counted = shown & (n != _NO_CODE)
+    small = counted & (n < rules.suppress_below)
+    unflagged = counted & (n >= rules.suppress_below) & (n < rules.flag_below) & ~flagged
+    problems = [
+        f"rows {_rows(mask)}: {what}"
+        for mask, what in (
+            (small, f"n < {rules.suppress_below} with a value shown"),
+            (shown & suppressed, "marked suppressed with a value shown"),
+            (unflagged, f"{rules.suppress_below} <= n < {rules.flag_below} shown without a flag"),
+        )
+        if mask.any()
+    ]
+    if not trend:
+        return problems + _recoverable(table) + _gap_problems(table, rules, gaps)
+    if estimates is not None:
+        problems += _trend_side_problems(table, estimates)
+    return problems
+
+
+# --------------------------------------------------------------------------- domain layout
+
+
+@dataclass(frozen=True)
+class _Relation:
+    """One additive identity: the total of ``parent`` is the sum of the totals of ``children``."""
+
+    parent: int
+    children: tuple[int, ...]
+
+    @property
+    def members(self) -> tuple[int, ...]:
+        """Return the parent then the children."""
+        return (self.parent, *self.children)
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """Per row: its domain set (a set of columns) and its key (breakdown, then domain codes).
+
+    A key is ``(survey, wave, indicator, variant, gender, age_band, youth, region, urban_rural)``
+    with ``-1`` for a domain column the row's set does not use.
+    """
+
+    sets: tuple[frozenset[str], ...]
+    codes: IntArray
+    keys: list[tuple[Hashable, ...]]
+
+    @classmethod
+    def of(cls, table: pd.DataFrame) -> _Layout:
+        """Read the domain set and key of every row."""
+        parsed = {label: _columns_of(label) for label in table["domain_set"].unique()}
+        unknown = [label for label, cols in parsed.items() if cols is None]
+        if unknown:
+            bad = table["domain_set"].isin(unknown).to_numpy(dtype=bool)
+            raise ValidationError(
+                "Unknown domain set",
+                expected=f"'{NATIONAL}' or domain columns {', '.join(DOMAIN_COLUMNS)} "
+                f"joined by '{SEPARATOR}'",
+                found=", ".join(repr(u) for u in unknown),
+                hint="use the labels of perception.estimation (e.g. 'gender×region')",
+                column="domain_set",
+                rows=np.flatnonzero(bad).tolist(),
+            )
+        sets = tuple(parsed[label] or frozenset() for label in table["domain_set"])
+        codes = _domain_codes(table)
+        return cls(sets, codes, _cell_keys(table, _BREAKDOWN, codes))
+
+    def relations(self, positions: IntArray) -> list[_Relation]:
+        """Return the identities among the rows ``positions`` (local indices).
+
+        A parent cell of domain set P and a finer set C (P's columns a strict subset of C's) give
+        one identity with the cells of C that agree with the parent on P's columns, unless a
+        published set lies strictly between P and C (its identities imply this one).
+        """
+        by_set: dict[frozenset[str], list[int]] = defaultdict(list)
+        for local, position in enumerate(positions.tolist()):
+            by_set[self.sets[position]].append(local)
+        codes = self.codes[positions]
+        out: list[_Relation] = []
+        for parent_set, parents in by_set.items():
+            for child_set, children in by_set.items():
+                between = any(parent_set < s < child_set for s in by_set)
+                if not parent_set < child_set or between:
+                    continue
+                used = [DOMAIN_COLUMNS.index(c) for c in sorted(parent_set)]
+                kids: dict[tuple[int, ...], list[int]] = defaultdict(list)
+                for child in children:
+                    kids[tuple(codes[child, used].tolist())].append(child)
+                for parent in parents:
+                    found = kids.get(tuple(codes[parent, used].tolist()))
+                    if found:
+                        out.append(_Relation(parent, tuple(found)))
+        return out
+
+
+def _columns_of(label: str) -> frozenset[str] | None:
+    """Return the domain columns a domain-set label uses, or None for an unknown label."""
+    if label == NATIONAL:
+        return frozenset()
+    parts = str(label).split(SEPARATOR)
+    if not set(parts) <= set(DOMAIN_COLUMNS) or len(set(parts)) != len(parts):
+        return None
+    return frozenset(parts)
+
+
+# --------------------------------------------------------------------------- linear algebra
+
+
+def _system(relations: Sequence[_Relation], hidden: BoolArray) -> tuple[FloatArray, IntArray]:
+    """Return the identity matrix over the hidden cells and the hidden cells' local indices."""
+    unknown = np.flatnonzero(hidden)
+    column = np.full(hidden.size, -1)
+    column[unknown] = np.arange(unknown.size)
+    matrix = np.zeros((len(relations), unknown.size))
+    for row, relation in enumerate(relations):
+        for member, sign in ((relation.parent, 1.0), *((c, -1.0) for c in relation.children)):
+            if hidden[member]:
+                matrix[row, column[member]] += sign
+    return matrix, unknown
+
+
+def _determined(matrix: FloatArray) -> tuple[BoolArray, FloatArray]:
+    """Return which unknowns the system fixes, and its pseudo-inverse.
+
+    Unknown ``j`` is determined when the unit vector ``e_j`` lies in the row space of the
+    matrix, that is when the diagonal entry ``j`` of the projector ``pinv(A) @ A`` is 1.
+    """
+    inverse = np.asarray(np.linalg.pinv(matrix, rtol=_RANK_TOLERANCE), dtype=np.float64)
+    diagonal = np.einsum("ij,ji->i", inverse, matrix)
+    return np.abs(diagonal - 1.0) < _DETERMINED_TOLERANCE, inverse
+
+
+def _protect(n: IntArray, hidden: BoolArray, relations: Sequence[_Relation]) -> BoolArray:
+    """Return ``hidden`` plus the complementary cells that leave no hidden cell recoverable."""
+    hidden = hidden.copy()
+    while True:
+        matrix, unknown = _system(relations, hidden)
+        if unknown.size == 0:
+            return hidden
+        determined, _ = _determined(matrix)
+        if not determined.any():
+            return hidden
+        hidden[_complement(unknown[determined], n, hidden, relations)] = True
+
+
+def _complement(
+    leaking: IntArray, n: IntArray, hidden: BoolArray, relations: Sequence[_Relation]
+) -> int:
+    """Choose the next cell to hide.
+
+    The pool is the identities from which a hidden cell is solved directly (their only hidden
+    member); failing those (recovery through a chain), the identities holding a recoverable
+    cell; failing those, any identity with a hidden member. From the pool's published members
+    it takes a child before a parent, then the smallest ``n``, then the first in table order.
+    """
+    unknowns = [int(hidden[list(r.members)].sum()) for r in relations]
+    recoverable = set(leaking.tolist())
+    pools = (
+        [r for r, k in zip(relations, unknowns, strict=True) if k == 1],
+        [r for r in relations if recoverable.intersection(r.members)],
+        [r for r, k in zip(relations, unknowns, strict=True) if k > 0],
+    )
+    for pool in pools:
+        ranked = [
+            (member == relation.parent, int(n[member]), member)
+            for relation in pool
+            for member in relation.members
+            if not hidden[member]
+        ]
+        if ranked:
+            return min(ranked)[2]
+    raise AssertionError("a recoverable cell always shares an identity with a published one")
+
+
+# --------------------------------------------------------------------------- gaps and sides
+
+
+def _side_hidden(
+    layout: _Layout,
+    hidden_cells: BoolArray,
+    is_gap: BoolArray,
+    gaps: Mapping[str, GapSides] | None,
+) -> BoolArray:
+    """Return, for each gap row, whether one of its side cells is hidden."""
+    exact: set[tuple[Hashable, ...]] = set()
+    finer: set[tuple[Hashable, ...]] = set()
+    for position in np.flatnonzero(hidden_cells).tolist():
+        exact.add(layout.keys[position])
+        survey, wave, _, variant, *codes = layout.keys[position]
+        for index, code in enumerate(codes):
+            if code != _NO_CODE:
+                coarser = [*codes[:index], _NO_CODE, *codes[index + 1 :]]
+                finer.add((survey, wave, variant, index, *coarser))
+    out = np.zeros(is_gap.size, dtype=bool)
+    for position in np.flatnonzero(is_gap).tolist():
+        survey, wave, indicator, variant, *codes = layout.keys[position]
+        spec = gaps.get(str(indicator)) if gaps is not None else None
+        if spec is None:
+            out[position] = any(
+                (survey, wave, variant, index, *codes) in finer
+                for index, code in enumerate(codes)
+                if code == _NO_CODE
+            )
+        elif codes[index := DOMAIN_COLUMNS.index(spec.by)] == _NO_CODE:
+            out[position] = any(
+                (survey, wave, spec.of, variant, *codes[:index], side, *codes[index + 1 :]) in exact
+                for side in (spec.a, spec.b)
+            )
+    return out
+
+
+def _gap_problems(
+    table: pd.DataFrame, rules: DisclosureRules, gaps: Mapping[str, GapSides] | None
+) -> list[str]:
+    """Return published gaps with a hidden side or a side ``n`` below the threshold."""
+    is_gap = _equals(table["type"], "gap")
+    shown = is_gap & table["estimate"].notna().to_numpy(dtype=bool)
+    hidden_cells = ~is_gap & table["estimate"].isna().to_numpy(dtype=bool)
+    hidden_cells &= _equals(table["availability"], "estimated") & (_counts(table["n"], "n") > 0)
+    small = np.zeros(len(table), dtype=bool)
+    for column in ("n_a", "n_b"):
+        side = _counts(table[column], column)
+        small |= (side != _NO_CODE) & (side < rules.suppress_below)
+    leaky = _side_hidden(_Layout.of(table), hidden_cells, is_gap, gaps)
+    return [
+        f"rows {_rows(mask)}: {what}"
+        for mask, what in (
+            (shown & small, f"gap shown with a side n < {rules.suppress_below}"),
+            (shown & leaky, "gap shown while one of its sides is hidden"),
+        )
+        if mask.any()
+    ]
+
+
+def _wave_status(published: pd.DataFrame) -> dict[tuple[Hashable, ...], tuple[bool, bool]]:
+    """Map (survey, indicator, variant, wave, domain codes) to (suppressed, flagged)."""
+    keys = _cell_keys(published, ("survey", "indicator", "variant", "wave"))
+    suppressed = published["suppressed"].to_numpy(dtype=bool).tolist()
+    flagged = published["flagged"].to_numpy(dtype=bool).tolist()
+    return {key: (s, f) for key, s, f in zip(keys, suppressed, flagged, strict=True)}
+
+
+def _trend_side_problems(trends: pd.DataFrame, estimates: pd.DataFrame) -> list[str]:
+    """Return published changes one of whose sides is hidden in the published Table 1."""
+    hidden = estimates["estimate"].isna().to_numpy(dtype=bool) & _equals(
+        estimates["availability"], "estimated"
+    )
+    keys = _cell_keys(estimates, ("survey", "indicator", "variant", "wave"))
+    secret = {key for key, h in zip(keys, hidden.tolist(), strict=True) if h}
+    leaky = np.zeros(len(trends), dtype=bool)
+    for column in ("wave", "reference_wave"):
+        sides = _cell_keys(trends, ("survey", "indicator", "variant", column))
+        leaky |= np.array([key in secret for key in sides], dtype=bool)
+    leaky &= trends["estimate"].notna().to_numpy(dtype=bool)
+    return (
+        [f"rows {_rows(leaky)}: change shown while one of its sides is hidden"]
+        if leaky.any()
+        else []
+    )
+
+
+def _cell_keys(
+    table: pd.DataFrame, columns: Sequence[str], codes: IntArray | None = None
+) -> list[tuple[Hashable, ...]]:
+    """Return, per row, the values of ``columns`` then the five domain codes."""
+    labels = zip(*(table[c].tolist() for c in columns), strict=True)
+    rows = (_domain_codes(table) if codes is None else codes).tolist()
+    return [(*label, *code) for label, code in zip(labels, rows, strict=True)]
+
+
+def _domain_codes(table: pd.DataFrame) -> IntArray:
+    """Return the five domain columns as int64 codes, ``-1`` where NA."""
+    return np.column_stack([_counts(table[c], c) for c in DOMAIN_COLUMNS])
+
+
+def _equals(column: pd.Series, value: str) -> BoolArray:
+    """Return where a text column equals ``value`` (NA is not equal)."""
+    return column.eq(value).fillna(False).to_numpy(dtype=bool)
+
+
+# --------------------------------------------------------------------------- recovery audit
+
+
+def _recoverable(table: pd.DataFrame) -> list[str]:
+    """Return every hidden Table 1 cell whose estimate the published identities determine."""
+    cells = ~_equals(table["type"], "gap") & _equals(table["availability"], "estimated")
+    cells &= _counts(table["n"], "n") > 0
+    weight = table["n_weighted"].to_numpy(dtype=np.float64, na_value=np.nan)
+    total = weight * table["estimate"].to_numpy(dtype=np.float64, na_value=np.nan)
+    layout = _Layout.of(table)
+    problems = []
+    for positions in _groups(table, cells, _BREAKDOWN):
+        hidden = np.isnan(total[positions])
+        relations = layout.relations(positions)
+        matrix, unknown = _system(relations, hidden)
+        if unknown.size == 0:
+            continue
+        determined, inverse = _determined(matrix)
+        if not determined.any():
+            continue
+        known_total = np.where(hidden, 0.0, total[positions])
+        known_weight = np.where(hidden, 0.0, weight[positions])
+        solved_total = inverse @ _right_side(relations, known_total)
+        solved_weight = inverse @ _right_side(relations, known_weight)
+        for j in np.flatnonzero(determined).tolist():
+            position = int(positions[unknown[j]])
+            value = solved_total[j] / solved_weight[j] if solved_weight[j] else float("nan")
+            problems.append(
+                f"row {position} ({_describe(layout, position)}): hidden estimate recoverable "
+                f"from published totals and sibling cells (recovered {value:.6g})"
+            )
+    return problems
+
+
+def _right_side(relations: Sequence[_Relation], known: FloatArray) -> FloatArray:
+    """Return, per identity, minus its published part (hidden terms are zero in ``known``)."""
+    return np.array([known[list(r.children)].sum() - known[r.parent] for r in relations])
+
+
+def _describe(layout: _Layout, position: int) -> str:
+    """Describe a row as ``survey/wave/indicator/variant gender=2 region=3``."""
+    survey, wave, indicator, variant, *codes = layout.keys[position]
+    domain = " ".join(
+        f"{column}={code}"
+        for column, code in zip(DOMAIN_COLUMNS, codes, strict=True)
+        if code != _NO_CODE
+    )
+    return f"{survey}/{wave}/{indicator}/{variant} {domain or NATIONAL}"
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _groups(table: pd.DataFrame, mask: BoolArray, keys: Sequence[str]) -> list[IntArray]:
+    """Return the row positions of each group of the rows in ``mask``, grouped by ``keys``."""
+    rows = np.flatnonzero(mask).astype(np.int64)
+    if rows.size == 0:
+        return []
+    subset = table.iloc[rows][list(keys)].astype(object)
+    indices = subset.groupby(list(keys), sort=False, dropna=False).indices
+    return [rows[np.asarray(local, dtype=np.int64)] for local in indices.values()]
+
+
+def _published(
+    table: pd.DataFrame,
+    values: Sequence[str],
+    hidden: BoolArray,
+    flagged: BoolArray,
+    reason: npt.NDArray[np.object_],
+) -> pd.DataFrame:
+    """Return a copy with ``values`` NA on hidden rows and the disclosure columns appended."""
+    out = table.copy()
+    out.loc[hidden, list(values)] = np.nan
+    out["suppressed"] = hidden
+    out["flagged"] = flagged
+    out["disclosure"] = pd.Series(reason, index=out.index, dtype="str")
+    return out
+
+
+def _counts(column: pd.Series, name: str) -> IntArray:
+    """Return a count or code column as int64, ``-1`` for NA; reject negatives and fractions."""
+    try:
+        counts = np.asarray(
+            column.astype("Int64").to_numpy(np.int64, na_value=_NO_CODE), dtype=np.int64
+        )
+    except (TypeError, ValueError) as exc:
+        raise ValidationError(
+            f"Column {name} is not a count",
+            expected="whole numbers (pandas Int64)",
+            found=str(column.dtype),
+            hint="build the table with the contract's dtypes",
+            column=name,
+        ) from exc
+    negative = column.notna().to_numpy(dtype=bool) & (counts < 0)
+    if negative.any():
+        raise ValidationError(
+            f"Negative count in column {name}",
+            expected="n >= 0",
+            found=f"{int(negative.sum())} negative value(s)",
+            hint="n is the unweighted number of respondents in the base",
+            column=name,
+            rows=np.flatnonzero(negative).tolist(),
+        )
+    return counts
+
+
+def _check_counted(missing: BoolArray) -> None:
+    """Reject rows that were asked but carry no unweighted ``n``."""
+    if missing.any():
+        raise ValidationError(
+            "Estimate without an unweighted denominator",
+            expected="n on every row whose availability is not 'not_asked'",
+            found=f"{int(missing.sum())} row(s) with n missing",
+            hint="disclosure control needs n to decide; fill n (0 for a domain without data)",
+            column="n",
+            rows=np.flatnonzero(missing).tolist(),
+        )
+
+
+def _require(table: pd.DataFrame, columns: Sequence[str], what: str) -> None:
+    """Reject a table that lacks contract columns."""
+    missing = [c for c in columns if c not in table.columns]
+    if missing:
+        raise ValidationError(
+            f"The {what} table lacks required columns",
+            expected=", ".join(columns),
+            found="missing " + ", ".join(missing),
+            hint=f"build {what} with the columns of its published-table contract",
+            column=missing[0],
+        )
+
+
+def _refuse_disclosed(table: pd.DataFrame) -> None:
+    """Reject a table that already went through disclosure control."""
+    present = [c for c in DISCLOSURE_COLUMNS if c in table.columns]
+    if present:
+        raise ValidationError(
+            "Disclosure control applied twice",
+            expected="a table without suppressed/flagged/disclosure columns",
+            found="columns " + ", ".join(present),
+            hint="apply disclosure control once, to the table as estimated",
+            column=present[0],
+        )
+
+
+def _rows(mask: BoolArray) -> str:
+    """Render the first offending row positions."""
+    rows = np.flatnonzero(mask).tolist()
+    shown = ", ".join(str(r) for r in rows[:10])
+    return shown + (f" (and {len(rows) - 10} more)" if len(rows) > 10 else "")

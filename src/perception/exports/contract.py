@@ -1,0 +1,538 @@
+"""The published tables an export accepts: their columns, SQL types and the no-microdata gate.
+
+Every exported table must hold exactly the columns of its contract (the indicator contracts of
+issue 4): an extra column is refused, so respondent-level columns such as
+``respondent_id`` can never reach a published file, and Tables 1 and 2 must carry the disclosure
+columns appended by :mod:`perception.disclosure`. The SQL types are the portable subset shared by
+DuckDB and PostgreSQL (``VARCHAR``, ``DOUBLE``, ``BIGINT``, ``BOOLEAN``, ``DATE``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import pandas as pd
+from pandas.api import types as ptypes
+
+from perception.errors import ValidationError
+
+SqlType = Literal["VARCHAR", "DOUBLE", "BIGINT", "BOOLEAN", "DATE"]
+
+ESTIMATES = "indicator_estimates"
+TRENDS = "indicator_trends"
+STATUS = "benchmark_status"
+METHODOLOGY = "methodology"
+
+DOMAIN_COLUMNS: tuple[str, ...] = ("gender", "age_band", "youth", "region", "urban_rural")
+"""The domain columns of every table (nullable Int64, NA where the domain set does not use one)."""
+
+DISCLOSURE_COLUMNS: tuple[str, ...] = ("suppressed", "flagged", "disclosure")
+"""Columns appended by perception.disclosure; a table without them is not published."""
+
+_DOMAINS: dict[str, SqlType] = dict.fromkeys(DOMAIN_COLUMNS, "BIGINT")
+_DISCLOSURE: dict[str, SqlType] = {
+    "suppressed": "BOOLEAN",
+    "flagged": "BOOLEAN",
+    "disclosure": "VARCHAR",
+}
+
+TABLE_COLUMNS: Mapping[str, Mapping[str, SqlType]] = {
+    ESTIMATES: {
+        "survey": "VARCHAR",
+        "wave": "VARCHAR",
+        "indicator": "VARCHAR",
+        "variant": "VARCHAR",
+        "benchmark": "VARCHAR",
+        "type": "VARCHAR",
+        "unit": "VARCHAR",
+        "domain_set": "VARCHAR",
+        **_DOMAINS,
+        "estimate": "DOUBLE",
+        "se": "DOUBLE",
+        "ci_low": "DOUBLE",
+        "ci_high": "DOUBLE",
+        "df": "DOUBLE",
+        "deff": "DOUBLE",
+        "n": "BIGINT",
+        "n_weighted": "DOUBLE",
+        "n_eff": "DOUBLE",
+        "dk_share": "DOUBLE",
+        "n_refused": "BIGINT",
+        "availability": "VARCHAR",
+        "n_a": "BIGINT",
+        "n_b": "BIGINT",
+        **_DISCLOSURE,
+    },
+    TRENDS: {
+        "survey": "VARCHAR",
+        "indicator": "VARCHAR",
+        "variant": "VARCHAR",
+        "benchmark": "VARCHAR",
+        "type": "VARCHAR",
+        "unit": "VARCHAR",
+        "domain_set": "VARCHAR",
+        **_DOMAINS,
+        "comparison": "VARCHAR",
+        "wave": "VARCHAR",
+        "reference_wave": "VARCHAR",
+        "estimate": "DOUBLE",
+        "se": "DOUBLE",
+        "ci_low": "DOUBLE",
+        "ci_high": "DOUBLE",
+        "df": "DOUBLE",
+        "p_value": "DOUBLE",
+        "p_adjusted": "DOUBLE",
+        "significant": "BOOLEAN",
+        "direction": "VARCHAR",
+        "n": "BIGINT",
+        "n_a": "BIGINT",
+        "n_b": "BIGINT",
+        **_DISCLOSURE,
+    },
+    STATUS: {
+        "survey": "VARCHAR",
+        "indicator": "VARCHAR",
+        "benchmark": "VARCHAR",
+        "benchmark_term": "VARCHAR",
+        "label_en": "VARCHAR",
+        "label_fr": "VARCHAR",
+        "type": "VARCHAR",
+        "unit": "VARCHAR",
+        "direction": "VARCHAR",
+        "latest_wave": "VARCHAR",
+        "estimate": "DOUBLE",
+        "ci_low": "DOUBLE",
+        "ci_high": "DOUBLE",
+        "change_previous": "DOUBLE",
+        "change_previous_ci_low": "DOUBLE",
+        "change_previous_ci_high": "DOUBLE",
+        "change_previous_p": "DOUBLE",
+        "change_baseline": "DOUBLE",
+        "change_baseline_ci_low": "DOUBLE",
+        "change_baseline_ci_high": "DOUBLE",
+        "change_baseline_p": "DOUBLE",
+        "target": "DOUBLE",
+        "target_date": "DATE",
+        "status": "VARCHAR",
+        "reason_en": "VARCHAR",
+        "reason_fr": "VARCHAR",
+    },
+    METHODOLOGY: {
+        "survey": "VARCHAR",
+        "wave": "VARCHAR",
+        "label_en": "VARCHAR",
+        "label_fr": "VARCHAR",
+        "fieldwork_start": "DATE",
+        "fieldwork_end": "DATE",
+        "provider": "VARCHAR",
+        "source_file": "VARCHAR",
+        "n_respondents": "BIGINT",
+        "deff_kish": "DOUBLE",
+        "n_eff": "DOUBLE",
+        "moe_95": "DOUBLE",
+        "weighting": "VARCHAR",
+        "suppress_below": "BIGINT",
+        "flag_below": "BIGINT",
+        "generated_at": "VARCHAR",
+    },
+}
+"""Columns of each published table, in order, with the SQL type each is stored as."""
+
+TABLE_KEYS: Mapping[str, tuple[str, ...]] = {
+    ESTIMATES: ("survey", "wave", "indicator", "variant", "domain_set", *DOMAIN_COLUMNS),
+    TRENDS: (
+        "survey",
+        "indicator",
+        "variant",
+        "domain_set",
+        *DOMAIN_COLUMNS,
+        "comparison",
+        "wave",
+    ),
+    STATUS: ("survey", "indicator"),
+    METHODOLOGY: ("survey", "wave"),
+}
+"""Columns identifying one row of each table; a repeated key means it is not an aggregate table."""
+
+_TYPES = ("proportion", "mean", "net", "index", "gap")
+_INDICATOR_VALUES: Mapping[str, tuple[str, ...]] = {
+    "variant": ("all", "excl_dk"),
+    "type": _TYPES,
+    "unit": ("percent", "score"),
+}
+TABLE_VALUES: Mapping[str, Mapping[str, tuple[str, ...]]] = {
+    ESTIMATES: {**_INDICATOR_VALUES, "availability": ("estimated", "not_asked", "no_data")},
+    TRENDS: {
+        **_INDICATOR_VALUES,
+        "comparison": ("previous", "baseline"),
+        "direction": ("improving", "worsening", "no change"),
+    },
+    STATUS: {
+        "type": _TYPES,
+        "unit": ("percent", "score"),
+        "benchmark_term": ("short", "medium", "long"),
+        "direction": ("higher", "lower"),
+        "status": ("achieved", "on track", "off track", "insufficient evidence"),
+    },
+    METHODOLOGY: {},
+}
+"""The values each coded text column may take (NA aside)."""
+
+_HIDDEN_WHEN_SUPPRESSED: Mapping[str, tuple[str, ...]] = {
+    ESTIMATES: (
+        "estimate",
+        "se",
+        "ci_low",
+        "ci_high",
+        "deff",
+        "n_eff",
+        "n_weighted",
+        "dk_share",
+    ),
+    TRENDS: ("estimate", "se", "ci_low", "ci_high"),
+}
+"""Value columns that disclosure blanks on a suppressed row; a value there means a leak."""
+
+
+@dataclass(frozen=True, eq=False)
+class PublishedTables:
+    """The four tables of one export: Tables 1-3 after disclosure control, and the methodology."""
+
+    estimates: pd.DataFrame
+    trends: pd.DataFrame
+    status: pd.DataFrame
+    methodology: pd.DataFrame
+
+    def by_name(self) -> dict[str, pd.DataFrame]:
+        """Return the tables under their database names, in the contract's order."""
+        return {
+            ESTIMATES: self.estimates,
+            TRENDS: self.trends,
+            STATUS: self.status,
+            METHODOLOGY: self.methodology,
+        }
+
+
+def check_published(table: pd.DataFrame, name: str) -> pd.DataFrame:
+    """Return ``table`` with its contract's columns in order, or refuse it as not publishable.
+
+    Raises
+    ------
+    ValidationError
+        If ``name`` is not a published table; the table lacks the disclosure columns (Tables 1
+        and 2), lacks other contract columns or holds columns outside the contract
+        (respondent-level data); a column has the wrong type or a coded column an unknown
+        value; the same key appears twice; or a suppressed row still shows a value.
+
+    """
+    if name not in TABLE_COLUMNS:
+        raise ValidationError(
+            f"Unknown published table `{name}`",
+            expected=f"one of {', '.join(TABLE_COLUMNS)}",
+            found=name,
+            hint="export only the tables of the indicator contract",
+        )
+    contract = TABLE_COLUMNS[name]
+    _check_disclosed(table, name)
+    missing = [c for c in contract if c not in table.columns]
+    if missing:
+        raise ValidationError(
+            f"Table `{name}` lacks columns of its contract",
+            expected=", ".join(contract),
+            found=f"missing: {', '.join(missing)}",
+            hint="build the table with the producer of its contract (perception.indicators, "
+            "perception.trends, perception.status, perception.exports.methodology_table)",
+            column=missing[0],
+        )
+    extra = [str(c) for c in table.columns if c not in contract]
+    if extra:
+        raise ValidationError(
+            f"Table `{name}` holds columns outside its published contract",
+            expected="aggregate columns only: " + ", ".join(contract),
+            found=f"extra columns: {', '.join(extra)}",
+            hint="exports publish aggregates only; drop respondent-level columns "
+            "(such as respondent_id) and never export microdata",
+            column=extra[0],
+        )
+    ordered = table.loc[:, list(contract)].reset_index(drop=True)
+    for column, sql in contract.items():
+        _check_type(ordered[column], sql, name)
+    for column, allowed in TABLE_VALUES[name].items():
+        _check_values(ordered[column], allowed, name)
+    _check_unique(ordered, name)
+    _check_hidden(ordered, name)
+    return ordered
+
+
+def _check_disclosed(table: pd.DataFrame, name: str) -> None:
+    """Refuse Table 1 or 2 when it lacks the columns that disclosure control appends."""
+    if name not in _HIDDEN_WHEN_SUPPRESSED:
+        return
+    absent = [c for c in DISCLOSURE_COLUMNS if c not in table.columns]
+    if absent:
+        raise ValidationError(
+            f"Table `{name}` has not been through disclosure control",
+            expected=f"a published table with columns {', '.join(DISCLOSURE_COLUMNS)}",
+            found=f"missing: {', '.join(absent)}",
+            hint="apply perception.disclosure to the table before exporting it",
+            column=absent[0],
+        )
+
+
+def _check_type(series: pd.Series[Any], sql: SqlType, name: str) -> None:
+    """Refuse a column whose values cannot be stored faithfully as ``sql``."""
+    all_missing = sql != "BOOLEAN" and bool(series.isna().all())
+    if all_missing or _fits(series, sql):
+        return
+    raise ValidationError(
+        f"Column `{series.name}` of table `{name}` has the wrong type",
+        expected=_EXPECTED_DTYPE[sql],
+        found=str(series.dtype),
+        hint="build the table with the dtypes of its contract",
+        column=str(series.name),
+    )
+
+
+_EXPECTED_DTYPE: Mapping[SqlType, str] = {
+    "VARCHAR": "text (str)",
+    "DOUBLE": "float64",
+    "BIGINT": "integers (Int64)",
+    "BOOLEAN": "bool, without NA",
+    "DATE": "dates (datetime64 at midnight, or datetime.date values)",
+}
+
+
+def _fits(series: pd.Series[Any], sql: SqlType) -> bool:
+    """Tell whether a column's dtype fits a SQL type of the contract."""
+    if sql == "VARCHAR":
+        return bool(ptypes.is_string_dtype(series.dtype)) and all(
+            isinstance(v, str) for v in series.dropna()
+        )
+    if sql == "DOUBLE":
+        return bool(ptypes.is_float_dtype(series.dtype))
+    if sql == "BIGINT":
+        return bool(ptypes.is_integer_dtype(series.dtype)) and not ptypes.is_bool_dtype(
+            series.dtype
+        )
+    if sql == "BOOLEAN":
+        return bool(ptypes.is_bool_dtype(series.dtype)) and not bool(series.isna().any())
+    if ptypes.is_datetime64_dtype(series.dtype):
+        stamps = pd.DatetimeIndex(series.dropna())
+        return bool((stamps == stamps.normalize()).all())
+    values = series.dropna()
+    return series.dtype == object and all(
+        isinstance(v, dt.date) and not isinstance(v, dt.datetime) for v in values
+    )
+
+
+def _check_values(series: pd.Series[Any], allowed: tuple[str, ...], name: str) -> None:
+    """Refuse a coded column holding a value outside its vocabulary."""
+    bad = (series.notna() & ~series.isin(allowed)).to_numpy(dtype=bool)
+    if bad.any():
+        found = sorted({str(v) for v in series[bad]})
+        raise ValidationError(
+            f"Column `{series.name}` of table `{name}` holds unknown values",
+            expected=", ".join(allowed),
+            found=", ".join(found),
+            hint="use the values of the indicator contract",
+            column=str(series.name),
+            rows=[int(i) for i in bad.nonzero()[0]],
+        )
+
+
+def _check_unique(table: pd.DataFrame, name: str) -> None:
+    """Refuse a table with two rows on the same key (respondent-level rows, or a bad join)."""
+    repeated = table.duplicated(list(TABLE_KEYS[name]), keep="first")
+    if bool(repeated.any()):
+        rows = [int(i) for i in repeated.to_numpy().nonzero()[0]]
+        raise ValidationError(
+            f"Table `{name}` repeats rows with the same key",
+            expected="one row per " + " × ".join(TABLE_KEYS[name]),
+            found=f"{len(rows)} repeated key(s)",
+            hint="an aggregate table has one row per key; respondent-level rows are never exported",
+            rows=rows,
+        )
+
+
+def _check_hidden(table: pd.DataFrame, name: str) -> None:
+    """Refuse a suppressed row that still shows a value: disclosure was not applied."""
+    columns = _HIDDEN_WHEN_SUPPRESSED.get(name, ())
+    if not columns:
+        return
+    shown = table["suppressed"].to_numpy(dtype=bool) & table[list(columns)].notna().any(
+        axis=1
+    ).to_numpy(dtype=bool)
+    if shown.any():
+        rows = [int(i) for i in shown.nonzero()[0]]
+        raise ValidationError(
+            f"Table `{name}` shows values on suppressed rows",
+            expected=f"NA in {', '.join(columns)} wherever suppressed is true",
+            found=f"{len(rows)} suppressed row(s) with a value",
+            hint="apply perception.disclosure to the table before exporting it",
+            rows=rows,
+        )
+
+
+def check_tables(tables: PublishedTables) -> PublishedTables:
+    """Return the four tables checked (:func:`check_published`) and consistent with each other.
+
+    Raises
+    ------
+    ValidationError
+        If a table is not publishable, the tables mix surveys, a wave lacks its methodology
+        row, the methodology rows disagree on the disclosure thresholds, or ``generated_at`` is
+        not an ISO 8601 time.
+
+    """
+    checked = PublishedTables(
+        **{
+            field: check_published(table, name)
+            for field, (name, table) in zip(
+                ("estimates", "trends", "status", "methodology"),
+                tables.by_name().items(),
+                strict=True,
+            )
+        }
+    )
+    surveys = sorted({s for t in checked.by_name().values() for s in t["survey"].dropna()})
+    if len(surveys) > 1:
+        raise ValidationError(
+            "The exported tables mix surveys",
+            expected="one survey per export (exports/ sits under data/processed/<survey>/)",
+            found=", ".join(surveys),
+            hint="export each survey's tables to its own folder",
+            column="survey",
+        )
+    described = set(checked.methodology["wave"])
+    used = (
+        set(checked.estimates["wave"])
+        | set(checked.trends["wave"])
+        | set(checked.trends["reference_wave"].dropna())
+        | set(checked.status["latest_wave"].dropna())
+    )
+    undescribed = sorted(used - described)
+    if undescribed:
+        raise ValidationError(
+            "Waves of the exported tables lack a methodology row",
+            expected="a methodology row for every wave of Tables 1-3",
+            found=f"no methodology for: {', '.join(undescribed)}",
+            hint="build the methodology table from every weighted wave (methodology_table)",
+            column="wave",
+        )
+    for column in ("suppress_below", "flag_below"):
+        values = checked.methodology[column].dropna().unique()
+        if len(values) != 1:
+            raise ValidationError(
+                f"The methodology rows disagree on `{column}`",
+                expected="one disclosure threshold for the whole export",
+                found=", ".join(map(str, values)) or "none",
+                hint="build the methodology table with the thresholds of config/disclosure.yaml",
+                column=column,
+            )
+    generated_at(checked.methodology)
+    _check_status_hidden(checked)
+    return checked
+
+
+STATUS_PARTS: Mapping[str, tuple[str, ...]] = {
+    "estimate": ("estimate", "ci_low", "ci_high"),
+    "previous": (
+        "change_previous",
+        "change_previous_ci_low",
+        "change_previous_ci_high",
+        "change_previous_p",
+    ),
+    "baseline": (
+        "change_baseline",
+        "change_baseline_ci_low",
+        "change_baseline_ci_high",
+        "change_baseline_p",
+    ),
+}
+"""Columns of Table 3 that repeat a national cell: its Table 1 estimate, its Table 2 changes."""
+
+
+def national_disclosure(
+    estimates: pd.DataFrame, trends: pd.DataFrame
+) -> dict[tuple[str, str, str], tuple[bool, bool]]:
+    """Return ``(suppressed, flagged)`` of the national, variant "all" cells of Tables 1-2.
+
+    Keys are ``(indicator, wave, part)``, ``part`` as in :data:`STATUS_PARTS`: ``estimate``
+    for Table 1, ``previous`` or ``baseline`` for the Table 2 comparisons.
+    """
+    cells: dict[tuple[str, str, str], tuple[bool, bool]] = {}
+    for table, part in ((estimates, None), (trends, "comparison")):
+        national = table[(table["domain_set"] == "national") & (table["variant"] == "all")]
+        parts = ["estimate"] * len(national) if part is None else list(national[part])
+        for indicator, wave, name, suppressed, flagged in zip(
+            national["indicator"],
+            national["wave"],
+            parts,
+            national["suppressed"],
+            national["flagged"],
+            strict=True,
+        ):
+            cells[(str(indicator), str(wave), str(name))] = (bool(suppressed), bool(flagged))
+    return cells
+
+
+def _check_status_hidden(tables: PublishedTables) -> None:
+    """Refuse a status row that shows a national value which Tables 1-2 suppress."""
+    cells = national_disclosure(tables.estimates, tables.trends)
+    status = tables.status
+    for position, (indicator, wave) in enumerate(
+        zip(status["indicator"], status["latest_wave"], strict=True)
+    ):
+        for part, columns in STATUS_PARTS.items():
+            suppressed, _ = cells.get((str(indicator), str(wave), part), (False, False))
+            if suppressed and bool(status.loc[position, list(columns)].notna().any()):
+                raise ValidationError(
+                    f"The status of `{indicator}` shows a value that disclosure control suppressed",
+                    expected=f"NA in {', '.join(columns)}, as the published Tables 1-2 hide it",
+                    found="a value",
+                    hint="build benchmark_status from the published tables (perception.status)",
+                    column=columns[0],
+                    rows=[position],
+                )
+
+
+def generated_at(methodology: pd.DataFrame) -> dt.datetime:
+    """Return the run's time: the latest ``generated_at`` of the methodology, as naive UTC.
+
+    Raises
+    ------
+    ValidationError
+        If a value is not an ISO 8601 time, or there is none.
+
+    """
+    stamps: list[dt.datetime] = []
+    for position, value in enumerate(methodology["generated_at"]):
+        try:
+            moment = dt.datetime.fromisoformat(str(value))
+        except ValueError:
+            raise ValidationError(
+                "The methodology's generation time is not an ISO 8601 time",
+                expected="a time such as 2026-09-01T12:00:00Z",
+                found=repr(value),
+                hint="build the methodology table with methodology_table",
+                column="generated_at",
+                rows=[position],
+            ) from None
+        aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
+        stamps.append(aware.astimezone(dt.UTC).replace(tzinfo=None))
+    if not stamps:
+        raise ValidationError(
+            "The methodology table is empty",
+            expected="one row per wave",
+            found="no rows",
+            hint="build the methodology table from every weighted wave (methodology_table)",
+        )
+    return max(stamps)
+
+
+def wave_order(methodology: pd.DataFrame) -> list[str]:
+    """Return the waves in the survey's order (the methodology's row order)."""
+    return [str(w) for w in methodology["wave"]]

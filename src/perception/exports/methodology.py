@@ -1,0 +1,210 @@
+"""The methodology table: one row per wave with sample size, fieldwork, weighting and rules."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from perception.config import SurveyConfig, WaveConfig
+from perception.errors import ConfigError, ValidationError
+from perception.exports.contract import METHODOLOGY, TABLE_COLUMNS
+from perception.weighting import WeightBound, WeightingConfig
+
+Z_95 = 1.96
+"""Normal quantile of a two-sided 95% interval, as in the contract's margin-of-error formula."""
+
+_METHOD_NAMES: Mapping[str, str] = {
+    "rake": "raking",
+    "poststratify": "post-stratification",
+    "linear": "linear calibration (GREG)",
+}
+
+
+def margin_of_error(n: int, deff_kish: float) -> float:
+    r"""Return the 95% margin of error of a 50% proportion at the design's Kish deff.
+
+    Parameters
+    ----------
+    n : int
+        Respondents.
+    deff_kish : float
+        Kish's design effect due to weighting, :math:`n\sum w^2/(\sum w)^2`.
+
+    Returns
+    -------
+    float
+        :math:`1.96\sqrt{0.25\,\mathrm{deff}/n}`, as a fraction (0.031 is ±3.1 points).
+
+    Notes
+    -----
+    The conventional headline margin of error of a survey: the half-width of the normal 95%
+    interval of a proportion of 50% (the worst case), with the variance inflated by the
+    weighting design effect. Clustering and stratification are not in it; the per-cell
+    confidence intervals of the estimates tables are design-based and are the ones to quote.
+
+    References
+    ----------
+    Kish, L. (1965). *Survey Sampling*. Wiley.
+    Kish, L. (1992). Weighting for unequal Pi. *Journal of Official Statistics* 8(2), 183-200.
+
+    """
+    return Z_95 * math.sqrt(0.25 * deff_kish / n)
+
+
+def methodology_table(
+    survey: SurveyConfig,
+    reports: Mapping[str, pd.DataFrame],
+    weighting: WeightingConfig,
+    *,
+    suppress_below: int,
+    flag_below: int,
+    generated_at: dt.datetime,
+) -> pd.DataFrame:
+    """Return the methodology table: one row per weighted wave, in the survey's wave order.
+
+    ``reports`` maps each wave id to its weighting report
+    (:func:`perception.weighting.weight_report`, as the ``weights`` asset stores it); its
+    ``overall`` row gives the sample size, Kish deff and effective n. ``generated_at`` is the
+    time of the run (a naive time is taken as UTC); pass a fixed one, e.g. derived from the
+    inputs, for byte-identical reruns. The weighting text is in English.
+
+    Raises
+    ------
+    ConfigError
+        If a report names a wave the survey does not have.
+    ValidationError
+        If a report has no ``overall`` row.
+
+    """
+    known = {wave.id for wave in survey.waves}
+    unknown = sorted(set(reports) - known)
+    if unknown:
+        raise ConfigError(
+            "A weighting report names a wave the survey does not have",
+            expected=f"waves of survey `{survey.survey}`: {', '.join(sorted(known))}",
+            found=", ".join(unknown),
+            hint="pass the reports of this survey's waves only",
+        )
+    stamp = _utc_text(generated_at)
+    rows = [
+        _wave_row(survey, wave, reports[wave.id], weighting, suppress_below, flag_below, stamp)
+        for wave in survey.waves
+        if wave.id in reports
+    ]
+    table = pd.DataFrame(rows, columns=list(TABLE_COLUMNS[METHODOLOGY]))
+    return table.astype(
+        {
+            "survey": "str",
+            "wave": "str",
+            "label_en": "str",
+            "label_fr": "str",
+            "fieldwork_start": "datetime64[s]",
+            "fieldwork_end": "datetime64[s]",
+            "provider": "str",
+            "source_file": "str",
+            "n_respondents": "Int64",
+            "deff_kish": "float64",
+            "n_eff": "float64",
+            "moe_95": "float64",
+            "weighting": "str",
+            "suppress_below": "Int64",
+            "flag_below": "Int64",
+            "generated_at": "str",
+        }
+    )
+
+
+def _wave_row(
+    survey: SurveyConfig,
+    wave: WaveConfig,
+    report: pd.DataFrame,
+    weighting: WeightingConfig,
+    suppress_below: int,
+    flag_below: int,
+    stamp: str,
+) -> dict[str, object]:
+    """Return the methodology row of one wave."""
+    overall = report.loc[report["domain"] == "overall"]
+    if overall.empty:
+        raise ValidationError(
+            f"The weighting report of wave `{wave.id}` has no overall row",
+            expected="a report from perception.weighting.weight_report (first row 'overall')",
+            found=f"domains: {', '.join(map(str, report['domain'].unique()))}",
+            hint="pass the report that weight_wave returned for this wave",
+            column="domain",
+        )
+    top = overall.iloc[0]
+    n = int(top["n"])
+    deff = float(top["deff_kish"])
+    fieldwork = wave.fieldwork
+    return {
+        "survey": survey.survey,
+        "wave": wave.id,
+        "label_en": wave.label.en,
+        "label_fr": wave.label.fr,
+        "fieldwork_start": None if fieldwork is None else fieldwork.start,
+        "fieldwork_end": None if fieldwork is None else fieldwork.end,
+        "provider": wave.provider,
+        "source_file": wave.file,
+        "n_respondents": n,
+        "deff_kish": deff,
+        "n_eff": float(top["n_eff"]),
+        "moe_95": margin_of_error(n, deff),
+        "weighting": _weighting_text(survey, weighting, top),
+        "suppress_below": suppress_below,
+        "flag_below": flag_below,
+        "generated_at": stamp,
+    }
+
+
+def _utc_text(moment: dt.datetime) -> str:
+    """Return a time as ISO 8601 UTC to the second, e.g. ``2026-09-01T12:00:00Z``."""
+    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
+    return aware.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _weighting_text(
+    survey: SurveyConfig, weighting: WeightingConfig, overall: pd.Series[Any]
+) -> str:
+    """Describe the weighting of a wave: method, margins, targets, trimming and diagnostics."""
+    calibration = weighting.calibration
+    margins = ", ".join(
+        spec if isinstance(spec, str) else " × ".join(spec) for spec in calibration.specs
+    )
+    parts = [
+        f"{_METHOD_NAMES[calibration.method]} of the design weights to population margins "
+        f"{margins} (targets: {Path(survey.targets).name})"
+    ]
+    trimming = weighting.trimming
+    if trimming is None:
+        parts.append("no trimming")
+    else:
+        bounds = f"cap {_bound_text(trimming.cap)}"
+        if trimming.floor is not None:
+            bounds += f", floor {_bound_text(trimming.floor)}"
+        parts.append(
+            f"trimming with {bounds}, re-calibrated; {int(overall['n_trimmed'])} weight(s) "
+            f"trimmed in {int(overall['trim_rounds'])} round(s)"
+        )
+    converged = "converged" if bool(overall["converged"]) else "did NOT converge"
+    diagnostics = [f"calibration {converged}"]
+    error = float(overall["margin_error_rel"])
+    if math.isfinite(error):
+        diagnostics.append(f"largest relative margin error {error:.1e}")
+    diagnostics.append(f"largest/smallest weight {float(overall['max_min_ratio']):.1f}")
+    parts.append("; ".join(diagnostics))
+    return "; ".join(parts) + "."
+
+
+def _bound_text(bound: WeightBound) -> str:
+    """Describe a trimming bound: ``5 × median weight``, ``99th percentile`` or a value."""
+    if bound.median_multiple is not None:
+        return f"{bound.median_multiple:g} × median weight"
+    if bound.percentile is not None:
+        return f"{bound.percentile:g}th percentile of the weights"
+    return f"{bound.absolute:g}"

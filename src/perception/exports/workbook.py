@@ -1,0 +1,641 @@
+"""The report workbook: a status sheet, one sheet per benchmark and a methodology sheet.
+
+Cell conventions, explained in the footnotes under every table:
+
+- A suppressed value is the text ``*``.
+- A flagged value stays a number, shown in parentheses by its number format (``(41.2%)``), so
+  report writers can still chart or compute with it; the parentheses are the format, not text.
+- Proportions use percent formats (``0.0%``). Differences of percentages (gaps, net scores,
+  changes) are stored in percentage points (the fraction × 100) with a ``+0.0 "pp"`` format,
+  since ``+5.0%`` would read as a relative change. Scores (means, 0-100 indices) use ``0.00``.
+- ``n/a`` marks an item the wave did not ask, ``–`` a domain without respondents.
+
+The file is deterministic: the workbook's created and modified times and every zip entry's
+time are the run's ``generated_at``, so rerunning on the same tables gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal
+from zipfile import ZIP_DEFLATED, ZipFile, ZipInfo
+
+import pandas as pd
+from openpyxl import Workbook
+from openpyxl.cell.cell import Cell
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.utils.exceptions import IllegalCharacterError
+from openpyxl.worksheet.worksheet import Worksheet
+from openpyxl.writer.excel import ExcelWriter
+
+from perception.errors import ConfigError
+from perception.exports.contract import (
+    DOMAIN_COLUMNS,
+    STATUS_PARTS,
+    PublishedTables,
+    generated_at,
+    national_disclosure,
+    wave_order,
+)
+from perception.exports.labels import ExportLabels, Lang, set_columns, text
+
+SUPPRESSED = "*"
+NOT_ASKED = "n/a"
+NO_DATA = "–"
+DOMAIN_SETS: tuple[str, ...] = (
+    "national",
+    "gender",
+    "age_band",
+    "youth",
+    "region",
+    "urban_rural",
+    "gender×age_band",
+    "gender×region",
+)
+"""The contract's domain sets, in the order the benchmark sheets list them."""
+
+Kind = Literal["percent", "points", "score", "score_change", "p_value", "count", "ratio"]
+Mark = Literal["plain", "flagged", "suppressed"]
+
+_FORMATS: Mapping[Kind, tuple[str, str]] = {
+    "percent": ("0.0%", "(0.0%);(-0.0%);(0.0%)"),
+    "points": ('+0.0" pp";-0.0" pp";0.0" pp"', '(+0.0" pp");(-0.0" pp");(0.0" pp")'),
+    "score": ("0.00", "(0.00);(-0.00);(0.00)"),
+    "score_change": ("+0.00;-0.00;0.00", "(+0.00);(-0.00);(0.00)"),
+    "p_value": ("0.000", "(0.000)"),
+    "count": ("#,##0", "#,##0"),
+    "ratio": ("0.00", "0.00"),
+}
+"""Number format of each kind of value: (plain, flagged)."""
+
+_SCALE: Mapping[Kind, float] = {"points": 100.0}
+_DATE_FORMAT = "yyyy-mm-dd"
+_HEADER_ROW = 3
+_SHEET_NAME = re.compile(r"^[^\[\]:*?/\\]{1,31}$")
+_HEADER_FILL = PatternFill(fill_type="solid", start_color="FFD9E1F2", end_color="FFD9E1F2")
+
+
+@dataclass(frozen=True)
+class _Cell:
+    """A value to put in a cell, with its number format."""
+
+    value: str | float | int | dt.date | None = None
+    number_format: str = "General"
+
+
+_BLANK = _Cell()
+
+
+@dataclass(frozen=True)
+class _Column:
+    """A column of a sheet's table: its header, width and whether its text wraps."""
+
+    header: str
+    width: float = 12.0
+    wrap: bool = False
+
+
+@dataclass(frozen=True)
+class _Sheet:
+    """Everything one sheet shows: titles, a table, footnotes, and the columns kept in view."""
+
+    name: str
+    title: str
+    subtitle: str
+    columns: Sequence[_Column]
+    rows: Sequence[Sequence[_Cell]]
+    notes: Sequence[str]
+    frozen_columns: int
+
+
+def workbook_bytes(tables: PublishedTables, labels: ExportLabels, lang: Lang) -> bytes:
+    """Return the report workbook (``.xlsx``) of tables checked by ``check_tables``.
+
+    Byte-identical on reruns over the same tables and labels.
+
+    Raises
+    ------
+    ConfigError
+        If a benchmark id cannot be a sheet name, or a label holds a character Excel refuses.
+
+    """
+    context = _Context.of(tables, labels, lang)
+    sheets = [
+        _status_sheet(context),
+        *(_benchmark_sheet(context, b) for b in context.benchmarks()),
+        _methodology_sheet(context),
+    ]
+    workbook = Workbook()
+    workbook.remove(workbook.active)
+    for sheet in sheets:
+        _render(workbook.create_sheet(title=sheet.name), sheet)
+    stamp = generated_at(tables.methodology)
+    properties = workbook.properties
+    properties.creator = "perception"
+    properties.title = labels.survey[lang]
+    properties.created = stamp
+    properties.modified = stamp
+    return _normalised_zip(_save(workbook), stamp)
+
+
+@dataclass(frozen=True)
+class _Context:
+    """The tables, labels and language of a workbook, with the facts every sheet shares."""
+
+    tables: PublishedTables
+    labels: ExportLabels
+    lang: Lang
+    waves: Sequence[str]
+    wave_labels: Mapping[str, str]
+    suppress_below: int
+    flag_below: int
+
+    @classmethod
+    def of(cls, tables: PublishedTables, labels: ExportLabels, lang: Lang) -> _Context:
+        """Gather the shared facts of checked tables."""
+        method = tables.methodology
+        present = set(tables.estimates["wave"])
+        return cls(
+            tables=tables,
+            labels=labels,
+            lang=lang,
+            waves=[w for w in wave_order(method) if w in present],
+            wave_labels=dict(zip(method["wave"], method[f"label_{lang}"], strict=True)),
+            suppress_below=int(method["suppress_below"].iloc[0]),
+            flag_below=int(method["flag_below"].iloc[0]),
+        )
+
+    def text(self, key: str, **values: object) -> str:
+        """Return a workbook text in the workbook's language."""
+        return text(key, self.lang, **values)
+
+    def benchmarks(self) -> list[str]:
+        """Return the benchmarks with indicators, in the catalogue's order."""
+        present = set(self.tables.estimates["benchmark"])
+        return [b for b in self.labels.benchmarks if b in present]
+
+    def indicator_rank(self, indicator: str) -> int:
+        """Return the catalogue position of an indicator, for sorting."""
+        return list(self.labels.indicators).index(indicator)
+
+    def notes(self, *keys: str) -> list[str]:
+        """Return the footnotes named by ``keys``, then the source line."""
+        values = {"suppress": self.suppress_below, "flag_last": self.flag_below - 1}
+        source = self.text(
+            "note_source",
+            survey=self.labels.survey[self.lang],
+            waves=", ".join(self.wave_labels[w] for w in wave_order(self.tables.methodology)),
+            generated=generated_at(self.tables.methodology).strftime("%Y-%m-%d %H:%M UTC"),
+        )
+        return [*(self.text(k, **values) for k in keys), source]
+
+
+# --------------------------------------------------------------------------- cells
+
+
+def _mark(row: Mapping[str, object]) -> Mark:
+    """Return how disclosure marks a published row."""
+    if bool(row["suppressed"]):
+        return "suppressed"
+    return "flagged" if bool(row["flagged"]) else "plain"
+
+
+def _missing(value: object) -> bool:
+    """Tell whether a value is NA (None, NaN, pd.NA, NaT)."""
+    return value is None or bool(pd.isna(value))  # type: ignore[call-overload]
+
+
+def _number(value: object, kind: Kind, mark: Mark = "plain") -> _Cell:
+    """Return a number cell: ``*`` when suppressed, blank when NA, else formatted by kind."""
+    if mark == "suppressed":
+        return _Cell(SUPPRESSED)
+    if _missing(value):
+        return _BLANK
+    plain, flagged = _FORMATS[kind]
+    number = float(value) * _SCALE.get(kind, 1.0)  # type: ignore[arg-type]
+    shown = int(number) if kind == "count" and number.is_integer() else number
+    return _Cell(shown, flagged if mark == "flagged" else plain)
+
+
+def _level_kind(type_: object, unit: object) -> Kind:
+    """Return the kind of an indicator's level: percent, percentage points or score."""
+    if unit == "percent":
+        return "points" if type_ in ("net", "gap") else "percent"
+    return "score"
+
+
+def _change_kind(unit: object) -> Kind:
+    """Return the kind of a difference of an indicator: percentage points or score."""
+    return "points" if unit == "percent" else "score_change"
+
+
+def _date(value: object) -> _Cell:
+    """Return a date cell (blank when NA)."""
+    if _missing(value):
+        return _BLANK
+    stamp = pd.Timestamp(value)  # type: ignore[arg-type]
+    return _Cell(stamp.date(), _DATE_FORMAT)
+
+
+def _text_cell(value: object) -> _Cell:
+    """Return a text cell (blank when NA)."""
+    return _BLANK if _missing(value) else _Cell(str(value))
+
+
+# --------------------------------------------------------------------------- benchmark sheets
+
+_Key = tuple[object, ...]
+
+
+def _key(row: Mapping[str, object]) -> _Key:
+    """Return the indicator × domain key of a Table 1 or Table 2 row (NA codes as None)."""
+    codes = tuple(None if _missing(row[c]) else int(row[c]) for c in DOMAIN_COLUMNS)  # type: ignore[call-overload]
+    return (row["indicator"], row["domain_set"], *codes)
+
+
+def _records(table: pd.DataFrame) -> list[dict[str, object]]:
+    """Return a table's rows as dictionaries keyed by column name."""
+    return [{str(k): v for k, v in row.items()} for row in table.to_dict("records")]
+
+
+def _benchmark_sheet(context: _Context, benchmark: str) -> _Sheet:
+    """Build the sheet of one benchmark: each indicator by domain, previous and latest wave."""
+    shown = list(context.waves[-2:])
+    estimates = context.tables.estimates
+    rows = estimates[
+        (estimates["benchmark"] == benchmark)
+        & (estimates["variant"] == "all")
+        & estimates["wave"].isin(shown)
+    ]
+    by_wave: dict[_Key, dict[str, dict[str, object]]] = {}
+    for row in _records(rows):
+        by_wave.setdefault(_key(row), {})[str(row["wave"])] = row
+    changes = _changes(context, benchmark, shown)
+    ordered = sorted(by_wave, key=lambda k: _sort_key(context, k))
+    columns = [
+        _Column(context.text("indicator"), 45, wrap=True),
+        _Column(context.text("breakdown"), 18),
+        _Column(context.text("domain"), 32),
+    ]
+    for wave in shown:
+        label = context.wave_labels[wave]
+        columns += [
+            _Column(context.text(key, wave=label), 13, wrap=True)
+            for key in ("estimate", "ci_low", "ci_high", "n", "dk")
+        ]
+    if len(shown) == 2:
+        columns += [
+            _Column(context.text("change", wave=context.wave_labels[shown[0]]), 13, wrap=True),
+            _Column(context.text("change_ci_low"), 13, wrap=True),
+            _Column(context.text("change_ci_high"), 13, wrap=True),
+            _Column(context.text("trend"), 16),
+        ]
+    body = [_benchmark_row(context, key, by_wave[key], shown, changes) for key in ordered]
+    term = _term(context, benchmark)
+    notes = ["note_suppressed", "note_flagged", "note_dk", "note_missing", "note_units"]
+    return _Sheet(
+        name=_sheet_name(benchmark),
+        title=context.labels.benchmarks[benchmark][context.lang],
+        subtitle=" ".join(
+            filter(
+                None,
+                [
+                    term,
+                    context.text(
+                        "subtitle",
+                        survey=context.labels.survey[context.lang],
+                        waves=", ".join(context.wave_labels[w] for w in shown),
+                    ),
+                ],
+            )
+        ),
+        columns=columns,
+        rows=body,
+        notes=context.notes(*notes, *(["note_trend"] if len(shown) == 2 else [])),
+        frozen_columns=3,
+    )
+
+
+def _changes(
+    context: _Context, benchmark: str, shown: Sequence[str]
+) -> dict[_Key, dict[str, object]]:
+    """Return the change from the previous to the latest wave of each indicator × domain."""
+    if len(shown) < 2:
+        return {}
+    trends = context.tables.trends
+    rows = trends[
+        (trends["benchmark"] == benchmark)
+        & (trends["variant"] == "all")
+        & (trends["comparison"] == "previous")
+        & (trends["wave"] == shown[1])
+        & (trends["reference_wave"] == shown[0])
+    ]
+    return {_key(row): row for row in _records(rows)}
+
+
+def _sort_key(context: _Context, key: _Key) -> tuple[object, ...]:
+    """Order rows by indicator (catalogue order), domain set (contract order), then codes."""
+    indicator, domain_set, *codes = key
+    position = DOMAIN_SETS.index(str(domain_set)) if domain_set in DOMAIN_SETS else len(DOMAIN_SETS)
+    return (
+        context.indicator_rank(str(indicator)),
+        position,
+        str(domain_set),
+        *(-1 if c is None else c for c in codes),
+    )
+
+
+def _benchmark_row(
+    context: _Context,
+    key: _Key,
+    waves: Mapping[str, Mapping[str, object]],
+    shown: Sequence[str],
+    changes: Mapping[_Key, Mapping[str, object]],
+) -> list[_Cell]:
+    """Return the cells of one indicator × domain row of a benchmark sheet."""
+    indicator, domain_set = str(key[0]), str(key[1])
+    codes = {c: v for c, v in zip(DOMAIN_COLUMNS, key[2:], strict=True) if v is not None}
+    labels, lang = context.labels, context.lang
+    cells = [
+        _Cell(labels.indicators[indicator][lang]),
+        _Cell(labels.domain_set(domain_set, lang)),
+        _Cell(labels.domain(domain_set, {c: int(codes[c]) for c in set_columns(domain_set)}, lang)),  # type: ignore[call-overload]
+    ]
+    for wave in shown:
+        cells += _wave_cells(waves.get(wave))
+    if len(shown) == 2:
+        cells += _change_cells(context, changes.get(key))
+    return cells
+
+
+def _wave_cells(row: Mapping[str, object] | None) -> list[_Cell]:
+    """Return estimate, CI, n and don't-know cells of one wave (blank when the row is absent)."""
+    if row is None:
+        return [_BLANK] * 5
+    availability = row["availability"]
+    if availability in ("not_asked", "no_data"):
+        marker = NOT_ASKED if availability == "not_asked" else NO_DATA
+        return [_Cell(marker), _BLANK, _BLANK, _number(row["n"], "count"), _BLANK]
+    mark = _mark(row)
+    kind = _level_kind(row["type"], row["unit"])
+    return [
+        _number(row["estimate"], kind, mark),
+        _number(row["ci_low"], kind, mark),
+        _number(row["ci_high"], kind, mark),
+        _number(row["n"], "count"),
+        _number(row["dk_share"], "percent", mark),
+    ]
+
+
+def _change_cells(context: _Context, row: Mapping[str, object] | None) -> list[_Cell]:
+    """Return change, CI and trend cells (blank when there is no change row)."""
+    if row is None:
+        return [_BLANK] * 4
+    mark = _mark(row)
+    kind = _change_kind(row["unit"])
+    direction = row["direction"]
+    trend = (
+        _Cell(SUPPRESSED)
+        if mark == "suppressed"
+        else _BLANK
+        if _missing(direction)
+        else _Cell(context.text(str(direction)))
+    )
+    return [
+        _number(row["estimate"], kind, mark),
+        _number(row["ci_low"], kind, mark),
+        _number(row["ci_high"], kind, mark),
+        trend,
+    ]
+
+
+def _term(context: _Context, benchmark: str) -> str:
+    """Return "Medium-term benchmark." from the status table (empty when it is not there)."""
+    status = context.tables.status
+    terms = status.loc[status["benchmark"] == benchmark, "benchmark_term"].dropna().unique()
+    if len(terms) != 1 or terms[0] not in ("short", "medium", "long"):
+        return ""
+    return context.text(f"term_{terms[0]}")
+
+
+def _sheet_name(benchmark: str) -> str:
+    """Return a benchmark's sheet name: its id, if Excel accepts it."""
+    reserved = {
+        text(k, lang).casefold()
+        for k in ("status_sheet", "methodology_sheet")
+        for lang in ("en", "fr")
+    }
+    if not _SHEET_NAME.match(benchmark) or benchmark.casefold() in reserved:
+        raise ConfigError(
+            f"Benchmark id `{benchmark}` cannot name an Excel sheet",
+            expected="at most 31 characters, none of [ ] : * ? / \\, and not Status or Methodology",
+            found=benchmark,
+            hint="rename the benchmark in config/indicators.yaml",
+        )
+    return benchmark
+
+
+# --------------------------------------------------------------------------- status sheet
+
+
+def _status_sheet(context: _Context) -> _Sheet:
+    """Build the status sheet: one row per indicator, with estimate, changes, target, status."""
+    status = context.tables.status
+    benchmarks = list(context.labels.benchmarks)
+    records = sorted(
+        _records(status),
+        key=lambda r: (
+            benchmarks.index(str(r["benchmark"])),
+            context.indicator_rank(str(r["indicator"])),
+        ),
+    )
+    marks = _national_marks(context)
+    columns = [
+        _Column(context.text("benchmark"), 40, wrap=True),
+        _Column(context.text("benchmark_term"), 9),
+        _Column(context.text("indicator"), 45, wrap=True),
+        _Column(context.text("latest_wave"), 16, wrap=True),
+        _Column(context.text("status_estimate"), 11, wrap=True),
+        _Column(context.text("status_ci_low"), 11, wrap=True),
+        _Column(context.text("status_ci_high"), 11, wrap=True),
+        _Column(context.text("change_previous"), 13, wrap=True),
+        _Column(context.text("status_ci_low"), 11, wrap=True),
+        _Column(context.text("status_ci_high"), 11, wrap=True),
+        _Column(context.text("p_value"), 9),
+        _Column(context.text("change_baseline"), 13, wrap=True),
+        _Column(context.text("status_ci_low"), 11, wrap=True),
+        _Column(context.text("status_ci_high"), 11, wrap=True),
+        _Column(context.text("p_value"), 9),
+        _Column(context.text("target"), 10),
+        _Column(context.text("target_date"), 12, wrap=True),
+        _Column(context.text("status"), 16),
+        _Column(context.text("reason"), 60, wrap=True),
+    ]
+    return _Sheet(
+        name=context.text("status_sheet"),
+        title=context.text("status_title"),
+        subtitle=context.text("status_subtitle", survey=context.labels.survey[context.lang]),
+        columns=columns,
+        rows=[_status_row(context, row, marks) for row in records],
+        notes=context.notes(
+            "note_suppressed", "note_flagged", "note_dk", "note_units", "note_trend"
+        ),
+        frozen_columns=3,
+    )
+
+
+def _national_marks(context: _Context) -> dict[tuple[str, str, str], Mark]:
+    """Return the disclosure mark of each national cell the status table repeats."""
+    cells = national_disclosure(context.tables.estimates, context.tables.trends)
+    return {
+        key: "suppressed" if suppressed else "flagged" if flagged else "plain"
+        for key, (suppressed, flagged) in cells.items()
+    }
+
+
+def _status_row(
+    context: _Context, row: Mapping[str, object], marks: Mapping[tuple[str, str, str], Mark]
+) -> list[_Cell]:
+    """Return the cells of one indicator's status, marked as Tables 1-2 mark its cells."""
+    indicator, wave = str(row["indicator"]), str(row["latest_wave"])
+    level, change = _level_kind(row["type"], row["unit"]), _change_kind(row["unit"])
+    term = row["benchmark_term"]
+    cells = [
+        _Cell(context.labels.benchmarks[str(row["benchmark"])][context.lang]),
+        _BLANK if _missing(term) else _Cell(context.text(str(term))),
+        _Cell(context.labels.indicators[indicator][context.lang]),
+        _text_cell(context.wave_labels.get(wave)),
+    ]
+    for part, columns in STATUS_PARTS.items():
+        mark = marks.get((indicator, wave, part), "plain")
+        kinds: list[Kind] = [level if part == "estimate" else change] * 3
+        cells += [_number(row[c], k, mark) for c, k in zip(columns, kinds, strict=False)]
+        if part != "estimate":
+            cells.append(_number(row[columns[3]], "p_value", mark))
+    status = row["status"]
+    cells += [
+        _number(row["target"], level),
+        _date(row["target_date"]),
+        _BLANK if _missing(status) else _Cell(context.text(str(status))),
+        _text_cell(row[f"reason_{context.lang}"]),
+    ]
+    return cells
+
+
+# --------------------------------------------------------------------------- methodology sheet
+
+
+def _methodology_sheet(context: _Context) -> _Sheet:
+    """Build the methodology sheet: one row per wave, then the disclosure rules."""
+    columns = [
+        _Column(context.text("wave"), 8),
+        _Column(context.text("wave_label"), 24, wrap=True),
+        _Column(context.text("fieldwork_start"), 12, wrap=True),
+        _Column(context.text("fieldwork_end"), 12, wrap=True),
+        _Column(context.text("provider"), 34, wrap=True),
+        _Column(context.text("source_file"), 24, wrap=True),
+        _Column(context.text("n_respondents"), 12, wrap=True),
+        _Column(context.text("deff_kish"), 11, wrap=True),
+        _Column(context.text("n_eff"), 12, wrap=True),
+        _Column(context.text("moe_95"), 12, wrap=True),
+        _Column(context.text("weighting"), 80, wrap=True),
+    ]
+    rows = [
+        [
+            _Cell(str(row["wave"])),
+            _text_cell(row[f"label_{context.lang}"]),
+            _date(row["fieldwork_start"]),
+            _date(row["fieldwork_end"]),
+            _text_cell(row["provider"]),
+            _text_cell(row["source_file"]),
+            _number(row["n_respondents"], "count"),
+            _number(row["deff_kish"], "ratio"),
+            _number(row["n_eff"], "count"),
+            _number(row["moe_95"], "percent"),
+            _text_cell(row["weighting"]),
+        ]
+        for row in _records(context.tables.methodology)
+    ]
+    return _Sheet(
+        name=context.text("methodology_sheet"),
+        title=context.text("methodology_title"),
+        subtitle=context.labels.survey[context.lang],
+        columns=columns,
+        rows=rows,
+        notes=context.notes("note_suppressed", "note_flagged", "note_dk", "note_moe"),
+        frozen_columns=1,
+    )
+
+
+# --------------------------------------------------------------------------- rendering
+
+
+def _render(sheet: Worksheet, content: _Sheet) -> None:
+    """Write a sheet: title, subtitle, header, rows, footnotes, frozen panes, widths, filter."""
+    _put(sheet, 1, 1, _Cell(content.title)).font = Font(bold=True, size=12)
+    _put(sheet, 2, 1, _Cell(content.subtitle)).font = Font(italic=True)
+    for index, column in enumerate(content.columns, start=1):
+        cell = _put(sheet, _HEADER_ROW, index, _Cell(column.header))
+        cell.font = Font(bold=True)
+        cell.fill = _HEADER_FILL
+        cell.alignment = Alignment(wrap_text=True, vertical="top")
+        sheet.column_dimensions[get_column_letter(index)].width = column.width
+    for offset, row in enumerate(content.rows, start=1):
+        for index, (value, column) in enumerate(zip(row, content.columns, strict=True), start=1):
+            cell = _put(sheet, _HEADER_ROW + offset, index, value)
+            if value.value in (SUPPRESSED, NOT_ASKED, NO_DATA):
+                cell.alignment = Alignment(horizontal="right")
+            elif column.wrap:
+                cell.alignment = Alignment(wrap_text=True, vertical="top")
+    last = _HEADER_ROW + len(content.rows)
+    for offset, note in enumerate(content.notes, start=2):
+        _put(sheet, last + offset, 1, _Cell(note)).font = Font(italic=True, size=9)
+    sheet.freeze_panes = sheet.cell(row=_HEADER_ROW + 1, column=content.frozen_columns + 1)
+    sheet.auto_filter.ref = f"A{_HEADER_ROW}:{get_column_letter(len(content.columns))}{last}"
+
+
+def _put(sheet: Worksheet, row: int, column: int, cell: _Cell) -> Cell:
+    """Write a cell; text is always text (never a formula), and refused text is a ConfigError."""
+    try:
+        target = sheet.cell(row=row, column=column, value=cell.value)
+    except IllegalCharacterError:
+        raise ConfigError(
+            "A text cannot be written to the Excel workbook",
+            expected="text without control characters",
+            found=repr(cell.value),
+            hint="remove control characters from the labels in config/ (indicators.yaml, "
+            "variables.yaml, survey.yaml)",
+        ) from None
+    if isinstance(cell.value, str) and target.data_type == "f":
+        target.data_type = "s"
+    target.number_format = cell.number_format
+    return target
+
+
+def _save(workbook: Workbook) -> bytes:
+    """Return the workbook's bytes, keeping the created and modified times it holds.
+
+    ``Workbook.save`` stamps the modified time with the clock; the writer it wraps does not.
+    """
+    buffer = io.BytesIO()
+    with ZipFile(buffer, "w", ZIP_DEFLATED) as archive:
+        ExcelWriter(workbook, archive).save()
+    return buffer.getvalue()
+
+
+def _normalised_zip(raw: bytes, stamp: dt.datetime) -> bytes:
+    """Return the same zip with every entry dated ``stamp``, so reruns give identical bytes."""
+    moment = (stamp.year, stamp.month, stamp.day, stamp.hour, stamp.minute, stamp.second)
+    output = io.BytesIO()
+    with ZipFile(io.BytesIO(raw)) as source, ZipFile(output, "w", ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            entry = ZipInfo(info.filename, date_time=moment)
+            entry.compress_type = ZIP_DEFLATED
+            entry.external_attr = 0o644 << 16
+            target.writestr(entry, source.read(info.filename))
+    return output.getvalue()

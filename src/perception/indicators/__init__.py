@@ -1,0 +1,52 @@
+"""Perception indicators: the catalogue (``config/indicators.yaml``) and per-wave estimates.
+
+:func:`load_indicators` reads and checks the catalogue against the variable catalogue;
+:func:`compute_indicators` estimates every indicator of one wave in every domain and
+denominator variant (Table 1, ``indicator_estimates``); :func:`index_reliability` gives
+Cronbach's alpha of the composite indices.
+"""
+
+from __future__ import annotations
+
+from perception.indicators.config import (
+    DOMAIN_COLUMNS,
+    SET_SEPARATOR,
+    Benchmark,
+    Defaults,
+    Indicator,
+    IndicatorCatalogue,
+    IndicatorType,
+    domain_set_columns,
+    domain_set_label,
+    load_indicators,
+    validate_indicators,
+)
+from perception.indicators.estimates import (
+    ESTIMATE_COLUMNS,
+    RELIABILITY_COLUMNS,
+    compute_indicators,
+    index_reliability,
+)
+from perception.indicators.scores import VARIANTS, Responses, cronbach_alpha, score_indicator
+
+__all__ = [
+    "DOMAIN_COLUMNS",
+    "ESTIMATE_COLUMNS",
+    "RELIABILITY_COLUMNS",
+    "SET_SEPARATOR",
+    "VARIANTS",
+    "Benchmark",
+    "Defaults",
+    "Indicator",
+    "IndicatorCatalogue",
+    "IndicatorType",
+    "Responses",
+    "compute_indicators",
+    "cronbach_alpha",
+    "domain_set_columns",
+    "domain_set_label",
+    "index_reliability",
+    "load_indicators",
+    "score_indicator",
+    "validate_indicators",
+]

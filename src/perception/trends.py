@@ -1,0 +1,434 @@
+"""Change over time of every indicator in every domain, with false-discovery-rate control.
+
+:func:`indicator_trends` turns the long table of indicator estimates (one row per survey ×
+wave × indicator × variant × domain, "Table 1") into the long table of changes ("Table 2"):
+each estimate against the previous wave and against the indicator's baseline wave, as
+independent-sample differences (:func:`perception.estimation.wave_difference`, vectorized),
+with Benjamini-Hochberg adjusted p-values and an improving / worsening / no change verdict.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+from statsmodels.stats.multitest import multipletests
+
+from perception.errors import ConfigError, ValidationError
+from perception.variance import FloatArray
+
+DOMAIN_COLUMNS: tuple[str, ...] = ("gender", "age_band", "youth", "region", "urban_rural")
+"""The five domain columns of every indicator table (nullable Int64, NA when unused)."""
+KEY_COLUMNS: tuple[str, ...] = ("survey", "indicator", "variant", "domain_set", *DOMAIN_COLUMNS)
+"""Columns that identify one estimate within a wave."""
+AVAILABILITY: tuple[str, ...] = ("estimated", "not_asked", "no_data")
+COMPARISONS: tuple[str, ...] = ("previous", "baseline")
+DIRECTIONS: tuple[str, ...] = ("higher", "lower")
+TREND_COLUMNS: tuple[str, ...] = (
+    "survey",
+    "indicator",
+    "variant",
+    "benchmark",
+    "type",
+    "unit",
+    "domain_set",
+    *DOMAIN_COLUMNS,
+    "comparison",
+    "wave",
+    "reference_wave",
+    "estimate",
+    "se",
+    "ci_low",
+    "ci_high",
+    "df",
+    "p_value",
+    "p_adjusted",
+    "significant",
+    "direction",
+    "n",
+    "n_a",
+    "n_b",
+)
+_REQUIRED: tuple[str, ...] = (
+    *KEY_COLUMNS,
+    "wave",
+    "benchmark",
+    "type",
+    "unit",
+    "estimate",
+    "se",
+    "df",
+    "n",
+    "availability",
+)
+_FLOATS: tuple[str, ...] = ("estimate", "se", "ci_low", "ci_high", "df", "p_value", "p_adjusted")
+_STRINGS: tuple[str, ...] = (
+    "survey",
+    "indicator",
+    "variant",
+    "benchmark",
+    "type",
+    "unit",
+    "domain_set",
+    "comparison",
+    "wave",
+    "reference_wave",
+    "direction",
+)
+_SIDE: tuple[str, ...] = ("estimate", "se", "df", "n")
+
+
+def _positions(mask: pd.Series) -> list[int]:
+    """Return the first 50 row positions where a boolean Series is true."""
+    return [int(i) for i in np.flatnonzero(mask.to_numpy(dtype=bool))[:50]]
+
+
+def check_levels(level: float, alpha: float) -> None:
+    """Reject a confidence level or significance threshold outside (0, 1)."""
+    for name, value, example in (("level", level, 0.95), ("alpha", alpha, 0.05)):
+        if not 0.0 < value < 1.0:
+            raise ConfigError(
+                f"The {name} is out of range",
+                expected=f"a {name} strictly between 0 and 1, such as {example}",
+                found=repr(value),
+                hint=f"pass {name}={example}",
+            )
+
+
+def _check_waves(waves: Sequence[str]) -> tuple[str, ...]:
+    """Return the waves as a tuple, rejecting an empty or repeated list."""
+    order = tuple(str(w) for w in waves)
+    repeated = sorted({w for w in order if order.count(w) > 1})
+    if not order or repeated:
+        raise ConfigError(
+            "The wave order is empty or repeats a wave",
+            expected="each wave id once, in chronological order, e.g. ['w1', 'w2', 'w3']",
+            found=f"repeated {repeated}" if repeated else "an empty list",
+            hint="list the survey's waves in fieldwork order",
+        )
+    return order
+
+
+def check_estimates(estimates: pd.DataFrame, extra: Sequence[str] = ()) -> None:
+    """Reject an indicator table that lacks a column, has an unknown availability or repeats a row.
+
+    Raises
+    ------
+    ValidationError
+        A missing column, an ``availability`` outside ``estimated / not_asked / no_data``, or two
+        rows with the same survey, wave, indicator, variant and domain.
+
+    """
+    required = [*_REQUIRED, *extra]
+    missing = [c for c in required if c not in estimates.columns]
+    if missing:
+        raise ValidationError(
+            "The indicator estimates lack required columns",
+            expected=f"the indicator_estimates columns, including {required}",
+            found=f"no {missing}",
+            hint="pass the table built by perception.indicators",
+            column=missing[0],
+        )
+    bad = ~estimates["availability"].isin(AVAILABILITY)
+    if bad.any():
+        raise ValidationError(
+            "Unknown availability values in the indicator estimates",
+            expected=f"one of {list(AVAILABILITY)}",
+            found=repr(sorted(estimates.loc[bad, "availability"].astype(str).unique())[:5]),
+            hint="mark a wave without the item 'not_asked' and an empty domain 'no_data'",
+            column="availability",
+            rows=_positions(bad),
+        )
+    repeated = estimates.duplicated([*KEY_COLUMNS, "wave"], keep=False)
+    if repeated.any():
+        raise ValidationError(
+            "The indicator estimates repeat a survey × wave × indicator × variant × domain",
+            expected="one row per survey, wave, indicator, variant and domain",
+            found=f"{int(repeated.sum())} rows sharing their key with another row",
+            hint="drop duplicated rows, or give each variant its own name",
+            rows=_positions(repeated),
+        )
+
+
+def _check_directions(directions: Mapping[str, str], indicators: Sequence[str]) -> None:
+    """Reject a direction mapping that misses an indicator or uses another word."""
+    absent = [i for i in indicators if i not in directions]
+    wrong = {k: v for k, v in directions.items() if v not in DIRECTIONS}
+    if absent or wrong:
+        raise ConfigError(
+            "Indicator directions are incomplete or invalid",
+            expected=f"every indicator mapped to one of {list(DIRECTIONS)}",
+            found=f"no direction for {absent[:10]}" if absent else f"{wrong}",
+            hint="pass directions={indicator: 'higher' | 'lower'} from the indicator catalogue",
+        )
+
+
+def _baselines(
+    baseline: str | Mapping[str, str] | None, waves: tuple[str, ...], indicators: Sequence[str]
+) -> dict[str, str]:
+    """Map every indicator to its baseline wave (default: the first wave)."""
+    if baseline is None or isinstance(baseline, str):
+        chosen = {i: baseline or waves[0] for i in indicators}
+    else:
+        chosen = {i: baseline.get(i, waves[0]) for i in indicators}
+    unknown = {i: w for i, w in chosen.items() if w not in waves}
+    if unknown:
+        raise ConfigError(
+            "A baseline wave is not among the waves",
+            expected=f"a baseline wave in {list(waves)}",
+            found=repr(unknown),
+            hint="set the baseline to one of the survey's waves",
+        )
+    return chosen
+
+
+def _usable(estimates: pd.DataFrame, waves: tuple[str, ...]) -> pd.DataFrame:
+    """Keep estimated rows with an estimate, SE and df, in the listed waves, with their order."""
+    table = estimates.assign(
+        _order=estimates.groupby(list(KEY_COLUMNS), sort=False, dropna=False).ngroup()
+    )
+    keep = (
+        table["wave"].isin(waves)
+        & table["availability"].eq("estimated")
+        & table[["estimate", "se", "df"]].notna().all(axis=1)
+    )
+    return table.loc[keep, [*KEY_COLUMNS, "wave", "benchmark", "type", "unit", *_SIDE, "_order"]]
+
+
+def _pairs(
+    table: pd.DataFrame, waves: tuple[str, ...], baselines: Mapping[str, str]
+) -> pd.DataFrame:
+    """Pair each later estimate with its previous-wave and baseline-wave estimates (inner merge)."""
+    rank = {w: k for k, w in enumerate(waves)}
+    previous = table.assign(
+        comparison="previous",
+        reference_wave=table["wave"].map(dict(zip(waves[1:], waves[:-1], strict=True))),
+    )
+    reference = table["indicator"].map(baselines)
+    after = table["wave"].map(rank) > reference.map(rank)
+    baseline = table.assign(comparison="baseline", reference_wave=reference).loc[after]
+    later = pd.concat([previous.dropna(subset=["reference_wave"]), baseline], ignore_index=True)
+    earlier = table[[*KEY_COLUMNS, "wave", *_SIDE]].rename(
+        columns={"wave": "reference_wave", **{c: f"{c}_b" for c in _SIDE}}
+    )
+    pairs = later.merge(earlier, on=[*KEY_COLUMNS, "reference_wave"], how="inner")
+    return pairs.assign(
+        _comparison=pairs["comparison"].map({c: k for k, c in enumerate(COMPARISONS)}),
+        _wave=pairs["wave"].map(rank),
+    ).sort_values(["_order", "_comparison", "_wave"], kind="stable", ignore_index=True)
+
+
+def wave_changes(
+    estimate_a: FloatArray,
+    se_a: FloatArray,
+    df_a: FloatArray,
+    estimate_b: FloatArray,
+    se_b: FloatArray,
+    df_b: FloatArray,
+    level: float = 0.95,
+) -> dict[str, FloatArray]:
+    """Differences ``a − b`` between independent estimates, vectorized.
+
+    Parameters
+    ----------
+    estimate_a, se_a, df_a
+        Later estimates, their standard errors and design degrees of freedom.
+    estimate_b, se_b, df_b
+        Earlier (reference) estimates, likewise.
+    level
+        Confidence level of the interval.
+
+    Returns
+    -------
+    dict of numpy.ndarray
+        ``estimate``, ``se``, ``ci_low``, ``ci_high``, ``df`` and ``p_value`` (two-sided, for
+        the null hypothesis of no change), element by element.
+
+    Notes
+    -----
+    The same rule as :func:`perception.estimation.wave_difference`: ``SE = sqrt(se_a² + se_b²)``
+    (independent samples, no covariance); Welch-Satterthwaite
+    ``df = (se_a² + se_b²)² / (se_a⁴/df_a + se_b⁴/df_b)``, ``df_a + df_b`` when both SEs are 0
+    and NaN when either df is not positive; a Student-t interval and p-value on that df (NaN
+    where df is NaN).
+
+    References
+    ----------
+    .. [1] Satterthwaite, F. E. (1946). An approximate distribution of estimates of variance
+       components. *Biometrics Bulletin*, 2(6), 110-114.
+    .. [2] Welch, B. L. (1947). The generalization of "Student's" problem when several different
+       population variances are involved. *Biometrika*, 34(1/2), 28-35.
+
+    """
+    v_a, v_b = se_a * se_a, se_b * se_b
+    total = v_a + v_b
+    positive = (df_a > 0) & (df_b > 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        welch = total * total / (v_a * v_a / df_a + v_b * v_b / df_b)
+        df = np.where(positive, np.where(total == 0, df_a + df_b, welch), np.nan)
+        safe = np.where(df > 0, df, 1.0)
+        t = np.where(df > 0, stats.t.ppf(1.0 - (1.0 - level) / 2.0, safe), np.nan)
+        estimate = estimate_a - estimate_b
+        se = np.sqrt(total)
+        p_value = np.where(df > 0, 2.0 * stats.t.sf(np.abs(estimate / se), safe), np.nan)
+    return {
+        "estimate": estimate,
+        "se": se,
+        "ci_low": estimate - t * se,
+        "ci_high": estimate + t * se,
+        "df": df,
+        "p_value": p_value,
+    }
+
+
+def _bh(p_values: pd.Series) -> pd.Series:
+    """Benjamini-Hochberg adjusted p-values of one family; NaN p-values stay out and stay NaN."""
+    adjusted = pd.Series(np.nan, index=p_values.index, dtype="float64")
+    tested = p_values.notna()
+    if tested.any():
+        adjusted[tested] = multipletests(p_values[tested].to_numpy(), method="fdr_bh")[1]
+    return adjusted
+
+
+def _verdict(
+    changes: pd.DataFrame, directions: Mapping[str, str], alpha: float
+) -> tuple[pd.Series, pd.Series]:
+    """Return ``significant`` and ``direction`` (improving / worsening / no change) per row."""
+    excludes_zero = (changes["ci_low"] > 0) | (changes["ci_high"] < 0)
+    significant = (changes["p_adjusted"] < alpha) & excludes_zero
+    good = np.where(changes["indicator"].map(directions).eq("higher"), 1.0, -1.0)
+    signed = np.sign(changes["estimate"].to_numpy(dtype=np.float64)) * good
+    words = np.where(signed > 0, "improving", "worsening")
+    direction = pd.Series(
+        np.where(significant, words, "no change"), index=changes.index, dtype="str"
+    )
+    return significant.astype(bool), direction
+
+
+def _empty() -> pd.DataFrame:
+    """Return a Table 2 with no rows and the contract's dtypes."""
+    columns: dict[str, pd.Series] = {}
+    for column in TREND_COLUMNS:
+        if column in _STRINGS:
+            dtype = "str"
+        elif column in _FLOATS:
+            dtype = "float64"
+        elif column == "significant":
+            dtype = "bool"
+        else:
+            dtype = "Int64"
+        columns[column] = pd.Series([], dtype=dtype)
+    return pd.DataFrame(columns)
+
+
+def indicator_trends(
+    estimates: pd.DataFrame,
+    *,
+    waves: Sequence[str],
+    directions: Mapping[str, str],
+    baseline: str | Mapping[str, str] | None = None,
+    level: float = 0.95,
+    alpha: float = 0.05,
+) -> pd.DataFrame:
+    """Change of every indicator × variant × domain since the previous and the baseline wave.
+
+    Parameters
+    ----------
+    estimates
+        The ``indicator_estimates`` table (Table 1): one row per survey × wave × indicator ×
+        variant × domain, with ``estimate``, ``se``, ``df``, ``n`` and ``availability``.
+    waves
+        The waves to compare, in chronological order. Rows of other waves are ignored.
+    directions
+        Each indicator's good direction, ``"higher"`` or ``"lower"`` (every indicator of the
+        table must be present).
+    baseline
+        The baseline wave of every indicator (a wave id), or a mapping indicator → baseline
+        wave; indicators absent from the mapping, and ``None``, mean the first of ``waves``.
+    level
+        Confidence level of the intervals.
+    alpha
+        False discovery rate at which a change is called significant.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Table 2, one row per survey × indicator × variant × domain × wave × comparison:
+        ``comparison`` ``"previous"`` (``reference_wave`` = the wave before ``wave`` in
+        ``waves``) or ``"baseline"`` (every wave after the indicator's baseline); ``estimate``
+        = wave − reference with ``se, ci_low, ci_high, df, p_value``; ``p_adjusted``;
+        ``significant``; ``direction``; ``n`` = the smaller ``n`` of the two sides, ``n_a`` =
+        ``n`` in ``wave`` and ``n_b`` = ``n`` in ``reference_wave``. Rows follow the order of
+        the estimates, then comparison, then wave.
+
+    Raises
+    ------
+    ValidationError
+        The estimates lack a column, have an unknown availability or repeat a key.
+    ConfigError
+        An empty or repeated wave list, a baseline outside it, a missing or invalid direction,
+        or a level or alpha outside (0, 1).
+
+    Notes
+    -----
+    * A change exists only when both sides are ``availability == "estimated"`` with an
+      estimate, SE and df: a wave that did not ask the item ("not_asked"), an empty domain
+      ("no_data") or a value hidden before this step gives *no row* (never a change of 0 or a
+      row of NAs), so it neither enters nor dilutes the multiple-testing family.
+    * The previous wave is the wave just before in ``waves``; when that wave lacks the item
+      there is no "previous" row (the change against the last wave that asked it is the
+      baseline comparison when it is the baseline, or can be read off the estimates).
+    * Variance: waves are independent samples, so the change is
+      :func:`perception.estimation.wave_difference` (Welch-Satterthwaite df), computed for all
+      rows at once by :func:`wave_changes`.
+    * Multiple testing: Benjamini-Hochberg (``statsmodels`` ``multipletests``,
+      ``method="fdr_bh"``) within each family = all rows of one survey with the same
+      ``comparison`` and ``wave`` (every indicator, variant and domain tested at once). Rows
+      whose p-value is NaN (df not positive) are left out of their family.
+    * ``significant`` = ``p_adjusted < alpha`` **and** the interval excludes 0; only then is
+      ``direction`` ``"improving"`` (a change in the indicator's good direction) or
+      ``"worsening"``; otherwise ``"no change"``.
+
+    References
+    ----------
+    .. [1] Benjamini, Y. and Hochberg, Y. (1995). Controlling the false discovery rate: a
+       practical and powerful approach to multiple testing. *Journal of the Royal Statistical
+       Society B*, 57(1), 289-300.
+    .. [2] Satterthwaite, F. E. (1946). An approximate distribution of estimates of variance
+       components. *Biometrics Bulletin*, 2(6), 110-114.
+
+    """
+    order = _check_waves(waves)
+    check_levels(level, alpha)
+    check_estimates(estimates)
+    indicators = list(dict.fromkeys(estimates["indicator"].astype(str)))
+    _check_directions(directions, indicators)
+    table = _usable(estimates, order)
+    pairs = _pairs(table, order, _baselines(baseline, order, indicators))
+    if pairs.empty:
+        return _empty()
+    side = {
+        c: pairs[c].to_numpy(dtype=np.float64, na_value=np.nan)
+        for c in ("estimate", "se", "df", "estimate_b", "se_b", "df_b")
+    }
+    change = wave_changes(
+        side["estimate"],
+        side["se"],
+        side["df"],
+        side["estimate_b"],
+        side["se_b"],
+        side["df_b"],
+        level,
+    )
+    columns = [*KEY_COLUMNS, "benchmark", "type", "unit", "comparison", "wave", "reference_wave"]
+    out = pairs[columns].assign(**change)
+    out["p_adjusted"] = out.groupby(["survey", "comparison", "wave"], sort=False)[
+        "p_value"
+    ].transform(_bh)
+    out["significant"], out["direction"] = _verdict(out, directions, alpha)
+    n_a, n_b = pairs["n"].astype("Int64"), pairs["n_b"].astype("Int64")
+    out["n"] = np.minimum(n_a, n_b)
+    out["n_a"], out["n_b"] = n_a, n_b
+    return out[list(TREND_COLUMNS)].astype(_empty().dtypes.to_dict())

@@ -1,0 +1,331 @@
+"""Benchmark status: every rule on constructed estimates, the reasons and the summary line."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from perception.errors import ConfigError, ValidationError
+from perception.status import (
+    STATUS_COLUMNS,
+    benchmark_status,
+    benchmark_summary,
+    indicator_meta_frame,
+)
+from perception.trends import DOMAIN_COLUMNS, indicator_trends
+
+WAVES = ("w1", "w2", "w3")
+DATES = {"w1": dt.date(2025, 3, 15), "w2": dt.date(2025, 11, 15), "w3": dt.date(2026, 8, 15)}
+LABELS = {
+    "inclusion": {
+        "en": "The population considers that it is being included in the process",
+        "fr": "La population estime être incluse dans le processus",
+    }
+}
+
+
+def _estimates(series: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
+    """Build national Table 1 rows from {indicator: {wave: (estimate, se) | availability}}."""
+    rows = []
+    for indicator, waves in series.items():
+        for wave, value in waves.items():
+            row: dict[str, Any] = {"indicator": indicator, "wave": wave}
+            if isinstance(value, str):
+                row |= {"availability": value, "estimate": np.nan, "se": np.nan, "n": 0}
+            else:
+                row |= {"availability": "estimated", "estimate": value[0], "se": value[1]}
+                row |= {"n": 800}
+            rows.append(row)
+    frame = pd.DataFrame(rows)
+    frame = frame.assign(
+        survey="demo",
+        variant="all",
+        benchmark="inclusion",
+        type="proportion",
+        unit="percent",
+        domain_set="national",
+        ci_low=frame["estimate"] - 1.96 * frame["se"],
+        ci_high=frame["estimate"] + 1.96 * frame["se"],
+        df=np.where(frame["availability"].eq("estimated"), 60.0, np.nan),
+        **{c: pd.array([pd.NA] * len(frame), dtype="Int64") for c in DOMAIN_COLUMNS},
+    )
+    strings = ["survey", "wave", "indicator", "variant", "benchmark", "type", "unit"]
+    return frame.astype({c: "str" for c in [*strings, "domain_set", "availability"]}).astype(
+        {"n": "Int64"}
+    )
+
+
+def _meta(**indicators: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """Build indicator metadata: proportions of the inclusion benchmark, higher is better."""
+    base = {
+        "benchmark": "inclusion",
+        "benchmark_term": "medium",
+        "type": "proportion",
+        "unit": "percent",
+        "direction": "higher",
+    }
+    return {
+        name: {**base, "label_en": f"{name} (en)", "label_fr": f"{name} (fr)", **extra}
+        for name, extra in indicators.items()
+    }
+
+
+def _status(
+    series: Mapping[str, Mapping[str, Any]],
+    meta: Mapping[str, Mapping[str, Any]],
+    latest: str = "w3",
+    estimates: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Run trends then status on constructed estimates, indexed by indicator."""
+    table = _estimates(series) if estimates is None else estimates
+    directions = {k: str(v["direction"]) for k, v in meta.items()}
+    trends = indicator_trends(table, waves=WAVES, directions=directions)
+    status = benchmark_status(table, trends, meta, latest_wave=latest, wave_dates=DATES)
+    return status.set_index("indicator")
+
+
+def test_status_table_has_the_contract_columns_one_row_per_indicator() -> None:
+    """It returns Table 3's columns, one row per indicator in metadata order, with dtypes."""
+    meta = _meta(b={}, a={"target": 0.5, "target_date": "2027-06-30"})
+    series = {"a": {"w1": (0.4, 0.01), "w3": (0.45, 0.01)}, "b": {"w1": (0.4, 0.01)}}
+    table = _estimates(series)
+    trends = indicator_trends(table, waves=WAVES, directions={"a": "higher", "b": "higher"})
+    status = benchmark_status(table, trends, meta, latest_wave="w3", wave_dates=DATES)
+    assert tuple(status.columns) == STATUS_COLUMNS
+    assert status["indicator"].tolist() == ["b", "a"]
+    assert status["target_date"].tolist() == [None, dt.date(2027, 6, 30)]
+    assert status["target"].dtype == "float64"
+    assert status["change_baseline"].dtype == "float64"
+    assert status["status"].dtype == "str"
+    row = status.iloc[1]
+    assert row["change_baseline"] == pytest.approx(0.05)
+    assert row["change_previous"] != row["change_previous"]  # no w2: NaN
+
+
+def test_achieved_needs_the_whole_interval_past_the_target() -> None:
+    """It calls a target achieved only when the latest interval lies entirely on its good side."""
+    meta = _meta(
+        clear={"target": 0.5},
+        straddles={"target": 0.5},
+        lower={"target": 0.3, "direction": "lower"},
+    )
+    series = {
+        "clear": {"w1": (0.5, 0.01), "w3": (0.56, 0.01)},
+        "straddles": {"w1": (0.5, 0.01), "w3": (0.51, 0.01)},
+        "lower": {"w1": (0.3, 0.01), "w3": (0.25, 0.01)},
+    }
+    status = _status(series, meta)
+    assert status.loc["clear", "status"] == "achieved"
+    assert status.loc["lower", "status"] == "achieved"
+    assert status.loc["straddles", "estimate"] > 0.5
+    assert status.loc["straddles", "status"] == "insufficient evidence"
+    assert "entirely above the target of 50.0%" in status.loc["clear", "reason_en"]
+    assert "entirely below the target of 30.0%" in status.loc["lower", "reason_en"]
+    assert "au-dessus de la cible de 50,0\u00a0%" in status.loc["clear", "reason_fr"]
+
+
+def test_significant_change_in_the_good_direction_is_on_track() -> None:
+    """It calls a significant improvement on track, for higher- and lower-is-better indicators."""
+    meta = _meta(up={}, down={"direction": "lower"}, target_no_date={"target": 0.9})
+    series = {
+        "up": {"w1": (0.40, 0.01), "w2": (0.42, 0.01), "w3": (0.46, 0.01)},
+        "down": {"w1": (0.40, 0.01), "w3": (0.33, 0.01)},
+        "target_no_date": {"w1": (0.40, 0.01), "w3": (0.46, 0.01)},
+    }
+    status = _status(series, meta)
+    assert status["status"].tolist() == ["on track"] * 3
+    assert status.loc["up", "reason_en"].startswith("It improved significantly since w1 (+6.0")
+    assert "Benjamini-Hochberg" in status.loc["down", "reason_en"]
+    assert status.loc["up", "reason_fr"].startswith("Il s'est amélioré")
+
+
+def test_projection_to_the_target_date_decides_on_or_off_track() -> None:
+    """It projects baseline → latest linearly and is off track when the pace misses the target."""
+    meta = _meta(
+        fast={"target": 0.48, "target_date": dt.date(2027, 6, 30)},
+        slow={"target": 0.55, "target_date": dt.date(2027, 6, 30)},
+    )
+    series = {
+        "fast": {"w1": (0.40, 0.01), "w3": (0.45, 0.01)},
+        "slow": {"w1": (0.40, 0.01), "w3": (0.45, 0.01)},
+    }
+    status = _status(series, meta)
+    elapsed = (DATES["w3"] - DATES["w1"]).days
+    ahead = (dt.date(2027, 6, 30) - DATES["w3"]).days
+    projected = 0.45 + 0.05 * ahead / elapsed
+    assert 0.48 < projected < 0.55
+    assert status.loc["fast", "status"] == "on track"
+    assert status.loc["slow", "status"] == "off track"
+    assert (
+        f"would reach only {100 * projected:.1f}% by 2027-06-30" in status.loc["slow", "reason_en"]
+    )
+    assert "short of the target of 55.0%" in status.loc["slow", "reason_en"]
+
+
+def test_significant_change_in_the_bad_direction_is_off_track() -> None:
+    """It calls a significant deterioration off track, whatever the target."""
+    meta = _meta(falls={}, rises_bad={"direction": "lower", "target": 0.1})
+    series = {
+        "falls": {"w1": (0.40, 0.01), "w3": (0.34, 0.01)},
+        "rises_bad": {"w1": (0.20, 0.01), "w3": (0.26, 0.01)},
+    }
+    status = _status(series, meta)
+    assert status["status"].tolist() == ["off track", "off track"]
+    assert status.loc["falls", "reason_en"].startswith("It worsened significantly since w1 (-6.0")
+
+
+def test_insufficient_evidence_cases() -> None:
+    """It gives insufficient evidence: no significant change, one wave, not asked, suppressed."""
+    meta = _meta(flat={}, single={}, unasked={}, hidden={}, absent={})
+    series = {
+        "flat": {"w1": (0.40, 0.02), "w3": (0.41, 0.02)},
+        "single": {"w3": (0.40, 0.01)},
+        "unasked": {"w1": (0.40, 0.01), "w3": "not_asked"},
+        "hidden": {"w1": (0.40, 0.01), "w3": (0.60, 0.01)},
+    }
+    table = _estimates(series)
+    table["suppressed"] = table["indicator"].eq("hidden") & table["wave"].eq("w3")
+    table.loc[table["suppressed"], ["estimate", "se", "ci_low", "ci_high"]] = np.nan
+    status = _status(series, meta, estimates=table)
+    assert status["status"].eq("insufficient evidence").all()
+    reasons = status["reason_en"]
+    assert "is not significant after Benjamini-Hochberg" in reasons["flat"]
+    assert "No change since the baseline can be assessed" in reasons["single"]
+    assert reasons["unasked"] == "The question was not asked in w3."
+    assert "suppressed" in reasons["hidden"]
+    assert reasons["absent"] == "There is no estimate for w3."
+    assert status.loc["flat", "change_baseline_p"] > 0.05
+    assert status.loc["hidden", ["estimate", "change_baseline", "change_baseline_p"]].isna().all()
+
+
+def test_a_passed_target_date_is_off_track_only_when_clearly_missed() -> None:
+    """It is off track once the date passed with the interval short of target; no target, inert."""
+    past = dt.date(2026, 1, 1)
+    meta = _meta(
+        missed={"target": 0.6, "target_date": past},
+        close={"target": 0.46, "target_date": past},
+        no_target={"target_date": past},
+    )
+    series = {
+        "missed": {"w1": (0.40, 0.01), "w3": (0.45, 0.01)},
+        "close": {"w1": (0.40, 0.01), "w3": (0.45, 0.01)},
+        "no_target": {"w1": (0.40, 0.01), "w3": (0.45, 0.01)},
+    }
+    status = _status(series, meta)
+    assert status.loc["missed", "status"] == "off track"
+    assert status.loc["close", "status"] == "insufficient evidence"
+    assert status.loc["no_target", "status"] == "on track"
+    assert "2026-01-01 has passed" in status.loc["missed", "reason_en"]
+
+
+def test_latest_wave_equal_to_baseline_has_no_trend() -> None:
+    """It judges the baseline wave itself as insufficient evidence, or achieved on the target."""
+    meta = _meta(a={}, b={"target": 0.3})
+    series = {"a": {"w1": (0.40, 0.01), "w3": (0.5, 0.01)}, "b": {"w1": (0.40, 0.01)}}
+    status = _status(series, meta, latest="w1")
+    assert status["status"].to_dict() == {"a": "insufficient evidence", "b": "achieved"}
+
+
+def test_bad_metadata_and_missing_dates_raise_config_errors() -> None:
+    """It rejects unknown keys, bad directions and dates, and target dates without wave dates."""
+    with pytest.raises(ConfigError, match="unknown keys"):
+        indicator_meta_frame(_meta(a={"colour": "red"}))
+    with pytest.raises(ConfigError, match="direction"):
+        indicator_meta_frame(_meta(a={"direction": "up"}))
+    with pytest.raises(ConfigError, match="target_date"):
+        indicator_meta_frame(_meta(a={"target_date": "next year"}))
+    frame = indicator_meta_frame(pd.DataFrame([{"indicator": "a", **_meta(a={})["a"]}]))
+    assert frame["target"].isna().all()
+    table = _estimates({"a": {"w1": (0.4, 0.01), "w3": (0.5, 0.01)}})
+    trends = indicator_trends(table, waves=WAVES, directions={"a": "higher"})
+    dated = _meta(a={"target": 0.6, "target_date": "2027-06-30"})
+    with pytest.raises(ConfigError, match="wave_dates"):
+        benchmark_status(table, trends, dated, latest_wave="w3")
+    with pytest.raises(ConfigError, match="no metadata"):
+        benchmark_status(table, trends, _meta(b={}), latest_wave="w3")
+    with pytest.raises(ValidationError) as missing:
+        benchmark_status(table, trends.drop(columns="p_adjusted"), _meta(a={}), latest_wave="w3")
+    assert missing.value.column == "p_adjusted"
+
+
+def _four_indicators() -> pd.DataFrame:
+    """Return a status table with 2 on track, 1 achieved and 1 insufficient evidence."""
+    meta = _meta(
+        feel_included={},
+        views_considered={},
+        have_say={"target": 0.3},
+        leaders_listen={},
+    )
+    series = {
+        "feel_included": {"w1": (0.37, 0.006), "w3": (0.391, 0.006)},
+        "views_considered": {"w1": (0.40, 0.01), "w3": (0.46, 0.01)},
+        "have_say": {"w1": (0.40, 0.01), "w3": (0.40, 0.01)},
+        "leaders_listen": {"w1": (0.40, 0.02), "w3": (0.41, 0.02)},
+    }
+    table = _estimates(series)
+    trends = indicator_trends(table, waves=WAVES, directions=dict.fromkeys(meta, "higher"))
+    return benchmark_status(table, trends, meta, latest_wave="w3", wave_dates=DATES)
+
+
+def test_summary_counts_statuses_and_quotes_the_headline_in_english() -> None:
+    """It writes the benchmark term and label, the status counts and the headline's change."""
+    status = _four_indicators()
+    assert status["status"].value_counts().to_dict() == {
+        "on track": 2,
+        "achieved": 1,
+        "insufficient evidence": 1,
+    }
+    line = benchmark_summary(status, LABELS)
+    label = LABELS["inclusion"]["en"]
+    assert line.startswith(f"Medium-term benchmark '{label}': 2 of 4 indicators on track,")
+    assert "1 achieved, 1 insufficient evidence;" in line
+    assert "'feel_included (en)' rose from 37% at baseline to 39% in w3 (+2.1 points" in line
+    assert "95% CI +0." in line
+    other = benchmark_summary(status, LABELS, headline="leaders_listen")
+    assert "'leaders_listen (en)' went from 40% at baseline to 41% in w3" in other
+    assert "not significant" in other
+
+
+def test_summary_in_french() -> None:
+    """It writes the same summary in French, with decimal commas and French quotes."""
+    line = benchmark_summary(_four_indicators(), LABELS, lang="fr")
+    label = LABELS["inclusion"]["fr"]
+    assert line.startswith(f"Repère à moyen terme «\u00a0{label}\u00a0»\u00a0: 2 indicateurs sur 4")
+    assert "en bonne voie, 1 atteint, 1 sans preuve suffisante" in line
+    assert "a progressé de 37\u00a0% à la référence à 39\u00a0% en w3 (+2,1 points" in line
+    assert "IC à 95\u00a0%" in line
+
+
+def test_summary_rejects_unknown_benchmark_language_and_several_surveys() -> None:
+    """It raises on an unknown benchmark or language and on a table of two surveys."""
+    status = _four_indicators()
+    with pytest.raises(ConfigError, match="benchmark"):
+        benchmark_summary(status, LABELS, benchmark="violence")
+    with pytest.raises(ConfigError, match="language"):
+        benchmark_summary(status, LABELS, lang="de")  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="headline"):
+        benchmark_summary(status, LABELS, headline="nope")
+    two = pd.concat([status, status.assign(survey="other")], ignore_index=True)
+    with pytest.raises(ValidationError, match="several surveys"):
+        benchmark_summary(two, LABELS)
+
+
+def test_changes_suppressed_by_disclosure_are_not_used() -> None:
+    """It ignores trend rows marked suppressed: no change shown, insufficient evidence."""
+    meta = _meta(a={}, b={})
+    table = _estimates(
+        {
+            "a": {"w1": (0.40, 0.01), "w3": (0.46, 0.01)},
+            "b": {"w1": (0.40, 0.01), "w3": (0.46, 0.01)},
+        }
+    )
+    trends = indicator_trends(table, waves=WAVES, directions={"a": "higher", "b": "higher"})
+    trends["suppressed"] = trends["indicator"].eq("a")
+    status = benchmark_status(table, trends, meta, latest_wave="w3").set_index("indicator")
+    assert status["status"].to_dict() == {"a": "insufficient evidence", "b": "on track"}
+    assert np.isnan(status.loc["a", "change_baseline"])

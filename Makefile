@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-demo: install
+demo: install .dagster/dagster.yaml
 	DAGSTER_HOME=$(CURDIR)/.dagster $(BIN)/python -m pipelines.demo
 
 lint: install
@@ -31,13 +31,17 @@ pytest: install
 
 test: lint typecheck pytest
 
-dev: install
-	mkdir -p .dagster
+dev: install .dagster/dagster.yaml
 	DAGSTER_HOME=$(CURDIR)/.dagster $(BIN)/dagster dev -h 127.0.0.1 -p 3000
 
 bench: install
 	$(BIN)/uv pip install -q --python $(BIN)/python -e '.[dev,bench]'
 	$(BIN)/python -m benchmarks
+
+# The embedded instance: SQLite run, event and schedule storage in .dagster/.
+.dagster/dagster.yaml: deploy/local/dagster.yaml
+	mkdir -p .dagster
+	cp $< $@
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

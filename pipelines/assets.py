@@ -8,6 +8,7 @@ import pandas as pd
 
 from perception.codebook import check_harmonized, harmonize_file, read_harmonized, write_harmonized
 from perception.errors import PerceptionError
+from perception.indicators import compute_indicators, index_reliability, load_indicators
 from perception.storage import write_parquet
 from perception.weighting import load_targets, load_weighting_config, weight_wave, weighted_table
 from pipelines.resources import SurveyProject
@@ -150,7 +151,51 @@ def build_assets(waves: dg.StaticPartitionsDefinition) -> Sequence[Any]:
             ],
         )
 
-    return [raw_survey_file, harmonized_responses, weights]
+    @dg.asset(
+        deps=[weights],
+        partitions_def=waves,
+        group_name="estimation",
+        kinds={"pandas", "parquet"},
+    )
+    def indicator_estimates(
+        context: dg.AssetExecutionContext, project: SurveyProject
+    ) -> dg.MaterializeResult:
+        """Every indicator of a wave in every domain, with SE, CI, deff and effective n."""
+        loaded = project.load()
+        survey = loaded.survey
+        wave_id = context.partition_key
+        df = read_harmonized(project.output(loaded, "harmonized", wave_id))
+        try:
+            config = load_weighting_config(survey.resolve(survey.weighting))
+            targets = load_targets(survey.resolve(survey.targets), catalogue=loaded.catalogue)
+            indicators = load_indicators(
+                project.indicators_path(), loaded.catalogue, waves=[w.id for w in survey.waves]
+            )
+            # The calibrated design is rebuilt from the same inputs as the weights asset (it is
+            # deterministic): the estimates need its calibration model for their variance.
+            design, _ = weight_wave(df, config, targets)
+            table = compute_indicators(
+                design, indicators, loaded.catalogue, survey=survey.survey, wave=wave_id
+            )
+            alpha = index_reliability(
+                design, indicators, loaded.catalogue, survey=survey.survey, wave=wave_id
+            )
+        except PerceptionError as error:
+            raise _failure(error) from error
+        path = write_parquet(table, project.output(loaded, "estimates", wave_id))
+        write_parquet(alpha, project.output(loaded, "reliability", wave_id))
+        asked = table["availability"] != "not_asked"
+        return dg.MaterializeResult(
+            metadata={
+                "path": dg.MetadataValue.path(str(path)),
+                "rows": len(table),
+                "indicators": int(table["indicator"].nunique()),
+                "not_asked": sorted(set(table.loc[~asked, "indicator"])),
+                "cronbach_alpha": dg.MetadataValue.md(_markdown(alpha)),
+            }
+        )
+
+    return [raw_survey_file, harmonized_responses, weights, indicator_estimates]
 
 
 def _markdown(table: pd.DataFrame, rows: int = 30) -> str:

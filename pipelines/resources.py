@@ -14,6 +14,8 @@ class SurveyProject(dg.ConfigurableResource):  # type: ignore[type-arg]
 
     root: str
     survey_file: str = "config/survey.yaml"
+    indicators_file: str = "config/indicators.yaml"
+    disclosure_file: str = "config/disclosure.yaml"
 
     def load(self) -> Project:
         """Load and validate the survey file, its catalogue and every codebook."""
@@ -23,7 +25,19 @@ class SurveyProject(dg.ConfigurableResource):  # type: ignore[type-arg]
         """Return the configuration of one wave."""
         return next(w for w in project.survey.waves if w.id == wave_id)
 
+    def indicators_path(self) -> Path:
+        """Return the indicator catalogue file."""
+        return Path(self.root) / self.indicators_file
+
+    def disclosure_path(self) -> Path:
+        """Return the disclosure rules file."""
+        return Path(self.root) / self.disclosure_file
+
+    def folder(self, project: Project, kind: str) -> Path:
+        """Return the processed folder of one kind of output (estimates, published, exports…)."""
+        survey = project.survey
+        return survey.resolve(survey.processed_dir) / survey.survey / kind
+
     def output(self, project: Project, kind: str, wave_id: str) -> Path:
         """Return the processed path of one wave's output of a kind (harmonized, weighted…)."""
-        survey = project.survey
-        return survey.resolve(survey.processed_dir) / survey.survey / kind / f"{wave_id}.parquet"
+        return self.folder(project, kind) / f"{wave_id}.parquet"

@@ -1,0 +1,138 @@
+"""Cross-wave assets: published indicators and trends, benchmark status, exports."""
+
+import datetime as dt
+
+import dagster as dg
+import pandas as pd
+
+from perception import disclosure
+from perception.errors import PerceptionError
+from perception.exports import ExportLabels, PublishedTables, methodology_table, write_exports
+from perception.indicators import load_indicators
+from perception.reporting import gap_sides, publish_indicators, status_table, summary
+from perception.storage import write_parquet
+from perception.weighting import load_weighting_config
+from pipelines.assets import _failure, _markdown
+from pipelines.resources import SurveyProject
+
+PUBLISHED = "published"
+
+
+def build_reporting_assets(upstream: dg.AssetsDefinition) -> list[dg.AssetsDefinition]:
+    """Build the cross-wave assets downstream of the per-wave ``indicator_estimates``."""
+
+    @dg.asset(
+        deps=[upstream],
+        group_name="reporting",
+        kinds={"pandas", "parquet"},
+        check_specs=[
+            dg.AssetCheckSpec(
+                "no_disclosure_risk",
+                asset="indicator_trends",
+                description="No small cell shows a value and no suppressed cell is recoverable.",
+                blocking=True,
+            )
+        ],
+    )
+    def indicator_trends(
+        context: dg.AssetExecutionContext, project: SurveyProject
+    ) -> dg.MaterializeResult:
+        """Published estimates of every wave and their changes, gaps and trends, suppressed."""
+        loaded = project.load()
+        waves = [w.id for w in loaded.survey.waves]
+        files = [project.output(loaded, "estimates", w) for w in waves]
+        available = [f for f in files if f.exists()]
+        context.log.info(f"Estimates of {len(available)} of {len(files)} waves are available")
+        try:
+            indicators = load_indicators(project.indicators_path(), loaded.catalogue, waves=waves)
+            rules = disclosure.load_disclosure_rules(project.disclosure_path())
+            estimates = pd.concat([pd.read_parquet(f) for f in available], ignore_index=True)
+            published, trends = publish_indicators(estimates, indicators, rules, waves=waves)
+        except PerceptionError as error:
+            raise _failure(error) from error
+        folder = project.folder(loaded, PUBLISHED)
+        write_parquet(published, folder / "estimates.parquet")
+        write_parquet(trends, folder / "trends.parquet")
+        problems = disclosure.check_published(published, rules, gaps=gap_sides(indicators))
+        problems += disclosure.check_published(trends, rules, estimates=published)
+        significant = trends[trends["significant"]]
+        return dg.MaterializeResult(
+            metadata={
+                "path": dg.MetadataValue.path(str(folder)),
+                "estimate_rows": len(published),
+                "suppressed_cells": int(published["suppressed"].sum()),
+                "flagged_cells": int(published["flagged"].sum()),
+                "significant_changes": len(significant),
+            },
+            check_results=[
+                dg.AssetCheckResult(
+                    check_name="no_disclosure_risk",
+                    passed=not problems,
+                    metadata={"problems": "\n".join(problems[:20]) or "none"},
+                )
+            ],
+        )
+
+    @dg.asset(deps=[indicator_trends], group_name="reporting", kinds={"pandas", "parquet"})
+    def benchmark_status(project: SurveyProject) -> dg.MaterializeResult:
+        """Each indicator's status: achieved, on track, off track or insufficient evidence."""
+        loaded = project.load()
+        folder = project.folder(loaded, PUBLISHED)
+        indicators = load_indicators(project.indicators_path(), loaded.catalogue)
+        estimates = pd.read_parquet(folder / "estimates.parquet")
+        trends = pd.read_parquet(folder / "trends.parquet")
+        status = status_table(estimates, trends, indicators, loaded.survey)
+        write_parquet(status, folder / "status.parquet")
+        return dg.MaterializeResult(
+            metadata={
+                "summary_en": summary(status, indicators, "en"),
+                "summary_fr": summary(status, indicators, "fr"),
+                "status": dg.MetadataValue.md(
+                    _markdown(status[["indicator", "latest_wave", "estimate", "status"]])
+                ),
+            }
+        )
+
+    @dg.asset(deps=[benchmark_status], group_name="reporting", kinds={"csv", "xlsx", "duckdb"})
+    def exports(context: dg.AssetExecutionContext, project: SurveyProject) -> dg.MaterializeResult:
+        """Report-ready CSV, Excel, Parquet and DuckDB exports of the published tables."""
+        loaded = project.load()
+        survey = loaded.survey
+        folder = project.folder(loaded, PUBLISHED)
+        indicators = load_indicators(project.indicators_path(), loaded.catalogue)
+        rules = disclosure.load_disclosure_rules(project.disclosure_path())
+        estimates = pd.read_parquet(folder / "estimates.parquet")
+        reports = {
+            w: pd.read_parquet(project.output(loaded, "weighting_report", w))
+            for w in sorted(set(estimates["wave"]))
+        }
+        tables = PublishedTables(
+            estimates=estimates,
+            trends=pd.read_parquet(folder / "trends.parquet"),
+            status=pd.read_parquet(folder / "status.parquet"),
+            methodology=methodology_table(
+                survey,
+                reports,
+                load_weighting_config(survey.resolve(survey.weighting)),
+                suppress_below=rules.suppress_below,
+                flag_below=rules.flag_below,
+                generated_at=dt.datetime.now(dt.UTC).replace(microsecond=0),
+            ),
+        )
+        labels = ExportLabels.from_config(
+            survey,
+            loaded.catalogue,
+            indicators={i.id: i.label.model_dump() for i in indicators.indicators},
+            benchmarks={k: b.label.model_dump() for k, b in indicators.benchmarks.items()},
+        )
+        result = write_exports(
+            tables, project.folder(loaded, "exports"), run_id=context.run_id, labels=labels
+        )
+        return dg.MaterializeResult(
+            metadata={
+                "latest": dg.MetadataValue.path(str(result.latest_dir)),
+                "run_folder": dg.MetadataValue.path(str(result.run_dir)),
+            }
+        )
+
+    return [indicator_trends, benchmark_status, exports]

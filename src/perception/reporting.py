@@ -1,0 +1,84 @@
+"""From per-wave indicator estimates to the published tables: trends, disclosure, status."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+import pandas as pd
+
+from perception.config import SurveyConfig
+from perception.disclosure import (
+    DisclosureRules,
+    GapSides,
+    apply_disclosure,
+    apply_disclosure_trends,
+)
+from perception.indicators import IndicatorCatalogue
+from perception.status import benchmark_status, benchmark_summary
+from perception.trends import indicator_trends
+
+
+def gap_sides(indicators: IndicatorCatalogue) -> dict[str, GapSides]:
+    """Return the two sides of every gap indicator, for complementary suppression."""
+    return {
+        i.id: GapSides(i.of, i.by, i.a, i.b)
+        for i in indicators.indicators
+        if i.type == "gap" and i.of and i.by and i.a is not None and i.b is not None
+    }
+
+
+def wave_dates(survey: SurveyConfig) -> dict[str, dt.date]:
+    """Return each wave's fieldwork midpoint, the date trends are projected from."""
+    return {
+        w.id: w.fieldwork.start + (w.fieldwork.end - w.fieldwork.start) / 2
+        for w in survey.waves
+        if w.fieldwork is not None
+    }
+
+
+def publish_indicators(
+    estimates: pd.DataFrame,
+    indicators: IndicatorCatalogue,
+    rules: DisclosureRules,
+    *,
+    waves: Sequence[str],
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Return the published (disclosure-controlled) estimates and trends.
+
+    ``estimates`` holds Table 1 for every available wave; ``waves`` lists the survey's waves in
+    time order. Trends are computed before suppression (a change needs both sides' values) and
+    then suppressed wherever either side is.
+    """
+    present = [w for w in waves if w in set(estimates["wave"])]
+    trends = indicator_trends(
+        estimates,
+        waves=present,
+        directions=indicators.directions(),
+        baseline=indicators.baselines(),
+    )
+    published = apply_disclosure(estimates, rules, gaps=gap_sides(indicators))
+    return published, apply_disclosure_trends(trends, published, rules)
+
+
+def status_table(
+    estimates: pd.DataFrame,
+    trends: pd.DataFrame,
+    indicators: IndicatorCatalogue,
+    survey: SurveyConfig,
+) -> pd.DataFrame:
+    """Return each indicator's benchmark status from the published estimates and trends."""
+    order = [w.id for w in survey.waves if w.id in set(estimates["wave"])]
+    return benchmark_status(
+        estimates,
+        trends,
+        indicators.metadata(),
+        latest_wave=order[-1],
+        wave_dates=wave_dates(survey),
+    )
+
+
+def summary(status: pd.DataFrame, indicators: IndicatorCatalogue, lang: str = "en") -> str:
+    """Return the one-line summary of the medium-term inclusion benchmark."""
+    labels = {k: {"en": b.label.en, "fr": b.label.fr} for k, b in indicators.benchmarks.items()}
+    return benchmark_summary(status, labels, "inclusion", "fr" if lang == "fr" else "en")

@@ -26,7 +26,7 @@ def build_definitions(root: str | Path, survey_file: str = SURVEY_FILE) -> dg.De
     reporting_assets = build_reporting_assets(wave_assets[-1])
     wave_job = dg.define_asset_job(
         "wave_job",
-        selection=dg.AssetSelection.keys(*(a.key for a in wave_assets[1:])),
+        selection=dg.AssetSelection.assets(*(a.key for a in wave_assets[1:])),
         description="Ingest, harmonize and weight one wave.",
         # Scheduled and sensor runs use one process per step; tests and `make demo` run the
         # same job in-process with execute_in_process.
@@ -34,7 +34,7 @@ def build_definitions(root: str | Path, survey_file: str = SURVEY_FILE) -> dg.De
     )
     reporting_job = dg.define_asset_job(
         "reporting_job",
-        selection=dg.AssetSelection.keys(*(a.key for a in reporting_assets)),
+        selection=dg.AssetSelection.assets(*(a.key for a in reporting_assets)),
         description="Rebuild the cross-wave tables, benchmark status and exports from every wave.",
     )
     return dg.Definitions(

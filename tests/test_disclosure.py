@@ -603,3 +603,19 @@ def test_config_missing_file(tmp_path: Path) -> None:
     """It reports a missing configuration file."""
     with pytest.raises(ConfigError, match="not found"):
         load_disclosure_rules(tmp_path / "absent.yaml")
+
+
+def test_dk_share_hidden_where_it_would_reveal_a_suppressed_excl_dk_cell() -> None:
+    """It hides dk_share on an "all" row whose "excl_dk" twin is suppressed, and audits it."""
+    rows = [
+        row({}, Cell(30, 0.4, 900.0), variant="all"),
+        row({}, Cell(20, 0.5, 600.0), variant="excl_dk"),
+    ]
+    published = apply_disclosure(table(rows), PRIMARY_ONLY)
+    all_row = published[published["variant"] == "all"].iloc[0]
+    assert not all_row["suppressed"] and pd.notna(all_row["estimate"])
+    assert pd.isna(all_row["dk_share"])
+    assert check_published(published, PRIMARY_ONLY) == []
+    leaky = published.copy()
+    leaky.loc[leaky["variant"] == "all", "dk_share"] = 0.2
+    assert any("dk_share" in p for p in check_published(leaky, PRIMARY_ONLY))

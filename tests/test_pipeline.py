@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 import shutil
 import warnings
 from collections.abc import Iterator
@@ -11,6 +12,8 @@ from contextlib import redirect_stdout
 from pathlib import Path
 
 import dagster as dg
+import duckdb
+import openpyxl
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
@@ -61,14 +64,23 @@ def test_definitions_load_with_described_grouped_assets() -> None:
     defs = build_definitions(PROJECT_ROOT)
     graph = defs.resolve_asset_graph()
     keys = {key.to_user_string() for key in graph.get_all_asset_keys()}
-    assert keys == {"raw_survey_file", "harmonized_responses", "weights"}
+    assert keys == {
+        "raw_survey_file",
+        "harmonized_responses",
+        "weights",
+        "indicator_estimates",
+        "indicator_trends",
+        "benchmark_status",
+        "exports",
+    }
     for key in graph.get_all_asset_keys():
         node = graph.get(key)
         assert node.description, key
-        assert node.group_name in {"ingest", "weighting"}, key
+        assert node.group_name in {"ingest", "weighting", "estimation", "reporting"}, key
         assert node.kinds, key
     checks = {key.name for key in graph.asset_check_keys}
-    assert checks == set(HARMONIZED_CHECKS) | set(WEIGHT_CHECKS)
+    assert checks == set(HARMONIZED_CHECKS) | set(WEIGHT_CHECKS) | {"no_disclosure_risk"}
+    assert defs.resolve_schedule_def("weekly_reporting").job_name == "reporting_job"
     waves = [w.id for w in load_survey(PROJECT_ROOT / SURVEY_FILE).waves]
     job = defs.resolve_job_def("wave_job")
     assert job.partitions_def is not None
@@ -76,9 +88,9 @@ def test_definitions_load_with_described_grouped_assets() -> None:
 
 
 def test_demo_writes_every_wave_output(project: Path) -> None:
-    """It writes harmonized, weighted and report Parquet files for every wave."""
+    """It writes harmonized, weighted, report and estimate Parquet files for every wave."""
     processed = project / "data" / "processed" / "demo"
-    for kind in ("harmonized", "weighted", "weighting_report"):
+    for kind in ("harmonized", "weighted", "weighting_report", "estimates", "reliability"):
         assert sorted(p.name for p in (processed / kind).iterdir()) == [
             "w1.parquet",
             "w2.parquet",
@@ -105,15 +117,51 @@ def test_no_personal_data_canary_in_any_processed_file(project: Path) -> None:
     canaries = pii_canaries(project / "data" / "raw")
     assert len(canaries) > 1000
     files = [p for p in (project / "data" / "processed").rglob("*") if p.is_file()]
-    assert len(files) == 9
+    assert {p.suffix for p in files} == {".parquet", ".csv", ".xlsx", ".duckdb"}
+    textual = [c for c in canaries if len(c) >= 8 and re.search(r"[^\d.\-]", c)]
     for path in files:
-        table = pq.read_table(path)
-        metadata = b" ".join((table.schema.metadata or {}).values()).decode("utf-8", "replace")
-        frame = table.to_pandas()
-        values = {str(v) for column in frame.columns for v in frame[column].dropna().unique()}
-        values |= {str(c) for c in frame.columns}
+        frames, text = _contents(path)
+        values = {str(v) for f in frames for c in f.columns for v in f[c].dropna().unique()}
+        values |= {str(c) for f in frames for c in f.columns}
         assert not values & canaries, path
-        assert not [c for c in canaries if len(c) >= 8 and c in metadata], path
+        # Inside free text only distinctive canaries are searched: a short number such as a
+        # GPS coordinate can occur inside an unrelated number.
+        assert not [c for c in textual if c in text], path
+
+
+def _contents(path: Path) -> tuple[list[pd.DataFrame], str]:
+    """Return the tables in an output file and its other text (Parquet metadata, CSV text)."""
+    if path.suffix == ".parquet":
+        table = pq.read_table(path)
+        text = b" ".join((table.schema.metadata or {}).values()).decode("utf-8", "replace")
+        return [table.to_pandas()], text
+    if path.suffix == ".csv":
+        return [pd.read_csv(path)], path.read_text(encoding="utf-8-sig")
+    if path.suffix == ".duckdb":
+        with duckdb.connect(str(path), read_only=True) as con:
+            names = [r[0] for r in con.execute("SHOW TABLES").fetchall()]
+            return [con.execute(f'SELECT * FROM "{n}"').df() for n in names], ""
+    book = openpyxl.load_workbook(path, read_only=True)
+    cells = [v for ws in book.worksheets for r in ws.iter_rows(values_only=True) for v in r]
+    return [pd.DataFrame({"cell": cells})], " ".join(map(str, cells))
+
+
+def test_published_outputs_hide_small_cells(project: Path) -> None:
+    """It publishes no value for a cell under 25 respondents, in the tables and the exports."""
+    processed = project / "data" / "processed" / "demo"
+    latest = pd.read_parquet(processed / "exports" / "latest" / "indicators.parquet")
+    published = pd.read_parquet(processed / "published" / "estimates.parquet")
+    for table in (latest, published):
+        small = table["n"].notna() & (table["n"] < 25) & (table["availability"] == "estimated")
+        assert small.sum() > 20
+        assert table.loc[small, "suppressed"].all()
+        assert (
+            table.loc[table["suppressed"], ["estimate", "se", "ci_low", "ci_high"]]
+            .isna()
+            .all(axis=None)
+        )
+    status = pd.read_parquet(processed / "published" / "status.parquet")
+    assert set(status["status"]) <= {"achieved", "on track", "off track", "insufficient evidence"}
 
 
 def test_raw_files_are_left_untouched(project: Path) -> None:

@@ -257,7 +257,23 @@ def apply_disclosure(
     reason[side_hidden] = REASON_SIDE
     flagged = asked & ~hidden & (n >= rules.suppress_below) & (n < rules.flag_below)
     reason[flagged] = rules.flag_reason
-    return _published(estimates, VALUE_COLUMNS, hidden, flagged, reason)
+    out = _published(estimates, VALUE_COLUMNS, hidden, flagged, reason)
+    out.loc[_dk_leak(out), "dk_share"] = np.nan
+    return out
+
+
+def _dk_leak(table: pd.DataFrame) -> BoolArray:
+    """Mark "all" rows whose don't-know share would reveal a suppressed "excl_dk" value.
+
+    For a proportion, ``estimate_excl = estimate_all / (1 - dk_share)``: where the "excl_dk"
+    cell is hidden and the "all" cell is shown, the "all" row's ``dk_share`` must go too.
+    """
+    keys = ["survey", "wave", "indicator", "domain_set", *DOMAIN_COLUMNS]
+    hidden = table.loc[_equals(table["variant"], "excl_dk") & table["suppressed"], keys]
+    marked = table[keys].merge(hidden.assign(_hit=True), on=keys, how="left")["_hit"]
+    leak = _equals(table["variant"], "all") & marked.fillna(False).to_numpy(dtype=bool)
+    shown = table["dk_share"].notna().to_numpy(dtype=bool)
+    return np.asarray(leak & shown, dtype=np.bool_)
 
 
 # --------------------------------------------------------------------------- Table 2
@@ -402,6 +418,10 @@ def check_published(
         if mask.any()
     ]
     if not trend:
+        if _dk_leak(table).any():
+            problems.append(
+                f"rows {_rows(_dk_leak(table))}: dk_share shown where the excl_dk cell is hidden"
+            )
         return problems + _recoverable(table) + _gap_problems(table, rules, gaps)
     if estimates is not None:
         problems += _trend_side_problems(table, estimates)

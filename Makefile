@@ -8,13 +8,18 @@ export PYTHONHASHSEED := 0
 
 .PHONY: install demo test lint typecheck pytest dev bench clean system-deps
 
+# Debian's Chromium: image export (kaleido) and the dashboard's browser tests. Never downloaded
+# by a tool; installed with apt-get when missing (as root, as on CI).
+system-deps:
+	@command -v chromium >/dev/null || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium; }
+
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --disable-pip-version-check uv
 	$(BIN)/uv pip install -q --python $(BIN)/python -e '.[dev]'
 	touch $(STAMP)
 
-install: $(STAMP)
+install: $(STAMP) system-deps
 
 demo: install .dagster/dagster.yaml
 	DAGSTER_HOME=$(CURDIR)/.dagster $(BIN)/python -m pipelines.demo

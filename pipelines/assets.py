@@ -8,7 +8,12 @@ import pandas as pd
 
 from perception.codebook import check_harmonized, harmonize_file, read_harmonized, write_harmonized
 from perception.errors import PerceptionError
-from perception.indicators import compute_indicators, index_reliability, load_indicators
+from perception.indicators import (
+    ESTIMATE_COLUMNS,
+    compute_indicators,
+    index_reliability,
+    load_indicators,
+)
 from perception.storage import write_parquet
 from perception.weighting import load_targets, load_weighting_config, weight_wave, weighted_table
 from pipelines.resources import SurveyProject
@@ -25,6 +30,13 @@ WEIGHT_CHECKS: dict[str, tuple[str, bool]] = {
     "calibration_converged": ("Raking converged.", True),
     "margins_met": ("Weighted totals meet every census margin within tolerance.", True),
     "design_effect": ("Kish design effect from weighting is below the warning threshold.", False),
+}
+
+
+ESTIMATE_CHECKS: dict[str, str] = {
+    "fixed_schema": "The table has exactly the published columns, in order.",
+    "not_asked_is_not_zero": "An item a wave lacks is 'not asked' with no value, never zero.",
+    "estimates_in_range": "Proportions and net scores lie in their range.",
 }
 
 
@@ -70,6 +82,7 @@ def build_assets(waves: dg.StaticPartitionsDefinition) -> Sequence[Any]:
             )
         except PerceptionError as error:
             raise _failure(error) from error
+        context.log.info(f"Harmonized {len(df)} rows into {len(df.columns)} catalogue columns")
         path = write_harmonized(df, project.output(loaded, "harmonized", wave.id), loaded.catalogue)
         findings = check_harmonized(df, loaded.catalogue)
         return dg.MaterializeResult(
@@ -112,9 +125,13 @@ def build_assets(waves: dg.StaticPartitionsDefinition) -> Sequence[Any]:
             design, report = weight_wave(df, config, targets)
         except PerceptionError as error:
             raise _failure(error) from error
+        overall = report.iloc[0]
+        context.log.info(
+            f"Weighted {len(df)} rows: {int(overall['iterations'])} raking iterations, "
+            f"{int(overall['trim_rounds'])} trimming rounds, Kish deff {overall['deff_kish']:.3f}"
+        )
         path = write_parquet(weighted_table(design), project.output(loaded, "weighted", wave_id))
         write_parquet(report, project.output(loaded, "weighting_report", wave_id))
-        overall = report.iloc[0]
         tolerance = (
             config.trimming.margin_tolerance if config.trimming else config.calibration.tolerance
         )
@@ -156,6 +173,10 @@ def build_assets(waves: dg.StaticPartitionsDefinition) -> Sequence[Any]:
         partitions_def=waves,
         group_name="estimation",
         kinds={"pandas", "parquet"},
+        check_specs=[
+            dg.AssetCheckSpec(name, asset="indicator_estimates", description=text, blocking=True)
+            for name, text in ESTIMATE_CHECKS.items()
+        ],
     )
     def indicator_estimates(
         context: dg.AssetExecutionContext, project: SurveyProject
@@ -185,14 +206,33 @@ def build_assets(waves: dg.StaticPartitionsDefinition) -> Sequence[Any]:
         path = write_parquet(table, project.output(loaded, "estimates", wave_id))
         write_parquet(alpha, project.output(loaded, "reliability", wave_id))
         asked = table["availability"] != "not_asked"
+        values = table[["estimate", "se", "n"]]
+        percent = (table["unit"] == "percent") & (table["type"] != "gap")
+        outside = percent & ((table["estimate"] < -1) | (table["estimate"] > 1))
         return dg.MaterializeResult(
+            check_results=[
+                dg.AssetCheckResult(
+                    check_name="fixed_schema",
+                    passed=list(table.columns) == list(ESTIMATE_COLUMNS),
+                ),
+                dg.AssetCheckResult(
+                    check_name="not_asked_is_not_zero",
+                    passed=bool(values[~asked].isna().all(axis=None)),
+                    metadata={"not_asked_rows": int((~asked).sum())},
+                ),
+                dg.AssetCheckResult(
+                    check_name="estimates_in_range",
+                    passed=not outside.any(),
+                    metadata={"rows_out_of_range": int(outside.sum())},
+                ),
+            ],
             metadata={
                 "path": dg.MetadataValue.path(str(path)),
                 "rows": len(table),
                 "indicators": int(table["indicator"].nunique()),
                 "not_asked": sorted(set(table.loc[~asked, "indicator"])),
                 "cronbach_alpha": dg.MetadataValue.md(_markdown(alpha)),
-            }
+            },
         )
 
     return [raw_survey_file, harmonized_responses, weights, indicator_estimates]

@@ -58,6 +58,9 @@ def run_demo(root: Path = PROJECT_ROOT) -> int:
     print("\nOutputs:")
     for path in sorted(p for p in processed.rglob("*") if p.is_file() and "runs" not in p.parts):
         print(f"  {path.relative_to(root)}")
+    dashboard = root / "dashboards" / survey.survey / "dashboard.html"
+    if dashboard.exists():
+        print(f"\nDashboard: {dashboard}")
     if not all(waves_ok) or not reporting_ok:
         print("\nSome runs failed (above); every other output is intact.")
         return 1

@@ -6,16 +6,30 @@ import dagster as dg
 import pandas as pd
 
 from perception import disclosure
+from perception.dashboard import build_dashboard
 from perception.errors import PerceptionError
-from perception.exports import ExportLabels, PublishedTables, methodology_table, write_exports
+from perception.exports import (
+    EXPORT_FILES,
+    ExportLabels,
+    PublishedTables,
+    methodology_table,
+    write_exports,
+)
 from perception.indicators import load_indicators
 from perception.reporting import gap_sides, publish_indicators, status_table, summary
-from perception.storage import write_parquet
+from perception.status import STATUSES
+from perception.storage import atomic_write, write_parquet
 from perception.weighting import load_weighting_config
 from pipelines.assets import _failure, _markdown
 from pipelines.resources import SurveyProject
 
 PUBLISHED = "published"
+DASHBOARD_TABLES = {
+    "indicator_estimates": "estimates",
+    "indicator_trends": "trends",
+    "benchmark_status": "status",
+    "methodology": "methodology",
+}
 
 
 def build_reporting_assets(upstream: dg.AssetsDefinition) -> list[dg.AssetsDefinition]:
@@ -73,7 +87,19 @@ def build_reporting_assets(upstream: dg.AssetsDefinition) -> list[dg.AssetsDefin
             ],
         )
 
-    @dg.asset(deps=[indicator_trends], group_name="reporting", kinds={"pandas", "parquet"})
+    @dg.asset(
+        deps=[indicator_trends],
+        group_name="reporting",
+        kinds={"pandas", "parquet"},
+        check_specs=[
+            dg.AssetCheckSpec(
+                "one_status_per_indicator",
+                asset="benchmark_status",
+                description="Every indicator has exactly one status from the allowed four.",
+                blocking=True,
+            )
+        ],
+    )
     def benchmark_status(project: SurveyProject) -> dg.MaterializeResult:
         """Each indicator's status: achieved, on track, off track or insufficient evidence."""
         loaded = project.load()
@@ -83,17 +109,34 @@ def build_reporting_assets(upstream: dg.AssetsDefinition) -> list[dg.AssetsDefin
         trends = pd.read_parquet(folder / "trends.parquet")
         status = status_table(estimates, trends, indicators, loaded.survey)
         write_parquet(status, folder / "status.parquet")
+        expected = sorted(i.id for i in indicators.indicators)
+        sound = sorted(status["indicator"]) == expected and status["status"].isin(STATUSES).all()
         return dg.MaterializeResult(
+            check_results=[
+                dg.AssetCheckResult(check_name="one_status_per_indicator", passed=bool(sound))
+            ],
             metadata={
                 "summary_en": summary(status, indicators, "en"),
                 "summary_fr": summary(status, indicators, "fr"),
                 "status": dg.MetadataValue.md(
                     _markdown(status[["indicator", "latest_wave", "estimate", "status"]])
                 ),
-            }
+            },
         )
 
-    @dg.asset(deps=[benchmark_status], group_name="reporting", kinds={"csv", "xlsx", "duckdb"})
+    @dg.asset(
+        deps=[benchmark_status],
+        group_name="reporting",
+        kinds={"csv", "xlsx", "duckdb"},
+        check_specs=[
+            dg.AssetCheckSpec(
+                "latest_is_this_run",
+                asset="exports",
+                description="latest/ holds every export file, identical to this run's.",
+                blocking=True,
+            )
+        ],
+    )
     def exports(context: dg.AssetExecutionContext, project: SurveyProject) -> dg.MaterializeResult:
         """Report-ready CSV, Excel, Parquet and DuckDB exports of the published tables."""
         loaded = project.load()
@@ -106,18 +149,20 @@ def build_reporting_assets(upstream: dg.AssetsDefinition) -> list[dg.AssetsDefin
             w: pd.read_parquet(project.output(loaded, "weighting_report", w))
             for w in sorted(set(estimates["wave"]))
         }
+        methodology = methodology_table(
+            survey,
+            reports,
+            load_weighting_config(survey.resolve(survey.weighting)),
+            suppress_below=rules.suppress_below,
+            flag_below=rules.flag_below,
+            generated_at=dt.datetime.now(dt.UTC).replace(microsecond=0),
+        )
+        write_parquet(methodology, folder / "methodology.parquet")
         tables = PublishedTables(
             estimates=estimates,
             trends=pd.read_parquet(folder / "trends.parquet"),
             status=pd.read_parquet(folder / "status.parquet"),
-            methodology=methodology_table(
-                survey,
-                reports,
-                load_weighting_config(survey.resolve(survey.weighting)),
-                suppress_below=rules.suppress_below,
-                flag_below=rules.flag_below,
-                generated_at=dt.datetime.now(dt.UTC).replace(microsecond=0),
-            ),
+            methodology=methodology,
         )
         labels = ExportLabels.from_config(
             survey,
@@ -128,11 +173,51 @@ def build_reporting_assets(upstream: dg.AssetsDefinition) -> list[dg.AssetsDefin
         result = write_exports(
             tables, project.folder(loaded, "exports"), run_id=context.run_id, labels=labels
         )
+        same = all(
+            (result.latest_dir / name).read_bytes() == (result.run_dir / name).read_bytes()
+            for name in EXPORT_FILES
+        )
         return dg.MaterializeResult(
+            check_results=[dg.AssetCheckResult(check_name="latest_is_this_run", passed=same)],
             metadata={
                 "latest": dg.MetadataValue.path(str(result.latest_dir)),
                 "run_folder": dg.MetadataValue.path(str(result.run_dir)),
+            },
+        )
+
+    @dg.asset(deps=[exports], group_name="reporting", kinds={"plotly", "html"})
+    def dashboard_html(
+        context: dg.AssetExecutionContext, project: SurveyProject
+    ) -> dg.MaterializeResult:
+        """The offline bilingual leadership dashboard, built from the published tables only."""
+        loaded = project.load()
+        survey = loaded.survey
+        folder = project.folder(loaded, PUBLISHED)
+        indicators = load_indicators(project.indicators_path(), loaded.catalogue)
+        tables = {
+            name: pd.read_parquet(folder / f"{stem}.parquet")
+            for name, stem in DASHBOARD_TABLES.items()
+        }
+        out = project.dashboards() / survey.survey / "runs" / f"{context.run_id}.html"
+        build_dashboard(
+            tables,
+            catalogue=loaded.catalogue,
+            survey=survey,
+            benchmark_labels={k: b.label for k, b in indicators.benchmarks.items()},
+            out_path=out,
+            generated_at=dt.datetime.now(dt.UTC).replace(microsecond=0),
+            geojson_path=survey.resolve(survey.geojson) if survey.geojson else None,
+        )
+        latest = atomic_write(
+            project.dashboards() / survey.survey / "dashboard.html",
+            lambda stream: stream.write(out.read_bytes()),
+        )
+        context.log.info(f"Dashboard written to {latest}")
+        return dg.MaterializeResult(
+            metadata={
+                "path": dg.MetadataValue.path(str(latest)),
+                "size_mb": round(latest.stat().st_size / 1e6, 2),
             }
         )
 
-    return [indicator_trends, benchmark_status, exports]
+    return [indicator_trends, benchmark_status, exports, dashboard_html]

@@ -33,6 +33,10 @@ class SurveyProject(dg.ConfigurableResource):  # type: ignore[type-arg]
         """Return the disclosure rules file."""
         return Path(self.root) / self.disclosure_file
 
+    def dashboards(self) -> Path:
+        """Return the folder the dashboards are written to."""
+        return Path(self.root) / "dashboards"
+
     def folder(self, project: Project, kind: str) -> Path:
         """Return the processed folder of one kind of output (estimates, published, exports…)."""
         survey = project.survey

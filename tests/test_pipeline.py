@@ -21,7 +21,7 @@ import pytest
 from perception.config import load_survey
 from perception.demo import generate, pii_canaries
 from perception.io import read_survey
-from pipelines.assets import HARMONIZED_CHECKS, WEIGHT_CHECKS
+from pipelines.assets import ESTIMATE_CHECKS, HARMONIZED_CHECKS, WEIGHT_CHECKS
 from pipelines.definitions import PROJECT_ROOT, SURVEY_FILE, build_definitions
 from pipelines.demo import run_demo
 
@@ -72,6 +72,7 @@ def test_definitions_load_with_described_grouped_assets() -> None:
         "indicator_trends",
         "benchmark_status",
         "exports",
+        "dashboard_html",
     }
     for key in graph.get_all_asset_keys():
         node = graph.get(key)
@@ -79,7 +80,14 @@ def test_definitions_load_with_described_grouped_assets() -> None:
         assert node.group_name in {"ingest", "weighting", "estimation", "reporting"}, key
         assert node.kinds, key
     checks = {key.name for key in graph.asset_check_keys}
-    assert checks == set(HARMONIZED_CHECKS) | set(WEIGHT_CHECKS) | {"no_disclosure_risk"}
+    assert checks == {
+        *HARMONIZED_CHECKS,
+        *WEIGHT_CHECKS,
+        *ESTIMATE_CHECKS,
+        "no_disclosure_risk",
+        "one_status_per_indicator",
+        "latest_is_this_run",
+    }
     assert defs.resolve_schedule_def("weekly_reporting").job_name == "reporting_job"
     waves = [w.id for w in load_survey(PROJECT_ROOT / SURVEY_FILE).waves]
     job = defs.resolve_job_def("wave_job")
@@ -106,7 +114,11 @@ def test_asset_checks_pass_on_the_demo(project: Path) -> None:
     result = _run_wave(project, "w3")
     assert result.success
     evaluations = result.get_asset_check_evaluations()
-    assert {e.check_name for e in evaluations} == set(HARMONIZED_CHECKS) | set(WEIGHT_CHECKS)
+    assert {e.check_name for e in evaluations} == {
+        *HARMONIZED_CHECKS,
+        *WEIGHT_CHECKS,
+        *ESTIMATE_CHECKS,
+    }
     assert all(e.passed for e in evaluations)
     metadata = result.asset_materializations_for_node("weights")[0].metadata
     assert 1.0 < metadata["kish_deff"].value < 2.5  # type: ignore[operator]
@@ -118,7 +130,7 @@ def test_no_personal_data_canary_in_any_processed_file(project: Path) -> None:
     assert len(canaries) > 1000
     files = [p for p in (project / "data" / "processed").rglob("*") if p.is_file()]
     assert {p.suffix for p in files} == {".parquet", ".csv", ".xlsx", ".duckdb"}
-    textual = [c for c in canaries if len(c) >= 8 and re.search(r"[^\d.\-]", c)]
+    textual = _distinctive(canaries)
     for path in files:
         frames, text = _contents(path)
         values = {str(v) for f in frames for c in f.columns for v in f[c].dropna().unique()}
@@ -127,6 +139,11 @@ def test_no_personal_data_canary_in_any_processed_file(project: Path) -> None:
         # Inside free text only distinctive canaries are searched: a short number such as a
         # GPS coordinate can occur inside an unrelated number.
         assert not [c for c in textual if c in text], path
+
+
+def _distinctive(canaries: set[str]) -> list[str]:
+    """Return the canaries worth searching inside free text (not short bare numbers)."""
+    return [c for c in canaries if len(c) >= 8 and re.search(r"[^\d.\-]", c)]
 
 
 def _contents(path: Path) -> tuple[list[pd.DataFrame], str]:
@@ -224,3 +241,39 @@ def test_demo_kobo_layouts_read_alike(headers: str, tmp_path: Path) -> None:
         assert "sexe" in split.columns and "sources_info/radio" in split.columns
     else:
         assert "Sexe du répondant" in split.columns
+
+
+def test_demo_dashboard_renders_offline_with_suppressed_cells(project: Path) -> None:
+    """It renders the real demo dashboard in Chromium offline, every region mapped, cells hidden."""
+    from playwright.sync_api import sync_playwright
+    from test_dashboard_browser import ARGS, CHROMIUM, open_dashboard, texts
+
+    path = project / "dashboards" / "demo" / "dashboard.html"
+    assert path.stat().st_size < 10_000_000
+    published = pd.read_parquet(
+        project / "data" / "processed" / "demo" / "published" / "estimates.parquet"
+    )
+    html = path.read_text(encoding="utf-8")
+    assert not [c for c in _distinctive(pii_canaries(project / "data" / "raw")) if c in html]
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        try:
+            opened = open_dashboard(browser, path)
+            assert opened.errors == []
+            assert {url for url in opened.requests} == {path.as_uri()}
+            located = opened.page.evaluate(
+                """() => document.getElementById('fig-map').data
+                    .filter(t => t.type === 'choropleth')
+                    .reduce((n, t) => n + t.locations.length, 0)"""
+            )
+            assert located == 8
+            hidden = published[
+                (published["indicator"] == "incl_feel_included")
+                & (published["wave"] == "w3")
+                & (published["variant"] == "all")
+                & (published["domain_set"] == "gender×age_band×region")
+                & published["suppressed"]
+            ]
+            assert texts(opened.page, "#fig-heatmap").count("suppressed") == len(hidden) > 0
+        finally:
+            browser.close()

@@ -1,0 +1,140 @@
+"""Build the dashboard from the published tables: check them, draw every figure, write one file."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import BinaryIO
+
+import pandas as pd
+
+from perception.config import Catalogue, Label, SurveyConfig
+from perception.dashboard.data import DashboardData, prepare
+from perception.dashboard.figures import Spec, all_figures
+from perception.dashboard.geo import GeoJson, load_geojson
+from perception.dashboard.page import BiText, render_page
+from perception.dashboard.text import LANGS, Lang, ui
+from perception.errors import ConfigError, ValidationError
+from perception.storage import atomic_write
+
+__all__ = ["HEATMAP_DOMAIN_SET", "build_dashboard", "dashboard_figures"]
+
+_log = logging.getLogger(__name__)
+
+#: The domain set that fills every cell of the "who feels excluded" heatmap.
+HEATMAP_DOMAIN_SET = "gender×age_band×region"
+
+
+def build_dashboard(
+    tables: Mapping[str, pd.DataFrame],
+    *,
+    catalogue: Catalogue,
+    survey: SurveyConfig,
+    benchmark_labels: Mapping[str, Label],
+    out_path: str | Path,
+    generated_at: datetime,
+    geojson_path: str | Path | None = None,
+    lang: Lang = "en",
+    heatmap_indicator: str | None = None,
+) -> Path:
+    """Write the offline, bilingual leadership dashboard as one self-contained HTML file.
+
+    ``tables`` are the published, disclosure-controlled tables, keyed by their export names:
+    ``indicator_estimates``, ``indicator_trends``, ``benchmark_status`` and ``methodology``
+    (the exports' DuckDB tables). Tables 1 and 2 without the disclosure columns, or with a
+    value in a suppressed row, are refused with a :class:`~perception.errors.ValidationError`.
+    Indicator labels, directions, targets and statuses come from ``benchmark_status``;
+    benchmark labels from ``benchmark_labels`` (config/indicators.yaml); region, sex and age
+    labels from ``catalogue``; the title and wave labels from ``survey``.
+
+    The map uses ``geojson_path`` (default: ``survey.geojson``). When the file is missing or
+    invalid, or lacks a region of the data, the dashboard is still written, without the map,
+    and its map panel gives the :class:`~perception.errors.ConfigError`'s reason (also logged
+    as a warning). Call :func:`~perception.dashboard.load_geojson` first to fail instead.
+
+    ``generated_at`` is printed in the page; with the same inputs the file is byte-identical.
+    ``lang`` is the language the page opens in; ``heatmap_indicator`` the indicator the
+    heatmap opens on (default: the first with the sex × age group × region domain set).
+    Returns ``out_path``, written atomically.
+    """
+    data = prepare(tables, catalogue=catalogue, survey=survey, benchmark_labels=benchmark_labels)
+    geo, problem = _geography(data, geojson_path)
+    figures = {code: all_figures(data, code, geo) for code in LANGS}
+    page = render_page(
+        data,
+        figures,
+        geo=geo,
+        map_problem=problem,
+        generated_at=generated_at,
+        lang=lang,
+        heatmap_indicator=_heatmap_indicator(data, heatmap_indicator),
+    )
+    encoded = page.encode("utf-8")
+
+    def write(stream: BinaryIO) -> None:
+        stream.write(encoded)
+
+    return atomic_write(out_path, write)
+
+
+def dashboard_figures(
+    tables: Mapping[str, pd.DataFrame],
+    *,
+    catalogue: Catalogue,
+    survey: SurveyConfig,
+    benchmark_labels: Mapping[str, Label],
+    geojson_path: str | Path | None = None,
+    lang: Lang = "en",
+) -> dict[str, Spec]:
+    """Return every figure of the dashboard in one language, keyed ``view|indicator|choice``.
+
+    The keys are ``gaps``, ``trends|<indicator>|<breakdown>``, ``map|<indicator>|<wave>``
+    (only when the boundaries load) and ``heatmap|<indicator>``; each value is a Plotly figure
+    dict, ready for :func:`~perception.dashboard.export_images` or ``go.Figure``.
+    """
+    data = prepare(tables, catalogue=catalogue, survey=survey, benchmark_labels=benchmark_labels)
+    geo, _ = _geography(data, geojson_path)
+    return all_figures(data, lang, geo)
+
+
+def _geography(
+    data: DashboardData, geojson_path: str | Path | None
+) -> tuple[GeoJson | None, BiText | None]:
+    """Load the boundaries, or return why the map cannot be drawn."""
+    survey = data.survey
+    if geojson_path is None and survey.geojson is None:
+        return None, lambda code: ui("map_not_configured", code)
+    path = Path(geojson_path) if geojson_path is not None else survey.resolve(survey.geojson or "")
+    try:
+        return load_geojson(path, data.region_codes), None
+    except ConfigError as exc:
+        _log.warning("dashboard without its map: %s", exc)
+        reason = f"{exc.message} ({exc.file}): {exc.found}."
+        return None, lambda code: f"{ui('map_unavailable', code)} {reason}"
+
+
+def _heatmap_indicator(data: DashboardData, chosen: str | None) -> str:
+    """Return the indicator the heatmap opens on."""
+    candidates = data.ordered_indicators(gaps=False)
+    if not candidates:
+        raise ValidationError(
+            "The published tables have no indicator to chart",
+            expected="at least one indicator that is not a gap",
+            found=f"only gap indicators: {', '.join(sorted(data.indicators))}",
+            hint="pass the full published tables",
+            column="indicator",
+        )
+    ids = [ind.id for ind in candidates]
+    if chosen is not None:
+        if chosen not in ids:
+            raise ConfigError(
+                "The heatmap's indicator is not among the published indicators",
+                expected=f"one of {', '.join(ids)}",
+                found=repr(chosen),
+                hint="pass heatmap_indicator=None to use the default",
+            )
+        return chosen
+    full = [i for i in ids if HEATMAP_DOMAIN_SET in data.domain_sets.get(i, set())]
+    return (full or ids)[0]

@@ -1,0 +1,565 @@
+"""The dashboard's view of the published tables: checked once, then looked up by key.
+
+Input is the mapping of published tables that the exports write (the DuckDB table names):
+``indicator_estimates`` (Table 1), ``indicator_trends`` (Table 2), ``benchmark_status``
+(Table 3) and ``methodology``. Tables 1 and 2 must carry the disclosure columns
+(``suppressed``, ``flagged``, ``disclosure``); a suppressed row must hold no value. Every
+number the dashboard shows comes from Tables 1 and 2; Table 3 gives each indicator's labels,
+direction, target and status, and the methodology table the wave-level facts.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, Literal
+
+import pandas as pd
+
+from perception.config import Catalogue, Label, SurveyConfig
+from perception.dashboard.text import (
+    FLAG_MARK,
+    NO_DATA,
+    NOT_ASKED,
+    NOT_ESTIMATED,
+    SUPPRESSED,
+    Lang,
+    interval,
+    number,
+    percent_sign,
+    pick,
+    ui,
+)
+from perception.errors import ConfigError, ValidationError
+
+__all__ = [
+    "BREAKDOWNS",
+    "DISCLOSURE_COLUMNS",
+    "DOMAIN_COLUMNS",
+    "TABLES",
+    "Cell",
+    "Change",
+    "DashboardData",
+    "Indicator",
+    "prepare",
+]
+
+DOMAIN_COLUMNS = ("gender", "age_band", "youth", "region", "urban_rural")
+DISCLOSURE_COLUMNS = ("suppressed", "flagged", "disclosure")
+#: The breakdowns offered by the trends view, in order ("national" = the whole population).
+BREAKDOWNS = ("national", "gender", "age_band", "youth", "region", "urban_rural")
+VARIANT = "all"
+_VALUES = ("estimate", "ci_low", "ci_high")
+
+DomainKey = tuple[int | None, int | None, int | None, int | None, int | None]
+NATIONAL: DomainKey = (None, None, None, None, None)
+State = Literal["value", "suppressed", "not_asked", "no_data", "not_estimated"]
+
+TABLES: dict[str, tuple[str, ...]] = {
+    "indicator_estimates": (
+        "survey",
+        "wave",
+        "indicator",
+        "variant",
+        "type",
+        "unit",
+        "domain_set",
+        *DOMAIN_COLUMNS,
+        *_VALUES,
+        "n",
+        "availability",
+        *DISCLOSURE_COLUMNS,
+    ),
+    "indicator_trends": (
+        "survey",
+        "indicator",
+        "variant",
+        "domain_set",
+        *DOMAIN_COLUMNS,
+        "comparison",
+        "wave",
+        "reference_wave",
+        *_VALUES,
+        "direction",
+        *DISCLOSURE_COLUMNS,
+    ),
+    "benchmark_status": (
+        "survey",
+        "indicator",
+        "benchmark",
+        "label_en",
+        "label_fr",
+        "direction",
+        "latest_wave",
+        "target",
+        "target_date",
+        "status",
+        "reason_en",
+        "reason_fr",
+    ),
+    "methodology": (
+        "survey",
+        "wave",
+        "fieldwork_start",
+        "fieldwork_end",
+        "provider",
+        "source_file",
+        "n_respondents",
+        "deff_kish",
+        "n_eff",
+        "moe_95",
+        "weighting",
+        "suppress_below",
+        "flag_below",
+        "generated_at",
+    ),
+}
+_DISCLOSED = ("indicator_estimates", "indicator_trends")
+_STATUSES = ("achieved", "on track", "off track", "insufficient evidence")
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One published estimate, as the dashboard may show it."""
+
+    state: State
+    estimate: float = math.nan
+    ci_low: float = math.nan
+    ci_high: float = math.nan
+    n: int | None = None
+    flagged: bool = False
+
+
+MISSING = Cell("not_estimated")
+
+
+@dataclass(frozen=True)
+class Change:
+    """One published change between two waves (national)."""
+
+    reference_wave: str
+    suppressed: bool
+    estimate: float
+    ci_low: float
+    ci_high: float
+    direction: str
+    flagged: bool
+
+
+@dataclass(frozen=True)
+class Indicator:
+    """What the dashboard knows about one indicator."""
+
+    id: str
+    benchmark: str
+    type: str
+    unit: str
+    direction: str
+    label: Label
+    status: str
+    reason: Label
+    target: float
+    target_date: str
+    latest_wave: str
+
+    @property
+    def scale(self) -> float:
+        """Return the factor from stored values to displayed ones (fractions to percent)."""
+        return 100.0 if self.unit == "percent" else 1.0
+
+    @property
+    def signed(self) -> bool:
+        """Tell whether values have a meaningful sign (net scores and gaps)."""
+        return self.type in ("net", "gap")
+
+    def suffix(self, lang: Lang, *, change: bool = False) -> str:
+        """Return the unit written after a value (or after a change when ``change``)."""
+        if self.unit != "percent":
+            return ""
+        if self.type == "proportion" and not change:
+            return percent_sign(lang)
+        return "\u00a0" + ui("pts", lang)
+
+    @property
+    def decimals(self) -> int:
+        """Return the decimals shown: 2 for means (short code scales), 1 otherwise."""
+        return 2 if self.type == "mean" else 1
+
+    def value(
+        self, value: float, lang: Lang, *, change: bool = False, decimals: int | None = None
+    ) -> str:
+        """Format a stored value (or a change when ``change``) for display."""
+        places = self.decimals if decimals is None else decimals
+        text = number(value * self.scale, places, lang, signed=change or self.signed)
+        return text + self.suffix(lang, change=change)
+
+    def ci(self, low: float, high: float, lang: Lang) -> str:
+        """Format a confidence interval of a stored value."""
+        low_text = number(low * self.scale, self.decimals, lang, signed=self.signed)
+        high_text = number(high * self.scale, self.decimals, lang, signed=self.signed)
+        return interval(low_text, high_text, lang)
+
+    def axis_title(self, lang: Lang) -> str:
+        """Return the y-axis title of the indicator's values."""
+        if self.unit != "percent":
+            return ui("score", lang)
+        return ui("percent_points", lang) if self.signed else "%"
+
+    def cell_text(self, cell: Cell, lang: Lang, *, decimals: int | None = None) -> str:
+        """Return what a cell shows: the value (with the flag mark) or why there is none."""
+        if cell.state == "value":
+            text = self.value(cell.estimate, lang, decimals=decimals)
+            return text + FLAG_MARK if cell.flagged else text
+        return state_word(cell.state, lang)
+
+
+def state_word(state: State, lang: Lang) -> str:
+    """Return the word shown for a cell without a value."""
+    words = {
+        "suppressed": SUPPRESSED,
+        "not_asked": NOT_ASKED,
+        "no_data": NO_DATA,
+        "not_estimated": NOT_ESTIMATED,
+    }
+    return pick(words[state], lang)
+
+
+@dataclass(frozen=True)
+class WaveFacts:
+    """One row of the methodology table."""
+
+    wave: str
+    fieldwork: tuple[str, ...]
+    provider: str
+    source_file: str
+    n_respondents: int | None
+    deff_kish: float
+    n_eff: float
+    moe_95: float
+    weighting: str
+
+
+@dataclass(frozen=True)
+class DashboardData:
+    """The published tables of one survey, checked and indexed for the dashboard."""
+
+    survey: SurveyConfig
+    catalogue: Catalogue
+    benchmarks: dict[str, Label]
+    waves: list[str]
+    indicators: dict[str, Indicator]
+    cells: dict[tuple[str, str, DomainKey], Cell]
+    changes: dict[tuple[str, str, str], Change]
+    domain_sets: dict[str, set[str]]
+    facts: list[WaveFacts]
+    suppress_below: int
+    flag_below: int
+    n_suppressed: int
+    n_flagged: int
+    complementary: bool
+    tables_generated: str
+    region_codes: list[int]
+
+    def cell(self, indicator: str, wave: str, key: DomainKey = NATIONAL) -> Cell:
+        """Return the published cell of an indicator, wave and domain (or MISSING)."""
+        return self.cells.get((indicator, wave, key), MISSING)
+
+    def wave_label(self, wave: str, lang: Lang) -> str:
+        """Return a wave's label from the survey configuration."""
+        for config in self.survey.waves:
+            if config.id == wave:
+                text: str = getattr(config.label, lang)
+                return text
+        return wave
+
+    def code_label(self, column: str, code: int, lang: Lang) -> str:
+        """Return the label of a domain code (a region, a sex, an age group...)."""
+        text: str = getattr(self.catalogue.codes(column)[code], lang)
+        return text
+
+    def column_label(self, column: str, lang: Lang) -> str:
+        """Return the label of a breakdown (a catalogue variable, or "national")."""
+        if column == "national":
+            return ui("national", lang)
+        text: str = getattr(self.catalogue.variables[column].label, lang)
+        return text
+
+    def codes(self, column: str) -> list[int]:
+        """Return the codes of a domain column, in catalogue order."""
+        return list(self.catalogue.codes(column))
+
+    def ordered_indicators(self, *, gaps: bool) -> list[Indicator]:
+        """Return the gap indicators, or the others, in benchmark then table order."""
+        chosen = [ind for ind in self.indicators.values() if (ind.type == "gap") == gaps]
+        order = list(self.benchmarks)
+        return sorted(chosen, key=lambda ind: order.index(ind.benchmark))
+
+    def latest_wave(self, indicator: str, key: DomainKey = NATIONAL) -> str:
+        """Return the latest wave in which an indicator was asked (or the last wave)."""
+        for wave in reversed(self.waves):
+            if self.cell(indicator, wave, key).state != "not_asked":
+                return wave
+        return self.waves[-1]
+
+
+def domain_key(gender: Any, age_band: Any, youth: Any, region: Any, urban: Any) -> DomainKey:
+    """Build a domain key from the five domain values (NA becomes None)."""
+    values = [None if pd.isna(v) else int(v) for v in (gender, age_band, youth, region, urban)]
+    return (values[0], values[1], values[2], values[3], values[4])
+
+
+def prepare(
+    tables: Mapping[str, pd.DataFrame],
+    *,
+    catalogue: Catalogue,
+    survey: SurveyConfig,
+    benchmark_labels: Mapping[str, Label],
+) -> DashboardData:
+    """Check the published tables of ``survey.survey`` and index them for the dashboard."""
+    frames = {name: _checked(tables, name, survey.survey) for name in TABLES}
+    estimates = frames["indicator_estimates"]
+    estimates = estimates[estimates["variant"] == VARIANT]
+    trends = frames["indicator_trends"]
+    trends = trends[trends["variant"] == VARIANT]
+    waves = _waves(estimates, survey)
+    _check_codes(estimates, catalogue)
+    indicators = _indicators(frames["benchmark_status"], estimates, benchmark_labels)
+    method = frames["methodology"]
+    first = method.iloc[0]
+    both = pd.concat([estimates[list(DISCLOSURE_COLUMNS)], trends[list(DISCLOSURE_COLUMNS)]])
+    regions = estimates["region"].dropna().astype(int).unique()
+    return DashboardData(
+        survey=survey,
+        catalogue=catalogue,
+        benchmarks=dict(benchmark_labels),
+        waves=waves,
+        indicators=indicators,
+        cells=_cells(estimates),
+        changes=_changes(trends),
+        domain_sets={
+            str(ind): set(group) for ind, group in estimates.groupby("indicator")["domain_set"]
+        },
+        facts=[_facts(row) for _, row in method.iterrows()],
+        suppress_below=int(first["suppress_below"]),
+        flag_below=int(first["flag_below"]),
+        n_suppressed=int(both["suppressed"].astype(bool).sum()),
+        n_flagged=int(both["flagged"].astype(bool).sum()),
+        complementary=bool(both["disclosure"].astype(str).str.contains("complementary").any()),
+        tables_generated=_text(first["generated_at"]),
+        region_codes=sorted(int(code) for code in regions),
+    )
+
+
+def _checked(tables: Mapping[str, pd.DataFrame], name: str, survey: str) -> pd.DataFrame:
+    """Return one table restricted to the survey, after checking its columns and suppression."""
+    if name not in tables:
+        raise ValidationError(
+            f"The dashboard needs the published table {name}",
+            expected=f"tables {', '.join(TABLES)}",
+            found=f"tables {', '.join(sorted(tables)) or 'none'}",
+            hint="pass the published tables (the exports' DuckDB tables of the same names)",
+        )
+    frame = tables[name]
+    if name in _DISCLOSED:
+        absent = [c for c in DISCLOSURE_COLUMNS if c not in frame.columns]
+        if absent:
+            raise ValidationError(
+                f"Table {name} has not been through disclosure control",
+                expected=f"the columns {', '.join(DISCLOSURE_COLUMNS)} (perception.disclosure)",
+                found=f"no column {', '.join(absent)}",
+                hint="build the dashboard from the published tables only, never from "
+                "unprotected estimates or microdata",
+            )
+    missing = [c for c in TABLES[name] if c not in frame.columns]
+    if missing:
+        raise ValidationError(
+            f"Table {name} lacks columns the dashboard needs",
+            expected=f"columns {', '.join(TABLES[name])}",
+            found=f"no column {', '.join(missing)}",
+            hint="pass the table as the exports write it (see the indicators contract)",
+        )
+    frame = frame.reset_index(drop=True)
+    if name in _DISCLOSED:
+        shown = frame["suppressed"].astype(bool) & frame[list(_VALUES)].notna().any(axis=1)
+        if shown.any():
+            raise ValidationError(
+                f"Table {name} has suppressed rows that still hold a value",
+                expected="NA in estimate, ci_low and ci_high wherever suppressed is true",
+                found=f"{int(shown.sum())} suppressed row(s) with a value",
+                hint="apply perception.disclosure to the table before publishing it",
+                rows=[int(i) for i in frame.index[shown]],
+            )
+    selected = frame[frame["survey"] == survey]
+    if selected.empty:
+        raise ValidationError(
+            f"Table {name} has no rows for survey {survey!r}",
+            expected=f"rows with survey == {survey!r}",
+            found=f"surveys {sorted(map(str, frame['survey'].unique()))}",
+            hint="pass the tables of the survey named in survey.yaml",
+            column="survey",
+        )
+    return selected
+
+
+def _waves(estimates: pd.DataFrame, survey: SurveyConfig) -> list[str]:
+    """Return the waves with estimates, in survey order; reject unknown waves."""
+    configured = [wave.id for wave in survey.waves]
+    present = set(estimates["wave"].astype(str))
+    unknown = sorted(present - set(configured))
+    if unknown:
+        raise ValidationError(
+            "The indicator table has waves that survey.yaml does not list",
+            expected=f"waves among {', '.join(configured)}",
+            found=f"wave(s) {', '.join(unknown)}",
+            hint="pass the survey configuration the tables were computed from",
+            column="wave",
+        )
+    return [wave for wave in configured if wave in present]
+
+
+def _check_codes(estimates: pd.DataFrame, catalogue: Catalogue) -> None:
+    """Reject domain codes that the catalogue does not label."""
+    for column in DOMAIN_COLUMNS:
+        known = set(catalogue.codes(column))
+        values = estimates[column].dropna().astype(int)
+        bad = values[~values.isin(known)]
+        if not bad.empty:
+            raise ValidationError(
+                f"The indicator table has {column} codes that the catalogue does not define",
+                expected=f"codes {', '.join(map(str, sorted(known)))}",
+                found=f"code(s) {', '.join(map(str, sorted(set(bad))))}",
+                hint="compute the tables with the same config/variables.yaml",
+                column=column,
+                rows=[int(i) for i in bad.index[:10]],
+            )
+
+
+def _indicators(
+    status: pd.DataFrame, estimates: pd.DataFrame, benchmark_labels: Mapping[str, Label]
+) -> dict[str, Indicator]:
+    """Describe every indicator of Table 1 from Table 3 (labels, status) and Table 1 (unit)."""
+    unlabelled = sorted(set(estimates["indicator"]) - set(status["indicator"]))
+    if unlabelled:
+        raise ValidationError(
+            "Indicators of the estimates table are missing from the benchmark status table",
+            expected="one benchmark_status row per indicator (its labels and status)",
+            found=f"no status for {', '.join(unlabelled)}",
+            hint="pass the benchmark_status table computed with the estimates",
+            column="indicator",
+        )
+    unknown = sorted(set(status["benchmark"]) - set(benchmark_labels))
+    if unknown:
+        raise ConfigError(
+            "Benchmarks of the status table have no label",
+            expected=f"labels for benchmarks {', '.join(sorted(set(status['benchmark'])))}",
+            found=f"no label for {', '.join(unknown)}",
+            hint="pass benchmark_labels from config/indicators.yaml (benchmarks: ... label:)",
+        )
+    bad = sorted(set(status["status"]) - set(_STATUSES))
+    if bad:
+        raise ValidationError(
+            "The benchmark status table has an unknown status",
+            expected=", ".join(_STATUSES),
+            found=", ".join(map(str, bad)),
+            hint="pass the table perception.status computes",
+            column="status",
+        )
+    kinds = estimates.drop_duplicates("indicator").set_index("indicator")
+    out: dict[str, Indicator] = {}
+    for row in status.itertuples(index=False):
+        ident = str(row.indicator)
+        if ident not in kinds.index:
+            continue
+        out[ident] = Indicator(
+            id=ident,
+            benchmark=str(row.benchmark),
+            type=str(kinds.at[ident, "type"]),
+            unit=str(kinds.at[ident, "unit"]),
+            direction=str(row.direction),
+            label=Label(en=str(row.label_en), fr=str(row.label_fr)),
+            status=str(row.status),
+            reason=Label(en=_text(row.reason_en) or "-", fr=_text(row.reason_fr) or "-"),
+            target=_float(row.target),
+            target_date=_text(row.target_date),
+            latest_wave=str(row.latest_wave),
+        )
+    return out
+
+
+def _cells(estimates: pd.DataFrame) -> dict[tuple[str, str, DomainKey], Cell]:
+    """Index Table 1's cells by (indicator, wave, domain)."""
+    out: dict[tuple[str, str, DomainKey], Cell] = {}
+    columns = ["indicator", "wave", *DOMAIN_COLUMNS, *_VALUES, "n", "availability"]
+    columns += ["suppressed", "flagged"]
+    for position, row in enumerate(estimates[columns].itertuples(index=False, name=None)):
+        ind, wave, g, a, y, r, u, est, low, high, n, availability, suppressed, flagged = row
+        key = (str(ind), str(wave), domain_key(g, a, y, r, u))
+        count = None if pd.isna(n) else int(n)
+        if availability == "not_asked":
+            out[key] = Cell("not_asked")
+        elif bool(suppressed):
+            out[key] = Cell("suppressed", n=count)
+        elif availability == "no_data":
+            out[key] = Cell("no_data", n=count)
+        elif pd.isna(est) or pd.isna(low) or pd.isna(high):
+            raise ValidationError(
+                "An estimated, unsuppressed cell of the indicator table has no value",
+                expected="estimate, ci_low and ci_high on every estimated row",
+                found=f"NA in indicator {ind}, wave {wave}",
+                hint="check availability and disclosure of the table",
+                rows=[position],
+            )
+        else:
+            out[key] = Cell("value", float(est), float(low), float(high), count, bool(flagged))
+    return out
+
+
+def _changes(trends: pd.DataFrame) -> dict[tuple[str, str, str], Change]:
+    """Index Table 2's national changes by (indicator, comparison, wave)."""
+    national = trends[trends["domain_set"] == "national"]
+    out: dict[tuple[str, str, str], Change] = {}
+    for row in national.itertuples(index=False):
+        out[(str(row.indicator), str(row.comparison), str(row.wave))] = Change(
+            reference_wave=str(row.reference_wave),
+            suppressed=bool(row.suppressed),
+            estimate=_float(row.estimate),
+            ci_low=_float(row.ci_low),
+            ci_high=_float(row.ci_high),
+            direction=str(row.direction),
+            flagged=bool(row.flagged),
+        )
+    return out
+
+
+def _facts(row: pd.Series) -> WaveFacts:
+    """Read one methodology row."""
+    dates = (_text(row["fieldwork_start"]), _text(row["fieldwork_end"]))
+    return WaveFacts(
+        wave=str(row["wave"]),
+        fieldwork=tuple(d for d in dates if d),
+        provider=_text(row["provider"]),
+        source_file=_text(row["source_file"]),
+        n_respondents=None if pd.isna(row["n_respondents"]) else int(row["n_respondents"]),
+        deff_kish=_float(row["deff_kish"]),
+        n_eff=_float(row["n_eff"]),
+        moe_95=_float(row["moe_95"]),
+        weighting=_text(row["weighting"]),
+    )
+
+
+def _float(value: Any) -> float:
+    """Return a float, NaN for NA."""
+    return math.nan if pd.isna(value) else float(value)
+
+
+def _text(value: Any) -> str:
+    """Write a cell as text: dates as ISO dates, timestamps to the minute, NA as empty."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return ""
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ", timespec="minutes")
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)

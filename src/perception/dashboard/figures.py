@@ -1,0 +1,727 @@
+"""Plotly figure specifications of the dashboard's views, one language at a time.
+
+Every function returns a plain figure dict (``{"data": [...], "layout": {...}}``) that
+``plotly.graph_objects.Figure`` accepts; plain dicts keep generation fast (the page holds
+hundreds of figures) and the tests validate every one through ``go.Figure``. A cell without
+a value (suppressed, not asked, no respondents, not estimated) never becomes a number: it is
+left out of the value traces and shown by its word, in grey.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from perception.dashboard.data import (
+    BREAKDOWNS,
+    DOMAIN_COLUMNS,
+    NATIONAL,
+    Cell,
+    DashboardData,
+    DomainKey,
+    Indicator,
+    state_word,
+)
+from perception.dashboard.geo import CODE_PROPERTY, GeoJson, centroid
+from perception.dashboard.text import FLAG_MARK, SUPPRESSED, Lang, percent_sign, pick, ui
+
+__all__ = [
+    "Spec",
+    "all_figures",
+    "gaps_figure",
+    "heatmap_figure",
+    "make_key",
+    "map_figure",
+    "trends_figure",
+]
+
+Spec = dict[str, Any]
+
+FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif"
+#: Okabe-Ito colours (colour-blind safe), yellow swapped for two darker tones.
+PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#8C6D31", "#7F3C8D")
+NATIONAL_COLOR = "#333333"
+GREY_TEXT = "#555555"
+#: Red (worse) to blue (better); reversed for indicators where lower is better.
+GOOD_BAD = ("#d73027", "#fc8d59", "#fee090", "#91bfdb", "#4575b4")
+NO_VALUE_COLORS = [[0.0, "#f2f2f2"], [0.5, "#e0e0e0"], [1.0, "#b5b5b5"]]
+_NO_VALUE_LEVEL = {"not_estimated": 0.0, "not_asked": 0.5, "no_data": 0.5, "suppressed": 1.0}
+
+
+@dataclass(frozen=True)
+class _Series:
+    """One line of a trend chart: a domain of one indicator."""
+
+    name: str
+    key: DomainKey
+    color: str
+    band: bool
+    dash: str = "solid"
+
+
+def make_key(**codes: int) -> DomainKey:
+    """Return the domain key with the given domain columns set (national when none)."""
+    values = [codes.get(column) for column in DOMAIN_COLUMNS]
+    return (values[0], values[1], values[2], values[3], values[4])
+
+
+def all_figures(data: DashboardData, lang: Lang, geo: GeoJson | None) -> dict[str, Spec]:
+    """Return every figure of the page in ``lang``, keyed ``view|indicator|choice``."""
+    specs: dict[str, Spec] = {"gaps": gaps_figure(data, lang)}
+    for ind in data.ordered_indicators(gaps=False):
+        for breakdown in BREAKDOWNS:
+            specs[f"trends|{ind.id}|{breakdown}"] = trends_figure(data, ind.id, breakdown, lang)
+        if geo is not None:
+            for wave in data.waves:
+                specs[f"map|{ind.id}|{wave}"] = map_figure(data, ind.id, wave, lang, geo)
+        specs[f"heatmap|{ind.id}"] = heatmap_figure(data, ind.id, lang)
+    return specs
+
+
+# --------------------------------------------------------------------------- common parts
+
+
+def _layout(lang: Lang, title: str, subtitle: str, height: int) -> dict[str, Any]:
+    """Return the layout every figure shares."""
+    return {
+        "title": {
+            "text": f"<b>{title}</b>",
+            "subtitle": {"text": subtitle, "font": {"size": 12, "color": GREY_TEXT}},
+            "x": 0.01,
+            "xanchor": "left",
+            "font": {"size": 15},
+        },
+        "font": {"family": FONT, "size": 12, "color": "#222222"},
+        "separators": ".," if lang == "en" else ", ",
+        "paper_bgcolor": "white",
+        "plot_bgcolor": "white",
+        "height": height,
+        "margin": {"l": 70, "r": 30, "t": 80, "b": 100},
+        "hoverlabel": {"font": {"family": FONT, "size": 12}, "align": "left"},
+    }
+
+
+def _footnote(text: str) -> dict[str, Any]:
+    """Return a small note under the plot area."""
+    return {
+        "text": text,
+        "xref": "paper",
+        "yref": "paper",
+        "x": 0,
+        "y": 0,
+        "yshift": -62,
+        "xanchor": "left",
+        "yanchor": "top",
+        "align": "left",
+        "showarrow": False,
+        "font": {"size": 11, "color": GREY_TEXT},
+    }
+
+
+def _message(text: str) -> dict[str, Any]:
+    """Return a centred message for a figure with nothing to draw."""
+    return {
+        "text": text,
+        "xref": "paper",
+        "yref": "paper",
+        "x": 0.5,
+        "y": 0.5,
+        "showarrow": False,
+        "font": {"size": 14, "color": GREY_TEXT},
+    }
+
+
+def _hover(ind: Indicator, cell: Cell, title: str, where: str, lang: Lang, flag_below: int) -> str:
+    """Return the hover text of a cell that has a value."""
+    lines = [
+        f"<b>{title}</b>",
+        f"{where}: {ind.value(cell.estimate, lang)}",
+        f"{ui('ci95', lang)} {ind.ci(cell.ci_low, cell.ci_high, lang)}",
+    ]
+    if cell.n is not None:
+        lines.append(f"n = {cell.n}")
+    if cell.flagged:
+        lines.append(ui("flagged_note", lang, mark=FLAG_MARK, flag=flag_below))
+    return "<br>".join(lines)
+
+
+def _no_value_hover(cell: Cell, title: str, where: str, lang: Lang, suppress: int) -> str:
+    """Return the hover text of a cell without a value: why there is none."""
+    text = f"<b>{title}</b><br>{where}: {state_word(cell.state, lang)}"
+    if cell.state == "suppressed":
+        text += "<br>" + ui("suppressed_note", lang, suppress=suppress)
+    return text
+
+
+def _colorscale(ind: Indicator) -> list[list[Any]]:
+    """Return a red-to-blue scale whose blue end is the indicator's better end."""
+    colors = GOOD_BAD if ind.direction == "higher" else tuple(reversed(GOOD_BAD))
+    return [[i / (len(colors) - 1), c] for i, c in enumerate(colors)]
+
+
+def _range(values: Sequence[float]) -> tuple[float, float]:
+    """Return a colour range covering ``values`` (a unit range when there are none)."""
+    finite = [v for v in values if math.isfinite(v)]
+    if not finite:
+        return 0.0, 1.0
+    low, high = min(finite), max(finite)
+    return (low, high) if high > low else (low - 1.0, high + 1.0)
+
+
+def _wrap(text: str, width: int) -> str:
+    """Break a label into lines of about ``width`` characters with ``<br>``."""
+    lines: list[str] = []
+    for word in text.split():
+        if lines and len(lines[-1]) + 1 + len(word) <= width:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return "<br>".join(lines)
+
+
+def _rgba(color: str, alpha: float) -> str:
+    """Turn ``#rrggbb`` into an ``rgba()`` colour."""
+    r, g, b = (int(color[i : i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({r},{g},{b},{alpha})"
+
+
+# --------------------------------------------------------------------------- trends
+
+
+def trends_figure(data: DashboardData, indicator: str, breakdown: str, lang: Lang) -> Spec:
+    """Return an indicator's trend across waves, nationally or by one breakdown, with CIs."""
+    ind = data.indicators[indicator]
+    series = [_Series(ui("national", lang), NATIONAL, NATIONAL_COLOR, band=breakdown == "national")]
+    if breakdown != "national":
+        series[0] = _Series(ui("national", lang), NATIONAL, "#888888", band=False, dash="dash")
+        for i, code in enumerate(data.codes(breakdown)):
+            key = make_key(**{breakdown: code})
+            if any(data.cell(ind.id, w, key).state != "not_estimated" for w in data.waves):
+                label = data.code_label(breakdown, code, lang)
+                series.append(_Series(label, key, PALETTE[i % len(PALETTE)], band=True))
+    subtitle = data.column_label(breakdown, lang)
+    layout = _layout(lang, pick(ind.label, lang), subtitle, 470)
+    layout["legend"] = {"x": 1.02, "xanchor": "left", "y": 1, "font": {"size": 12}}
+    layout["margin"]["r"] = 190
+    traces, suppressed = _series_traces(data, ind, series, lang, bars=False)
+    _wave_axis(layout, data, lang)
+    layout["yaxis"] = {
+        "title": {"text": ind.axis_title(lang)},
+        "gridcolor": "#e6e6e6",
+        "zeroline": ind.signed,
+        "ticksuffix": percent_sign(lang) if ind.type == "proportion" else "",
+        "domain": [0.16 if suppressed else 0.0, 1.0],
+    }
+    notes = [ui("band_note", lang, flag=data.flag_below)]
+    if suppressed:
+        traces.append(_strip_trace(suppressed, lang))
+        layout["yaxis2"] = {
+            "domain": [0.0, 0.08],
+            "range": [-1, 1],
+            "tickvals": [0],
+            "ticktext": [ui("strip_suppressed", lang)],
+            "fixedrange": True,
+            "showgrid": False,
+            "zeroline": False,
+        }
+        layout["xaxis"]["anchor"] = "y2"
+        notes.append("✕ " + ui("suppressed_note", lang, suppress=data.suppress_below))
+    shapes, annotations = _not_asked_marks(data, ind, lang)
+    if len(series) == 1 and breakdown != "national":
+        annotations.append(_message(ui("no_estimates", lang)))
+    annotations.append(_footnote("<br>".join(notes)))
+    layout["shapes"] = shapes
+    layout["annotations"] = annotations
+    return {"data": traces, "layout": layout}
+
+
+def _wave_axis(layout: dict[str, Any], data: DashboardData, lang: Lang) -> None:
+    """Set the x axis to the waves at positions 0, 1, 2..."""
+    layout["xaxis"] = {
+        "tickvals": list(range(len(data.waves))),
+        "ticktext": [data.wave_label(w, lang) for w in data.waves],
+        "range": [-0.5, len(data.waves) - 0.5],
+        "showgrid": False,
+        "zeroline": False,
+    }
+
+
+def _series_traces(
+    data: DashboardData, ind: Indicator, series: Sequence[_Series], lang: Lang, *, bars: bool
+) -> tuple[list[Spec], list[tuple[float, str, str]]]:
+    """Return line (and band) traces, and the (x, colour, hover) of suppressed points."""
+    traces: list[Spec] = []
+    suppressed: list[tuple[float, str, str]] = []
+    for index, line in enumerate(series):
+        cells = [data.cell(ind.id, wave, line.key) for wave in data.waves]
+        valued = [c.state == "value" for c in cells]
+        x = list(range(len(cells)))
+        y = [c.estimate * ind.scale if v else None for c, v in zip(cells, valued, strict=True)]
+        hover = [
+            _hover(ind, c, line.name, data.wave_label(w, lang), lang, data.flag_below) if v else ""
+            for c, v, w in zip(cells, valued, data.waves, strict=True)
+        ]
+        group = f"s{index}"
+        if line.band:
+            alpha = 0.16 if len(series) <= 3 else 0.07
+            band = _band(cells, ind, line.color, group, alpha)
+            if band is not None:
+                traces.append(band)
+        isolated = [
+            v and not (i > 0 and valued[i - 1]) and not (i + 1 < len(valued) and valued[i + 1])
+            for i, v in enumerate(valued)
+        ]
+        with_bars = [
+            v and (bars or (line.band and iso)) for v, iso in zip(valued, isolated, strict=True)
+        ]
+        trace: Spec = {
+            "type": "scatter",
+            "mode": "lines+markers",
+            "name": line.name,
+            "legendgroup": group,
+            "x": x,
+            "y": y,
+            "customdata": hover,
+            "hovertemplate": "%{customdata}<extra></extra>",
+            "line": {"color": line.color, "width": 2.5, "dash": line.dash},
+            "marker": {
+                "color": line.color,
+                "size": 9,
+                "symbol": ["circle-open" if c.flagged else "circle" for c in cells],
+                "line": {"width": 2, "color": line.color},
+            },
+        }
+        if any(with_bars):
+            trace["error_y"] = {
+                "type": "data",
+                "symmetric": False,
+                "array": [
+                    (c.ci_high - c.estimate) * ind.scale if b else None
+                    for c, b in zip(cells, with_bars, strict=True)
+                ],
+                "arrayminus": [
+                    (c.estimate - c.ci_low) * ind.scale if b else None
+                    for c, b in zip(cells, with_bars, strict=True)
+                ],
+                "color": line.color,
+                "thickness": 1.5,
+                "width": 5,
+            }
+        traces.append(trace)
+        for i, (cell, wave) in enumerate(zip(cells, data.waves, strict=True)):
+            if cell.state == "suppressed":
+                where = data.wave_label(wave, lang)
+                text = _no_value_hover(cell, line.name, where, lang, data.suppress_below)
+                suppressed.append((i + 0.06 * (index - (len(series) - 1) / 2), line.color, text))
+    return traces, suppressed
+
+
+def _band(
+    cells: Sequence[Cell], ind: Indicator, color: str, group: str, alpha: float
+) -> Spec | None:
+    """Return a filled CI band over each run of two or more consecutive values."""
+    runs: list[list[int]] = []
+    for i, cell in enumerate(cells):
+        if cell.state != "value":
+            continue
+        if runs and runs[-1][-1] == i - 1:
+            runs[-1].append(i)
+        else:
+            runs.append([i])
+    xs: list[float | None] = []
+    ys: list[float | None] = []
+    for run in (r for r in runs if len(r) > 1):
+        if xs:
+            xs.append(None)
+            ys.append(None)
+        xs += [*run, *reversed(run)]
+        ys += [cells[i].ci_high * ind.scale for i in run]
+        ys += [cells[i].ci_low * ind.scale for i in reversed(run)]
+    if not xs:
+        return None
+    return {
+        "type": "scatter",
+        "mode": "lines",
+        "x": xs,
+        "y": ys,
+        "fill": "toself",
+        "fillcolor": _rgba(color, alpha),
+        "line": {"width": 0, "color": color},
+        "hoverinfo": "skip",
+        "showlegend": False,
+        "legendgroup": group,
+    }
+
+
+def _strip_trace(points: Sequence[tuple[float, str, str]], lang: Lang) -> Spec:
+    """Return the ✕ markers of suppressed points, on the strip under the chart."""
+    return {
+        "type": "scatter",
+        "mode": "markers",
+        "name": pick(SUPPRESSED, lang),
+        "x": [p[0] for p in points],
+        "y": [0] * len(points),
+        "yaxis": "y2",
+        "marker": {
+            "symbol": "x-thin",
+            "size": 11,
+            "line": {"width": 2, "color": [p[1] for p in points]},
+        },
+        "customdata": [p[2] for p in points],
+        "hovertemplate": "%{customdata}<extra></extra>",
+        "showlegend": False,
+    }
+
+
+def _not_asked_marks(
+    data: DashboardData, ind: Indicator, lang: Lang
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Return grey columns and "not asked" labels for waves that lacked the question."""
+    shapes: list[dict[str, Any]] = []
+    annotations: list[dict[str, Any]] = []
+    for i, wave in enumerate(data.waves):
+        if data.cell(ind.id, wave).state != "not_asked":
+            continue
+        shapes.append(
+            {
+                "type": "rect",
+                "xref": "x",
+                "yref": "paper",
+                "x0": i - 0.4,
+                "x1": i + 0.4,
+                "y0": 0,
+                "y1": 1,
+                "fillcolor": "#f0f0f0",
+                "line": {"width": 0},
+                "layer": "below",
+            }
+        )
+        annotations.append(
+            {
+                "text": ui("not_asked_wave", lang),
+                "xref": "x",
+                "yref": "paper",
+                "x": i,
+                "y": 0.55,
+                "showarrow": False,
+                "font": {"size": 12, "color": GREY_TEXT},
+            }
+        )
+    return shapes, annotations
+
+
+# --------------------------------------------------------------------------- gaps
+
+
+def gaps_figure(data: DashboardData, lang: Lang) -> Spec:
+    """Return every gap indicator's national estimate per wave, with CIs (a forest plot)."""
+    gaps = data.ordered_indicators(gaps=True)
+    layout = _layout(lang, ui("gaps_title", lang), "", 140 + 90 * max(len(gaps), 1))
+    waves = data.waves
+    shades = PALETTE[: len(waves)] if len(waves) > 1 else (NATIONAL_COLOR,)
+    traces: list[Spec] = []
+    annotations: list[dict[str, Any]] = []
+    for k, wave in enumerate(waves):
+        offset = ((len(waves) - 1) / 2 - k) * 0.22
+        x: list[float | None] = []
+        y: list[float] = []
+        plus: list[float | None] = []
+        minus: list[float | None] = []
+        hover: list[str] = []
+        symbols: list[str] = []
+        for j, ind in enumerate(gaps):
+            cell = data.cell(ind.id, wave)
+            where = data.wave_label(wave, lang)
+            if cell.state != "value":
+                annotations.append(_gap_note(cell, where, -j + offset, lang))
+                continue
+            x.append(cell.estimate * ind.scale)
+            y.append(-j + offset)
+            plus.append((cell.ci_high - cell.estimate) * ind.scale)
+            minus.append((cell.estimate - cell.ci_low) * ind.scale)
+            hover.append(_hover(ind, cell, pick(ind.label, lang), where, lang, data.flag_below))
+            symbols.append("circle-open" if cell.flagged else "circle")
+        traces.append(
+            {
+                "type": "scatter",
+                "mode": "markers",
+                "name": data.wave_label(wave, lang),
+                "x": x,
+                "y": y,
+                "customdata": hover,
+                "hovertemplate": "%{customdata}<extra></extra>",
+                "marker": {
+                    "color": shades[k],
+                    "size": 10,
+                    "symbol": symbols,
+                    "line": {"width": 2, "color": shades[k]},
+                },
+                "error_x": {
+                    "type": "data",
+                    "symmetric": False,
+                    "array": plus,
+                    "arrayminus": minus,
+                    "color": shades[k],
+                    "thickness": 1.5,
+                    "width": 4,
+                },
+            }
+        )
+    percent = all(ind.unit == "percent" for ind in gaps)
+    unit = ui("percent_points", lang) if percent else ui("difference", lang)
+    layout["xaxis"] = {
+        "title": {"text": f"{ui('gaps', lang)} ({unit})"},
+        "zeroline": True,
+        "zerolinecolor": "#444444",
+        "zerolinewidth": 1.5,
+        "gridcolor": "#e6e6e6",
+    }
+    layout["yaxis"] = {
+        "tickvals": [-j for j in range(len(gaps))],
+        "ticktext": [_wrap(pick(ind.label, lang), 38) for ind in gaps],
+        "range": [-len(gaps) + 0.5, 0.5],
+        "showgrid": False,
+        "zeroline": False,
+        "automargin": True,
+    }
+    layout["legend"] = {"orientation": "h", "x": 0, "y": 1.0, "yanchor": "bottom"}
+    layout["margin"]["t"] = 110
+    if not gaps:
+        annotations.append(_message(ui("no_gaps", lang)))
+    annotations.append(_footnote(ui("band_note", lang, flag=data.flag_below)))
+    layout["annotations"] = annotations
+    return {"data": traces, "layout": layout}
+
+
+def _gap_note(cell: Cell, where: str, y: float, lang: Lang) -> dict[str, Any]:
+    """Return the right-aligned note for a gap without a value in one wave."""
+    return {
+        "text": f"{where}: {state_word(cell.state, lang)}",
+        "xref": "paper",
+        "yref": "y",
+        "x": 1,
+        "y": y,
+        "xanchor": "right",
+        "showarrow": False,
+        "font": {"size": 11, "color": GREY_TEXT},
+    }
+
+
+# --------------------------------------------------------------------------- map
+
+
+def map_figure(data: DashboardData, indicator: str, wave: str, lang: Lang, geo: GeoJson) -> Spec:
+    """Return a choropleth of an indicator by region in one wave, from the admin1 GeoJSON."""
+    ind = data.indicators[indicator]
+    known = set(data.codes("region"))
+    regions = [f["properties"][CODE_PROPERTY] for f in geo["features"]]
+    regions = [code for code in regions if code in known]
+    cells = {code: data.cell(ind.id, wave, make_key(region=code)) for code in regions}
+    every = [
+        data.cell(ind.id, w, make_key(region=code)).estimate * ind.scale
+        for w in data.waves
+        for code in regions
+        if data.cell(ind.id, w, make_key(region=code)).state == "value"
+    ]
+    zmin, zmax = _range(every)
+    valued = [code for code in regions if cells[code].state == "value"]
+    others = [code for code in regions if cells[code].state != "value"]
+    where = data.wave_label(wave, lang)
+    name = {code: data.code_label("region", code, lang) for code in regions}
+    common = {"geojson": geo, "featureidkey": f"properties.{CODE_PROPERTY}"}
+    traces: list[Spec] = [
+        {
+            "type": "choropleth",
+            **common,
+            "locations": valued,
+            "z": [cells[c].estimate * ind.scale for c in valued],
+            "zmin": zmin,
+            "zmax": zmax,
+            "colorscale": _colorscale(ind),
+            "colorbar": {
+                "title": {"text": ind.axis_title(lang)},
+                "ticksuffix": percent_sign(lang) if ind.type == "proportion" else "",
+                "len": 0.8,
+            },
+            "marker": {"line": {"color": "white", "width": 1.5}},
+            "customdata": [
+                _hover(ind, cells[c], name[c], where, lang, data.flag_below) for c in valued
+            ],
+            "hovertemplate": "%{customdata}<extra></extra>",
+            "name": pick(ind.label, lang),
+        }
+    ]
+    if others:
+        traces.append(
+            {
+                "type": "choropleth",
+                **common,
+                "locations": others,
+                "z": [_NO_VALUE_LEVEL[cells[c].state] for c in others],
+                "zmin": 0,
+                "zmax": 1,
+                "colorscale": NO_VALUE_COLORS,
+                "showscale": False,
+                "marker": {"line": {"color": "white", "width": 1.5}},
+                "customdata": [
+                    _no_value_hover(cells[c], name[c], where, lang, data.suppress_below)
+                    for c in others
+                ],
+                "hovertemplate": "%{customdata}<extra></extra>",
+                "name": pick(SUPPRESSED, lang),
+            }
+        )
+    points = [centroid(geo, code) for code in regions]
+    traces.append(
+        {
+            "type": "scattergeo",
+            "mode": "text",
+            "lon": [p[0] for p in points],
+            "lat": [p[1] for p in points],
+            "text": [
+                f"{_wrap(name[c], 14)}<br><b>{ind.cell_text(cells[c], lang)}</b>" for c in regions
+            ],
+            "textfont": {"size": 11, "color": "#111111", "shadow": "1px 1px 2px white"},
+            "hoverinfo": "skip",
+            "showlegend": False,
+        }
+    )
+    layout = _layout(lang, pick(ind.label, lang), where, 560)
+    layout["geo"] = {
+        "fitbounds": "locations",
+        "visible": False,
+        "scope": "world",
+        "resolution": 110,
+        "projection": {"type": "mercator"},
+        "bgcolor": "rgba(0,0,0,0)",
+    }
+    layout["margin"] = {"l": 10, "r": 10, "t": 80, "b": 80}
+    notes = [ui("flagged_note", lang, mark=FLAG_MARK, flag=data.flag_below)]
+    notes.append(ui("suppressed_note", lang, suppress=data.suppress_below))
+    layout["annotations"] = [{**_footnote("<br>".join(notes)), "yshift": -10}]
+    return {"data": traces, "layout": layout}
+
+
+# --------------------------------------------------------------------------- heatmap
+
+
+def heatmap_figure(data: DashboardData, indicator: str, lang: Lang) -> Spec:
+    """Return the latest estimate by sex × age group (rows) and region (columns)."""
+    ind = data.indicators[indicator]
+    wave = data.latest_wave(ind.id)
+    rows: list[tuple[int | None, int | None]] = [(None, None)]
+    rows += [(g, None) for g in data.codes("gender")]
+    rows += [(g, a) for g in data.codes("gender") for a in data.codes("age_band")]
+    columns: list[int | None] = [None, *data.codes("region")]
+    row_names = [_row_name(data, g, a, lang) for g, a in rows]
+    column_names = [
+        _wrap(ui("national", lang) if r is None else data.code_label("region", r, lang), 12)
+        for r in columns
+    ]
+    grid = [
+        [data.cell(ind.id, wave, make_key(**_codes(g, a, r))) for r in columns] for g, a in rows
+    ]
+    where = data.wave_label(wave, lang)
+
+    def name(i: int, j: int) -> str:
+        return f"{row_names[i]} · {column_names[j].replace('<br>', ' ')}"
+
+    values = [[c.estimate * ind.scale if c.state == "value" else None for c in row] for row in grid]
+    zmin, zmax = _range([v for row in values for v in row if v is not None])
+    axes = {"x": column_names, "y": row_names, "xgap": 2, "ygap": 2}
+    blank = [
+        [_NO_VALUE_LEVEL[c.state] if c.state != "value" else None for c in row] for row in grid
+    ]
+    traces: list[Spec] = [
+        {
+            "type": "heatmap",
+            **axes,
+            "z": blank,
+            "zmin": 0,
+            "zmax": 1,
+            "colorscale": NO_VALUE_COLORS,
+            "showscale": False,
+            "text": [[_blank_word(c, lang) for c in row] for row in grid],
+            "texttemplate": "%{text}",
+            "textfont": {"size": 10, "color": "#333333"},
+            "customdata": [
+                [
+                    _no_value_hover(c, name(i, j), where, lang, data.suppress_below)
+                    if c.state != "value"
+                    else ""
+                    for j, c in enumerate(row)
+                ]
+                for i, row in enumerate(grid)
+            ],
+            "hovertemplate": "%{customdata}<extra></extra>",
+            "name": pick(SUPPRESSED, lang),
+        },
+        {
+            "type": "heatmap",
+            **axes,
+            "z": values,
+            "zmin": zmin,
+            "zmax": zmax,
+            "colorscale": _colorscale(ind),
+            "colorbar": {
+                "title": {"text": ind.axis_title(lang)},
+                "ticksuffix": percent_sign(lang) if ind.type == "proportion" else "",
+            },
+            "text": [
+                [
+                    ind.cell_text(c, lang, decimals=ind.decimals - 1) if c.state == "value" else ""
+                    for c in row
+                ]
+                for row in grid
+            ],
+            "texttemplate": "%{text}",
+            "textfont": {"size": 11},
+            "customdata": [
+                [
+                    _hover(ind, c, name(i, j), where, lang, data.flag_below)
+                    if c.state == "value"
+                    else ""
+                    for j, c in enumerate(row)
+                ]
+                for i, row in enumerate(grid)
+            ],
+            "hovertemplate": "%{customdata}<extra></extra>",
+            "name": pick(ind.label, lang),
+        },
+    ]
+    title = f"{ui('heatmap_title', lang)} {pick(ind.label, lang)}"
+    layout = _layout(lang, title, where, 130 + 34 * len(rows) + 60)
+    layout["xaxis"] = {"side": "top", "showgrid": False, "tickangle": 0, "automargin": True}
+    layout["yaxis"] = {"autorange": "reversed", "showgrid": False, "automargin": True}
+    layout["margin"] = {"l": 10, "r": 30, "t": 150, "b": 80}
+    notes = [ui("flagged_note", lang, mark=FLAG_MARK, flag=data.flag_below)]
+    notes.append(ui("suppressed_note", lang, suppress=data.suppress_below))
+    if any(c.state == "not_estimated" for row in grid for c in row):
+        notes.append(ui("not_estimated_note", lang))
+    layout["annotations"] = [{**_footnote("<br>".join(notes)), "yshift": -10}]
+    return {"data": traces, "layout": layout}
+
+
+def _blank_word(cell: Cell, lang: Lang) -> str:
+    """Return the word of a heatmap cell without a value ("–" when not estimated)."""
+    if cell.state == "value":
+        return ""
+    return "–" if cell.state == "not_estimated" else state_word(cell.state, lang)
+
+
+def _codes(gender: int | None, age_band: int | None, region: int | None) -> dict[str, int]:
+    """Return the non-empty domain codes of a heatmap cell."""
+    codes = {"gender": gender, "age_band": age_band, "region": region}
+    return {k: v for k, v in codes.items() if v is not None}
+
+
+def _row_name(data: DashboardData, gender: int | None, age_band: int | None, lang: Lang) -> str:
+    """Return the label of a heatmap row (everyone, a sex, or a sex and an age group)."""
+    if gender is None:
+        return ui("everyone", lang)
+    name = data.code_label("gender", gender, lang)
+    if age_band is None:
+        return name
+    return f"{name} · {data.code_label('age_band', age_band, lang)}"

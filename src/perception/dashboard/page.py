@@ -1,0 +1,592 @@
+"""The dashboard page: one self-contained HTML document with plotly.js, data and both languages.
+
+Text in the HTML carries ``data-i18n="<key>"``; the page holds every key's English and French
+text, and every figure pre-rendered in both languages, as one JSON block. A small inline
+script fills the texts and draws the figures with ``Plotly.react`` for the chosen language,
+and redraws a figure when its selectors change. The page loads nothing: plotly.js is inline,
+fonts are the system's, the map has no tiles, and a Content-Security-Policy forbids any
+request, so a mistake shows up as a console error rather than a silent download.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from plotly.offline import get_plotlyjs
+
+from perception.config import Label
+from perception.dashboard.data import BREAKDOWNS, Change, DashboardData, Indicator, state_word
+from perception.dashboard.figures import Spec
+from perception.dashboard.geo import GEO_ASSETS_SCRIPT, GeoJson
+from perception.dashboard.text import FLAG_MARK, LANGS, SUPPRESSED, UI, Lang, number, pick, ui
+
+__all__ = ["render_page"]
+
+PLOTLY_CONFIG = {
+    "displaylogo": False,
+    "responsive": True,
+    "modeBarButtonsToRemove": ["lasso2d", "select2d"],
+    "toImageButtonOptions": {"format": "png", "scale": 2},
+}
+CSP = (
+    "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
+    "img-src data: blob:; font-src data:"
+)
+BiText = Callable[[Lang], str]
+#: Decimals kept in the page's JSON: 1e-5 of a percentage point, or about a metre on the map.
+DECIMALS = 5
+
+SCRIPT = """
+(function () {
+  "use strict";
+  var DATA = JSON.parse(document.getElementById("dashboard-data").textContent);
+  var current = DATA.lang;
+  function draw(view) {
+    var key = [view.view].concat(view.selects.map(function (id) {
+      return document.getElementById(id).value;
+    })).join("|");
+    var spec = DATA.figures[current][key];
+    var traces = spec.data.map(function (trace) {
+      return trace.type === "choropleth"
+        ? Object.assign({}, trace, {geojson: DATA.geojson}) : trace;
+    });
+    return Plotly.react(view.div, traces, spec.layout, DATA.config);
+  }
+  function setLanguage(lang) {
+    current = lang;
+    document.documentElement.lang = lang;
+    var texts = DATA.text[lang];
+    document.querySelectorAll("[data-i18n]").forEach(function (el) {
+      el.textContent = texts[el.getAttribute("data-i18n")];
+    });
+    document.querySelectorAll("button[data-lang]").forEach(function (button) {
+      button.setAttribute("aria-pressed", String(button.getAttribute("data-lang") === lang));
+    });
+    return Promise.all(DATA.views.map(draw)).then(function () {
+      document.body.setAttribute("data-rendered", lang);
+    });
+  }
+  DATA.views.forEach(function (view) {
+    view.selects.forEach(function (id) {
+      document.getElementById(id).addEventListener("change", function () { draw(view); });
+    });
+  });
+  document.querySelectorAll("button[data-lang]").forEach(function (button) {
+    button.addEventListener("click", function () {
+      setLanguage(button.getAttribute("data-lang"));
+    });
+  });
+  setLanguage(current);
+})();
+"""
+
+STYLE = """
+:root { --ink: #1d2733; --muted: #5b6570; --line: #dde2e7; --head: #1f3b5c; }
+* { box-sizing: border-box; }
+body { margin: 0; font-family: system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue",
+  Arial, sans-serif; color: var(--ink); background: #f4f6f8; font-size: 15px; line-height: 1.45; }
+header { background: var(--head); color: #fff; padding: 18px 28px; display: flex;
+  justify-content: space-between; align-items: flex-start; gap: 24px; flex-wrap: wrap; }
+header h1 { margin: 0 0 4px; font-size: 24px; }
+header .sub { opacity: .85; font-size: 14px; }
+.lang button { font: inherit; border: 1px solid #fff; background: transparent; color: #fff;
+  padding: 5px 12px; cursor: pointer; }
+.lang button[aria-pressed="true"] { background: #fff; color: var(--head); font-weight: 600; }
+nav { background: #fff; border-bottom: 1px solid var(--line); padding: 8px 28px; }
+nav a { margin-right: 18px; color: var(--head); text-decoration: none; font-weight: 600; }
+main { max-width: 1240px; margin: 0 auto; padding: 8px 20px 40px; }
+section { background: #fff; border: 1px solid var(--line); border-radius: 6px;
+  margin: 18px 0; padding: 16px 20px; }
+section h2 { margin: 0 0 4px; font-size: 20px; color: var(--head); }
+.intro { color: var(--muted); margin: 0 0 12px; }
+.controls { display: flex; gap: 18px; flex-wrap: wrap; margin-bottom: 8px; }
+.controls label { font-weight: 600; font-size: 14px; }
+.controls select { font: inherit; margin-left: 6px; max-width: 560px; }
+h3.benchmark { font-size: 15px; margin: 18px 0 6px; padding: 6px 10px; background: #eef2f6;
+  border-left: 4px solid var(--head); }
+table { border-collapse: collapse; width: 100%; }
+table.scorecard { table-layout: fixed; }
+table.scorecard col.c-ind { width: 27%; } table.scorecard col.c-val { width: 13%; }
+table.scorecard col.c-chg { width: 14%; } table.scorecard col.c-tgt { width: 11%; }
+table.scorecard col.c-sta { width: 21%; }
+.nowrap { white-space: nowrap; }
+th, td { text-align: left; vertical-align: top; padding: 7px 8px; border-bottom: 1px solid
+  var(--line); }
+th { font-size: 13px; color: var(--muted); font-weight: 600; }
+.small { display: block; font-size: 12px; color: var(--muted); }
+.big { font-size: 17px; font-weight: 600; white-space: nowrap; }
+td.suppressed, td.missing { background: repeating-linear-gradient(45deg, #f3f3f3 0 6px,
+  #e4e4e4 6px 12px); color: #555; font-style: italic; }
+.improving .delta { color: #1a7f37; } .worsening .delta { color: #b42318; }
+.no-change .delta { color: var(--muted); }
+.badge { display: inline-block; padding: 2px 9px; border-radius: 11px; font-size: 13px;
+  font-weight: 600; color: #fff; white-space: nowrap; }
+.badge.achieved { background: #14532d; } .badge.on-track { background: #1a7f37; }
+.badge.off-track { background: #b42318; } .badge.insufficient-evidence { background: #6b7280; }
+.flag { color: #9a6700; font-weight: 700; }
+.legend { font-size: 13px; color: var(--muted); margin-top: 10px; }
+.notice { padding: 12px 14px; background: #fff4e5; border: 1px solid #f0c27b; }
+.plot { min-height: 300px; }
+ul { margin: 6px 0; }
+"""
+
+
+class Texts:
+    """Every text of the page in both languages, each under a short key."""
+
+    def __init__(self, lang: Lang) -> None:
+        self.lang = lang
+        self.table: dict[Lang, dict[str, str]] = {code: {} for code in LANGS}
+        self._keys: dict[tuple[str, ...], str] = {}
+
+    def key(self, text: BiText | Label) -> str:
+        """Register a text (a label, or a function of the language) and return its key."""
+        values = tuple(
+            pick(text, code) if isinstance(text, Label) else text(code) for code in LANGS
+        )
+        if values not in self._keys:
+            key = f"t{len(self._keys)}"
+            self._keys[values] = key
+            for code, value in zip(LANGS, values, strict=True):
+                self.table[code][key] = value
+        return self._keys[values]
+
+    def tag(self, name: str, text: BiText | Label, attrs: str = "") -> str:
+        """Return an element holding a translated text, in the page's first language."""
+        key = self.key(text)
+        extra = f" {attrs}" if attrs else ""
+        content = html.escape(self.table[self.lang][key])
+        return f'<{name} data-i18n="{key}"{extra}>{content}</{name}>'
+
+    def ui(self, name: str, key: str, attrs: str = "", **values: object) -> str:
+        """Return an element holding an interface text."""
+        return self.tag(name, lambda lang: ui(key, lang, **values), attrs)
+
+
+def render_page(
+    data: DashboardData,
+    figures: Mapping[Lang, Mapping[str, Spec]],
+    *,
+    geo: GeoJson | None,
+    map_problem: BiText | None,
+    generated_at: datetime,
+    lang: Lang,
+    heatmap_indicator: str,
+) -> str:
+    """Return the dashboard's HTML document."""
+    t = Texts(lang)
+    views = [
+        {
+            "view": "trends",
+            "div": "fig-trends",
+            "selects": ["trends-indicator", "trends-breakdown"],
+        },
+        {"view": "gaps", "div": "fig-gaps", "selects": []},
+        {"view": "heatmap", "div": "fig-heatmap", "selects": ["heatmap-indicator"]},
+    ]
+    if geo is not None:
+        views.append({"view": "map", "div": "fig-map", "selects": ["map-indicator", "map-wave"]})
+    title = t.tag("h1", lambda code: pick(data.survey.title, code))
+    body = "\n".join(
+        [
+            _header(t, data, title, generated_at),
+            _nav(t, geo is not None or map_problem is not None),
+            "<main>",
+            _scorecard(t, data),
+            _trends(t, data),
+            _gaps(t),
+            _map(t, data, geo, map_problem),
+            _heatmap(t, data, heatmap_indicator),
+            _methodology(t, data, generated_at),
+            "</main>",
+        ]
+    )
+    page_title = t.tag(
+        "title", lambda code: f"{ui('dashboard', code)} – {pick(data.survey.title, code)}"
+    )
+    payload = {
+        "lang": lang,
+        "config": PLOTLY_CONFIG,
+        "views": views,
+        "geojson": geo,
+        "text": t.table,
+        "figures": {code: _strip_geojson(figures[code]) for code in LANGS},
+    }
+    blob = json.dumps(_rounded(payload), ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    blob = blob.replace("<", "\\u003c")
+    return "\n".join(
+        [
+            "<!DOCTYPE html>",
+            f'<html lang="{lang}">',
+            "<head>",
+            '<meta charset="utf-8">',
+            f'<meta http-equiv="Content-Security-Policy" content="{CSP}">',
+            '<meta name="viewport" content="width=device-width, initial-scale=1">',
+            page_title,
+            f"<style>{STYLE}</style>",
+            "</head>",
+            "<body>",
+            body,
+            f'<script type="application/json" id="dashboard-data">{blob}</script>',
+            f"<script>{GEO_ASSETS_SCRIPT}</script>",
+            f"<script>{get_plotlyjs()}</script>",
+            f"<script>{SCRIPT}</script>",
+            "</body>",
+            "</html>",
+            "",
+        ]
+    )
+
+
+def _rounded(value: Any) -> Any:
+    """Round every float to DECIMALS places (display values and degrees: ample precision)."""
+    if isinstance(value, float):
+        return round(value, DECIMALS)
+    if isinstance(value, dict):
+        return {key: _rounded(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_rounded(item) for item in value]
+    return value
+
+
+def _strip_geojson(figures: Mapping[str, Spec]) -> dict[str, Spec]:
+    """Drop the GeoJSON from choropleth traces: the page holds it once and the script adds it."""
+    out: dict[str, Spec] = {}
+    for key, spec in figures.items():
+        traces = [
+            {k: v for k, v in trace.items() if k != "geojson"}
+            if trace.get("type") == "choropleth"
+            else trace
+            for trace in spec["data"]
+        ]
+        out[key] = {"data": traces, "layout": spec["layout"]}
+    return out
+
+
+# --------------------------------------------------------------------------- page parts
+
+
+def _header(t: Texts, data: DashboardData, title: str, generated_at: datetime) -> str:
+    """Return the banner: title, country, generation time and the language switch."""
+    stamp = generated_at.isoformat(sep=" ", timespec="minutes")
+    sub = t.tag(
+        "div",
+        lambda code: (
+            f"{ui('dashboard', code)} · {pick(data.survey.country, code)} · "
+            f"{ui('generated', code)} {stamp}"
+        ),
+        'class="sub"',
+    )
+    switch = (
+        '<div class="lang" role="group" aria-label="Language / Langue">'
+        f'<button type="button" id="lang-en" data-lang="en" aria-pressed="{_pressed("en", t)}">'
+        "English</button>"
+        f'<button type="button" id="lang-fr" data-lang="fr" aria-pressed="{_pressed("fr", t)}">'
+        "Français</button></div>"
+    )
+    return f"<header><div>{title}{sub}</div>{switch}</header>"
+
+
+def _pressed(code: Lang, t: Texts) -> str:
+    """Return the initial aria-pressed value of a language button."""
+    return "true" if code == t.lang else "false"
+
+
+def _nav(t: Texts, with_map: bool) -> str:
+    """Return the links to the sections."""
+    sections = ["scorecard", "trends", "gaps", *(["map"] if with_map else []), "heatmap"]
+    links = [t.ui("a", name, f'href="#{name}"') for name in [*sections, "methodology"]]
+    return f"<nav>{''.join(links)}</nav>"
+
+
+def _section(t: Texts, name: str, content: str) -> str:
+    """Return a titled section with its introduction."""
+    intro = t.ui("p", f"{name}_intro", 'class="intro"') if f"{name}_intro" in UI else ""
+    return f'<section id="{name}">{t.ui("h2", name)}{intro}{content}</section>'
+
+
+def _select(
+    t: Texts, ident: str, label: str, options: Sequence[tuple[str, BiText | Label]], selected: str
+) -> str:
+    """Return a labelled selector whose option texts follow the language."""
+    items = "".join(
+        t.tag(
+            "option",
+            text,
+            f'value="{html.escape(value)}"' + (" selected" if value == selected else ""),
+        )
+        for value, text in options
+    )
+    return f'<label>{t.ui("span", label)}<select id="{ident}">{items}</select></label>'
+
+
+def _indicator_options(data: DashboardData) -> list[tuple[str, BiText | Label]]:
+    """Return the indicators (gaps excluded) as selector options."""
+    return [(ind.id, ind.label) for ind in data.ordered_indicators(gaps=False)]
+
+
+def _wave_text(data: DashboardData, wave: str) -> BiText:
+    """Return a wave's label as a text of the language."""
+    return lambda code: data.wave_label(wave, code)
+
+
+def _column_text(data: DashboardData, column: str) -> BiText:
+    """Return a breakdown's label as a text of the language."""
+    return lambda code: data.column_label(column, code)
+
+
+def _plot(ident: str) -> str:
+    """Return the container of a figure."""
+    return f'<div id="{ident}" class="plot"></div>'
+
+
+# --------------------------------------------------------------------------- scorecard
+
+
+def _scorecard(t: Texts, data: DashboardData) -> str:
+    """Return the benchmark scorecard: one table per benchmark."""
+    head = "".join(
+        t.ui("th", key)
+        for key in ("indicator", "latest", "change_previous", "change_baseline", "target", "status")
+    )
+    groups: list[str] = []
+    for bench, label in data.benchmarks.items():
+        members = [ind for ind in data.indicators.values() if ind.benchmark == bench]
+        if not members:
+            continue
+        rows = "".join(_scorecard_row(t, data, ind) for ind in members)
+        heading = t.tag("h3", label, 'class="benchmark"')
+        groups.append(
+            f'{heading}<table class="scorecard">{_COLUMNS}<thead><tr>{head}</tr></thead>'
+            f"<tbody>{rows}</tbody></table>"
+        )
+    legend = t.tag(
+        "p",
+        lambda code: (
+            f"{ui('flagged_note', code, mark=FLAG_MARK, flag=data.flag_below)}. "
+            f"{ui('suppressed_note', code, suppress=data.suppress_below).capitalize()}."
+        ),
+        'class="legend"',
+    )
+    return _section(t, "scorecard", "".join(groups) + legend)
+
+
+_COLUMNS = (
+    '<colgroup><col class="c-ind"><col class="c-val"><col class="c-chg"><col class="c-chg">'
+    '<col class="c-tgt"><col class="c-sta"></colgroup>'
+)
+
+
+def _scorecard_row(t: Texts, data: DashboardData, ind: Indicator) -> str:
+    """Return one indicator's row of the scorecard."""
+    wave = ind.latest_wave if ind.latest_wave in data.waves else data.latest_wave(ind.id)
+    cell = data.cell(ind.id, wave)
+    name = t.tag("span", ind.label)
+    where = t.tag("span", _wave_text(data, wave), 'class="small"')
+    if cell.state == "value":
+        value_class = "value"
+        value = t.tag("span", lambda code: ind.value(cell.estimate, code), 'class="big"')
+        if cell.flagged:
+            value += f'<span class="flag" title="n = {cell.n}">{FLAG_MARK}</span>'
+        value += t.tag(
+            "span", lambda code: ind.ci(cell.ci_low, cell.ci_high, code), 'class="small"'
+        )
+    else:
+        value_class = "value missing" if cell.state != "suppressed" else "value suppressed"
+        value = t.tag("span", lambda code: state_word(cell.state, code), 'class="big"')
+        if cell.state == "suppressed":
+            value += t.tag(
+                "span",
+                lambda code: ui("suppressed_note", code, suppress=data.suppress_below),
+                'class="small"',
+            )
+    cells = [
+        f'<td class="ind">{name}{where}</td>',
+        f'<td class="{value_class}">{value}</td>',
+        _change_cell(t, data, ind, "previous", wave),
+        _change_cell(t, data, ind, "baseline", wave),
+        f"<td>{_target(t, ind)}</td>",
+        f"<td>{_status(t, ind)}</td>",
+    ]
+    return f'<tr data-indicator="{html.escape(ind.id)}">{"".join(cells)}</tr>'
+
+
+def _change_cell(t: Texts, data: DashboardData, ind: Indicator, comparison: str, wave: str) -> str:
+    """Return a change since the previous wave or the baseline, with its CI and direction."""
+    change = data.changes.get((ind.id, comparison, wave))
+    if change is None:
+        reason = t.tag("span", _no_change_reason(data, ind, comparison, wave))
+        return f'<td class="missing">{reason}</td>'
+    if change.suppressed:
+        word = t.tag("span", SUPPRESSED, 'class="big"')
+        return f'<td class="suppressed">{word}</td>'
+    return _change_value(t, ind, change)
+
+
+def _change_value(t: Texts, ind: Indicator, change: Change) -> str:
+    """Return a published change: arrow, value, CI, direction word."""
+    shown = round(change.estimate * ind.scale, ind.decimals)
+    arrow = "▲" if shown > 0 else "▼" if shown < 0 else "■"
+    direction = change.direction if change.direction in ("improving", "worsening") else "no change"
+    delta = t.tag(
+        "span",
+        lambda code: f"{arrow} {ind.value(change.estimate, code, change=True)}",
+        'class="big delta"',
+    )
+    if change.flagged:
+        delta += f'<span class="flag">{FLAG_MARK}</span>'
+    ci = t.tag("span", lambda code: ind.ci(change.ci_low, change.ci_high, code), 'class="small"')
+    word = t.ui("span", direction, 'class="small"')
+    return f'<td class="{direction.replace(" ", "-")}">{delta}{ci}{word}</td>'
+
+
+def _no_change_reason(data: DashboardData, ind: Indicator, comparison: str, wave: str) -> BiText:
+    """Explain a missing change: the reference wave lacked the question, or no estimate."""
+    position = data.waves.index(wave)
+    if position == 0:
+        return lambda code: "—"
+    reference = data.waves[position - 1] if comparison == "previous" else data.waves[0]
+    if data.cell(ind.id, reference).state == "not_asked":
+        return lambda code: f"{ui('not_asked_in', code)} {data.wave_label(reference, code)}"
+    return lambda code: ui("not_available", code)
+
+
+def _target(t: Texts, ind: Indicator) -> str:
+    """Return an indicator's target and date, or a dash."""
+    if math.isnan(ind.target):
+        return "—"
+    return t.tag(
+        "span",
+        lambda code: (
+            ind.value(ind.target, code)
+            + (f" {ui('by', code)} {ind.target_date}" if ind.target_date else "")
+        ),
+    )
+
+
+def _status(t: Texts, ind: Indicator) -> str:
+    """Return the status badge and its one-sentence reason."""
+    badge = t.ui("span", ind.status, f'class="badge {ind.status.replace(" ", "-")}"')
+    reason = t.tag("span", ind.reason, 'class="small"')
+    return badge + reason
+
+
+# --------------------------------------------------------------------------- figure sections
+
+
+def _trends(t: Texts, data: DashboardData) -> str:
+    """Return the trends section: indicator and breakdown selectors, one figure."""
+    indicators = _indicator_options(data)
+    breakdowns: list[tuple[str, BiText | Label]] = [(b, _column_text(data, b)) for b in BREAKDOWNS]
+    controls = _select(t, "trends-indicator", "indicator", indicators, indicators[0][0])
+    controls += _select(t, "trends-breakdown", "breakdown", breakdowns, "gender")
+    return _section(t, "trends", f'<div class="controls">{controls}</div>{_plot("fig-trends")}')
+
+
+def _gaps(t: Texts) -> str:
+    """Return the gaps section."""
+    return _section(t, "gaps", _plot("fig-gaps"))
+
+
+def _map(t: Texts, data: DashboardData, geo: GeoJson | None, problem: BiText | None) -> str:
+    """Return the map section, or the reason the map is missing."""
+    if geo is None:
+        if problem is None:
+            return ""
+        notice = t.tag("p", problem, 'class="notice" id="map-unavailable"')
+        return _section(t, "map", notice)
+    indicators = _indicator_options(data)
+    waves: list[tuple[str, BiText | Label]] = [(w, _wave_text(data, w)) for w in data.waves]
+    controls = _select(t, "map-indicator", "indicator", indicators, indicators[0][0])
+    controls += _select(t, "map-wave", "wave", waves, data.waves[-1])
+    return _section(t, "map", f'<div class="controls">{controls}</div>{_plot("fig-map")}')
+
+
+def _heatmap(t: Texts, data: DashboardData, selected: str) -> str:
+    """Return the "who feels excluded" section."""
+    controls = _select(t, "heatmap-indicator", "indicator", _indicator_options(data), selected)
+    return _section(t, "heatmap", f'<div class="controls">{controls}</div>{_plot("fig-heatmap")}')
+
+
+# --------------------------------------------------------------------------- methodology
+
+
+def _methodology(t: Texts, data: DashboardData, generated_at: datetime) -> str:
+    """Return the methodology panel: waves, weighting, margins of error, rules, provenance."""
+    keys: tuple[str, ...] = ("wave", "fieldwork", "provider", "source_file", "n_respondents")
+    keys += ("deff_kish", "n_eff", "moe", "weighting")
+    head = "".join(t.ui("th", key) for key in keys)
+    rows = []
+    for fact in data.facts:
+        cells: list[str] = [
+            t.tag("td", _wave_text(data, fact.wave)),
+            "<td>"
+            + " – ".join(f'<span class="nowrap">{html.escape(d)}</span>' for d in fact.fieldwork)
+            + "</td>",
+            f"<td>{html.escape(fact.provider)}</td>",
+            f"<td><code>{html.escape(fact.source_file)}</code></td>",
+            _number_cell(t, fact.n_respondents, 0),
+            _number_cell(t, fact.deff_kish, 2),
+            _number_cell(t, fact.n_eff, 0),
+            t.tag("td", _moe(fact.moe_95)),
+            f'<td class="small">{html.escape(fact.weighting)}</td>',
+        ]
+        rows.append(f"<tr>{''.join(cells)}</tr>")
+    table = f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    rules = [
+        t.tag(
+            "li",
+            lambda code: ui(
+                "rule_suppress", code, suppress=data.suppress_below, word=pick(SUPPRESSED, code)
+            ),
+        ),
+        t.tag(
+            "li",
+            lambda code: ui(
+                "rule_flag",
+                code,
+                suppress=data.suppress_below,
+                flag_last=data.flag_below - 1,
+                mark=FLAG_MARK,
+            ),
+        ),
+    ]
+    if data.complementary:
+        rules.append(t.ui("li", "rule_complementary"))
+    rules.append(t.ui("li", "rule_counts", suppressed=data.n_suppressed, flagged=data.n_flagged))
+    rules.append(t.ui("li", "microdata_note"))
+    sources = "".join(f"<li><code>{html.escape(f.source_file)}</code></li>" for f in data.facts)
+    stamp = generated_at.isoformat(sep=" ", timespec="minutes")
+    provenance = [
+        f"<li>{t.ui('span', 'source_files')}<ul>{sources}</ul></li>",
+        f"<li>{t.ui('span', 'tables_generated')}: {html.escape(data.tables_generated)}</li>",
+        f"<li>{t.ui('span', 'dashboard_generated')}: {html.escape(stamp)}</li>",
+    ]
+    content = [
+        table,
+        t.ui("p", "moe_note", 'class="legend"'),
+        t.ui("h3", "rules"),
+        f"<ul>{''.join(rules)}</ul>",
+        t.ui("h3", "provenance"),
+        f"<ul>{''.join(provenance)}</ul>",
+    ]
+    return _section(t, "methodology", "".join(content))
+
+
+def _number_cell(t: Texts, value: float | None, decimals: int) -> str:
+    """Return a table cell with a number written in the page's language."""
+    if value is None or math.isnan(value):
+        return "<td>—</td>"
+    return t.tag("td", lambda code: number(float(value), decimals, code))
+
+
+def _moe(value: float) -> BiText:
+    """Write a margin of error (a fraction) as ± percentage points."""
+    if math.isnan(value):
+        return lambda code: "—"
+    return lambda code: f"±{number(value * 100, 1, code)} {ui('pts', code)}"

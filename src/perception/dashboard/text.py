@@ -1,0 +1,224 @@
+"""The dashboard's own words in English and French, and number formatting for each language.
+
+Data labels (indicators, benchmarks, regions, sexes, age groups, waves, the survey title) come
+from the configuration; this module holds only the interface's words (headings, column names,
+notes) and the rules for writing numbers: ``45.2%`` and ``[41.0, 49.4]`` in English,
+``45,2 %`` and ``[41,0 ; 49,4]`` in French.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Literal
+
+from perception.config import Label
+
+Lang = Literal["en", "fr"]
+LANGS: tuple[Lang, ...] = ("en", "fr")
+
+#: Shown in place of a hidden value; a suppressed cell never shows a number.
+SUPPRESSED = Label(en="suppressed", fr="masqué")
+NOT_ASKED = Label(en="not asked", fr="non posé")
+NO_DATA = Label(en="no respondents", fr="aucun répondant")
+NOT_ESTIMATED = Label(en="not estimated", fr="non estimé")
+#: Appended to a flagged value (few respondents: interpret with caution).
+FLAG_MARK = "†"
+MINUS = "\u2212"
+
+UI: dict[str, Label] = {
+    "dashboard": Label(en="Leadership dashboard", fr="Tableau de bord de la direction"),
+    "generated": Label(en="Generated", fr="Généré le"),
+    "language": Label(en="Language", fr="Langue"),
+    "offline_note": Label(
+        en="This file works offline: it needs no internet connection.",
+        fr="Ce fichier fonctionne hors ligne : il ne nécessite aucune connexion Internet.",
+    ),
+    "nav": Label(en="Sections", fr="Sections"),
+    "scorecard": Label(en="Benchmark scorecard", fr="Tableau des critères de référence"),
+    "scorecard_intro": Label(
+        en="Latest national estimate of each indicator (don't know kept in the base), its "
+        "change since the previous wave and since the baseline, and its status against the "
+        "benchmark.",
+        fr="Dernière estimation nationale de chaque indicateur (« ne sait pas » inclus dans la "
+        "base), son évolution depuis la vague précédente et depuis la vague de référence, et "
+        "son statut au regard du critère.",
+    ),
+    "trends": Label(en="Trends", fr="Tendances"),
+    "trends_intro": Label(
+        en="Each indicator across waves with its 95% confidence band, for the whole "
+        "population or a breakdown.",
+        fr="Chaque indicateur au fil des vagues avec sa bande de confiance à 95 %, pour "
+        "l'ensemble de la population ou par sous-groupe.",
+    ),
+    "gaps": Label(en="Gaps", fr="Écarts"),
+    "gaps_intro": Label(
+        en="Differences between groups (women − men, youth − adults) with 95% confidence "
+        "intervals; an interval that crosses zero shows no clear gap.",
+        fr="Différences entre groupes (femmes − hommes, jeunes − adultes) avec intervalles de "
+        "confiance à 95 % ; un intervalle qui traverse zéro ne montre pas d'écart net.",
+    ),
+    "map": Label(en="Regional map", fr="Carte régionale"),
+    "map_intro": Label(
+        en="Estimate by region; hover over a region for its confidence interval and number "
+        "of respondents.",
+        fr="Estimation par région ; survolez une région pour voir son intervalle de confiance "
+        "et le nombre de répondants.",
+    ),
+    "map_unavailable": Label(
+        en="The map is not shown because the boundary file could not be used:",
+        fr="La carte n'est pas affichée car le fichier des limites n'a pas pu être utilisé :",
+    ),
+    "map_not_configured": Label(
+        en="No boundary file is configured (survey.yaml, key geojson).",
+        fr="Aucun fichier de limites n'est configuré (survey.yaml, clé geojson).",
+    ),
+    "heatmap": Label(en="Who feels excluded", fr="Qui se sent exclu"),
+    "heatmap_intro": Label(
+        en="The latest estimate by sex, age group and region. Red marks the worse end of "
+        "the indicator, blue the better end.",
+        fr="La dernière estimation par sexe, tranche d'âge et région. Le rouge marque le "
+        "côté défavorable de l'indicateur, le bleu le côté favorable.",
+    ),
+    "methodology": Label(en="Methodology", fr="Méthodologie"),
+    "indicator": Label(en="Indicator", fr="Indicateur"),
+    "breakdown": Label(en="Breakdown", fr="Ventilation"),
+    "wave": Label(en="Wave", fr="Vague"),
+    "latest": Label(en="Latest (95% CI)", fr="Dernière valeur (IC à 95 %)"),
+    "change_previous": Label(en="Since previous wave", fr="Depuis la vague précédente"),
+    "change_baseline": Label(en="Since baseline", fr="Depuis la référence"),
+    "target": Label(en="Target", fr="Cible"),
+    "status": Label(en="Status", fr="Statut"),
+    "by": Label(en="by", fr="d'ici le"),
+    "improving": Label(en="improving", fr="en amélioration"),
+    "worsening": Label(en="worsening", fr="en dégradation"),
+    "no change": Label(en="no clear change", fr="pas d'évolution nette"),
+    "not_available": Label(en="not available", fr="non disponible"),
+    "not_asked_in": Label(en="not asked in", fr="non posé en"),
+    "achieved": Label(en="Achieved", fr="Atteint"),
+    "on track": Label(en="On track", fr="En bonne voie"),
+    "off track": Label(en="Off track", fr="Hors trajectoire"),
+    "insufficient evidence": Label(en="Insufficient evidence", fr="Données insuffisantes"),
+    "national": Label(en="National", fr="Ensemble du pays"),
+    "everyone": Label(en="Everyone", fr="Ensemble"),
+    "respondents": Label(en="respondents", fr="répondants"),
+    "ci95": Label(en="95% CI", fr="IC à 95 %"),
+    "percent_points": Label(en="percentage points", fr="points de pourcentage"),
+    "pts": Label(en="pts", fr="pts"),
+    "score": Label(en="score", fr="score"),
+    "difference": Label(en="difference", fr="différence"),
+    "zero_gap": Label(en="no gap", fr="aucun écart"),
+    "flagged_note": Label(
+        en="{mark} fewer than {flag} respondents: interpret with caution",
+        fr="{mark} moins de {flag} répondants : à interpréter avec prudence",
+    ),
+    "suppressed_note": Label(
+        en="suppressed: fewer than {suppress} respondents, or hidden to protect another "
+        "suppressed cell",
+        fr="masqué : moins de {suppress} répondants, ou masqué pour protéger une autre "
+        "cellule masquée",
+    ),
+    "band_note": Label(
+        en="Shaded band or bar: 95% confidence interval. Hollow marker: fewer than {flag} "
+        "respondents.",
+        fr="Bande ou barre : intervalle de confiance à 95 %. Marqueur creux : moins de {flag} "
+        "répondants.",
+    ),
+    "strip_suppressed": Label(en="Suppressed", fr="Masqué"),
+    "not_estimated_note": Label(
+        en="– not estimated for this combination (not among the indicator's breakdowns)",
+        fr="– non estimé pour cette combinaison (hors des ventilations de l'indicateur)",
+    ),
+    "not_asked_wave": Label(en="Not asked in this wave", fr="Non posé lors de cette vague"),
+    "no_estimates": Label(
+        en="No estimates for this breakdown", fr="Aucune estimation pour cette ventilation"
+    ),
+    "no_gaps": Label(en="No gap indicators", fr="Aucun indicateur d'écart"),
+    "gaps_title": Label(
+        en="Gaps between groups (national)", fr="Écarts entre groupes (ensemble du pays)"
+    ),
+    "heatmap_title": Label(en="Who feels excluded?", fr="Qui se sent exclu ?"),
+    "fieldwork": Label(en="Fieldwork", fr="Terrain"),
+    "provider": Label(en="Data collection", fr="Collecte"),
+    "source_file": Label(en="Source file", fr="Fichier source"),
+    "n_respondents": Label(en="Respondents", fr="Répondants"),
+    "deff_kish": Label(en="Design effect (Kish)", fr="Effet de plan (Kish)"),
+    "n_eff": Label(en="Effective sample size", fr="Taille effective de l'échantillon"),
+    "moe": Label(en="Margin of error (95%)", fr="Marge d'erreur (95 %)"),
+    "weighting": Label(en="Weighting", fr="Pondération"),
+    "moe_note": Label(
+        en="The margin of error is that of a 50% proportion for the whole sample, including "
+        "the design effect of the weights; subgroups have wider margins.",
+        fr="La marge d'erreur est celle d'une proportion de 50 % sur l'ensemble de "
+        "l'échantillon, effet de plan des poids compris ; les sous-groupes ont des marges "
+        "plus larges.",
+    ),
+    "rules": Label(en="Disclosure control", fr="Contrôle de la confidentialité"),
+    "rule_suppress": Label(
+        en="Estimates based on fewer than {suppress} respondents are suppressed: the "
+        "dashboard shows “{word}” instead of a number.",
+        fr="Les estimations fondées sur moins de {suppress} répondants sont masquées : le "
+        "tableau de bord affiche « {word} » au lieu d'un nombre.",
+    ),
+    "rule_flag": Label(
+        en="Estimates based on {suppress} to {flag_last} respondents are shown with {mark} "
+        "and should be interpreted with caution.",
+        fr="Les estimations fondées sur {suppress} à {flag_last} répondants sont marquées "
+        "{mark} et doivent être interprétées avec prudence.",
+    ),
+    "rule_complementary": Label(
+        en="Some further cells are suppressed so that a suppressed value cannot be worked "
+        "out from the others (complementary suppression).",
+        fr="D'autres cellules sont masquées pour qu'une valeur masquée ne puisse pas être "
+        "déduite des autres (masquage complémentaire).",
+    ),
+    "rule_counts": Label(
+        en="In these tables, {suppressed} estimates are suppressed and {flagged} are flagged.",
+        fr="Dans ces tableaux, {suppressed} estimations sont masquées et {flagged} sont signalées.",
+    ),
+    "microdata_note": Label(
+        en="This dashboard is built only from the published, disclosure-controlled tables; "
+        "it contains no individual responses.",
+        fr="Ce tableau de bord est construit uniquement à partir des tableaux publiés, "
+        "soumis au contrôle de la confidentialité ; il ne contient aucune réponse individuelle.",
+    ),
+    "provenance": Label(en="Provenance", fr="Provenance"),
+    "source_files": Label(en="Source files", fr="Fichiers sources"),
+    "tables_generated": Label(en="Indicator tables computed", fr="Tableaux d'indicateurs calculés"),
+    "dashboard_generated": Label(en="Dashboard generated", fr="Tableau de bord généré"),
+}
+
+
+def ui(key: str, lang: Lang, **values: object) -> str:
+    """Return an interface text in ``lang``, with ``{name}`` fields filled from ``values``."""
+    text: str = getattr(UI[key], lang)
+    return text.format(**values) if values else text
+
+
+def pick(label: Label, lang: Lang) -> str:
+    """Return the text of a bilingual label in ``lang``."""
+    text: str = getattr(label, lang)
+    return text
+
+
+def number(value: float, decimals: int, lang: Lang, *, signed: bool = False) -> str:
+    """Write a number with the language's decimal mark, thousands separator and minus sign."""
+    if not math.isfinite(value):
+        raise ValueError(f"cannot format {value!r}")
+    rounded = round(value, decimals)
+    if rounded == 0:
+        rounded = 0.0  # no "-0.0"
+    text = f"{abs(rounded):,.{decimals}f}"
+    if lang == "fr":
+        text = text.replace(",", "\u202f").replace(".", ",")
+    sign = MINUS if rounded < 0 else ("+" if signed and rounded > 0 else "")
+    return sign + text
+
+
+def percent_sign(lang: Lang) -> str:
+    """Return the percent suffix: ``%`` in English, a narrow no-break space and ``%`` in French."""
+    return "%" if lang == "en" else "\u202f%"
+
+
+def interval(low: str, high: str, lang: Lang) -> str:
+    """Write a confidence interval from two formatted bounds."""
+    return f"[{low}, {high}]" if lang == "en" else f"[{low}\u202f; {high}]"

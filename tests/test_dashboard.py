@@ -1,0 +1,393 @@
+"""The leadership dashboard without a browser: inputs, boundaries, figures, page and languages."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import plotly.graph_objects as go
+import pytest
+from dashboard_data import (
+    BENCHMARKS,
+    GENERATED_AT,
+    GEOJSON,
+    catalogue,
+    published_tables,
+    survey,
+)
+
+from perception.dashboard import build_dashboard, dashboard_figures, load_geojson
+from perception.dashboard.text import UI, number
+from perception.errors import ConfigError, ValidationError
+
+CAT = catalogue()
+SURVEY = survey()
+REGIONS = list(CAT.codes("region"))
+#: The domain sets whose cells the heatmap shows (rows: everyone, sex, sex × age group).
+HEATMAP_SETS = [
+    "national",
+    "gender",
+    "gender×age_band",
+    "region",
+    "gender×region",
+    "gender×age_band×region",
+]
+
+
+def build(tables: dict[str, pd.DataFrame], out: Path, **options: Any) -> Path:
+    """Build the demo dashboard from ``tables`` into ``out``."""
+    return build_dashboard(
+        tables,
+        catalogue=CAT,
+        survey=SURVEY,
+        benchmark_labels=BENCHMARKS,
+        out_path=out,
+        generated_at=GENERATED_AT,
+        **options,
+    )
+
+
+def payload(page: str) -> dict[str, Any]:
+    """Return the JSON data block of a dashboard page."""
+    match = re.search(r'<script type="application/json" id="dashboard-data">(.*?)</script>', page)
+    assert match is not None
+    data: dict[str, Any] = json.loads(match.group(1))
+    return data
+
+
+def row_html(page: str, indicator: str) -> str:
+    """Return the scorecard row of an indicator."""
+    match = re.search(rf'<tr data-indicator="{indicator}">(.*?)</tr>', page)
+    assert match is not None
+    return match.group(1)
+
+
+@pytest.fixture(scope="module")
+def tables() -> dict[str, pd.DataFrame]:
+    """Return the demo's published tables."""
+    return published_tables()
+
+
+@pytest.fixture(scope="module")
+def page(tables: dict[str, pd.DataFrame], tmp_path_factory: pytest.TempPathFactory) -> str:
+    """Return the demo dashboard's HTML."""
+    out = build(tables, tmp_path_factory.mktemp("dash") / "dashboards" / "demo.html")
+    return out.read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def figures(tables: dict[str, pd.DataFrame]) -> dict[str, dict[str, Any]]:
+    """Return every English figure of the demo dashboard."""
+    return dashboard_figures(tables, catalogue=CAT, survey=SURVEY, benchmark_labels=BENCHMARKS)
+
+
+def estimates(tables: dict[str, pd.DataFrame], indicator: str, wave: str) -> pd.DataFrame:
+    """Return Table 1's rows of an indicator and wave, variant "all"."""
+    t1 = tables["indicator_estimates"]
+    return t1[(t1["indicator"] == indicator) & (t1["wave"] == wave) & (t1["variant"] == "all")]
+
+
+# --------------------------------------------------------------------------- inputs
+
+
+def test_refuses_tables_without_disclosure_columns(tables: dict[str, pd.DataFrame]) -> None:
+    """It refuses an estimates table that has not been through disclosure control."""
+    raw = dict(tables)
+    raw["indicator_estimates"] = tables["indicator_estimates"].drop(
+        columns=["suppressed", "flagged", "disclosure"]
+    )
+    with pytest.raises(ValidationError, match="disclosure control") as info:
+        build(raw, Path("unused.html"))
+    assert "suppressed, flagged, disclosure" in info.value.found
+
+
+def test_refuses_a_suppressed_row_that_holds_a_value(tables: dict[str, pd.DataFrame]) -> None:
+    """It refuses a suppressed row whose estimate was not hidden, naming the row."""
+    t1 = tables["indicator_estimates"].copy()
+    position = int(t1.index[t1["suppressed"]][0])
+    t1.loc[position, "estimate"] = 0.42
+    with pytest.raises(ValidationError, match="suppressed rows that still hold a value") as info:
+        build({**tables, "indicator_estimates": t1}, Path("unused.html"))
+    assert info.value.rows == [position]
+
+
+def test_refuses_missing_table_and_unknown_survey(tables: dict[str, pd.DataFrame]) -> None:
+    """It names a missing table, and a survey with no rows in the tables."""
+    partial = {k: v for k, v in tables.items() if k != "indicator_trends"}
+    with pytest.raises(ValidationError, match="indicator_trends"):
+        build(partial, Path("unused.html"))
+    other = SURVEY.model_copy(update={"survey": "other"})
+    with pytest.raises(ValidationError, match="no rows for survey 'other'"):
+        build_dashboard(
+            tables,
+            catalogue=CAT,
+            survey=other,
+            benchmark_labels=BENCHMARKS,
+            out_path=Path("unused.html"),
+            generated_at=GENERATED_AT,
+        )
+
+
+def test_refuses_unlabelled_codes_and_benchmarks(tables: dict[str, pd.DataFrame]) -> None:
+    """It rejects a region code the catalogue lacks, and a benchmark without a label."""
+    t1 = tables["indicator_estimates"].copy()
+    t1.loc[t1["region"] == 8, "region"] = 9
+    with pytest.raises(ValidationError, match="region codes") as info:
+        build({**tables, "indicator_estimates": t1}, Path("unused.html"))
+    assert info.value.column == "region"
+    assert "9" in info.value.found
+    labels = {k: v for k, v in BENCHMARKS.items() if k != "mission"}
+    with pytest.raises(ConfigError, match="no label") as err:
+        build_dashboard(
+            tables,
+            catalogue=CAT,
+            survey=SURVEY,
+            benchmark_labels=labels,
+            out_path=Path("unused.html"),
+            generated_at=GENERATED_AT,
+        )
+    assert "mission" in err.value.found
+
+
+# --------------------------------------------------------------------------- boundaries
+
+
+def test_load_geojson_turns_rings_clockwise_for_plotly() -> None:
+    """It returns every demo region with its exterior ring clockwise (D3's orientation)."""
+    geo = load_geojson(GEOJSON, REGIONS)
+    codes = [f["properties"]["code"] for f in geo["features"]]
+    assert sorted(codes) == REGIONS
+    for feature in geo["features"]:
+        ring = feature["geometry"]["coordinates"][0]
+        area = sum(
+            x0 * y1 - x1 * y0 for (x0, y0), (x1, y1) in zip(ring, ring[1:] + ring[:1], strict=True)
+        )
+        assert area < 0
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "does not exist"),
+        ("{not json", "not valid JSON"),
+        ('{"type": "Feature"}', "not a GeoJSON FeatureCollection"),
+        ('{"type": "FeatureCollection", "features": []}', "no features"),
+    ],
+)
+def test_load_geojson_rejects_bad_files(tmp_path: Path, content: str | None, message: str) -> None:
+    """It names the file when the boundaries are missing, not JSON or not GeoJSON."""
+    path = tmp_path / "admin1.geojson"
+    if content is not None:
+        path.write_text(content, encoding="utf-8")
+    with pytest.raises(ConfigError, match=message) as info:
+        load_geojson(path, REGIONS)
+    assert info.value.file == str(path)
+
+
+def test_load_geojson_lists_unmatched_regions(tmp_path: Path) -> None:
+    """It lists the regions of the data that have no feature in the GeoJSON."""
+    data = json.loads(GEOJSON.read_text(encoding="utf-8"))
+    data["features"] = [f for f in data["features"] if f["properties"]["code"] not in (3, 7)]
+    path = tmp_path / "partial.geojson"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(ConfigError, match="no boundary") as info:
+        load_geojson(path, REGIONS)
+    assert info.value.found == "no feature for region code(s) 3, 7"
+    assert info.value.file == str(path)
+
+
+def test_load_geojson_rejects_a_feature_without_code(tmp_path: Path) -> None:
+    """It points at the feature that lacks properties.code."""
+    data = json.loads(GEOJSON.read_text(encoding="utf-8"))
+    del data["features"][2]["properties"]["code"]
+    path = tmp_path / "nocode.geojson"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"features\[2\]"):
+        load_geojson(path, REGIONS)
+
+
+def test_dashboard_without_map_says_why(tables: dict[str, pd.DataFrame], tmp_path: Path) -> None:
+    """It still writes the dashboard when the boundaries lack regions, and explains why."""
+    data = json.loads(GEOJSON.read_text(encoding="utf-8"))
+    data["features"] = data["features"][:5]
+    broken = tmp_path / "five.geojson"
+    broken.write_text(json.dumps(data), encoding="utf-8")
+    html = build(tables, tmp_path / "nomap.html", geojson_path=broken).read_text(encoding="utf-8")
+    content = payload(html)
+    assert [v["view"] for v in content["views"]] == ["trends", "gaps", "heatmap"]
+    assert not any(key.startswith("map|") for key in content["figures"]["en"])
+    notice = re.search(r'<p data-i18n="(t\d+)" class="notice" id="map-unavailable">', html)
+    assert notice is not None
+    for lang in ("en", "fr"):
+        text = content["text"][lang][notice.group(1)]
+        assert str(broken) in text
+        assert "6, 7, 8" in text
+    assert content["text"]["fr"][notice.group(1)].startswith("La carte n'est pas affichée")
+
+
+# --------------------------------------------------------------------------- page
+
+
+def test_page_is_self_contained_and_deterministic(
+    tables: dict[str, pd.DataFrame], page: str, tmp_path: Path
+) -> None:
+    """It inlines plotly.js, loads nothing, and writes the same bytes twice."""
+    assert "<script src" not in page
+    assert "<link" not in page
+    markup = re.sub(r"<script.*?</script>", "", page, flags=re.DOTALL)
+    assert not re.search(r"https?:|//", markup)
+    assert "Plotly.react" in page
+    assert "default-src 'none'" in page
+    again = build(tables, tmp_path / "again.html").read_text(encoding="utf-8")
+    assert again == page
+
+
+def test_every_text_has_both_languages(page: str) -> None:
+    """It gives every translated element an English and a French text."""
+    content = payload(page)
+    keys = set(re.findall(r'data-i18n="(t\d+)"', page))
+    assert keys
+    for lang in ("en", "fr"):
+        assert keys <= set(content["text"][lang])
+        assert all(content["text"][lang][k] for k in keys)
+    differ = sum(content["text"]["en"][k] != content["text"]["fr"][k] for k in keys)
+    assert differ > 0.8 * len(keys)
+    same = {key for key, label in UI.items() if label.en == label.fr}
+    assert same == {"nav", "pts", "score", "provenance"}  # identical words in both languages
+
+
+def test_french_numbers() -> None:
+    """It writes numbers with the French decimal comma, thin spaces and a true minus sign."""
+    assert number(1234.56, 1, "en") == "1,234.6"
+    assert number(1234.56, 1, "fr") == "1\u202f234,6"
+    assert number(-0.04, 1, "en") == "0.0"
+    assert number(-3.25, 1, "fr", signed=True) == "\u22123,2"
+    assert number(3.0, 0, "en", signed=True) == "+3"
+
+
+def test_figures_are_valid_plotly(tables: dict[str, pd.DataFrame]) -> None:
+    """It produces figures that plotly validates, in both languages."""
+    for lang in ("en", "fr"):
+        figs = dashboard_figures(
+            tables, catalogue=CAT, survey=SURVEY, benchmark_labels=BENCHMARKS, lang=lang
+        )
+        assert {key.split("|")[0] for key in figs} == {"gaps", "trends", "map", "heatmap"}
+        for spec in figs.values():
+            go.Figure(spec)
+
+
+def test_scorecard_shows_a_suppressed_national_value_as_suppressed(
+    tables: dict[str, pd.DataFrame], tmp_path: Path
+) -> None:
+    """It shows the word, never the number, when the latest national value is suppressed."""
+    t1 = tables["indicator_estimates"].copy()
+    hit = (
+        (t1["indicator"] == "trust_police")
+        & (t1["wave"] == "w3")
+        & (t1["domain_set"] == "national")
+        & (t1["variant"] == "all")
+    )
+    hidden = t1.loc[hit, "estimate"].iloc[0]
+    t1.loc[hit, ["estimate", "se", "ci_low", "ci_high"]] = math.nan
+    t1.loc[hit, "suppressed"] = True
+    t1.loc[hit, "disclosure"] = "suppressed: n<25"
+    html = build({**tables, "indicator_estimates": t1}, tmp_path / "s.html").read_text("utf-8")
+    row = row_html(html, "trust_police")
+    assert 'class="value suppressed"' in row
+    assert ">suppressed<" in row
+    shown = f"{hidden * 100:.1f}%"
+    assert shown not in row
+    key = re.search(r'class="value suppressed"><span data-i18n="(t\d+)"', row)
+    assert key is not None
+    assert payload(html)["text"]["fr"][key.group(1)] == "masqué"
+
+
+def test_not_asked_wave_reads_not_asked(page: str, figures: dict[str, dict[str, Any]]) -> None:
+    """It writes "not asked" for a wave without the question, never a zero."""
+    row = row_html(page, "mission_protects")
+    assert "not asked in" in row
+    spec = figures["trends|mission_protects|national"]
+    texts = [a["text"] for a in spec["layout"]["annotations"]]
+    assert "Not asked in this wave" in texts
+    line = next(t for t in spec["data"] if t.get("mode") == "lines+markers")
+    assert line["y"][0] is None
+    assert all(v is not None for v in line["y"][1:])
+
+
+# --------------------------------------------------------------------------- suppression
+
+
+def shown_values(cells: pd.DataFrame, scale: float = 100.0) -> list[float]:
+    """Return the displayed values of the unsuppressed estimated cells, sorted."""
+    ok = cells[~cells["suppressed"] & (cells["availability"] == "estimated")]
+    return sorted(round(v * scale, 6) for v in ok["estimate"])
+
+
+def test_heatmap_hides_every_suppressed_cell(
+    tables: dict[str, pd.DataFrame], figures: dict[str, dict[str, Any]]
+) -> None:
+    """It shows exactly the unsuppressed values and writes "suppressed" for each hidden cell."""
+    spec = figures["heatmap|incl_feel_included"]
+    blank, values = spec["data"]
+    cells = estimates(tables, "incl_feel_included", "w3")
+    cells = cells[cells["domain_set"].isin(HEATMAP_SETS)]
+    grid = [v for row in values["z"] for v in row if v is not None]
+    assert sorted(round(v, 6) for v in grid) == shown_values(cells)
+    words = [w for row in blank["text"] for w in row]
+    assert words.count("suppressed") == int(cells["suppressed"].sum()) > 0
+    flagged = sum(w.endswith("†") for row in values["text"] for w in row)
+    assert flagged == int(cells["flagged"].sum()) > 0
+
+
+def test_map_colours_only_unsuppressed_regions(
+    tables: dict[str, pd.DataFrame], figures: dict[str, dict[str, Any]]
+) -> None:
+    """It colours the regions with a value, greys the suppressed ones, and covers all regions."""
+    for wave in ("w1", "w2", "w3"):
+        spec = figures[f"map|dialogue_parties|{wave}"]
+        choropleths = [t for t in spec["data"] if t["type"] == "choropleth"]
+        located = [code for t in choropleths for code in t["locations"]]
+        assert sorted(located) == REGIONS
+        cells = estimates(tables, "dialogue_parties", wave)
+        cells = cells[cells["domain_set"] == "region"]
+        valued = cells[~cells["suppressed"]]
+        assert choropleths[0]["locations"] == sorted(int(r) for r in valued["region"])
+        assert sorted(round(v, 6) for v in choropleths[0]["z"]) == shown_values(cells)
+        labels = spec["data"][-1]["text"]
+        assert sum("suppressed" in text for text in labels) == int(cells["suppressed"].sum())
+
+
+def test_trends_leave_suppressed_points_out(
+    tables: dict[str, pd.DataFrame], figures: dict[str, dict[str, Any]]
+) -> None:
+    """It draws no point for a suppressed region and marks it on the suppressed strip."""
+    spec = figures["trends|dialogue_parties|region"]
+    lines = [t for t in spec["data"] if t.get("mode") == "lines+markers"][1:]
+    t1 = tables["indicator_estimates"]
+    cells = t1[
+        (t1["indicator"] == "dialogue_parties")
+        & (t1["domain_set"] == "region")
+        & (t1["variant"] == "all")
+    ]
+    drawn = [v for line in lines for v in line["y"] if v is not None]
+    assert sorted(round(v, 6) for v in drawn) == shown_values(cells)
+    strip = next(t for t in spec["data"] if t.get("yaxis") == "y2")
+    assert len(strip["x"]) == int(cells["suppressed"].sum()) > 0
+
+
+def test_gaps_chart_every_gap_indicator(figures: dict[str, dict[str, Any]]) -> None:
+    """It shows each national gap per wave with its confidence interval."""
+    spec = figures["gaps"]
+    assert len(spec["layout"]["yaxis"]["ticktext"]) == 4
+    assert [t["name"] for t in spec["data"]] == [
+        "Wave 1 (March 2025)",
+        "Wave 2 (November 2025)",
+        "Wave 3 (August 2026)",
+    ]
+    for trace in spec["data"]:
+        assert len(trace["x"]) == 4
+        assert all(v > 0 for v in trace["error_x"]["array"])

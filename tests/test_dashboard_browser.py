@@ -1,0 +1,263 @@
+"""The leadership dashboard in a real browser: Debian's headless Chromium driven by Playwright.
+
+One browser per module. Each page records every request and every console error; the page
+must load from ``file://`` with no request leaving it. Full-page screenshots go to
+``test-output/`` (git-ignored) for a person to look at.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+from dashboard_data import BENCHMARKS, GENERATED_AT, GEOJSON, catalogue, published_tables, survey
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from perception.dashboard import build_dashboard
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+OUTPUT = Path(__file__).resolve().parents[1] / "test-output"
+TIMEOUT_MS = 30_000
+PLOTS = {"fig-trends", "fig-gaps", "fig-map", "fig-heatmap"}
+
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists() and not os.environ.get("CI"),
+    reason="Debian's chromium is not installed at /usr/bin/chromium (apt-get install -y chromium)",
+)
+
+
+@dataclass
+class Opened:
+    """A loaded dashboard page with everything it requested and every error it logged."""
+
+    page: Page
+    requests: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+def open_dashboard(browser: Browser, path: Path) -> Opened:
+    """Open a dashboard file and wait until every figure is drawn."""
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    opened = Opened(page)
+    page.on("request", lambda request: opened.requests.append(request.url))
+    page.on(
+        "console",
+        lambda message: opened.errors.append(message.text) if message.type == "error" else None,
+    )
+    page.on("pageerror", lambda error: opened.errors.append(str(error)))
+    page.goto(path.as_uri())
+    page.wait_for_selector("body[data-rendered='en']", timeout=TIMEOUT_MS)
+    return opened
+
+
+def build(tables: dict[str, pd.DataFrame], out: Path, **options: Any) -> Path:
+    """Build the demo dashboard into ``out``."""
+    return build_dashboard(
+        tables,
+        catalogue=catalogue(),
+        survey=survey(),
+        benchmark_labels=BENCHMARKS,
+        out_path=out,
+        generated_at=GENERATED_AT,
+        **options,
+    )
+
+
+def texts(page: Page, selector: str) -> list[str]:
+    """Return the text of every SVG text element under ``selector``."""
+    result: list[str] = page.eval_on_selector_all(
+        f"{selector} text", "nodes => nodes.map(n => n.textContent)"
+    )
+    return result
+
+
+def switch(page: Page, lang: str) -> None:
+    """Click a language button and wait until every figure is redrawn."""
+    page.click(f"#lang-{lang}")
+    page.wait_for_selector(f"body[data-rendered='{lang}']", timeout=TIMEOUT_MS)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Launch Debian's Chromium once for the module."""
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=ARGS
+        )
+        yield launched
+        launched.close()
+
+
+@pytest.fixture(scope="module")
+def tables() -> dict[str, pd.DataFrame]:
+    """Return the demo's published tables."""
+    return published_tables()
+
+
+@pytest.fixture(scope="module")
+def dashboard(tables: dict[str, pd.DataFrame], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Build the demo dashboard."""
+    return build(tables, tmp_path_factory.mktemp("browser") / "demo.html")
+
+
+@pytest.fixture(scope="module")
+def opened(browser: Browser, dashboard: Path) -> Iterator[Opened]:
+    """Open the dashboard once for the tests that only look at it."""
+    result = open_dashboard(browser, dashboard)
+    yield result
+    result.page.close()
+
+
+def test_loads_offline_without_errors(opened: Opened, dashboard: Path) -> None:
+    """It loads with no console error and no request other than the file itself."""
+    assert opened.errors == []
+    assert opened.requests == [dashboard.as_uri()]
+
+
+def test_every_chart_has_rendered_data(opened: Opened) -> None:
+    """It draws every figure with data: traces with points, and their SVG marks."""
+    plots = opened.page.evaluate(
+        """() => Array.from(document.querySelectorAll('.js-plotly-plot')).map(el => ({
+            id: el.id,
+            traces: el.data.length,
+            points: el.data.map(t => (t.y || t.z || t.locations || []).length),
+            marks: el.querySelectorAll('.point, .choroplethlocation, .hm, .js-line').length,
+        }))"""
+    )
+    assert {p["id"] for p in plots} == PLOTS
+    for plot in plots:
+        assert plot["traces"] > 0, plot
+        assert max(plot["points"]) > 0, plot
+        assert plot["marks"] > 0, plot
+
+
+def test_map_shows_every_region(opened: Opened) -> None:
+    """It colours a shape for each of the 8 regions, from the GeoJSON."""
+    located = opened.page.evaluate(
+        """() => document.getElementById('fig-map').data
+            .filter(t => t.type === 'choropleth')
+            .reduce((n, t) => n + t.locations.length, 0)"""
+    )
+    regions = json.loads(GEOJSON.read_text(encoding="utf-8"))["features"]
+    assert located == len(regions) == 8
+    drawn = opened.page.locator("#fig-map .choroplethlocation").count()
+    assert drawn == 8
+
+
+def test_suppressed_cell_renders_as_suppressed(
+    opened: Opened, tables: dict[str, pd.DataFrame]
+) -> None:
+    """It writes "suppressed" in each suppressed heatmap cell, with no number drawn there."""
+    t1 = tables["indicator_estimates"]
+    hidden = t1[
+        (t1["indicator"] == "incl_feel_included")
+        & (t1["wave"] == "w3")
+        & (t1["variant"] == "all")
+        & (t1["domain_set"] == "gender×age_band×region")
+        & t1["suppressed"]
+    ]
+    words = texts(opened.page, "#fig-heatmap")
+    assert words.count("suppressed") == len(hidden) > 0
+    z = opened.page.evaluate("() => document.getElementById('fig-heatmap').data[1].z")
+    blank = opened.page.evaluate("() => document.getElementById('fig-heatmap').data[0].text")
+    for row_values, row_words in zip(z, blank, strict=True):
+        for value, word in zip(row_values, row_words, strict=True):
+            assert (word == "suppressed") <= (value is None)
+
+
+def test_language_switch_changes_every_label(browser: Browser, dashboard: Path) -> None:
+    """It turns headings, selectors, figure titles and notes into French, and back."""
+    opened = open_dashboard(browser, dashboard)
+    page = opened.page
+    english = page.inner_text("body")
+    assert page.inner_text("#trends h2") == "Trends"
+    assert "suppressed" in texts(page, "#fig-heatmap")
+    OUTPUT.mkdir(exist_ok=True)
+    page.screenshot(path=str(OUTPUT / "dashboard_en.png"), full_page=True)
+    switch(page, "fr")
+    assert page.evaluate("document.documentElement.lang") == "fr"
+    assert page.inner_text("#trends h2") == "Tendances"
+    assert page.inner_text("#methodology h2") == "Méthodologie"
+    assert page.inner_text("h1") == survey().title.fr
+    option = page.eval_on_selector("#trends-breakdown option[value='gender']", "o => o.text")
+    assert option == "Sexe"
+    title = page.eval_on_selector("#fig-trends text.gtitle", "n => n.textContent")
+    assert title == "Les gens comme moi sont inclus dans le processus de paix"
+    assert page.eval_on_selector("#fig-trends text.gtitle-subtitle", "n => n.textContent") == "Sexe"
+    assert "masqué" in texts(page, "#fig-heatmap")
+    assert "suppressed" not in texts(page, "#fig-heatmap")
+    assert "Vague 3 (août 2026)" in texts(page, "#fig-map")
+    assert "Vague 3 (août 2026)" in texts(page, "#fig-gaps")
+    french = page.inner_text("body")
+    assert french != english
+    for word in ("Benchmark scorecard", "Since baseline", "On track", "Regional map"):
+        assert word in english
+        assert word not in french
+    page.screenshot(path=str(OUTPUT / "dashboard_fr.png"), full_page=True)
+    switch(page, "en")
+    assert page.inner_text("body") == english
+    assert opened.errors == []
+    assert opened.requests == [dashboard.as_uri()]
+    page.close()
+
+
+def test_selectors_redraw_and_show_not_asked(browser: Browser, dashboard: Path) -> None:
+    """It redraws on a new selection: "not asked" for a missing wave, grey suppressed regions."""
+    opened = open_dashboard(browser, dashboard)
+    page = opened.page
+    page.select_option("#trends-indicator", "mission_protects")
+    page.select_option("#trends-breakdown", "national")
+    page.wait_for_function(
+        "() => document.getElementById('fig-trends').textContent.includes('Not asked')",
+        timeout=TIMEOUT_MS,
+    )
+    assert "Not asked in this wave" in texts(page, "#fig-trends")
+    first = page.evaluate(
+        "() => document.getElementById('fig-trends').data.find(t => t.mode === 'lines+markers').y"
+    )
+    assert first[0] is None
+    assert all(value is not None for value in first[1:])
+    page.select_option("#map-indicator", "dialogue_parties")
+    page.wait_for_function(
+        "() => document.getElementById('fig-map').textContent.includes('suppressed')",
+        timeout=TIMEOUT_MS,
+    )
+    grey = page.evaluate("() => document.getElementById('fig-map').data[1].locations.length")
+    assert grey > 0
+    assert page.locator("#fig-map .choroplethlocation").count() == 8
+    assert opened.errors == []
+    assert opened.requests == [dashboard.as_uri()]
+    page.close()
+
+
+def test_without_boundaries_the_page_says_why(
+    browser: Browser, tables: dict[str, pd.DataFrame], tmp_path: Path
+) -> None:
+    """It renders every other view, without errors, and explains the missing map."""
+    missing = tmp_path / "nowhere.geojson"
+    path = build(tables, tmp_path / "nomap.html", geojson_path=missing)
+    opened = open_dashboard(browser, path)
+    notice = opened.page.inner_text("#map-unavailable")
+    assert notice.startswith("The map is not shown")
+    assert str(missing) in notice
+    plots = opened.page.eval_on_selector_all(".js-plotly-plot", "els => els.map(e => e.id)")
+    assert set(plots) == PLOTS - {"fig-map"}
+    switch(opened.page, "fr")
+    assert opened.page.inner_text("#map-unavailable").startswith("La carte n'est pas affichée")
+    assert opened.errors == []
+    assert opened.requests == [path.as_uri()]
+    opened.page.close()

@@ -1,0 +1,65 @@
+"""PNG and SVG export of the dashboard's figures through kaleido and Debian's Chromium."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from dashboard_data import BENCHMARKS, catalogue, published_tables, survey
+
+from perception.dashboard import dashboard_figures, export_images
+from perception.errors import PerceptionError
+
+CHROMIUM = Path("/usr/bin/chromium")
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists() and not os.environ.get("CI"),
+    reason="Debian's chromium is not installed at /usr/bin/chromium (apt-get install -y chromium)",
+)
+
+
+def test_exports_png_and_svg(tmp_path: Path) -> None:
+    """It writes a non-empty PNG and SVG for each figure, the map included, in French."""
+    figures = dashboard_figures(
+        published_tables(),
+        catalogue=catalogue(),
+        survey=survey(),
+        benchmark_labels=BENCHMARKS,
+        lang="fr",
+    )
+    chosen = {
+        key: figures[key]
+        for key in ("gaps", "map|incl_feel_included|w3", "heatmap|incl_feel_included")
+    }
+    written = export_images(chosen, tmp_path / "images")
+    names = sorted(path.name for path in written)
+    assert names == [
+        "gaps.png",
+        "gaps.svg",
+        "heatmap_incl_feel_included.png",
+        "heatmap_incl_feel_included.svg",
+        "map_incl_feel_included_w3.png",
+        "map_incl_feel_included_w3.svg",
+    ]
+    assert sorted(p.name for p in (tmp_path / "images").iterdir()) == names
+    for path in written:
+        data = path.read_bytes()
+        assert len(data) > 5_000, path
+        if path.suffix == ".png":
+            assert data.startswith(PNG_MAGIC)
+        else:
+            text = data.decode("utf-8")
+            assert "<svg" in text[:500]
+            assert "choroplethlocation" in text or "path" in text
+    heatmap = (tmp_path / "images" / "heatmap_incl_feel_included.svg").read_text("utf-8")
+    assert "masqué" in heatmap
+    region_paths = (tmp_path / "images" / "map_incl_feel_included_w3.svg").read_text("utf-8")
+    assert region_paths.count('class="choroplethlocation"') == 8
+
+
+def test_rejects_unknown_format(tmp_path: Path) -> None:
+    """It names an image format it cannot write before starting a browser."""
+    with pytest.raises(PerceptionError, match="Unknown image format"):
+        export_images({"x": {"data": [], "layout": {}}}, tmp_path, formats=("png", "bmp"))

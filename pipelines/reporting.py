@@ -6,7 +6,7 @@ import dagster as dg
 import pandas as pd
 
 from perception import disclosure
-from perception.dashboard import build_dashboard
+from perception.dashboard import build_dashboard, dashboard_figures, export_images
 from perception.errors import PerceptionError
 from perception.exports import (
     EXPORT_FILES,
@@ -199,15 +199,23 @@ def build_reporting_assets(upstream: dg.AssetsDefinition) -> list[dg.AssetsDefin
             for name, stem in DASHBOARD_TABLES.items()
         }
         out = project.dashboards() / survey.survey / "runs" / f"{context.run_id}.html"
+        options = {
+            "catalogue": loaded.catalogue,
+            "survey": survey,
+            "benchmark_labels": {k: b.label for k, b in indicators.benchmarks.items()},
+            "geojson_path": survey.resolve(survey.geojson) if survey.geojson else None,
+        }
         build_dashboard(
             tables,
-            catalogue=loaded.catalogue,
-            survey=survey,
-            benchmark_labels={k: b.label for k, b in indicators.benchmarks.items()},
             out_path=out,
             generated_at=dt.datetime.now(dt.UTC).replace(microsecond=0),
-            geojson_path=survey.resolve(survey.geojson) if survey.geojson else None,
+            **options,  # type: ignore[arg-type]
         )
+        images = project.dashboards() / survey.survey / "images"
+        for lang in ("en", "fr"):
+            figures = dashboard_figures(tables, lang=lang, **options)  # type: ignore[arg-type]
+            export_images(_report_views(figures), images / lang)
+        context.log.info(f"Chart images (PNG, SVG) written to {images}")
         latest = atomic_write(
             project.dashboards() / survey.survey / "dashboard.html",
             lambda stream: stream.write(out.read_bytes()),
@@ -221,3 +229,11 @@ def build_reporting_assets(upstream: dg.AssetsDefinition) -> list[dg.AssetsDefin
         )
 
     return [indicator_trends, benchmark_status, exports, dashboard_html]
+
+
+def _report_views(figures: dict[str, dict[str, object]]) -> dict[str, dict[str, object]]:
+    """Pick each chart's default view (headline indicator, national, latest wave) for reports."""
+    headline = next(key.split("|")[1] for key in figures if key.startswith("trends|"))
+    maps = sorted(key for key in figures if key.startswith(f"map|{headline}|"))
+    wanted = ["gaps", f"trends|{headline}|national", maps[-1], f"heatmap|{headline}"]
+    return {key: figures[key] for key in wanted if key in figures}

@@ -380,6 +380,8 @@ TABLE1_COLUMNS = (
     "availability",
     "n_a",
     "n_b",
+    "p_value",
+    "p_adjusted",
     "suppressed",
     "flagged",
     "disclosure",

@@ -39,7 +39,19 @@ RECOVERY_TOLERANCE = 1e-9  # an exactly recovered estimate matches to rounding e
 # --------------------------------------------------------------------------- table builder
 
 TEXT = ("survey", "wave", "indicator", "variant", "benchmark", "type", "unit", "domain_set")
-FLOATS = ("estimate", "se", "ci_low", "ci_high", "df", "deff", "n_weighted", "n_eff", "dk_share")
+FLOATS = (
+    "estimate",
+    "se",
+    "ci_low",
+    "ci_high",
+    "df",
+    "deff",
+    "n_weighted",
+    "n_eff",
+    "dk_share",
+    "p_value",
+    "p_adjusted",
+)
 COUNTS = ("n", "n_refused")
 ESTIMATE_COLUMNS = (
     *TEXT,
@@ -58,6 +70,8 @@ ESTIMATE_COLUMNS = (
     "availability",
     "n_a",
     "n_b",
+    "p_value",
+    "p_adjusted",
 )
 
 

@@ -51,6 +51,8 @@ ESTIMATE_DTYPES: dict[str, str] = {
     "availability": "str",
     "n_a": "Int64",
     "n_b": "Int64",
+    "p_value": "float64",
+    "p_adjusted": "float64",
     **DISCLOSURE,
 }
 TREND_DTYPES: dict[str, str] = {
@@ -237,11 +239,24 @@ def _estimate_row(
         "availability": "estimated",
         "n_a": n if type_ == "gap" else None,
         "n_b": n + 7 if type_ == "gap" else None,
+        "p_value": 0.012 if type_ == "gap" else None,
+        "p_adjusted": 0.03 if type_ == "gap" else None,
         "suppressed": False,
         "flagged": False,
         "disclosure": "",
     }
-    hidden = ["estimate", "se", "ci_low", "ci_high", "deff", "n_weighted", "n_eff", "dk_share"]
+    hidden = [
+        "estimate",
+        "se",
+        "ci_low",
+        "ci_high",
+        "deff",
+        "n_weighted",
+        "n_eff",
+        "dk_share",
+        "p_value",
+        "p_adjusted",
+    ]
     values = [*hidden, "df", "n", "n_refused", "n_a", "n_b"]
     if (indicator, wave) == NOT_ASKED:
         row.update(dict.fromkeys(values), availability="not_asked")

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from statsmodels.stats.multitest import multipletests
 
 from perception.codebook import harmonize_file
 from perception.config import Catalogue, Project, load_project
@@ -53,6 +54,8 @@ CONTRACT = [
     ("availability", "str"),
     ("n_a", "Int64"),
     ("n_b", "Int64"),
+    ("p_value", "float64"),
+    ("p_adjusted", "float64"),
 ]
 VALUES = ["estimate", "se", "ci_low", "ci_high", "df", "deff", "n_weighted", "n_eff", "dk_share"]
 # A small catalogue for the policies the default file does not exercise.
@@ -300,6 +303,7 @@ def test_gap_equals_the_difference_and_contrast(
     assert gap["se"] == pytest.approx(one.se, rel=1e-10)
     assert (gap["ci_low"], gap["ci_high"]) == pytest.approx((one.ci_low, one.ci_high), rel=1e-10)
     assert gap["df"] == one.df
+    assert gap["p_value"] == pytest.approx(one.p_value, rel=1e-8)
     naive = np.hypot(women["se"], men["se"])
     assert gap["se"] != pytest.approx(naive, rel=1e-3)
     for r in (2, 7):
@@ -309,6 +313,19 @@ def test_gap_equals_the_difference_and_contrast(
         assert within["estimate"] == pytest.approx(women["estimate"] - men["estimate"], rel=1e-12)
         one = contrast(hand, "y", ["r", "g"], (float(r), 2.0), (float(r), 1.0), "proportion")
         assert within["se"] == pytest.approx(one.se, rel=1e-10)
+
+
+def test_gap_p_values_are_adjusted_together_and_only_on_gaps(
+    tables: dict[str, pd.DataFrame],
+) -> None:
+    """It adjusts every gap p-value of a wave and variant together (BH), and leaves others NA."""
+    table = tables["w2"]
+    gaps = table["type"].eq("gap") & table["availability"].eq("estimated")
+    assert table.loc[~gaps, ["p_value", "p_adjusted"]].isna().all(axis=None)
+    for _, group in table[gaps].groupby("variant"):
+        expected = multipletests(group["p_value"], method="fdr_bh")[1]
+        np.testing.assert_allclose(group["p_adjusted"], expected, rtol=1e-12)
+        assert (group["p_adjusted"] >= group["p_value"]).all() and len(group) > 10
 
 
 # --------------------------------------------------------------------------- policies

@@ -250,6 +250,10 @@ def test_demo_dashboard_renders_offline_with_suppressed_cells(project: Path) -> 
 
     path = project / "dashboards" / "demo" / "dashboard.html"
     assert path.stat().st_size < 10_000_000
+    images = sorted((project / "dashboards" / "demo" / "images").rglob("*"))
+    pngs = [p for p in images if p.suffix == ".png"]
+    assert len(pngs) == 8 and len(images) == 2 + 16  # en/ and fr/, each 4 charts × PNG, SVG
+    assert all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in pngs)
     published = pd.read_parquet(
         project / "data" / "processed" / "demo" / "published" / "estimates.parquet"
     )

@@ -62,7 +62,18 @@ FloatArray = npt.NDArray[np.float64]
 #: Domain columns of every table, in contract order.
 DOMAIN_COLUMNS = ("gender", "age_band", "youth", "region", "urban_rural")
 #: Columns of Table 1 set to NA on a suppressed row (``n`` stays).
-VALUE_COLUMNS = ("estimate", "se", "ci_low", "ci_high", "deff", "n_eff", "n_weighted", "dk_share")
+VALUE_COLUMNS = (
+    "estimate",
+    "se",
+    "ci_low",
+    "ci_high",
+    "deff",
+    "n_eff",
+    "n_weighted",
+    "dk_share",
+    "p_value",
+    "p_adjusted",
+)
 #: Columns of Table 2 set to NA on a suppressed row.
 TREND_VALUE_COLUMNS = ("estimate", "se", "ci_low", "ci_high", "p_value", "p_adjusted")
 #: Columns appended by disclosure control.

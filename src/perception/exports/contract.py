@@ -64,6 +64,8 @@ TABLE_COLUMNS: Mapping[str, Mapping[str, SqlType]] = {
         "availability": "VARCHAR",
         "n_a": "BIGINT",
         "n_b": "BIGINT",
+        "p_value": "DOUBLE",
+        "p_adjusted": "DOUBLE",
         **_DISCLOSURE,
     },
     TRENDS: {

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+from statsmodels.stats.multitest import multipletests
 
 from perception.config import Catalogue
 from perception.design import SurveyDesign
@@ -66,6 +67,8 @@ ESTIMATE_COLUMNS: dict[str, str] = {
     "availability": "str",
     "n_a": "Int64",
     "n_b": "Int64",
+    "p_value": "float64",
+    "p_adjusted": "float64",
 }
 #: Cronbach's alpha of each index indicator in a wave: every column and its dtype.
 RELIABILITY_COLUMNS: dict[str, str] = {
@@ -76,7 +79,19 @@ RELIABILITY_COLUMNS: dict[str, str] = {
     "n": "Int64",
     "alpha": "float64",
 }
-_VALUES = ("estimate", "se", "ci_low", "ci_high", "df", "deff", "n_weighted", "n_eff", "dk_share")
+_VALUES = (
+    "estimate",
+    "se",
+    "ci_low",
+    "ci_high",
+    "df",
+    "deff",
+    "n_weighted",
+    "n_eff",
+    "dk_share",
+    "p_value",
+    "p_adjusted",
+)
 _RESULTS = ("estimate", "se", "ci_low", "ci_high", "df", "deff", "n", "n_weighted", "n_eff")
 _KEYS = ["domain_set", *DOMAIN_COLUMNS]
 _NONE = -1  # domain code of a column the domain set does not use, while merging
@@ -135,7 +150,9 @@ def compute_indicators(
     * Gap rows: ``estimate`` is ``a − b`` within the row's domain, with the covariance of the
       two sides; ``n`` is the smaller side's base, ``n_a`` and ``n_b`` both; ``deff``,
       ``n_weighted``, ``n_eff``, ``dk_share`` and ``n_refused`` are NA. A gap's domain sets
-      are its disaggregations without those holding its ``by`` variable.
+      are its disaggregations without those holding its ``by`` variable. ``p_value`` tests
+      ``a − b = 0``; ``p_adjusted`` is Benjamini-Hochberg over all gaps of the wave and
+      variant. Both are NA on other rows.
     * Variance: Taylor linearization on the calibrated design (calibration-aware), domains
       over the whole design.
 
@@ -189,7 +206,27 @@ def compute_indicators(
         unit=table["indicator"].map(lambda i: indicators.unit(by_id[i])),
         availability=table["availability"].where(table["indicator"].map(asked), "not_asked"),
     )
-    return _typed(table, ESTIMATE_COLUMNS)
+    return _typed(_adjust_gap_p_values(table), ESTIMATE_COLUMNS)
+
+
+def _adjust_gap_p_values(table: pd.DataFrame) -> pd.DataFrame:
+    """Add Benjamini-Hochberg adjusted p-values over every gap of a wave, per variant.
+
+    All the gaps of a wave (every gap indicator in every domain) are tested at once, so their
+    p-values are adjusted together for the false discovery rate [1]_.
+
+    References
+    ----------
+    .. [1] Benjamini, Y. and Hochberg, Y. (1995). Controlling the false discovery rate.
+       *Journal of the Royal Statistical Society B*, 57(1), 289-300.
+
+    """
+    adjusted = pd.Series(np.nan, index=table.index)
+    if "p_value" in table.columns:
+        tested = table["p_value"].notna() & table["availability"].eq("estimated")
+        for _, group in table[tested].groupby("variant"):
+            adjusted[group.index] = multipletests(group["p_value"], method="fdr_bh")[1]
+    return table.assign(p_adjusted=adjusted)
 
 
 def index_reliability(
@@ -361,7 +398,7 @@ def _gaps(
     )
     variant = found["variable"].str.rsplit(".", n=1).str[-1]
     found = found.assign(indicator=gap.id, variant=variant)
-    return _keyed(found.drop(columns=["variable", "p_value"]))
+    return _keyed(found.drop(columns=["variable"]))
 
 
 def _plan(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -113,3 +114,23 @@ def test_module_entry_point(survey_file: Path) -> None:
     assert run.returncode == 2
     assert "nope.sav" in run.stderr
     assert "Traceback" not in run.stderr
+
+
+def test_config_check_reports_unmatched_map_regions(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """It fails config check naming the GeoJSON file and the regions it lacks."""
+    import shutil
+
+    root = tmp_path / "demo"
+    shutil.copytree(Path(__file__).resolve().parents[1] / "config", root / "config")
+    survey = root / "config" / "survey.yaml"
+    assert main(["config", "check", str(survey)]) == 0
+    assert "map boundaries: OK" in capsys.readouterr().out
+    geo = root / "config" / "geo" / "demo_admin1.geojson"
+    data = json.loads(geo.read_text(encoding="utf-8"))
+    data["features"] = [f for f in data["features"] if f["properties"]["code"] not in (3, 7)]
+    geo.write_text(json.dumps(data), encoding="utf-8")
+    assert main(["config", "check", str(survey)]) == 2
+    err = capsys.readouterr().err
+    assert "demo_admin1.geojson" in err and "region code(s) 3, 7" in err

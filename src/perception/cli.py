@@ -7,13 +7,12 @@ the command exits with status 2.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 from perception.errors import ConfigError, PerceptionError
+from perception.storage import atomic_write
 
 USAGE_ERROR = 2
 
@@ -95,24 +94,9 @@ def _codebook_init(args: argparse.Namespace) -> int:
     if output is None:
         sys.stdout.write(text)
     else:
-        _write_text_atomically(output, text)
+        atomic_write(output, lambda stream: stream.write(text.encode("utf-8")))
         print(f"wrote {output}", file=sys.stderr)
     return 0
-
-
-def _write_text_atomically(path: Path, text: str) -> None:
-    """Write a text file through a temporary file in the same folder."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
 
 
 def _config_check(args: argparse.Namespace) -> int:
@@ -120,10 +104,17 @@ def _config_check(args: argparse.Namespace) -> int:
     from perception.config import load_project
 
     project = load_project(args.survey)
+    survey = project.survey
+    if survey.geojson is not None:
+        from perception.dashboard import load_geojson
+
+        load_geojson(survey.resolve(survey.geojson), project.catalogue.codes("region"))
     print(
-        f"{args.survey}: survey {project.survey.survey!r}, "
+        f"{args.survey}: survey {survey.survey!r}, "
         f"{len(project.catalogue.variables)} catalogue variables, "
-        f"{len(project.codebooks)} wave(s) ({', '.join(project.codebooks)}): OK"
+        f"{len(project.codebooks)} wave(s) ({', '.join(project.codebooks)})"
+        + (", map boundaries" if survey.geojson is not None else "")
+        + ": OK"
     )
     return 0
 

@@ -818,7 +818,8 @@ def validate_document(model: type[_M], doc: YamlDocument, what: str) -> _M:
             file=doc.path,
         )
     try:
-        return model.model_validate(doc.data)
+        # Validators that check several keys at once find the file (for line numbers) here.
+        return model.model_validate(doc.data, context={"document": doc})
     except pydantic.ValidationError as exc:
         raise _from_pydantic(exc, model, doc, what) from None
 
@@ -918,8 +919,8 @@ def _allowed_keys(model: type[BaseModel], loc: Iterable[Hashable]) -> list[str]:
             if field is None:
                 return []
             current = field.annotation
-        elif get_origin(current) in (dict, list):
-            current = get_args(current)[-1]
+        elif get_origin(current) in (dict, list, tuple):
+            current = [arg for arg in get_args(current) if arg is not Ellipsis][-1]
         else:
             return []
     current = _unwrap(current)

@@ -38,6 +38,7 @@ from pydantic_core import PydanticCustomError
 
 from perception.config import validate_document
 from perception.errors import ValidationError
+from perception.indicators.config import DOMAIN_COLUMNS
 from perception.yamlio import load_yaml
 
 __all__ = [
@@ -59,8 +60,6 @@ BoolArray = npt.NDArray[np.bool_]
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
 
-#: Domain columns of every table, in contract order.
-DOMAIN_COLUMNS = ("gender", "age_band", "youth", "region", "urban_rural")
 #: Columns of Table 1 set to NA on a suppressed row (``n`` stays).
 VALUE_COLUMNS = (
     "estimate",

@@ -17,9 +17,9 @@ from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
 from perception.errors import ConfigError, ValidationError
+from perception.indicators.config import DOMAIN_COLUMNS
 from perception.variance import FloatArray
 
-DOMAIN_COLUMNS: tuple[str, ...] = ("gender", "age_band", "youth", "region", "urban_rural")
 """The five domain columns of every indicator table (nullable Int64, NA when unused)."""
 KEY_COLUMNS: tuple[str, ...] = ("survey", "indicator", "variant", "domain_set", *DOMAIN_COLUMNS)
 """Columns that identify one estimate within a wave."""

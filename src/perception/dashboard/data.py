@@ -33,6 +33,7 @@ from perception.dashboard.text import (
     ui,
 )
 from perception.errors import ConfigError, ValidationError
+from perception.indicators.config import DOMAIN_COLUMNS
 
 __all__ = [
     "BREAKDOWNS",
@@ -46,7 +47,6 @@ __all__ = [
     "prepare",
 ]
 
-DOMAIN_COLUMNS = ("gender", "age_band", "youth", "region", "urban_rural")
 DISCLOSURE_COLUMNS = ("suppressed", "flagged", "disclosure")
 #: The breakdowns offered by the trends view, in order ("national" = the whole population).
 BREAKDOWNS = ("national", "gender", "age_band", "youth", "region", "urban_rural")

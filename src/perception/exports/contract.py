@@ -18,6 +18,7 @@ import pandas as pd
 from pandas.api import types as ptypes
 
 from perception.errors import ValidationError
+from perception.indicators.config import DOMAIN_COLUMNS
 
 SqlType = Literal["VARCHAR", "DOUBLE", "BIGINT", "BOOLEAN", "DATE"]
 
@@ -26,7 +27,6 @@ TRENDS = "indicator_trends"
 STATUS = "benchmark_status"
 METHODOLOGY = "methodology"
 
-DOMAIN_COLUMNS: tuple[str, ...] = ("gender", "age_band", "youth", "region", "urban_rural")
 """The domain columns of every table (nullable Int64, NA where the domain set does not use one)."""
 
 DISCLOSURE_COLUMNS: tuple[str, ...] = ("suppressed", "flagged", "disclosure")

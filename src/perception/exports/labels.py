@@ -10,7 +10,7 @@ import pandas as pd
 
 from perception.config import Catalogue, SurveyConfig
 from perception.errors import ConfigError, ValidationError
-from perception.exports.contract import DOMAIN_COLUMNS
+from perception.indicators.config import DOMAIN_COLUMNS
 
 Lang = Literal["en", "fr"]
 LANGS: tuple[Lang, ...] = ("en", "fr")

@@ -35,7 +35,6 @@ from openpyxl.writer.excel import ExcelWriter
 
 from perception.errors import ConfigError
 from perception.exports.contract import (
-    DOMAIN_COLUMNS,
     STATUS_PARTS,
     PublishedTables,
     generated_at,
@@ -43,6 +42,7 @@ from perception.exports.contract import (
     wave_order,
 )
 from perception.exports.labels import ExportLabels, Lang, set_columns, text
+from perception.indicators.config import DOMAIN_COLUMNS
 
 SUPPRESSED = "*"
 NOT_ASKED = "n/a"

@@ -1,4 +1,4 @@
-"""Assets: raw wave files → harmonized responses → weights, one partition per wave."""
+"""Assets: raw wave files → harmonized responses → weights, one partition per survey × wave."""
 
 from collections.abc import Sequence
 from typing import Any
@@ -16,7 +16,7 @@ from perception.indicators import (
 )
 from perception.storage import write_parquet
 from perception.weighting import load_targets, load_weighting_config, weight_wave, weighted_table
-from pipelines.resources import SurveyProject
+from pipelines.resources import SurveyProject, split_partition
 
 HARMONIZED_CHECKS: dict[str, str] = {
     "unique_ids": "Every respondent id is present and unique.",
@@ -49,7 +49,7 @@ def _failure(error: PerceptionError) -> dg.Failure:
 
 
 def build_assets(waves: dg.StaticPartitionsDefinition) -> Sequence[Any]:
-    """Build the per-wave assets over the given wave partitions."""
+    """Build the per-wave assets over the given ``"<survey>|<wave>"`` partitions."""
     raw_survey_file = dg.AssetSpec(
         "raw_survey_file",
         description="A wave's survey export as delivered (SPSS, Stata, KoBoToolbox…); read-only.",
@@ -72,8 +72,9 @@ def build_assets(waves: dg.StaticPartitionsDefinition) -> Sequence[Any]:
         context: dg.AssetExecutionContext, project: SurveyProject
     ) -> dg.MaterializeResult:
         """A wave on the harmonized catalogue through its codebook, personal data dropped."""
-        loaded = project.load()
-        wave = project.wave(loaded, context.partition_key)
+        survey_key, wave_id = split_partition(context.partition_key)
+        loaded = project.load(survey_key)
+        wave = project.wave(loaded, wave_id)
         raw = loaded.survey.raw_path(wave)
         context.log.info(f"Reading {raw}")
         try:
@@ -115,9 +116,9 @@ def build_assets(waves: dg.StaticPartitionsDefinition) -> Sequence[Any]:
     )
     def weights(context: dg.AssetExecutionContext, project: SurveyProject) -> dg.MaterializeResult:
         """A wave's final weights: raked to census margins and trimmed, with diagnostics."""
-        loaded = project.load()
+        survey_key, wave_id = split_partition(context.partition_key)
+        loaded = project.load(survey_key)
         survey = loaded.survey
-        wave_id = context.partition_key
         df = read_harmonized(project.output(loaded, "harmonized", wave_id))
         try:
             config = load_weighting_config(survey.resolve(survey.weighting))
@@ -182,15 +183,17 @@ def build_assets(waves: dg.StaticPartitionsDefinition) -> Sequence[Any]:
         context: dg.AssetExecutionContext, project: SurveyProject
     ) -> dg.MaterializeResult:
         """Every indicator of a wave in every domain, with SE, CI, deff and effective n."""
-        loaded = project.load()
+        survey_key, wave_id = split_partition(context.partition_key)
+        loaded = project.load(survey_key)
         survey = loaded.survey
-        wave_id = context.partition_key
         df = read_harmonized(project.output(loaded, "harmonized", wave_id))
         try:
             config = load_weighting_config(survey.resolve(survey.weighting))
             targets = load_targets(survey.resolve(survey.targets), catalogue=loaded.catalogue)
             indicators = load_indicators(
-                project.indicators_path(), loaded.catalogue, waves=[w.id for w in survey.waves]
+                project.indicators_path(loaded),
+                loaded.catalogue,
+                waves=[w.id for w in survey.waves],
             )
             # The calibrated design is rebuilt from the same inputs as the weights asset (it is
             # deterministic): the estimates need its calibration model for their variance.

@@ -3,31 +3,41 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
 
-from perception.config import load_survey
+from perception.config import DEPLOYMENT_FILE, load_deployment
 from pipelines.assets import build_assets
 from pipelines.preflight import preflight
 from pipelines.reporting import build_reporting_assets
-from pipelines.resources import SurveyProject
+from pipelines.resources import SurveyProject, wave_partition
 from pipelines.sensors import build_raw_files_sensor
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-SURVEY_FILE = "config/survey.yaml"
 
 
-def build_definitions(root: str | Path, survey_file: str = SURVEY_FILE) -> dg.Definitions:
-    """Build the definitions for the survey project in ``root``, one partition per wave."""
-    survey = load_survey(Path(root) / survey_file, root=root)
-    waves = dg.StaticPartitionsDefinition([wave.id for wave in survey.waves])
+def build_definitions(root: str | Path, deployment_file: str = DEPLOYMENT_FILE) -> dg.Definitions:
+    """Build the definitions for every survey the deployment in ``root`` serves.
+
+    Per-wave assets have one partition per survey × wave, keyed ``"<survey>|<wave>"``; the
+    cross-wave reporting assets have one partition per survey.
+    """
+    surveys = load_deployment(root, deployment_file)
+    # Composite static keys rather than a MultiPartitionsDefinition: a multi-partition is the
+    # full cross product of its dimensions, and surveys have different waves, so it would hold
+    # survey × wave pairs that do not exist (a wave of one survey under another survey's key).
+    waves = dg.StaticPartitionsDefinition(
+        [wave_partition(key, wave.id) for key, survey in surveys.items() for wave in survey.waves]
+    )
+    survey_partitions = dg.StaticPartitionsDefinition(list(surveys))
     wave_assets = build_assets(waves)
-    reporting_assets = build_reporting_assets(wave_assets[-1])
+    reporting_assets = build_reporting_assets(wave_assets[-1], waves, survey_partitions)
     wave_job = dg.define_asset_job(
         "wave_job",
         selection=dg.AssetSelection.assets(*(a.key for a in wave_assets[1:])),
-        description="Ingest, harmonize and weight one wave.",
+        description="Ingest, harmonize and weight one wave of one survey.",
         # Scheduled and sensor runs use one process per step; tests and `make demo` run the
         # same job in-process with execute_in_process.
         executor_def=dg.multiprocess_executor,
@@ -35,22 +45,27 @@ def build_definitions(root: str | Path, survey_file: str = SURVEY_FILE) -> dg.De
     reporting_job = dg.define_asset_job(
         "reporting_job",
         selection=dg.AssetSelection.assets(*(a.key for a in reporting_assets)),
-        description="Rebuild the cross-wave tables, benchmark status and exports from every wave.",
+        description="Rebuild one survey's cross-wave tables, status, exports and dashboard.",
     )
+
+    @dg.schedule(
+        name="weekly_reporting",
+        job=reporting_job,
+        cron_schedule=os.environ.get("PERCEPTION_REPORTING_CRON", "0 6 * * 1"),
+        execution_timezone="UTC",
+        description="Refresh every survey's trends, status, exports and dashboard weekly.",
+    )
+    def weekly_reporting() -> Iterator[dg.RunRequest]:
+        """Request one reporting run per survey (Monday 06:00 UTC by default)."""
+        for survey in survey_partitions.get_partition_keys():
+            yield dg.RunRequest(run_key=survey, partition_key=survey)
+
     return dg.Definitions(
         assets=[*wave_assets, *reporting_assets],
         jobs=[wave_job, reporting_job],
-        schedules=[
-            dg.ScheduleDefinition(
-                name="weekly_reporting",
-                job=reporting_job,
-                cron_schedule=os.environ.get("PERCEPTION_REPORTING_CRON", "0 6 * * 1"),
-                execution_timezone="UTC",
-                description="Refresh trends, status, exports and dashboard weekly (Monday 06:00).",
-            )
-        ],
-        sensors=[build_raw_files_sensor(Path(root), survey_file, "wave_job")],
-        resources={"project": SurveyProject(root=str(root), survey_file=survey_file)},
+        schedules=[weekly_reporting],
+        sensors=[build_raw_files_sensor(Path(root), deployment_file, "wave_job")],
+        resources={"project": SurveyProject(root=str(root), deployment_file=deployment_file)},
     )
 
 

@@ -27,7 +27,7 @@ from dagster._core.instance.ref import InstanceRef
 from dagster._serdes import ConfigurableClassData
 from dagster_shared.error import SerializableErrorInfo
 
-from perception.config import load_survey
+from perception.config import DEPLOYMENT_FILE, load_deployment, load_survey
 from perception.errors import ConfigError
 from perception.yamlio import YamlDocument, load_yaml
 
@@ -64,17 +64,18 @@ def preflight(
     root: str | Path,
     dagster_home: str | Path | None = None,
     *,
-    survey_file: str = DEFAULT_SURVEY_FILE,
+    deployment_file: str = DEPLOYMENT_FILE,
     require_raw_files: bool = True,
 ) -> None:
-    """Check the Dagster instance and the survey configuration; raise ConfigError if broken.
+    """Check the Dagster instance and every survey file of the deployment; raise if broken.
 
     ``dagster_home`` defaults to ``$DAGSTER_HOME``; without either, the instance is Dagster's
     temporary one and only the survey configuration is checked. ``require_raw_files=False``
     accepts a configured wave whose file has not been delivered yet (the sensor waits for it).
     """
     home = dagster_home if dagster_home is not None else os.environ.get("DAGSTER_HOME")
-    check_survey_files(root, survey_file, require_raw_files=require_raw_files)
+    for survey in load_deployment(root, deployment_file).values():
+        check_survey_files(root, str(survey.path), require_raw_files=require_raw_files)
     if home:
         check_instance(Path(home))
 
@@ -96,6 +97,8 @@ def check_survey_files(
             ("targets", survey.targets),
             ("weighting", survey.weighting),
             ("geojson", survey.geojson),
+            ("indicators", survey.indicators),
+            ("disclosure", survey.disclosure),
         )
         if value is not None
     ]

@@ -1,4 +1,4 @@
-"""Cross-wave assets: published indicators and trends, benchmark status, exports."""
+"""Cross-wave assets, one partition per survey: published indicators, trends, status, exports."""
 
 import datetime as dt
 
@@ -21,7 +21,7 @@ from perception.status import STATUSES
 from perception.storage import atomic_write, write_parquet
 from perception.weighting import load_weighting_config
 from pipelines.assets import _failure, _markdown
-from pipelines.resources import SurveyProject
+from pipelines.resources import SurveyProject, split_partition
 
 PUBLISHED = "published"
 DASHBOARD_TABLES = {
@@ -32,11 +32,23 @@ DASHBOARD_TABLES = {
 }
 
 
-def build_reporting_assets(upstream: dg.AssetsDefinition) -> list[dg.AssetsDefinition]:
-    """Build the cross-wave assets downstream of the per-wave ``indicator_estimates``."""
+def build_reporting_assets(
+    upstream: dg.AssetsDefinition,
+    waves: dg.StaticPartitionsDefinition,
+    surveys: dg.StaticPartitionsDefinition,
+) -> list[dg.AssetsDefinition]:
+    """Build the cross-wave assets, one partition per survey, downstream of ``upstream``.
+
+    ``upstream`` is the per-wave ``indicator_estimates`` over ``waves``: each of its
+    ``"<survey>|<wave>"`` partitions feeds the partition of its survey.
+    """
+    by_survey = dg.StaticPartitionMapping(
+        {key: split_partition(key)[0] for key in waves.get_partition_keys()}
+    )
 
     @dg.asset(
-        deps=[upstream],
+        deps=[dg.AssetDep(upstream, partition_mapping=by_survey)],
+        partitions_def=surveys,
         group_name="reporting",
         kinds={"pandas", "parquet"},
         check_specs=[
@@ -52,14 +64,16 @@ def build_reporting_assets(upstream: dg.AssetsDefinition) -> list[dg.AssetsDefin
         context: dg.AssetExecutionContext, project: SurveyProject
     ) -> dg.MaterializeResult:
         """Published estimates of every wave and their changes, gaps and trends, suppressed."""
-        loaded = project.load()
+        loaded = project.load(context.partition_key)
         waves = [w.id for w in loaded.survey.waves]
         files = [project.output(loaded, "estimates", w) for w in waves]
         available = [f for f in files if f.exists()]
         context.log.info(f"Estimates of {len(available)} of {len(files)} waves are available")
         try:
-            indicators = load_indicators(project.indicators_path(), loaded.catalogue, waves=waves)
-            rules = disclosure.load_disclosure_rules(project.disclosure_path())
+            indicators = load_indicators(
+                project.indicators_path(loaded), loaded.catalogue, waves=waves
+            )
+            rules = disclosure.load_disclosure_rules(project.disclosure_path(loaded))
             estimates = pd.concat([pd.read_parquet(f) for f in available], ignore_index=True)
             published, trends = publish_indicators(estimates, indicators, rules, waves=waves)
         except PerceptionError as error:
@@ -89,6 +103,7 @@ def build_reporting_assets(upstream: dg.AssetsDefinition) -> list[dg.AssetsDefin
 
     @dg.asset(
         deps=[indicator_trends],
+        partitions_def=surveys,
         group_name="reporting",
         kinds={"pandas", "parquet"},
         check_specs=[
@@ -100,11 +115,13 @@ def build_reporting_assets(upstream: dg.AssetsDefinition) -> list[dg.AssetsDefin
             )
         ],
     )
-    def benchmark_status(project: SurveyProject) -> dg.MaterializeResult:
+    def benchmark_status(
+        context: dg.AssetExecutionContext, project: SurveyProject
+    ) -> dg.MaterializeResult:
         """Each indicator's status: achieved, on track, off track or insufficient evidence."""
-        loaded = project.load()
+        loaded = project.load(context.partition_key)
         folder = project.folder(loaded, PUBLISHED)
-        indicators = load_indicators(project.indicators_path(), loaded.catalogue)
+        indicators = load_indicators(project.indicators_path(loaded), loaded.catalogue)
         estimates = pd.read_parquet(folder / "estimates.parquet")
         trends = pd.read_parquet(folder / "trends.parquet")
         status = status_table(estimates, trends, indicators, loaded.survey)
@@ -126,6 +143,7 @@ def build_reporting_assets(upstream: dg.AssetsDefinition) -> list[dg.AssetsDefin
 
     @dg.asset(
         deps=[benchmark_status],
+        partitions_def=surveys,
         group_name="reporting",
         kinds={"csv", "xlsx", "duckdb"},
         check_specs=[
@@ -139,11 +157,11 @@ def build_reporting_assets(upstream: dg.AssetsDefinition) -> list[dg.AssetsDefin
     )
     def exports(context: dg.AssetExecutionContext, project: SurveyProject) -> dg.MaterializeResult:
         """Report-ready CSV, Excel, Parquet and DuckDB exports of the published tables."""
-        loaded = project.load()
+        loaded = project.load(context.partition_key)
         survey = loaded.survey
         folder = project.folder(loaded, PUBLISHED)
-        indicators = load_indicators(project.indicators_path(), loaded.catalogue)
-        rules = disclosure.load_disclosure_rules(project.disclosure_path())
+        indicators = load_indicators(project.indicators_path(loaded), loaded.catalogue)
+        rules = disclosure.load_disclosure_rules(project.disclosure_path(loaded))
         estimates = pd.read_parquet(folder / "estimates.parquet")
         reports = {
             w: pd.read_parquet(project.output(loaded, "weighting_report", w))
@@ -185,20 +203,22 @@ def build_reporting_assets(upstream: dg.AssetsDefinition) -> list[dg.AssetsDefin
             },
         )
 
-    @dg.asset(deps=[exports], group_name="reporting", kinds={"plotly", "html"})
+    @dg.asset(
+        deps=[exports], partitions_def=surveys, group_name="reporting", kinds={"plotly", "html"}
+    )
     def dashboard_html(
         context: dg.AssetExecutionContext, project: SurveyProject
     ) -> dg.MaterializeResult:
         """The offline bilingual leadership dashboard, built from the published tables only."""
-        loaded = project.load()
+        loaded = project.load(context.partition_key)
         survey = loaded.survey
         folder = project.folder(loaded, PUBLISHED)
-        indicators = load_indicators(project.indicators_path(), loaded.catalogue)
+        indicators = load_indicators(project.indicators_path(loaded), loaded.catalogue)
         tables = {
             name: pd.read_parquet(folder / f"{stem}.parquet")
             for name, stem in DASHBOARD_TABLES.items()
         }
-        out = project.dashboards() / survey.survey / "runs" / f"{context.run_id}.html"
+        out = project.dashboards(loaded) / "runs" / f"{context.run_id}.html"
         options = {
             "catalogue": loaded.catalogue,
             "survey": survey,
@@ -211,13 +231,13 @@ def build_reporting_assets(upstream: dg.AssetsDefinition) -> list[dg.AssetsDefin
             generated_at=dt.datetime.now(dt.UTC).replace(microsecond=0),
             **options,  # type: ignore[arg-type]
         )
-        images = project.dashboards() / survey.survey / "images"
+        images = project.dashboards(loaded) / "images"
         for lang in ("en", "fr"):
             figures = dashboard_figures(tables, lang=lang, **options)  # type: ignore[arg-type]
             export_images(_report_views(figures), images / lang)
         context.log.info(f"Chart images (PNG, SVG) written to {images}")
         latest = atomic_write(
-            project.dashboards() / survey.survey / "dashboard.html",
+            project.dashboards(loaded) / "dashboard.html",
             lambda stream: stream.write(out.read_bytes()),
         )
         context.log.info(f"Dashboard written to {latest}")

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import dagster as dg
 
-from perception.config import SurveyConfig, load_survey
+from perception.config import SurveyConfig, load_deployment
+from pipelines.resources import wave_partition
 
 _CHUNK = 1 << 20
 
@@ -24,11 +25,11 @@ class FileState:
 
 @dataclass(frozen=True)
 class Scan:
-    """The result of one look at the raw folder."""
+    """The result of one look at a survey's raw folder."""
 
     changed: dict[str, str]  # wave id -> sha256 of its new content
     unmatched: list[str]  # new or changed files that belong to no configured wave
-    states: dict[str, FileState]  # file name -> state, the next cursor
+    states: dict[str, FileState]  # file path relative to the root -> state, the next cursor
 
 
 def _sha256(path: Path) -> str:
@@ -41,7 +42,11 @@ def _sha256(path: Path) -> str:
 
 
 def scan_raw(survey: SurveyConfig, previous: Mapping[str, FileState]) -> Scan:
-    """Compare the raw folder with the previous states; a file is re-hashed only if touched."""
+    """Compare a survey's raw folder with the previous states; re-hash only touched files.
+
+    States are keyed by the file's path relative to the project root (``data/raw/x.sav``), so
+    the surveys of one deployment share one cursor without mixing their files.
+    """
     raw_dir = survey.resolve(survey.raw_dir)
     wave_of = {wave.file: wave.id for wave in survey.waves}
     changed: dict[str, str] = {}
@@ -50,19 +55,20 @@ def scan_raw(survey: SurveyConfig, previous: Mapping[str, FileState]) -> Scan:
     for path in sorted(p for p in raw_dir.iterdir() if p.is_file()) if raw_dir.is_dir() else []:
         if path.name.startswith("."):
             continue
+        key = (Path(survey.raw_dir) / path.name).as_posix()
         stat = path.stat()
-        old = previous.get(path.name)
+        old = previous.get(key)
         if old is not None and (old.size, old.mtime_ns) == (stat.st_size, stat.st_mtime_ns):
-            states[path.name] = old
+            states[key] = old
             continue
-        states[path.name] = FileState(stat.st_size, stat.st_mtime_ns, _sha256(path))
-        if old is not None and old.sha256 == states[path.name].sha256:
+        states[key] = FileState(stat.st_size, stat.st_mtime_ns, _sha256(path))
+        if old is not None and old.sha256 == states[key].sha256:
             continue  # touched, or copied again with the same content
         wave = wave_of.get(path.name)
         if wave is None:
             unmatched.append(path.name)
         else:
-            changed[wave] = states[path.name].sha256
+            changed[wave] = states[key].sha256
     return Scan(changed=changed, unmatched=unmatched, states=states)
 
 
@@ -79,7 +85,12 @@ def decode_cursor(cursor: str | None) -> dict[str, FileState]:
     return {k: FileState(int(str(v[0])), int(str(v[1])), str(v[2])) for k, v in raw.items()}
 
 
-def build_raw_files_sensor(root: Path, survey_file: str, job_name: str) -> dg.SensorDefinition:
+def _claimed(surveys: Mapping[str, SurveyConfig]) -> set[Path]:
+    """Return every configured wave file of every survey (surveys may share a raw folder)."""
+    return {survey.raw_path(wave) for survey in surveys.values() for wave in survey.waves}
+
+
+def build_raw_files_sensor(root: Path, deployment_file: str, job_name: str) -> dg.SensorDefinition:
     """Build the sensor that runs ``job_name`` for each wave whose raw file appeared or changed."""
 
     @dg.sensor(
@@ -88,21 +99,30 @@ def build_raw_files_sensor(root: Path, survey_file: str, job_name: str) -> dg.Se
         default_status=dg.DefaultSensorStatus.RUNNING,
     )
     def raw_files_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
-        """Watches data/raw/ by content hash and runs each wave whose file is new or changed."""
-        survey = load_survey(root / survey_file, root=root)
-        scan = scan_raw(survey, decode_cursor(context.cursor))
-        for name in scan.unmatched:
-            context.log.warning(
-                f"{name} in {survey.raw_dir} matches no wave in {survey_file}. To add it as a "
-                "wave: run `perception codebook init` on it, edit the codebook, and add an entry "
-                f"under `waves:` in {survey_file} naming the file and the codebook."
-            )
-        return dg.SensorResult(
-            run_requests=[
-                dg.RunRequest(run_key=f"{wave}:{sha[:16]}", partition_key=wave)
+        """Watches every survey's raw folder by content hash and runs each new or changed wave."""
+        surveys = load_deployment(root, deployment_file)
+        claimed = _claimed(surveys)
+        previous = decode_cursor(context.cursor)
+        states: dict[str, FileState] = {}
+        requests: list[dg.RunRequest] = []
+        for key, survey in surveys.items():
+            scan = scan_raw(survey, previous)
+            states.update(scan.states)
+            for name in scan.unmatched:
+                if survey.resolve(survey.raw_dir) / name in claimed:
+                    continue  # another survey's wave in a shared raw folder
+                context.log.warning(
+                    f"{name} in {survey.raw_dir} matches no wave of survey {key}. To add it as "
+                    "a wave: run `perception codebook init` on it, edit the codebook, and add an "
+                    f"entry under `waves:` in {survey.path} naming the file and the codebook."
+                )
+            requests += [
+                dg.RunRequest(
+                    run_key=f"{wave_partition(key, wave)}:{sha[:16]}",
+                    partition_key=wave_partition(key, wave),
+                )
                 for wave, sha in sorted(scan.changed.items())
-            ],
-            cursor=encode_cursor(scan.states),
-        )
+            ]
+        return dg.SensorResult(run_requests=requests, cursor=encode_cursor(states))
 
     return raw_files_sensor

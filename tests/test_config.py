@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from perception.config import (
     json_schemas,
     load_catalogue,
     load_codebook,
+    load_deployment,
     load_project,
     load_survey,
     validate_codebook,
@@ -281,6 +283,58 @@ def test_empty_and_missing_files(tmp_path: Path) -> None:
         load_catalogue(_write(tmp_path / "empty.yaml", ""))
     with pytest.raises(ConfigError, match="not found"):
         load_catalogue(tmp_path / "absent.yaml")
+
+
+def test_deployment_without_its_file_serves_the_lone_survey_file(tmp_path: Path) -> None:
+    """It serves config/survey.yaml alone when config/deployment.yaml is absent."""
+    write_project(tmp_path)
+    surveys = load_deployment(tmp_path)
+    assert list(surveys) == ["demo"]
+    assert surveys["demo"].path == tmp_path / "config" / "survey.yaml"
+    assert surveys["demo"].indicators == "config/indicators.yaml"
+    assert surveys["demo"].disclosure == "config/disclosure.yaml"
+
+
+def test_deployment_serves_its_survey_files_in_order(tmp_path: Path) -> None:
+    """It loads every survey file the deployment lists, by survey key, in the listed order."""
+    write_project(tmp_path)
+    _write(tmp_path / "config" / "b.yaml", SURVEY_YAML.replace("survey: demo", "survey: alpha"))
+    _write(
+        tmp_path / "config" / "deployment.yaml",
+        "surveys:\n  - config/survey.yaml\n  - config/b.yaml\n",
+    )
+    assert list(load_deployment(tmp_path)) == ["demo", "alpha"]
+
+
+def test_duplicate_survey_keys_in_a_deployment_are_rejected(tmp_path: Path) -> None:
+    """It rejects two survey files with the same survey key, naming the deployment file."""
+    write_project(tmp_path)
+    _write(tmp_path / "config" / "copy.yaml", SURVEY_YAML)
+    deployment = _write(
+        tmp_path / "config" / "deployment.yaml",
+        "surveys:\n  - config/survey.yaml\n  - config/copy.yaml\n",
+    )
+    with pytest.raises(ConfigError, match=r"surveys\[1\] \(line 3\)") as error:
+        load_deployment(tmp_path)
+    assert error.value.file == str(deployment)
+    assert "config/survey.yaml and config/copy.yaml" in str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        ("surveys: []\n", "surveys"),
+        ("surveys: [config/nope.yaml]\n", "no such file"),
+        ("survey: [config/survey.yaml]\n", "the required key 'surveys'"),
+    ],
+)
+def test_deployment_file_errors_name_the_file(tmp_path: Path, text: str, found: str) -> None:
+    """It rejects an empty, misspelt or dangling deployment file with a ConfigError naming it."""
+    write_project(tmp_path)
+    deployment = _write(tmp_path / "config" / "deployment.yaml", text)
+    with pytest.raises(ConfigError, match=re.escape(found)) as error:
+        load_deployment(tmp_path)
+    assert error.value.file == str(deployment)
 
 
 def test_json_schemas_are_up_to_date() -> None:

@@ -391,3 +391,18 @@ def test_gaps_chart_every_gap_indicator(figures: dict[str, dict[str, Any]]) -> N
     for trace in spec["data"]:
         assert len(trace["x"]) == 4
         assert all(v > 0 for v in trace["error_x"]["array"])
+
+
+def test_a_first_wave_alone_builds_a_dashboard(
+    tables: dict[str, pd.DataFrame], tmp_path: Path
+) -> None:
+    """It builds the dashboard of a survey with one wave, which has no changes yet."""
+    first = {
+        "indicator_estimates": tables["indicator_estimates"].query("wave == 'w1'"),
+        "indicator_trends": tables["indicator_trends"].iloc[0:0],
+        "benchmark_status": tables["benchmark_status"],
+        "methodology": tables["methodology"].query("wave == 'w1'"),
+    }
+    html = build(first, tmp_path / "first.html").read_text(encoding="utf-8")
+    content = payload(html)
+    assert any(key.startswith("trends|") for key in content["figures"]["en"])

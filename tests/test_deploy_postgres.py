@@ -137,7 +137,7 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
             preflight(root, home, require_raw_files=False)
             with dg.DagsterInstance.get() as instance:
                 job = build_definitions(root).resolve_job_def("wave_job")
-                result = job.execute_in_process(partition_key="w1", instance=instance)
+                result = job.execute_in_process(partition_key="demo|w1", instance=instance)
                 _sensor_tick(instance, location)
             yield Deployment(root=root, home=home, database=database, run_id=result.run_id)
     finally:
@@ -158,16 +158,16 @@ def test_run_and_materializations_read_back_from_the_server(deployment: Deployme
         run = instance.get_run_by_id(deployment.run_id)
         assert run is not None
         assert run.status == dg.DagsterRunStatus.SUCCESS
-        assert run.tags["dagster/partition"] == "w1"
+        assert run.tags["dagster/partition"] == "demo|w1"
         for asset in ("harmonized_responses", "weights"):
             records = instance.fetch_materializations(dg.AssetKey(asset), limit=10).records
             assert [r.run_id for r in records] == [deployment.run_id], asset
             materialization = records[0].asset_materialization
             assert materialization is not None
-            assert materialization.partition == "w1"
+            assert materialization.partition == "demo|w1"
             path = Path(str(materialization.metadata["path"].value))
             assert path.is_file() and path.is_relative_to(deployment.root)
-        assert instance.get_materialized_partitions(dg.AssetKey("weights")) == {"w1"}
+        assert instance.get_materialized_partitions(dg.AssetKey("weights")) == {"demo|w1"}
     with _connect(deployment.database) as connection, connection.cursor() as cursor:
         cursor.execute("SELECT run_id FROM runs")
         assert deployment.run_id in {row[0] for row in cursor.fetchall()}
@@ -189,7 +189,9 @@ def test_restart_keeps_run_history_and_sensor_cursor(deployment: Deployment) -> 
     runs = {run["id"]: run for run in state["runs"]}
     assert runs[deployment.run_id]["status"] == "SUCCESS"
     queued = [run for run in runs.values() if run["status"] == "QUEUED"]
-    assert [run["partition"] for run in queued] == ["w1"], "the sensor's request waits in the queue"
+    assert [run["partition"] for run in queued] == ["demo|w1"], (
+        "the sensor's request waits in the queue"
+    )
     raw = deployment.root / "data" / "raw" / "demo_w1_pollster.sav"
     assert hashlib.sha256(raw.read_bytes()).hexdigest() in state["cursor"]
     sensor = build_definitions(deployment.root).resolve_sensor_def(SENSOR)

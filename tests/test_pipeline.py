@@ -18,11 +18,11 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from perception.config import load_survey
+from perception.config import SURVEY_FILE, load_survey
 from perception.demo import generate, pii_canaries
 from perception.io import read_survey
 from pipelines.assets import ESTIMATE_CHECKS, HARMONIZED_CHECKS, WEIGHT_CHECKS
-from pipelines.definitions import PROJECT_ROOT, SURVEY_FILE, build_definitions
+from pipelines.definitions import PROJECT_ROOT, build_definitions
 from pipelines.demo import run_demo
 
 
@@ -47,6 +47,44 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         code = run_demo(root)
     assert code == 0, stdout.getvalue()
     yield root
+
+
+def add_second_survey(root: Path) -> Path:
+    """Add survey ``demo_b`` to a demo project: waves w1 and w2, its own raw folder and rules.
+
+    Its disclosure rules are stricter than the demo's, so each survey's own rules are seen to
+    apply. Returns the raw folder of ``demo_b``; the deployment then serves both surveys.
+    """
+    folder = root / "config" / "demo_b"
+    (folder / "codebooks").mkdir(parents=True)
+    for wave in ("w1", "w2"):
+        shutil.copy(root / "config" / "codebooks" / f"demo_{wave}.yaml", folder / "codebooks")
+    shutil.copy(root / "config" / "indicators.yaml", folder)
+    rules = (root / "config" / "disclosure.yaml").read_text(encoding="utf-8")
+    (folder / "disclosure.yaml").write_text(
+        rules.replace("suppress_below: 25", "suppress_below: 40").replace(
+            "flag_below: 50", "flag_below: 80"
+        ),
+        encoding="utf-8",
+    )
+    survey = (root / SURVEY_FILE).read_text(encoding="utf-8").split("  - id: w3")[0]
+    for old, new in (
+        ("survey: demo\n", "survey: demo_b\n"),
+        ("raw_dir: data/raw\n", "raw_dir: data/raw/demo_b\n"),
+        (
+            "waves:\n",
+            "indicators: config/demo_b/indicators.yaml\n"
+            "disclosure: config/demo_b/disclosure.yaml\nwaves:\n",
+        ),
+        ("config/codebooks/", "config/demo_b/codebooks/"),
+    ):
+        assert old in survey
+        survey = survey.replace(old, new)
+    (folder / "survey.yaml").write_text(survey, encoding="utf-8")
+    (root / "config" / "deployment.yaml").write_text(
+        "surveys:\n  - config/survey.yaml\n  - config/demo_b/survey.yaml\n", encoding="utf-8"
+    )
+    return root / "data" / "raw" / "demo_b"
 
 
 def _run_wave(root: Path, wave: str) -> dg.ExecuteInProcessResult:
@@ -89,10 +127,13 @@ def test_definitions_load_with_described_grouped_assets() -> None:
         "latest_is_this_run",
     }
     assert defs.resolve_schedule_def("weekly_reporting").job_name == "reporting_job"
-    waves = [w.id for w in load_survey(PROJECT_ROOT / SURVEY_FILE).waves]
+    waves = [f"demo|{w.id}" for w in load_survey(PROJECT_ROOT / SURVEY_FILE).waves]
     job = defs.resolve_job_def("wave_job")
     assert job.partitions_def is not None
     assert job.partitions_def.get_partition_keys() == waves
+    reporting = defs.resolve_job_def("reporting_job")
+    assert reporting.partitions_def is not None
+    assert reporting.partitions_def.get_partition_keys() == ["demo"]
 
 
 def test_demo_writes_every_wave_output(project: Path) -> None:
@@ -111,7 +152,7 @@ def test_demo_writes_every_wave_output(project: Path) -> None:
 
 def test_asset_checks_pass_on_the_demo(project: Path) -> None:
     """It runs the harmonization and weighting checks on a wave and they all pass."""
-    result = _run_wave(project, "w3")
+    result = _run_wave(project, "demo|w3")
     assert result.success
     evaluations = result.get_asset_check_evaluations()
     assert {e.check_name for e in evaluations} == {
@@ -185,14 +226,14 @@ def test_raw_files_are_left_untouched(project: Path) -> None:
     """It reads raw files without changing their bytes or modification times."""
     raw = sorted((project / "data" / "raw").iterdir())
     before = {p: (_digest(p), p.stat().st_mtime_ns) for p in raw}
-    assert _run_wave(project, "w1").success
+    assert _run_wave(project, "demo|w1").success
     assert {p: (_digest(p), p.stat().st_mtime_ns) for p in raw} == before
 
 
 def test_rerun_reproduces_byte_identical_outputs(project: Path) -> None:
     """It writes the same bytes when a wave is run again on unchanged inputs."""
     before = _outputs(project)
-    assert _run_wave(project, "w2").success
+    assert _run_wave(project, "demo|w2").success
     assert _outputs(project) == before
 
 
@@ -201,18 +242,18 @@ def test_a_bad_wave_fails_alone_and_keeps_every_published_output(tmp_path: Path)
     root = tmp_path / "project"
     shutil.copytree(PROJECT_ROOT / "config", root / "config")
     generate(root / "data" / "raw")
-    for wave in ("w1", "w2"):
+    for wave in ("demo|w1", "demo|w2"):
         assert _run_wave(root, wave).success
     published = _outputs(root)
     bad = root / "data" / "raw" / "demo_w2_university.dta"
     bad.write_bytes(bad.read_bytes()[:4000])
-    result = _run_wave(root, "w2")
+    result = _run_wave(root, "demo|w2")
     assert not result.success
     failure = next(e for e in result.all_events if e.is_step_failure)
     message = str(failure.step_failure_data.error.message)  # type: ignore[union-attr]
     assert "demo_w2_university.dta" in message and "hint:" in message
     assert _outputs(root) == published
-    assert _run_wave(root, "w3").success
+    assert _run_wave(root, "demo|w3").success
     assert set(published) < set(_outputs(root))
 
 
@@ -281,3 +322,46 @@ def test_demo_dashboard_renders_offline_with_suppressed_cells(project: Path) -> 
             assert texts(opened.page, "#fig-heatmap").count("suppressed") == len(hidden) > 0
         finally:
             browser.close()
+
+
+def test_two_surveys_in_one_deployment_keep_their_data_apart(tmp_path: Path) -> None:
+    """It runs two surveys' waves and reporting in one deployment into separate outputs."""
+    root = tmp_path / "project"
+    shutil.copytree(PROJECT_ROOT / "config", root / "config")
+    generate(add_second_survey(root), waves=["w1", "w2"])
+    defs = build_definitions(root)
+    wave_job = defs.resolve_job_def("wave_job")
+    assert wave_job.partitions_def is not None
+    assert wave_job.partitions_def.get_partition_keys() == [
+        "demo|w1",
+        "demo|w2",
+        "demo|w3",
+        "demo_b|w1",
+        "demo_b|w2",
+    ]
+    schedule = defs.resolve_schedule_def("weekly_reporting")
+    with dg.instance_for_test() as instance:
+        ticked = schedule.evaluate_tick(
+            dg.build_schedule_context(instance=instance, repository_def=defs.get_repository_def())
+        )
+    assert [r.partition_key for r in ticked.run_requests or []] == ["demo", "demo_b"]
+    stdout = io.StringIO()
+    with warnings.catch_warnings(), redirect_stdout(stdout):
+        warnings.simplefilter("ignore")
+        code = run_demo(root)
+    assert code == 0, stdout.getvalue()
+    processed = root / "data" / "processed"
+    assert sorted(p.name for p in processed.iterdir()) == ["demo", "demo_b"]
+    shown: dict[str, pd.Series] = {}
+    for survey, waves in (("demo", ["w1", "w2", "w3"]), ("demo_b", ["w1", "w2"])):
+        estimates = sorted(p.stem for p in (processed / survey / "estimates").iterdir())
+        assert estimates == waves
+        published = pd.read_parquet(processed / survey / "published" / "estimates.parquet")
+        assert set(published["survey"]) == {survey}
+        assert sorted(set(published["wave"])) == waves
+        shown[survey] = published.loc[~published["suppressed"] & published["n"].notna(), "n"]
+        exported = pd.read_csv(processed / survey / "exports" / "latest" / "indicators.csv")
+        assert set(exported["survey"]) == {survey}
+        assert (root / "dashboards" / survey / "dashboard.html").is_file()
+    assert sorted(p.name for p in (root / "dashboards").iterdir()) == ["demo", "demo_b"]
+    assert shown["demo"].min() < 40 <= shown["demo_b"].min()

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
+from test_pipeline import add_second_survey
 
 from pipelines.definitions import PROJECT_ROOT, build_definitions
 
@@ -39,7 +40,7 @@ def _tick(root: Path, cursor: str | None) -> tuple[list[str], str, list[str]]:
 def test_it_requests_each_wave_whose_file_appeared(root: Path) -> None:
     """It requests a run for every configured wave file present on the first tick, and no more."""
     requested, cursor, _ = _tick(root, None)
-    assert requested == ["w1", "w2"]
+    assert requested == ["demo|w1", "demo|w2"]
     again, _, _ = _tick(root, cursor)
     assert again == []
 
@@ -53,15 +54,27 @@ def test_an_identical_recopy_does_not_trigger_but_new_content_does(root: Path) -
     os.utime(w1, ns=(1, 1))
     w2.write_bytes(b"wave two, corrected")
     requested, cursor, _ = _tick(root, cursor)
-    assert requested == ["w2"]
+    assert requested == ["demo|w2"]
     (root / "data" / "raw" / "demo_w3_kobo.xlsx").write_bytes(b"wave three")
-    assert _tick(root, cursor)[0] == ["w3"]
+    assert _tick(root, cursor)[0] == ["demo|w3"]
 
 
 def test_a_file_matching_no_wave_is_logged_with_a_hint(root: Path) -> None:
     """It logs a file that matches no configured wave once, with how to add the wave."""
     (root / "data" / "raw" / "wave4_new_firm.sav").write_bytes(b"stray")
     requested, cursor, warnings = _tick(root, None)
-    assert "w1" in requested and len(warnings) == 1
+    assert "demo|w1" in requested and len(warnings) == 1
     assert "wave4_new_firm.sav" in warnings[0] and "perception codebook init" in warnings[0]
     assert _tick(root, cursor)[2] == []
+
+
+def test_it_watches_every_survey_of_the_deployment(root: Path) -> None:
+    """It requests survey-qualified partitions for each survey's own raw folder."""
+    raw_b = add_second_survey(root)
+    raw_b.mkdir()
+    (raw_b / "demo_w1_pollster.sav").write_bytes(b"survey b, wave one")
+    requested, cursor, warnings = _tick(root, None)
+    assert requested == ["demo|w1", "demo|w2", "demo_b|w1"]
+    assert warnings == []
+    (raw_b / "demo_w1_pollster.sav").write_bytes(b"survey b, wave one, corrected")
+    assert _tick(root, cursor)[0] == ["demo_b|w1"]

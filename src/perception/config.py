@@ -1,4 +1,4 @@
-"""Configuration models and loaders: the variable catalogue, codebooks and the survey file.
+"""Configuration models and loaders: variable catalogue, codebooks, survey and deployment files.
 
 Every model is frozen and rejects unknown keys. Loaders turn every problem into a
 :class:`~perception.errors.ConfigError` that names the file, the key path (for example
@@ -39,11 +39,14 @@ from perception.errors import ConfigError
 from perception.yamlio import YamlDocument, load_yaml
 
 __all__ = [
+    "DEPLOYMENT_FILE",
+    "SURVEY_FILE",
     "AgeBand",
     "AgeBands",
     "Bin",
     "Catalogue",
     "Codebook",
+    "DeploymentConfig",
     "Fieldwork",
     "Label",
     "Project",
@@ -56,6 +59,7 @@ __all__ = [
     "json_schemas",
     "load_catalogue",
     "load_codebook",
+    "load_deployment",
     "load_project",
     "load_survey",
     "validate_codebook",
@@ -559,8 +563,11 @@ class SurveyConfig(_Model):
     targets: NonEmptyStr
     weighting: NonEmptyStr
     geojson: NonEmptyStr | None = None
+    indicators: NonEmptyStr = "config/indicators.yaml"
+    disclosure: NonEmptyStr = "config/disclosure.yaml"
     waves: list[WaveConfig] = Field(min_length=1)
     _root: Path = PrivateAttr(default_factory=Path.cwd)
+    _path: Path | None = PrivateAttr(default=None)
 
     @model_validator(mode="after")
     def _unique_waves(self) -> Self:
@@ -591,6 +598,33 @@ class SurveyConfig(_Model):
         """Return the raw file of a wave."""
         return self.resolve(self.raw_dir) / wave.file
 
+    @property
+    def path(self) -> Path:
+        """Return the survey file this configuration was loaded from."""
+        if self._path is None:
+            raise ValueError("this survey configuration was built in memory, not loaded")
+        return self._path
+
+
+class DeploymentConfig(_Model):
+    """The deployment file (``config/deployment.yaml``): the survey files one deployment serves."""
+
+    surveys: list[NonEmptyStr] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique_files(self) -> Self:
+        seen: dict[str, int] = {}
+        for index, file in enumerate(self.surveys):
+            if file in seen:
+                raise _rule(
+                    "each survey file once",
+                    f"{file!r} in surveys {seen[file] + 1} and {index + 1}",
+                    "list every survey file once",
+                    ("surveys", index),
+                )
+            seen[file] = index
+        return self
+
 
 @dataclass(frozen=True)
 class Project:
@@ -602,6 +636,9 @@ class Project:
 
 
 # --------------------------------------------------------------------------- loaders
+
+DEPLOYMENT_FILE = "config/deployment.yaml"
+SURVEY_FILE = "config/survey.yaml"
 
 
 def load_catalogue(path: str | Path) -> Catalogue:
@@ -630,7 +667,50 @@ def load_survey(path: str | Path, root: str | Path | None = None) -> SurveyConfi
     doc = load_yaml(path)
     survey = validate_document(SurveyConfig, doc, "survey configuration")
     survey._root = Path(root) if root is not None else doc.path.resolve().parent.parent
+    survey._path = doc.path
     return survey
+
+
+def load_deployment(
+    root: str | Path, deployment_file: str = DEPLOYMENT_FILE
+) -> dict[str, SurveyConfig]:
+    """Load every survey a deployment serves, by survey key, in the deployment file's order.
+
+    Without the deployment file in ``root``, the deployment serves ``config/survey.yaml`` alone.
+    Two survey files with the same ``survey:`` key are a ConfigError naming the deployment file.
+    """
+    path = Path(root) / deployment_file
+    if not path.exists():
+        survey = load_survey(Path(root) / SURVEY_FILE, root=root)
+        return {survey.survey: survey}
+    doc = load_yaml(path)
+    deployment = validate_document(DeploymentConfig, doc, "deployment configuration")
+    surveys: dict[str, SurveyConfig] = {}
+    files: dict[str, str] = {}
+    for index, file in enumerate(deployment.surveys):
+        survey_path = Path(root) / file
+        if not survey_path.is_file():
+            raise config_error(
+                doc,
+                ("surveys", index),
+                "Referenced survey file does not exist",
+                expected=f"a survey file at {survey_path}",
+                found="no such file",
+                hint=f"paths are relative to the project root {root}; check the spelling",
+            )
+        survey = load_survey(survey_path, root=root)
+        if survey.survey in surveys:
+            raise config_error(
+                doc,
+                ("surveys", index),
+                f"Two survey files share the survey key {survey.survey!r}",
+                expected="a different `survey:` key in every survey file",
+                found=f"survey: {survey.survey} in both {files[survey.survey]} and {file}",
+                hint="give each survey its own `survey:` key; it names its outputs and partitions",
+            )
+        surveys[survey.survey] = survey
+        files[survey.survey] = file
+    return surveys
 
 
 def load_project(path: str | Path, root: str | Path | None = None) -> Project:
@@ -946,11 +1026,13 @@ _SCHEMA_FILES = {
     "Catalogue": "variables.schema.json",
     "Codebook": "codebook.schema.json",
     "SurveyConfig": "survey.schema.json",
+    "DeploymentConfig": "deployment.schema.json",
 }
 _SCHEMA_MODELS: dict[str, type[BaseModel]] = {
     "Catalogue": Catalogue,
     "Codebook": Codebook,
     "SurveyConfig": SurveyConfig,
+    "DeploymentConfig": DeploymentConfig,
 }
 
 

@@ -55,10 +55,13 @@ def build_definitions(root: str | Path, deployment_file: str = DEPLOYMENT_FILE) 
         execution_timezone="UTC",
         description="Refresh every survey's trends, status, exports and dashboard weekly.",
     )
-    def weekly_reporting() -> Iterator[dg.RunRequest]:
+    def weekly_reporting(context: dg.ScheduleEvaluationContext) -> Iterator[dg.RunRequest]:
         """Request one reporting run per survey (Monday 06:00 UTC by default)."""
+        # A run key is idempotent across ticks, so it carries the tick's time: one run per
+        # survey per week, never a second one for the same tick.
+        tick = context.scheduled_execution_time.isoformat()
         for survey in survey_partitions.get_partition_keys():
-            yield dg.RunRequest(run_key=survey, partition_key=survey)
+            yield dg.RunRequest(run_key=f"{survey}@{tick}", partition_key=survey)
 
     return dg.Definitions(
         assets=[*wave_assets, *reporting_assets],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import io
 import re
@@ -340,11 +341,21 @@ def test_two_surveys_in_one_deployment_keep_their_data_apart(tmp_path: Path) -> 
         "demo_b|w2",
     ]
     schedule = defs.resolve_schedule_def("weekly_reporting")
+    keys = []
     with dg.instance_for_test() as instance:
-        ticked = schedule.evaluate_tick(
-            dg.build_schedule_context(instance=instance, repository_def=defs.get_repository_def())
-        )
-    assert [r.partition_key for r in ticked.run_requests or []] == ["demo", "demo_b"]
+        for day in (2, 9):  # two Mondays: each week's tick must run again
+            ticked = schedule.evaluate_tick(
+                dg.build_schedule_context(
+                    instance=instance,
+                    repository_def=defs.get_repository_def(),
+                    scheduled_execution_time=datetime.datetime(
+                        2026, 11, day, 6, tzinfo=datetime.UTC
+                    ),
+                )
+            )
+            assert [r.partition_key for r in ticked.run_requests or []] == ["demo", "demo_b"]
+            keys += [r.run_key for r in ticked.run_requests or []]
+    assert len(set(keys)) == 4
     stdout = io.StringIO()
     with warnings.catch_warnings(), redirect_stdout(stdout):
         warnings.simplefilter("ignore")

@@ -232,10 +232,14 @@ def build_reporting_assets(
             **options,  # type: ignore[arg-type]
         )
         images = project.dashboards(loaded) / "images"
-        for lang in ("en", "fr"):
-            figures = dashboard_figures(tables, lang=lang, **options)  # type: ignore[arg-type]
-            export_images(_report_views(figures), images / lang)
-        context.log.info(f"Chart images (PNG, SVG) written to {images}")
+        try:
+            for lang in ("en", "fr"):
+                figures = dashboard_figures(tables, lang=lang, **options)  # type: ignore[arg-type]
+                export_images(_report_views(figures), images / lang)
+        except PerceptionError as error:  # e.g. no Chromium: the dashboard itself is still fine
+            context.log.warning(f"Chart images were not exported:\n{error}")
+        else:
+            context.log.info(f"Chart images (PNG, SVG) written to {images}")
         latest = atomic_write(
             project.dashboards(loaded) / "dashboard.html",
             lambda stream: stream.write(out.read_bytes()),

@@ -1027,19 +1027,28 @@ _SCHEMA_FILES = {
     "Codebook": "codebook.schema.json",
     "SurveyConfig": "survey.schema.json",
     "DeploymentConfig": "deployment.schema.json",
+    "WeightingConfig": "weighting.schema.json",
+    "PopulationTargets": "targets.schema.json",
+    "IndicatorCatalogue": "indicators.schema.json",
+    "DisclosureRules": "disclosure.schema.json",
 }
-_SCHEMA_MODELS: dict[str, type[BaseModel]] = {
-    "Catalogue": Catalogue,
-    "Codebook": Codebook,
-    "SurveyConfig": SurveyConfig,
-    "DeploymentConfig": DeploymentConfig,
-}
+
+
+def _schema_models() -> dict[str, type[BaseModel]]:
+    """Return every config model with a JSON Schema (imported here: they import this module)."""
+    from perception.disclosure import DisclosureRules
+    from perception.indicators import IndicatorCatalogue
+    from perception.weighting import PopulationTargets, WeightingConfig
+
+    models: list[type[BaseModel]] = [Catalogue, Codebook, SurveyConfig, DeploymentConfig]
+    models += [WeightingConfig, PopulationTargets, IndicatorCatalogue, DisclosureRules]
+    return {model.__name__: model for model in models}
 
 
 def json_schemas() -> dict[str, str]:
-    """Return ``{file name: JSON text}`` for the catalogue, codebook and survey schemas."""
+    """Return ``{file name: JSON text}`` for the schema of every configuration file."""
     out: dict[str, str] = {}
-    for name, model in _SCHEMA_MODELS.items():
+    for name, model in _schema_models().items():
         schema = model.model_json_schema()
         schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
         out[_SCHEMA_FILES[name]] = json.dumps(schema, indent=2, ensure_ascii=False) + "\n"

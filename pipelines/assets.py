@@ -7,6 +7,8 @@ import dagster as dg
 import pandas as pd
 
 from perception.codebook import check_harmonized, harmonize_file, read_harmonized, write_harmonized
+from perception.config import Project
+from perception.design import SurveyDesign
 from perception.errors import PerceptionError
 from perception.indicators import (
     ESTIMATE_COLUMNS,
@@ -15,7 +17,13 @@ from perception.indicators import (
     load_indicators,
 )
 from perception.storage import write_parquet
-from perception.weighting import load_targets, load_weighting_config, weight_wave, weighted_table
+from perception.weighting import (
+    WeightingConfig,
+    load_targets,
+    load_weighting_config,
+    weight_wave,
+    weighted_table,
+)
 from pipelines.resources import SurveyProject, split_partition
 
 HARMONIZED_CHECKS: dict[str, str] = {
@@ -38,6 +46,15 @@ ESTIMATE_CHECKS: dict[str, str] = {
     "not_asked_is_not_zero": "An item a wave lacks is 'not asked' with no value, never zero.",
     "estimates_in_range": "Proportions and net scores lie in their range.",
 }
+
+
+def _weigh(loaded: Project, df: pd.DataFrame) -> tuple[WeightingConfig, SurveyDesign, pd.DataFrame]:
+    """Weight a harmonized wave with its survey's weighting config and population targets."""
+    survey = loaded.survey
+    config = load_weighting_config(survey.resolve(survey.weighting))
+    targets = load_targets(survey.resolve(survey.targets), catalogue=loaded.catalogue)
+    design, report = weight_wave(df, config, targets)
+    return config, design, report
 
 
 def _failure(error: PerceptionError) -> dg.Failure:
@@ -118,12 +135,9 @@ def build_assets(waves: dg.StaticPartitionsDefinition) -> Sequence[Any]:
         """A wave's final weights: raked to census margins and trimmed, with diagnostics."""
         survey_key, wave_id = split_partition(context.partition_key)
         loaded = project.load(survey_key)
-        survey = loaded.survey
         df = read_harmonized(project.output(loaded, "harmonized", wave_id))
         try:
-            config = load_weighting_config(survey.resolve(survey.weighting))
-            targets = load_targets(survey.resolve(survey.targets), catalogue=loaded.catalogue)
-            design, report = weight_wave(df, config, targets)
+            config, design, report = _weigh(loaded, df)
         except PerceptionError as error:
             raise _failure(error) from error
         overall = report.iloc[0]
@@ -188,8 +202,6 @@ def build_assets(waves: dg.StaticPartitionsDefinition) -> Sequence[Any]:
         survey = loaded.survey
         df = read_harmonized(project.output(loaded, "harmonized", wave_id))
         try:
-            config = load_weighting_config(survey.resolve(survey.weighting))
-            targets = load_targets(survey.resolve(survey.targets), catalogue=loaded.catalogue)
             indicators = load_indicators(
                 project.indicators_path(loaded),
                 loaded.catalogue,
@@ -197,7 +209,7 @@ def build_assets(waves: dg.StaticPartitionsDefinition) -> Sequence[Any]:
             )
             # The calibrated design is rebuilt from the same inputs as the weights asset (it is
             # deterministic): the estimates need its calibration model for their variance.
-            design, _ = weight_wave(df, config, targets)
+            _, design, _ = _weigh(loaded, df)
             table = compute_indicators(
                 design, indicators, loaded.catalogue, survey=survey.survey, wave=wave_id
             )

@@ -12,7 +12,14 @@ from perception.errors import (
     ReadError,
     ValidationError,
 )
-from perception.estimation import Comparison, contrast, estimate, estimate_domains, wave_difference
+from perception.estimation import (
+    Comparison,
+    contrast,
+    estimate,
+    estimate_domains,
+    wave_difference,
+    wave_differences,
+)
 from perception.io import SurveyMetadata, read_survey
 
 __version__ = "0.1.0"
@@ -34,4 +41,5 @@ __all__ = [
     "estimate_domains",
     "read_survey",
     "wave_difference",
+    "wave_differences",
 ]

@@ -1037,6 +1037,69 @@ def domain_gaps(
     return pd.DataFrame(out)
 
 
+def wave_differences(
+    estimate_a: FloatArray,
+    se_a: FloatArray,
+    df_a: FloatArray,
+    estimate_b: FloatArray,
+    se_b: FloatArray,
+    df_b: FloatArray,
+    level: float = 0.95,
+) -> dict[str, FloatArray]:
+    """Differences ``a − b`` between independent estimates, vectorized.
+
+    Parameters
+    ----------
+    estimate_a, se_a, df_a
+        Later estimates, their standard errors and design degrees of freedom.
+    estimate_b, se_b, df_b
+        Earlier (reference) estimates, likewise.
+    level
+        Confidence level of the interval.
+
+    Returns
+    -------
+    dict of numpy.ndarray
+        ``estimate``, ``se``, ``ci_low``, ``ci_high``, ``df`` and ``p_value`` (two-sided, for
+        the null hypothesis of no change), element by element.
+
+    Notes
+    -----
+    :func:`wave_difference` is the same for one pair: ``SE = sqrt(se_a² + se_b²)``
+    (independent samples, no covariance); Welch-Satterthwaite
+    ``df = (se_a² + se_b²)² / (se_a⁴/df_a + se_b⁴/df_b)``, ``df_a + df_b`` when both SEs are 0
+    and NaN when either df is not positive; a Student-t interval and p-value on that df (NaN
+    where df is NaN).
+
+    References
+    ----------
+    .. [1] Satterthwaite, F. E. (1946). An approximate distribution of estimates of variance
+       components. *Biometrics Bulletin*, 2(6), 110-114.
+    .. [2] Welch, B. L. (1947). The generalization of "Student's" problem when several different
+       population variances are involved. *Biometrika*, 34(1/2), 28-35.
+
+    """
+    v_a, v_b = se_a * se_a, se_b * se_b
+    total = v_a + v_b
+    positive = (df_a > 0) & (df_b > 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        welch = total * total / (v_a * v_a / df_a + v_b * v_b / df_b)
+        df = np.where(positive, np.where(total == 0, df_a + df_b, welch), np.nan)
+        safe = np.where(df > 0, df, 1.0)
+        t = np.where(df > 0, stats.t.ppf(1.0 - (1.0 - level) / 2.0, safe), np.nan)
+        estimate = estimate_a - estimate_b
+        se = np.sqrt(total)
+        p_value = np.where(df > 0, 2.0 * stats.t.sf(np.abs(estimate / se), safe), np.nan)
+    return {
+        "estimate": estimate,
+        "se": se,
+        "ci_low": estimate - t * se,
+        "ci_high": estimate + t * se,
+        "df": df,
+        "p_value": p_value,
+    }
+
+
 def wave_difference(
     later: Mapping[str, Any] | pd.Series,
     earlier: Mapping[str, Any] | pd.Series,
@@ -1065,13 +1128,10 @@ def wave_difference(
 
     """
     _check_options("mean", "wald", level)
-    v1, v2 = float(later["se"]) ** 2, float(earlier["se"]) ** 2
-    df1, df2 = float(later["df"]), float(earlier["df"])
-    if df1 <= 0 or df2 <= 0:
-        df = float("nan")
-    elif v1 + v2 == 0:
-        df = df1 + df2
-    else:
-        df = (v1 + v2) ** 2 / (v1 * v1 / df1 + v2 * v2 / df2)
-    difference = float(later["estimate"]) - float(earlier["estimate"])
-    return _comparison(difference, float(np.sqrt(v1 + v2)), df, level)
+    a, b = (
+        {k: np.array([float(row[k])]) for k in ("estimate", "se", "df")} for row in (later, earlier)
+    )
+    out = wave_differences(
+        a["estimate"], a["se"], a["df"], b["estimate"], b["se"], b["df"], level=level
+    )
+    return Comparison(**{name: float(values[0]) for name, values in out.items()})

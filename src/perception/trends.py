@@ -3,7 +3,7 @@
 :func:`indicator_trends` turns the long table of indicator estimates (one row per survey ×
 wave × indicator × variant × domain, "Table 1") into the long table of changes ("Table 2"):
 each estimate against the previous wave and against the indicator's baseline wave, as
-independent-sample differences (:func:`perception.estimation.wave_difference`, vectorized),
+independent-sample differences (:func:`perception.estimation.wave_differences`),
 with Benjamini-Hochberg adjusted p-values and an improving / worsening / no change verdict.
 """
 
@@ -13,14 +13,12 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
 from perception.errors import ConfigError, ValidationError
+from perception.estimation import wave_differences
 from perception.indicators.config import DOMAIN_COLUMNS
-from perception.variance import FloatArray
 
-"""The five domain columns of every indicator table (nullable Int64, NA when unused)."""
 KEY_COLUMNS: tuple[str, ...] = ("survey", "indicator", "variant", "domain_set", *DOMAIN_COLUMNS)
 """Columns that identify one estimate within a wave."""
 AVAILABILITY: tuple[str, ...] = ("estimated", "not_asked", "no_data")
@@ -220,69 +218,6 @@ def _pairs(
     ).sort_values(["_order", "_comparison", "_wave"], kind="stable", ignore_index=True)
 
 
-def wave_changes(
-    estimate_a: FloatArray,
-    se_a: FloatArray,
-    df_a: FloatArray,
-    estimate_b: FloatArray,
-    se_b: FloatArray,
-    df_b: FloatArray,
-    level: float = 0.95,
-) -> dict[str, FloatArray]:
-    """Differences ``a − b`` between independent estimates, vectorized.
-
-    Parameters
-    ----------
-    estimate_a, se_a, df_a
-        Later estimates, their standard errors and design degrees of freedom.
-    estimate_b, se_b, df_b
-        Earlier (reference) estimates, likewise.
-    level
-        Confidence level of the interval.
-
-    Returns
-    -------
-    dict of numpy.ndarray
-        ``estimate``, ``se``, ``ci_low``, ``ci_high``, ``df`` and ``p_value`` (two-sided, for
-        the null hypothesis of no change), element by element.
-
-    Notes
-    -----
-    The same rule as :func:`perception.estimation.wave_difference`: ``SE = sqrt(se_a² + se_b²)``
-    (independent samples, no covariance); Welch-Satterthwaite
-    ``df = (se_a² + se_b²)² / (se_a⁴/df_a + se_b⁴/df_b)``, ``df_a + df_b`` when both SEs are 0
-    and NaN when either df is not positive; a Student-t interval and p-value on that df (NaN
-    where df is NaN).
-
-    References
-    ----------
-    .. [1] Satterthwaite, F. E. (1946). An approximate distribution of estimates of variance
-       components. *Biometrics Bulletin*, 2(6), 110-114.
-    .. [2] Welch, B. L. (1947). The generalization of "Student's" problem when several different
-       population variances are involved. *Biometrika*, 34(1/2), 28-35.
-
-    """
-    v_a, v_b = se_a * se_a, se_b * se_b
-    total = v_a + v_b
-    positive = (df_a > 0) & (df_b > 0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        welch = total * total / (v_a * v_a / df_a + v_b * v_b / df_b)
-        df = np.where(positive, np.where(total == 0, df_a + df_b, welch), np.nan)
-        safe = np.where(df > 0, df, 1.0)
-        t = np.where(df > 0, stats.t.ppf(1.0 - (1.0 - level) / 2.0, safe), np.nan)
-        estimate = estimate_a - estimate_b
-        se = np.sqrt(total)
-        p_value = np.where(df > 0, 2.0 * stats.t.sf(np.abs(estimate / se), safe), np.nan)
-    return {
-        "estimate": estimate,
-        "se": se,
-        "ci_low": estimate - t * se,
-        "ci_high": estimate + t * se,
-        "df": df,
-        "p_value": p_value,
-    }
-
-
 def _bh(p_values: pd.Series) -> pd.Series:
     """Benjamini-Hochberg adjusted p-values of one family; NaN p-values stay out and stay NaN."""
     adjusted = pd.Series(np.nan, index=p_values.index, dtype="float64")
@@ -382,7 +317,7 @@ def indicator_trends(
       baseline comparison when it is the baseline, or can be read off the estimates).
     * Variance: waves are independent samples, so the change is
       :func:`perception.estimation.wave_difference` (Welch-Satterthwaite df), computed for all
-      rows at once by :func:`wave_changes`.
+      rows at once by :func:`perception.estimation.wave_differences`.
     * Multiple testing: Benjamini-Hochberg (``statsmodels`` ``multipletests``,
       ``method="fdr_bh"``) within each family = all rows of one survey with the same
       ``comparison`` and ``wave`` (every indicator, variant and domain tested at once). Rows
@@ -413,7 +348,7 @@ def indicator_trends(
         c: pairs[c].to_numpy(dtype=np.float64, na_value=np.nan)
         for c in ("estimate", "se", "df", "estimate_b", "se_b", "df_b")
     }
-    change = wave_changes(
+    change = wave_differences(
         side["estimate"],
         side["se"],
         side["df"],

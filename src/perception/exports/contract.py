@@ -27,8 +27,6 @@ TRENDS = "indicator_trends"
 STATUS = "benchmark_status"
 METHODOLOGY = "methodology"
 
-"""The domain columns of every table (nullable Int64, NA where the domain set does not use one)."""
-
 DISCLOSURE_COLUMNS: tuple[str, ...] = ("suppressed", "flagged", "disclosure")
 """Columns appended by perception.disclosure; a table without them is not published."""
 

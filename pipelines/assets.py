@@ -57,7 +57,7 @@ def _weigh(loaded: Project, df: pd.DataFrame) -> tuple[WeightingConfig, SurveyDe
     return config, design, report
 
 
-def _failure(error: PerceptionError) -> dg.Failure:
+def as_failure(error: PerceptionError) -> dg.Failure:
     """Turn a library error into a Dagster failure that shows the whole message in the UI."""
     return dg.Failure(
         description=str(error),
@@ -99,7 +99,7 @@ def build_assets(waves: dg.StaticPartitionsDefinition) -> Sequence[Any]:
                 raw, loaded.codebooks[wave.id], loaded.catalogue, survey=loaded.survey.survey
             )
         except PerceptionError as error:
-            raise _failure(error) from error
+            raise as_failure(error) from error
         context.log.info(f"Harmonized {len(df)} rows into {len(df.columns)} catalogue columns")
         path = write_harmonized(df, project.output(loaded, "harmonized", wave.id), loaded.catalogue)
         findings = check_harmonized(df, loaded.catalogue)
@@ -109,7 +109,7 @@ def build_assets(waves: dg.StaticPartitionsDefinition) -> Sequence[Any]:
                 "source": dg.MetadataValue.path(str(raw)),
                 "rows": len(df),
                 "columns": len(df.columns),
-                "preview": dg.MetadataValue.md(_markdown(df.head(5))),
+                "preview": dg.MetadataValue.md(markdown_table(df.head(5))),
             },
             check_results=[
                 dg.AssetCheckResult(
@@ -139,7 +139,7 @@ def build_assets(waves: dg.StaticPartitionsDefinition) -> Sequence[Any]:
         try:
             config, design, report = _weigh(loaded, df)
         except PerceptionError as error:
-            raise _failure(error) from error
+            raise as_failure(error) from error
         overall = report.iloc[0]
         context.log.info(
             f"Weighted {len(df)} rows: {int(overall['iterations'])} raking iterations, "
@@ -161,7 +161,7 @@ def build_assets(waves: dg.StaticPartitionsDefinition) -> Sequence[Any]:
                 "max_min_ratio": float(overall["max_min_ratio"]),
                 "iterations": int(overall["iterations"]),
                 "largest_margin_error": worst,
-                "report": dg.MetadataValue.md(_markdown(report)),
+                "report": dg.MetadataValue.md(markdown_table(report)),
             },
             check_results=[
                 dg.AssetCheckResult(
@@ -217,7 +217,7 @@ def build_assets(waves: dg.StaticPartitionsDefinition) -> Sequence[Any]:
                 design, indicators, loaded.catalogue, survey=survey.survey, wave=wave_id
             )
         except PerceptionError as error:
-            raise _failure(error) from error
+            raise as_failure(error) from error
         path = write_parquet(table, project.output(loaded, "estimates", wave_id))
         write_parquet(alpha, project.output(loaded, "reliability", wave_id))
         asked = table["availability"] != "not_asked"
@@ -246,14 +246,14 @@ def build_assets(waves: dg.StaticPartitionsDefinition) -> Sequence[Any]:
                 "rows": len(table),
                 "indicators": int(table["indicator"].nunique()),
                 "not_asked": sorted(set(table.loc[~asked, "indicator"])),
-                "cronbach_alpha": dg.MetadataValue.md(_markdown(alpha)),
+                "cronbach_alpha": dg.MetadataValue.md(markdown_table(alpha)),
             },
         )
 
     return [raw_survey_file, harmonized_responses, weights, indicator_estimates]
 
 
-def _markdown(table: pd.DataFrame, rows: int = 30) -> str:
+def markdown_table(table: pd.DataFrame, rows: int = 30) -> str:
     """Render the first rows of a table as Markdown for the Dagster UI."""
 
     def cell(value: object) -> str:

@@ -20,7 +20,7 @@ from perception.reporting import gap_sides, publish_indicators, status_table, su
 from perception.status import STATUSES
 from perception.storage import atomic_write, write_parquet
 from perception.weighting import load_weighting_config
-from pipelines.assets import _failure, _markdown
+from pipelines.assets import as_failure, markdown_table
 from pipelines.resources import SurveyProject, split_partition
 
 PUBLISHED = "published"
@@ -77,7 +77,7 @@ def build_reporting_assets(
             estimates = pd.concat([pd.read_parquet(f) for f in available], ignore_index=True)
             published, trends = publish_indicators(estimates, indicators, rules, waves=waves)
         except PerceptionError as error:
-            raise _failure(error) from error
+            raise as_failure(error) from error
         folder = project.folder(loaded, PUBLISHED)
         write_parquet(published, folder / "estimates.parquet")
         write_parquet(trends, folder / "trends.parquet")
@@ -136,7 +136,7 @@ def build_reporting_assets(
                 "summary_en": summary(status, indicators, "en"),
                 "summary_fr": summary(status, indicators, "fr"),
                 "status": dg.MetadataValue.md(
-                    _markdown(status[["indicator", "latest_wave", "estimate", "status"]])
+                    markdown_table(status[["indicator", "latest_wave", "estimate", "status"]])
                 ),
             },
         )

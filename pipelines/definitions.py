@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import dagster as dg
@@ -18,13 +18,18 @@ from pipelines.sensors import build_raw_files_sensor
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
-def build_definitions(root: str | Path, deployment_file: str = DEPLOYMENT_FILE) -> dg.Definitions:
+def build_definitions(
+    root: str | Path,
+    deployment_file: str = DEPLOYMENT_FILE,
+    survey_files: Sequence[str] | None = None,
+) -> dg.Definitions:
     """Build the definitions for every survey the deployment in ``root`` serves.
 
     Per-wave assets have one partition per survey × wave, keyed ``"<survey>|<wave>"``; the
-    cross-wave reporting assets have one partition per survey.
+    cross-wave reporting assets have one partition per survey. ``survey_files`` replaces the
+    deployment's list of survey files (``perception run --survey``).
     """
-    surveys = load_deployment(root, deployment_file)
+    surveys = load_deployment(root, deployment_file, survey_files)
     # Composite static keys rather than a MultiPartitionsDefinition: a multi-partition is the
     # full cross product of its dimensions, and surveys have different waves, so it would hold
     # survey × wave pairs that do not exist (a wave of one survey under another survey's key).
@@ -67,13 +72,24 @@ def build_definitions(root: str | Path, deployment_file: str = DEPLOYMENT_FILE) 
         assets=[*wave_assets, *reporting_assets],
         jobs=[wave_job, reporting_job],
         schedules=[weekly_reporting],
-        sensors=[build_raw_files_sensor(Path(root), deployment_file, "wave_job")],
-        resources={"project": SurveyProject(root=str(root), deployment_file=deployment_file)},
+        sensors=[build_raw_files_sensor(Path(root), deployment_file, "wave_job", survey_files)],
+        resources={
+            "project": SurveyProject(
+                root=str(root),
+                deployment_file=deployment_file,
+                survey_files=None if survey_files is None else list(survey_files),
+            )
+        },
     )
 
 
-_root = os.environ.get("PERCEPTION_ROOT", PROJECT_ROOT)
-# Refuse to load a broken deployment (instance config, unreachable database, missing config
-# files); a wave whose raw file has not arrived yet is not an error here.
-preflight(_root, require_raw_files=False)
-defs = build_definitions(_root)
+@dg.definitions
+def defs() -> dg.Definitions:
+    """The code location of ``dagster dev``, loaded by Dagster (not on import of this module).
+
+    It refuses to load a broken deployment (instance config, unreachable database, missing
+    config files); a wave whose raw file has not arrived yet is not an error here.
+    """
+    root = os.environ.get("PERCEPTION_ROOT", PROJECT_ROOT)
+    preflight(root, require_raw_files=False)
+    return build_definitions(root)

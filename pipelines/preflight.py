@@ -65,6 +65,7 @@ def preflight(
     dagster_home: str | Path | None = None,
     *,
     deployment_file: str = DEPLOYMENT_FILE,
+    survey_files: Sequence[str] | None = None,
     require_raw_files: bool = True,
 ) -> None:
     """Check the Dagster instance and every survey file of the deployment; raise if broken.
@@ -74,7 +75,7 @@ def preflight(
     accepts a configured wave whose file has not been delivered yet (the sensor waits for it).
     """
     home = dagster_home if dagster_home is not None else os.environ.get("DAGSTER_HOME")
-    for survey in load_deployment(root, deployment_file).values():
+    for survey in load_deployment(root, deployment_file, survey_files).values():
         check_survey_files(root, str(survey.path), require_raw_files=require_raw_files)
     if home:
         check_instance(Path(home))

@@ -32,15 +32,16 @@ def split_partition(key: str) -> tuple[str, str]:
     return survey, wave
 
 
-class SurveyProject(dg.ConfigurableResource):  # type: ignore[type-arg]
+class SurveyProject(dg.ConfigurableResource):
     """A deployment: its folder, its deployment file and each survey's processed-output paths."""
 
     root: str
     deployment_file: str = DEPLOYMENT_FILE
+    survey_files: list[str] | None = None
 
     def surveys(self) -> dict[str, SurveyConfig]:
         """Return every survey the deployment serves, by survey key."""
-        return load_deployment(self.root, self.deployment_file)
+        return load_deployment(self.root, self.deployment_file, self.survey_files)
 
     def load(self, survey: str) -> Project:
         """Load and validate one survey's file, its catalogue and every codebook."""

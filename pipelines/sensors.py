@@ -2,7 +2,7 @@
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -90,7 +90,9 @@ def _claimed(surveys: Mapping[str, SurveyConfig]) -> set[Path]:
     return {survey.raw_path(wave) for survey in surveys.values() for wave in survey.waves}
 
 
-def build_raw_files_sensor(root: Path, deployment_file: str, job_name: str) -> dg.SensorDefinition:
+def build_raw_files_sensor(
+    root: Path, deployment_file: str, job_name: str, survey_files: Sequence[str] | None = None
+) -> dg.SensorDefinition:
     """Build the sensor that runs ``job_name`` for each wave whose raw file appeared or changed."""
 
     @dg.sensor(
@@ -100,7 +102,7 @@ def build_raw_files_sensor(root: Path, deployment_file: str, job_name: str) -> d
     )
     def raw_files_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
         """Watches every survey's raw folder by content hash and runs each new or changed wave."""
-        surveys = load_deployment(root, deployment_file)
+        surveys = load_deployment(root, deployment_file, survey_files)
         claimed = _claimed(surveys)
         previous = decode_cursor(context.cursor)
         states: dict[str, FileState] = {}

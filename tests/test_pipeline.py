@@ -23,6 +23,7 @@ from perception.config import SURVEY_FILE, load_survey
 from perception.demo import generate, pii_canaries
 from perception.io import read_survey
 from pipelines.assets import ESTIMATE_CHECKS, HARMONIZED_CHECKS, WEIGHT_CHECKS
+from pipelines.cli import main as cli_main
 from pipelines.definitions import PROJECT_ROOT, build_definitions
 from pipelines.demo import run_demo
 
@@ -326,7 +327,10 @@ def test_demo_dashboard_renders_offline_with_suppressed_cells(project: Path) -> 
 
 
 def test_two_surveys_in_one_deployment_keep_their_data_apart(tmp_path: Path) -> None:
-    """It runs two surveys' waves and reporting in one deployment into separate outputs."""
+    """It runs two surveys' waves and reporting in one deployment into separate outputs.
+
+    ``perception run --survey`` runs one of them, and ``make demo`` the demo alone.
+    """
     root = tmp_path / "project"
     shutil.copytree(PROJECT_ROOT / "config", root / "config")
     generate(add_second_survey(root), waves=["w1", "w2"])
@@ -356,12 +360,20 @@ def test_two_surveys_in_one_deployment_keep_their_data_apart(tmp_path: Path) -> 
             assert [r.partition_key for r in ticked.run_requests or []] == ["demo", "demo_b"]
             keys += [r.run_key for r in ticked.run_requests or []]
     assert len(set(keys)) == 4
+    processed = root / "data" / "processed"
+    stdout = io.StringIO()
+    with warnings.catch_warnings(), redirect_stdout(stdout):
+        warnings.simplefilter("ignore")
+        code = cli_main(["run", "--root", str(root), "--survey", "config/demo_b/survey.yaml"])
+    assert code == 0, stdout.getvalue()
+    assert sorted(p.name for p in processed.iterdir()) == ["demo_b"]
+    assert "  wave w2\n    harmonized_responses     ok" in stdout.getvalue()
     stdout = io.StringIO()
     with warnings.catch_warnings(), redirect_stdout(stdout):
         warnings.simplefilter("ignore")
         code = run_demo(root)
     assert code == 0, stdout.getvalue()
-    processed = root / "data" / "processed"
+    assert "Running the demo survey only (`perception run` runs demo_b)" in stdout.getvalue()
     assert sorted(p.name for p in processed.iterdir()) == ["demo", "demo_b"]
     shown: dict[str, pd.Series] = {}
     for survey, waves in (("demo", ["w1", "w2", "w3"]), ("demo_b", ["w1", "w2"])):

@@ -1,14 +1,15 @@
 """The ``perception`` command: codebook scaffolding and configuration checks.
 
 Every problem a user can cause is printed as the PerceptionError message (no traceback) and
-the command exits with status 2.
+the command exits with status 2. The Dagster layer adds ``perception run`` (``pipelines.cli``)
+through ``extend``, so this library module never imports Dagster.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from perception.errors import ConfigError, PerceptionError
@@ -17,9 +18,14 @@ from perception.storage import atomic_write
 USAGE_ERROR = 2
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line and return its exit status."""
-    parser = _parser()
+def main(
+    argv: Sequence[str] | None = None,
+    extend: Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None] | None = None,
+) -> int:
+    """Run the command line and return its exit status; ``extend`` adds subcommands."""
+    parser, commands = _parser()
+    if extend is not None:
+        extend(commands)
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help, or a usage error argparse already printed
@@ -32,8 +38,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     return status
 
 
-def _parser() -> argparse.ArgumentParser:
-    """Build the argument parser."""
+def _parser() -> tuple[
+    argparse.ArgumentParser, argparse._SubParsersAction[argparse.ArgumentParser]
+]:
+    """Build the argument parser and its subcommands."""
     parser = argparse.ArgumentParser(
         prog="perception",
         description="Survey analytics pipeline for peace operations.",
@@ -74,7 +82,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     schemas.set_defaults(run=_schemas)
 
-    return parser
+    return parser, commands
 
 
 def _codebook_init(args: argparse.Namespace) -> int:

@@ -672,13 +672,19 @@ def load_survey(path: str | Path, root: str | Path | None = None) -> SurveyConfi
 
 
 def load_deployment(
-    root: str | Path, deployment_file: str = DEPLOYMENT_FILE
+    root: str | Path,
+    deployment_file: str = DEPLOYMENT_FILE,
+    survey_files: Sequence[str] | None = None,
 ) -> dict[str, SurveyConfig]:
     """Load every survey a deployment serves, by survey key, in the deployment file's order.
 
     Without the deployment file in ``root``, the deployment serves ``config/survey.yaml`` alone.
     Two survey files with the same ``survey:`` key are a ConfigError naming the deployment file.
+    ``survey_files`` (paths relative to ``root``) replaces the deployment file's list, as
+    ``perception run --survey`` does for a survey the deployment does not list yet.
     """
+    if survey_files is not None:
+        return _load_survey_files(root, survey_files)
     path = Path(root) / deployment_file
     if not path.exists():
         survey = load_survey(Path(root) / SURVEY_FILE, root=root)
@@ -710,6 +716,32 @@ def load_deployment(
             )
         surveys[survey.survey] = survey
         files[survey.survey] = file
+    return surveys
+
+
+def _load_survey_files(root: str | Path, survey_files: Sequence[str]) -> dict[str, SurveyConfig]:
+    """Load the given survey files, by survey key; a missing file or a repeated key is an error."""
+    surveys: dict[str, SurveyConfig] = {}
+    for file in survey_files:
+        path = Path(root) / file
+        if not path.is_file():
+            raise ConfigError(
+                "The survey file does not exist",
+                expected=f"a survey file at {path}",
+                found="a folder" if path.is_dir() else "no such file",
+                hint=f"paths are relative to the project root {Path(root).resolve()}",
+                file=path,
+            )
+        survey = load_survey(path, root=root)
+        if survey.survey in surveys:
+            raise ConfigError(
+                f"Two survey files share the survey key {survey.survey!r}",
+                expected="a different `survey:` key in every survey file",
+                found=f"survey: {survey.survey} in both {surveys[survey.survey].path} and {path}",
+                hint="give each survey its own `survey:` key; it names its outputs and partitions",
+                file=path,
+            )
+        surveys[survey.survey] = survey
     return surveys
 
 

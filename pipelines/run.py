@@ -1,0 +1,182 @@
+"""Headless runs of the Dagster jobs: ``perception run`` and ``make demo`` share this one path."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import dagster as dg
+
+from perception.config import DEPLOYMENT_FILE, SurveyConfig, load_deployment
+from perception.errors import ConfigError
+from pipelines.definitions import build_definitions
+from pipelines.preflight import preflight
+from pipelines.resources import wave_partition
+
+Echo = Callable[[str], None]
+
+#: Dagster's own console log is for the UI; a headless run prints one line per step instead.
+QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
+LOCAL_INSTANCE_CONFIG = Path("deploy/local/dagster.yaml")
+
+
+@dataclass
+class _Progress:
+    """Prints a line per finished step, with the time since the previous line."""
+
+    echo: Echo
+    last: float = field(default_factory=time.perf_counter)
+
+    def line(self, step: str, status: str) -> None:
+        """Print one step's outcome and how long it took."""
+        now = time.perf_counter()
+        self.echo(f"    {step:<24} {status:<6} {now - self.last:6.1f} s")
+        self.last = now
+
+
+def _hooks(progress: _Progress) -> set[dg.HookDefinition]:
+    """Hooks that report each step of a job to ``progress`` as it finishes."""
+
+    @dg.success_hook(name="progress_ok")
+    def ok(context: dg.HookContext) -> None:
+        """Report a step that succeeded."""
+        progress.line(context.op.name, "ok")
+
+    @dg.failure_hook(name="progress_failed")
+    def failed(context: dg.HookContext) -> None:
+        """Report a step that failed."""
+        progress.line(context.op.name, "FAILED")
+
+    return {ok, failed}
+
+
+@contextmanager
+def open_instance(root: Path) -> Iterator[dg.DagsterInstance]:
+    """Open ``$DAGSTER_HOME``'s instance, else the embedded one in ``<root>/.dagster`` (SQLite)."""
+    home = Path(os.environ.get("DAGSTER_HOME") or root / ".dagster")
+    if not (home / "dagster.yaml").exists():
+        home.mkdir(parents=True, exist_ok=True)
+        template = root / LOCAL_INSTANCE_CONFIG
+        if template.is_file():
+            shutil.copyfile(template, home / "dagster.yaml")
+        else:
+            (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    with dg.DagsterInstance.from_config(str(home.resolve())) as instance:
+        yield instance
+
+
+#: What a step failure was: bad input (the PerceptionError behind a dg.Failure) or a defect.
+OK, BAD_INPUT, DEFECT = 0, 2, 1
+
+
+def _execute(
+    job: dg.JobDefinition, instance: dg.DagsterInstance, partition: str, label: str, echo: Echo
+) -> int:
+    """Run a job in-process for one partition; print each step and the errors of failures.
+
+    Returns :data:`OK`, :data:`BAD_INPUT` when every failure was a data or configuration problem
+    (a ``PerceptionError`` the asset turned into a ``dg.Failure``), else :data:`DEFECT`.
+    """
+    echo(f"  {label}")
+    progress = _Progress(echo)
+    result = job.with_hooks(_hooks(progress)).execute_in_process(
+        instance=instance, partition_key=partition, raise_on_error=False, run_config=QUIET
+    )
+    outcome = OK
+    for event in result.all_events:
+        if event.is_step_failure and event.step_failure_data and event.step_failure_data.error:
+            error = event.step_failure_data.error
+            echo(f"    error in {event.step_key}: {error.message.strip()}")
+            outcome = max(outcome, BAD_INPUT if error.cls_name == "Failure" else DEFECT)
+        elif event.is_step_skipped:
+            echo(f"    {event.step_key:<24} skipped (an earlier step failed)")
+    if not result.success and outcome == OK:
+        outcome = DEFECT
+    return outcome
+
+
+def _selected_waves(survey: SurveyConfig, waves: Sequence[str] | None) -> list[str]:
+    """Return the wave ids to run, in survey order; an unknown id is a ConfigError."""
+    known = [wave.id for wave in survey.waves]
+    if not waves:
+        return known
+    unknown = [w for w in waves if w not in known]
+    if unknown:
+        raise ConfigError(
+            f"No wave {', '.join(map(repr, unknown))} in survey {survey.survey!r}",
+            expected="one of the wave ids " + ", ".join(known),
+            found=", ".join(unknown),
+            hint=f"wave ids are the `id:` of each entry under `waves:` in {survey.path}",
+            file=survey.path,
+        )
+    return [w for w in known if w in waves]
+
+
+def run_surveys(
+    root: Path,
+    *,
+    survey_files: Sequence[str] | None = None,
+    surveys: Sequence[str] | None = None,
+    waves: Sequence[str] | None = None,
+    echo: Echo = print,
+) -> int:
+    """Run ``wave_job`` for each wave, then ``reporting_job``, for each survey; return a code.
+
+    ``survey_files`` replaces the deployment's list of survey files; ``surveys`` keeps only
+    those survey keys; ``waves`` only those waves (reporting still reads every wave's last
+    estimates). Configuration problems raise a ConfigError before any run starts. The code is 0
+    when every run succeeded, 2 when runs failed on bad input and 1 when a step failed on a
+    defect; every output of a failed run is left as it was.
+    """
+    configured = load_deployment(root, DEPLOYMENT_FILE, survey_files)
+    chosen = {k: s for k, s in configured.items() if surveys is None or k in surveys}
+    selection = {key: _selected_waves(survey, waves) for key, survey in chosen.items()}
+    preflight(root, survey_files=[str(s.path) for s in chosen.values()], require_raw_files=False)
+    for survey in chosen.values():
+        for wave in survey.waves:
+            if wave.id in selection[survey.survey] and not survey.raw_path(wave).is_file():
+                raise ConfigError(
+                    f"The raw file of wave {wave.id!r} has not been delivered",
+                    expected=f"a file at {survey.raw_path(wave)}",
+                    found="no such file",
+                    hint=f"copy the file into {survey.raw_dir}, or run the other waves with --wave",
+                    file=survey.path,
+                )
+    defs = build_definitions(root, DEPLOYMENT_FILE, survey_files)
+    wave_job, reporting_job = (defs.resolve_job_def(n) for n in ("wave_job", "reporting_job"))
+    code = OK
+    with open_instance(root) as instance:
+        for key, survey in chosen.items():
+            echo(f"Survey {key} ({survey.path})")
+            waves = [
+                _execute(wave_job, instance, wave_partition(key, w), f"wave {w}", echo)
+                for w in selection[key]
+            ]
+            code = max(code, *waves)
+            if OK in waves:
+                code = max(
+                    code, _execute(reporting_job, instance, key, "reporting (all waves)", echo)
+                )
+            else:
+                echo("  reporting skipped: no wave ran")
+    for survey in chosen.values():
+        _print_outputs(root, survey, echo)
+    if code != OK:
+        echo("\nSome runs failed (above); every other output is intact.")
+    return code
+
+
+def _print_outputs(root: Path, survey: SurveyConfig, echo: Echo) -> None:
+    """Print where a survey's outputs, exports and dashboard are."""
+    processed = survey.resolve(survey.processed_dir) / survey.survey
+    echo(f"\nOutputs of {survey.survey}: {processed}")
+    for path in sorted(p for p in processed.rglob("*") if p.is_file() and "runs" not in p.parts):
+        echo(f"  {path.relative_to(processed)}")
+    dashboard = root / "dashboards" / survey.survey / "dashboard.html"
+    if dashboard.exists():
+        echo(f"Dashboard: {dashboard}")

@@ -62,6 +62,8 @@ __all__ = [
     "load_deployment",
     "load_project",
     "load_survey",
+    "project_root",
+    "survey_warnings",
     "validate_codebook",
     "validate_document",
     "write_json_schemas",
@@ -662,11 +664,26 @@ def validate_codebook(codebook: Codebook, catalogue: Catalogue) -> None:
     _check_codebook(codebook, catalogue, None)
 
 
+def project_root(survey_file: str | Path) -> Path:
+    """Return the project root of a survey file: the folder holding the ``config/`` it is under.
+
+    The root is the parent of the nearest ancestor folder named ``config`` (so both
+    ``config/survey.yaml`` and ``config/<mission>/survey.yaml`` resolve to the folder holding
+    ``config/``); a survey file outside any ``config/`` folder resolves against the current
+    directory.
+    """
+    path = Path(survey_file).resolve()
+    for folder in path.parents:
+        if folder.name == "config":
+            return folder.parent
+    return Path.cwd()
+
+
 def load_survey(path: str | Path, root: str | Path | None = None) -> SurveyConfig:
-    """Load the survey file; ``root`` defaults to the folder above the one holding it."""
+    """Load the survey file; ``root`` defaults to :func:`project_root` of the file."""
     doc = load_yaml(path)
     survey = validate_document(SurveyConfig, doc, "survey configuration")
-    survey._root = Path(root) if root is not None else doc.path.resolve().parent.parent
+    survey._root = Path(root) if root is not None else project_root(doc.path)
     survey._path = doc.path
     return survey
 
@@ -737,6 +754,24 @@ def load_project(path: str | Path, root: str | Path | None = None) -> Project:
                 )
         codebooks[wave.id] = codebook
     return Project(survey=survey, catalogue=catalogue, codebooks=codebooks)
+
+
+def survey_warnings(survey: SurveyConfig) -> list[str]:
+    """Return the soft problems of a survey file, each naming its YAML key and line."""
+    doc = load_yaml(survey.path)
+    warnings = []
+    for index, wave in enumerate(survey.waves):
+        if wave.fieldwork is None:
+            key = ("waves", index)
+            line = doc.line_of(key)
+            warnings.append(
+                f"{_render_key((*key, 'fieldwork'), doc.data)}"
+                + (f" (line {line})" if line is not None else "")
+                + f": wave {wave.id} has no fieldwork dates; reports show no projection for it "
+                "and its status uses only the rules that need no dates "
+                "(add fieldwork: {start: YYYY-MM-DD, end: YYYY-MM-DD})"
+            )
+    return warnings
 
 
 def _existing(survey: SurveyConfig, doc: YamlDocument, key: tuple[Hashable, ...], rel: str) -> Path:

@@ -287,7 +287,7 @@ def variable_values(design: SurveyDesign, variable: str, stat: str) -> FloatArra
             found=f"{int(np.isinf(values).sum())} infinite values",
             hint="set them to missing or fix the data",
             column=variable,
-            rows=[int(i) for i in np.flatnonzero(np.isinf(values))[:50]],
+            rows=np.flatnonzero(np.isinf(values)).tolist(),
         )
     if stat == "proportion":
         bad = ~np.isnan(values) & (values != 0.0) & (values != 1.0)
@@ -298,7 +298,7 @@ def variable_values(design: SurveyDesign, variable: str, stat: str) -> FloatArra
                 found=f"{int(bad.sum())} other values, e.g. {np.unique(values[bad])[:5].tolist()}",
                 hint="recode the answer into a 0/1 indicator, or use stat='mean'",
                 column=variable,
-                rows=[int(i) for i in np.flatnonzero(bad)[:50]],
+                rows=np.flatnonzero(bad).tolist(),
             )
     return values
 

@@ -283,9 +283,12 @@ def test_missing_wave_dates_fall_back_to_the_rules_without_dates() -> None:
         assert "Fieldwork dates are missing for " in reason
         assert "target date 2027-06-30 is not assessed" in reason
         assert "Les dates de terrain manquent pour " in status.loc["fast", "reason_fr"]
-    assert "missing for w3, w1" in benchmark_status(
-        table, trends, meta, latest_wave="w3"
-    ).set_index("indicator").loc["fast", "reason_en"]
+    assert (
+        "missing for w3, w1"
+        in benchmark_status(table, trends, meta, latest_wave="w3")
+        .set_index("indicator")
+        .loc["fast", "reason_en"]
+    )
 
 
 def _four_indicators() -> pd.DataFrame:

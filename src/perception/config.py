@@ -76,20 +76,6 @@ EnvVarName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$
 
 Role = Literal["id", "date", "demographic", "derived", "design", "item"]
 Kind = Literal["string", "date", "categorical", "integer", "number"]
-Theme = Literal[
-    "inclusion",
-    "awareness",
-    "participation",
-    "voice",
-    "dialogue",
-    "safety",
-    "violence",
-    "trust",
-    "state_presence",
-    "representation",
-    "discrimination",
-    "mission",
-]
 MissingKind = Literal["missing", "dont_know", "refused"]
 _M = TypeVar("_M", bound=BaseModel)
 
@@ -245,7 +231,7 @@ class Variable(_Model):
     kind: Kind
     label: Label
     question: Label | None = None
-    theme: Theme | None = None
+    theme: VariableName | None = None
     ordered: StrictBool = False
     codes: dict[StrictInt, Label] | None = None
     min: StrictInt | None = None
@@ -307,6 +293,7 @@ class Catalogue(_Model):
 
     special_codes: SpecialCodes = SpecialCodes()
     age_bands: AgeBands
+    themes: dict[VariableName, Label] = Field(default_factory=dict)
     variables: dict[VariableName, Variable] = Field(min_length=1)
 
     @model_validator(mode="after")
@@ -328,6 +315,18 @@ class Catalogue(_Model):
                 ("variables",),
             )
         for name, var in self.variables.items():
+            if var.theme is not None and var.theme not in self.themes:
+                close = difflib.get_close_matches(var.theme, list(self.themes), n=1)
+                raise _rule(
+                    "one of the themes declared under `themes:` ("
+                    + (", ".join(self.themes) or "none declared")
+                    + ")",
+                    f"theme {var.theme!r}",
+                    f"did you mean {close[0]!r}?"
+                    if close
+                    else f"declare it: themes: {{{var.theme}: {{en: ..., fr: ...}}}}",
+                    ("variables", name, "theme"),
+                )
             clash = sorted(specials & set(var.codes or {}))
             if clash:
                 raise _rule(

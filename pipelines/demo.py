@@ -1,4 +1,7 @@
-"""``make demo``: generate the demo survey if absent, then run the whole pipeline headless."""
+"""``make demo``: generate the demo survey if absent, then run its pipeline headless.
+
+Only the demo survey runs (``--all`` runs every survey of ``config/deployment.yaml``).
+"""
 
 from __future__ import annotations
 
@@ -8,11 +11,11 @@ from pathlib import Path
 
 import dagster as dg
 
-from perception.config import DEPLOYMENT_FILE, load_deployment
+from perception.config import DEPLOYMENT_FILE, SurveyConfig, load_deployment
 from perception.demo import generate
 from perception.errors import ConfigError
 from pipelines.definitions import PROJECT_ROOT, build_definitions
-from pipelines.preflight import preflight
+from pipelines.preflight import DEMO_SURVEY, preflight
 from pipelines.resources import wave_partition
 
 
@@ -35,15 +38,49 @@ def _run(job: dg.JobDefinition, instance: dg.DagsterInstance, label: str, **kwar
     return result.success
 
 
-def run_demo(root: Path = PROJECT_ROOT, deployment_file: str = DEPLOYMENT_FILE) -> int:
-    """Run every wave of every survey in ``root``, then each survey's reporting; return a code."""
-    surveys = load_deployment(root, deployment_file)
-    demo = surveys.get("demo")
+def select_surveys(
+    surveys: dict[str, SurveyConfig], every_survey: bool, deployment_file: str = DEPLOYMENT_FILE
+) -> tuple[dict[str, SurveyConfig], str]:
+    """Return the surveys ``make demo`` runs (the demo only, unless every_survey) and why."""
+    if every_survey:
+        return surveys, f"Running every survey of {deployment_file}: {', '.join(surveys)}"
+    if DEMO_SURVEY not in surveys:
+        raise ConfigError(
+            f"The deployment has no survey {DEMO_SURVEY!r} for make demo to run",
+            expected=f"a survey file with `survey: {DEMO_SURVEY}` in the deployment",
+            found=f"surveys {', '.join(surveys)}",
+            hint="pass --all (python -m pipelines.demo --all) to run every survey",
+            file=deployment_file,
+        )
+    others = [key for key in surveys if key != DEMO_SURVEY]
+    message = f"Running the demo survey {DEMO_SURVEY!r} only" + (
+        f"; not the other surveys of {deployment_file} ({', '.join(others)}): pass --all "
+        "(python -m pipelines.demo --all), or run them from `make dev`"
+        if others
+        else ""
+    )
+    return {DEMO_SURVEY: surveys[DEMO_SURVEY]}, message
+
+
+def run_demo(
+    root: Path = PROJECT_ROOT, deployment_file: str = DEPLOYMENT_FILE, *, every_survey: bool = False
+) -> int:
+    """Run every wave of the demo survey (or of every survey), then reporting; return a code."""
+    try:
+        surveys, message = select_surveys(
+            load_deployment(root, deployment_file), every_survey, deployment_file
+        )
+    except ConfigError as error:
+        print(f"error: {error}")
+        return 2
+    print(message)
+    demo = surveys.get(DEMO_SURVEY)
     if demo is not None and not all(demo.raw_path(wave).exists() for wave in demo.waves):
         print(f"Generating the demo survey into {demo.resolve(demo.raw_dir)}")
         generate(demo.resolve(demo.raw_dir))
     try:
-        preflight(root, deployment_file=deployment_file)
+        # Other surveys' files may not be delivered yet when only the demo runs.
+        preflight(root, deployment_file=deployment_file, require_raw_files=every_survey)
     except ConfigError as error:
         print(f"error: {error}")
         return 2
@@ -83,4 +120,4 @@ def run_demo(root: Path = PROJECT_ROOT, deployment_file: str = DEPLOYMENT_FILE) 
 
 
 if __name__ == "__main__":
-    sys.exit(run_demo())
+    sys.exit(run_demo(every_survey="--all" in sys.argv[1:]))

@@ -359,7 +359,7 @@ def test_two_surveys_in_one_deployment_keep_their_data_apart(tmp_path: Path) -> 
     stdout = io.StringIO()
     with warnings.catch_warnings(), redirect_stdout(stdout):
         warnings.simplefilter("ignore")
-        code = run_demo(root)
+        code = run_demo(root, every_survey=True)
     assert code == 0, stdout.getvalue()
     processed = root / "data" / "processed"
     assert sorted(p.name for p in processed.iterdir()) == ["demo", "demo_b"]

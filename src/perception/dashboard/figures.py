@@ -9,6 +9,7 @@ left out of the value traces and shown by its word, in grey.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -417,7 +418,7 @@ def _not_asked_marks(
     shapes: list[dict[str, Any]] = []
     annotations: list[dict[str, Any]] = []
     x = wave_positions(data)
-    gaps = [b - a for a, b in zip(x, x[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(x)]
     half = min([0.4, *(0.45 * g for g in gaps)])
     for i, wave in enumerate(data.waves):
         if data.cell(ind.id, wave).state != "not_asked":

@@ -529,26 +529,38 @@ def confidence_interval(
     with np.errstate(divide="ignore", invalid="ignore"):
         if stat != "proportion":
             return estimate - t * se, estimate + t * se
-        p = estimate
+        p, se, df, n_rows, t = np.broadcast_arrays(estimate, se, df, n_rows, t)
         var = se * se
         edge = (p <= 0) | (p >= 1) | (var <= 0)
-        ratio = (_t_quantile(alpha / 2.0, n_rows - 1.0) / _t_quantile(alpha / 2.0, df)) ** 2
-        n_star = np.where(edge, n_rows, p * (1.0 - p) / var) * ratio
-        n_star = np.where(np.isfinite(t), n_star, np.nan)
-        x = n_star * p
-        low = np.where(x > 0, stats.beta.ppf(alpha / 2.0, x, n_star - x + 1.0), 0.0)
-        high = np.where(x < n_star, stats.beta.ppf(1.0 - alpha / 2.0, x + 1.0, n_star - x), 1.0)
-        invalid = ~np.isfinite(n_star) | np.isnan(p)
-        low, high = np.where(invalid, np.nan, low), np.where(invalid, np.nan, high)
         if ci_method == "logit":
             eta = special.logit(np.where(edge, 0.5, p))
             half = t * se / (p * (1.0 - p))
-            low = np.where(edge, low, special.expit(eta - half))
-            high = np.where(edge, high, special.expit(eta + half))
+            low, high = special.expit(eta - half), special.expit(eta + half)
         elif ci_method == "wald":
-            low = np.where(edge, low, p - t * se)
-            high = np.where(edge, high, p + t * se)
+            low, high = p - t * se, p + t * se
+        else:
+            low = high = np.full(p.shape, np.nan)
+            edge = np.isfinite(p)  # Korn-Graubard everywhere
+        if edge.any():  # Korn-Graubard, computed only where it is used
+            k = np.flatnonzero(edge)
+            low, high = np.array(low, dtype=np.float64), np.array(high, dtype=np.float64)
+            low[k], high[k] = _korn_graubard(p[k], var[k], df[k], n_rows[k], t[k], alpha)
         return low, high
+
+
+def _korn_graubard(
+    p: FloatArray, var: FloatArray, df: FloatArray, n_rows: FloatArray, t: FloatArray, alpha: float
+) -> tuple[FloatArray, FloatArray]:
+    """Korn-Graubard limits; n* is the row count where p(1−p)/SE² is 0/0 (p = 0 or 1)."""
+    edge = (p <= 0) | (p >= 1) | (var <= 0)
+    ratio = (_t_quantile(alpha / 2.0, n_rows - 1.0) / _t_quantile(alpha / 2.0, df)) ** 2
+    n_star = np.where(edge, n_rows, p * (1.0 - p) / var) * ratio
+    n_star = np.where(np.isfinite(t), n_star, np.nan)
+    x = n_star * p
+    low = np.where(x > 0, stats.beta.ppf(alpha / 2.0, x, n_star - x + 1.0), 0.0)
+    high = np.where(x < n_star, stats.beta.ppf(1.0 - alpha / 2.0, x + 1.0, n_star - x), 1.0)
+    invalid = ~np.isfinite(n_star) | np.isnan(p)
+    return np.where(invalid, np.nan, low), np.where(invalid, np.nan, high)
 
 
 def _domain_columns(design: SurveyDesign, index: DomainIndex) -> dict[str, pd.Index]:

@@ -110,8 +110,9 @@ def _config_check(args: argparse.Namespace) -> int:
     if args.survey is not None:
         _check_survey(args.survey, None)
     else:
-        for survey in load_deployment(Path.cwd()).values():
-            _check_survey(survey.path, Path.cwd())
+        root = Path.cwd()
+        for survey in load_deployment(root).values():
+            _check_survey(survey.path.relative_to(root), root)
     return 0
 
 

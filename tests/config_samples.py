@@ -18,6 +18,9 @@ age_bands:
     - {code: 4, min: 45, max: 54, label: {en: "45-54", fr: "45-54 ans"}}
     - {code: 5, min: 55, max: null, label: {en: "55+", fr: "55 ans et plus"}}
   youth_max_age: 35
+themes:
+  inclusion: {en: Inclusion, fr: Inclusion}
+  governance: {en: Governance, fr: Gouvernance}
 variables:
   respondent_id:
     role: id

@@ -162,7 +162,7 @@ def test_missing_weighting_value_is_an_error_unless_asked(nhanes: pd.DataFrame) 
     with pytest.raises(CalibrationError, match="missing values") as info:
         design.rake({"HI_CHOL": counts})
     assert info.value.column == "HI_CHOL"
-    assert info.value.rows == np.flatnonzero(nhanes["HI_CHOL"].isna()).tolist()[:50]
+    assert info.value.rows == np.flatnonzero(nhanes["HI_CHOL"].isna()).tolist()
     with pytest.raises(CalibrationError, match="no population target"):
         design.rake({"HI_CHOL": counts}, missing="category")
     raked = design.rake({"HI_CHOL": {**counts, MISSING_CATEGORY: 745.0}}, missing="category")

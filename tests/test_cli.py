@@ -10,10 +10,10 @@ from pathlib import Path
 import pandas as pd
 import pyreadstat
 import pytest
-from config_samples import CODEBOOK_YAML, write_project
+from config_samples import CODEBOOK_YAML, SURVEY_YAML, write_project
 
 from perception.cli import main
-from perception.config import load_codebook
+from perception.config import load_codebook, load_survey
 
 
 @pytest.fixture
@@ -134,3 +134,67 @@ def test_config_check_reports_unmatched_map_regions(
     assert main(["config", "check", str(survey)]) == 2
     err = capsys.readouterr().err
     assert "demo_admin1.geojson" in err and "region code(s) 3, 7" in err
+
+
+def _mission(root: Path, name: str, *, fieldwork: bool = True) -> Path:
+    """Write ``config/<name>/survey.yaml`` beside a shared catalogue and codebook; return it."""
+    text = SURVEY_YAML.replace("survey: demo", f"survey: {name}")
+    if not fieldwork:
+        text = text.replace("    fieldwork: {start: 2025-03-03, end: 2025-03-24}\n", "")
+    (root / "config" / name).mkdir(parents=True, exist_ok=True)
+    path = root / "config" / name / "survey.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_config_check_resolves_a_mission_subfolder_from_the_project_root(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """It resolves config/<mission>/survey.yaml's paths from the folder holding config/."""
+    write_project(tmp_path)
+    survey = _mission(tmp_path, "tunisia")
+    monkeypatch.chdir(tmp_path / "config")  # the current directory plays no part
+    assert main(["config", "check", str(survey)]) == 0, capsys.readouterr().err
+    assert "survey 'tunisia'" in capsys.readouterr().out
+    assert load_survey(survey).root == tmp_path.resolve()
+    assert load_survey(tmp_path / "config" / "survey.yaml").root == tmp_path.resolve()
+
+
+def test_config_check_without_argument_checks_every_deployed_survey(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With no argument it checks every survey of config/deployment.yaml, and fails on any."""
+    write_project(tmp_path)
+    _mission(tmp_path, "tunisia")
+    deployment = tmp_path / "config" / "deployment.yaml"
+    deployment.write_text(
+        "surveys:\n  - config/survey.yaml\n  - config/tunisia/survey.yaml\n", encoding="utf-8"
+    )
+    monkeypatch.chdir(tmp_path)
+    assert main(["config", "check"]) == 0
+    out = capsys.readouterr().out
+    assert "survey 'demo'" in out and "survey 'tunisia'" in out
+    (tmp_path / "config" / "tunisia" / "survey.yaml").write_text(
+        SURVEY_YAML.replace("survey: demo", "survey: tunisia").replace(
+            "config/codebooks/w1.yaml", "config/codebooks/w9.yaml"
+        ),
+        encoding="utf-8",
+    )
+    assert main(["config", "check"]) == 2
+    err = capsys.readouterr().err
+    assert "tunisia" in err and "waves[0].codebook" in err
+
+
+def test_config_check_warns_about_missing_fieldwork_dates(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """It passes a survey without fieldwork dates but warns, naming waves[i].fieldwork."""
+    write_project(tmp_path)
+    survey = _mission(tmp_path, "nodates", fieldwork=False)
+    assert main(["config", "check", str(survey)]) == 0
+    captured = capsys.readouterr()
+    assert "OK" in captured.out
+    assert "warning:" in captured.err and "waves[0].fieldwork (line 10)" in captured.err
+    assert "no projection" in captured.err
+    assert main(["config", "check", str(tmp_path / "config" / "survey.yaml")]) == 0
+    assert "warning" not in capsys.readouterr().err

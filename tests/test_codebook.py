@@ -331,13 +331,30 @@ def test_age_out_of_range_is_rejected(
 def test_duplicate_ids_name_ids_and_rows(
     wave_file: Path, codebook: Codebook, catalogue: Catalogue
 ) -> None:
-    """It rejects duplicated respondent ids, listing each id with its rows."""
+    """It rejects duplicated respondent ids, listing each id with its count and the rows."""
     df, meta = read_survey(wave_file)
     df.loc[40, "RESPNO"] = "R0004"
     with pytest.raises(ValidationError) as info:
         harmonize(df, meta, codebook, catalogue, source="w1.sav")
-    assert "'R0004' in rows [4, 40]" in info.value.found
+    assert "'R0004' 2 times" in info.value.found
     assert info.value.rows == [4, 40]
+
+
+def test_many_duplicate_ids_show_the_first_ten_rows_and_a_count(
+    wave_file: Path, codebook: Codebook, catalogue: Catalogue
+) -> None:
+    """It shows the first 10 duplicated rows and their count, not every row number."""
+    df, meta = read_survey(wave_file)
+    df["RESPNO"] = [f"R{i // 2}" for i in range(len(df))]  # every id twice
+    with pytest.raises(ValidationError) as info:
+        harmonize(df, meta, codebook, catalogue, source="w1.sav")
+    err = info.value
+    assert err.rows == list(range(len(df)))
+    assert f"rows:     0, 1, 2, 3, 4, 5, 6, 7, 8, 9 (first 10 of {len(df):,} rows)" in str(err)
+    assert f"in {len(df):,} rows" in err.message
+    assert err.found.count(" times") == 10
+    assert f"and {len(df) // 2 - 10:,} more id(s)" in err.found
+    assert len(str(err)) < 1000
 
 
 def test_missing_id_is_rejected(wave_file: Path, codebook: Codebook, catalogue: Catalogue) -> None:

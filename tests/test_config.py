@@ -93,13 +93,32 @@ def test_wrong_type_says_expected_and_found(tmp_path: Path) -> None:
     assert "'old'" in info.value.found
 
 
-def test_literal_choice_suggests_the_closest(tmp_path: Path) -> None:
-    """It lists the allowed themes and suggests the closest one to a typo."""
+def test_undeclared_theme_suggests_the_closest(tmp_path: Path) -> None:
+    """It lists the declared themes and suggests the closest one to a typo."""
     text = CATALOGUE_YAML.replace("theme: inclusion", "theme: inclusoin")
     with pytest.raises(ConfigError) as info:
         load_catalogue(_write(tmp_path / "variables.yaml", text))
     assert "variables.incl_peace_process.theme" in info.value.message
+    assert "inclusion, governance" in info.value.expected
     assert "did you mean 'inclusion'" in info.value.hint
+
+
+def test_themes_are_open_and_declared_with_labels(tmp_path: Path) -> None:
+    """A catalogue declares its own themes (e.g. governance) with EN/FR labels and uses them."""
+    text = CATALOGUE_YAML.replace("theme: inclusion", "theme: governance")
+    catalogue = load_catalogue(_write(tmp_path / "variables.yaml", text))
+    assert catalogue.variables["incl_peace_process"].theme == "governance"
+    assert catalogue.themes["governance"].fr == "Gouvernance"
+    text = text.replace("  governance: {en: Governance, fr: Gouvernance}\n", "")
+    with pytest.raises(ConfigError) as info:
+        load_catalogue(_write(tmp_path / "variables.yaml", text))
+    assert "variables.incl_peace_process.theme" in info.value.message
+    assert "themes: {governance: {en: ..., fr: ...}}" in info.value.hint
+    text = text.replace(
+        "  inclusion: {en: Inclusion, fr: Inclusion}", "  inclusion: {en: Inclusion}"
+    )
+    with pytest.raises(ConfigError, match=r"themes\.inclusion\.fr"):
+        load_catalogue(_write(tmp_path / "variables.yaml", text))
 
 
 def test_special_code_in_codes_is_rejected(tmp_path: Path) -> None:

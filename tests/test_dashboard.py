@@ -406,3 +406,52 @@ def test_a_first_wave_alone_builds_a_dashboard(
     html = build(first, tmp_path / "first.html").read_text(encoding="utf-8")
     content = payload(html)
     assert any(key.startswith("trends|") for key in content["figures"]["en"])
+
+
+def test_trend_waves_are_spaced_by_fieldwork_dates(tables: dict[str, pd.DataFrame]) -> None:
+    """It places each wave at its fieldwork midpoint (day) on the x axis; evenly without dates."""
+    spec = dashboard_figures(tables, catalogue=CAT, survey=SURVEY, benchmark_labels=BENCHMARKS)[
+        "trends|incl_feel_included|national"
+    ]
+    days = [
+        w.fieldwork.start.toordinal() + (w.fieldwork.end - w.fieldwork.start).days // 2
+        for w in SURVEY.waves
+        if w.fieldwork is not None
+    ]
+    assert len(days) == 3
+    ticks = spec["layout"]["xaxis"]["tickvals"]
+    assert ticks[0] == 0 and ticks[-1] == 2
+    # 8 months then 9 months: the second gap is wider, in proportion to the days elapsed.
+    assert (ticks[2] - ticks[1]) / (ticks[1] - ticks[0]) == pytest.approx(
+        (days[2] - days[1]) / (days[1] - days[0]), rel=1e-9
+    )
+    assert ticks[1] != pytest.approx(1.0, abs=0.01)
+    line = next(t for t in spec["data"] if t.get("mode") == "lines+markers")
+    assert line["x"] == ticks
+    undated = SURVEY.model_copy(
+        update={"waves": [w.model_copy(update={"fieldwork": None}) for w in SURVEY.waves]}
+    )
+    even = dashboard_figures(tables, catalogue=CAT, survey=undated, benchmark_labels=BENCHMARKS)
+    assert even["trends|incl_feel_included|national"]["layout"]["xaxis"]["tickvals"] == [0, 1, 2]
+
+
+def test_every_figure_says_its_dont_know_policy(tables: dict[str, pd.DataFrame]) -> None:
+    """Each figure's note says whether "don't know" is kept in the base or excluded."""
+    t1 = tables["indicator_estimates"]
+    types = dict(zip(t1["indicator"], t1["type"], strict=True))
+    for lang, kept, excluded in (
+        ("en", "kept in the base", "are excluded from the base"),
+        ("fr", "est inclus dans la base", "sont exclus de la base"),
+    ):
+        specs = dashboard_figures(
+            tables, catalogue=CAT, survey=SURVEY, benchmark_labels=BENCHMARKS, lang=lang
+        )
+        for key, spec in specs.items():
+            notes = " ".join(a.get("text", "") for a in spec["layout"].get("annotations", []))
+            if key == "gaps":
+                assert kept in notes or excluded in notes or "scores" in notes, key
+            elif types[key.split("|")[1]] in ("mean", "index"):
+                assert excluded in notes and kept not in notes, key
+            else:
+                assert kept in notes, key
+    assert {"mean", "index"} & set(types.values()) and "proportion" in types.values()

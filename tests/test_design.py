@@ -48,6 +48,20 @@ def test_rejects_bad_weight(apistrat: pd.DataFrame, bad: float, kind: str) -> No
     assert kind in info.value.found
 
 
+def test_row_lists_keep_every_row_and_show_the_first_ten_and_a_count(
+    apistrat: pd.DataFrame,
+) -> None:
+    """It keeps every bad row on the error; the message shows the first 10 and the count."""
+    data = apistrat.copy()
+    data.loc[60:, "pw"] = 0.0
+    with pytest.raises(DesignError) as info:
+        SurveyDesign(data, weights="pw", strata="stype")
+    n_bad = len(data) - 60
+    assert info.value.rows == list(range(60, len(data)))
+    shown = ", ".join(str(r) for r in range(60, 70))
+    assert f"rows:     {shown} (first 10 of {n_bad:,} rows)" in str(info.value)
+
+
 def test_rejects_unknown_and_text_weight_columns(apistrat: pd.DataFrame) -> None:
     """It rejects a weight column that does not exist or holds text."""
     with pytest.raises(DesignError, match="not in the data") as info:

@@ -161,6 +161,50 @@ def test_beta_interval_at_p_zero_uses_the_row_count(dstrat: SurveyDesign) -> Non
     assert zero[zero["df"] == 0]["ci_high"].isna().all()
 
 
+def _p01_case(case_id: str, ci_method: str) -> tuple[dict[str, object], pd.Series]:
+    """Return an R reference case of p01_expected.json and perception's row for its domain."""
+    import json
+
+    reference = json.loads((REFERENCE / "p01_expected.json").read_text(encoding="utf-8"))
+    case = next(c for c in reference["cases"] if c["id"] == case_id)
+    data = pd.read_csv(REFERENCE / "p01_design.csv").astype({"y": float})
+    design = SurveyDesign(data, weights="w", strata="stratum", psu="psu", nest=True)
+    by = {"national": None, "region2": ["region"]}.get(case_id, ["region", "gender"])
+    table = estimate(design, ["y"], "proportion", by=by, ci_method=ci_method)  # type: ignore[arg-type]
+    keys = {"region1_women_p1": (1, 2), "region3_men_p0": (3, 1), "region2": (2,)}
+    if by is None:
+        return case, table.iloc[0]
+    mask = np.logical_and.reduce(
+        [table[column].eq(value) for column, value in zip(by, keys[case_id], strict=True)]
+    )
+    return case, table[mask].iloc[0]
+
+
+@pytest.mark.parametrize("ci_method", ["logit", "beta", "wald"])
+@pytest.mark.parametrize("case_id", ["region1_women_p1", "region3_men_p0"])
+def test_interval_at_p_zero_or_one_is_defined_and_matches_r(case_id: str, ci_method: str) -> None:
+    """At p = 0 or 1 every method gives R's Korn-Graubard formula with n* = domain rows."""
+    case, row = _p01_case(case_id, ci_method)
+    assert row["estimate"] == case["estimate"] and row["se"] == pytest.approx(0, abs=1e-15)
+    assert row["df"] == case["df"]
+    assert case["r_beta_ci"] == [None, None]  # R itself has no interval here
+    assert row["ci_low"] == pytest.approx(case["ci_low"], rel=1e-6, abs=1e-12)
+    assert row["ci_high"] == pytest.approx(case["ci_high"], rel=1e-6, abs=1e-12)
+    assert row["ci_low"] <= row["estimate"] <= row["ci_high"]
+    assert row["ci_high"] - row["ci_low"] > 0.1
+
+
+@pytest.mark.parametrize("case_id", ["national", "region2"])
+def test_beta_and_logit_intervals_inside_match_r(case_id: str) -> None:
+    """Away from 0 and 1 the beta and logit intervals are R's svyciprop ones."""
+    for method in ("beta", "logit"):
+        case, row = _p01_case(case_id, method)
+        assert row["se"] == pytest.approx(case["se"], rel=1e-6)
+        low, high = case[f"r_{method}_ci"]  # type: ignore[misc]
+        assert row["ci_low"] == pytest.approx(low, rel=1e-6)
+        assert row["ci_high"] == pytest.approx(high, rel=1e-6)
+
+
 def test_contrast_of_independent_strata_adds_variances(dstrat: SurveyDesign) -> None:
     """It gives SE = sqrt(se_a² + se_b²) for domains in disjoint strata (no covariance)."""
     table = estimate(dstrat, ["api00"], "mean", by=["stype"]).set_index("stype")

@@ -330,6 +330,31 @@ def test_target_date_needs_a_target(
     _fails(tmp_path, data, catalogue, "target date without a target")
 
 
+def test_ci_method_is_set_per_indicator_with_a_default(
+    tmp_path: Path, default_data: dict[str, Any], catalogue: Catalogue
+) -> None:
+    """It reads ci_method per proportion indicator (default logit, or defaults.ci_method)."""
+    data = _mutated(default_data, "incl_feel_included", ci_method="beta")
+    loaded = load_indicators(_write(tmp_path, data), catalogue)
+    assert loaded.ci_method(loaded.indicator("incl_feel_included")) == "beta"
+    assert loaded.ci_method(loaded.indicator("incl_views_considered")) == "logit"
+    data["defaults"]["ci_method"] = "wald"
+    loaded = load_indicators(_write(tmp_path, data), catalogue)
+    assert loaded.ci_method(loaded.indicator("incl_views_considered")) == "wald"
+    assert loaded.ci_method(loaded.indicator("incl_feel_included")) == "beta"
+
+
+def test_ci_method_is_checked(
+    tmp_path: Path, default_data: dict[str, Any], catalogue: Catalogue
+) -> None:
+    """It rejects an unknown ci_method, and one on an indicator that is not a proportion."""
+    data = _mutated(default_data, "incl_feel_included", ci_method="betta")
+    _fails(tmp_path, data, catalogue, ".ci_method", "did you mean 'beta'")
+    mean = next(i["id"] for i in default_data["indicators"] if i["type"] != "proportion")
+    data = _mutated(default_data, mean, ci_method="beta")
+    _fails(tmp_path, data, catalogue, f"{mean!r}: `ci_method` does not apply", ".ci_method")
+
+
 def test_in_memory_catalogue_is_checked(default_data: dict[str, Any], catalogue: Catalogue) -> None:
     """It checks a catalogue built in Python with the same rules."""
     indicators = IndicatorCatalogue.model_validate(

@@ -263,6 +263,38 @@ def test_proportion_equals_estimate_on_a_hand_made_column(
         assert got["n_refused"] == int(((code == 99) & inside).sum())
 
 
+def test_ci_method_of_an_indicator_sets_its_intervals(
+    designs: dict[str, SurveyDesign],
+    indicators: IndicatorCatalogue,
+    catalogue: Catalogue,
+    tables: dict[str, pd.DataFrame],
+) -> None:
+    """An indicator with ci_method: beta gets estimate()'s beta intervals; others keep logit."""
+    entries = [
+        i.model_copy(update={"ci_method": "beta"}) if i.id == "incl_feel_included" else i
+        for i in indicators.indicators
+    ]
+    beta = indicators.model_copy(update={"indicators": entries})
+    design = designs["w1"]
+    table = compute_indicators(design, beta, catalogue, survey="demo", wave="w1")
+    code = _codes(design, "incl_peace_process")
+    success = np.where(np.isin(code, [3, 4]), 1.0, np.where(np.isin(code, [1, 2]), 0.0, np.nan))
+    hand = design.with_columns({"excl_dk": success, "r": _codes(design, "region")})
+    want = estimate(hand, ["excl_dk"], "proportion", by=["r"], ci_method="beta")
+    for _, expected in want.iterrows():
+        got = _row(table, "incl_feel_included", "excl_dk", region=int(expected["r"]))
+        logit = _row(tables["w1"], "incl_feel_included", "excl_dk", region=int(expected["r"]))
+        assert got["ci_low"] == pytest.approx(expected["ci_low"], rel=1e-10)
+        assert got["ci_high"] == pytest.approx(expected["ci_high"], rel=1e-10)
+        assert got["ci_low"] != pytest.approx(logit["ci_low"], rel=1e-6)
+    other = ["indicator", "variant", "estimate", "ci_low", "ci_high"]
+    kept = table["indicator"].ne("incl_feel_included")
+    pd.testing.assert_frame_equal(
+        table.loc[kept, other].reset_index(drop=True),
+        tables["w1"].loc[kept, other].reset_index(drop=True),
+    )
+
+
 def test_two_item_proportion_counts_any_success(
     designs: dict[str, SurveyDesign], tables: dict[str, pd.DataFrame]
 ) -> None:

@@ -232,7 +232,7 @@ def test_latest_wave_equal_to_baseline_has_no_trend() -> None:
 
 
 def test_bad_metadata_and_missing_dates_raise_config_errors() -> None:
-    """It rejects unknown keys, bad directions and dates, and target dates without wave dates."""
+    """It rejects unknown keys, bad directions and dates, and indicators without metadata."""
     with pytest.raises(ConfigError, match="unknown keys"):
         indicator_meta_frame(_meta(a={"colour": "red"}))
     with pytest.raises(ConfigError, match="direction"):
@@ -243,14 +243,52 @@ def test_bad_metadata_and_missing_dates_raise_config_errors() -> None:
     assert frame["target"].isna().all()
     table = _estimates({"a": {"w1": (0.4, 0.01), "w3": (0.5, 0.01)}})
     trends = indicator_trends(table, waves=WAVES, directions={"a": "higher"})
-    dated = _meta(a={"target": 0.6, "target_date": "2027-06-30"})
-    with pytest.raises(ConfigError, match="wave_dates"):
-        benchmark_status(table, trends, dated, latest_wave="w3")
     with pytest.raises(ConfigError, match="no metadata"):
         benchmark_status(table, trends, _meta(b={}), latest_wave="w3")
     with pytest.raises(ValidationError) as missing:
         benchmark_status(table, trends.drop(columns="p_adjusted"), _meta(a={}), latest_wave="w3")
     assert missing.value.column == "p_adjusted"
+
+
+def test_missing_wave_dates_fall_back_to_the_rules_without_dates() -> None:
+    """Without fieldwork dates it reports (no projection, no deadline) and says why."""
+    series = {
+        "fast": {"w1": (0.40, 0.01), "w3": (0.50, 0.01)},
+        "slow": {"w1": (0.40, 0.01), "w3": (0.45, 0.01)},
+        "late": {"w1": (0.40, 0.01), "w3": (0.48, 0.01)},
+    }
+    meta = _meta(
+        fast={"target": 0.9, "target_date": "2027-06-30"},
+        slow={"target": 0.9, "target_date": "2027-06-30"},
+        late={"target": 0.9, "target_date": "2026-01-01"},
+    )
+    dated = _status(series, meta)
+    assert dated["status"].to_dict() == {
+        "fast": "off track",  # too slow for 0.9 by mid-2027
+        "slow": "off track",
+        "late": "off track",  # deadline passed, interval entirely below
+    }
+    table = _estimates(series)
+    trends = indicator_trends(table, waves=WAVES, directions=dict.fromkeys(meta, "higher"))
+    for dates in (None, {"w3": DATES["w3"]}):
+        status = benchmark_status(table, trends, meta, latest_wave="w3", wave_dates=dates)
+        status = status.set_index("indicator")
+        assert status["status"].to_dict() == {
+            "fast": "on track",  # improving significantly, as without a target date
+            "slow": "on track",
+            "late": "on track" if dates is None else "off track",
+        }
+        reason = status.loc["fast", "reason_en"]
+        assert "improved significantly since w1" in reason
+        assert "Fieldwork dates are missing for " in reason
+        assert "target date 2027-06-30 is not assessed" in reason
+        assert "Les dates de terrain manquent pour " in status.loc["fast", "reason_fr"]
+    assert (
+        "missing for w3, w1"
+        in benchmark_status(table, trends, meta, latest_wave="w3")
+        .set_index("indicator")
+        .loc["fast", "reason_en"]
+    )
 
 
 def _four_indicators() -> pd.DataFrame:

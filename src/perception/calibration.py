@@ -37,8 +37,8 @@ MARGIN_TOTAL_RTOL = 1e-3
 
 
 def _positions(mask: npt.NDArray[np.bool_]) -> list[int]:
-    """Row positions where ``mask`` is true (at most the first 50)."""
-    return [int(i) for i in np.flatnonzero(mask)[:50]]
+    """Row positions where ``mask`` is true (errors show the first 10 and the count)."""
+    return [int(i) for i in np.flatnonzero(mask)]
 
 
 @dataclass(frozen=True)

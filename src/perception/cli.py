@@ -65,14 +65,18 @@ def _parser() -> tuple[
     config = commands.add_parser("config", help="check configuration files")
     config_commands = config.add_subparsers(dest="action", required=True, metavar="ACTION")
     check = config_commands.add_parser(
-        "check", help="validate the survey file, the catalogue and every codebook"
+        "check",
+        help="validate survey files, their catalogue and every codebook",
+        description="Validate survey files. Paths inside a survey file are relative to the "
+        "project root: the folder holding the config/ folder the survey file is in.",
     )
     check.add_argument(
         "survey",
         nargs="?",
         type=Path,
-        default=Path("config/survey.yaml"),
-        help="survey file (default config/survey.yaml)",
+        default=None,
+        help="survey file (default: every survey of config/deployment.yaml, else "
+        "config/survey.yaml)",
     )
     check.set_defaults(run=_config_check)
 
@@ -108,23 +112,37 @@ def _codebook_init(args: argparse.Namespace) -> int:
 
 
 def _config_check(args: argparse.Namespace) -> int:
-    """Validate a survey's configuration and summarize it."""
-    from perception.config import load_project
+    """Validate one survey, or every survey of the deployment, and summarize each."""
+    from perception.config import load_deployment
 
-    project = load_project(args.survey)
+    if args.survey is not None:
+        _check_survey(args.survey, None)
+    else:
+        root = Path.cwd()
+        for survey in load_deployment(root).values():
+            _check_survey(survey.path.relative_to(root), root)
+    return 0
+
+
+def _check_survey(path: Path, root: Path | None) -> None:
+    """Validate one survey's configuration, print its warnings and a summary."""
+    from perception.config import load_project, survey_warnings
+
+    project = load_project(path, root)
     survey = project.survey
     if survey.geojson is not None:
         from perception.dashboard import load_geojson
 
         load_geojson(survey.resolve(survey.geojson), project.catalogue.codes("region"))
+    for warning in survey_warnings(survey):
+        print(f"warning: {path}: {warning}", file=sys.stderr)
     print(
-        f"{args.survey}: survey {survey.survey!r}, "
+        f"{path}: survey {survey.survey!r}, "
         f"{len(project.catalogue.variables)} catalogue variables, "
         f"{len(project.codebooks)} wave(s) ({', '.join(project.codebooks)})"
         + (", map boundaries" if survey.geojson is not None else "")
         + ": OK"
     )
-    return 0
 
 
 def _schemas(args: argparse.Namespace) -> int:

@@ -304,7 +304,7 @@ def _failer(
             hint=f"add each value to `recode` or `missing` under {ctx.where(src)}",
             file=ctx.source,
             column=src,
-            rows=rows[:_SHOWN_VALUES].tolist(),
+            rows=rows.tolist(),
         )
 
     return fail
@@ -468,24 +468,26 @@ def _check_ids(ids: pd.Series, ctx: _Context, src: str, *, personal: bool) -> No
             hint="fix the raw file or map another id column",
             file=ctx.source,
             column=src,
-            rows=absent[:_SHOWN_VALUES].tolist(),
+            rows=absent.tolist(),
         )
     duplicated = ids.duplicated(keep=False).to_numpy()
     if duplicated.any():
         rows = np.flatnonzero(duplicated)
-        groups = ids[duplicated].groupby(ids[duplicated], sort=False).groups
+        counts = ids[duplicated].value_counts(sort=False)
         described = [
-            ("(personal id)" if personal else repr(value)) + f" in rows {list(map(int, where))}"
-            for value, where in list(groups.items())[:_SHOWN_VALUES]
+            ("(personal id)" if personal else repr(value)) + f" {int(times)} times"
+            for value, times in list(counts.items())[:_SHOWN_VALUES]
         ]
+        more = len(counts) - _SHOWN_VALUES
         raise ValidationError(
-            f"Duplicate respondent ids: {len(groups)} id(s) used more than once",
+            f"Duplicate respondent ids: {len(counts):,} id(s) used more than once, "
+            f"in {rows.size:,} rows",
             expected="each respondent id once",
-            found="; ".join(described),
+            found="; ".join(described) + (f"; and {more:,} more id(s)" if more > 0 else ""),
             hint="remove duplicated interviews from the raw export, or map a unique id column",
             file=ctx.source,
             column=src,
-            rows=rows[:_SHOWN_VALUES].tolist(),
+            rows=rows.tolist(),
         )
 
 

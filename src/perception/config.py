@@ -62,6 +62,8 @@ __all__ = [
     "load_deployment",
     "load_project",
     "load_survey",
+    "project_root",
+    "survey_warnings",
     "validate_codebook",
     "validate_document",
     "write_json_schemas",
@@ -74,20 +76,6 @@ EnvVarName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$
 
 Role = Literal["id", "date", "demographic", "derived", "design", "item"]
 Kind = Literal["string", "date", "categorical", "integer", "number"]
-Theme = Literal[
-    "inclusion",
-    "awareness",
-    "participation",
-    "voice",
-    "dialogue",
-    "safety",
-    "violence",
-    "trust",
-    "state_presence",
-    "representation",
-    "discrimination",
-    "mission",
-]
 MissingKind = Literal["missing", "dont_know", "refused"]
 _M = TypeVar("_M", bound=BaseModel)
 
@@ -243,7 +231,7 @@ class Variable(_Model):
     kind: Kind
     label: Label
     question: Label | None = None
-    theme: Theme | None = None
+    theme: VariableName | None = None
     ordered: StrictBool = False
     codes: dict[StrictInt, Label] | None = None
     min: StrictInt | None = None
@@ -305,6 +293,7 @@ class Catalogue(_Model):
 
     special_codes: SpecialCodes = SpecialCodes()
     age_bands: AgeBands
+    themes: dict[VariableName, Label] = Field(default_factory=dict)
     variables: dict[VariableName, Variable] = Field(min_length=1)
 
     @model_validator(mode="after")
@@ -326,6 +315,18 @@ class Catalogue(_Model):
                 ("variables",),
             )
         for name, var in self.variables.items():
+            if var.theme is not None and var.theme not in self.themes:
+                close = difflib.get_close_matches(var.theme, list(self.themes), n=1)
+                raise _rule(
+                    "one of the themes declared under `themes:` ("
+                    + (", ".join(self.themes) or "none declared")
+                    + ")",
+                    f"theme {var.theme!r}",
+                    f"did you mean {close[0]!r}?"
+                    if close
+                    else f"declare it: themes: {{{var.theme}: {{en: ..., fr: ...}}}}",
+                    ("variables", name, "theme"),
+                )
             clash = sorted(specials & set(var.codes or {}))
             if clash:
                 raise _rule(
@@ -662,11 +663,26 @@ def validate_codebook(codebook: Codebook, catalogue: Catalogue) -> None:
     _check_codebook(codebook, catalogue, None)
 
 
+def project_root(survey_file: str | Path) -> Path:
+    """Return the project root of a survey file: the folder holding the ``config/`` it is under.
+
+    The root is the parent of the nearest ancestor folder named ``config`` (so both
+    ``config/survey.yaml`` and ``config/<mission>/survey.yaml`` resolve to the folder holding
+    ``config/``); a survey file outside any ``config/`` folder resolves against the current
+    directory.
+    """
+    path = Path(survey_file).resolve()
+    for folder in path.parents:
+        if folder.name == "config":
+            return folder.parent
+    return Path.cwd()
+
+
 def load_survey(path: str | Path, root: str | Path | None = None) -> SurveyConfig:
-    """Load the survey file; ``root`` defaults to the folder above the one holding it."""
+    """Load the survey file; ``root`` defaults to :func:`project_root` of the file."""
     doc = load_yaml(path)
     survey = validate_document(SurveyConfig, doc, "survey configuration")
-    survey._root = Path(root) if root is not None else doc.path.resolve().parent.parent
+    survey._root = Path(root) if root is not None else project_root(doc.path)
     survey._path = doc.path
     return survey
 
@@ -769,6 +785,24 @@ def load_project(path: str | Path, root: str | Path | None = None) -> Project:
                 )
         codebooks[wave.id] = codebook
     return Project(survey=survey, catalogue=catalogue, codebooks=codebooks)
+
+
+def survey_warnings(survey: SurveyConfig) -> list[str]:
+    """Return the soft problems of a survey file, each naming its YAML key and line."""
+    doc = load_yaml(survey.path)
+    warnings = []
+    for index, wave in enumerate(survey.waves):
+        if wave.fieldwork is None:
+            key = ("waves", index)
+            line = doc.line_of(key)
+            warnings.append(
+                f"{_render_key((*key, 'fieldwork'), doc.data)}"
+                + (f" (line {line})" if line is not None else "")
+                + f": wave {wave.id} has no fieldwork dates; reports show no projection for it "
+                "and its status uses only the rules that need no dates "
+                "(add fieldwork: {start: YYYY-MM-DD, end: YYYY-MM-DD})"
+            )
+    return warnings
 
 
 def _existing(survey: SurveyConfig, doc: YamlDocument, key: tuple[Hashable, ...], rel: str) -> Path:

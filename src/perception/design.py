@@ -33,8 +33,8 @@ Calfun = Literal["linear", "raking"]
 
 
 def _positions(mask: npt.NDArray[np.bool_]) -> list[int]:
-    """Row positions where ``mask`` is true (at most the first 50)."""
-    return [int(i) for i in np.flatnonzero(mask)[:50]]
+    """Row positions where ``mask`` is true (errors show the first 10 and the count)."""
+    return [int(i) for i in np.flatnonzero(mask)]
 
 
 def _require_column(data: pd.DataFrame, column: str, role: str) -> pd.Series:

@@ -37,7 +37,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, model_
 from pydantic_core import PydanticCustomError
 
 from perception.config import validate_document
-from perception.errors import ValidationError
+from perception.errors import ValidationError, show_rows
 from perception.indicators.config import DOMAIN_COLUMNS
 from perception.yamlio import load_yaml
 
@@ -845,7 +845,5 @@ def _refuse_disclosed(table: pd.DataFrame) -> None:
 
 
 def _rows(mask: BoolArray) -> str:
-    """Render the first offending row positions."""
-    rows = np.flatnonzero(mask).tolist()
-    shown = ", ".join(str(r) for r in rows[:10])
-    return shown + (f" (and {len(rows) - 10} more)" if len(rows) > 10 else "")
+    """Render the first offending row positions and their count."""
+    return show_rows(np.flatnonzero(mask).tolist())

@@ -8,6 +8,18 @@ from pathlib import Path
 _MAX_ROWS_SHOWN = 10
 
 
+def show_rows(rows: Sequence[int]) -> str:
+    """Render row positions for a message: the first 10 and, when there are more, the count.
+
+    This is the one place that shortens row lists: pass every offending row to
+    :class:`PerceptionError` (or here) and let it truncate.
+    """
+    shown = ", ".join(str(int(r)) for r in rows[:_MAX_ROWS_SHOWN])
+    if len(rows) <= _MAX_ROWS_SHOWN:
+        return shown
+    return f"{shown} (first {_MAX_ROWS_SHOWN} of {len(rows):,} rows)"
+
+
 class PerceptionError(Exception):
     """Base class for every error a user can cause with data or configuration."""
 
@@ -22,6 +34,7 @@ class PerceptionError(Exception):
         column: str | None = None,
         rows: Sequence[int] | None = None,
     ) -> None:
+        """Keep every row in ``rows``; the message shows the first 10 and the count."""
         self.message = message
         self.expected = expected
         self.found = found
@@ -38,9 +51,7 @@ class PerceptionError(Exception):
         if self.column is not None:
             lines.append(f"  column:   {self.column}")
         if self.rows:
-            shown = ", ".join(str(r) for r in self.rows[:_MAX_ROWS_SHOWN])
-            more = len(self.rows) - _MAX_ROWS_SHOWN
-            lines.append(f"  rows:     {shown}" + (f" (and {more} more)" if more > 0 else ""))
+            lines.append(f"  rows:     {show_rows(self.rows)}")
         lines.append(f"  expected: {self.expected}")
         lines.append(f"  found:    {self.found}")
         lines.append(f"  hint:     {self.hint}")

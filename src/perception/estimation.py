@@ -287,7 +287,7 @@ def variable_values(design: SurveyDesign, variable: str, stat: str) -> FloatArra
             found=f"{int(np.isinf(values).sum())} infinite values",
             hint="set them to missing or fix the data",
             column=variable,
-            rows=[int(i) for i in np.flatnonzero(np.isinf(values))[:50]],
+            rows=np.flatnonzero(np.isinf(values)).tolist(),
         )
     if stat == "proportion":
         bad = ~np.isnan(values) & (values != 0.0) & (values != 1.0)
@@ -298,7 +298,7 @@ def variable_values(design: SurveyDesign, variable: str, stat: str) -> FloatArra
                 found=f"{int(bad.sum())} other values, e.g. {np.unique(values[bad])[:5].tolist()}",
                 hint="recode the answer into a 0/1 indicator, or use stat='mean'",
                 column=variable,
-                rows=[int(i) for i in np.flatnonzero(bad)[:50]],
+                rows=np.flatnonzero(bad).tolist(),
             )
     return values
 
@@ -505,10 +505,15 @@ def confidence_interval(
 
     Notes
     -----
-    *logit*: ``expit(logit p ± t·SE/(p(1−p)))``, NaN when p is 0 or 1. *beta*:
-    ``n* = p(1−p)/SE² · (t_{n−1}/t_df)²`` and the interval
-    ``[B⁻¹(α/2; n*p, n*(1−p)+1), B⁻¹(1−α/2; n*p+1, n*(1−p))]``; when SE is 0 (p is 0 or 1)
-    ``n*`` is the domain's row count (NCHS practice; R returns NaN there).
+    *logit*: ``expit(logit p ± t·SE/(p(1−p)))``. *beta* (Korn-Graubard, R's
+    ``svyciprop(method="beta")``): ``n* = p(1−p)/SE² · (t_{n−1}/t_df)²`` and the interval
+    ``[B⁻¹(α/2; n*p, n*(1−p)+1), B⁻¹(1−α/2; n*p+1, n*(1−p))]``. *wald*: ``p ± t·SE``.
+
+    **p = 0 or 1** (or SE = 0): every method gives the Korn-Graubard interval with the
+    domain's row count ``n`` in place of ``p(1−p)/SE²`` (which is 0/0), df-adjusted as above:
+    ``[0, 1 − (α/2)^(1/n*)]`` at p = 0 and ``[(α/2)^(1/n*), 1]`` at p = 1 (NCHS practice [2]_).
+    R has no defined interval there: ``svyciprop`` returns NaN for ``"beta"`` and a
+    zero-width interval next to the point for ``"logit"`` (tests/reference/p01_expected.json).
 
     References
     ----------
@@ -522,25 +527,40 @@ def confidence_interval(
     alpha = 1.0 - level
     t = _t_quantile(1.0 - alpha / 2.0, df)
     with np.errstate(divide="ignore", invalid="ignore"):
-        if stat != "proportion" or ci_method == "wald":
+        if stat != "proportion":
             return estimate - t * se, estimate + t * se
-        p = estimate
-        if ci_method == "logit":
-            inside = (p > 0) & (p < 1)
-            eta = special.logit(np.where(inside, p, 0.5))
-            half = t * se / (p * (1.0 - p))
-            low = np.where(inside, special.expit(eta - half), np.nan)
-            high = np.where(inside, special.expit(eta + half), np.nan)
-            return low, high
-        ratio = (_t_quantile(alpha / 2.0, n_rows - 1.0) / _t_quantile(alpha / 2.0, df)) ** 2
+        p, se, df, n_rows, t = np.broadcast_arrays(estimate, se, df, n_rows, t)
         var = se * se
-        n_star = np.where(var > 0, p * (1.0 - p) / var * ratio, n_rows)
-        n_star = np.where(np.isfinite(t), n_star, np.nan)
-        x = n_star * p
-        low = np.where(x > 0, stats.beta.ppf(alpha / 2.0, x, n_star - x + 1.0), 0.0)
-        high = np.where(x < n_star, stats.beta.ppf(1.0 - alpha / 2.0, x + 1.0, n_star - x), 1.0)
-        invalid = ~np.isfinite(n_star)
-        return np.where(invalid, np.nan, low), np.where(invalid, np.nan, high)
+        edge = (p <= 0) | (p >= 1) | (var <= 0)
+        if ci_method == "logit":
+            eta = special.logit(np.where(edge, 0.5, p))
+            half = t * se / (p * (1.0 - p))
+            low, high = special.expit(eta - half), special.expit(eta + half)
+        elif ci_method == "wald":
+            low, high = p - t * se, p + t * se
+        else:
+            low = high = np.full(p.shape, np.nan)
+            edge = np.isfinite(p)  # Korn-Graubard everywhere
+        if edge.any():  # Korn-Graubard, computed only where it is used
+            k = np.flatnonzero(edge)
+            low, high = np.array(low, dtype=np.float64), np.array(high, dtype=np.float64)
+            low[k], high[k] = _korn_graubard(p[k], var[k], df[k], n_rows[k], t[k], alpha)
+        return low, high
+
+
+def _korn_graubard(
+    p: FloatArray, var: FloatArray, df: FloatArray, n_rows: FloatArray, t: FloatArray, alpha: float
+) -> tuple[FloatArray, FloatArray]:
+    """Korn-Graubard limits; n* is the row count where p(1−p)/SE² is 0/0 (p = 0 or 1)."""
+    edge = (p <= 0) | (p >= 1) | (var <= 0)
+    ratio = (_t_quantile(alpha / 2.0, n_rows - 1.0) / _t_quantile(alpha / 2.0, df)) ** 2
+    n_star = np.where(edge, n_rows, p * (1.0 - p) / var) * ratio
+    n_star = np.where(np.isfinite(t), n_star, np.nan)
+    x = n_star * p
+    low = np.where(x > 0, stats.beta.ppf(alpha / 2.0, x, n_star - x + 1.0), 0.0)
+    high = np.where(x < n_star, stats.beta.ppf(1.0 - alpha / 2.0, x + 1.0, n_star - x), 1.0)
+    invalid = ~np.isfinite(n_star) | np.isnan(p)
+    return np.where(invalid, np.nan, low), np.where(invalid, np.nan, high)
 
 
 def _domain_columns(design: SurveyDesign, index: DomainIndex) -> dict[str, pd.Index]:

@@ -186,6 +186,22 @@ _RULES: dict[str, tuple[str, str, str]] = {
     ),
 }
 _SIDES = {"en": ("above", "below"), "fr": ("au-dessus", "en dessous")}
+# Appended to the sentence of a row whose target date could not be assessed for want of dates.
+_UNDATED = (
+    " Fieldwork dates are missing for {undated}, so progress towards the target date {date} "
+    "is not assessed.",
+    " Les dates de terrain manquent pour {undated} : la progression vers la date cible du "
+    "{date} n'est pas évaluée.",
+)
+_DATELESS_RULES = (
+    "missing",
+    "not_asked",
+    "no_data",
+    "suppressed",
+    "achieved",
+    "deadline_missed",
+    "deadline_unclear",
+)
 
 
 # --------------------------------------------------------------------------- metadata
@@ -381,6 +397,7 @@ def _rules(frame: pd.DataFrame, latest_date: dt.date | None) -> pd.Series:
     reaches = (higher & (frame["projection"] >= frame["target"])) | (
         ~higher & (frame["projection"] <= frame["target"])
     )
+    projected = dated & frame["undated"].eq("")
     state = frame["state"].fillna("missing")
     improving = frame["trend"].eq("improving")
     checks: list[tuple[pd.Series, str | pd.Series]] = [
@@ -390,8 +407,8 @@ def _rules(frame: pd.DataFrame, latest_date: dt.date | None) -> pd.Series:
         (passed, "deadline_unclear"),
         (frame["change_baseline"].isna(), "no_change"),
         (frame["trend"].eq("worsening"), "worsening"),
-        (improving & dated & ~reaches, "too_slow"),
-        (improving & dated, "on_pace"),
+        (improving & projected & ~reaches, "too_slow"),
+        (improving & projected, "on_pace"),
         (improving, "improving"),
     ]
     rule = pd.Series("not_significant", index=frame.index, dtype="str")
@@ -400,21 +417,24 @@ def _rules(frame: pd.DataFrame, latest_date: dt.date | None) -> pd.Series:
     return rule
 
 
-def _projection(frame: pd.DataFrame, wave_dates: Mapping[str, dt.date] | None) -> pd.Series:
+def _undated(frame: pd.DataFrame, dates: Mapping[str, dt.date]) -> pd.Series:
+    """Name, per row with a target date, the waves it needs that have no date ("" if none)."""
+    dated = frame[["target", "target_date"]].notna().all(axis=1)
+    needed = [
+        [w for w in (latest, base) if isinstance(w, str) and w not in dates] if want else []
+        for want, latest, base in zip(
+            dated, frame["latest_wave"], frame["baseline_wave"], strict=True
+        )
+    ]
+    return pd.Series([", ".join(dict.fromkeys(w)) for w in needed], index=frame.index)
+
+
+def _projection(frame: pd.DataFrame, dates: Mapping[str, dt.date]) -> pd.Series:
     """Project the baseline → latest change linearly to the target date (NaN where none)."""
     needed = frame[["target", "target_date", "change_baseline"]].notna().all(axis=1)
+    needed &= frame["undated"].eq("")
     if not needed.any():
         return pd.Series(np.nan, index=frame.index)
-    dates = dict(wave_dates or {})
-    waves = sorted({*frame.loc[needed, "baseline_wave"], *frame.loc[needed, "latest_wave"]})
-    absent = [w for w in waves if w not in dates]
-    if absent:
-        raise ConfigError(
-            "Wave dates are needed to project a trend to its target date",
-            expected=f"wave_dates for {waves}",
-            found=f"no date for {absent}",
-            hint="pass wave_dates={wave: fieldwork midpoint} from config/survey.yaml",
-        )
     rows = frame.loc[needed]
     latest = rows["latest_wave"].map(dates)
     elapsed = np.array(
@@ -461,7 +481,9 @@ def _reason(row: pd.Series, lang: Lang, level: float) -> str:
         "proj": format_value(row["projection"], unit, lang),
     }
     template = _RULES[str(row["rule"])][1 if lang == "en" else 2]
-    return template.format(**fields)
+    if row["undated"] and row["rule"] not in _DATELESS_RULES:
+        template += _UNDATED[0 if lang == "en" else 1]
+    return template.format(**fields, undated=row["undated"])
 
 
 def benchmark_status(
@@ -490,8 +512,9 @@ def benchmark_status(
     latest_wave
         The wave whose estimates are judged.
     wave_dates
-        A date per wave (e.g. the fieldwork midpoint); needed only to project a trend to a
-        target date, and then for the baseline and latest waves.
+        A date per wave (e.g. the fieldwork midpoint); used only for indicators with a target
+        date, for the baseline and latest waves. Where they lack a date, the target date is
+        not assessed (see Notes).
     level
         The confidence level of the estimates and trends (it labels the intervals in the
         sentences).
@@ -509,8 +532,8 @@ def benchmark_status(
     ValidationError
         The estimates or trends lack required columns.
     ConfigError
-        Invalid metadata, an indicator of the estimates without metadata, or missing or
-        unordered wave dates for a projection.
+        Invalid metadata, an indicator of the estimates without metadata, or unordered wave
+        dates for a projection.
 
     Notes
     -----
@@ -546,6 +569,10 @@ def benchmark_status(
     latest, which is reported but does not decide. The projection uses point estimates; it is
     a pace check, not a forecast with its own uncertainty.
 
+    Fieldwork dates are optional. Rule 3 needs the latest wave's date and the projection of
+    rule 6 needs the baseline's too; without them these rules are skipped (the indicator is
+    judged as if it had no target date) and the sentence says which waves lack dates.
+
     References
     ----------
     .. [1] Benjamini, Y. and Hochberg, Y. (1995). Controlling the false discovery rate: a
@@ -575,16 +602,10 @@ def benchmark_status(
     for column in STATUS_COLUMNS:
         if column.startswith("change_"):
             frame[column] = frame[column].astype("float64").mask(hidden)
-    frame["projection"] = _projection(frame, wave_dates)
-    latest_date = None if wave_dates is None else wave_dates.get(latest_wave)
-    if frame["target_date"].notna().any() and latest_date is None:
-        raise ConfigError(
-            "Wave dates are needed to compare against target dates",
-            expected=f"a date for the latest wave {latest_wave!r} in wave_dates",
-            found="no date" if wave_dates is None else f"dates for {sorted(wave_dates)}",
-            hint="pass wave_dates={wave: fieldwork midpoint} from config/survey.yaml",
-        )
-    frame["rule"] = _rules(frame, latest_date)
+    dates = dict(wave_dates or {})
+    frame["undated"] = _undated(frame, dates)
+    frame["projection"] = _projection(frame, dates)
+    frame["rule"] = _rules(frame, dates.get(latest_wave))
     frame["status"] = frame["rule"].map({k: v[0] for k, v in _RULES.items()})
     for lang in ("en", "fr"):
         frame[f"reason_{lang}"] = [_reason(row, lang, level) for _, row in frame.iterrows()]

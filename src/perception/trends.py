@@ -79,8 +79,8 @@ _SIDE: tuple[str, ...] = ("estimate", "se", "df", "n")
 
 
 def _positions(mask: pd.Series) -> list[int]:
-    """Return the first 50 row positions where a boolean Series is true."""
-    return [int(i) for i in np.flatnonzero(mask.to_numpy(dtype=bool))[:50]]
+    """Return the row positions where a boolean Series is true (errors show the first 10)."""
+    return [int(i) for i in np.flatnonzero(mask.to_numpy(dtype=bool))]
 
 
 def check_levels(level: float, alpha: float) -> None:

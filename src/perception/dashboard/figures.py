@@ -9,6 +9,7 @@ left out of the value traces and shown by its word, in grey.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ from perception.dashboard.data import (
 )
 from perception.dashboard.geo import CODE_PROPERTY, GeoJson, centroid
 from perception.dashboard.text import FLAG_MARK, SUPPRESSED, Lang, percent_sign, pick, ui
+from perception.reporting import wave_dates
 
 __all__ = [
     "Spec",
@@ -214,7 +216,7 @@ def trends_figure(data: DashboardData, indicator: str, breakdown: str, lang: Lan
         "ticksuffix": percent_sign(lang) if ind.type == "proportion" else "",
         "domain": [0.16 if suppressed else 0.0, 1.0],
     }
-    notes = [ui("band_note", lang, flag=data.flag_below)]
+    notes = [ui("band_note", lang, flag=data.flag_below), dk_note([ind], lang)]
     if suppressed:
         traces.append(_strip_trace(suppressed, lang))
         layout["yaxis2"] = {
@@ -237,10 +239,38 @@ def trends_figure(data: DashboardData, indicator: str, breakdown: str, lang: Lan
     return {"data": traces, "layout": layout}
 
 
+def dk_note(indicators: Sequence[Indicator], lang: Lang) -> str:
+    """Say how "don't know" enters the base of these indicators' published ("all") values.
+
+    Percentages (proportions, net scores and their gaps) keep "don't know" in the base;
+    scores (means, indices and their gaps) cannot score it and exclude it.
+    """
+    kept = {ind.unit == "percent" for ind in indicators}
+    if kept == {True, False}:
+        return ui("dk_mixed", lang)
+    return ui("dk_kept" if kept == {True} else "dk_excluded", lang)
+
+
+def wave_positions(data: DashboardData) -> list[float]:
+    """Return each wave's x position: spaced by fieldwork midpoints, from 0 to n − 1.
+
+    Waves are evenly spaced (0, 1, 2...) when any lacks fieldwork dates or all share one date.
+    """
+    waves = data.waves
+    dates = wave_dates(data.survey)
+    if len(waves) < 2 or any(w not in dates for w in waves):
+        return [float(i) for i in range(len(waves))]
+    first = dates[waves[0]]
+    span = (dates[waves[-1]] - first).days
+    if span <= 0:
+        return [float(i) for i in range(len(waves))]
+    return [(len(waves) - 1) * (dates[w] - first).days / span for w in waves]
+
+
 def _wave_axis(layout: dict[str, Any], data: DashboardData, lang: Lang) -> None:
-    """Set the x axis to the waves at positions 0, 1, 2..."""
+    """Set the x axis to the waves at their positions (see :func:`wave_positions`)."""
     layout["xaxis"] = {
-        "tickvals": list(range(len(data.waves))),
+        "tickvals": wave_positions(data),
         "ticktext": [data.wave_label(w, lang) for w in data.waves],
         "range": [-0.5, len(data.waves) - 0.5],
         "showgrid": False,
@@ -254,10 +284,10 @@ def _series_traces(
     """Return line (and band) traces, and the (x, colour, hover) of suppressed points."""
     traces: list[Spec] = []
     suppressed: list[tuple[float, str, str]] = []
+    x = wave_positions(data)
     for index, line in enumerate(series):
         cells = [data.cell(ind.id, wave, line.key) for wave in data.waves]
         valued = [c.state == "value" for c in cells]
-        x = list(range(len(cells)))
         y = [c.estimate * ind.scale if v else None for c, v in zip(cells, valued, strict=True)]
         hover = [
             _hover(ind, c, line.name, data.wave_label(w, lang), lang, data.flag_below) if v else ""
@@ -266,7 +296,7 @@ def _series_traces(
         group = f"s{index}"
         if line.band:
             alpha = 0.16 if len(series) <= 3 else 0.07
-            band = _band(cells, ind, line.color, group, alpha)
+            band = _band(cells, x, ind, line.color, group, alpha)
             if band is not None:
                 traces.append(band)
         isolated = [
@@ -314,12 +344,18 @@ def _series_traces(
             if cell.state == "suppressed":
                 where = data.wave_label(wave, lang)
                 text = _no_value_hover(cell, line.name, where, lang, data.suppress_below)
-                suppressed.append((i + 0.06 * (index - (len(series) - 1) / 2), line.color, text))
+                shift = 0.06 * (index - (len(series) - 1) / 2)
+                suppressed.append((x[i] + shift, line.color, text))
     return traces, suppressed
 
 
 def _band(
-    cells: Sequence[Cell], ind: Indicator, color: str, group: str, alpha: float
+    cells: Sequence[Cell],
+    positions: Sequence[float],
+    ind: Indicator,
+    color: str,
+    group: str,
+    alpha: float,
 ) -> Spec | None:
     """Return a filled CI band over each run of two or more consecutive values."""
     runs: list[list[int]] = []
@@ -336,7 +372,7 @@ def _band(
         if xs:
             xs.append(None)
             ys.append(None)
-        xs += [*run, *reversed(run)]
+        xs += [positions[i] for i in (*run, *reversed(run))]
         ys += [cells[i].ci_high * ind.scale for i in run]
         ys += [cells[i].ci_low * ind.scale for i in reversed(run)]
     if not xs:
@@ -381,6 +417,9 @@ def _not_asked_marks(
     """Return grey columns and "not asked" labels for waves that lacked the question."""
     shapes: list[dict[str, Any]] = []
     annotations: list[dict[str, Any]] = []
+    x = wave_positions(data)
+    gaps = [b - a for a, b in itertools.pairwise(x)]
+    half = min([0.4, *(0.45 * g for g in gaps)])
     for i, wave in enumerate(data.waves):
         if data.cell(ind.id, wave).state != "not_asked":
             continue
@@ -389,8 +428,8 @@ def _not_asked_marks(
                 "type": "rect",
                 "xref": "x",
                 "yref": "paper",
-                "x0": i - 0.4,
-                "x1": i + 0.4,
+                "x0": x[i] - half,
+                "x1": x[i] + half,
                 "y0": 0,
                 "y1": 1,
                 "fillcolor": "#f0f0f0",
@@ -403,7 +442,7 @@ def _not_asked_marks(
                 "text": ui("not_asked_wave", lang),
                 "xref": "x",
                 "yref": "paper",
-                "x": i,
+                "x": x[i],
                 "y": 0.55,
                 "showarrow": False,
                 "font": {"size": 12, "color": GREY_TEXT},
@@ -490,7 +529,10 @@ def gaps_figure(data: DashboardData, lang: Lang) -> Spec:
     layout["margin"]["t"] = 110
     if not gaps:
         annotations.append(_message(ui("no_gaps", lang)))
-    annotations.append(_footnote(ui("band_note", lang, flag=data.flag_below)))
+    notes = [ui("band_note", lang, flag=data.flag_below)]
+    if gaps:
+        notes.append(dk_note(gaps, lang))
+    annotations.append(_footnote("<br>".join(notes)))
     layout["annotations"] = annotations
     return {"data": traces, "layout": layout}
 
@@ -600,6 +642,7 @@ def map_figure(data: DashboardData, indicator: str, wave: str, lang: Lang, geo: 
     layout["margin"] = {"l": 10, "r": 10, "t": 80, "b": 80}
     notes = [ui("flagged_note", lang, mark=FLAG_MARK, flag=data.flag_below)]
     notes.append(ui("suppressed_note", lang, suppress=data.suppress_below))
+    notes.append(dk_note([ind], lang))
     layout["annotations"] = [{**_footnote("<br>".join(notes)), "yshift": -10}]
     return {"data": traces, "layout": layout}
 
@@ -698,6 +741,7 @@ def heatmap_figure(data: DashboardData, indicator: str, lang: Lang) -> Spec:
     layout["margin"] = {"l": 10, "r": 30, "t": 150, "b": 80}
     notes = [ui("flagged_note", lang, mark=FLAG_MARK, flag=data.flag_below)]
     notes.append(ui("suppressed_note", lang, suppress=data.suppress_below))
+    notes.append(dk_note([ind], lang))
     if any(c.state == "not_estimated" for row in grid for c in row):
         notes.append(ui("not_estimated_note", lang))
     layout["annotations"] = [{**_footnote("<br>".join(notes)), "yshift": -10}]

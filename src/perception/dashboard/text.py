@@ -123,6 +123,22 @@ UI: dict[str, Label] = {
         fr="Bande ou barre : intervalle de confiance à 95 %. Marqueur creux : moins de {flag} "
         "répondants.",
     ),
+    "dk_kept": Label(
+        en='"Don\'t know" is kept in the base (counted among those who did not give the '
+        "answer shown); refusals are excluded.",
+        fr="« Ne sait pas » est inclus dans la base (compté parmi ceux qui n'ont pas donné la "
+        "réponse indiquée) ; les refus sont exclus.",
+    ),
+    "dk_excluded": Label(
+        en='"Don\'t know" and refusals are excluded from the base.',
+        fr="« Ne sait pas » et les refus sont exclus de la base.",
+    ),
+    "dk_mixed": Label(
+        en='Percentages keep "don\'t know" in the base, scores exclude it; refusals are '
+        "always excluded.",
+        fr="Les pourcentages incluent « ne sait pas » dans la base, les scores l'excluent ; "
+        "les refus sont toujours exclus.",
+    ),
     "strip_suppressed": Label(en="Suppressed", fr="Masqué"),
     "not_estimated_note": Label(
         en="– not estimated for this combination (not among the indicator's breakdowns)",

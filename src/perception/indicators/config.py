@@ -28,6 +28,7 @@ from perception.config import (
     validate_document,
 )
 from perception.errors import ConfigError
+from perception.estimation import CiMethod
 from perception.yamlio import YamlDocument, load_yaml
 
 __all__ = [
@@ -76,6 +77,7 @@ class Defaults(_Model):
 
     disaggregations: list[SetName] = Field(min_length=1)
     baseline_wave: WaveId
+    ci_method: CiMethod = "logit"
 
 
 class Indicator(_Model):
@@ -107,6 +109,7 @@ class Indicator(_Model):
     target: float | None = None
     target_date: date | None = None
     disaggregations: list[SetName] | None = Field(default=None, min_length=1)
+    ci_method: CiMethod | None = None
 
 
 class IndicatorCatalogue(_Model):
@@ -132,6 +135,10 @@ class IndicatorCatalogue(_Model):
     def disaggregations(self, indicator: Indicator) -> list[str]:
         """Return the names of the domain sets an indicator is estimated in."""
         return list(indicator.disaggregations or self.defaults.disaggregations)
+
+    def ci_method(self, indicator: Indicator) -> CiMethod:
+        """Return the confidence-interval method of an indicator's proportions."""
+        return indicator.ci_method or self.defaults.ci_method
 
     def baseline_wave(self, indicator: Indicator) -> str:
         """Return the indicator's baseline wave."""
@@ -351,6 +358,14 @@ class _Checker:
                 expected="one item" if wanted[1] == 1 else "two or more items",
                 found=f"{count} item(s)",
                 hint=_TYPE_HINTS[indicator.type],
+            )
+        if indicator.ci_method is not None and indicator.type != "proportion":
+            raise self.error(
+                (*key, "ci_method"),
+                f"Indicator {indicator.id!r}: `ci_method` does not apply",
+                expected="ci_method only on proportion indicators",
+                found=f"ci_method: {indicator.ci_method} on a {indicator.type} indicator",
+                hint="remove it: means, net scores, indices and gaps use symmetric t intervals",
             )
         if indicator.target_date is not None and indicator.target is None:
             raise self.error(

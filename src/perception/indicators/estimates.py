@@ -105,7 +105,6 @@ def compute_indicators(
     survey: str,
     wave: str,
     level: float = 0.95,
-    ci_method: CiMethod = "logit",
 ) -> pd.DataFrame:
     """Estimate every indicator of the catalogue in one wave, in every domain and variant.
 
@@ -121,10 +120,9 @@ def compute_indicators(
     survey, wave
         The survey key and the wave id written in every row.
     level
-        Confidence level.
-    ci_method
-        Interval for proportions (``"logit"``, ``"beta"`` or ``"wald"``); other types use
-        symmetric Student-t intervals.
+        Confidence level. Proportions use their indicator's ``ci_method`` (default logit, and
+        Korn-Graubard at p = 0 or 1, see :func:`perception.estimation.confidence_interval`);
+        other types use symmetric Student-t intervals.
 
     Returns
     -------
@@ -183,7 +181,7 @@ def compute_indicators(
     gaps = [i for i in indicators.indicators if i.type == "gap"]
     grid = _grid(catalogue, [s for ss in sets.values() for s in ss])
     rows = [
-        _fill(_plan(plain, sets, grid), _estimate_all(work, plain, asked, sets, level, ci_method))
+        _fill(_plan(plain, sets, grid), _estimate_all(work, plain, asked, sets, level, indicators))
     ]
     if gaps:
         found = [
@@ -350,7 +348,7 @@ def _estimate_all(
     asked: dict[str, bool],
     sets: dict[str, list[tuple[str, ...]]],
     level: float,
-    ci_method: CiMethod,
+    indicators: IndicatorCatalogue,
 ) -> pd.DataFrame:
     """Estimate every scored column in every domain: one ``estimate_domains`` call per stat.
 
@@ -358,17 +356,19 @@ def _estimate_all(
     and the integer domain keys.
     """
     chosen = [i for i in plain if asked[i.id]]
-    flags = [f"{i.id}.{flag}" for i in chosen for flag in ("dk", "refused")]
-    by_stat: dict[Stat, list[str]] = {
-        "proportion": [f"{i.id}.{v}" for i in chosen if i.type == "proportion" for v in VARIANTS]
-        + flags,
-        "mean": [f"{i.id}.{v}" for i in chosen if i.type != "proportion" for v in VARIANTS],
-    }
+    by_stat: dict[tuple[Stat, CiMethod], list[str]] = {}
+    for i in chosen:
+        method = indicators.ci_method(i)
+        flags = [f"{i.id}.{flag}" for flag in ("dk", "refused")]
+        by_stat.setdefault(("proportion", method), []).extend(flags)
+        key: tuple[Stat, CiMethod] = (
+            ("proportion", method) if i.type == "proportion" else ("mean", "logit")  # unused
+        )
+        by_stat.setdefault(key, []).extend(f"{i.id}.{v}" for v in VARIANTS)
     domain_sets = list(dict.fromkeys(s for i in chosen for s in sets[i.id]))
     results = [
-        estimate_domains(work, variables, [list(s) for s in domain_sets], stat, ci_method, level)
-        for stat, variables in by_stat.items()
-        if variables
+        estimate_domains(work, variables, [list(s) for s in domain_sets], stat, method, level)
+        for (stat, method), variables in by_stat.items()
     ]
     if not results:
         return pd.DataFrame(columns=["indicator", "kind", *_KEYS, *_RESULTS])

@@ -153,12 +153,12 @@ def run_surveys(
     with open_instance(root) as instance:
         for key, survey in chosen.items():
             echo(f"Survey {key} ({survey.path})")
-            waves = [
+            outcomes = [
                 _execute(wave_job, instance, wave_partition(key, w), f"wave {w}", echo)
                 for w in selection[key]
             ]
-            code = max(code, *waves)
-            if OK in waves:
+            code = max([code, *outcomes])
+            if OK in outcomes:
                 code = max(
                     code, _execute(reporting_job, instance, key, "reporting (all waves)", echo)
                 )

@@ -75,7 +75,9 @@ def build_reporting_assets(
             )
             rules = disclosure.load_disclosure_rules(project.disclosure_path(loaded))
             estimates = pd.concat([pd.read_parquet(f) for f in available], ignore_index=True)
-            published, trends = publish_indicators(estimates, indicators, rules, waves=waves)
+            published, trends = publish_indicators(
+                estimates, indicators, rules, waves=waves, domains=loaded.catalogue.domain_columns
+            )
         except PerceptionError as error:
             raise as_failure(error) from error
         folder = project.folder(loaded, PUBLISHED)

@@ -628,11 +628,26 @@ class SurveyConfig(_Model):
     targets: NonEmptyStr
     weighting: NonEmptyStr
     geojson: NonEmptyStr | None = None
+    map_variable: VariableName | None = None
     indicators: NonEmptyStr = "config/indicators.yaml"
     disclosure: NonEmptyStr = "config/disclosure.yaml"
     waves: list[WaveConfig] = Field(min_length=1)
     _root: Path = PrivateAttr(default_factory=Path.cwd)
     _path: Path | None = PrivateAttr(default=None)
+
+    @model_validator(mode="after")
+    def _map_variable(self) -> Self:
+        if (self.geojson is None) != (self.map_variable is None):
+            raise _rule(
+                "geojson and map_variable together, or neither",
+                "geojson without map_variable"
+                if self.map_variable is None
+                else "map_variable without geojson",
+                "map_variable names the domain whose codes the GeoJSON features carry in "
+                "properties.code (e.g. map_variable: region)",
+                ("map_variable",),
+            )
+        return self
 
     @model_validator(mode="after")
     def _unique_waves(self) -> Self:

@@ -48,8 +48,9 @@ def publish_indicators(
     """Return the published (disclosure-controlled) estimates and trends.
 
     ``estimates`` holds Table 1 for every available wave; ``waves`` lists the survey's waves in
-    time order; ``domains`` its domain columns (``Catalogue.domain_columns``). Trends are computed before suppression (a change needs both sides' values) and
-    then suppressed wherever either side is.
+    time order; ``domains`` its domain columns (``Catalogue.domain_columns``). Trends are
+    computed before suppression (a change needs both sides' values) and then suppressed
+    wherever either side is.
     """
     present = [w for w in waves if w in set(estimates["wave"])]
     trends = indicator_trends(

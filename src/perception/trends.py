@@ -306,7 +306,8 @@ def indicator_trends(
     Returns
     -------
     pandas.DataFrame
-        Table 2 (the columns of :func:`trend_columns`), one row per survey × indicator × variant × domain × wave × comparison:
+        Table 2 (the columns of :func:`trend_columns`), one row per survey × indicator ×
+        variant × domain × wave × comparison:
         ``comparison`` ``"previous"`` (``reference_wave`` = the wave before ``wave`` in
         ``waves``) or ``"baseline"`` (every wave after the indicator's baseline); ``estimate``
         = wave − reference with ``se, ci_low, ci_high, df, p_value``; ``p_adjusted``;

@@ -615,8 +615,11 @@ def map_figure(data: DashboardData, indicator: str, wave: str, lang: Lang, geo: 
 def heatmap_figure(
     data: DashboardData, indicator: str, lang: Lang, dimensions: Sequence[str]
 ) -> Spec:
-    """Return the latest estimate by a crossed domain set: its last column across, the others
-    nested down the rows (everyone, then each code of the first, then of the first two...)."""
+    """Return the latest estimate by a crossed domain set (``dimensions``).
+
+    Its last column goes across; the others nest down the rows: everyone, then each code of the
+    first, then each code of the first two, and so on.
+    """
     ind = data.indicators[indicator]
     wave = data.latest_wave(ind.id)
     *nested, across = dimensions

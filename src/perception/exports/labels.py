@@ -27,8 +27,8 @@ class ExportLabels:
     """Labels of everything the workbook names, each as ``{"en": ..., "fr": ...}``.
 
     ``variables`` and ``codes`` label the survey's domain columns, in table order, and their
-    codes (from the variable catalogue, see :meth:`from_config`); ``indicators`` and ``benchmarks`` come from the indicator
-    catalogue; ``survey`` is the survey's title.
+    codes (from the variable catalogue, see :meth:`from_config`); ``indicators`` and
+    ``benchmarks`` come from the indicator catalogue; ``survey`` is the survey's title.
     """
 
     survey: Text

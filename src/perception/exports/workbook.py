@@ -327,9 +327,7 @@ def _changes(
 
 
 def _sort_key(context: _Context, key: _Key) -> tuple[object, ...]:
-    """Order rows by indicator (catalogue order), domain set (national, then single domains,
-    then crossings, each in the order of the survey's domains), then codes.
-    """
+    """Order rows by indicator, then domain set (fewest columns first, domain order), codes."""
     indicator, domain_set, *codes = key
     domains = context.labels.domains
     columns = set_columns(str(domain_set))

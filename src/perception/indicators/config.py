@@ -183,7 +183,7 @@ class IndicatorCatalogue(_Model):
 
 
 def with_domains(columns: Iterable[str], domains: Sequence[str]) -> tuple[str, ...]:
-    """Return a table's columns: its fixed ``columns``, the survey's ``domains`` after ``domain_set``.
+    """Return a table's columns: its fixed ``columns`` and ``domains`` after ``domain_set``.
 
     This is the one rule of every table with domains (estimates, trends, published tables,
     exports, dashboard): the fixed columns of the table, with the survey's domain columns

@@ -419,3 +419,42 @@ def test_dashboard_without_a_crossing_says_why(
     html = page.read_text(encoding="utf-8")
     assert 'id="heatmap-unavailable"' in html and "heatmap|" not in html
     assert "Pas de carte de chaleur" in html
+
+
+def test_domain_named_like_a_table_column_is_refused(tmp_path: Path) -> None:
+    """A domain called like a fixed column of the published tables fails at config time."""
+    data = _catalogue_data(["gender", "type"])
+    data["variables"]["type"] = data["variables"].pop("governorate")
+    catalogue = Catalogue.model_validate(data)
+    indicators = {**INDICATORS, "defaults": {"disaggregations": ["gender"], "baseline_wave": "r1"}}
+    indicators["indicators"] = [INDICATORS["indicators"][0]]  # type: ignore[index]
+    with pytest.raises(ConfigError) as info:
+        load_indicators(_write(tmp_path / "indicators.yaml", indicators), catalogue)
+    assert "'type'" in info.value.found
+
+
+def test_youth_codes_come_from_the_catalogue(tmp_path: Path) -> None:
+    """Youth is the lower of the two codes of `youth`; deriving it needs youth_max_age."""
+    data = _catalogue_data()
+    data["variables"]["age"] = {
+        "role": "demographic",
+        "kind": "integer",
+        "label": {"en": "Age", "fr": "Âge"},
+    }
+    data["variables"]["youth"] = {
+        "role": "derived",
+        "kind": "categorical",
+        "derived_from": "age",
+        "label": {"en": "Youth", "fr": "Jeunes"},
+        "codes": _codes({3: "Youth", 7: "Adults"}),
+    }
+    band = {"code": 1, "min": 18, "max": None, "label": {"en": "18+", "fr": "18+"}}
+    path = _write(tmp_path / "variables.yaml", {**data, "age_bands": {"bands": [band]}})
+    with pytest.raises(ConfigError) as info:
+        load_catalogue(path)
+    assert "youth_max_age" in str(info.value) and "variables.youth.derived_from" in str(info.value)
+    catalogue = Catalogue.model_validate(
+        {**data, "age_bands": {"bands": [band], "youth_max_age": 30}}
+    )
+    assert catalogue.youth_codes() == (3, 7)
+    assert "youth" in catalogue.domain_columns

@@ -298,6 +298,7 @@ class _Checker:
 
     def run(self) -> None:
         """Apply every rule; the first problem raises."""
+        self.check_domains()
         self.check_sets(("defaults", "disaggregations"), self.indicators.defaults.disaggregations)
         self.check_wave(("defaults", "baseline_wave"), self.indicators.defaults.baseline_wave)
         seen: dict[str, int] = {}
@@ -316,6 +317,22 @@ class _Checker:
         numbered = list(enumerate(self.indicators.indicators))
         for number, indicator in sorted(numbered, key=lambda item: item[1].type == "gap"):
             self.check_indicator(("indicators", number), indicator)
+
+    def check_domains(self) -> None:
+        """Check that no domain of the catalogue takes the name of a fixed table column."""
+        # Imported here: perception.exports imports this module.
+        from perception.exports.contract import TABLE_COLUMNS
+
+        reserved = {c for columns in TABLE_COLUMNS.values() for c in columns}
+        clash = [d for d in self.catalogue.domain_columns if d in reserved]
+        if clash:
+            raise ConfigError(
+                "A domain of the variable catalogue has the name of a published table column",
+                expected="domain names other than " + ", ".join(sorted(reserved)),
+                found=", ".join(repr(c) for c in clash),
+                hint="rename the variable in config/variables.yaml (and its codebooks)",
+                file=self.doc.path,
+            )
 
     def check_indicator(self, key: tuple[Hashable, ...], indicator: Indicator) -> None:
         """Check one indicator."""

@@ -38,6 +38,7 @@ from perception.reporting import gap_sides, publish_indicators, status_table, su
 from perception.trends import trend_columns
 from pipelines.definitions import PROJECT_ROOT
 from pipelines.demo import run_demo
+from pipelines.preflight import preflight
 
 DOMAINS = ("gender", "governorate", "urban_rural")
 WAVES = ("r1", "r2")
@@ -501,3 +502,15 @@ def test_reporting_job_without_geojson_and_other_benchmark_ids(tmp_path: Path) -
     assert "region×gender" in set(published["domain_set"])
     html = (root / "dashboards" / "demo" / "dashboard.html").read_text(encoding="utf-8")
     assert "No boundary file is configured" in html and "heatmap|incl_feel_included" in html
+
+
+def test_preflight_refuses_a_map_variable_that_is_not_a_domain(tmp_path: Path) -> None:
+    """A map variable outside the catalogue's domains stops the deployment before any run."""
+    root = tmp_path / "project"
+    shutil.copytree(PROJECT_ROOT / "config", root / "config")
+    survey = root / "config" / "survey.yaml"
+    text = survey.read_text(encoding="utf-8")
+    survey.write_text(text.replace("map_variable: region", "map_variable: disability"), "utf-8")
+    with pytest.raises(ConfigError) as info:
+        preflight(root, require_raw_files=False)
+    assert "'disability'" in info.value.found and "map_variable" in info.value.expected

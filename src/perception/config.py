@@ -360,7 +360,8 @@ class Catalogue(_Model):
 
     def _check_domains(self) -> None:
         """Check that every declared domain is a categorical demographic or derived variable."""
-        for index, name in enumerate(self.domains or []):
+        domains = self.domains or []
+        for index, name in enumerate(domains):
             var = self.variables.get(name)
             if var is None or not _is_domain(var):
                 candidates = [n for n, v in self.variables.items() if _is_domain(v)]
@@ -380,7 +381,7 @@ class Catalogue(_Model):
                     "(role: demographic, kind: categorical) or remove it from `domains:`",
                     ("domains", index),
                 )
-            if name in self.domains[:index]:  # type: ignore[index]
+            if name in domains[:index]:
                 raise _rule(
                     "each domain once",
                     f"{name!r} twice",

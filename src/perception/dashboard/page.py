@@ -492,7 +492,7 @@ def _trends(t: Texts, data: DashboardData) -> str:
         "trends-breakdown",
         "breakdown",
         breakdowns,
-        data.breakdowns[-1 if len(data.breakdowns) < 2 else 1],
+        data.breakdowns[min(1, len(data.breakdowns) - 1)],
     )
     return _section(t, "trends", f'<div class="controls">{controls}</div>{_plot("fig-trends")}')
 

@@ -11,8 +11,8 @@ from perception.config import Project
 from perception.design import SurveyDesign
 from perception.errors import PerceptionError
 from perception.indicators import (
-    ESTIMATE_COLUMNS,
     compute_indicators,
+    estimate_columns,
     index_reliability,
     load_indicators,
 )
@@ -228,7 +228,8 @@ def build_assets(waves: dg.StaticPartitionsDefinition) -> Sequence[Any]:
             check_results=[
                 dg.AssetCheckResult(
                     check_name="fixed_schema",
-                    passed=list(table.columns) == list(ESTIMATE_COLUMNS),
+                    passed=list(table.columns)
+                    == list(estimate_columns(loaded.catalogue.domain_columns)),
                 ),
                 dg.AssetCheckResult(
                     check_name="not_asked_is_not_zero",

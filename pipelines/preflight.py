@@ -29,14 +29,22 @@ from dagster._core.instance.ref import InstanceRef
 from dagster._serdes import ConfigurableClassData
 from dagster_shared.error import SerializableErrorInfo
 
-from perception.config import DEPLOYMENT_FILE, load_deployment, load_survey
+from perception.config import (
+    DEPLOYMENT_FILE,
+    SurveyConfig,
+    load_catalogue,
+    load_deployment,
+    load_survey,
+)
 from perception.errors import ConfigError
+from perception.indicators import load_indicators
 from perception.yamlio import YamlDocument, load_yaml
 
 __all__ = [
     "CONNECT_TIMEOUT_S",
     "Component",
     "check_instance",
+    "check_reporting_config",
     "check_survey_files",
     "preflight",
     "undelivered_waves",
@@ -82,11 +90,29 @@ def preflight(
     home = dagster_home if dagster_home is not None else os.environ.get("DAGSTER_HOME")
     for survey in load_deployment(root, deployment_file, survey_files).values():
         check_survey_files(root, str(survey.path), require_raw_files=require_raw_files)
+        check_reporting_config(survey)
     if home:
         check_instance(Path(home))
 
 
 # --------------------------------------------------------------------------- survey files
+
+
+def check_reporting_config(survey: SurveyConfig) -> None:
+    """Check the domains, the indicators against them and the map's variable before any run."""
+    catalogue = load_catalogue(survey.resolve(survey.variables))
+    load_indicators(
+        survey.resolve(survey.indicators), catalogue, waves=[w.id for w in survey.waves]
+    )
+    if survey.map_variable is not None and survey.map_variable not in catalogue.domain_columns:
+        raise ConfigError(
+            "The map's variable is not a domain of the variable catalogue",
+            expected=f"map_variable among the domains {', '.join(catalogue.domain_columns)}",
+            found=repr(survey.map_variable),
+            hint="name the domain whose codes the GeoJSON features carry (properties.code), "
+            "or add it to `domains:` in config/variables.yaml",
+            file=survey.path,
+        )
 
 
 def check_survey_files(

@@ -75,7 +75,9 @@ def build_reporting_assets(
             )
             rules = disclosure.load_disclosure_rules(project.disclosure_path(loaded))
             estimates = pd.concat([pd.read_parquet(f) for f in available], ignore_index=True)
-            published, trends = publish_indicators(estimates, indicators, rules, waves=waves)
+            published, trends = publish_indicators(
+                estimates, indicators, rules, waves=waves, domains=loaded.catalogue.domain_columns
+            )
         except PerceptionError as error:
             raise as_failure(error) from error
         folder = project.folder(loaded, PUBLISHED)
@@ -259,5 +261,5 @@ def _report_views(figures: dict[str, dict[str, object]]) -> dict[str, dict[str, 
     """Pick each chart's default view (headline indicator, national, latest wave) for reports."""
     headline = next(key.split("|")[1] for key in figures if key.startswith("trends|"))
     maps = sorted(key for key in figures if key.startswith(f"map|{headline}|"))
-    wanted = ["gaps", f"trends|{headline}|national", maps[-1], f"heatmap|{headline}"]
+    wanted = ["gaps", f"trends|{headline}|national", *maps[-1:], f"heatmap|{headline}"]
     return {key: figures[key] for key in wanted if key in figures}

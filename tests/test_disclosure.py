@@ -16,7 +16,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from perception.disclosure import (
-    DOMAIN_COLUMNS,
     REASON_COMPLEMENTARY,
     REASON_SIDE,
     TREND_VALUE_COLUMNS,
@@ -33,6 +32,8 @@ from perception.errors import ConfigError, ValidationError
 ROOT = Path(__file__).resolve().parents[1]
 RULES = DisclosureRules()
 PRIMARY_ONLY = DisclosureRules(complementary=False)
+#: The demo survey's domain columns (config/variables.yaml `domains:`).
+DOMAIN_COLUMNS = ("gender", "age_band", "youth", "region", "urban_rural")
 GENDER_GAP = {"gap_incl_gender": GapSides(of="incl", by="gender", a=2, b=1)}
 RECOVERY_TOLERANCE = 1e-9  # an exactly recovered estimate matches to rounding error
 

@@ -17,10 +17,10 @@ from perception.design import SurveyDesign
 from perception.errors import ConfigError
 from perception.estimation import contrast, estimate
 from perception.indicators import (
-    ESTIMATE_COLUMNS,
     RELIABILITY_COLUMNS,
     IndicatorCatalogue,
     compute_indicators,
+    estimate_columns,
     index_reliability,
     load_indicators,
 )
@@ -191,10 +191,10 @@ def _row(table: pd.DataFrame, indicator: str, variant: str, **domain: int) -> pd
 
 
 def test_table_has_the_contract_schema(
-    tables: dict[str, pd.DataFrame], indicators: IndicatorCatalogue
+    tables: dict[str, pd.DataFrame], indicators: IndicatorCatalogue, catalogue: Catalogue
 ) -> None:
     """It returns Table 1's columns, in order, with the contract's dtypes, for every wave."""
-    assert list(ESTIMATE_COLUMNS.items()) == CONTRACT
+    assert list(estimate_columns(catalogue.domain_columns).items()) == CONTRACT
     for wave, table in tables.items():
         assert [(c, str(t)) for c, t in table.dtypes.items()] == CONTRACT
         assert set(table["wave"]) == {wave} and set(table["survey"]) == {"demo"}

@@ -17,9 +17,11 @@ from perception.status import (
     benchmark_summary,
     indicator_meta_frame,
 )
-from perception.trends import DOMAIN_COLUMNS, indicator_trends
+from perception.trends import indicator_trends
 
 WAVES = ("w1", "w2", "w3")
+#: The demo survey's domain columns (config/variables.yaml `domains:`).
+DOMAINS = ("gender", "age_band", "youth", "region", "urban_rural")
 DATES = {"w1": dt.date(2025, 3, 15), "w2": dt.date(2025, 11, 15), "w3": dt.date(2026, 8, 15)}
 LABELS = {
     "inclusion": {
@@ -52,7 +54,7 @@ def _estimates(series: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
         ci_low=frame["estimate"] - 1.96 * frame["se"],
         ci_high=frame["estimate"] + 1.96 * frame["se"],
         df=np.where(frame["availability"].eq("estimated"), 60.0, np.nan),
-        **{c: pd.array([pd.NA] * len(frame), dtype="Int64") for c in DOMAIN_COLUMNS},
+        **{c: pd.array([pd.NA] * len(frame), dtype="Int64") for c in DOMAINS},
     )
     strings = ["survey", "wave", "indicator", "variant", "benchmark", "type", "unit"]
     return frame.astype({c: "str" for c in [*strings, "domain_set", "availability"]}).astype(
@@ -84,7 +86,7 @@ def _status(
     """Run trends then status on constructed estimates, indexed by indicator."""
     table = _estimates(series) if estimates is None else estimates
     directions = {k: str(v["direction"]) for k, v in meta.items()}
-    trends = indicator_trends(table, waves=WAVES, directions=directions)
+    trends = indicator_trends(table, domains=DOMAINS, waves=WAVES, directions=directions)
     status = benchmark_status(table, trends, meta, latest_wave=latest, wave_dates=DATES)
     return status.set_index("indicator")
 
@@ -94,7 +96,9 @@ def test_status_table_has_the_contract_columns_one_row_per_indicator() -> None:
     meta = _meta(b={}, a={"target": 0.5, "target_date": "2027-06-30"})
     series = {"a": {"w1": (0.4, 0.01), "w3": (0.45, 0.01)}, "b": {"w1": (0.4, 0.01)}}
     table = _estimates(series)
-    trends = indicator_trends(table, waves=WAVES, directions={"a": "higher", "b": "higher"})
+    trends = indicator_trends(
+        table, domains=DOMAINS, waves=WAVES, directions={"a": "higher", "b": "higher"}
+    )
     status = benchmark_status(table, trends, meta, latest_wave="w3", wave_dates=DATES)
     assert tuple(status.columns) == STATUS_COLUMNS
     assert status["indicator"].tolist() == ["b", "a"]
@@ -242,7 +246,7 @@ def test_bad_metadata_and_missing_dates_raise_config_errors() -> None:
     frame = indicator_meta_frame(pd.DataFrame([{"indicator": "a", **_meta(a={})["a"]}]))
     assert frame["target"].isna().all()
     table = _estimates({"a": {"w1": (0.4, 0.01), "w3": (0.5, 0.01)}})
-    trends = indicator_trends(table, waves=WAVES, directions={"a": "higher"})
+    trends = indicator_trends(table, domains=DOMAINS, waves=WAVES, directions={"a": "higher"})
     with pytest.raises(ConfigError, match="no metadata"):
         benchmark_status(table, trends, _meta(b={}), latest_wave="w3")
     with pytest.raises(ValidationError) as missing:
@@ -306,7 +310,9 @@ def _four_indicators() -> pd.DataFrame:
         "leaders_listen": {"w1": (0.40, 0.02), "w3": (0.41, 0.02)},
     }
     table = _estimates(series)
-    trends = indicator_trends(table, waves=WAVES, directions=dict.fromkeys(meta, "higher"))
+    trends = indicator_trends(
+        table, domains=DOMAINS, waves=WAVES, directions=dict.fromkeys(meta, "higher")
+    )
     return benchmark_status(table, trends, meta, latest_wave="w3", wave_dates=DATES)
 
 
@@ -318,20 +324,20 @@ def test_summary_counts_statuses_and_quotes_the_headline_in_english() -> None:
         "achieved": 1,
         "insufficient evidence": 1,
     }
-    line = benchmark_summary(status, LABELS)
+    line = benchmark_summary(status, LABELS, "inclusion")
     label = LABELS["inclusion"]["en"]
     assert line.startswith(f"Medium-term benchmark '{label}': 2 of 4 indicators on track,")
     assert "1 achieved, 1 insufficient evidence;" in line
     assert "'feel_included (en)' rose from 37% at baseline to 39% in w3 (+2.1 points" in line
     assert "95% CI +0." in line
-    other = benchmark_summary(status, LABELS, headline="leaders_listen")
+    other = benchmark_summary(status, LABELS, "inclusion", headline="leaders_listen")
     assert "'leaders_listen (en)' went from 40% at baseline to 41% in w3" in other
     assert "not significant" in other
 
 
 def test_summary_in_french() -> None:
     """It writes the same summary in French, with decimal commas and French quotes."""
-    line = benchmark_summary(_four_indicators(), LABELS, lang="fr")
+    line = benchmark_summary(_four_indicators(), LABELS, "inclusion", lang="fr")
     label = LABELS["inclusion"]["fr"]
     assert line.startswith(f"Repère à moyen terme «\u00a0{label}\u00a0»\u00a0: 2 indicateurs sur 4")
     assert "en bonne voie, 1 atteint, 1 sans preuve suffisante" in line
@@ -345,12 +351,12 @@ def test_summary_rejects_unknown_benchmark_language_and_several_surveys() -> Non
     with pytest.raises(ConfigError, match="benchmark"):
         benchmark_summary(status, LABELS, benchmark="violence")
     with pytest.raises(ConfigError, match="language"):
-        benchmark_summary(status, LABELS, lang="de")  # type: ignore[arg-type]
+        benchmark_summary(status, LABELS, "inclusion", lang="de")  # type: ignore[arg-type]
     with pytest.raises(ConfigError, match="headline"):
-        benchmark_summary(status, LABELS, headline="nope")
+        benchmark_summary(status, LABELS, "inclusion", headline="nope")
     two = pd.concat([status, status.assign(survey="other")], ignore_index=True)
     with pytest.raises(ValidationError, match="several surveys"):
-        benchmark_summary(two, LABELS)
+        benchmark_summary(two, LABELS, "inclusion")
 
 
 def test_changes_suppressed_by_disclosure_are_not_used() -> None:
@@ -362,7 +368,9 @@ def test_changes_suppressed_by_disclosure_are_not_used() -> None:
             "b": {"w1": (0.40, 0.01), "w3": (0.46, 0.01)},
         }
     )
-    trends = indicator_trends(table, waves=WAVES, directions={"a": "higher", "b": "higher"})
+    trends = indicator_trends(
+        table, domains=DOMAINS, waves=WAVES, directions={"a": "higher", "b": "higher"}
+    )
     trends["suppressed"] = trends["indicator"].eq("a")
     status = benchmark_status(table, trends, meta, latest_wave="w3").set_index("indicator")
     assert status["status"].to_dict() == {"a": "insufficient evidence", "b": "on track"}

@@ -20,11 +20,13 @@ from perception.errors import ConfigError, ValidationError
 from perception.estimation import wave_difference
 from perception.indicators import IndicatorCatalogue, compute_indicators, load_indicators
 from perception.status import benchmark_status
-from perception.trends import DOMAIN_COLUMNS, KEY_COLUMNS, TREND_COLUMNS, indicator_trends
+from perception.trends import KEY_COLUMNS, indicator_trends, trend_columns
 from perception.weighting import load_targets, load_weighting_config, weight_wave
 
 ROOT = Path(__file__).resolve().parents[1]
 WAVES = ("w1", "w2", "w3")
+#: The demo survey's domain columns (config/variables.yaml `domains:`).
+DOMAINS = ("gender", "age_band", "youth", "region", "urban_rural")
 TABLE1_COLUMNS = (
     "survey",
     "wave",
@@ -34,7 +36,7 @@ TABLE1_COLUMNS = (
     "type",
     "unit",
     "domain_set",
-    *DOMAIN_COLUMNS,
+    *DOMAINS,
     "estimate",
     "se",
     "ci_low",
@@ -51,7 +53,7 @@ TABLE1_COLUMNS = (
     "n_b",
 )
 STRINGS = ("survey", "wave", "indicator", "variant", "benchmark", "type", "unit", "domain_set")
-INTEGERS = (*DOMAIN_COLUMNS, "n", "n_refused", "n_a", "n_b")
+INTEGERS = (*DOMAINS, "n", "n_refused", "n_a", "n_b")
 VALUES = ("estimate", "se", "ci_low", "ci_high", "df", "deff", "n_weighted", "n_eff", "dk_share")
 
 
@@ -120,14 +122,15 @@ def test_output_has_the_contract_columns_and_dtypes() -> None:
     """It returns Table 2's columns in order, with str, Int64, float64 and bool dtypes."""
     trends = indicator_trends(
         _national({("a", "w1"): (0.4, 0.02), ("a", "w2"): (0.5, 0.02)}),
+        domains=DOMAINS,
         waves=WAVES[:2],
         directions={"a": "higher"},
     )
-    assert tuple(trends.columns) == TREND_COLUMNS
+    assert tuple(trends.columns) == trend_columns(DOMAINS)
     assert len(trends) == 2
-    for column in TREND_COLUMNS:
+    for column in trend_columns(DOMAINS):
         dtype = str(trends[column].dtype)
-        if column in DOMAIN_COLUMNS or column in ("n", "n_a", "n_b"):
+        if column in DOMAINS or column in ("n", "n_a", "n_b"):
             assert dtype == "Int64", column
         elif column == "significant":
             assert dtype == "bool"
@@ -141,7 +144,7 @@ def test_previous_and_baseline_pair_the_right_waves() -> None:
     """It compares each wave with the one before and every later wave with the baseline."""
     values = {("a", w): (0.40 + 0.03 * k, 0.02) for k, w in enumerate(WAVES)}
     table = _national(values).assign(n=pd.array([300, 500, 400], dtype="Int64"))
-    trends = indicator_trends(table, waves=WAVES, directions={"a": "higher"})
+    trends = indicator_trends(table, domains=DOMAINS, waves=WAVES, directions={"a": "higher"})
     pairs = list(zip(trends["comparison"], trends["wave"], trends["reference_wave"], strict=True))
     assert pairs == [
         ("previous", "w2", "w1"),
@@ -152,7 +155,9 @@ def test_previous_and_baseline_pair_the_right_waves() -> None:
     assert trends["n_a"].tolist() == [500, 400, 500, 400]
     assert trends["n_b"].tolist() == [300, 500, 300, 300]
     assert trends["n"].tolist() == [300, 400, 300, 300]
-    later = indicator_trends(table, waves=WAVES, directions={"a": "higher"}, baseline={"a": "w2"})
+    later = indicator_trends(
+        table, domains=DOMAINS, waves=WAVES, directions={"a": "higher"}, baseline={"a": "w2"}
+    )
     baseline = later[later["comparison"].eq("baseline")]
     assert baseline[["wave", "reference_wave"]].values.tolist() == [["w3", "w2"]]
 
@@ -169,7 +174,11 @@ def test_vectorized_changes_equal_wave_difference_on_edge_cases() -> None:
     ]
     table = table1(rows)
     trends = indicator_trends(
-        table, waves=WAVES[:2], directions=dict.fromkeys("abc", "higher"), level=0.9
+        table,
+        domains=DOMAINS,
+        waves=WAVES[:2],
+        directions=dict.fromkeys("abc", "higher"),
+        level=0.9,
     )
     assert trends.set_index("indicator")["df"].isna().to_dict() == {
         "a": False,
@@ -188,7 +197,10 @@ def test_two_zero_standard_errors_give_a_degenerate_but_defined_change() -> None
         {"indicator": "flip", "wave": "w2", "estimate": 1.0, "se": 0.0, "df": 15.0},
     ]
     trends = indicator_trends(
-        table1(rows), waves=WAVES[:2], directions={"same": "higher", "flip": "higher"}
+        table1(rows),
+        domains=DOMAINS,
+        waves=WAVES[:2],
+        directions={"same": "higher", "flip": "higher"},
     )
     trends = trends[trends["comparison"].eq("previous")].set_index("indicator")
     assert trends["df"].tolist() == [25.0, 25.0]
@@ -202,10 +214,10 @@ def _assert_equal_to_wave_difference(
     table: pd.DataFrame, trends: pd.DataFrame, level: float = 0.95
 ) -> None:
     """Check every change against wave_difference of its two Table 1 rows."""
-    keyed = table.set_index([*KEY_COLUMNS, "wave"])
+    keyed = table.set_index([*KEY_COLUMNS, *DOMAINS, "wave"])
     fields = ("estimate", "se", "ci_low", "ci_high", "df", "p_value")
     for row in trends.itertuples(index=False):
-        key = tuple(getattr(row, c) for c in KEY_COLUMNS)
+        key = tuple(getattr(row, c) for c in (*KEY_COLUMNS, *DOMAINS))
         later = keyed.loc[(*key, row.wave)]
         earlier = keyed.loc[(*key, row.reference_wave)]
         expected = wave_difference(later, earlier, level=level)
@@ -239,7 +251,7 @@ def _many_domains() -> pd.DataFrame:
 def test_benjamini_hochberg_equals_statsmodels_within_each_family() -> None:
     """It adjusts p-values by BH within each comparison × wave family, as statsmodels does."""
     trends = indicator_trends(
-        _many_domains(), waves=WAVES, directions={"a": "higher", "b": "lower"}
+        _many_domains(), domains=DOMAINS, waves=WAVES, directions={"a": "higher", "b": "lower"}
     )
     families = trends.groupby(["comparison", "wave"])
     assert families.ngroups == 4
@@ -261,7 +273,7 @@ def test_benjamini_hochberg_on_a_hand_example() -> None:
         for i, d in estimates.items()
     ]
     trends = indicator_trends(
-        table1(rows), waves=WAVES[:2], directions=dict.fromkeys("abcd", "higher")
+        table1(rows), domains=DOMAINS, waves=WAVES[:2], directions=dict.fromkeys("abcd", "higher")
     )
     family = trends[trends["comparison"].eq("previous")].set_index("indicator")
     p = family["p_value"]
@@ -280,13 +292,17 @@ def test_benjamini_hochberg_on_a_hand_example() -> None:
 def test_a_change_whose_interval_straddles_zero_is_never_improving_or_worsening() -> None:
     """It says 'no change' when p_adjusted < alpha but the (99.9%) interval includes 0."""
     table = _national({("a", "w1"): (0.40, 0.02), ("a", "w2"): (0.48, 0.02)})
-    trends = indicator_trends(table, waves=WAVES[:2], directions={"a": "higher"}, level=0.999)
+    trends = indicator_trends(
+        table, domains=DOMAINS, waves=WAVES[:2], directions={"a": "higher"}, level=0.999
+    )
     row = trends.iloc[0]
     assert row["p_adjusted"] < 0.05
     assert row["ci_low"] < 0 < row["ci_high"]
     assert not row["significant"]
     assert row["direction"] == "no change"
-    many = indicator_trends(_many_domains(), waves=WAVES, directions={"a": "higher", "b": "lower"})
+    many = indicator_trends(
+        _many_domains(), domains=DOMAINS, waves=WAVES, directions={"a": "higher", "b": "lower"}
+    )
     straddles = (many["ci_low"] <= 0) & (many["ci_high"] >= 0)
     assert many.loc[straddles, "direction"].eq("no change").all()
     assert many["direction"].ne("no change").any()
@@ -302,8 +318,12 @@ def test_direction_lower_swaps_improving_and_worsening() -> None:
             ("b", "w2"): (0.30, 0.01),
         }
     )
-    higher = indicator_trends(table, waves=WAVES[:2], directions={"a": "higher", "b": "higher"})
-    lower = indicator_trends(table, waves=WAVES[:2], directions={"a": "lower", "b": "lower"})
+    higher = indicator_trends(
+        table, domains=DOMAINS, waves=WAVES[:2], directions={"a": "higher", "b": "higher"}
+    )
+    lower = indicator_trends(
+        table, domains=DOMAINS, waves=WAVES[:2], directions={"a": "lower", "b": "lower"}
+    )
     assert higher.groupby("indicator")["direction"].first().to_dict() == {
         "a": "improving",
         "b": "worsening",
@@ -326,7 +346,7 @@ def test_not_asked_no_data_and_missing_values_give_no_change_row() -> None:
         {"indicator": "gone", "wave": "w3", "estimate": 0.5, "se": float("nan")},
     ]
     trends = indicator_trends(
-        table1(rows), waves=WAVES, directions={"late": "higher", "gone": "higher"}
+        table1(rows), domains=DOMAINS, waves=WAVES, directions={"late": "higher", "gone": "higher"}
     )
     assert trends[["indicator", "comparison", "wave", "reference_wave"]].values.tolist() == [
         ["late", "previous", "w3", "w2"]
@@ -353,7 +373,9 @@ def test_rows_of_unlisted_waves_are_ignored_and_domains_are_kept_apart() -> None
             ("pilot", 1, 0.9),
         ]
     ]
-    trends = indicator_trends(table1(rows), waves=["w1", "w3"], directions={"a": "higher"})
+    trends = indicator_trends(
+        table1(rows), domains=DOMAINS, waves=["w1", "w3"], directions={"a": "higher"}
+    )
     assert set(trends["reference_wave"]) == {"w1"}
     change = trends[trends["comparison"].eq("previous")].set_index("gender")["estimate"]
     assert change.to_dict() == pytest.approx({1: 0.05, 2: -0.05})
@@ -363,28 +385,33 @@ def test_bad_inputs_raise_perception_errors() -> None:
     """It names a missing column, repeated rows, a missing direction and an unknown baseline."""
     table = _national({("a", "w1"): (0.4, 0.02), ("a", "w2"): (0.5, 0.02)})
     with pytest.raises(ValidationError) as missing:
-        indicator_trends(table.drop(columns="se"), waves=WAVES, directions={"a": "higher"})
+        indicator_trends(
+            table.drop(columns="se"), domains=DOMAINS, waves=WAVES, directions={"a": "higher"}
+        )
     assert missing.value.column == "se"
     with pytest.raises(ValidationError) as repeated:
         indicator_trends(
             pd.concat([table, table.iloc[[1]]], ignore_index=True),
+            domains=DOMAINS,
             waves=WAVES,
             directions={"a": "higher"},
         )
     assert repeated.value.rows == [1, 2]
     with pytest.raises(ConfigError, match="directions"):
-        indicator_trends(table, waves=WAVES, directions={"b": "higher"})
+        indicator_trends(table, domains=DOMAINS, waves=WAVES, directions={"b": "higher"})
     with pytest.raises(ConfigError, match="directions"):
-        indicator_trends(table, waves=WAVES, directions={"a": "up"})
+        indicator_trends(table, domains=DOMAINS, waves=WAVES, directions={"a": "up"})
     with pytest.raises(ConfigError, match="baseline"):
-        indicator_trends(table, waves=WAVES, directions={"a": "higher"}, baseline="w9")
+        indicator_trends(
+            table, domains=DOMAINS, waves=WAVES, directions={"a": "higher"}, baseline="w9"
+        )
     with pytest.raises(ConfigError, match="wave order"):
-        indicator_trends(table, waves=["w1", "w1"], directions={"a": "higher"})
+        indicator_trends(table, domains=DOMAINS, waves=["w1", "w1"], directions={"a": "higher"})
     with pytest.raises(ConfigError, match="alpha"):
-        indicator_trends(table, waves=WAVES, directions={"a": "higher"}, alpha=5.0)
+        indicator_trends(table, domains=DOMAINS, waves=WAVES, directions={"a": "higher"}, alpha=5.0)
     bad = table.assign(availability=["estimated", "asked"])
     with pytest.raises(ValidationError) as unknown:
-        indicator_trends(bad, waves=WAVES, directions={"a": "higher"})
+        indicator_trends(bad, domains=DOMAINS, waves=WAVES, directions={"a": "higher"})
     assert unknown.value.rows == [1]
 
 
@@ -437,6 +464,7 @@ def demo_trends(demo: tuple[pd.DataFrame, IndicatorCatalogue, Any]) -> pd.DataFr
     estimates, catalogue, _ = demo
     return indicator_trends(
         estimates,
+        domains=DOMAINS,
         waves=WAVES,
         directions={i.id: i.direction for i in catalogue.indicators},
         baseline={i.id: catalogue.baseline_wave(i) for i in catalogue.indicators},

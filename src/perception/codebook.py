@@ -29,11 +29,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from perception.config import (
-    ADULT_CODE,
     DERIVED_FROM_AGE,
     ID_VARIABLE,
     WAVE_COLUMN,
-    YOUTH_CODE,
     Catalogue,
     Codebook,
     MissingKind,
@@ -445,14 +443,17 @@ def _derive(name: str, age: _Converted, catalogue: Catalogue) -> pd.Series:
     years = age.values.to_numpy(dtype=float, na_value=np.nan)
     years[age.special] = np.nan
     codes = np.full(len(years), np.nan)
+    bands = catalogue.age_bands
+    assert bands is not None  # the catalogue requires age_bands for a variable derived from age
     if name == "age_band":
-        for band in catalogue.age_bands.bands:
+        for band in bands.bands:
             upper = band.max if band.max is not None else np.inf
             codes[(years >= band.min) & (years <= upper)] = band.code
     else:
-        limit = catalogue.age_bands.youth_max_age
-        codes[years <= limit] = YOUTH_CODE
-        codes[years > limit] = ADULT_CODE
+        youth, adults = catalogue.youth_codes()
+        limit = bands.youth_max_age
+        codes[years <= limit] = youth
+        codes[years > limit] = adults
     var = catalogue.variables[name]
     return _categorical(codes, catalogue.categories(name), ordered=var.ordered)
 

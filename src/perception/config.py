@@ -92,7 +92,6 @@ DERIVED_FROM_AGE = ("age_band", "youth")
 #: The column every harmonized table gains; no catalogue variable may use the name.
 WAVE_COLUMN = "wave"
 ID_VARIABLE = "respondent_id"
-YOUTH_CODE, ADULT_CODE = 1, 2
 
 
 def _rule(expected: str, found: str, hint: str, at: tuple[Hashable, ...] = ()) -> Exception:
@@ -181,10 +180,10 @@ class AgeBand(_Model):
 
 
 class AgeBands(_Model):
-    """Contiguous age bands and the upper age of "youth"."""
+    """Contiguous age bands and the upper age of "youth" (needed only to derive ``youth``)."""
 
     bands: list[AgeBand] = Field(min_length=1)
-    youth_max_age: StrictInt
+    youth_max_age: StrictInt | None = None
 
     @model_validator(mode="after")
     def _contiguous(self) -> Self:
@@ -207,7 +206,8 @@ class AgeBands(_Model):
                     ("bands", index + 1, "min"),
                 )
         last = self.bands[-1].max
-        if not self.bands[0].min <= self.youth_max_age <= (last if last is not None else 10**6):
+        youth = self.youth_max_age
+        if youth is not None and not self.bands[0].min <= youth <= (last or 10**6):
             raise _rule(
                 "an age inside the bands",
                 f"youth_max_age {self.youth_max_age}",
@@ -289,11 +289,18 @@ class Variable(_Model):
 
 
 class Catalogue(_Model):
-    """The harmonized variable catalogue (``config/variables.yaml``)."""
+    """The harmonized variable catalogue (``config/variables.yaml``).
+
+    ``domains`` lists, in order, the variables every published table is broken down by (one
+    ``Int64`` column each): categorical demographic or derived variables of the catalogue.
+    Without it, every categorical demographic and derived variable is a domain, in catalogue
+    order (:attr:`domain_columns`).
+    """
 
     special_codes: SpecialCodes = SpecialCodes()
-    age_bands: AgeBands
+    age_bands: AgeBands | None = None
     themes: dict[VariableName, Label] = Field(default_factory=dict)
+    domains: list[VariableName] | None = Field(default=None, min_length=1)
     variables: dict[VariableName, Variable] = Field(min_length=1)
 
     @model_validator(mode="after")
@@ -337,7 +344,51 @@ class Catalogue(_Model):
                 )
             if var.role == "derived":
                 self._check_derived(name, var)
+        self._check_domains()
         return self
+
+    @property
+    def domain_columns(self) -> tuple[str, ...]:
+        """Return the domain columns of the survey's tables, in order (see ``domains``)."""
+        if self.domains is not None:
+            return tuple(self.domains)
+        return tuple(name for name, var in self.variables.items() if _is_domain(var))
+
+    def youth_codes(self) -> tuple[int, int]:
+        """Return the codes of the ``youth`` variable: (youth, adults), the lower code first."""
+        low, high = sorted(self.codes("youth"))
+        return low, high
+
+    def _check_domains(self) -> None:
+        """Check that every declared domain is a categorical demographic or derived variable."""
+        domains = self.domains or []
+        for index, name in enumerate(domains):
+            var = self.variables.get(name)
+            if var is None or not _is_domain(var):
+                candidates = [n for n, v in self.variables.items() if _is_domain(v)]
+                close = difflib.get_close_matches(name, candidates, n=1)
+                raise _rule(
+                    "a categorical demographic or derived variable of the catalogue: "
+                    + ", ".join(candidates),
+                    f"{name!r}, "
+                    + (
+                        "not in `variables:`"
+                        if var is None
+                        else f"a {var.kind} {var.role} variable"
+                    ),
+                    f"did you mean {close[0]!r}?"
+                    if close
+                    else "declare it under `variables:` "
+                    "(role: demographic, kind: categorical) or remove it from `domains:`",
+                    ("domains", index),
+                )
+            if name in domains[:index]:
+                raise _rule(
+                    "each domain once",
+                    f"{name!r} twice",
+                    "remove the repeated entry",
+                    ("domains", index),
+                )
 
     def _check_derived(self, name: str, var: Variable) -> None:
         """Check that a derived variable is one harmonization knows how to compute."""
@@ -363,17 +414,27 @@ class Catalogue(_Model):
                 "age_band codes come from age_bands.bands; remove `codes`",
                 ("variables", name, "codes"),
             )
-        if name == "youth" and set(var.codes or {}) != {YOUTH_CODE, ADULT_CODE}:
+        bands = self.age_bands
+        if bands is None or (name == "youth" and bands.youth_max_age is None):
+            key = "age_bands" if bands is None else "age_bands.youth_max_age"
             raise _rule(
-                f"youth codes {YOUTH_CODE} (youth) and {ADULT_CODE} (adults)",
+                f"`{key}` to derive {name} from age",
+                f"no `{key}`",
+                "add age_bands: {bands: [{code: 1, min: 18, max: 24, label: ...}, ...], "
+                "youth_max_age: 35} (youth_max_age only to derive youth)",
+                ("variables", name, "derived_from"),
+            )
+        if name == "youth" and len(var.codes or {}) != 2:
+            raise _rule(
+                "two youth codes: the lower one for youth, the higher one for adults",
                 f"codes {sorted(var.codes or {})}",
                 "declare codes: {1: {en: Youth...}, 2: {en: Adults...}}",
                 ("variables", name, "codes"),
             )
-        if name == "age_band" and age.min is not None and self.age_bands.bands[0].min > age.min:
+        if name == "age_band" and age.min is not None and bands.bands[0].min > age.min:
             raise _rule(
                 f"age bands starting at or below the minimum age {age.min}",
-                f"first band starts at {self.age_bands.bands[0].min}",
+                f"first band starts at {bands.bands[0].min}",
                 "lower the first band's min or raise age.min",
                 ("age_bands", "bands", 0, "min"),
             )
@@ -381,7 +442,7 @@ class Catalogue(_Model):
     def codes(self, name: str) -> dict[int, Label]:
         """Return the substantive codes of a categorical variable, in canonical order."""
         var = self.variables[name]
-        if name == "age_band" and var.role == "derived":
+        if name == "age_band" and var.role == "derived" and self.age_bands is not None:
             return {band.code: band.label for band in self.age_bands.bands}
         return dict(sorted((var.codes or {}).items()))
 
@@ -411,6 +472,11 @@ class Catalogue(_Model):
         if kind == "refused":
             return self.special_codes.refused
         return None
+
+
+def _is_domain(var: Variable) -> bool:
+    """Tell whether a variable can be a domain: a categorical demographic or derived variable."""
+    return var.role in ("demographic", "derived") and var.kind == "categorical"
 
 
 # --------------------------------------------------------------------------- codebook
@@ -564,11 +630,26 @@ class SurveyConfig(_Model):
     targets: NonEmptyStr
     weighting: NonEmptyStr
     geojson: NonEmptyStr | None = None
+    map_variable: VariableName | None = None
     indicators: NonEmptyStr = "config/indicators.yaml"
     disclosure: NonEmptyStr = "config/disclosure.yaml"
     waves: list[WaveConfig] = Field(min_length=1)
     _root: Path = PrivateAttr(default_factory=Path.cwd)
     _path: Path | None = PrivateAttr(default=None)
+
+    @model_validator(mode="after")
+    def _map_variable(self) -> Self:
+        if (self.geojson is None) != (self.map_variable is None):
+            raise _rule(
+                "geojson and map_variable together, or neither",
+                "geojson without map_variable"
+                if self.map_variable is None
+                else "map_variable without geojson",
+                "map_variable names the domain whose codes the GeoJSON features carry in "
+                "properties.code (e.g. map_variable: region)",
+                ("map_variable",),
+            )
+        return self
 
     @model_validator(mode="after")
     def _unique_waves(self) -> Self:

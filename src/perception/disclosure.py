@@ -38,12 +38,10 @@ from pydantic_core import PydanticCustomError
 
 from perception.config import validate_document
 from perception.errors import ValidationError, show_rows
-from perception.indicators.config import DOMAIN_COLUMNS
 from perception.yamlio import load_yaml
 
 __all__ = [
     "DISCLOSURE_COLUMNS",
-    "DOMAIN_COLUMNS",
     "REASON_COMPLEMENTARY",
     "REASON_SIDE",
     "TREND_VALUE_COLUMNS",
@@ -87,7 +85,6 @@ _ESTIMATE_COLUMNS = (
     *_BREAKDOWN,
     "type",
     "domain_set",
-    *DOMAIN_COLUMNS,
     *VALUE_COLUMNS,
     "n",
     "availability",
@@ -99,13 +96,16 @@ _TREND_COLUMNS = (
     "indicator",
     "variant",
     "domain_set",
-    *DOMAIN_COLUMNS,
     "wave",
     "reference_wave",
     *TREND_VALUE_COLUMNS,
     "significant",
     "direction",
     "n",
+)
+#: Columns of Tables 1 and 2 that are never domain columns.
+_FIXED = frozenset(
+    {*_ESTIMATE_COLUMNS, *_TREND_COLUMNS, *DISCLOSURE_COLUMNS, "benchmark", "unit", "df"}
 )
 _NO_CODE = -1  # domain code of a column the domain set does not use
 _RANK_TOLERANCE = 1e-10  # relative singular-value cut-off for the 0/±1 identity matrices
@@ -179,11 +179,6 @@ class GapSides:
     by: str
     a: int
     b: int
-
-    def __post_init__(self) -> None:
-        """Check that ``by`` is a domain column."""
-        if self.by not in DOMAIN_COLUMNS:
-            raise ValueError(f"GapSides.by must be one of {DOMAIN_COLUMNS}, not {self.by!r}")
 
 
 # --------------------------------------------------------------------------- Table 1
@@ -278,7 +273,7 @@ def _dk_leak(table: pd.DataFrame) -> BoolArray:
     For a proportion, ``estimate_excl = estimate_all / (1 - dk_share)``: where the "excl_dk"
     cell is hidden and the "all" cell is shown, the "all" row's ``dk_share`` must go too.
     """
-    keys = ["survey", "wave", "indicator", "domain_set", *DOMAIN_COLUMNS]
+    keys = ["survey", "wave", "indicator", "domain_set", *_domains(table)]
     hidden = table.loc[_equals(table["variant"], "excl_dk") & table["suppressed"], keys]
     marked = table[keys].merge(hidden.assign(_hit=True), on=keys, how="left")["_hit"]
     leak = _equals(table["variant"], "all") & marked.fillna(False).to_numpy(dtype=bool)
@@ -326,12 +321,13 @@ def apply_disclosure_trends(
     _require(trends, _TREND_COLUMNS, "indicator_trends")
     _refuse_disclosed(trends)
     _require(published_estimates, (*_ESTIMATE_COLUMNS, *DISCLOSURE_COLUMNS), "published estimates")
-    status = _wave_status(published_estimates)
+    domains = _domains(trends, published_estimates)
+    status = _wave_status(published_estimates, domains)
     hidden = np.zeros(len(trends), dtype=bool)
     flagged = np.zeros(len(trends), dtype=bool)
     missing: list[int] = []
     for column in ("wave", "reference_wave"):
-        keys = _cell_keys(trends, ("survey", "indicator", "variant", column))
+        keys = _cell_keys(trends, ("survey", "indicator", "variant", column), domains)
         for position, key in enumerate(keys):
             side = status.get(key)
             if side is None:
@@ -458,10 +454,11 @@ class _Relation:
 class _Layout:
     """Per row: its domain set (a set of columns) and its key (breakdown, then domain codes).
 
-    A key is ``(survey, wave, indicator, variant, gender, age_band, youth, region, urban_rural)``
-    with ``-1`` for a domain column the row's set does not use.
+    A key is ``(survey, wave, indicator, variant, *codes)``, one code per domain column of the
+    table (``columns``), ``-1`` for a domain column the row's set does not use.
     """
 
+    columns: tuple[str, ...]
     sets: tuple[frozenset[str], ...]
     codes: IntArray
     keys: list[tuple[Hashable, ...]]
@@ -469,22 +466,22 @@ class _Layout:
     @classmethod
     def of(cls, table: pd.DataFrame) -> _Layout:
         """Read the domain set and key of every row."""
-        parsed = {label: _columns_of(label) for label in table["domain_set"].unique()}
+        parsed = {label: _columns_of(label, table) for label in table["domain_set"].unique()}
         unknown = [label for label, cols in parsed.items() if cols is None]
         if unknown:
             bad = table["domain_set"].isin(unknown).to_numpy(dtype=bool)
             raise ValidationError(
                 "Unknown domain set",
-                expected=f"'{NATIONAL}' or domain columns {', '.join(DOMAIN_COLUMNS)} "
-                f"joined by '{SEPARATOR}'",
+                expected=f"'{NATIONAL}' or columns of the table joined by '{SEPARATOR}'",
                 found=", ".join(repr(u) for u in unknown),
                 hint="use the labels of perception.estimation (e.g. 'gender×region')",
                 column="domain_set",
                 rows=np.flatnonzero(bad).tolist(),
             )
         sets = tuple(parsed[label] or frozenset() for label in table["domain_set"])
-        codes = _domain_codes(table)
-        return cls(sets, codes, _cell_keys(table, _BREAKDOWN, codes))
+        columns = _domains(table)
+        codes = _domain_codes(table, columns)
+        return cls(columns, sets, codes, _cell_keys(table, _BREAKDOWN, columns, codes))
 
     def relations(self, positions: IntArray) -> list[_Relation]:
         """Return the identities among the rows ``positions`` (local indices).
@@ -503,7 +500,7 @@ class _Layout:
                 between = any(parent_set < s < child_set for s in by_set)
                 if not parent_set < child_set or between:
                     continue
-                used = [DOMAIN_COLUMNS.index(c) for c in sorted(parent_set)]
+                used = [self.columns.index(c) for c in sorted(parent_set)]
                 kids: dict[tuple[int, ...], list[int]] = defaultdict(list)
                 for child in children:
                     kids[tuple(codes[child, used].tolist())].append(child)
@@ -514,14 +511,28 @@ class _Layout:
         return out
 
 
-def _columns_of(label: str) -> frozenset[str] | None:
+def _columns_of(label: str, table: pd.DataFrame) -> frozenset[str] | None:
     """Return the domain columns a domain-set label uses, or None for an unknown label."""
     if label == NATIONAL:
         return frozenset()
     parts = str(label).split(SEPARATOR)
-    if not set(parts) <= set(DOMAIN_COLUMNS) or len(set(parts)) != len(parts):
+    if not set(parts) <= set(table.columns) - _FIXED or len(set(parts)) != len(parts):
         return None
     return frozenset(parts)
+
+
+def _domains(*tables: pd.DataFrame) -> tuple[str, ...]:
+    """Return the domain columns the tables' domain sets use, in the first table's order.
+
+    A cell's domain is named by its ``domain_set``, so the columns no set names are NA in every
+    row and play no part in disclosure; the survey's full list is not needed here.
+    """
+    named: set[str] = set()
+    for table in tables:
+        for label in table["domain_set"].dropna().unique():
+            if label != NATIONAL:
+                named.update(str(label).split(SEPARATOR))
+    return tuple(c for c in tables[0].columns if c in named and c not in _FIXED)
 
 
 # --------------------------------------------------------------------------- linear algebra
@@ -622,7 +633,9 @@ def _side_hidden(
                 for index, code in enumerate(codes)
                 if code == _NO_CODE
             )
-        elif codes[index := DOMAIN_COLUMNS.index(spec.by)] == _NO_CODE:
+        elif spec.by not in layout.columns:  # no published cell is broken down by ``by``
+            continue
+        elif codes[index := layout.columns.index(spec.by)] == _NO_CODE:
             out[position] = any(
                 (survey, wave, spec.of, variant, *codes[:index], side, *codes[index + 1 :]) in exact
                 for side in (spec.a, spec.b)
@@ -653,9 +666,11 @@ def _gap_problems(
     ]
 
 
-def _wave_status(published: pd.DataFrame) -> dict[tuple[Hashable, ...], tuple[bool, bool]]:
+def _wave_status(
+    published: pd.DataFrame, domains: Sequence[str]
+) -> dict[tuple[Hashable, ...], tuple[bool, bool]]:
     """Map (survey, indicator, variant, wave, domain codes) to (suppressed, flagged)."""
-    keys = _cell_keys(published, ("survey", "indicator", "variant", "wave"))
+    keys = _cell_keys(published, ("survey", "indicator", "variant", "wave"), domains)
     suppressed = published["suppressed"].to_numpy(dtype=bool).tolist()
     flagged = published["flagged"].to_numpy(dtype=bool).tolist()
     return {key: (s, f) for key, s, f in zip(keys, suppressed, flagged, strict=True)}
@@ -666,11 +681,12 @@ def _trend_side_problems(trends: pd.DataFrame, estimates: pd.DataFrame) -> list[
     hidden = estimates["estimate"].isna().to_numpy(dtype=bool) & _equals(
         estimates["availability"], "estimated"
     )
-    keys = _cell_keys(estimates, ("survey", "indicator", "variant", "wave"))
+    domains = _domains(trends, estimates)
+    keys = _cell_keys(estimates, ("survey", "indicator", "variant", "wave"), domains)
     secret = {key for key, h in zip(keys, hidden.tolist(), strict=True) if h}
     leaky = np.zeros(len(trends), dtype=bool)
     for column in ("wave", "reference_wave"):
-        sides = _cell_keys(trends, ("survey", "indicator", "variant", column))
+        sides = _cell_keys(trends, ("survey", "indicator", "variant", column), domains)
         leaky |= np.array([key in secret for key in sides], dtype=bool)
     leaky &= trends["estimate"].notna().to_numpy(dtype=bool)
     return (
@@ -681,17 +697,22 @@ def _trend_side_problems(trends: pd.DataFrame, estimates: pd.DataFrame) -> list[
 
 
 def _cell_keys(
-    table: pd.DataFrame, columns: Sequence[str], codes: IntArray | None = None
+    table: pd.DataFrame,
+    columns: Sequence[str],
+    domains: Sequence[str],
+    codes: IntArray | None = None,
 ) -> list[tuple[Hashable, ...]]:
-    """Return, per row, the values of ``columns`` then the five domain codes."""
+    """Return, per row, the values of ``columns`` then the codes of the ``domains``."""
     labels = zip(*(table[c].tolist() for c in columns), strict=True)
-    rows = (_domain_codes(table) if codes is None else codes).tolist()
+    rows = (_domain_codes(table, domains) if codes is None else codes).tolist()
     return [(*label, *code) for label, code in zip(labels, rows, strict=True)]
 
 
-def _domain_codes(table: pd.DataFrame) -> IntArray:
-    """Return the five domain columns as int64 codes, ``-1`` where NA."""
-    return np.column_stack([_counts(table[c], c) for c in DOMAIN_COLUMNS])
+def _domain_codes(table: pd.DataFrame, domains: Sequence[str]) -> IntArray:
+    """Return the domain columns as int64 codes, ``-1`` where NA (one column of -1 for none)."""
+    if not domains:
+        return np.full((len(table), 0), _NO_CODE, dtype=np.int64)
+    return np.column_stack([_counts(table[c], c) for c in domains])
 
 
 def _equals(column: pd.Series, value: str) -> BoolArray:
@@ -743,7 +764,7 @@ def _describe(layout: _Layout, position: int) -> str:
     survey, wave, indicator, variant, *codes = layout.keys[position]
     domain = " ".join(
         f"{column}={code}"
-        for column, code in zip(DOMAIN_COLUMNS, codes, strict=True)
+        for column, code in zip(layout.columns, codes, strict=True)
         if code != _NO_CODE
     )
     return f"{survey}/{wave}/{indicator}/{variant} {domain or NATIONAL}"

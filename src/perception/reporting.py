@@ -43,18 +43,21 @@ def publish_indicators(
     rules: DisclosureRules,
     *,
     waves: Sequence[str],
+    domains: Sequence[str],
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Return the published (disclosure-controlled) estimates and trends.
 
     ``estimates`` holds Table 1 for every available wave; ``waves`` lists the survey's waves in
-    time order. Trends are computed before suppression (a change needs both sides' values) and
-    then suppressed wherever either side is.
+    time order; ``domains`` its domain columns (``Catalogue.domain_columns``). Trends are
+    computed before suppression (a change needs both sides' values) and then suppressed
+    wherever either side is.
     """
     present = [w for w in waves if w in set(estimates["wave"])]
     trends = indicator_trends(
         estimates,
         waves=present,
         directions=indicators.directions(),
+        domains=domains,
         baseline=indicators.baselines(),
     )
     published = apply_disclosure(estimates, rules, gaps=gap_sides(indicators))
@@ -79,6 +82,6 @@ def status_table(
 
 
 def summary(status: pd.DataFrame, indicators: IndicatorCatalogue, lang: str = "en") -> str:
-    """Return the one-line summary of the medium-term inclusion benchmark."""
+    """Return the one-line summary of the headline benchmark (the first in the catalogue)."""
     labels = {k: {"en": b.label.en, "fr": b.label.fr} for k, b in indicators.benchmarks.items()}
-    return benchmark_summary(status, labels, "inclusion", "fr" if lang == "fr" else "en")
+    return benchmark_summary(status, labels, indicators.headline, "fr" if lang == "fr" else "en")

@@ -674,7 +674,7 @@ def _headline(row: pd.Series, lang: Lang, level: float, alpha: float) -> str:
 def benchmark_summary(
     status: pd.DataFrame,
     benchmark_labels: Mapping[str, Mapping[str, str]],
-    benchmark: str = "inclusion",
+    benchmark: str,
     lang: Lang = "en",
     *,
     headline: str | None = None,

@@ -17,13 +17,16 @@ from statsmodels.stats.multitest import multipletests
 
 from perception.errors import ConfigError, ValidationError
 from perception.estimation import wave_differences
-from perception.indicators.config import DOMAIN_COLUMNS
+from perception.indicators.config import NATIONAL, with_domains
 
-KEY_COLUMNS: tuple[str, ...] = ("survey", "indicator", "variant", "domain_set", *DOMAIN_COLUMNS)
-"""Columns that identify one estimate within a wave."""
+KEY_COLUMNS: tuple[str, ...] = ("survey", "indicator", "variant", "domain_set")
+"""Fixed columns that, with the survey's domain columns after them, identify one estimate
+within a wave."""
 AVAILABILITY: tuple[str, ...] = ("estimated", "not_asked", "no_data")
 COMPARISONS: tuple[str, ...] = ("previous", "baseline")
 DIRECTIONS: tuple[str, ...] = ("higher", "lower")
+#: Table 2's fixed columns; the table has the survey's domain columns after ``domain_set``
+#: (:func:`trend_columns`).
 TREND_COLUMNS: tuple[str, ...] = (
     "survey",
     "indicator",
@@ -32,7 +35,6 @@ TREND_COLUMNS: tuple[str, ...] = (
     "type",
     "unit",
     "domain_set",
-    *DOMAIN_COLUMNS,
     "comparison",
     "wave",
     "reference_wave",
@@ -109,8 +111,18 @@ def _check_waves(waves: Sequence[str]) -> tuple[str, ...]:
     return order
 
 
-def check_estimates(estimates: pd.DataFrame, extra: Sequence[str] = ()) -> None:
+def trend_columns(domains: Sequence[str]) -> tuple[str, ...]:
+    """Return every column of Table 2, in order, for a survey's domain columns."""
+    return with_domains(TREND_COLUMNS, domains)
+
+
+def check_estimates(
+    estimates: pd.DataFrame, extra: Sequence[str] = (), *, domains: Sequence[str] | None = None
+) -> None:
     """Reject an indicator table that lacks a column, has an unknown availability or repeats a row.
+
+    With ``domains`` (the survey's domain columns) every row is checked; without, only the
+    national rows are (for callers that read nothing else).
 
     Raises
     ------
@@ -119,7 +131,7 @@ def check_estimates(estimates: pd.DataFrame, extra: Sequence[str] = ()) -> None:
         rows with the same survey, wave, indicator, variant and domain.
 
     """
-    required = [*_REQUIRED, *extra]
+    required = [*_REQUIRED, *(domains or ()), *extra]
     missing = [c for c in required if c not in estimates.columns]
     if missing:
         raise ValidationError(
@@ -139,7 +151,10 @@ def check_estimates(estimates: pd.DataFrame, extra: Sequence[str] = ()) -> None:
             column="availability",
             rows=_positions(bad),
         )
-    repeated = estimates.duplicated([*KEY_COLUMNS, "wave"], keep=False)
+    keys = [*KEY_COLUMNS, *(domains or ()), "wave"]
+    repeated = estimates.duplicated(keys, keep=False)
+    if domains is None:
+        repeated &= estimates["domain_set"].eq(NATIONAL)
     if repeated.any():
         raise ValidationError(
             "The indicator estimates repeat a survey × wave × indicator × variant × domain",
@@ -182,21 +197,19 @@ def _baselines(
     return chosen
 
 
-def _usable(estimates: pd.DataFrame, waves: tuple[str, ...]) -> pd.DataFrame:
+def _usable(estimates: pd.DataFrame, waves: tuple[str, ...], keys: list[str]) -> pd.DataFrame:
     """Keep estimated rows with an estimate, SE and df, in the listed waves, with their order."""
-    table = estimates.assign(
-        _order=estimates.groupby(list(KEY_COLUMNS), sort=False, dropna=False).ngroup()
-    )
+    table = estimates.assign(_order=estimates.groupby(keys, sort=False, dropna=False).ngroup())
     keep = (
         table["wave"].isin(waves)
         & table["availability"].eq("estimated")
         & table[["estimate", "se", "df"]].notna().all(axis=1)
     )
-    return table.loc[keep, [*KEY_COLUMNS, "wave", "benchmark", "type", "unit", *_SIDE, "_order"]]
+    return table.loc[keep, [*keys, "wave", "benchmark", "type", "unit", *_SIDE, "_order"]]
 
 
 def _pairs(
-    table: pd.DataFrame, waves: tuple[str, ...], baselines: Mapping[str, str]
+    table: pd.DataFrame, waves: tuple[str, ...], baselines: Mapping[str, str], keys: list[str]
 ) -> pd.DataFrame:
     """Pair each later estimate with its previous-wave and baseline-wave estimates (inner merge)."""
     rank = {w: k for k, w in enumerate(waves)}
@@ -208,10 +221,10 @@ def _pairs(
     after = table["wave"].map(rank) > reference.map(rank)
     baseline = table.assign(comparison="baseline", reference_wave=reference).loc[after]
     later = pd.concat([previous.dropna(subset=["reference_wave"]), baseline], ignore_index=True)
-    earlier = table[[*KEY_COLUMNS, "wave", *_SIDE]].rename(
+    earlier = table[[*keys, "wave", *_SIDE]].rename(
         columns={"wave": "reference_wave", **{c: f"{c}_b" for c in _SIDE}}
     )
-    pairs = later.merge(earlier, on=[*KEY_COLUMNS, "reference_wave"], how="inner")
+    pairs = later.merge(earlier, on=[*keys, "reference_wave"], how="inner")
     return pairs.assign(
         _comparison=pairs["comparison"].map({c: k for k, c in enumerate(COMPARISONS)}),
         _wave=pairs["wave"].map(rank),
@@ -242,10 +255,10 @@ def _verdict(
     return significant.astype(bool), direction
 
 
-def _empty() -> pd.DataFrame:
+def _empty(domains: Sequence[str]) -> pd.DataFrame:
     """Return a Table 2 with no rows and the contract's dtypes."""
     columns: dict[str, pd.Series] = {}
-    for column in TREND_COLUMNS:
+    for column in trend_columns(domains):
         if column in _STRINGS:
             dtype = "str"
         elif column in _FLOATS:
@@ -263,6 +276,7 @@ def indicator_trends(
     *,
     waves: Sequence[str],
     directions: Mapping[str, str],
+    domains: Sequence[str],
     baseline: str | Mapping[str, str] | None = None,
     level: float = 0.95,
     alpha: float = 0.05,
@@ -274,6 +288,8 @@ def indicator_trends(
     estimates
         The ``indicator_estimates`` table (Table 1): one row per survey × wave × indicator ×
         variant × domain, with ``estimate``, ``se``, ``df``, ``n`` and ``availability``.
+    domains
+        The survey's domain columns (``Catalogue.domain_columns``), in order.
     waves
         The waves to compare, in chronological order. Rows of other waves are ignored.
     directions
@@ -290,7 +306,8 @@ def indicator_trends(
     Returns
     -------
     pandas.DataFrame
-        Table 2, one row per survey × indicator × variant × domain × wave × comparison:
+        Table 2 (the columns of :func:`trend_columns`), one row per survey × indicator ×
+        variant × domain × wave × comparison:
         ``comparison`` ``"previous"`` (``reference_wave`` = the wave before ``wave`` in
         ``waves``) or ``"baseline"`` (every wave after the indicator's baseline); ``estimate``
         = wave − reference with ``se, ci_low, ci_high, df, p_value``; ``p_adjusted``;
@@ -337,13 +354,14 @@ def indicator_trends(
     """
     order = _check_waves(waves)
     check_levels(level, alpha)
-    check_estimates(estimates)
+    check_estimates(estimates, domains=domains)
     indicators = list(dict.fromkeys(estimates["indicator"].astype(str)))
     _check_directions(directions, indicators)
-    table = _usable(estimates, order)
-    pairs = _pairs(table, order, _baselines(baseline, order, indicators))
+    keys = [*KEY_COLUMNS, *domains]
+    table = _usable(estimates, order, keys)
+    pairs = _pairs(table, order, _baselines(baseline, order, indicators), keys)
     if pairs.empty:
-        return _empty()
+        return _empty(domains)
     side = {
         c: pairs[c].to_numpy(dtype=np.float64, na_value=np.nan)
         for c in ("estimate", "se", "df", "estimate_b", "se_b", "df_b")
@@ -357,7 +375,7 @@ def indicator_trends(
         side["df_b"],
         level,
     )
-    columns = [*KEY_COLUMNS, "benchmark", "type", "unit", "comparison", "wave", "reference_wave"]
+    columns = [*keys, "benchmark", "type", "unit", "comparison", "wave", "reference_wave"]
     out = pairs[columns].assign(**change)
     out["p_adjusted"] = out.groupby(["survey", "comparison", "wave"], sort=False)[
         "p_value"
@@ -366,4 +384,4 @@ def indicator_trends(
     n_a, n_b = pairs["n"].astype("Int64"), pairs["n_b"].astype("Int64")
     out["n"] = np.minimum(n_a, n_b)
     out["n_a"], out["n_b"] = n_a, n_b
-    return out[list(TREND_COLUMNS)].astype(_empty().dtypes.to_dict())
+    return out[list(trend_columns(domains))].astype(_empty(domains).dtypes.to_dict())

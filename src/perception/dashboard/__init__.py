@@ -15,13 +15,12 @@ methodology panel. plotly.js is inline and the page makes no request, so it open
 
 from __future__ import annotations
 
-from perception.dashboard.build import HEATMAP_DOMAIN_SET, build_dashboard, dashboard_figures
+from perception.dashboard.build import build_dashboard, dashboard_figures
 from perception.dashboard.data import TABLES
 from perception.dashboard.geo import load_geojson
 from perception.dashboard.images import export_images
 
 __all__ = [
-    "HEATMAP_DOMAIN_SET",
     "TABLES",
     "build_dashboard",
     "dashboard_figures",

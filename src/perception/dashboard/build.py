@@ -19,12 +19,9 @@ from perception.dashboard.text import LANGS, Lang, ui
 from perception.errors import ConfigError, ValidationError
 from perception.storage import atomic_write
 
-__all__ = ["HEATMAP_DOMAIN_SET", "build_dashboard", "dashboard_figures"]
+__all__ = ["build_dashboard", "dashboard_figures"]
 
 _log = logging.getLogger(__name__)
-
-#: The domain set that fills every cell of the "who feels excluded" heatmap.
-HEATMAP_DOMAIN_SET = "gender×age_band×region"
 
 
 def build_dashboard(
@@ -49,14 +46,19 @@ def build_dashboard(
     benchmark labels from ``benchmark_labels`` (config/indicators.yaml); region, sex and age
     labels from ``catalogue``; the title and wave labels from ``survey``.
 
-    The map uses ``geojson_path`` (default: ``survey.geojson``). When the file is missing or
-    invalid, or lacks a region of the data, the dashboard is still written, without the map,
-    and its map panel gives the :class:`~perception.errors.ConfigError`'s reason (also logged
-    as a warning). Call :func:`~perception.dashboard.load_geojson` first to fail instead.
+    The map uses ``geojson_path`` (default: ``survey.geojson``), whose features carry the codes
+    of ``survey.map_variable``. Without boundaries, or when the file is missing or invalid, or
+    lacks an area of the data, the dashboard is still written, without the map, and its map
+    panel says why (a :class:`~perception.errors.ConfigError`'s reason is also logged as a
+    warning). Call :func:`~perception.dashboard.load_geojson` first to fail instead.
+
+    The heatmap crosses the domain set with the most columns of the first indicator published
+    in a crossed set (:meth:`~perception.dashboard.data.DashboardData.heatmap_columns`);
+    without any crossed set the page has no heatmap and its panel says why.
 
     ``generated_at`` is printed in the page; with the same inputs the file is byte-identical.
     ``lang`` is the language the page opens in; ``heatmap_indicator`` the indicator the
-    heatmap opens on (default: the first with the sex × age group × region domain set).
+    heatmap opens on (default: the one its dimensions come from).
     Returns ``out_path``, written atomically.
     """
     data = prepare(tables, catalogue=catalogue, survey=survey, benchmark_labels=benchmark_labels)
@@ -106,17 +108,21 @@ def _geography(
     survey = data.survey
     if geojson_path is None and survey.geojson is None:
         return None, lambda code: ui("map_not_configured", code)
+    area = survey.map_variable
+    if area not in data.domains:
+        _log.warning("dashboard without its map: map_variable %r is not a domain", area)
+        return None, lambda code: f"{ui('map_variable_unusable', code)} {area!r}."
     path = Path(geojson_path) if geojson_path is not None else survey.resolve(survey.geojson or "")
     try:
-        return load_geojson(path, data.region_codes), None
+        return load_geojson(path, data.present_codes(area)), None
     except ConfigError as exc:
         _log.warning("dashboard without its map: %s", exc)
         reason = f"{exc.message} ({exc.file}): {exc.found}."
         return None, lambda code: f"{ui('map_unavailable', code)} {reason}"
 
 
-def _heatmap_indicator(data: DashboardData, chosen: str | None) -> str:
-    """Return the indicator the heatmap opens on."""
+def _heatmap_indicator(data: DashboardData, chosen: str | None) -> str | None:
+    """Return the indicator the heatmap opens on (None when there is no heatmap)."""
     candidates = data.ordered_indicators(gaps=False)
     if not candidates:
         raise ValidationError(
@@ -127,6 +133,9 @@ def _heatmap_indicator(data: DashboardData, chosen: str | None) -> str:
             column="indicator",
         )
     ids = [ind.id for ind in candidates]
+    heatmap = data.heatmap_columns()
+    if heatmap is None:
+        return None
     if chosen is not None:
         if chosen not in ids:
             raise ConfigError(
@@ -136,5 +145,4 @@ def _heatmap_indicator(data: DashboardData, chosen: str | None) -> str:
                 hint="pass heatmap_indicator=None to use the default",
             )
         return chosen
-    full = [i for i in ids if HEATMAP_DOMAIN_SET in data.domain_sets.get(i, set())]
-    return (full or ids)[0]
+    return heatmap[0]

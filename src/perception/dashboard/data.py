@@ -33,12 +33,11 @@ from perception.dashboard.text import (
     ui,
 )
 from perception.errors import ConfigError, ValidationError
-from perception.indicators.config import DOMAIN_COLUMNS
+from perception.indicators.config import NATIONAL as NATIONAL_SET
+from perception.indicators.config import domain_set_columns, with_domains
 
 __all__ = [
-    "BREAKDOWNS",
     "DISCLOSURE_COLUMNS",
-    "DOMAIN_COLUMNS",
     "TABLES",
     "Cell",
     "Change",
@@ -48,15 +47,16 @@ __all__ = [
 ]
 
 DISCLOSURE_COLUMNS = ("suppressed", "flagged", "disclosure")
-#: The breakdowns offered by the trends view, in order ("national" = the whole population).
-BREAKDOWNS = ("national", "gender", "age_band", "youth", "region", "urban_rural")
 VARIANT = "all"
 _VALUES = ("estimate", "ci_low", "ci_high")
 
-DomainKey = tuple[int | None, int | None, int | None, int | None, int | None]
-NATIONAL: DomainKey = (None, None, None, None, None)
+DomainKey = tuple[tuple[str, int], ...]
+"""A domain: its (column, code) pairs sorted by column name; ``()`` is the whole population."""
+NATIONAL: DomainKey = ()
 State = Literal["value", "suppressed", "not_asked", "no_data", "not_estimated"]
 
+#: The columns the dashboard reads from each table; Tables 1 and 2 also need the survey's
+#: domain columns after ``domain_set`` (:func:`perception.indicators.with_domains`).
 TABLES: dict[str, tuple[str, ...]] = {
     "indicator_estimates": (
         "survey",
@@ -66,7 +66,6 @@ TABLES: dict[str, tuple[str, ...]] = {
         "type",
         "unit",
         "domain_set",
-        *DOMAIN_COLUMNS,
         *_VALUES,
         "n",
         "availability",
@@ -77,7 +76,6 @@ TABLES: dict[str, tuple[str, ...]] = {
         "indicator",
         "variant",
         "domain_set",
-        *DOMAIN_COLUMNS,
         "comparison",
         "wave",
         "reference_wave",
@@ -252,7 +250,7 @@ class DashboardData:
     indicators: dict[str, Indicator]
     cells: dict[tuple[str, str, DomainKey], Cell]
     changes: dict[tuple[str, str, str], Change]
-    domain_sets: dict[str, set[str]]
+    domain_sets: dict[str, list[str]]
     facts: list[WaveFacts]
     suppress_below: int
     flag_below: int
@@ -260,7 +258,33 @@ class DashboardData:
     n_flagged: int
     complementary: bool
     tables_generated: str
-    region_codes: list[int]
+
+    @property
+    def domains(self) -> tuple[str, ...]:
+        """Return the survey's domain columns, in order."""
+        return self.catalogue.domain_columns
+
+    @property
+    def breakdowns(self) -> tuple[str, ...]:
+        """Return the breakdowns of the trends view: national, then every domain column."""
+        return ("national", *self.domains)
+
+    def heatmap_columns(self) -> tuple[str, tuple[str, ...]] | None:
+        """Return the heatmap's default indicator and dimensions, or None without a crossing.
+
+        The dimensions are the crossed domain set with the most columns of the first indicator
+        (benchmark, then catalogue order) published in a crossed set, the first listed on ties.
+        """
+        for ind in self.ordered_indicators(gaps=False):
+            sets = [domain_set_columns(name, self.domains) for name in self.domain_sets[ind.id]]
+            crossed = [columns for columns in sets if len(columns) >= 2]
+            if crossed:
+                return ind.id, max(crossed, key=len)
+        return None
+
+    def present_codes(self, column: str) -> list[int]:
+        """Return the codes of a domain column that some published cell uses, sorted."""
+        return sorted({dict(key)[column] for _, _, key in self.cells if column in dict(key)})
 
     def cell(self, indicator: str, wave: str, key: DomainKey = NATIONAL) -> Cell:
         """Return the published cell of an indicator, wave and domain (or MISSING)."""
@@ -304,10 +328,9 @@ class DashboardData:
         return self.waves[-1]
 
 
-def domain_key(gender: Any, age_band: Any, youth: Any, region: Any, urban: Any) -> DomainKey:
-    """Build a domain key from the five domain values (NA becomes None)."""
-    values = [None if pd.isna(v) else int(v) for v in (gender, age_band, youth, region, urban)]
-    return (values[0], values[1], values[2], values[3], values[4])
+def domain_key(codes: Mapping[str, Any]) -> DomainKey:
+    """Build a domain key from domain codes by column (NA and None are left out)."""
+    return tuple(sorted((c, int(v)) for c, v in codes.items() if v is not None and not pd.isna(v)))
 
 
 def prepare(
@@ -318,28 +341,40 @@ def prepare(
     benchmark_labels: Mapping[str, Label],
 ) -> DashboardData:
     """Check the published tables of ``survey.survey`` and index them for the dashboard."""
-    frames = {name: _checked(tables, name, survey.survey) for name in TABLES}
+    domains = catalogue.domain_columns
+    frames = {name: _checked(tables, name, survey.survey, domains) for name in TABLES}
     estimates = frames["indicator_estimates"]
     estimates = estimates[estimates["variant"] == VARIANT]
     trends = frames["indicator_trends"]
     trends = trends[trends["variant"] == VARIANT]
     waves = _waves(estimates, survey)
     _check_codes(estimates, catalogue)
+    order = {column: rank for rank, column in enumerate(domains)}
+    sets = [domain_set_columns(str(name), domains) for name in estimates["domain_set"].unique()]
+    unknown = sorted({c for columns in sets for c in columns if c not in order})
+    if unknown:
+        raise ValidationError(
+            "The indicator table has domain sets by variables that are not domains",
+            expected=f"domain sets of the catalogue's domains: {', '.join(domains)}",
+            found=f"domain column(s) {', '.join(unknown)}",
+            hint="compute the tables with the same config/variables.yaml",
+            column="domain_set",
+        )
     indicators = _indicators(frames["benchmark_status"], estimates, benchmark_labels)
     method = frames["methodology"]
     first = method.iloc[0]
     both = pd.concat([estimates[list(DISCLOSURE_COLUMNS)], trends[list(DISCLOSURE_COLUMNS)]])
-    regions = estimates["region"].dropna().astype(int).unique()
     return DashboardData(
         survey=survey,
         catalogue=catalogue,
         benchmarks=dict(benchmark_labels),
         waves=waves,
         indicators=indicators,
-        cells=_cells(estimates),
+        cells=_cells(estimates, domains),
         changes=_changes(trends),
         domain_sets={
-            str(ind): set(group) for ind, group in estimates.groupby("indicator")["domain_set"]
+            str(ind): list(dict.fromkeys(group))
+            for ind, group in estimates.groupby("indicator", sort=False)["domain_set"]
         },
         facts=[_facts(row) for _, row in method.iterrows()],
         suppress_below=int(first["suppress_below"]),
@@ -348,11 +383,12 @@ def prepare(
         n_flagged=int(both["flagged"].astype(bool).sum()),
         complementary=bool(both["disclosure"].astype(str).str.contains("complementary").any()),
         tables_generated=_text(first["generated_at"]),
-        region_codes=sorted(int(code) for code in regions),
     )
 
 
-def _checked(tables: Mapping[str, pd.DataFrame], name: str, survey: str) -> pd.DataFrame:
+def _checked(
+    tables: Mapping[str, pd.DataFrame], name: str, survey: str, domains: tuple[str, ...]
+) -> pd.DataFrame:
     """Return one table restricted to the survey, after checking its columns and suppression."""
     if name not in tables:
         raise ValidationError(
@@ -372,11 +408,12 @@ def _checked(tables: Mapping[str, pd.DataFrame], name: str, survey: str) -> pd.D
                 hint="build the dashboard from the published tables only, never from "
                 "unprotected estimates or microdata",
             )
-    missing = [c for c in TABLES[name] if c not in frame.columns]
+    needed = with_domains(TABLES[name], domains)
+    missing = [c for c in needed if c not in frame.columns]
     if missing:
         raise ValidationError(
             f"Table {name} lacks columns the dashboard needs",
-            expected=f"columns {', '.join(TABLES[name])}",
+            expected=f"columns {', '.join(needed)}",
             found=f"no column {', '.join(missing)}",
             hint="pass the table as the exports write it (see the indicators contract)",
         )
@@ -421,7 +458,7 @@ def _waves(estimates: pd.DataFrame, survey: SurveyConfig) -> list[str]:
 
 def _check_codes(estimates: pd.DataFrame, catalogue: Catalogue) -> None:
     """Reject domain codes that the catalogue does not label."""
-    for column in DOMAIN_COLUMNS:
+    for column in catalogue.domain_columns:
         known = set(catalogue.codes(column))
         values = estimates[column].dropna().astype(int)
         bad = values[~values.isin(known)]
@@ -488,14 +525,17 @@ def _indicators(
     return out
 
 
-def _cells(estimates: pd.DataFrame) -> dict[tuple[str, str, DomainKey], Cell]:
+def _cells(
+    estimates: pd.DataFrame, domains: tuple[str, ...]
+) -> dict[tuple[str, str, DomainKey], Cell]:
     """Index Table 1's cells by (indicator, wave, domain)."""
     out: dict[tuple[str, str, DomainKey], Cell] = {}
-    columns = ["indicator", "wave", *DOMAIN_COLUMNS, *_VALUES, "n", "availability"]
-    columns += ["suppressed", "flagged"]
-    for position, row in enumerate(estimates[columns].itertuples(index=False, name=None)):
-        ind, wave, g, a, y, r, u, est, low, high, n, availability, suppressed, flagged = row
-        key = (str(ind), str(wave), domain_key(g, a, y, r, u))
+    columns = ["indicator", "wave", *_VALUES, "n", "availability", "suppressed", "flagged"]
+    codes = estimates[list(domains)].astype(object).to_dict("records")
+    rows = estimates[columns].itertuples(index=False, name=None)
+    for position, (row, domain) in enumerate(zip(rows, codes, strict=True)):
+        ind, wave, est, low, high, n, availability, suppressed, flagged = row
+        key = (str(ind), str(wave), domain_key({str(k): v for k, v in domain.items()}))
         count = None if pd.isna(n) else int(n)
         if availability == "not_asked":
             out[key] = Cell("not_asked")
@@ -518,7 +558,7 @@ def _cells(estimates: pd.DataFrame) -> dict[tuple[str, str, DomainKey], Cell]:
 
 def _changes(trends: pd.DataFrame) -> dict[tuple[str, str, str], Change]:
     """Index Table 2's national changes by (indicator, comparison, wave)."""
-    national = trends[trends["domain_set"] == "national"]
+    national = trends[trends["domain_set"] == NATIONAL_SET]
     out: dict[tuple[str, str, str], Change] = {}
     for row in national.itertuples(index=False):
         out[(str(row.indicator), str(row.comparison), str(row.wave))] = Change(

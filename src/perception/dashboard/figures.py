@@ -16,13 +16,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from perception.dashboard.data import (
-    BREAKDOWNS,
-    DOMAIN_COLUMNS,
     NATIONAL,
     Cell,
     DashboardData,
     DomainKey,
     Indicator,
+    domain_key,
     state_word,
 )
 from perception.dashboard.geo import CODE_PROPERTY, GeoJson, centroid
@@ -65,20 +64,25 @@ class _Series:
 
 def make_key(**codes: int) -> DomainKey:
     """Return the domain key with the given domain columns set (national when none)."""
-    values = [codes.get(column) for column in DOMAIN_COLUMNS]
-    return (values[0], values[1], values[2], values[3], values[4])
+    return domain_key(codes)
 
 
 def all_figures(data: DashboardData, lang: Lang, geo: GeoJson | None) -> dict[str, Spec]:
-    """Return every figure of the page in ``lang``, keyed ``view|indicator|choice``."""
+    """Return every figure of the page in ``lang``, keyed ``view|indicator|choice``.
+
+    Maps only with boundaries (``geo``); heatmaps only when an indicator is published in a
+    crossed domain set (:meth:`DashboardData.heatmap_columns`).
+    """
     specs: dict[str, Spec] = {"gaps": gaps_figure(data, lang)}
+    heatmap = data.heatmap_columns()
     for ind in data.ordered_indicators(gaps=False):
-        for breakdown in BREAKDOWNS:
+        for breakdown in data.breakdowns:
             specs[f"trends|{ind.id}|{breakdown}"] = trends_figure(data, ind.id, breakdown, lang)
         if geo is not None:
             for wave in data.waves:
                 specs[f"map|{ind.id}|{wave}"] = map_figure(data, ind.id, wave, lang, geo)
-        specs[f"heatmap|{ind.id}"] = heatmap_figure(data, ind.id, lang)
+        if heatmap is not None:
+            specs[f"heatmap|{ind.id}"] = heatmap_figure(data, ind.id, lang, heatmap[1])
     return specs
 
 
@@ -555,23 +559,24 @@ def _gap_note(cell: Cell, where: str, y: float, lang: Lang) -> dict[str, Any]:
 
 
 def map_figure(data: DashboardData, indicator: str, wave: str, lang: Lang, geo: GeoJson) -> Spec:
-    """Return a choropleth of an indicator by region in one wave, from the admin1 GeoJSON."""
+    """Return a choropleth of an indicator by the map's areas (``survey.map_variable``)."""
     ind = data.indicators[indicator]
-    known = set(data.codes("region"))
+    area = data.survey.map_variable or ""
+    known = set(data.codes(area))
     regions = [f["properties"][CODE_PROPERTY] for f in geo["features"]]
     regions = [code for code in regions if code in known]
-    cells = {code: data.cell(ind.id, wave, make_key(region=code)) for code in regions}
+    cells = {code: data.cell(ind.id, wave, make_key(**{area: code})) for code in regions}
     every = [
-        data.cell(ind.id, w, make_key(region=code)).estimate * ind.scale
+        data.cell(ind.id, w, make_key(**{area: code})).estimate * ind.scale
         for w in data.waves
         for code in regions
-        if data.cell(ind.id, w, make_key(region=code)).state == "value"
+        if data.cell(ind.id, w, make_key(**{area: code})).state == "value"
     ]
     zmin, zmax = _range(every)
     valued = [code for code in regions if cells[code].state == "value"]
     others = [code for code in regions if cells[code].state != "value"]
     where = data.wave_label(wave, lang)
-    name = {code: data.code_label("region", code, lang) for code in regions}
+    name = {code: data.code_label(area, code, lang) for code in regions}
     common = {"geojson": geo, "featureidkey": f"properties.{CODE_PROPERTY}"}
     traces: list[Spec] = [
         {
@@ -650,22 +655,29 @@ def map_figure(data: DashboardData, indicator: str, wave: str, lang: Lang, geo: 
 # --------------------------------------------------------------------------- heatmap
 
 
-def heatmap_figure(data: DashboardData, indicator: str, lang: Lang) -> Spec:
-    """Return the latest estimate by sex × age group (rows) and region (columns)."""
+def heatmap_figure(
+    data: DashboardData, indicator: str, lang: Lang, dimensions: Sequence[str]
+) -> Spec:
+    """Return the latest estimate by a crossed domain set (``dimensions``).
+
+    Its last column goes across; the others nest down the rows: everyone, then each code of the
+    first, then each code of the first two, and so on.
+    """
     ind = data.indicators[indicator]
     wave = data.latest_wave(ind.id)
-    rows: list[tuple[int | None, int | None]] = [(None, None)]
-    rows += [(g, None) for g in data.codes("gender")]
-    rows += [(g, a) for g in data.codes("gender") for a in data.codes("age_band")]
-    columns: list[int | None] = [None, *data.codes("region")]
-    row_names = [_row_name(data, g, a, lang) for g, a in rows]
+    *nested, across = dimensions
+    rows: list[dict[str, int]] = [{}]
+    level: list[dict[str, int]] = [{}]
+    for column in nested:
+        level = [{**r, column: code} for r in level for code in data.codes(column)]
+        rows += level
+    columns: list[int | None] = [None, *data.codes(across)]
+    row_names = [_row_name(data, r, lang) for r in rows]
     column_names = [
-        _wrap(ui("national", lang) if r is None else data.code_label("region", r, lang), 12)
-        for r in columns
+        _wrap(ui("national", lang) if c is None else data.code_label(across, c, lang), 12)
+        for c in columns
     ]
-    grid = [
-        [data.cell(ind.id, wave, make_key(**_codes(g, a, r))) for r in columns] for g, a in rows
-    ]
+    grid = [[data.cell(ind.id, wave, domain_key({**r, across: c})) for c in columns] for r in rows]
     where = data.wave_label(wave, lang)
 
     def name(i: int, j: int) -> str:
@@ -755,17 +767,8 @@ def _blank_word(cell: Cell, lang: Lang) -> str:
     return "–" if cell.state == "not_estimated" else state_word(cell.state, lang)
 
 
-def _codes(gender: int | None, age_band: int | None, region: int | None) -> dict[str, int]:
-    """Return the non-empty domain codes of a heatmap cell."""
-    codes = {"gender": gender, "age_band": age_band, "region": region}
-    return {k: v for k, v in codes.items() if v is not None}
-
-
-def _row_name(data: DashboardData, gender: int | None, age_band: int | None, lang: Lang) -> str:
-    """Return the label of a heatmap row (everyone, a sex, or a sex and an age group)."""
-    if gender is None:
+def _row_name(data: DashboardData, codes: dict[str, int], lang: Lang) -> str:
+    """Return the label of a heatmap row: everyone, or its codes' labels joined by " · "."""
+    if not codes:
         return ui("everyone", lang)
-    name = data.code_label("gender", gender, lang)
-    if age_band is None:
-        return name
-    return f"{name} · {data.code_label('age_band', age_band, lang)}"
+    return " · ".join(data.code_label(column, code, lang) for column, code in codes.items())

@@ -20,7 +20,7 @@ from typing import Any
 from plotly.offline import get_plotlyjs
 
 from perception.config import Label
-from perception.dashboard.data import BREAKDOWNS, Change, DashboardData, Indicator, state_word
+from perception.dashboard.data import Change, DashboardData, Indicator, state_word
 from perception.dashboard.figures import Spec
 from perception.dashboard.geo import GEO_ASSETS_SCRIPT, GeoJson
 from perception.dashboard.text import FLAG_MARK, LANGS, SUPPRESSED, UI, Lang, number, pick, ui
@@ -176,7 +176,7 @@ def render_page(
     map_problem: BiText | None,
     generated_at: datetime,
     lang: Lang,
-    heatmap_indicator: str,
+    heatmap_indicator: str | None,
 ) -> str:
     """Return the dashboard's HTML document."""
     t = Texts(lang)
@@ -187,8 +187,9 @@ def render_page(
             "selects": ["trends-indicator", "trends-breakdown"],
         },
         {"view": "gaps", "div": "fig-gaps", "selects": []},
-        {"view": "heatmap", "div": "fig-heatmap", "selects": ["heatmap-indicator"]},
     ]
+    if heatmap_indicator is not None:
+        views.append({"view": "heatmap", "div": "fig-heatmap", "selects": ["heatmap-indicator"]})
     if geo is not None:
         views.append({"view": "map", "div": "fig-map", "selects": ["map-indicator", "map-wave"]})
     title = t.tag("h1", lambda code: pick(data.survey.title, code))
@@ -482,9 +483,17 @@ def _status(t: Texts, ind: Indicator) -> str:
 def _trends(t: Texts, data: DashboardData) -> str:
     """Return the trends section: indicator and breakdown selectors, one figure."""
     indicators = _indicator_options(data)
-    breakdowns: list[tuple[str, BiText | Label]] = [(b, _column_text(data, b)) for b in BREAKDOWNS]
+    breakdowns: list[tuple[str, BiText | Label]] = [
+        (b, _column_text(data, b)) for b in data.breakdowns
+    ]
     controls = _select(t, "trends-indicator", "indicator", indicators, indicators[0][0])
-    controls += _select(t, "trends-breakdown", "breakdown", breakdowns, "gender")
+    controls += _select(
+        t,
+        "trends-breakdown",
+        "breakdown",
+        breakdowns,
+        data.breakdowns[min(1, len(data.breakdowns) - 1)],
+    )
     return _section(t, "trends", f'<div class="controls">{controls}</div>{_plot("fig-trends")}')
 
 
@@ -507,8 +516,11 @@ def _map(t: Texts, data: DashboardData, geo: GeoJson | None, problem: BiText | N
     return _section(t, "map", f'<div class="controls">{controls}</div>{_plot("fig-map")}')
 
 
-def _heatmap(t: Texts, data: DashboardData, selected: str) -> str:
-    """Return the "who feels excluded" section."""
+def _heatmap(t: Texts, data: DashboardData, selected: str | None) -> str:
+    """Return the "who feels excluded" section, or why there is no heatmap."""
+    if selected is None:
+        notice = t.ui("p", "heatmap_unavailable", 'class="notice" id="heatmap-unavailable"')
+        return _section(t, "heatmap", notice)
     controls = _select(t, "heatmap-indicator", "indicator", _indicator_options(data), selected)
     return _section(t, "heatmap", f'<div class="controls">{controls}</div>{_plot("fig-heatmap")}')
 

@@ -74,10 +74,22 @@ UI: dict[str, Label] = {
     ),
     "heatmap": Label(en="Who feels excluded", fr="Qui se sent exclu"),
     "heatmap_intro": Label(
-        en="The latest estimate by sex, age group and region. Red marks the worse end of "
-        "the indicator, blue the better end.",
-        fr="La dernière estimation par sexe, tranche d'âge et région. Le rouge marque le "
-        "côté défavorable de l'indicateur, le bleu le côté favorable.",
+        en="The latest estimate in the most detailed published crossing of groups. Red marks "
+        "the worse end of the indicator, blue the better end.",
+        fr="La dernière estimation dans le croisement de groupes le plus détaillé publié. Le "
+        "rouge marque le côté défavorable de l'indicateur, le bleu le côté favorable.",
+    ),
+    "heatmap_unavailable": Label(
+        en="No heatmap: no indicator is published in a crossing of two or more groups "
+        "(config/indicators.yaml, disaggregations such as gender×region).",
+        fr="Pas de carte de chaleur : aucun indicateur n'est publié dans un croisement d'au "
+        "moins deux groupes (config/indicators.yaml, ventilations telles que gender×region).",
+    ),
+    "map_variable_unusable": Label(
+        en="The map is not shown because its variable (survey.yaml, key map_variable) is not "
+        "a domain of config/variables.yaml:",
+        fr="La carte n'est pas affichée car sa variable (survey.yaml, clé map_variable) n'est "
+        "pas un domaine de config/variables.yaml :",
     ),
     "methodology": Label(en="Methodology", fr="Méthodologie"),
     "indicator": Label(en="Indicator", fr="Indicateur"),

@@ -15,6 +15,7 @@ from perception.exports.contract import (
     SqlType,
     check_published,
     check_tables,
+    table_columns,
 )
 from perception.exports.labels import ExportLabels, Lang
 from perception.exports.methodology import margin_of_error, methodology_table
@@ -32,5 +33,6 @@ __all__ = [
     "check_tables",
     "margin_of_error",
     "methodology_table",
+    "table_columns",
     "write_exports",
 ]

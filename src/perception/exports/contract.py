@@ -10,7 +10,7 @@ DuckDB and PostgreSQL (``VARCHAR``, ``DOUBLE``, ``BIGINT``, ``BOOLEAN``, ``DATE`
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -18,7 +18,7 @@ import pandas as pd
 from pandas.api import types as ptypes
 
 from perception.errors import ValidationError
-from perception.indicators.config import DOMAIN_COLUMNS
+from perception.indicators.config import with_domains
 
 SqlType = Literal["VARCHAR", "DOUBLE", "BIGINT", "BOOLEAN", "DATE"]
 
@@ -30,7 +30,7 @@ METHODOLOGY = "methodology"
 DISCLOSURE_COLUMNS: tuple[str, ...] = ("suppressed", "flagged", "disclosure")
 """Columns appended by perception.disclosure; a table without them is not published."""
 
-_DOMAINS: dict[str, SqlType] = dict.fromkeys(DOMAIN_COLUMNS, "BIGINT")
+_DOMAIN: SqlType = "BIGINT"
 _DISCLOSURE: dict[str, SqlType] = {
     "suppressed": "BOOLEAN",
     "flagged": "BOOLEAN",
@@ -47,7 +47,6 @@ TABLE_COLUMNS: Mapping[str, Mapping[str, SqlType]] = {
         "type": "VARCHAR",
         "unit": "VARCHAR",
         "domain_set": "VARCHAR",
-        **_DOMAINS,
         "estimate": "DOUBLE",
         "se": "DOUBLE",
         "ci_low": "DOUBLE",
@@ -74,7 +73,6 @@ TABLE_COLUMNS: Mapping[str, Mapping[str, SqlType]] = {
         "type": "VARCHAR",
         "unit": "VARCHAR",
         "domain_set": "VARCHAR",
-        **_DOMAINS,
         "comparison": "VARCHAR",
         "wave": "VARCHAR",
         "reference_wave": "VARCHAR",
@@ -139,23 +137,29 @@ TABLE_COLUMNS: Mapping[str, Mapping[str, SqlType]] = {
         "generated_at": "VARCHAR",
     },
 }
-"""Columns of each published table, in order, with the SQL type each is stored as."""
+"""Fixed columns of each published table, in order, with the SQL type each is stored as; Tables
+1 and 2 also have the survey's domain columns after ``domain_set`` (:func:`table_columns`)."""
 
 TABLE_KEYS: Mapping[str, tuple[str, ...]] = {
-    ESTIMATES: ("survey", "wave", "indicator", "variant", "domain_set", *DOMAIN_COLUMNS),
-    TRENDS: (
-        "survey",
-        "indicator",
-        "variant",
-        "domain_set",
-        *DOMAIN_COLUMNS,
-        "comparison",
-        "wave",
-    ),
+    ESTIMATES: ("survey", "wave", "indicator", "variant", "domain_set"),
+    TRENDS: ("survey", "indicator", "variant", "domain_set", "comparison", "wave"),
     STATUS: ("survey", "indicator"),
     METHODOLOGY: ("survey", "wave"),
 }
-"""Columns identifying one row of each table; a repeated key means it is not an aggregate table."""
+"""Fixed columns identifying one row of each table (with the domain columns after
+``domain_set``); a repeated key means it is not an aggregate table."""
+
+
+def table_columns(name: str, domains: Sequence[str]) -> dict[str, SqlType]:
+    """Return the columns of a published table and their SQL types, for a survey's domains."""
+    fixed = TABLE_COLUMNS[name]
+    return {c: fixed.get(c, _DOMAIN) for c in with_domains(fixed, domains)}
+
+
+def table_keys(name: str, domains: Sequence[str]) -> tuple[str, ...]:
+    """Return the columns identifying one row of a published table, for a survey's domains."""
+    return with_domains(TABLE_KEYS[name], domains)
+
 
 _TYPES = ("proportion", "mean", "net", "index", "gap")
 _INDICATOR_VALUES: Mapping[str, tuple[str, ...]] = {
@@ -216,8 +220,10 @@ class PublishedTables:
         }
 
 
-def check_published(table: pd.DataFrame, name: str) -> pd.DataFrame:
+def check_published(table: pd.DataFrame, name: str, domains: Sequence[str]) -> pd.DataFrame:
     """Return ``table`` with its contract's columns in order, or refuse it as not publishable.
+
+    ``domains`` are the survey's domain columns (``Catalogue.domain_columns``).
 
     Raises
     ------
@@ -235,7 +241,7 @@ def check_published(table: pd.DataFrame, name: str) -> pd.DataFrame:
             found=name,
             hint="export only the tables of the indicator contract",
         )
-    contract = TABLE_COLUMNS[name]
+    contract = table_columns(name, domains)
     _check_disclosed(table, name)
     missing = [c for c in contract if c not in table.columns]
     if missing:
@@ -262,7 +268,7 @@ def check_published(table: pd.DataFrame, name: str) -> pd.DataFrame:
         _check_type(ordered[column], sql, name)
     for column, allowed in TABLE_VALUES[name].items():
         _check_values(ordered[column], allowed, name)
-    _check_unique(ordered, name)
+    _check_unique(ordered, name, table_keys(name, domains))
     _check_hidden(ordered, name)
     return ordered
 
@@ -343,14 +349,14 @@ def _check_values(series: pd.Series[Any], allowed: tuple[str, ...], name: str) -
         )
 
 
-def _check_unique(table: pd.DataFrame, name: str) -> None:
+def _check_unique(table: pd.DataFrame, name: str, keys: Sequence[str]) -> None:
     """Refuse a table with two rows on the same key (respondent-level rows, or a bad join)."""
-    repeated = table.duplicated(list(TABLE_KEYS[name]), keep="first")
+    repeated = table.duplicated(list(keys), keep="first")
     if bool(repeated.any()):
         rows = [int(i) for i in repeated.to_numpy().nonzero()[0]]
         raise ValidationError(
             f"Table `{name}` repeats rows with the same key",
-            expected="one row per " + " × ".join(TABLE_KEYS[name]),
+            expected="one row per " + " × ".join(keys),
             found=f"{len(rows)} repeated key(s)",
             hint="an aggregate table has one row per key; respondent-level rows are never exported",
             rows=rows,
@@ -376,8 +382,10 @@ def _check_hidden(table: pd.DataFrame, name: str) -> None:
         )
 
 
-def check_tables(tables: PublishedTables) -> PublishedTables:
+def check_tables(tables: PublishedTables, domains: Sequence[str]) -> PublishedTables:
     """Return the four tables checked (:func:`check_published`) and consistent with each other.
+
+    ``domains`` are the survey's domain columns (``Catalogue.domain_columns``).
 
     Raises
     ------
@@ -389,7 +397,7 @@ def check_tables(tables: PublishedTables) -> PublishedTables:
     """
     checked = PublishedTables(
         **{
-            field: check_published(table, name)
+            field: check_published(table, name, domains)
             for field, (name, table) in zip(
                 ("estimates", "trends", "status", "methodology"),
                 tables.by_name().items(),

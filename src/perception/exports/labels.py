@@ -10,7 +10,6 @@ import pandas as pd
 
 from perception.config import Catalogue, SurveyConfig
 from perception.errors import ConfigError, ValidationError
-from perception.indicators.config import DOMAIN_COLUMNS
 
 Lang = Literal["en", "fr"]
 LANGS: tuple[Lang, ...] = ("en", "fr")
@@ -27,9 +26,9 @@ CROSS = "×"
 class ExportLabels:
     """Labels of everything the workbook names, each as ``{"en": ..., "fr": ...}``.
 
-    ``variables`` and ``codes`` label the domain columns and their codes (from the variable
-    catalogue, see :meth:`from_config`); ``indicators`` and ``benchmarks`` come from the indicator
-    catalogue; ``survey`` is the survey's title.
+    ``variables`` and ``codes`` label the survey's domain columns, in table order, and their
+    codes (from the variable catalogue, see :meth:`from_config`); ``indicators`` and
+    ``benchmarks`` come from the indicator catalogue; ``survey`` is the survey's title.
     """
 
     survey: Text
@@ -47,34 +46,23 @@ class ExportLabels:
         indicators: Mapping[str, Text],
         benchmarks: Mapping[str, Text],
     ) -> ExportLabels:
-        """Build the labels from the survey file and the variable catalogue.
-
-        Raises
-        ------
-        ConfigError
-            If the catalogue lacks a domain column (``gender``, ``age_band``, ``youth``,
-            ``region``, ``urban_rural``).
-
-        """
-        absent = [c for c in DOMAIN_COLUMNS if c not in catalogue.variables]
-        if absent:
-            raise ConfigError(
-                "The variable catalogue lacks domain variables",
-                expected=f"variables {', '.join(DOMAIN_COLUMNS)}",
-                found=f"missing: {', '.join(absent)}",
-                hint="define them in config/variables.yaml",
-                file=survey.variables,
-            )
+        """Build the labels from the survey file and the catalogue's domains."""
+        domains = catalogue.domain_columns
         return cls(
             survey=survey.title.model_dump(),
             indicators=indicators,
             benchmarks=benchmarks,
-            variables={c: catalogue.variables[c].label.model_dump() for c in DOMAIN_COLUMNS},
+            variables={c: catalogue.variables[c].label.model_dump() for c in domains},
             codes={
                 c: {code: label.model_dump() for code, label in catalogue.codes(c).items()}
-                for c in DOMAIN_COLUMNS
+                for c in domains
             },
         )
+
+    @property
+    def domains(self) -> tuple[str, ...]:
+        """Return the survey's domain columns, in table order."""
+        return tuple(self.variables)
 
     def domain_set(self, domain_set: str, lang: Lang) -> str:
         """Name a domain set: ``National``, ``Gender`` or ``Gender × Region``."""
@@ -109,8 +97,8 @@ class ExportLabels:
         self._require("benchmark", _lacking(self.benchmarks, needed_benchmarks, lang), "benchmarks")
         sets = sorted(set(estimates["domain_set"]))
         columns = sorted({c for s in sets for c in set_columns(s)})
-        unknown = [c for c in columns if c not in DOMAIN_COLUMNS]
-        self._require("domain column", unknown, "domain sets of the contract")
+        unknown = [c for c in columns if c not in self.variables]
+        self._require("domain column", unknown, "domains of config/variables.yaml")
         for domain_set in sets:
             _check_codes_present(estimates, domain_set)
         self._require("domain variable", _lacking(self.variables, columns, lang), "variables")

@@ -42,22 +42,10 @@ from perception.exports.contract import (
     wave_order,
 )
 from perception.exports.labels import ExportLabels, Lang, set_columns, text
-from perception.indicators.config import DOMAIN_COLUMNS
 
 SUPPRESSED = "*"
 NOT_ASKED = "n/a"
 NO_DATA = "–"
-DOMAIN_SETS: tuple[str, ...] = (
-    "national",
-    "gender",
-    "age_band",
-    "youth",
-    "region",
-    "urban_rural",
-    "gender×age_band",
-    "gender×region",
-)
-"""The contract's domain sets, in the order the benchmark sheets list them."""
 
 Kind = Literal["percent", "points", "score", "score_change", "p_value", "count", "ratio"]
 Mark = Literal["plain", "flagged", "suppressed"]
@@ -252,9 +240,9 @@ def _text_cell(value: object) -> _Cell:
 _Key = tuple[object, ...]
 
 
-def _key(row: Mapping[str, object]) -> _Key:
+def _key(row: Mapping[str, object], domains: Sequence[str]) -> _Key:
     """Return the indicator × domain key of a Table 1 or Table 2 row (NA codes as None)."""
-    codes = tuple(None if _missing(row[c]) else int(row[c]) for c in DOMAIN_COLUMNS)  # type: ignore[call-overload]
+    codes = tuple(None if _missing(row[c]) else int(row[c]) for c in domains)  # type: ignore[call-overload]
     return (row["indicator"], row["domain_set"], *codes)
 
 
@@ -274,7 +262,7 @@ def _benchmark_sheet(context: _Context, benchmark: str) -> _Sheet:
     ]
     by_wave: dict[_Key, dict[str, dict[str, object]]] = {}
     for row in _records(rows):
-        by_wave.setdefault(_key(row), {})[str(row["wave"])] = row
+        by_wave.setdefault(_key(row, context.labels.domains), {})[str(row["wave"])] = row
     changes = _changes(context, benchmark, shown)
     ordered = sorted(by_wave, key=lambda k: _sort_key(context, k))
     columns = [
@@ -335,16 +323,19 @@ def _changes(
         & (trends["wave"] == shown[1])
         & (trends["reference_wave"] == shown[0])
     ]
-    return {_key(row): row for row in _records(rows)}
+    return {_key(row, context.labels.domains): row for row in _records(rows)}
 
 
 def _sort_key(context: _Context, key: _Key) -> tuple[object, ...]:
-    """Order rows by indicator (catalogue order), domain set (contract order), then codes."""
+    """Order rows by indicator, then domain set (fewest columns first, domain order), codes."""
     indicator, domain_set, *codes = key
-    position = DOMAIN_SETS.index(str(domain_set)) if domain_set in DOMAIN_SETS else len(DOMAIN_SETS)
+    domains = context.labels.domains
+    columns = set_columns(str(domain_set))
+    ranks = [domains.index(c) if c in domains else len(domains) for c in columns]
     return (
         context.indicator_rank(str(indicator)),
-        position,
+        len(columns),
+        sorted(ranks),
         str(domain_set),
         *(-1 if c is None else c for c in codes),
     )
@@ -359,7 +350,7 @@ def _benchmark_row(
 ) -> list[_Cell]:
     """Return the cells of one indicator × domain row of a benchmark sheet."""
     indicator, domain_set = str(key[0]), str(key[1])
-    codes = {c: v for c, v in zip(DOMAIN_COLUMNS, key[2:], strict=True) if v is not None}
+    codes = {c: v for c, v in zip(context.labels.domains, key[2:], strict=True) if v is not None}
     labels, lang = context.labels, context.lang
     cells = [
         _Cell(labels.indicators[indicator][lang]),

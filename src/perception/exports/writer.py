@@ -36,7 +36,7 @@ import os
 import re
 import shutil
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -45,7 +45,7 @@ import duckdb
 import pandas as pd
 
 from perception.errors import ConfigError
-from perception.exports.contract import TABLE_COLUMNS, PublishedTables, check_tables
+from perception.exports.contract import PublishedTables, check_tables, table_columns
 from perception.exports.labels import LANGS, ExportLabels, Lang
 from perception.exports.workbook import workbook_bytes
 from perception.storage import atomic_write, fsync_dir, write_parquet
@@ -108,7 +108,7 @@ def write_exports(
             found=repr(lang),
             hint="write the workbook in English (en) or French (fr)",
         )
-    checked = check_tables(tables)
+    checked = check_tables(tables, labels.domains)
     labels.check(checked.estimates, checked.status, lang)
     token = uuid.uuid4().hex[:12]
     runs = Path(out_root) / RUNS
@@ -118,7 +118,7 @@ def write_exports(
     try:
         _write_csv(checked.estimates, staging / CSV)
         write_parquet(checked.estimates, staging / PARQUET)
-        _write_duckdb(checked.by_name(), staging / DUCKDB, token)
+        _write_duckdb(checked.by_name(), staging / DUCKDB, token, labels.domains)
         _write_bytes(staging / XLSX, workbook_bytes(checked, labels, lang))
         run_dir = runs / run_id
         _replace_dir(staging, run_dir, token)
@@ -164,7 +164,9 @@ def _write_bytes(path: Path, content: bytes) -> None:
     atomic_write(path, write)
 
 
-def _write_duckdb(tables: Mapping[str, pd.DataFrame], path: Path, token: str) -> None:
+def _write_duckdb(
+    tables: Mapping[str, pd.DataFrame], path: Path, token: str, domains: Sequence[str]
+) -> None:
     """Write the tables to a DuckDB file with portable column types, via a temp file + rename.
 
     Each table is created from its contract with ``VARCHAR``/``DOUBLE``/``BIGINT``/``BOOLEAN``/
@@ -176,7 +178,7 @@ def _write_duckdb(tables: Mapping[str, pd.DataFrame], path: Path, token: str) ->
         connection = duckdb.connect(str(temp))
         try:
             for name, table in tables.items():
-                _load_table(connection, name, table)
+                _load_table(connection, name, table, domains)
             connection.execute("CHECKPOINT")
         finally:
             connection.close()
@@ -190,9 +192,11 @@ def _write_duckdb(tables: Mapping[str, pd.DataFrame], path: Path, token: str) ->
     fsync_dir(path.parent)
 
 
-def _load_table(connection: duckdb.DuckDBPyConnection, name: str, table: pd.DataFrame) -> None:
+def _load_table(
+    connection: duckdb.DuckDBPyConnection, name: str, table: pd.DataFrame, domains: Sequence[str]
+) -> None:
     """Create table ``name`` from its contract and insert ``table`` with explicit casts."""
-    contract = TABLE_COLUMNS[name]
+    contract = table_columns(name, domains)
     columns = ", ".join(f'"{column}" {sql}' for column, sql in contract.items())
     casts = ", ".join(f'CAST("{column}" AS {sql})' for column, sql in contract.items())
     connection.execute(f'CREATE TABLE "{name}" ({columns})')

@@ -9,7 +9,7 @@ Cronbach's alpha of the composite indices.
 from __future__ import annotations
 
 from perception.indicators.config import (
-    DOMAIN_COLUMNS,
+    DOMAIN_DTYPE,
     SET_SEPARATOR,
     Benchmark,
     Defaults,
@@ -20,17 +20,19 @@ from perception.indicators.config import (
     domain_set_label,
     load_indicators,
     validate_indicators,
+    with_domains,
 )
 from perception.indicators.estimates import (
     ESTIMATE_COLUMNS,
     RELIABILITY_COLUMNS,
     compute_indicators,
+    estimate_columns,
     index_reliability,
 )
 from perception.indicators.scores import VARIANTS, Responses, cronbach_alpha, score_indicator
 
 __all__ = [
-    "DOMAIN_COLUMNS",
+    "DOMAIN_DTYPE",
     "ESTIMATE_COLUMNS",
     "RELIABILITY_COLUMNS",
     "SET_SEPARATOR",
@@ -45,8 +47,10 @@ __all__ = [
     "cronbach_alpha",
     "domain_set_columns",
     "domain_set_label",
+    "estimate_columns",
     "index_reliability",
     "load_indicators",
     "score_indicator",
     "validate_indicators",
+    "with_domains",
 ]

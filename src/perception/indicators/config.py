@@ -32,7 +32,7 @@ from perception.estimation import CiMethod
 from perception.yamlio import YamlDocument, load_yaml
 
 __all__ = [
-    "DOMAIN_COLUMNS",
+    "DOMAIN_DTYPE",
     "SET_SEPARATOR",
     "Benchmark",
     "Defaults",
@@ -43,14 +43,15 @@ __all__ = [
     "domain_set_label",
     "load_indicators",
     "validate_indicators",
+    "with_domains",
 ]
 
 IndicatorType = Literal["proportion", "mean", "net", "index", "gap"]
 Direction = Literal["higher", "lower"]
 Term = Literal["short", "medium", "long"]
 
-#: The domain columns of every estimates table, in canonical order.
-DOMAIN_COLUMNS: tuple[str, ...] = ("gender", "age_band", "youth", "region", "urban_rural")
+#: The dtype of every domain column (a catalogue code, NA where the domain set does not use it).
+DOMAIN_DTYPE = "Int64"
 #: Joins the columns of a domain set's name, as ``perception.estimation`` labels sets.
 SET_SEPARATOR = "×"
 NATIONAL = "national"
@@ -125,6 +126,11 @@ class IndicatorCatalogue(_Model):
         """Return the file the catalogue was loaded from, if any."""
         return self._path
 
+    @property
+    def headline(self) -> str:
+        """Return the headline benchmark: the first one under ``benchmarks:``."""
+        return next(iter(self.benchmarks))
+
     def indicator(self, indicator_id: str) -> Indicator:
         """Return the indicator with this id."""
         for indicator in self.indicators:
@@ -183,16 +189,31 @@ class IndicatorCatalogue(_Model):
         return {ind.id: self.baseline_wave(ind) for ind in self.indicators}
 
 
-def domain_set_columns(name: str) -> tuple[str, ...]:
+def with_domains(columns: Iterable[str], domains: Sequence[str]) -> tuple[str, ...]:
+    """Return a table's columns: its fixed ``columns`` and ``domains`` after ``domain_set``.
+
+    This is the one rule of every table with domains (estimates, trends, published tables,
+    exports, dashboard): the fixed columns of the table, with the survey's domain columns
+    (``Catalogue.domain_columns``, each :data:`DOMAIN_DTYPE`) right after ``domain_set``.
+    """
+    out: list[str] = []
+    for column in columns:
+        out.append(column)
+        if column == "domain_set":
+            out.extend(domains)
+    return tuple(out)
+
+
+def domain_set_columns(name: str, domains: Sequence[str]) -> tuple[str, ...]:
     """Return the columns of a domain set name: ``national`` → (), ``gender×region`` → both.
 
-    Table domain columns come in canonical order (:data:`DOMAIN_COLUMNS`), so that
-    ``region×gender`` and ``gender×region`` are the same set, labelled ``gender×region``.
+    Columns come in the order of the survey's ``domains``, so that ``region×gender`` and
+    ``gender×region`` are the same set, labelled ``gender×region`` when gender comes first.
     """
     if name == NATIONAL:
         return ()
     columns = [column.strip() for column in name.split(SET_SEPARATOR)]
-    rank = {column: number for number, column in enumerate(DOMAIN_COLUMNS)}
+    rank = {column: number for number, column in enumerate(domains)}
     return tuple(sorted(columns, key=lambda c: rank.get(c, len(rank))))
 
 
@@ -284,6 +305,7 @@ class _Checker:
 
     def run(self) -> None:
         """Apply every rule; the first problem raises."""
+        self.check_domains()
         self.check_sets(("defaults", "disaggregations"), self.indicators.defaults.disaggregations)
         self.check_wave(("defaults", "baseline_wave"), self.indicators.defaults.baseline_wave)
         seen: dict[str, int] = {}
@@ -302,6 +324,22 @@ class _Checker:
         numbered = list(enumerate(self.indicators.indicators))
         for number, indicator in sorted(numbered, key=lambda item: item[1].type == "gap"):
             self.check_indicator(("indicators", number), indicator)
+
+    def check_domains(self) -> None:
+        """Check that no domain of the catalogue takes the name of a fixed table column."""
+        # Imported here: perception.exports imports this module.
+        from perception.exports.contract import TABLE_COLUMNS
+
+        reserved = {c for columns in TABLE_COLUMNS.values() for c in columns}
+        clash = [d for d in self.catalogue.domain_columns if d in reserved]
+        if clash:
+            raise ConfigError(
+                "A domain of the variable catalogue has the name of a published table column",
+                expected="domain names other than " + ", ".join(sorted(reserved)),
+                found=", ".join(repr(c) for c in clash),
+                hint="rename the variable in config/variables.yaml (and its codebooks)",
+                file=self.doc.path,
+            )
 
     def check_indicator(self, key: tuple[Hashable, ...], indicator: Indicator) -> None:
         """Check one indicator."""
@@ -446,21 +484,18 @@ class _Checker:
                 hint=_did_you_mean(of, ids, "define the indicator first"),
             )
         by = indicator.by or ""
-        var = self.catalogue.variables.get(by)
-        if var is None or var.role not in ("demographic", "derived") or var.kind != "categorical":
-            groups = [
-                n
-                for n, v in self.catalogue.variables.items()
-                if v.role in ("demographic", "derived") and v.kind == "categorical"
-            ]
+        groups = self.catalogue.domain_columns
+        if by not in groups:
             raise self.error(
                 (*key, "by"),
                 f"{name}: gap by an unknown variable"
-                if var is None
-                else f"{name}: gap by a non-categorical or non-demographic variable",
-                expected=f"a categorical demographic: one of {', '.join(groups)}",
+                if by not in self.catalogue.variables
+                else f"{name}: gap by a variable that is not one of the catalogue's domains",
+                expected=f"a domain of config/variables.yaml: one of {', '.join(groups)}",
                 found=repr(by),
-                hint=_did_you_mean(by, groups, "add it to config/variables.yaml"),
+                hint=_did_you_mean(
+                    by, list(groups), "add it to `domains:` in config/variables.yaml"
+                ),
             )
         codes = self.catalogue.codes(by)
         for field in ("a", "b"):
@@ -520,7 +555,8 @@ class _Checker:
     def check_sets(self, key: tuple[Hashable, ...], names: Sequence[str], who: str = "") -> None:
         """Check domain set names: known catalogue variables among the table's domain columns."""
         prefix = f"{who}: " if who else ""
-        labels = [domain_set_label(domain_set_columns(name)) for name in names]
+        domains = self.catalogue.domain_columns
+        labels = [domain_set_label(domain_set_columns(name, domains)) for name in names]
         for number, set_name in enumerate(names):
             where = (*key, number)
             if labels.index(labels[number]) != number:
@@ -531,10 +567,10 @@ class _Checker:
                     found=repr(set_name),
                     hint="remove the repeated entry",
                 )
-            columns = domain_set_columns(set_name)
+            columns = domain_set_columns(set_name, domains)
             for column in columns:
                 if column not in self.catalogue.variables:
-                    close = difflib.get_close_matches(column, list(DOMAIN_COLUMNS), n=1)
+                    close = difflib.get_close_matches(column, list(domains), n=1)
                     hint = f"did you mean {close[0]!r}?" if close else ""
                     if any(sep in set_name for sep in ("*", " x ", ":", ",", "+")):
                         hint = f"join crossed variables with {SET_SEPARATOR!r}, e.g. gender×region"
@@ -546,14 +582,14 @@ class _Checker:
                         found=f"{column!r} in {set_name!r}",
                         hint=hint or "add the variable to config/variables.yaml first",
                     )
-                if column not in DOMAIN_COLUMNS:
+                if column not in domains:
                     raise self.error(
                         where,
-                        f"{prefix}disaggregation by a variable the estimates table has no "
-                        "column for",
-                        expected=f"domain columns among {', '.join(DOMAIN_COLUMNS)}",
+                        f"{prefix}disaggregation by a variable that is not one of the "
+                        "catalogue's domains",
+                        expected=f"domains of config/variables.yaml: {', '.join(domains)}",
                         found=f"{column!r} in {set_name!r}",
-                        hint="use it as the `by` of a gap indicator instead",
+                        hint=f"add {column} to `domains:` in config/variables.yaml",
                     )
             if len(set(columns)) != len(columns):
                 raise self.error(

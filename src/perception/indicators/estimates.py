@@ -20,11 +20,12 @@ from perception.design import SurveyDesign
 from perception.errors import ConfigError
 from perception.estimation import CiMethod, Stat, domain_gaps, estimate_domains
 from perception.indicators.config import (
-    DOMAIN_COLUMNS,
+    DOMAIN_DTYPE,
     Indicator,
     IndicatorCatalogue,
     domain_set_columns,
     domain_set_label,
+    with_domains,
 )
 from perception.indicators.scores import (
     VARIANTS,
@@ -39,10 +40,12 @@ __all__ = [
     "ESTIMATE_COLUMNS",
     "RELIABILITY_COLUMNS",
     "compute_indicators",
+    "estimate_columns",
     "index_reliability",
 ]
 
-#: Table 1 (``indicator_estimates``): every column and its dtype, in order.
+#: Table 1 (``indicator_estimates``): its fixed columns and their dtypes, in order; the table
+#: has the survey's domain columns after ``domain_set`` (:func:`estimate_columns`).
 ESTIMATE_COLUMNS: dict[str, str] = {
     "survey": "str",
     "wave": "str",
@@ -52,7 +55,6 @@ ESTIMATE_COLUMNS: dict[str, str] = {
     "type": "str",
     "unit": "str",
     "domain_set": "str",
-    **dict.fromkeys(DOMAIN_COLUMNS, "Int64"),
     "estimate": "float64",
     "se": "float64",
     "ci_low": "float64",
@@ -93,8 +95,14 @@ _VALUES = (
     "p_adjusted",
 )
 _RESULTS = ("estimate", "se", "ci_low", "ci_high", "df", "deff", "n", "n_weighted", "n_eff")
-_KEYS = ["domain_set", *DOMAIN_COLUMNS]
 _NONE = -1  # domain code of a column the domain set does not use, while merging
+
+
+def estimate_columns(domains: Sequence[str]) -> dict[str, str]:
+    """Return every column of Table 1 and its dtype, in order, for a survey's domain columns."""
+    return {
+        c: ESTIMATE_COLUMNS.get(c, DOMAIN_DTYPE) for c in with_domains(ESTIMATE_COLUMNS, domains)
+    }
 
 
 def compute_indicators(
@@ -127,7 +135,7 @@ def compute_indicators(
     Returns
     -------
     pandas.DataFrame
-        Table 1: the columns of :data:`ESTIMATE_COLUMNS` with their dtypes; one row per
+        Table 1: the columns of :func:`estimate_columns` with their dtypes; one row per
         indicator × variant × domain of each of the indicator's domain sets (every catalogue
         code, present in the wave or not), indicators in catalogue order.
 
@@ -161,7 +169,8 @@ def compute_indicators(
 
     """
     data = design.data
-    sets = {ind.id: _sets(indicators, ind) for ind in indicators.indicators}
+    domains = catalogue.domain_columns
+    sets = {ind.id: _sets(indicators, ind, domains) for ind in indicators.indicators}
     clean = _domain_codes(data, indicators, catalogue, sets, wave)
     responses = {
         ind.id: score_indicator(data, ind, catalogue)
@@ -180,16 +189,16 @@ def compute_indicators(
     plain = [i for i in indicators.indicators if i.type != "gap"]
     gaps = [i for i in indicators.indicators if i.type == "gap"]
     grid = _grid(catalogue, [s for ss in sets.values() for s in ss])
-    rows = [
-        _fill(_plan(plain, sets, grid), _estimate_all(work, plain, asked, sets, level, indicators))
-    ]
+    keys = ["domain_set", *domains]
+    found = _estimate_all(work, plain, asked, sets, level, indicators, domains)
+    rows = [_fill(_plan(plain, sets, grid), found, keys)]
     if gaps:
-        found = [
-            _gaps(work, gap, indicators.indicator(gap.of or ""), sets[gap.id], level)
+        contrasts = [
+            _gaps(work, gap, indicators.indicator(gap.of or ""), sets[gap.id], level, domains)
             for gap in gaps
             if asked[gap.id]
         ]
-        rows.append(_fill_gap(_plan(gaps, sets, grid), found))
+        rows.append(_fill_gap(_plan(gaps, sets, grid), contrasts, keys))
     table = pd.concat(rows, ignore_index=True)
     order = {ind.id: number for number, ind in enumerate(indicators.indicators)}
     table = table.sort_values(
@@ -204,7 +213,7 @@ def compute_indicators(
         unit=table["indicator"].map(lambda i: indicators.unit(by_id[i])),
         availability=table["availability"].where(table["indicator"].map(asked), "not_asked"),
     )
-    return _typed(_adjust_gap_p_values(table), ESTIMATE_COLUMNS)
+    return _typed(_adjust_gap_p_values(table), estimate_columns(domains), domains)
 
 
 def _adjust_gap_p_values(table: pd.DataFrame) -> pd.DataFrame:
@@ -271,9 +280,11 @@ def index_reliability(
 # --------------------------------------------------------------------------- preparation
 
 
-def _sets(indicators: IndicatorCatalogue, indicator: Indicator) -> list[tuple[str, ...]]:
+def _sets(
+    indicators: IndicatorCatalogue, indicator: Indicator, domains: Sequence[str]
+) -> list[tuple[str, ...]]:
     """Return an indicator's domain sets (a gap: those without its ``by`` variable)."""
-    sets = [domain_set_columns(name) for name in indicators.disaggregations(indicator)]
+    sets = [domain_set_columns(name, domains) for name in indicators.disaggregations(indicator)]
     if indicator.type == "gap":
         sets = [s for s in sets if indicator.by not in s]
     return list(dict.fromkeys(sets))
@@ -323,17 +334,17 @@ def _grid(catalogue: Catalogue, sets: Sequence[tuple[str, ...]]) -> pd.DataFrame
     for columns in dict.fromkeys(sets):
         combos = list(itertools.product(*(sorted(catalogue.codes(c)) for c in columns)))
         frame = pd.DataFrame({"domain_set": [domain_set_label(columns)] * len(combos)})
-        for column in DOMAIN_COLUMNS:
+        for column in catalogue.domain_columns:
             at = columns.index(column) if column in columns else None
             frame[column] = [combo[at] if at is not None else _NONE for combo in combos]
         frames.append(frame)
     return pd.concat(frames, ignore_index=True)
 
 
-def _keyed(frame: pd.DataFrame) -> pd.DataFrame:
+def _keyed(frame: pd.DataFrame, domains: Sequence[str]) -> pd.DataFrame:
     """Give an estimation result integer domain keys (``_NONE`` where a set lacks a column)."""
     out = frame.copy()
-    for column in DOMAIN_COLUMNS:
+    for column in domains:
         values = out[column] if column in out.columns else pd.Series(np.nan, index=out.index)
         out[column] = values.astype("float64").fillna(_NONE).astype("int64")
     return out
@@ -349,6 +360,7 @@ def _estimate_all(
     sets: dict[str, list[tuple[str, ...]]],
     level: float,
     indicators: IndicatorCatalogue,
+    domains: Sequence[str],
 ) -> pd.DataFrame:
     """Estimate every scored column in every domain: one ``estimate_domains`` call per stat.
 
@@ -371,11 +383,11 @@ def _estimate_all(
         for (stat, method), variables in by_stat.items()
     ]
     if not results:
-        return pd.DataFrame(columns=["indicator", "kind", *_KEYS, *_RESULTS])
+        return pd.DataFrame(columns=["indicator", "kind", "domain_set", *domains, *_RESULTS])
     found = pd.concat(results, ignore_index=True)
     split = found["variable"].str.rsplit(".", n=1)
     found = found.assign(indicator=split.str[0], kind=split.str[1]).drop(columns="variable")
-    return _keyed(found)
+    return _keyed(found, domains)
 
 
 def _gaps(
@@ -384,6 +396,7 @@ def _gaps(
     base: Indicator,
     sets: list[tuple[str, ...]],
     level: float,
+    domains: Sequence[str],
 ) -> pd.DataFrame:
     """Estimate a gap indicator's contrasts in both variants within each of its domain sets."""
     found = domain_gaps(
@@ -398,7 +411,7 @@ def _gaps(
     )
     variant = found["variable"].str.rsplit(".", n=1).str[-1]
     found = found.assign(indicator=gap.id, variant=variant)
-    return _keyed(found.drop(columns=["variable"]))
+    return _keyed(found.drop(columns=["variable"]), domains)
 
 
 def _plan(
@@ -417,9 +430,9 @@ def _plan(
     return spec.merge(grid, on="domain_set", how="left")
 
 
-def _fill(rows: pd.DataFrame, found: pd.DataFrame) -> pd.DataFrame:
+def _fill(rows: pd.DataFrame, found: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     """Attach estimates, DK shares and refusal counts to the planned rows."""
-    on = ["indicator", *_KEYS]
+    on = ["indicator", *keys]
     main = found[found["kind"].isin(VARIANTS)].rename(columns={"kind": "variant"})
     dk = found.loc[found["kind"] == "dk", [*on, "estimate"]]
     refused = found.loc[found["kind"] == "refused", [*on, "n"]]
@@ -434,11 +447,11 @@ def _fill(rows: pd.DataFrame, found: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _fill_gap(rows: pd.DataFrame, found: list[pd.DataFrame]) -> pd.DataFrame:
+def _fill_gap(rows: pd.DataFrame, found: list[pd.DataFrame], keys: list[str]) -> pd.DataFrame:
     """Attach the gaps' contrasts to their planned rows; ``n`` is the smaller side."""
     if found:
         rows = rows.merge(
-            pd.concat(found, ignore_index=True), on=["indicator", "variant", *_KEYS], how="left"
+            pd.concat(found, ignore_index=True), on=["indicator", "variant", *keys], how="left"
         )
     out = rows.assign(
         n_a=rows["n_a"].fillna(0) if "n_a" in rows else 0,
@@ -449,14 +462,16 @@ def _fill_gap(rows: pd.DataFrame, found: list[pd.DataFrame]) -> pd.DataFrame:
     return out
 
 
-def _typed(table: pd.DataFrame, schema: dict[str, str]) -> pd.DataFrame:
+def _typed(
+    table: pd.DataFrame, schema: dict[str, str], domains: Sequence[str] = ()
+) -> pd.DataFrame:
     """Return the schema's columns in order and dtype; blank values outside estimated rows."""
     columns: dict[str, pd.Series] = {}
     estimated = table["availability"].eq("estimated") if "availability" in table.columns else None
     counted = table["availability"].ne("not_asked") if "availability" in table.columns else None
     for name, dtype in schema.items():
         values = table[name] if name in table.columns else pd.Series(np.nan, index=table.index)
-        if name in DOMAIN_COLUMNS:
+        if name in domains:
             values = values.where(values != _NONE)
         if estimated is not None and name in _VALUES:
             values = values.where(estimated)

@@ -33,10 +33,10 @@ from typing import Self
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, model_validator
 from pydantic_core import PydanticCustomError
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 
 from perception.config import validate_document
 from perception.errors import ValidationError
@@ -54,8 +54,10 @@ __all__ = [
     "GapSides",
     "apply_disclosure",
     "apply_disclosure_trends",
+    "audit_published",
     "check_published",
     "load_disclosure_rules",
+    "recoverable",
 ]
 
 BoolArray = npt.NDArray[np.bool_]
@@ -431,9 +433,72 @@ def check_published(
             problems.append(
                 f"rows {_rows(_dk_leak(table))}: dk_share shown where the excl_dk cell is hidden"
             )
-        return problems + _recoverable(table) + _gap_problems(table, rules, gaps)
+        return problems + _recovery_problems(table, gaps=gaps) + _gap_problems(table, rules, gaps)
     if estimates is not None:
         problems += _trend_side_problems(table, estimates)
+        problems += _recovery_problems(estimates, table, gaps)
+    return problems
+
+
+def audit_published(
+    estimates: pd.DataFrame,
+    trends: pd.DataFrame,
+    rules: DisclosureRules | None = None,
+    *,
+    gaps: Mapping[str, GapSides] | None = None,
+    status: pd.DataFrame | None = None,
+) -> list[str]:
+    """Audit the final published tables together; return one line per problem (empty: clean).
+
+    Runs :func:`check_published` on Table 1 and on Table 2, solves every published number of
+    both jointly (:func:`recoverable`: margins, variants and ``dk_share``, changes, gaps), and
+    checks that the status table (Table 3) shows no number whose source is hidden and none
+    that differs from its published source (its estimate is the national "all" row of the
+    latest wave, its changes the national "all" rows of Table 2).
+    """
+    problems = check_published(estimates, rules, gaps=gaps)
+    problems += [
+        p
+        for p in check_published(trends, rules, gaps=gaps, estimates=estimates)
+        if p not in problems
+    ]
+    if status is not None:
+        problems += _status_problems(status, estimates, trends)
+    return problems
+
+
+def _status_problems(
+    status: pd.DataFrame, estimates: pd.DataFrame, trends: pd.DataFrame
+) -> list[str]:
+    """Return status numbers shown while their source is hidden, or unequal to it."""
+    national = estimates[
+        _equals(estimates["domain_set"], NATIONAL) & _equals(estimates["variant"], "all")
+    ]
+    level = national.set_index(["survey", "indicator", "wave"])["estimate"]
+    changes = trends[_equals(trends["domain_set"], NATIONAL) & _equals(trends["variant"], "all")]
+    change = changes.set_index(["survey", "indicator", "comparison", "wave"])["estimate"]
+    problems = []
+    for position, entry in enumerate(status.to_dict("records")):
+        key = (entry["survey"], entry["indicator"])
+        sources = [("estimate", level.get((*key, entry["latest_wave"])))]
+        sources += [
+            (f"change_{c}", change.get((*key, c, entry["latest_wave"])))
+            for c in ("previous", "baseline")
+        ]
+        for column, source in sources:
+            shown = entry.get(column)
+            if shown is None or pd.isna(shown):
+                continue
+            if source is None or pd.isna(source):
+                problems.append(
+                    f"status row {position} ({entry['indicator']}): {column} shown "
+                    "while its published source is hidden or absent"
+                )
+            elif not np.isclose(float(shown), float(source), rtol=1e-12, atol=0.0):
+                problems.append(
+                    f"status row {position} ({entry['indicator']}): {column} "
+                    "differs from its published source"
+                )
     return problems
 
 
@@ -651,7 +716,7 @@ def _same(table: pd.DataFrame, position: int, columns: Sequence[str]) -> BoolArr
 
 
 def _unit_ids(table: pd.DataFrame, cells: BoolArray) -> IntArray:
-    """Number the domains (survey × wave × indicator × domain) of ``cells``; ``-1`` elsewhere."""
+    """Return the domain (survey × wave × indicator × domain) number of ``cells``, else -1."""
     keys = ["survey", "wave", "indicator", "domain_set", *DOMAIN_COLUMNS]
     ids = table[keys].astype(object).groupby(keys, sort=False, dropna=False).ngroup()
     return np.where(cells, ids.to_numpy(dtype=np.int64), -1)
@@ -797,9 +862,9 @@ def _equations(
         later = _cell_keys(trends, ("survey", "wave", "indicator", "variant"))
         earlier = _cell_keys(trends, ("survey", "reference_wave", "indicator", "variant"))
         for row in np.flatnonzero(~np.isnan(change)).tolist():
-            a, b = where.get(later[row]), where.get(earlier[row])
-            if a is not None and b is not None:
-                equations.append((((a, _E, 1.0), (b, _E, -1.0)), float(change[row])))
+            new, old = where.get(later[row]), where.get(earlier[row])
+            if new is not None and old is not None:
+                equations.append((((new, _E, 1.0), (old, _E, -1.0)), float(change[row])))
     return equations, values, known, cells
 
 
@@ -807,22 +872,21 @@ def _solve(
     equations: list[Equation], values: FloatArray, known: BoolArray, cells: BoolArray
 ) -> tuple[BoolArray, FloatArray]:
     """Return which quantities the equations fix (known ones included) and their values."""
-    fixed = known.copy()
-    solved = values.copy()
-    added: set[tuple[int, int]] = set()
     system = list(equations)
+    used: set[int] = set()
     while True:
         fixed, solved = _pass(system, known, values)
         new: list[Equation] = []
         for row in np.flatnonzero(cells).tolist():
+            if row in used:
+                continue
             if fixed[row, _E] and not (fixed[row, _T] and fixed[row, _W]):
-                if (row, _E) not in added:
-                    added.add((row, _E))
-                    new.append((((row, _T, 1.0), (row, _W, -float(solved[row, _E]))), 0.0))
+                new.append((((row, _T, 1.0), (row, _W, -float(solved[row, _E]))), 0.0))
             elif fixed[row, _T] and fixed[row, _W] and not fixed[row, _E] and solved[row, _W]:
-                if (row, _T) not in added:
-                    added.add((row, _T))
-                    new.append((((row, _E, 1.0),), float(solved[row, _T] / solved[row, _W])))
+                new.append((((row, _E, 1.0),), float(solved[row, _T] / solved[row, _W])))
+            else:
+                continue
+            used.add(row)
         if not new:
             return fixed, solved
         system += new
@@ -854,9 +918,7 @@ def _pass(
         return fixed, solved
     m, k = len(right), len(index)
     matrix = coo_matrix((coefficients, (rows, columns)), shape=(m, k)).tocsr()
-    graph = coo_matrix(
-        (np.ones(len(rows)), (rows, np.asarray(columns) + m)), shape=(m + k, m + k)
-    )
+    graph = coo_matrix((np.ones(len(rows)), (rows, np.asarray(columns) + m)), shape=(m + k, m + k))
     _, label = connected_components(graph, directed=False)
     variables = list(index)
     b = np.asarray(right)
@@ -985,40 +1047,18 @@ def _equals(column: pd.Series, value: str) -> BoolArray:
 # --------------------------------------------------------------------------- recovery audit
 
 
-def _recoverable(table: pd.DataFrame) -> list[str]:
-    """Return every hidden Table 1 cell whose estimate the published identities determine."""
-    cells = ~_equals(table["type"], "gap") & _equals(table["availability"], "estimated")
-    cells &= _counts(table["n"], "n") > 0
-    weight = table["n_weighted"].to_numpy(dtype=np.float64, na_value=np.nan)
-    total = weight * table["estimate"].to_numpy(dtype=np.float64, na_value=np.nan)
+def _recovery_problems(
+    table: pd.DataFrame,
+    trends: pd.DataFrame | None = None,
+    gaps: Mapping[str, GapSides] | None = None,
+) -> list[str]:
+    """Describe every hidden Table 1 cell that the joint model (:func:`recoverable`) recovers."""
     layout = _Layout.of(table)
-    problems = []
-    for positions in _groups(table, cells, _BREAKDOWN):
-        hidden = np.isnan(total[positions])
-        relations = layout.relations(positions)
-        matrix, unknown = _system(relations, hidden)
-        if unknown.size == 0:
-            continue
-        determined, inverse = _determined(matrix)
-        if not determined.any():
-            continue
-        known_total = np.where(hidden, 0.0, total[positions])
-        known_weight = np.where(hidden, 0.0, weight[positions])
-        solved_total = inverse @ _right_side(relations, known_total)
-        solved_weight = inverse @ _right_side(relations, known_weight)
-        for j in np.flatnonzero(determined).tolist():
-            position = int(positions[unknown[j]])
-            value = solved_total[j] / solved_weight[j] if solved_weight[j] else float("nan")
-            problems.append(
-                f"row {position} ({_describe(layout, position)}): hidden estimate recoverable "
-                f"from published totals and sibling cells (recovered {value:.6g})"
-            )
-    return problems
-
-
-def _right_side(relations: Sequence[_Relation], known: FloatArray) -> FloatArray:
-    """Return, per identity, minus its published part (hidden terms are zero in ``known``)."""
-    return np.array([known[list(r.children)].sum() - known[r.parent] for r in relations])
+    return [
+        f"row {row} ({_describe(layout, row)}): hidden {quantity} recoverable from the "
+        f"published numbers (recovered {value:.6g})"
+        for row, quantity, value in recoverable(table, trends, gaps=gaps).itertuples(index=False)
+    ]
 
 
 def _describe(layout: _Layout, position: int) -> str:

@@ -11,8 +11,7 @@ from perception.config import SurveyConfig
 from perception.disclosure import (
     DisclosureRules,
     GapSides,
-    apply_disclosure,
-    apply_disclosure_trends,
+    publish_tables,
 )
 from perception.indicators import IndicatorCatalogue
 from perception.status import benchmark_status, benchmark_summary
@@ -47,8 +46,9 @@ def publish_indicators(
     """Return the published (disclosure-controlled) estimates and trends.
 
     ``estimates`` holds Table 1 for every available wave; ``waves`` lists the survey's waves in
-    time order. Trends are computed before suppression (a change needs both sides' values) and
-    then suppressed wherever either side is.
+    time order. Trends are computed before suppression (a change needs both sides' values);
+    :func:`perception.disclosure.publish_tables` then suppresses both tables jointly (every
+    wave, variant, margin, change and gap) and proves that no hidden cell is recoverable.
     """
     present = [w for w in waves if w in set(estimates["wave"])]
     trends = indicator_trends(
@@ -57,8 +57,7 @@ def publish_indicators(
         directions=indicators.directions(),
         baseline=indicators.baselines(),
     )
-    published = apply_disclosure(estimates, rules, gaps=gap_sides(indicators))
-    return published, apply_disclosure_trends(trends, published, rules)
+    return publish_tables(estimates, trends, rules, gaps=gap_sides(indicators))
 
 
 def status_table(

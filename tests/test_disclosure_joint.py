@@ -3,7 +3,8 @@
 The brute force below is written from the published rows alone, without the library's layout or
 solver: every identity a reader can write (all margins, not only the minimal ones), the variant
 links through ``dk_share``, the published changes and gaps, and the product ``T = E W`` once a
-factor is known; an unknown is recovered when appending its unit row leaves the rank unchanged.
+factor is known; an unknown is recovered when its unit vector is a least-squares combination of the
+equations' rows with zero residual.
 """
 
 from __future__ import annotations
@@ -173,19 +174,18 @@ def brute_force(
     def add(terms: list[tuple[int, int, float]]) -> None:
         rows.append({(p, q): c for p, q, c in terms if (p, q) in unknown})
 
+    keys = {p: _key(records[p]) for p in cells}
     for parent in cells:
+        scope = {k for k, code in enumerate(keys[parent][3:]) if code != -1}
         for child_set in SETS:
+            used = {DOMAIN_COLUMNS.index(c) for c in child_set}
             children = [
                 c
                 for c in cells
-                if _key(records[c])[:3] == _key(records[parent])[:3]
-                and records[c]["domain_set"] == ("×".join(child_set) or "national")
-                and set(child_set)
-                > {col for col in DOMAIN_COLUMNS if not pd.isna(records[parent][col])}
-                and all(
-                    pd.isna(records[parent][col]) or records[parent][col] == records[c][col]
-                    for col in DOMAIN_COLUMNS
-                )
+                if keys[c][:3] == keys[parent][:3]
+                and {k for k, code in enumerate(keys[c][3:]) if code != -1} == used
+                and used > scope
+                and all(keys[c][3 + k] == keys[parent][3 + k] for k in scope)
             ]
             if children:
                 for q in (T, W):
@@ -220,9 +220,8 @@ def brute_force(
         for i, terms in enumerate(rows):
             for var, c in terms.items():
                 matrix[i, unknown[var]] = c
-        rank = np.linalg.matrix_rank(matrix) if rows else 0
-
-        state = {(p, q): _fixed(matrix, rank, unknown[(p, q)]) for p in hidden for q in (T, W, E)}
+        spanned = _in_row_space(matrix)
+        state = {(p, q): bool(spanned[unknown[(p, q)]]) for p in hidden for q in (T, W, E)}
         grown = False
         for p in hidden:
             if p in used:
@@ -243,11 +242,17 @@ def brute_force(
             }
 
 
-def _fixed(matrix: np.ndarray, rank: int, column: int) -> bool:
-    """Return whether appending the unit row of ``column`` leaves the rank unchanged."""
-    unit = np.zeros((1, matrix.shape[1]))
-    unit[0, column] = 1.0
-    return bool(np.linalg.matrix_rank(np.vstack([matrix, unit])) == rank)
+def _in_row_space(matrix: np.ndarray) -> np.ndarray:
+    """Return, per column j, whether the unit vector e_j is a combination of the rows (lstsq)."""
+    out = np.zeros(matrix.shape[1], dtype=bool)
+    used = np.flatnonzero(np.abs(matrix).sum(axis=0) > 0)  # an unused unknown is free
+    if used.size == 0:
+        return out
+    part = matrix[:, used]
+    units = np.eye(used.size)
+    weights = np.linalg.lstsq(part.T, units, rcond=None)[0]
+    out[used] = np.linalg.norm(part.T @ weights - units, axis=0) < 1e-6
+    return out
 
 
 # --------------------------------------------------------------------------- properties
@@ -278,7 +283,7 @@ def published_sets(draw: st.DrawFn) -> tuple[pd.DataFrame, pd.DataFrame, pd.Data
 
 
 @settings(
-    max_examples=20,
+    max_examples=15,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
@@ -299,7 +304,7 @@ def test_joint_audit_equals_brute_force(
 
 
 @settings(
-    max_examples=12,
+    max_examples=10,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )

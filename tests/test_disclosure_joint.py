@@ -10,6 +10,8 @@ equations' rows with zero residual.
 from __future__ import annotations
 
 import itertools
+import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,16 +20,23 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_disclosure import Cell, row, table
+from test_disclosure import Cell, attack, row, table
 
+from perception.codebook import harmonize_file
+from perception.config import SurveyConfig, load_project
+from perception.demo import generate
 from perception.disclosure import (
     DOMAIN_COLUMNS,
     DisclosureRules,
     GapSides,
+    apply_disclosure,
     audit_published,
     publish_tables,
     recoverable,
 )
+from perception.indicators import IndicatorCatalogue, compute_indicators, load_indicators
+from perception.reporting import gap_sides, publish_indicators, status_table
+from perception.weighting import load_targets, load_weighting_config, weight_wave
 
 ROOT = Path(__file__).resolve().parents[1]
 RULES = DisclosureRules()
@@ -318,3 +327,122 @@ def test_joint_suppression_leaves_nothing_recoverable(
     assert published.loc[published["n"] < RULES.suppress_below, "suppressed"].all()
     assert brute_force(published, truth, changes) == set()
     assert audit_published(published, changes, RULES, gaps=GAP) == []
+
+
+# --------------------------------------------------------------------------- the demo attack
+
+Demo = tuple[pd.DataFrame, IndicatorCatalogue, SurveyConfig]
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
+    """Return the demo's Table 1 for its three waves, its indicator catalogue and its survey."""
+    project = load_project(ROOT / "config" / "survey.yaml", root=ROOT)
+    raw = tmp_path_factory.mktemp("raw")
+    generate(raw)
+    config = load_weighting_config(ROOT / "config" / "weighting.yaml")
+    targets = load_targets(ROOT / "config" / "targets" / "demo_census.yaml")
+    waves = [w.id for w in project.survey.waves]
+    indicators = load_indicators(
+        ROOT / "config" / "indicators.yaml", project.catalogue, waves=waves
+    )
+    tables = []
+    for wave in project.survey.waves:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the fallback-salt warning for a personal id
+            df = harmonize_file(
+                raw / wave.file, project.codebooks[wave.id], project.catalogue, survey="demo"
+            )
+        design, _ = weight_wave(df, config, targets)
+        tables.append(
+            compute_indicators(design, indicators, project.catalogue, survey="demo", wave=wave.id)
+        )
+    return pd.concat(tables, ignore_index=True), indicators, project.survey
+
+
+def dk_attack(published: pd.DataFrame) -> Iterator[tuple[int, float, float]]:
+    """Yield (row, estimate, weighted n) of hidden "all" cells given back by their excl_dk twin.
+
+    ``estimate_all = estimate_excl × (1 − dk_share)`` and ``n_weighted_all = n_weighted_excl /
+    (1 − dk_share)``: the two variants share their numerator.
+    """
+    keys = ["wave", "indicator", "domain_set", *DOMAIN_COLUMNS]
+    rows = published.reset_index(drop=True).reset_index(names="row")
+    cells = rows[rows["type"] != "gap"]
+    pairs = cells[cells["variant"] == "all"].merge(
+        cells[cells["variant"] == "excl_dk"], on=keys, suffixes=("", "_x")
+    )
+    twin = pairs["estimate"].isna() & pairs["estimate_x"].notna() & pairs["dk_share_x"].notna()
+    for pair in pairs[twin].to_dict("records"):
+        keep = 1.0 - pair["dk_share_x"]
+        yield pair["row"], pair["estimate_x"] * keep, pair["n_weighted_x"] / keep
+
+
+def full_attack(published: pd.DataFrame) -> dict[int, float]:
+    """Recover what the issue's attacker recovers: the dk_share twins, then by differencing."""
+    known = published.reset_index(drop=True)
+    known = known.assign(n=known["n"].fillna(0))  # a not-asked row is no domain
+    recovered: dict[int, float] = {}
+    for position, estimate, weight in dk_attack(known):
+        known.loc[position, ["estimate", "n_weighted"]] = [estimate, weight]
+        recovered[position] = estimate
+    return recovered | attack(known)
+
+
+def _cell(estimates: pd.DataFrame, wave: str, gender: int, region: int) -> int:
+    """Return the row of the "all" feeling-included cell of women or men aged 18-24 in a region."""
+    found = estimates.index[
+        (estimates["wave"] == wave)
+        & (estimates["indicator"] == "incl_feel_included")
+        & (estimates["variant"] == "all")
+        & (estimates["domain_set"] == "gender×age_band×region")
+        & (estimates["gender"] == gender)
+        & (estimates["age_band"] == 1)
+        & (estimates["region"] == region)
+    ]
+    (position,) = found.tolist()
+    return int(position)
+
+
+@pytest.mark.slow
+def test_issue_attack_works_on_suppression_per_variant(demo: Demo) -> None:
+    """Suppressing each variant apart lets dk_share give back five cells, then three small ones."""
+    estimates, indicators, _ = demo
+    apart = pd.concat(
+        [
+            apply_disclosure(
+                estimates[estimates["variant"] == v], RULES, gaps=gap_sides(indicators)
+            )
+            for v in VARIANTS
+        ]
+    ).sort_index()
+    twins = {position for position, _, _ in dk_attack(apart)}
+    recovered = full_attack(apart)
+    assert len(twins) == 5
+    small = {p for p in recovered if estimates.at[p, "n"] < RULES.suppress_below}
+    expected = {
+        _cell(estimates, "w1", 2, 5),
+        _cell(estimates, "w2", 2, 8),
+        _cell(estimates, "w3", 1, 8),
+    }
+    assert expected <= small
+    assert [estimates.at[p, "n"] for p in sorted(expected)] == [18, 5, 16]
+    for position, value in recovered.items():
+        assert value == pytest.approx(estimates.at[position, "estimate"], rel=1e-9, abs=1e-12)
+    found = recoverable(apart, gaps=gap_sides(indicators))
+    assert twins | expected <= set(found["row"])
+
+
+@pytest.mark.slow
+def test_issue_attack_fails_on_joint_suppression(demo: Demo) -> None:
+    """publish_indicators leaves the attack nothing; the audit of every published table is clean."""
+    estimates, indicators, survey = demo
+    waves = [w.id for w in survey.waves]
+    published, trends = publish_indicators(estimates, indicators, RULES, waves=waves)
+    assert list(dk_attack(published)) == []
+    assert full_attack(published) == {}
+    status = status_table(published, trends, indicators, survey)
+    gaps = gap_sides(indicators)
+    assert audit_published(published, trends, RULES, gaps=gaps, status=status) == []
+    for wave, gender, region in (("w1", 2, 5), ("w2", 2, 8), ("w3", 1, 8)):
+        assert published.at[_cell(estimates, wave, gender, region), "suppressed"]

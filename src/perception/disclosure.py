@@ -20,6 +20,15 @@ While any hidden cell is recoverable, the published cell with the smallest ``n``
 sharing an identity with it (a sibling before a parent) is hidden too, and the system is solved
 again, until no hidden value is determined. A cell hidden in one dimension of a crossed table can
 so trigger more in the other; the typical result hides the four corners of a rectangle.
+
+Joint control. The tables are not protected one by one: the "all" and "excl_dk" variants of a
+domain share their numerator (``estimate_all = estimate_excl × (1 - dk_share)``), a change links
+two waves and a gap two domains. So a domain is hidden in every variant or in none (its
+``dk_share`` with it), a change or a gap is hidden when a side is, and :func:`recoverable` solves
+every published number of every table at once (margins, variants and ``dk_share``, changes,
+gaps, and the product ``T = estimate × n_weighted``); :func:`publish_tables` hides more cells
+until it recovers nothing and :func:`audit_published` proves the same from the final tables,
+the status table included.
 """
 
 from __future__ import annotations
@@ -233,8 +242,11 @@ def apply_disclosure(
     -----
     Primary suppression hides rows with ``n < suppress_below`` (unless the item was not asked);
     gap rows also when ``n_a`` or ``n_b`` is below it. Complementary suppression (see the module
-    docstring) runs within each survey × wave × indicator × variant over the non-gap cells with
-    ``n > 0``; cells with ``n == 0`` ("no_data") are known zeros. A cell is flagged when
+    docstring) runs over the domains of each survey × wave × indicator (non-gap cells with
+    ``n > 0``; cells with ``n == 0`` are known zeros); a domain is hidden in every variant when it
+    is hidden in one (``excl_dk`` has the smaller ``n``, and the variants share their numerator).
+    The joint model (:func:`recoverable`) then checks every wave, variant and gap at once, and
+    while it recovers a cell one more domain of its table is hidden. A cell is flagged when
     ``suppress_below <= n < flag_below`` and it is not hidden.
 
     References

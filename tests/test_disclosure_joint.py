@@ -446,3 +446,25 @@ def test_issue_attack_fails_on_joint_suppression(demo: Demo) -> None:
     assert audit_published(published, trends, RULES, gaps=gaps, status=status) == []
     for wave, gender, region in (("w1", 2, 5), ("w2", 2, 8), ("w3", 1, 8)):
         assert published.at[_cell(estimates, wave, gender, region), "suppressed"]
+
+
+@pytest.mark.slow
+def test_audit_catches_status_number_whose_source_is_hidden(demo: Demo) -> None:
+    """The audit reports a status estimate or change still shown after its source was hidden."""
+    estimates, indicators, survey = demo
+    waves = [w.id for w in survey.waves]
+    published, trends = publish_indicators(estimates, indicators, RULES, waves=waves)
+    status = status_table(published, trends, indicators, survey)
+    source = (
+        (published["indicator"] == status.at[0, "indicator"])
+        & (published["wave"] == status.at[0, "latest_wave"])
+        & (published["domain_set"] == "national")
+        & (published["variant"] == "all")
+    )
+    leaky = published.copy()
+    leaky.loc[source, "estimate"] = np.nan
+    changed = trends.copy()
+    changed.loc[changed["indicator"] == status.at[0, "indicator"], "estimate"] = np.nan
+    problems = audit_published(leaky, changed, RULES, gaps=gap_sides(indicators), status=status)
+    assert any(p.startswith("status row 0") and "estimate shown" in p for p in problems)
+    assert any(p.startswith("status row 0") and "change_previous shown" in p for p in problems)

@@ -827,6 +827,13 @@ def recoverable(
       system with the recovered ``E`` as coefficient; once it fixes ``T`` and ``W``, so does
       ``E = T / W``; passes repeat until nothing new is fixed.
 
+    Left out, on purpose: the variant link of a domain whose "excl_dk" cell is empty (``n``
+    0: the published counts alone say every answer was "don't know"; counts are published by
+    design), and a gap whose side is no row of Table 1 (e.g. gender within urban/rural when
+    gender × urban_rural is not published): its side cells are unknowns of no other equation,
+    so the equation fixes nothing that is published. Exports and the dashboard are built from
+    these tables only and add no number of their own.
+
     An unknown is fixed when its unit vector lies in the row space of the system, i.e. its
     component in the null space is zero. The system is split into connected components and each
     is decomposed by SVD (rows scaled to unit norm; singular values below ``1e-10`` times the

@@ -831,8 +831,8 @@ def recoverable(
     0: the published counts alone say every answer was "don't know"; counts are published by
     design), and a gap whose side is no row of Table 1 (e.g. gender within urban/rural when
     gender × urban_rural is not published): its side cells are unknowns of no other equation,
-    so the equation fixes nothing that is published. Exports and the dashboard are built from
-    these tables only and add no number of their own.
+    so the equation fixes nothing that is published. The exports and the dashboard are built
+    from these tables; this audit does not read them.
 
     An unknown is fixed when its unit vector lies in the row space of the system, i.e. its
     component in the null space is zero. The system is split into connected components and each

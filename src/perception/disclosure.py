@@ -722,7 +722,7 @@ def _complementary(
     """
     unit = _unit_ids(estimates, cells)
     is_gap = _equals(estimates["type"], "gap")
-    rules_small = hidden.copy()
+    primary = hidden.copy()
     for _ in range(int(cells.sum()) + 1):
         hidden = _lockstep(hidden, unit, cells)
         # one representative row per domain: the one with the largest n (the widest base)
@@ -735,7 +735,7 @@ def _complementary(
             local = _protect(n[positions], hidden[positions], layout.relations(positions))
             hidden[positions[local]] = True
         hidden = _lockstep(hidden, unit, cells)
-        masked = hidden | rules_small | _side_hidden(layout, hidden & ~is_gap, is_gap, gaps)
+        masked = hidden | primary | _side_hidden(layout, hidden & ~is_gap, is_gap, gaps)
         state = estimates.copy()
         state.loc[masked, list(VALUE_COLUMNS)] = np.nan
         leaks = recoverable(state, gaps=gaps)

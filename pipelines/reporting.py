@@ -55,7 +55,8 @@ def build_reporting_assets(
             dg.AssetCheckSpec(
                 "no_disclosure_risk",
                 asset="indicator_trends",
-                description="No small cell shows a value and no suppressed cell is recoverable.",
+                description="No small cell shows a value and no hidden cell is recoverable "
+                "from the published estimates, trends, gaps and status jointly.",
                 blocking=True,
             )
         ],
@@ -83,8 +84,13 @@ def build_reporting_assets(
         folder = project.folder(loaded, PUBLISHED)
         write_parquet(published, folder / "estimates.parquet")
         write_parquet(trends, folder / "trends.parquet")
-        problems = disclosure.check_published(published, rules, gaps=gap_sides(indicators))
-        problems += disclosure.check_published(trends, rules, estimates=published)
+        problems = disclosure.audit_published(
+            published,
+            trends,
+            rules,
+            gaps=gap_sides(indicators),
+            status=status_table(published, trends, indicators, loaded.survey),
+        )
         significant = trends[trends["significant"]]
         return dg.MaterializeResult(
             metadata={

@@ -621,7 +621,7 @@ def test_config_missing_file(tmp_path: Path) -> None:
 
 
 def test_dk_share_hidden_where_it_would_reveal_a_suppressed_excl_dk_cell() -> None:
-    """It hides dk_share on an "all" row whose "excl_dk" twin is suppressed, and audits it."""
+    """Without complements dk_share goes, yet the shared numerator still leaks; lockstep ends it."""
     rows = [
         row({}, Cell(30, 0.4, 900.0), variant="all"),
         row({}, Cell(20, 0.5, 600.0), variant="excl_dk"),
@@ -630,7 +630,11 @@ def test_dk_share_hidden_where_it_would_reveal_a_suppressed_excl_dk_cell() -> No
     all_row = published[published["variant"] == "all"].iloc[0]
     assert not all_row["suppressed"] and pd.notna(all_row["estimate"])
     assert pd.isna(all_row["dk_share"])
-    assert check_published(published, PRIMARY_ONLY) == []
+    (problem,) = check_published(published, PRIMARY_ONLY)
+    assert "excl_dk national): hidden total recoverable" in problem
     leaky = published.copy()
     leaky.loc[leaky["variant"] == "all", "dk_share"] = 0.2
     assert any("dk_share" in p for p in check_published(leaky, PRIMARY_ONLY))
+    joint = apply_disclosure(table(rows), RULES)
+    assert joint["disclosure"].tolist() == [REASON_COMPLEMENTARY, "suppressed: n<25"]
+    assert check_published(joint) == []

@@ -20,6 +20,15 @@ While any hidden cell is recoverable, the published cell with the smallest ``n``
 sharing an identity with it (a sibling before a parent) is hidden too, and the system is solved
 again, until no hidden value is determined. A cell hidden in one dimension of a crossed table can
 so trigger more in the other; the typical result hides the four corners of a rectangle.
+
+Joint control. The tables are not protected one by one: the "all" and "excl_dk" variants of a
+domain share their numerator (``estimate_all = estimate_excl × (1 - dk_share)``), a change links
+two waves and a gap two domains. So a domain is hidden in every variant or in none (its
+``dk_share`` with it), a change or a gap is hidden when a side is, and :func:`recoverable` solves
+every published number of every table at once (margins, variants and ``dk_share``, changes,
+gaps, and the product ``T = estimate × n_weighted``); :func:`publish_tables` hides more cells
+until it recovers nothing and :func:`audit_published` proves the same from the final tables,
+the status table included.
 """
 
 from __future__ import annotations
@@ -35,6 +44,8 @@ import numpy.typing as npt
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, model_validator
 from pydantic_core import PydanticCustomError
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 
 from perception.config import validate_document
 from perception.errors import ValidationError, show_rows
@@ -50,8 +61,11 @@ __all__ = [
     "GapSides",
     "apply_disclosure",
     "apply_disclosure_trends",
+    "audit_published",
     "check_published",
     "load_disclosure_rules",
+    "publish_tables",
+    "recoverable",
 ]
 
 BoolArray = npt.NDArray[np.bool_]
@@ -223,8 +237,11 @@ def apply_disclosure(
     -----
     Primary suppression hides rows with ``n < suppress_below`` (unless the item was not asked);
     gap rows also when ``n_a`` or ``n_b`` is below it. Complementary suppression (see the module
-    docstring) runs within each survey × wave × indicator × variant over the non-gap cells with
-    ``n > 0``; cells with ``n == 0`` ("no_data") are known zeros. A cell is flagged when
+    docstring) runs over the domains of each survey × wave × indicator (non-gap cells with
+    ``n > 0``; cells with ``n == 0`` are known zeros); a domain is hidden in every variant when it
+    is hidden in one (``excl_dk`` has the smaller ``n``, and the variants share their numerator).
+    The joint model (:func:`recoverable`) then checks every wave, variant and gap at once, and
+    while it recovers a cell one more domain of its table is hidden. A cell is flagged when
     ``suppress_below <= n < flag_below`` and it is not hidden.
 
     References
@@ -252,11 +269,8 @@ def apply_disclosure(
     layout = _Layout.of(estimates)
     if rules.complementary:
         cells = ~is_gap & _equals(estimates["availability"], "estimated") & (n > 0)
-        for positions in _groups(estimates, cells, _BREAKDOWN):
-            local = _protect(n[positions], hidden[positions], layout.relations(positions))
-            newly = positions[local & ~hidden[positions]]
-            hidden[newly] = True
-            reason[newly] = REASON_COMPLEMENTARY
+        hidden = _complementary(estimates, layout, n, cells, hidden, gaps)
+        reason[hidden & ~small] = REASON_COMPLEMENTARY
     side_hidden = is_gap & ~hidden & _side_hidden(layout, hidden & ~is_gap, is_gap, gaps)
     hidden |= side_hidden
     reason[side_hidden] = REASON_SIDE
@@ -351,6 +365,37 @@ def apply_disclosure_trends(
     return out
 
 
+def publish_tables(
+    estimates: pd.DataFrame,
+    trends: pd.DataFrame,
+    rules: DisclosureRules,
+    *,
+    gaps: Mapping[str, GapSides] | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Disclosure-control Table 1 and Table 2 together, and prove nothing hidden is recoverable.
+
+    Table 1 gets :func:`apply_disclosure` (jointly over its waves, indicators, variants and
+    gaps), Table 2 :func:`apply_disclosure_trends`; then every published number of both is
+    solved jointly (:func:`recoverable`).
+
+    Raises
+    ------
+    ValidationError
+        As :func:`apply_disclosure` and :func:`apply_disclosure_trends` do.
+    AssertionError
+        When, with complementary suppression on, the joint model still recovers a hidden cell
+        (a defect of this module, never of the input).
+
+    """
+    published = apply_disclosure(estimates, rules, gaps=gaps)
+    changes = apply_disclosure_trends(trends, published, rules)
+    if rules.complementary:
+        leaks = recoverable(published, changes, gaps=gaps)
+        if not leaks.empty:
+            raise AssertionError(f"hidden cells recoverable after suppression: {leaks}")
+    return published, changes
+
+
 # --------------------------------------------------------------------------- audit
 
 
@@ -428,9 +473,72 @@ def check_published(
             problems.append(
                 f"rows {_rows(_dk_leak(table))}: dk_share shown where the excl_dk cell is hidden"
             )
-        return problems + _recoverable(table) + _gap_problems(table, rules, gaps)
+        return problems + _recovery_problems(table, gaps=gaps) + _gap_problems(table, rules, gaps)
     if estimates is not None:
         problems += _trend_side_problems(table, estimates)
+        problems += _recovery_problems(estimates, table, gaps)
+    return problems
+
+
+def audit_published(
+    estimates: pd.DataFrame,
+    trends: pd.DataFrame,
+    rules: DisclosureRules | None = None,
+    *,
+    gaps: Mapping[str, GapSides] | None = None,
+    status: pd.DataFrame | None = None,
+) -> list[str]:
+    """Audit the final published tables together; return one line per problem (empty: clean).
+
+    Runs :func:`check_published` on Table 1 and on Table 2, solves every published number of
+    both jointly (:func:`recoverable`: margins, variants and ``dk_share``, changes, gaps), and
+    checks that the status table (Table 3) shows no number whose source is hidden and none
+    that differs from its published source (its estimate is the national "all" row of the
+    latest wave, its changes the national "all" rows of Table 2).
+    """
+    problems = check_published(estimates, rules, gaps=gaps)
+    problems += [
+        p
+        for p in check_published(trends, rules, gaps=gaps, estimates=estimates)
+        if p not in problems
+    ]
+    if status is not None:
+        problems += _status_problems(status, estimates, trends)
+    return problems
+
+
+def _status_problems(
+    status: pd.DataFrame, estimates: pd.DataFrame, trends: pd.DataFrame
+) -> list[str]:
+    """Return status numbers shown while their source is hidden, or unequal to it."""
+    national = estimates[
+        _equals(estimates["domain_set"], NATIONAL) & _equals(estimates["variant"], "all")
+    ]
+    level = national.set_index(["survey", "indicator", "wave"])["estimate"]
+    changes = trends[_equals(trends["domain_set"], NATIONAL) & _equals(trends["variant"], "all")]
+    change = changes.set_index(["survey", "indicator", "comparison", "wave"])["estimate"]
+    problems = []
+    for position, entry in enumerate(status.to_dict("records")):
+        key = (entry["survey"], entry["indicator"])
+        sources = [("estimate", level.get((*key, entry["latest_wave"])))]
+        sources += [
+            (f"change_{c}", change.get((*key, c, entry["latest_wave"])))
+            for c in ("previous", "baseline")
+        ]
+        for column, source in sources:
+            shown = entry.get(column)
+            if shown is None or pd.isna(shown):
+                continue
+            if source is None or pd.isna(source):
+                problems.append(
+                    f"status row {position} ({entry['indicator']}): {column} shown "
+                    "while its published source is hidden or absent"
+                )
+            elif not np.isclose(float(shown), float(source), rtol=1e-12, atol=0.0):
+                problems.append(
+                    f"status row {position} ({entry['indicator']}): {column} "
+                    "differs from its published source"
+                )
     return problems
 
 
@@ -604,6 +712,296 @@ def _complement(
     raise AssertionError("a recoverable cell always shares an identity with a published one")
 
 
+# --------------------------------------------------------------------------- joint suppression
+
+
+def _complementary(
+    estimates: pd.DataFrame,
+    layout: _Layout,
+    n: IntArray,
+    cells: BoolArray,
+    hidden: BoolArray,
+    gaps: Mapping[str, GapSides] | None,
+) -> BoolArray:
+    """Return ``hidden`` plus the complementary cells, over every wave and variant jointly.
+
+    A domain is hidden in every variant or in none: the variants share their numerator (see
+    :func:`recoverable`), so the published twin of a hidden cell would give its weighted total.
+    Complementary cells are chosen on the domains of each survey × wave × indicator (see
+    :func:`_protect`); then the joint model of everything published (:func:`recoverable`) is
+    solved, and while it recovers a cell, one more domain of that cell's table is hidden.
+    """
+    unit = _unit_ids(estimates, cells)
+    is_gap = _equals(estimates["type"], "gap")
+    primary = hidden.copy()
+    for _ in range(int(cells.sum()) + 1):
+        hidden = _lockstep(hidden, unit, cells)
+        # one representative row per domain: the one with the largest n (the widest base)
+        order = np.lexsort((-n, unit))
+        first = order[np.r_[True, unit[order][1:] != unit[order][:-1]]]
+        first = first[unit[first] >= 0]
+        represent = np.zeros(n.size, dtype=bool)
+        represent[first] = True
+        for positions in _groups(estimates, represent, ("survey", "wave", "indicator")):
+            local = _protect(n[positions], hidden[positions], layout.relations(positions))
+            hidden[positions[local]] = True
+        hidden = _lockstep(hidden, unit, cells)
+        masked = hidden | primary | _side_hidden(layout, hidden & ~is_gap, is_gap, gaps)
+        state = estimates.copy()
+        state.loc[masked, list(VALUE_COLUMNS)] = np.nan
+        leaks = recoverable(state, gaps=gaps)
+        if leaks.empty:
+            return hidden
+        for position in leaks["row"].drop_duplicates().tolist():
+            group = represent & _same(estimates, position, ("survey", "wave", "indicator"))
+            positions = np.flatnonzero(group)
+            local = hidden[positions].copy()
+            leaking = np.flatnonzero(unit[positions] == unit[position])
+            relations = layout.relations(positions)
+            hidden[positions[_complement(leaking, n[positions], local, relations)]] = True
+    raise AssertionError("complementary suppression did not converge")
+
+
+def _same(table: pd.DataFrame, position: int, columns: Sequence[str]) -> BoolArray:
+    """Return the rows that agree with row ``position`` on ``columns``."""
+    mask = np.ones(len(table), dtype=bool)
+    for column in columns:
+        mask &= _equals(table[column].astype(str), str(table[column].iloc[position]))
+    return mask
+
+
+def _unit_ids(table: pd.DataFrame, cells: BoolArray) -> IntArray:
+    """Return the domain (survey × wave × indicator × domain) number of ``cells``, else -1."""
+    keys = ["survey", "wave", "indicator", "domain_set", *_domains(table)]
+    ids = table[keys].astype(object).groupby(keys, sort=False, dropna=False).ngroup()
+    return np.where(cells, ids.to_numpy(dtype=np.int64), -1)
+
+
+def _lockstep(hidden: BoolArray, unit: IntArray, cells: BoolArray) -> BoolArray:
+    """Hide every variant of a domain one of whose variants is hidden."""
+    counted = unit >= 0
+    hit = np.zeros(int(unit.max(initial=-1)) + 1, dtype=bool)
+    hit[unit[counted & hidden]] = True
+    out = hidden.copy()
+    out[cells] |= hit[unit[cells]]
+    return out
+
+
+# --------------------------------------------------------------------------- joint model
+
+_T, _W, _E = 0, 1, 2  # a cell's weighted total, weighted n and estimate
+_QUANTITY = ("total", "weighted n", "estimate")
+_NULL_TOLERANCE = 1e-8  # squared norm of an unknown's null-space component counted as zero
+Term = tuple[int, int, float]  # (row, quantity, coefficient)
+Equation = tuple[tuple[Term, ...], float]  # sum of coefficient × quantity = right-hand side
+
+
+def recoverable(
+    estimates: pd.DataFrame,
+    trends: pd.DataFrame | None = None,
+    *,
+    gaps: Mapping[str, GapSides] | None = None,
+) -> pd.DataFrame:
+    """Return every hidden cell of published Table 1 that the published numbers determine.
+
+    Every published number is a linear equation in the cells' weighted totals ``T``, weighted
+    ``n`` (``W``) and estimates ``E``; the audit solves them jointly over every wave, indicator
+    and variant and reports each hidden cell whose ``E`` or ``T`` the system fixes.
+
+    Parameters
+    ----------
+    estimates
+        Published Table 1 (hidden values NA).
+    trends
+        Published Table 2 of the same estimates, if any.
+    gaps
+        The gap indicators' sides; without them gap rows give no equation.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``row`` (position in ``estimates``), ``quantity`` (``"estimate"`` or
+        ``"total"``) and ``value`` (the recovered number), one row per recovered quantity.
+
+    Notes
+    -----
+    The equations (published values move to the right-hand side):
+
+    * margins: within a survey × wave × indicator × variant, ``T`` and ``W`` of a parent domain
+      are the sums over the cells of a finer published breakdown (``n == 0`` cells are zeros);
+    * variants: "all" and "excl_dk" share their numerator, ``T_all = T_excl``; with a published
+      ``dk_share`` ``d``, ``W_excl = (1 - d) W_all`` and ``E_all = (1 - d) E_excl`` (for means
+      and indices the variants coincide: ``W`` and ``E`` are equal too);
+    * a published change: ``E_wave - E_reference = change``; a published gap:
+      ``E_a - E_b = gap`` (when both sides are rows of Table 1);
+    * the product ``T = E W``: once a pass fixes ``E`` of a cell, ``T - E W = 0`` joins the
+      system with the recovered ``E`` as coefficient; once it fixes ``T`` and ``W``, so does
+      ``E = T / W``; passes repeat until nothing new is fixed.
+
+    Left out, on purpose: the variant link of a domain whose "excl_dk" cell is empty (``n``
+    0: the published counts alone say every answer was "don't know"; counts are published by
+    design), and a gap whose side is no row of Table 1 (e.g. gender within urban/rural when
+    gender × urban_rural is not published): its side cells are unknowns of no other equation,
+    so the equation fixes nothing that is published. The exports and the dashboard are built
+    from these tables; this audit does not read them.
+
+    An unknown is fixed when its unit vector lies in the row space of the system, i.e. its
+    component in the null space is zero. The system is split into connected components and each
+    is decomposed by SVD (rows scaled to unit norm; singular values below ``1e-10`` times the
+    largest count as zero, far above the ``~1e-15`` rounding of coefficients of order 1-100).
+    An unknown counts as fixed when the squared norm of its null-space component is below
+    ``1e-8``: zero up to rounding when truly fixed, and when merely tiny, the unknown moves by
+    at most that fraction of any feasible move of the others, so calling it fixed errs on the
+    safe side. A fixed ``T`` counts as a disclosure because ``W`` is about ``n`` times the mean
+    weight and ``n`` is published.
+
+    References
+    ----------
+    .. [1] Hundepool, A. et al. (2012). *Statistical Disclosure Control*. Wiley, sec. 4.4
+       (linked tables and the audit of a suppression pattern).
+
+    """
+    equations, values, known, cells = _equations(estimates, trends, gaps)
+    fixed, solved = _solve(equations, values, known, cells)
+    out = []
+    for row in np.flatnonzero(cells & ~known[:, _E]).tolist():
+        if fixed[row, _E]:
+            out.append((row, "estimate", float(solved[row, _E])))
+        elif fixed[row, _T]:
+            out.append((row, "total", float(solved[row, _T])))
+    return pd.DataFrame(out, columns=["row", "quantity", "value"]).astype(
+        {"row": "int64", "quantity": "str", "value": "float64"}
+    )
+
+
+def _equations(
+    table: pd.DataFrame, trends: pd.DataFrame | None, gaps: Mapping[str, GapSides] | None
+) -> tuple[list[Equation], FloatArray, npt.NDArray[np.bool_], BoolArray]:
+    """Return the published equations, the known values and which values are known."""
+    n = _counts(table["n"], "n")
+    is_gap = _equals(table["type"], "gap")
+    cells = ~is_gap & _equals(table["availability"], "estimated") & (n > 0)
+    estimate = table["estimate"].to_numpy(dtype=np.float64, na_value=np.nan)
+    weight = table["n_weighted"].to_numpy(dtype=np.float64, na_value=np.nan)
+    values = np.column_stack([estimate * weight, weight, estimate])
+    known = ~np.isnan(values)
+    layout = _Layout.of(table)
+    where = {layout.keys[r]: r for r in np.flatnonzero(cells).tolist()}
+    equations: list[Equation] = []
+    for positions in _groups(table, cells, _BREAKDOWN):
+        for relation in layout.relations(positions):
+            for q in (_T, _W):
+                terms = [(int(positions[relation.parent]), q, 1.0)]
+                terms += [(int(positions[c]), q, -1.0) for c in relation.children]
+                equations.append((tuple(terms), 0.0))
+    dk = table["dk_share"].to_numpy(dtype=np.float64, na_value=np.nan)
+    coincide = table["type"].isin(["mean", "index"]).to_numpy(dtype=bool)
+    for key, a in where.items():
+        if key[3] != "all" or (b := where.get((*key[:3], "excl_dk", *key[4:]))) is None:
+            continue
+        equations.append((((a, _T, 1.0), (b, _T, -1.0)), 0.0))
+        share = dk[a] if not np.isnan(dk[a]) else dk[b]
+        if coincide[a]:
+            share = 0.0
+        if not np.isnan(share):
+            equations.append((((b, _W, 1.0), (a, _W, share - 1.0)), 0.0))
+            equations.append((((a, _E, 1.0), (b, _E, share - 1.0)), 0.0))
+    shown_gaps = is_gap & ~np.isnan(estimate)
+    for row in np.flatnonzero(shown_gaps).tolist():
+        survey, wave, indicator, variant, *codes = layout.keys[row]
+        spec = gaps.get(str(indicator)) if gaps is not None else None
+        if spec is None or spec.by not in layout.columns:
+            continue
+        at = layout.columns.index(spec.by)
+        sides = [
+            where.get((survey, wave, spec.of, variant, *codes[:at], side, *codes[at + 1 :]))
+            for side in (spec.a, spec.b)
+        ]
+        if sides[0] is not None and sides[1] is not None:
+            equations.append((((sides[0], _E, 1.0), (sides[1], _E, -1.0)), float(estimate[row])))
+    if trends is not None and len(trends):
+        change = trends["estimate"].to_numpy(dtype=np.float64, na_value=np.nan)
+        later = _cell_keys(trends, ("survey", "wave", "indicator", "variant"), layout.columns)
+        earlier = _cell_keys(
+            trends, ("survey", "reference_wave", "indicator", "variant"), layout.columns
+        )
+        for row in np.flatnonzero(~np.isnan(change)).tolist():
+            new, old = where.get(later[row]), where.get(earlier[row])
+            if new is not None and old is not None:
+                equations.append((((new, _E, 1.0), (old, _E, -1.0)), float(change[row])))
+    return equations, values, known, cells
+
+
+def _solve(
+    equations: list[Equation], values: FloatArray, known: BoolArray, cells: BoolArray
+) -> tuple[BoolArray, FloatArray]:
+    """Return which quantities the equations fix (known ones included) and their values."""
+    system = list(equations)
+    used: set[int] = set()
+    while True:
+        fixed, solved = _pass(system, known, values)
+        new: list[Equation] = []
+        for row in np.flatnonzero(cells).tolist():
+            if row in used:
+                continue
+            if fixed[row, _E] and not (fixed[row, _T] and fixed[row, _W]):
+                new.append((((row, _T, 1.0), (row, _W, -float(solved[row, _E]))), 0.0))
+            elif fixed[row, _T] and fixed[row, _W] and not fixed[row, _E] and solved[row, _W]:
+                new.append((((row, _E, 1.0),), float(solved[row, _T] / solved[row, _W])))
+            else:
+                continue
+            used.add(row)
+        if not new:
+            return fixed, solved
+        system += new
+
+
+def _pass(
+    equations: list[Equation], known: BoolArray, values: FloatArray
+) -> tuple[BoolArray, FloatArray]:
+    """Solve the linear system once: which unknowns it fixes, and their values."""
+    fixed = known.copy()
+    solved = np.where(known, values, np.nan)
+    index: dict[tuple[int, int], int] = {}
+    rows: list[int] = []
+    columns: list[int] = []
+    coefficients: list[float] = []
+    right: list[float] = []
+    for terms, constant in equations:
+        unknown = [(r, q, c) for r, q, c in terms if not known[r, q] and c != 0.0]
+        if not unknown:
+            continue
+        rhs = constant - sum(c * values[r, q] for r, q, c in terms if known[r, q])
+        scale = float(np.sqrt(sum(c * c for _, _, c in unknown)))
+        for r, q, c in unknown:
+            rows.append(len(right))
+            columns.append(index.setdefault((r, q), len(index)))
+            coefficients.append(c / scale)
+        right.append(rhs / scale)
+    if not index:
+        return fixed, solved
+    m, k = len(right), len(index)
+    matrix = coo_matrix((coefficients, (rows, columns)), shape=(m, k)).tocsr()
+    graph = coo_matrix((np.ones(len(rows)), (rows, np.asarray(columns) + m)), shape=(m + k, m + k))
+    _, label = connected_components(graph, directed=False)
+    variables = list(index)
+    b = np.asarray(right)
+    equation_label, variable_label = label[:m], label[m:]
+    for component in np.unique(variable_label).tolist():
+        mine = np.flatnonzero(variable_label == component)
+        theirs = np.flatnonzero(equation_label == component)
+        a = matrix[theirs][:, mine].toarray()
+        u, s, vt = np.linalg.svd(a, full_matrices=True)
+        rank = int((s > _RANK_TOLERANCE * s[0]).sum()) if s.size and s[0] > 0 else 0
+        residual = (vt[rank:] ** 2).sum(axis=0)
+        x = vt[:rank].T @ ((u[:, :rank].T @ b[theirs]) / s[:rank])
+        for j in np.flatnonzero(residual < _NULL_TOLERANCE).tolist():
+            r, q = variables[int(mine[j])]
+            fixed[r, q] = True
+            solved[r, q] = x[j]
+    return fixed, solved
+
+
 # --------------------------------------------------------------------------- gaps and sides
 
 
@@ -723,40 +1121,18 @@ def _equals(column: pd.Series, value: str) -> BoolArray:
 # --------------------------------------------------------------------------- recovery audit
 
 
-def _recoverable(table: pd.DataFrame) -> list[str]:
-    """Return every hidden Table 1 cell whose estimate the published identities determine."""
-    cells = ~_equals(table["type"], "gap") & _equals(table["availability"], "estimated")
-    cells &= _counts(table["n"], "n") > 0
-    weight = table["n_weighted"].to_numpy(dtype=np.float64, na_value=np.nan)
-    total = weight * table["estimate"].to_numpy(dtype=np.float64, na_value=np.nan)
+def _recovery_problems(
+    table: pd.DataFrame,
+    trends: pd.DataFrame | None = None,
+    gaps: Mapping[str, GapSides] | None = None,
+) -> list[str]:
+    """Describe every hidden Table 1 cell that the joint model (:func:`recoverable`) recovers."""
     layout = _Layout.of(table)
-    problems = []
-    for positions in _groups(table, cells, _BREAKDOWN):
-        hidden = np.isnan(total[positions])
-        relations = layout.relations(positions)
-        matrix, unknown = _system(relations, hidden)
-        if unknown.size == 0:
-            continue
-        determined, inverse = _determined(matrix)
-        if not determined.any():
-            continue
-        known_total = np.where(hidden, 0.0, total[positions])
-        known_weight = np.where(hidden, 0.0, weight[positions])
-        solved_total = inverse @ _right_side(relations, known_total)
-        solved_weight = inverse @ _right_side(relations, known_weight)
-        for j in np.flatnonzero(determined).tolist():
-            position = int(positions[unknown[j]])
-            value = solved_total[j] / solved_weight[j] if solved_weight[j] else float("nan")
-            problems.append(
-                f"row {position} ({_describe(layout, position)}): hidden estimate recoverable "
-                f"from published totals and sibling cells (recovered {value:.6g})"
-            )
-    return problems
-
-
-def _right_side(relations: Sequence[_Relation], known: FloatArray) -> FloatArray:
-    """Return, per identity, minus its published part (hidden terms are zero in ``known``)."""
-    return np.array([known[list(r.children)].sum() - known[r.parent] for r in relations])
+    return [
+        f"row {row} ({_describe(layout, row)}): hidden {quantity} recoverable from the "
+        f"published numbers (recovered {value:.6g})"
+        for row, quantity, value in recoverable(table, trends, gaps=gaps).itertuples(index=False)
+    ]
 
 
 def _describe(layout: _Layout, position: int) -> str:

@@ -11,8 +11,7 @@ from perception.config import SurveyConfig
 from perception.disclosure import (
     DisclosureRules,
     GapSides,
-    apply_disclosure,
-    apply_disclosure_trends,
+    publish_tables,
 )
 from perception.indicators import IndicatorCatalogue
 from perception.status import benchmark_status, benchmark_summary
@@ -49,8 +48,9 @@ def publish_indicators(
 
     ``estimates`` holds Table 1 for every available wave; ``waves`` lists the survey's waves in
     time order; ``domains`` its domain columns (``Catalogue.domain_columns``). Trends are
-    computed before suppression (a change needs both sides' values) and then suppressed
-    wherever either side is.
+    computed before suppression (a change needs both sides' values);
+    :func:`perception.disclosure.publish_tables` then suppresses both tables jointly (every
+    wave, variant, margin, change and gap) and proves that no hidden cell is recoverable.
     """
     present = [w for w in waves if w in set(estimates["wave"])]
     trends = indicator_trends(
@@ -60,8 +60,7 @@ def publish_indicators(
         domains=domains,
         baseline=indicators.baselines(),
     )
-    published = apply_disclosure(estimates, rules, gaps=gap_sides(indicators))
-    return published, apply_disclosure_trends(trends, published, rules)
+    return publish_tables(estimates, trends, rules, gaps=gap_sides(indicators))
 
 
 def status_table(

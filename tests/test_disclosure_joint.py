@@ -20,13 +20,12 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_disclosure import Cell, attack, row, table
+from test_disclosure import DOMAIN_COLUMNS, Cell, attack, row, table
 
 from perception.codebook import harmonize_file
 from perception.config import SurveyConfig, load_project
 from perception.demo import generate
 from perception.disclosure import (
-    DOMAIN_COLUMNS,
     DisclosureRules,
     GapSides,
     apply_disclosure,
@@ -438,7 +437,9 @@ def test_issue_attack_fails_on_joint_suppression(demo: Demo) -> None:
     """publish_indicators leaves the attack nothing; the audit of every published table is clean."""
     estimates, indicators, survey = demo
     waves = [w.id for w in survey.waves]
-    published, trends = publish_indicators(estimates, indicators, RULES, waves=waves)
+    published, trends = publish_indicators(
+        estimates, indicators, RULES, waves=waves, domains=DOMAIN_COLUMNS
+    )
     assert list(dk_attack(published)) == []
     assert full_attack(published) == {}
     status = status_table(published, trends, indicators, survey)
@@ -453,7 +454,9 @@ def test_audit_catches_status_number_whose_source_is_hidden(demo: Demo) -> None:
     """The audit reports a status estimate or change still shown after its source was hidden."""
     estimates, indicators, survey = demo
     waves = [w.id for w in survey.waves]
-    published, trends = publish_indicators(estimates, indicators, RULES, waves=waves)
+    published, trends = publish_indicators(
+        estimates, indicators, RULES, waves=waves, domains=DOMAIN_COLUMNS
+    )
     status = status_table(published, trends, indicators, survey)
     source = (
         (published["indicator"] == status.at[0, "indicator"])

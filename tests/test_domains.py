@@ -54,6 +54,7 @@ def _catalogue_data(domains: list[str] | None = None) -> dict[str, Any]:
     """Return a variable catalogue without age: three domains and two items."""
     label = {"en": "x", "fr": "x"}
     data: dict[str, Any] = {
+        "themes": {"trust": label, "state_presence": label},
         "variables": {
             "respondent_id": {"role": "id", "kind": "string", "label": label},
             "gender": {

@@ -147,7 +147,7 @@ def build_assets(waves: dg.StaticPartitionsDefinition) -> Sequence[Any]:
         ],
     )
     def weights(context: dg.AssetExecutionContext, project: SurveyProject) -> dg.MaterializeResult:
-        """A wave's final weights: calibrated to its targets (if any) and trimmed, with diagnostics."""
+        """A wave's final weights: calibrated to its targets if any, trimmed, with diagnostics."""
         survey_key, wave_id = split_partition(context.partition_key)
         loaded = project.load(survey_key)
         df = read_harmonized(project.output(loaded, "harmonized", wave_id))

@@ -287,12 +287,11 @@ def _derived_values(
         vmap = codebook.variables.get(column)
         missing = values.isna().to_numpy()
         if vmap is not None and vmap.missing:
-            missing |= _lookup(values, vmap.missing).notna().to_numpy()
+            missing = missing | _lookup(values, vmap.missing).notna().to_numpy()
         if missing.any():
-            rows = np.flatnonzero(missing)
+            rows = file_rows[missing] - 1  # positions in the file, before any filter
             raise ValidationError(
-                f"Column {column} is missing in {rows.size} row(s), so they have no "
-                "crossed value",
+                f"Column {column} is missing in {rows.size} row(s), so they have no crossed value",
                 expected=f"a value of every column of {derivation.cross} in every row",
                 found=f"{rows.size} row(s) missing (blank, or a `missing` code of {column})",
                 hint="a crossed design variable such as a stratum cannot be missing; fix the "

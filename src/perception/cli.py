@@ -103,8 +103,13 @@ def _config_check(args: argparse.Namespace) -> int:
     """Validate a survey's configuration and summarize it."""
     from perception.config import load_project
 
+    from perception.weighting import load_wave_targets, load_weighting_config
+
     project = load_project(args.survey)
     survey = project.survey
+    weighting = load_weighting_config(survey.resolve(survey.weighting))
+    for wave in survey.waves:
+        load_wave_targets(survey, wave.id, weighting, project.catalogue)
     if survey.geojson is not None:
         from perception.dashboard import load_geojson
 
@@ -112,7 +117,8 @@ def _config_check(args: argparse.Namespace) -> int:
     print(
         f"{args.survey}: survey {survey.survey!r}, "
         f"{len(project.catalogue.variables)} catalogue variables, "
-        f"{len(project.codebooks)} wave(s) ({', '.join(project.codebooks)})"
+        f"{len(project.codebooks)} wave(s) ({', '.join(project.codebooks)}), "
+        f"calibration {weighting.calibration.method}"
         + (", map boundaries" if survey.geojson is not None else "")
         + ": OK"
     )

@@ -23,7 +23,12 @@ from perception.design import SurveyDesign
 from perception.errors import CodebookError, ConfigError, ValidationError
 from perception.estimation import estimate, estimate_domains
 from perception.io import SurveyMetadata
-from perception.weighting import WeightingConfig, load_wave_targets, weight_wave
+from perception.weighting import (
+    WeightingConfig,
+    WeightingWarning,
+    load_wave_targets,
+    weight_wave,
+)
 from perception.weighting.config import NO_PSU_NOTE
 
 REFERENCE = Path(__file__).resolve().parent / "reference"
@@ -138,6 +143,13 @@ def test_weight_wave_without_calibration_keeps_the_delivered_weights(
     _check(police, _cases(golden)[0])
 
 
+def test_unused_psu_ids_in_the_data_are_announced(extract: pd.DataFrame) -> None:
+    """Harmonized PSU ids that design.psu does not name raise a warning, not silence."""
+    clustered = extract.assign(psu=(np.arange(len(extract)) // 8).astype(str))
+    with pytest.warns(WeightingWarning, match=r"design\.psu is not set"):
+        weight_wave(clustered, _no_calibration(strata="stratum"))
+
+
 def test_trimming_without_calibration_keeps_stratum_totals(extract: pd.DataFrame) -> None:
     """Trimming delivered weights caps them and redistributes within strata (totals kept)."""
     config = WeightingConfig.model_validate(
@@ -202,7 +214,11 @@ def test_calibration_settings_say_one_thing() -> None:
 def test_calibration_without_targets_is_a_config_error(extract: pd.DataFrame) -> None:
     """weight_wave refuses to calibrate without targets, saying how to fix it."""
     config = WeightingConfig.model_validate(
-        {"base_weight": {"column": "withinwt_hh"}, "calibration": {"margins": ["Q101"]}}
+        {
+            "design": {"strata": "stratum"},
+            "base_weight": {"column": "withinwt_hh"},
+            "calibration": {"margins": ["Q101"]},
+        }
     )
     with pytest.raises(ConfigError, match="needs population targets") as info:
         weight_wave(extract, config)

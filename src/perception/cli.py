@@ -102,7 +102,6 @@ def _codebook_init(args: argparse.Namespace) -> int:
 def _config_check(args: argparse.Namespace) -> int:
     """Validate a survey's configuration and summarize it."""
     from perception.config import load_project
-
     from perception.weighting import load_wave_targets, load_weighting_config
 
     project = load_project(args.survey)

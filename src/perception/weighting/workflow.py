@@ -258,6 +258,7 @@ def weight_wave(
             "psu": config.design.psu if psu is None else psu,
         }
     )
+    _warn_unused_design_columns(df, settings.strata, settings.psu)
     if config.calibration.needs_targets and targets is None:
         raise ConfigError(
             "Calibration needs population targets, and this wave has none.",
@@ -327,6 +328,25 @@ def weight_wave(
         design=settings.note("en"),
     )
     return final, report
+
+
+def _warn_unused_design_columns(df: pd.DataFrame, strata: str | None, psu: str | None) -> None:
+    """Warn when the data hold stratum or PSU ids (catalogue names) the design does not use."""
+    effects = {
+        "strata": "standard errors then ignore the stratification (usually a little too large)",
+        "psu": "each respondent is then its own cluster, and standard errors are too small if "
+        "the sample is clustered",
+    }
+    for role, column in (("strata", "stratum"), ("psu", "psu")):
+        used = strata if role == "strata" else psu
+        if used is None and column in df.columns and df[column].notna().any():
+            warnings.warn(
+                f"The data hold {role} ids in column {column!r}, but design.{role} is not set "
+                f"in config/weighting.yaml, so the design ignores them: {effects[role]}. Set "
+                f"design: {{{role}: {column}}} to use them.",
+                WeightingWarning,
+                stacklevel=3,
+            )
 
 
 _Trimmed = tuple[SurveyDesign, BoolArray | None, float, float, int]

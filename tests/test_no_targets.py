@@ -433,3 +433,25 @@ def test_afrobarometer_r8_through_the_codebook_matches_r(
     ages = out["age"].astype("float64").where(~out["age"].isin([98, 99]))
     age = estimate(final.with_columns({"age_years": ages}), ["age_years"], "mean").iloc[0]
     _check(age, next(c for c in _cases(golden) if c["variable"] == "age"))
+
+
+R9 = AFROBAROMETER / "tun_r9_data.sav"
+
+
+@pytest.mark.skipif(not R9.is_file(), reason=f"Afrobarometer fixture absent ({R9})")
+def test_afrobarometer_r9_french_file_harmonizes_with_the_same_rules(
+    tmp_path: Path, catalogue: Catalogue
+) -> None:
+    """R9 (French labels): age 998 refused / 999 don't know, 14 crossed strata, ids 1..n."""
+    text = (AFRO_BOOK % "{}").replace("tun_r8", "tun_r9").replace(", recode: {}", "")
+    book = _codebook(tmp_path, text.replace("wave: r8", "wave: r9"), catalogue)
+    out = harmonize_file(R9, book, catalogue)
+    assert ((out["age"] == 99).sum(), (out["age"] == 98).sum()) == (1, 6)
+    assert out["age_band"].isna().sum() == 7
+    assert out["stratum"].nunique() == 14
+    assert out["respondent_id"].is_unique and out["respondent_id"].iloc[-1] == "1200"
+    config = WeightingConfig.model_validate(
+        {"design": {"strata": "stratum"}, "base_weight": {"column": "base_weight"}}
+    )
+    final, report = weight_wave(out, config)
+    assert final.degf == 1200 - 14 and report.loc[0, "design"] == NO_PSU_NOTE["en"]

@@ -6,7 +6,13 @@ from typing import Any
 import dagster as dg
 import pandas as pd
 
-from perception.codebook import check_harmonized, harmonize_file, read_harmonized, write_harmonized
+from perception.codebook import (
+    FILTER_ATTR,
+    check_harmonized,
+    harmonize_file,
+    read_harmonized,
+    write_harmonized,
+)
 from perception.config import Project
 from perception.design import SurveyDesign
 from perception.errors import PerceptionError
@@ -19,7 +25,7 @@ from perception.indicators import (
 from perception.storage import write_parquet
 from perception.weighting import (
     WeightingConfig,
-    load_targets,
+    load_wave_targets,
     load_weighting_config,
     weight_wave,
     weighted_table,
@@ -29,14 +35,18 @@ from pipelines.resources import SurveyProject, split_partition
 HARMONIZED_CHECKS: dict[str, str] = {
     "unique_ids": "Every respondent id is present and unique.",
     "conformance": "Every value is a code or value the variable catalogue allows.",
-    "design": "Design columns (base weight, stratum, PSU) are present and valid.",
+    "design": "Mapped design columns (base weight, stratum, PSU) are complete and valid.",
     "no_pii": "No column outside the catalogue, and none that looks like personal data.",
 }
 
 
 WEIGHT_CHECKS: dict[str, tuple[str, bool]] = {
-    "calibration_converged": ("Raking converged.", True),
-    "margins_met": ("Weighted totals meet every census margin within tolerance.", True),
+    "calibration_converged": ("Calibration converged (trivially without calibration).", True),
+    "margins_met": (
+        "Weighted totals meet every calibration margin within tolerance (none without "
+        "calibration).",
+        True,
+    ),
     "design_effect": ("Kish design effect from weighting is below the warning threshold.", False),
 }
 
@@ -48,11 +58,13 @@ ESTIMATE_CHECKS: dict[str, str] = {
 }
 
 
-def _weigh(loaded: Project, df: pd.DataFrame) -> tuple[WeightingConfig, SurveyDesign, pd.DataFrame]:
-    """Weight a harmonized wave with its survey's weighting config and population targets."""
+def _weigh(
+    loaded: Project, wave_id: str, df: pd.DataFrame
+) -> tuple[WeightingConfig, SurveyDesign, pd.DataFrame]:
+    """Weight a harmonized wave with its survey's weighting config and the wave's targets."""
     survey = loaded.survey
     config = load_weighting_config(survey.resolve(survey.weighting))
-    targets = load_targets(survey.resolve(survey.targets), catalogue=loaded.catalogue)
+    targets = load_wave_targets(survey, wave_id, config, loaded.catalogue)
     design, report = weight_wave(df, config, targets)
     return config, design, report
 
@@ -101,6 +113,8 @@ def build_assets(waves: dg.StaticPartitionsDefinition) -> Sequence[Any]:
         except PerceptionError as error:
             raise as_failure(error) from error
         context.log.info(f"Harmonized {len(df)} rows into {len(df.columns)} catalogue columns")
+        if FILTER_ATTR in df.attrs:
+            context.log.info(f"Codebook {df.attrs[FILTER_ATTR]}")
         path = write_harmonized(df, project.output(loaded, "harmonized", wave.id), loaded.catalogue)
         findings = check_harmonized(df, loaded.catalogue)
         return dg.MaterializeResult(
@@ -108,6 +122,7 @@ def build_assets(waves: dg.StaticPartitionsDefinition) -> Sequence[Any]:
                 "path": dg.MetadataValue.path(str(path)),
                 "source": dg.MetadataValue.path(str(raw)),
                 "rows": len(df),
+                "filter": str(df.attrs.get(FILTER_ATTR, "none")),
                 "columns": len(df.columns),
                 "preview": dg.MetadataValue.md(markdown_table(df.head(5))),
             },
@@ -132,24 +147,28 @@ def build_assets(waves: dg.StaticPartitionsDefinition) -> Sequence[Any]:
         ],
     )
     def weights(context: dg.AssetExecutionContext, project: SurveyProject) -> dg.MaterializeResult:
-        """A wave's final weights: raked to census margins and trimmed, with diagnostics."""
+        """A wave's final weights: calibrated to its targets if any, trimmed, with diagnostics."""
         survey_key, wave_id = split_partition(context.partition_key)
         loaded = project.load(survey_key)
         df = read_harmonized(project.output(loaded, "harmonized", wave_id))
         try:
-            config, design, report = _weigh(loaded, df)
+            config, design, report = _weigh(loaded, wave_id, df)
         except PerceptionError as error:
             raise as_failure(error) from error
         overall = report.iloc[0]
         context.log.info(
-            f"Weighted {len(df)} rows: {int(overall['iterations'])} raking iterations, "
-            f"{int(overall['trim_rounds'])} trimming rounds, Kish deff {overall['deff_kish']:.3f}"
+            f"Weighted {len(df)} rows ({config.calibration.method} calibration): "
+            f"{int(overall['iterations'])} iterations, {int(overall['trim_rounds'])} trimming "
+            f"rounds, Kish deff {overall['deff_kish']:.3f}"
         )
+        if overall["design"]:
+            context.log.warning(f"Design: {overall['design']}")
         path = write_parquet(weighted_table(design), project.output(loaded, "weighted", wave_id))
         write_parquet(report, project.output(loaded, "weighting_report", wave_id))
         tolerance = (
             config.trimming.margin_tolerance if config.trimming else config.calibration.tolerance
         )
+        # NaN without calibration margins (method none): then no margin can be missed.
         worst = float(report["margin_error_rel"].max(skipna=True))
         deff = float(overall["deff_kish"])
         return dg.MaterializeResult(
@@ -161,6 +180,7 @@ def build_assets(waves: dg.StaticPartitionsDefinition) -> Sequence[Any]:
                 "max_min_ratio": float(overall["max_min_ratio"]),
                 "iterations": int(overall["iterations"]),
                 "largest_margin_error": worst,
+                "design": str(overall["design"]) or "PSU ids given",
                 "report": dg.MetadataValue.md(markdown_table(report)),
             },
             check_results=[
@@ -171,8 +191,12 @@ def build_assets(waves: dg.StaticPartitionsDefinition) -> Sequence[Any]:
                 ),
                 dg.AssetCheckResult(
                     check_name="margins_met",
-                    passed=worst <= tolerance,
-                    metadata={"largest_relative_error": worst, "tolerance": tolerance},
+                    passed=not worst > tolerance,
+                    metadata={
+                        "largest_relative_error": worst,
+                        "tolerance": tolerance,
+                        "calibration": config.calibration.method,
+                    },
                 ),
                 dg.AssetCheckResult(
                     check_name="design_effect",
@@ -209,7 +233,7 @@ def build_assets(waves: dg.StaticPartitionsDefinition) -> Sequence[Any]:
             )
             # The calibrated design is rebuilt from the same inputs as the weights asset (it is
             # deterministic): the estimates need its calibration model for their variance.
-            _, design, _ = _weigh(loaded, df)
+            _, design, _ = _weigh(loaded, wave_id, df)
             table = compute_indicators(
                 design, indicators, loaded.catalogue, survey=survey.survey, wave=wave_id
             )

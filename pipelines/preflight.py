@@ -136,6 +136,8 @@ def check_survey_files(
     ]
     for index, wave in enumerate(survey.waves):
         named.append((("waves", index, "codebook"), survey.resolve(wave.codebook)))
+        if wave.targets is not None:
+            named.append((("waves", index, "targets"), survey.resolve(wave.targets)))
         if require_raw_files:
             named.append((("waves", index, "file"), survey.raw_path(wave)))
     for key, file in named:

@@ -144,9 +144,22 @@ waves:
 """
 
 
-def write_project(root: Path, *, codebook: str = CODEBOOK_YAML, survey: str = SURVEY_YAML) -> Path:
-    """Write a catalogue, a codebook and a survey file under ``root/config``; return the survey."""
+WEIGHTING_YAML = """\
+design: {strata: stratum, psu: psu, nest: true}
+base_weight: {column: base_weight}
+"""
+
+
+def write_project(
+    root: Path,
+    *,
+    codebook: str = CODEBOOK_YAML,
+    survey: str = SURVEY_YAML,
+    weighting: str = WEIGHTING_YAML,
+) -> Path:
+    """Write a catalogue, codebook, weighting and survey file under ``root/config``."""
     (root / "config" / "codebooks").mkdir(parents=True, exist_ok=True)
+    (root / "config" / "weighting.yaml").write_text(weighting, encoding="utf-8")
     (root / "config" / "variables.yaml").write_text(CATALOGUE_YAML, encoding="utf-8")
     (root / "config" / "codebooks" / "w1.yaml").write_text(codebook, encoding="utf-8")
     survey_path = root / "config" / "survey.yaml"

@@ -96,6 +96,21 @@ def test_config_check(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     assert "variables.REGION.target" in capsys.readouterr().err
 
 
+def test_config_check_needs_targets_for_calibration(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """It accepts a survey without targets weighted as delivered, not one that calibrates."""
+    no_targets = SURVEY_YAML.replace("targets: config/targets/demo_census.yaml\n", "")
+    survey = write_project(tmp_path, survey=no_targets)
+    assert main(["config", "check", str(survey)]) == 0
+    assert "calibration none: OK" in capsys.readouterr().out
+    raking = "base_weight: {column: base_weight}\ncalibration: {margins: [gender]}\n"
+    write_project(tmp_path, survey=no_targets, weighting=raking)
+    assert main(["config", "check", str(survey)]) == 2
+    err = capsys.readouterr().err
+    assert "needs population targets" in err and "waves[0].targets" in err
+
+
 def test_usage_error_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
     """It exits with 2 on a usage error."""
     assert main(["codebook"]) == 2

@@ -26,7 +26,8 @@ from perception.exports import (
     methodology_table,
     write_exports,
 )
-from perception.weighting import load_weighting_config, weight_report
+from perception.weighting import WeightingConfig, load_weighting_config, weight_report
+from perception.weighting.config import NO_PSU_NOTE
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "config"
@@ -696,6 +697,7 @@ def test_methodology_sheet_lists_each_wave(workbook: openpyxl.Workbook) -> None:
     assert rows[0][6].value == 600
     assert rows[0][9].number_format == "0.0%"
     assert "raking" in rows[0][10].value
+    assert rows[0][11].value.endswith("primary sampling units (clusters): psu.")
 
 
 def test_french_workbook_uses_french_labels(
@@ -709,6 +711,7 @@ def test_french_workbook_uses_french_labels(
     assert "Sexe: Femme" in domains
     assert str(book["inclusion"]["A2"].value).startswith("Critère à moyen terme.")
     assert _header(book["inclusion"])[0] == "Indicateur"
+    assert book["Méthodologie"]["L4"].value.startswith("Erreurs types par linéarisation")
 
 
 def test_text_starting_with_equals_stays_text(tables: PublishedTables, tmp_path: Path) -> None:
@@ -900,6 +903,34 @@ def test_methodology_table_describes_each_wave(tables: PublishedTables) -> None:
     assert "gender, age_band, region, urban_rural" in first["weighting"]
     assert "5 × median weight" in first["weighting"]
     assert (method["suppress_below"] == 25).all() and (method["flag_below"] == 50).all()
+
+
+def test_methodology_of_a_survey_without_targets_or_psu_ids() -> None:
+    """It says the weights are used as delivered and, in EN and FR, what no PSU ids mean."""
+    survey = load_survey(CONFIG / "survey.yaml")
+    undelivered = WeightingConfig.model_validate(
+        {"design": {"strata": "stratum"}, "base_weight": {"column": "base_weight"}}
+    )
+    method = methodology_table(
+        survey,
+        _weight_reports(),
+        undelivered,
+        suppress_below=25,
+        flag_below=50,
+        generated_at=GENERATED_AT,
+    )
+    first = method.iloc[0]
+    assert first["weighting"].startswith("design weights used as delivered, without calibration")
+    assert "calibration converged" not in first["weighting"]
+    assert first["design_en"] == (
+        "Taylor-linearised standard errors; strata: stratum; " + NO_PSU_NOTE["en"] + "."
+    )
+    assert NO_PSU_NOTE["en"] == (
+        "no PSU ids were released: each respondent is treated as its own cluster within "
+        "strata, which understates SEs if the sample is clustered"
+    )
+    assert first["design_fr"].endswith(NO_PSU_NOTE["fr"] + ".")
+    assert "sous-estime les erreurs types" in first["design_fr"]
 
 
 def test_margin_of_error_of_a_simple_random_sample() -> None:

@@ -65,15 +65,28 @@ def test_with_columns_replaces_a_domain_column(raked: SurveyDesign) -> None:
     assert after.loc[after["stype"] == "H", "n"].item() == before["n"].iloc[1:].sum()
 
 
-def test_with_columns_rejects_design_columns_and_wrong_lengths(raked: SurveyDesign) -> None:
-    """It refuses to replace the weights, strata, PSU or fpc, or a column of the wrong length."""
-    for name in ("pw", "dnum", "fpc"):
-        with pytest.raises(DesignError, match="cannot be replaced") as info:
-            raked.with_columns({name: np.ones(raked.n_rows)})
-        assert info.value.column == name
+def test_with_columns_rejects_the_weights_and_wrong_lengths(raked: SurveyDesign) -> None:
+    """It refuses to replace the weight column, or a column of the wrong length."""
+    with pytest.raises(DesignError, match="cannot be replaced") as info:
+        raked.with_columns({"pw": np.ones(raked.n_rows)})
+    assert info.value.column == "pw"
     with pytest.raises(DesignError, match="does not match the rows") as info:
         raked.with_columns({"x": np.ones(3)})
     assert info.value.found == "3 values"
+
+
+def test_a_stratum_column_can_be_a_reporting_domain(dnhanes: SurveyDesign) -> None:
+    """Replacing the strata column by its own domain codes keeps the design: same estimates."""
+    strata = dnhanes.data["SDMVSTRA"].to_numpy(dtype=float)
+    before = estimate(dnhanes, ["HI_CHOL"], "mean", by=["SDMVSTRA"])
+    work = dnhanes.with_columns({"SDMVSTRA": strata, "SDMVPSU": dnhanes.data["SDMVPSU"]})
+    after = estimate(work, ["HI_CHOL"], "mean", by=["SDMVSTRA"])
+    assert (work.n_strata, work.n_psus) == (dnhanes.n_strata, dnhanes.n_psus)
+    np.testing.assert_allclose(after["estimate"], before["estimate"], rtol=1e-12)
+    np.testing.assert_allclose(after["se"], before["se"], rtol=1e-12)
+    merged = work.with_columns({"SDMVSTRA": np.where(strata > 20, 20.0, strata)})
+    national = estimate(dnhanes, ["HI_CHOL"], "mean")["se"].item()
+    assert estimate(merged, ["HI_CHOL"], "mean")["se"].item() == national
 
 
 def test_with_columns_ignores_a_series_index(raked: SurveyDesign) -> None:

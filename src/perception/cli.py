@@ -127,19 +127,26 @@ def _config_check(args: argparse.Namespace) -> int:
 def _check_survey(path: Path, root: Path | None) -> None:
     """Validate one survey's configuration, print its warnings and a summary."""
     from perception.config import load_project, survey_warnings
+    from perception.weighting import load_wave_targets, load_weighting_config
 
     project = load_project(path, root)
     survey = project.survey
+    weighting = load_weighting_config(survey.resolve(survey.weighting))
+    for wave in survey.waves:
+        load_wave_targets(survey, wave.id, weighting, project.catalogue)
     if survey.geojson is not None:
         from perception.dashboard import load_geojson
 
-        load_geojson(survey.resolve(survey.geojson), project.catalogue.codes("region"))
+        load_geojson(
+            survey.resolve(survey.geojson), project.catalogue.codes(survey.map_variable or "region")
+        )
     for warning in survey_warnings(survey):
         print(f"warning: {path}: {warning}", file=sys.stderr)
     print(
         f"{path}: survey {survey.survey!r}, "
         f"{len(project.catalogue.variables)} catalogue variables, "
-        f"{len(project.codebooks)} wave(s) ({', '.join(project.codebooks)})"
+        f"{len(project.codebooks)} wave(s) ({', '.join(project.codebooks)}), "
+        f"calibration {weighting.calibration.method}"
         + (", map boundaries" if survey.geojson is not None else "")
         + ": OK"
     )

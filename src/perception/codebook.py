@@ -34,6 +34,7 @@ from perception.config import (
     WAVE_COLUMN,
     Catalogue,
     Codebook,
+    Derivation,
     MissingKind,
     Variable,
     VariableMap,
@@ -47,6 +48,7 @@ if TYPE_CHECKING:
     import numpy.typing as npt
 
 __all__ = [
+    "FILTER_ATTR",
     "Finding",
     "PseudonymisationWarning",
     "SourceMetadata",
@@ -180,10 +182,22 @@ def harmonize(
     ``age`` keeps 98/99 for don't know/refused, as every demographic does; ``age_band`` and
     ``youth`` are derived from the ages actually given, so those rows get no band.
 
+    A codebook ``filter`` is applied first: only the rows it keeps are harmonized, and
+    ``DataFrame.attrs["perception.filter"]`` says how many of the file's rows it kept.
+    ``derived`` variables are then built from the kept rows (``row_number`` counts rows of
+    the whole file, so an id points back to its raw row) and converted like mapped columns.
+    A ``cross`` whose component is blank or a ``missing`` code of that column is a
+    ValidationError naming the column and rows: a crossed design variable is never missing.
+
     """
     validate_codebook(codebook, catalogue)
     _require_columns(df, codebook, source)
     ctx = _Context(source=source, codebook=codebook, value_labels=metadata.value_labels)
+    n_file = len(df)
+    file_rows = np.arange(1, n_file + 1)
+    if codebook.filter is not None:
+        kept = _filter_rows(df, codebook.filter, source)
+        df, file_rows = df.iloc[kept].reset_index(drop=True), file_rows[kept]
     targets = codebook.targets()
     converted: dict[str, _Converted] = {}
     for name, var in catalogue.variables.items():
@@ -193,11 +207,15 @@ def harmonize(
             converted[name] = _convert(
                 series, src, name, var, codebook.variables[src], catalogue, ctx
             )
+        elif name in codebook.derived:
+            values = _derived_values(df, file_rows, codebook.derived[name], codebook, source)
+            converted[name] = _convert(
+                values, f"derived.{name}", name, var, VariableMap(target=name), catalogue, ctx
+            )
     ids = converted[ID_VARIABLE].values
-    _check_ids(
-        ids, ctx, targets[ID_VARIABLE], personal=codebook.variables[targets[ID_VARIABLE]].pii
-    )
-    if codebook.variables[targets[ID_VARIABLE]].pii:
+    personal = ID_VARIABLE in targets and codebook.variables[targets[ID_VARIABLE]].pii
+    _check_ids(ids, ctx, targets.get(ID_VARIABLE, f"derived.{ID_VARIABLE}"), personal=personal)
+    if personal:
         ids = _pseudonymise(ids, _salt(codebook, survey))
         converted[ID_VARIABLE] = _Converted(ids, converted[ID_VARIABLE].special)
     columns: dict[str, pd.Series] = {}
@@ -210,12 +228,85 @@ def harmonize(
         else:
             columns[name] = _empty(name, var, catalogue, n)
     columns[WAVE_COLUMN] = pd.Series([codebook.wave] * n, dtype="string")
-    return pd.DataFrame(columns)
+    out = pd.DataFrame(columns)
+    if codebook.filter is not None:
+        out.attrs[FILTER_ATTR] = (
+            f"filter {_filter_text(codebook.filter)} kept {n} of {n_file} rows of {source}"
+        )
+    return out
+
+
+FILTER_ATTR = "perception.filter"
+"""Key of ``DataFrame.attrs`` where harmonization reports how many rows its ``filter`` kept."""
+
+
+def _filter_text(spec: Mapping[str, Sequence[SourceKey]]) -> str:
+    """Describe a codebook filter briefly: ``COUNTRY in [788]``."""
+    return " and ".join(f"{column} in {list(values)}" for column, values in spec.items())
+
+
+def _filter_rows(
+    df: pd.DataFrame, spec: Mapping[str, Sequence[SourceKey]], source: str
+) -> npt.NDArray[np.intp]:
+    """Return the positions of the rows whose filter columns all hold a listed value."""
+    keep = np.ones(len(df), dtype=bool)
+    for column, values in spec.items():
+        listed = _lookup(_normalized(df[column]), dict.fromkeys(values, True))
+        keep &= listed.notna().to_numpy()
+    if not keep.any():
+        raise CodebookError(
+            f"The codebook filter keeps no row of the file ({_filter_text(spec)})",
+            expected="at least one row with the listed values",
+            found=f"none of the {len(df)} rows",
+            hint="check the filter values against the file's codes (e.g. the country code)",
+            file=source,
+            column=next(iter(spec)),
+        )
+    kept: npt.NDArray[np.intp] = np.flatnonzero(keep)
+    return kept
+
+
+def _derived_values(
+    df: pd.DataFrame,
+    file_rows: npt.NDArray[np.int_],
+    derivation: Derivation,
+    codebook: Codebook,
+    source: str,
+) -> pd.Series:
+    """Return the source values of a derived variable, ready for conversion to its kind."""
+    n = len(df)
+    if derivation.row_number is not None:
+        return pd.Series(file_rows, dtype="int64")
+    if derivation.cross is None:
+        return pd.Series([derivation.constant] * n, dtype=object)
+    parts: list[list[str | None]] = []
+    for column in derivation.cross:
+        values = _normalized(df[column].reset_index(drop=True))
+        vmap = codebook.variables.get(column)
+        missing = values.isna().to_numpy()
+        if vmap is not None and vmap.missing:
+            missing = missing | _lookup(values, vmap.missing).notna().to_numpy()
+        if missing.any():
+            rows = file_rows[missing] - 1  # positions in the file, before any filter
+            raise ValidationError(
+                f"Column {column} is missing in {rows.size} row(s), so they have no crossed value",
+                expected=f"a value of every column of {derivation.cross} in every row",
+                found=f"{rows.size} row(s) missing (blank, or a `missing` code of {column})",
+                hint="a crossed design variable such as a stratum cannot be missing; fix the "
+                "rows or filter them out",
+                file=source,
+                column=column,
+                rows=rows[:_SHOWN_VALUES].tolist(),
+            )
+        parts.append([_text(v) for v in values.to_numpy(dtype=object)])
+    return pd.Series(["|".join(str(p) for p in row) for row in zip(*parts, strict=True)])
 
 
 def _require_columns(df: pd.DataFrame, codebook: Codebook, source: str) -> None:
-    """Fail when the codebook names a column the file lacks."""
-    absent = [name for name in codebook.variables if name not in df.columns]
+    """Fail when the codebook names a column the file lacks (mapped, crossed or filtered)."""
+    named = [*codebook.variables, *(codebook.filter or {})]
+    named += [c for d in codebook.derived.values() for c in (d.cross or [])]
+    absent = list(dict.fromkeys(name for name in named if name not in df.columns))
     if not absent:
         return
     close = difflib.get_close_matches(absent[0], [str(c) for c in df.columns], n=3)
@@ -718,12 +809,17 @@ def _check_conformance(
 
 
 def _check_design(df: pd.DataFrame, name: str, var: Variable) -> list[Finding]:
-    """Check a design column: weights finite and > 0, strata and PSU ids never missing."""
+    """Check a design column: weights finite and > 0, strata and PSU ids never missing.
+
+    A design column the codebook does not map (entirely missing) is not a finding: many
+    files release no PSU ids, and the weighting configuration says which columns the design
+    uses (building the design fails, naming the column, if it needs an absent one).
+    """
     if name not in df.columns:
         return [Finding("design", name, "design column missing")]
     column = df[name]
     if column.isna().all():
-        return [Finding("design", name, "design column not mapped (entirely missing)")]
+        return []
     if var.kind == "number":
         values = pd.to_numeric(column, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
         bad = ~np.isfinite(values) | (values <= 0)

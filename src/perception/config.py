@@ -18,7 +18,17 @@ from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any, Literal, Self, TypeVar, Union, get_args, get_origin
+from typing import (
+    Annotated,
+    Any,
+    Literal,
+    NoReturn,
+    Self,
+    TypeVar,
+    Union,
+    get_args,
+    get_origin,
+)
 
 import pydantic
 from pydantic import (
@@ -47,6 +57,7 @@ __all__ = [
     "Catalogue",
     "Codebook",
     "DeploymentConfig",
+    "Derivation",
     "Fieldwork",
     "Label",
     "Project",
@@ -569,16 +580,60 @@ class VariableMap(_Model):
                 )
 
 
+SourceColumn = Annotated[str, StringConstraints(min_length=1)]
+
+
+class Derivation(_Model):
+    """A catalogue variable built from the file rather than read from one column.
+
+    Exactly one of: ``cross`` (source columns whose raw codes, after the codebook's
+    ``missing`` handling, are joined with ``|``: ``[REGION, URBRUR]`` gives ``"1580|1"``, one
+    value per combination; a string variable such as ``stratum``), ``row_number: true`` (the
+    row's position in the raw file, 1 to n, before any ``filter``; for a file without an id)
+    or ``constant`` (the same value in every row, valid for the variable's kind).
+    """
+
+    cross: list[SourceColumn] | None = Field(default=None, min_length=2)
+    row_number: Literal[True] | None = None
+    constant: SourceValue | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Self:
+        given = [k for k in ("cross", "row_number", "constant") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise _rule(
+                "exactly one of cross, row_number: true or constant",
+                f"{', '.join(given) or 'none'}",
+                "e.g. stratum: {cross: [REGION, URBRUR]}, respondent_id: {row_number: true}, "
+                "country: {constant: 788}",
+            )
+        if self.cross is not None and len(set(self.cross)) != len(self.cross):
+            raise _rule(
+                "each source column once in cross",
+                f"{self.cross}",
+                "remove the repeated column",
+                ("cross",),
+            )
+        return self
+
+
 class Codebook(_Model):
-    """One codebook per source file (``config/codebooks/<name>.yaml``)."""
+    """One codebook per source file (``config/codebooks/<name>.yaml``).
+
+    ``filter`` keeps the rows whose source column holds one of the listed values (several
+    columns must all match), e.g. one country of a multi-country file; ``derived`` builds
+    catalogue variables from the file (:class:`Derivation`) without editing it.
+    """
 
     wave: WaveId
     source_file: NonEmptyStr
     description: str | None = None
     id_salt_env: EnvVarName | None = None
-    variables: dict[Annotated[str, StringConstraints(min_length=1)], VariableMap] = Field(
-        min_length=1
+    filter: dict[SourceColumn, Annotated[list[SourceValue], Field(min_length=1)]] | None = Field(
+        default=None, min_length=1
     )
+    variables: dict[SourceColumn, VariableMap] = Field(min_length=1)
+    derived: dict[VariableName, Derivation] = Field(default_factory=dict)
     _path: Path | None = PrivateAttr(default=None)
 
     @property
@@ -608,7 +663,7 @@ class Fieldwork(_Model):
 
 
 class WaveConfig(_Model):
-    """One wave: its raw file (inside ``raw_dir``) and its codebook."""
+    """One wave: its raw file (inside ``raw_dir``), its codebook and optionally its targets."""
 
     id: WaveId
     label: Label
@@ -616,6 +671,8 @@ class WaveConfig(_Model):
     codebook: NonEmptyStr
     fieldwork: Fieldwork | None = None
     provider: str | None = None
+    targets: NonEmptyStr | None = None
+    """Population targets of this wave; overrides the survey's ``targets``."""
 
 
 class SurveyConfig(_Model):
@@ -627,7 +684,8 @@ class SurveyConfig(_Model):
     raw_dir: NonEmptyStr
     processed_dir: NonEmptyStr
     variables: NonEmptyStr
-    targets: NonEmptyStr
+    targets: NonEmptyStr | None = None
+    """Population targets of every wave that does not name its own; none when absent."""
     weighting: NonEmptyStr
     geojson: NonEmptyStr | None = None
     map_variable: VariableName | None = None
@@ -675,6 +733,17 @@ class SurveyConfig(_Model):
     def resolve(self, relative: str | Path) -> Path:
         """Resolve a path from the survey file against the project root."""
         return self._root / relative
+
+    def targets_key(self, wave: WaveConfig) -> tuple[tuple[Hashable, ...], str | None]:
+        """Return the key that sets a wave's population targets, and the file it names.
+
+        The wave's own ``targets`` wins over the survey's; ``None`` when neither is set (the
+        key is then the wave's, where targets would go).
+        """
+        index = self.waves.index(wave)
+        if wave.targets is not None or self.targets is None:
+            return ("waves", index, "targets"), wave.targets
+        return ("targets",), self.targets
 
     def raw_path(self, wave: WaveConfig) -> Path:
         """Return the raw file of a wave."""
@@ -935,7 +1004,9 @@ def _check_codebook(codebook: Codebook, catalogue: Catalogue, doc: YamlDocument 
             )
         seen[vmap.target] = source
         _check_mapping(codebook, catalogue, doc, source, vmap.target, vmap, var)
-    if ID_VARIABLE not in seen:
+    for target, derivation in codebook.derived.items():
+        _check_derivation(codebook, catalogue, doc, target, derivation, seen)
+    if ID_VARIABLE not in seen and ID_VARIABLE not in codebook.derived:
         raise _codebook_error(
             codebook,
             doc,
@@ -945,6 +1016,117 @@ def _check_codebook(codebook: Codebook, catalogue: Catalogue, doc: YamlDocument 
             found="none",
             hint="map the file's respondent/questionnaire number; add `pii: true` if it is "
             "personal (it is then replaced by a salted hash)",
+        )
+
+
+def _check_derivation(
+    codebook: Codebook,
+    catalogue: Catalogue,
+    doc: YamlDocument | None,
+    target: str,
+    derivation: Derivation,
+    seen: Mapping[str, str],
+) -> None:
+    """Check one derived variable: a catalogue variable, not mapped twice, valid for its kind."""
+    key = ("derived", target)
+
+    def fail(
+        where: tuple[Hashable, ...], message: str, expected: str, found: str, hint: str
+    ) -> NoReturn:
+        raise _codebook_error(
+            codebook, doc, where, message, expected=expected, found=found, hint=hint
+        )
+
+    var = catalogue.variables.get(target)
+    if var is None:
+        close = difflib.get_close_matches(target, list(catalogue.variables), n=1)
+        fail(
+            key,
+            "Derived variable is not in the variable catalogue",
+            "a variable of config/variables.yaml",
+            f"derived {target!r}",
+            f"did you mean {close[0]!r}?" if close else "add it to the catalogue first",
+        )
+        return
+    if target in seen:
+        fail(
+            key,
+            "A harmonized variable is both mapped and derived",
+            f"one source for {target}",
+            f"source column {seen[target]} and derived.{target}",
+            "keep one: remove the mapping or the derivation",
+        )
+    if var.role == "derived" or var.kind == "date":
+        fail(
+            key,
+            f"{target} cannot be derived in a codebook",
+            "an id, design, demographic or item variable that is not a date",
+            f"{target} is a {var.role} {var.kind} variable",
+            "age_band and youth are computed from age; map dates from a column",
+        )
+    if derivation.cross is not None:
+        if var.kind != "string":
+            fail(
+                (*key, "cross"),
+                f"cross builds text codes, and {target} is {var.kind}",
+                "cross only for a string variable (e.g. stratum)",
+                f"{target} is {var.kind}",
+                "cross the columns into stratum, or map one column with recode",
+            )
+        personal = [c for c in derivation.cross if c in codebook.variables]
+        personal = [c for c in personal if codebook.variables[c].pii]
+        if personal:
+            fail(
+                (*key, "cross"),
+                "Personal data crossed into a harmonized variable",
+                "no pii: true column in cross",
+                f"{personal[0]} is pii: true",
+                "personal data never leaves data/raw; cross other columns",
+            )
+    elif derivation.row_number is not None:
+        if var.kind not in ("string", "integer"):
+            fail(
+                (*key, "row_number"),
+                f"row_number gives 1..n, and {target} is {var.kind}",
+                "row_number only for a string or integer variable (e.g. respondent_id)",
+                f"{target} is {var.kind}",
+                "use row_number for respondent_id",
+            )
+    else:
+        _check_constant(codebook, catalogue, doc, target, var, derivation.constant)
+
+
+def _check_constant(
+    codebook: Codebook,
+    catalogue: Catalogue,
+    doc: YamlDocument | None,
+    target: str,
+    var: Variable,
+    value: int | float | str | None,
+) -> None:
+    """Check that a constant is a valid value of its variable's kind."""
+    if var.kind == "categorical":
+        valid = isinstance(value, int) and value in catalogue.codes(target)
+        expected = f"a catalogue code of {target}: {sorted(catalogue.codes(target))}"
+    elif var.kind == "integer":
+        low = var.min if var.min is not None else -math.inf
+        high = var.max if var.max is not None else math.inf
+        valid = isinstance(value, int) and low <= value <= high
+        expected = f"a whole number from {var.min} to {var.max}"
+    elif var.kind == "number":
+        valid = isinstance(value, int | float)
+        expected = "a number"
+    else:
+        valid, expected = True, "a text"
+    if not valid:
+        raise _codebook_error(
+            codebook,
+            doc,
+            ("derived", target, "constant"),
+            f"Constant not valid for {target}",
+            expected=expected,
+            found=repr(value),
+            hint="use a value the catalogue allows for this variable",
         )
 
 

@@ -444,19 +444,20 @@ class SurveyDesign:
         """Return the same design (weights, calibration history) with data columns added.
 
         Each value holds one entry per data row, in row order (a Series' index is ignored).
-        An existing column may be replaced, except the design's own weight, strata, PSU and
-        fpc columns.
+        An existing column may be replaced, except the weight column. A strata, PSU or fpc
+        column may be replaced too, so that a harmonized variable can be both a stratum and a
+        reporting domain (``strata: region`` with estimates by region): the design's strata,
+        PSUs and fpc were fixed when it was built and do not change with the data column.
         """
-        roles = {self._weights_column, self._strata, self._psu, self._fpc} - {None}
         data = self._data
         added: dict[str, pd.Series] = {}
         for name, values in columns.items():
-            if name in roles:
+            if name == self._weights_column:
                 raise DesignError(
-                    f"The design column {name!r} cannot be replaced",
-                    expected="new columns, or columns other than weights, strata, PSU and fpc",
+                    f"The weight column {name!r} cannot be replaced",
+                    expected="new columns, or columns other than the weights",
                     found=repr(name),
-                    hint="build a new SurveyDesign to change the design itself",
+                    hint="use with_weights() to change the weights",
                     column=name,
                 )
             series = values if isinstance(values, pd.Series) else pd.Series(np.asarray(values))

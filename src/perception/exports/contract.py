@@ -132,6 +132,8 @@ TABLE_COLUMNS: Mapping[str, Mapping[str, SqlType]] = {
         "n_eff": "DOUBLE",
         "moe_95": "DOUBLE",
         "weighting": "VARCHAR",
+        "design_en": "VARCHAR",
+        "design_fr": "VARCHAR",
         "suppress_below": "BIGINT",
         "flag_below": "BIGINT",
         "generated_at": "VARCHAR",

@@ -228,6 +228,7 @@ _TEXTS: Mapping[str, Mapping[Lang, str]] = {
         "fr": "Marge d'erreur (95 %, ±)",
     },
     "weighting": {"en": "Weighting", "fr": "Pondération"},
+    "design": {"en": "Sampling design", "fr": "Plan de sondage"},
     "note_suppressed": {
         "en": "* Suppressed: fewer than {suppress} respondents in the base (unweighted), or "
         "hidden so that it cannot be worked out from other published cells.",

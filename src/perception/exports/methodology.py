@@ -6,7 +6,7 @@ import datetime as dt
 import math
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pandas as pd
 
@@ -71,7 +71,8 @@ def methodology_table(
     (:func:`perception.weighting.weight_report`, as the ``weights`` asset stores it); its
     ``overall`` row gives the sample size, Kish deff and effective n. ``generated_at`` is the
     time of the run (a naive time is taken as UTC); pass a fixed one, e.g. derived from the
-    inputs, for byte-identical reruns. The weighting text is in English.
+    inputs, for byte-identical reruns. The weighting text is in English; the sampling design
+    (strata, PSUs, and the caveat of a design without PSU ids) is in English and French.
 
     Raises
     ------
@@ -112,6 +113,8 @@ def methodology_table(
             "n_eff": "float64",
             "moe_95": "float64",
             "weighting": "str",
+            "design_en": "str",
+            "design_fr": "str",
             "suppress_below": "Int64",
             "flag_below": "Int64",
             "generated_at": "str",
@@ -155,7 +158,9 @@ def _wave_row(
         "deff_kish": deff,
         "n_eff": float(top["n_eff"]),
         "moe_95": margin_of_error(n, deff),
-        "weighting": _weighting_text(survey, weighting, top),
+        "weighting": _weighting_text(survey, wave, weighting, top),
+        "design_en": _design_text(weighting, "en"),
+        "design_fr": _design_text(weighting, "fr"),
         "suppress_below": suppress_below,
         "flag_below": flag_below,
         "generated_at": stamp,
@@ -168,18 +173,49 @@ def _utc_text(moment: dt.datetime) -> str:
     return aware.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def _design_text(weighting: WeightingConfig, lang: Literal["en", "fr"]) -> str:
+    """Describe the sampling design the variance uses, with its caveat, in one language."""
+    design = weighting.design
+    words = _DESIGN_WORDS[lang]
+    parts = [
+        words["strata"].format(design.strata) if design.strata else words["no_strata"],
+        words["psu"].format(design.psu) if design.psu else design.note(lang),
+    ]
+    return words["taylor"] + "; ".join(parts) + "."
+
+
+_DESIGN_WORDS: Mapping[str, Mapping[str, str]] = {
+    "en": {
+        "taylor": "Taylor-linearised standard errors; ",
+        "strata": "strata: {}",
+        "no_strata": "no strata",
+        "psu": "primary sampling units (clusters): {}",
+    },
+    "fr": {
+        "taylor": "Erreurs types par linéarisation de Taylor ; ",
+        "strata": "strates : {}",
+        "no_strata": "pas de strates",
+        "psu": "unités primaires (grappes) : {}",
+    },
+}
+
+
 def _weighting_text(
-    survey: SurveyConfig, weighting: WeightingConfig, overall: pd.Series[Any]
+    survey: SurveyConfig, wave: WaveConfig, weighting: WeightingConfig, overall: pd.Series[Any]
 ) -> str:
     """Describe the weighting of a wave: method, margins, targets, trimming and diagnostics."""
     calibration = weighting.calibration
-    margins = ", ".join(
-        spec if isinstance(spec, str) else " × ".join(spec) for spec in calibration.specs
-    )
-    parts = [
-        f"{_METHOD_NAMES[calibration.method]} of the design weights to population margins "
-        f"{margins} (targets: {Path(survey.targets).name})"
-    ]
+    _, targets = survey.targets_key(wave)
+    if calibration.method == "none" or targets is None:
+        parts = ["design weights used as delivered, without calibration to population targets"]
+    else:
+        margins = ", ".join(
+            spec if isinstance(spec, str) else " × ".join(spec) for spec in calibration.specs
+        )
+        parts = [
+            f"{_METHOD_NAMES[calibration.method]} of the design weights to population margins "
+            f"{margins} (targets: {Path(targets).name})"
+        ]
     trimming = weighting.trimming
     if trimming is None:
         parts.append("no trimming")
@@ -187,12 +223,15 @@ def _weighting_text(
         bounds = f"cap {_bound_text(trimming.cap)}"
         if trimming.floor is not None:
             bounds += f", floor {_bound_text(trimming.floor)}"
+        again = "re-calibrated" if calibration.needs_targets else "redistributed within strata"
         parts.append(
-            f"trimming with {bounds}, re-calibrated; {int(overall['n_trimmed'])} weight(s) "
+            f"trimming with {bounds}, {again}; {int(overall['n_trimmed'])} weight(s) "
             f"trimmed in {int(overall['trim_rounds'])} round(s)"
         )
-    converged = "converged" if bool(overall["converged"]) else "did NOT converge"
-    diagnostics = [f"calibration {converged}"]
+    diagnostics = []
+    if calibration.needs_targets:
+        converged = "converged" if bool(overall["converged"]) else "did NOT converge"
+        diagnostics.append(f"calibration {converged}")
     error = float(overall["margin_error_rel"])
     if math.isfinite(error):
         diagnostics.append(f"largest relative margin error {error:.1e}")

@@ -535,6 +535,7 @@ def _methodology_sheet(context: _Context) -> _Sheet:
         _Column(context.text("n_eff"), 12, wrap=True),
         _Column(context.text("moe_95"), 12, wrap=True),
         _Column(context.text("weighting"), 80, wrap=True),
+        _Column(context.text("design"), 60, wrap=True),
     ]
     rows = [
         [
@@ -549,6 +550,7 @@ def _methodology_sheet(context: _Context) -> _Sheet:
             _number(row["n_eff"], "count"),
             _number(row["moe_95"], "percent"),
             _text_cell(row["weighting"]),
+            _text_cell(row[f"design_{context.lang}"]),
         ]
         for row in _records(context.tables.methodology)
     ]

@@ -21,7 +21,12 @@ from perception.weighting.diagnostics import (
     weight_report,
 )
 from perception.weighting.nonresponse import NonresponseResult, adjust_nonresponse
-from perception.weighting.targets import PopulationTargets, TargetTable, load_targets
+from perception.weighting.targets import (
+    PopulationTargets,
+    TargetTable,
+    load_targets,
+    load_wave_targets,
+)
 from perception.weighting.trimming import (
     TrimmingSettings,
     TrimResult,
@@ -50,6 +55,7 @@ __all__ = [
     "effective_sample_size",
     "kish_deff",
     "load_targets",
+    "load_wave_targets",
     "load_weighting_config",
     "margin_errors",
     "trim_and_recalibrate",

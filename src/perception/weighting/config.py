@@ -19,13 +19,44 @@ class _Strict(BaseModel):
 
 
 class DesignSettings(_Strict):
-    """Columns playing each design role, and design options (see ``perception.SurveyDesign``)."""
+    """Columns playing each design role, and design options (see ``perception.SurveyDesign``).
 
-    strata: str | None = "stratum"
-    psu: str | None = "psu"
+    ``strata`` and ``psu`` name harmonized columns; leave one out (or set it to null) when the
+    file has none. Without ``psu`` each respondent is its own cluster within its stratum (R's
+    ``svydesign(ids=~1, strata=~stratum, ...)``), which understates standard errors when the
+    sample was in fact clustered; the weighting report and the methodology table say so.
+    """
+
+    strata: str | None = None
+    psu: str | None = None
     fpc: str | None = None
     nest: bool = False
     lonely_psu: Literal["fail", "remove", "certainty", "adjust", "average"] = "fail"
+
+    def note(self, lang: Literal["en", "fr"] = "en") -> str:
+        """Return the caveat the design needs in words (empty when PSU ids are given)."""
+        if self.psu is not None:
+            return ""
+        return NO_PSU_NOTE[lang] if self.strata is not None else NO_PSU_NO_STRATA_NOTE[lang]
+
+
+NO_PSU_NOTE: dict[str, str] = {
+    "en": "no PSU ids were released: each respondent is treated as its own cluster within "
+    "strata, which understates SEs if the sample is clustered",
+    "fr": "aucun identifiant d'unité primaire (UPE) n'a été diffusé : chaque répondant est "
+    "traité comme sa propre grappe au sein des strates, ce qui sous-estime les erreurs types "
+    "si l'échantillon est en grappes",
+}
+"""What a design without PSU ids means for the standard errors, in English and French."""
+
+NO_PSU_NO_STRATA_NOTE: dict[str, str] = {
+    "en": "no PSU ids and no strata were given: each respondent is treated as its own cluster "
+    "in a single stratum, which understates SEs if the sample is clustered",
+    "fr": "ni identifiant d'unité primaire (UPE) ni strate : chaque répondant est traité comme "
+    "sa propre grappe dans une strate unique, ce qui sous-estime les erreurs types si "
+    "l'échantillon est en grappes",
+}
+"""The same caveat for a design with neither strata nor PSU ids."""
 
 
 class BaseWeightSettings(_Strict):
@@ -52,11 +83,19 @@ class NonresponseSettings(_Strict):
     """Collapse classes with fewer respondents (announced by a warning); off when absent."""
 
 
-class CalibrationSettings(_Strict):
-    """Calibration method, margins and convergence settings."""
+CalibrationMethod = Literal["none", "rake", "poststratify", "linear"]
 
-    method: Literal["rake", "poststratify", "linear"] = "rake"
-    margins: tuple[str | tuple[str, ...], ...] = Field(min_length=1)
+
+class CalibrationSettings(_Strict):
+    """Calibration method, margins and convergence settings.
+
+    ``method: none`` uses the design weights as delivered (after any nonresponse adjustment and
+    trimming): the choice for a survey without population targets. It takes no margins. The
+    other methods need margins and the survey's population targets.
+    """
+
+    method: CalibrationMethod = "rake"
+    margins: tuple[str | tuple[str, ...], ...] = ()
     """Harmonized variables, or crossings such as ``[gender, age_band]``; targets come from the
     population targets file. For ``poststratify`` give one entry: its cells are the post-strata."""
     tolerance: PositiveFloat = 1e-8
@@ -66,6 +105,18 @@ class CalibrationSettings(_Strict):
     @model_validator(mode="after")
     def _margins_fit_method(self) -> Self:
         """Check margins are distinct, and that post-stratification has one set of cells."""
+        if self.method == "none":
+            if self.margins:
+                raise ValueError(
+                    "method none uses the design weights as delivered and takes no margins; "
+                    "remove margins, or choose rake, poststratify or linear"
+                )
+            return self
+        if not self.margins:
+            raise ValueError(
+                f"method {self.method} needs margins (e.g. margins: [gender, region]); "
+                "use method: none to keep the design weights as delivered"
+            )
         names = [spec_name(as_spec(m)) for m in self.margins]
         if len(set(names)) != len(names):
             raise ValueError(f"each margin once; found {names}")
@@ -80,6 +131,11 @@ class CalibrationSettings(_Strict):
     def specs(self) -> tuple[MarginSpec, ...]:
         """Return the margins in canonical form (a name, or a tuple of crossed names)."""
         return tuple(as_spec(m) for m in self.margins)
+
+    @property
+    def needs_targets(self) -> bool:
+        """Tell whether this calibration needs population targets (every method but none)."""
+        return self.method != "none"
 
 
 class WeightingConfig(_Strict):
@@ -98,14 +154,15 @@ class WeightingConfig(_Strict):
     design: DesignSettings = DesignSettings()
     base_weight: BaseWeightSettings
     nonresponse: NonresponseSettings | None = None
-    calibration: CalibrationSettings
+    calibration: CalibrationSettings = CalibrationSettings(method="none")
+    """Calibration to population targets; absent means ``method: none``."""
     trimming: TrimmingSettings | None = None
     missing_policy: MissingPolicy = "error"
     missing_codes: tuple[int, ...] = ()
     domains: tuple[str | tuple[str, ...], ...] | None = None
+    """Domains of the diagnostics report; the calibration margins when absent."""
     deff_warning: PositiveFloat = 2.5
     """Kish design effect from weighting above which the pipeline warns (it does not fail)."""
-    """Domains of the diagnostics report; the calibration margins when absent."""
 
     @property
     def domain_specs(self) -> tuple[MarginSpec, ...]:

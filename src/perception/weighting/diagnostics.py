@@ -43,6 +43,7 @@ REPORT_COLUMNS = (
     "trim_rounds",
     "iterations",
     "converged",
+    "design",
 )
 """Columns of :func:`weight_report`, in order. One row per domain level, the first about everyone.
 
@@ -63,7 +64,10 @@ REPORT_COLUMNS = (
 - ``trim_rounds``: trim + re-calibrate rounds; ``iterations``: iterations of the final
   calibration (0 for a closed-form method, -1 when unknown).
 - ``converged``: whether calibration converged and the final weights meet the bounds and margins.
-  The last four are properties of the whole run, repeated on every row.
+- ``design``: the caveat the sampling design needs in words, empty when there is none (e.g.
+  "no PSU ids were released: each respondent is treated as its own cluster within strata,
+  which understates SEs if the sample is clustered").
+  The last five are properties of the whole run, repeated on every row.
 """
 
 
@@ -245,6 +249,7 @@ def weight_report(
     iterations: int = -1,
     converged: bool = True,
     missing_codes: Sequence[Hashable] = (),
+    design: str = "",
 ) -> pd.DataFrame:
     """Return the tidy weighting report: one row overall, then one per level of each domain.
 
@@ -269,6 +274,8 @@ def weight_report(
         Whether the run met all its targets.
     missing_codes : sequence
         Codes reported as the ``<missing>`` level of a domain.
+    design : str
+        The design's caveat in words (``DesignSettings.note``), empty when there is none.
 
     Returns
     -------
@@ -313,6 +320,7 @@ def weight_report(
     report["trim_rounds"] = trim_rounds
     report["iterations"] = iterations
     report["converged"] = converged
+    report["design"] = design
     report["n"] = report["n"].astype(np.int64)
     report["n_trimmed"] = report["n_trimmed"].astype(np.int64)
     report["level"] = report["level"].astype(str)

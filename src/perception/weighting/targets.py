@@ -11,10 +11,12 @@ from typing import NoReturn, Self
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationInfo, model_validator
 
-from perception.config import Catalogue
+from perception.config import Catalogue, SurveyConfig, config_error
+from perception.errors import ConfigError
 from perception.weighting._common import as_spec, spec_name, spec_variables
 from perception.weighting._yaml import document_of, load_model, located_error
-from perception.yamlio import YamlDocument
+from perception.weighting.config import WeightingConfig
+from perception.yamlio import YamlDocument, load_yaml
 
 TOTAL_TOLERANCE = 1e-3
 """Relative tolerance (0.1%) within which tables agree on the grand total and shared margins."""
@@ -280,3 +282,53 @@ def load_targets(path: str | Path, *, catalogue: Catalogue | None = None) -> Pop
             }
         )
     return targets
+
+
+def load_wave_targets(
+    survey: SurveyConfig, wave_id: str, config: WeightingConfig, catalogue: Catalogue
+) -> PopulationTargets | None:
+    """Load the population targets one wave is calibrated to, or None without calibration.
+
+    A wave's own ``targets:`` in ``config/survey.yaml`` overrides the survey's, so each round
+    can be calibrated to its own population (never every round to one round's totals).
+
+    Raises
+    ------
+    ConfigError
+        When the weighting calibrates (``calibration.method`` other than ``none``) and neither
+        the wave nor the survey names a targets file; the error names the key to add.
+
+    """
+    wave = next((w for w in survey.waves if w.id == wave_id), None)
+    if wave is None:
+        raise ConfigError(
+            f"Unknown wave {wave_id!r}",
+            expected=f"a wave of survey {survey.survey}: {[w.id for w in survey.waves]}",
+            found=repr(wave_id),
+            hint="Use a wave id listed under `waves:` in config/survey.yaml.",
+        )
+    if not config.calibration.needs_targets:
+        return None
+    key, file = survey.targets_key(wave)
+    if file is None:
+        message = "Calibration needs population targets, and this wave has none"
+        expected = (
+            f"`targets:` for wave {wave_id} (or for the survey), since config/weighting.yaml "
+            f"sets calibration.method: {config.calibration.method}"
+        )
+        hint = (
+            "Add `targets: config/targets/<file>.yaml` to the wave (or to the survey), or set "
+            "calibration: {method: none} in config/weighting.yaml to use the design weights as "
+            "delivered."
+        )
+        try:
+            doc = load_yaml(survey.path)
+        except ValueError:
+            raise ConfigError(
+                f"{message} at {'.'.join(map(str, key))}",
+                expected=expected,
+                found="no targets",
+                hint=hint,
+            ) from None
+        raise config_error(doc, key, message, expected=expected, found="no targets", hint=hint)
+    return load_targets(survey.resolve(file), catalogue=catalogue)

@@ -33,6 +33,7 @@ from perception.design import SurveyDesign
 from perception.errors import CalibrationError, ConfigError
 from perception.weighting._common import (
     MISSING_LABEL,
+    BoolArray,
     FloatArray,
     IntArray,
     MarginSpec,
@@ -183,7 +184,7 @@ def _base_weights(df: pd.DataFrame, config: WeightingConfig) -> FloatArray:
 def weight_wave(
     df: pd.DataFrame,
     config: WeightingConfig,
-    targets: PopulationTargets,
+    targets: PopulationTargets | None = None,
     *,
     strata: str | None = None,
     psu: str | None = None,
@@ -197,20 +198,24 @@ def weight_wave(
         nonrespondents included; otherwise respondents only.
     config : WeightingConfig
         Weighting settings (``config/weighting.yaml``).
-    targets : PopulationTargets
-        Population targets; the calibration margins are summed from its tables.
+    targets : PopulationTargets, optional
+        Population targets; the calibration margins are summed from its tables. Required
+        unless ``calibration.method`` is ``none``, ignored then.
     strata, psu : str, optional
-        Stratum and PSU columns; default to ``config.design`` (``stratum`` and ``psu``).
+        Stratum and PSU columns; default to ``config.design``.
 
     Returns
     -------
     design : SurveyDesign
         The respondents' calibrated (and trimmed) design, ready for estimation with
         calibration-aware variance. Its data hold the respondents, the ``_input_weight`` column
-        and one ``_cal_<margin>`` label column per margin (see the module docstring).
+        and one ``_cal_<margin>`` label column per margin (see the module docstring). With
+        ``method: none`` it is uncalibrated: its weights are the design weights (after any
+        nonresponse adjustment and trimming).
     report : pandas.DataFrame
         The diagnostics of :func:`~perception.weighting.diagnostics.weight_report` on the final
-        weights, for ``config.domains`` (or the margins).
+        weights, for ``config.domains`` (or the margins); its ``design`` column states the
+        caveat of a design without PSU ids.
 
     Raises
     ------
@@ -221,14 +226,20 @@ def weight_wave(
         nonresponse class without respondents, calibration that cannot reach its margins, or
         trimming that cannot meet both the cap and the margins.
     ConfigError
-        A diagnostics domain that is not in the data, or margins absent from the targets.
+        A diagnostics domain that is not in the data, margins absent from the targets, or a
+        calibration method other than ``none`` without targets.
 
     Notes
     -----
     Steps, in order: base weights :math:`d_i` (column or :math:`1/\prod_s p_{s,i}`);
     nonresponse adjustment within weighting classes; calibration (raking, post-stratification
-    or linear/GREG) of the respondents to the census margins; trimming to the cap with
-    redistribution and re-calibration until both hold; diagnostics on the final weights.
+    or linear/GREG) of the respondents to the census margins, or none; trimming to the cap with
+    redistribution (within calibration cells, re-calibrating until both hold; without
+    calibration, within strata, so stratum totals are kept); diagnostics on the final weights.
+
+    Without calibration the estimates are ratio estimators on the design weights, so their
+    proportions, means, standard errors and intervals do not depend on the weights' scale
+    (mean 1 or population totals alike); only totals scale.
 
     References
     ----------
@@ -241,6 +252,23 @@ def weight_wave(
     Weighting Survey Samples*, 2nd ed. Springer.
 
     """
+    settings = config.design.model_copy(
+        update={
+            "strata": config.design.strata if strata is None else strata,
+            "psu": config.design.psu if psu is None else psu,
+        }
+    )
+    _warn_unused_design_columns(df, settings.strata, settings.psu)
+    if config.calibration.needs_targets and targets is None:
+        raise ConfigError(
+            "Calibration needs population targets, and this wave has none.",
+            expected=f"a `targets:` file for the wave or the survey (calibration.method: "
+            f"{config.calibration.method})",
+            found="no targets",
+            hint="Name a targets file under `targets:` in config/survey.yaml (for the survey or "
+            "the wave), or set calibration: {method: none} in config/weighting.yaml to use the "
+            "design weights as delivered.",
+        )
     at = np.arange(len(df), dtype=np.intp)
     weights = _base_weights(df, config)
     if config.nonresponse is not None:
@@ -258,52 +286,106 @@ def weight_wave(
         at = at[adjusted.respondents]
         weights = adjusted.weights[adjusted.respondents]
     respondents = df.iloc[at].reset_index(drop=True)
-    calibration = _plan(respondents, weights, config, targets, at)
-    frame = respondents.assign(**calibration.columns, **{INPUT_WEIGHT_COLUMN: weights})
+    calibration = (
+        None
+        if targets is None or not config.calibration.needs_targets
+        else _plan(respondents, weights, config, targets, at)
+    )
+    columns = {} if calibration is None else calibration.columns
+    frame = respondents.assign(**columns, **{INPUT_WEIGHT_COLUMN: weights})
     for domain in config.domain_specs:
         _require(frame, domain, "diagnostics domain", "domains")
     design = SurveyDesign(
         frame,
         weights=INPUT_WEIGHT_COLUMN,
-        strata=config.design.strata if strata is None else strata,
-        psu=config.design.psu if psu is None else psu,
-        fpc=config.design.fpc,
-        nest=config.design.nest,
-        lonely_psu=config.design.lonely_psu,
+        strata=settings.strata,
+        psu=settings.psu,
+        fpc=settings.fpc,
+        nest=settings.nest,
+        lonely_psu=settings.lonely_psu,
     )
-    calibrated = calibration.apply(design)
-
-    def margin_error(w: FloatArray) -> float:
-        return largest_margin_error(
-            frame, w, calibration.by_spec, missing_codes=config.missing_codes
-        )
-
-    if config.trimming is None:
-        final, trimmed, cap, floor, rounds = calibrated, None, np.nan, np.nan, 0
+    if calibration is None:
+        final, trimmed, cap, floor, rounds = _trim_uncalibrated(design, config)
+        iterations, converged = 0, True
+        by_spec: dict[MarginSpec, dict[Hashable, float]] = {}
     else:
-        result = trim_and_recalibrate(
-            calibrated,
-            lambda w: calibration.apply(design.with_weights(w)),
-            margin_error,
-            config.trimming,
-            groups=calibration.cells(),
-        )
-        final, trimmed = result.design, result.trimmed
-        cap, floor, rounds = result.cap, result.floor, result.rounds
+        final, trimmed, cap, floor, rounds = _trim_calibrated(design, calibration, config)
+        iterations = final.calibration[-1].iterations
+        converged = final.calibration[-1].converged
+        by_spec = calibration.by_spec
     report = weight_report(
         frame,
         final.weights,
         domains=config.domain_specs,
-        margins=calibration.by_spec,
+        margins=by_spec,
         trimmed=trimmed,
         cap=cap,
         floor=floor,
         trim_rounds=rounds,
-        iterations=final.calibration[-1].iterations,
-        converged=final.calibration[-1].converged,
+        iterations=iterations,
+        converged=converged,
         missing_codes=config.missing_codes,
+        design=settings.note("en"),
     )
     return final, report
+
+
+def _warn_unused_design_columns(df: pd.DataFrame, strata: str | None, psu: str | None) -> None:
+    """Warn when the data hold stratum or PSU ids (catalogue names) the design does not use."""
+    effects = {
+        "strata": "standard errors then ignore the stratification (usually a little too large)",
+        "psu": "each respondent is then its own cluster, and standard errors are too small if "
+        "the sample is clustered",
+    }
+    for role, column in (("strata", "stratum"), ("psu", "psu")):
+        used = strata if role == "strata" else psu
+        if used is None and column in df.columns and df[column].notna().any():
+            warnings.warn(
+                f"The data hold {role} ids in column {column!r}, but design.{role} is not set "
+                f"in config/weighting.yaml, so the design ignores them: {effects[role]}. Set "
+                f"design: {{{role}: {column}}} to use them.",
+                WeightingWarning,
+                stacklevel=3,
+            )
+
+
+_Trimmed = tuple[SurveyDesign, BoolArray | None, float, float, int]
+"""A trimmed design, its trimmed units, the cap and floor, and the trimming rounds."""
+
+
+def _trim_calibrated(
+    design: SurveyDesign, calibration: CalibrationPlan, config: WeightingConfig
+) -> _Trimmed:
+    """Calibrate, then trim and re-calibrate within calibration cells when trimming is set."""
+    calibrated = calibration.apply(design)
+    if config.trimming is None:
+        return calibrated, None, np.nan, np.nan, 0
+
+    def margin_error(w: FloatArray) -> float:
+        return largest_margin_error(
+            design.data, w, calibration.by_spec, missing_codes=config.missing_codes
+        )
+
+    result = trim_and_recalibrate(
+        calibrated,
+        lambda w: calibration.apply(design.with_weights(w)),
+        margin_error,
+        config.trimming,
+        groups=calibration.cells(),
+    )
+    return result.design, result.trimmed, result.cap, result.floor, result.rounds
+
+
+def _trim_uncalibrated(design: SurveyDesign, config: WeightingConfig) -> _Trimmed:
+    """Trim the design weights when trimming is set, redistributing within strata."""
+    if config.trimming is None:
+        return design, None, np.nan, np.nan, 0
+    strata = design.strata
+    groups = None if strata is None else design.column_codes(strata)[0]
+    result = trim_and_recalibrate(
+        design, design.with_weights, lambda _: 0.0, config.trimming, groups=groups
+    )
+    return result.design, result.trimmed, result.cap, result.floor, result.rounds
 
 
 def _plan(

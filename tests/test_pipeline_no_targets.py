@@ -28,7 +28,7 @@ TRUST_ITEM = """\
   trust_police:
     role: item
     kind: categorical
-    theme: trust
+    theme: governance
     ordered: true
     label: {en: Trusts the police, fr: Fait confiance à la police}
     codes:

@@ -9,10 +9,15 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import io
 import json
+import os
+import random
 import shutil
+import signal
 import stat
 import subprocess
+import sys
 import tempfile
 import time
 import warnings
@@ -22,6 +27,7 @@ from pathlib import Path
 
 import dagster as dg
 import duckdb
+import openpyxl
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
@@ -31,6 +37,8 @@ from test_pipeline import _distinctive
 from perception.codebook import ID_SECRET_FILE, harmonize_file
 from perception.config import load_project
 from perception.demo import generate, pii_canaries
+from perception.exports import ExportLabels, PublishedTables, write_exports
+from perception.indicators import load_indicators
 from pipelines.definitions import PROJECT_ROOT, build_definitions
 
 SURVEY = "pilot"
@@ -152,7 +160,8 @@ def test_secret_file_is_private_and_outside_every_output(deployment: Deployment)
     assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
     published = [deployment.root / d for d in ("data", "dashboards")]
     assert not any(path.is_relative_to(p) for p in published)
-    leaks = _grep({secret, secret.upper()}, _written_files(deployment))
+    contents = {p: _decoded(p)[0] for p in _written_files(deployment)}
+    leaks = _grep({secret, secret.upper()}, contents)
     assert leaks == [path]
 
 
@@ -239,15 +248,14 @@ def _decoded(path: Path) -> tuple[bytes, list[pd.DataFrame]]:
     return data, frames
 
 
-def _grep(patterns: set[str], files: list[Path]) -> list[Path]:
+def _grep(patterns: set[str], contents: dict[Path, bytes]) -> list[Path]:
     """Return the files whose decoded bytes contain any pattern (fixed strings, GNU grep -F)."""
     assert patterns and all(p and "\n" not in p for p in patterns)
     hits = []
     with tempfile.NamedTemporaryFile("w", encoding="utf-8", suffix=".txt") as listing:
         listing.write("\n".join(sorted(patterns)) + "\n")
         listing.flush()
-        for path in files:
-            data, _ = _decoded(path)
+        for path, data in contents.items():
             grep = subprocess.run(
                 ["grep", "-F", "-a", "-q", "-f", listing.name], input=data, check=False
             )
@@ -268,13 +276,158 @@ def test_no_canary_anywhere_a_run_writes(deployment: Deployment) -> None:
     dagster = [p for p in files if p.is_relative_to(deployment.dagster_home)]
     assert any(p.suffix == ".db" for p in dagster), dagster
     assert {p.suffix for p in files} >= {".parquet", ".csv", ".xlsx", ".duckdb", ".html", ".db"}
+    decoded = {p: _decoded(p) for p in files}
+    textual = set(_distinctive(canaries))
     # Control: the scan finds a canary planted in a copy of Dagster's event log.
-    planted = deployment.root.parent / "planted.db"
     db = next(p for p in dagster if p.suffix == ".db")
-    planted.write_bytes(db.read_bytes() + sorted(_distinctive(canaries))[0].encode())
-    assert _grep(set(_distinctive(canaries)), [planted]) == [planted]
-    assert _grep(set(_distinctive(canaries)), files) == []
-    for path in files:
-        _, frames = _decoded(path)
+    planted = decoded[db][0] + sorted(textual)[0].encode()
+    assert _grep(textual, {db: planted}) == [db]
+    assert _grep(textual, {p: data for p, (data, _) in decoded.items()}) == []
+    for path, (_, frames) in decoded.items():
         values = {str(v) for f in frames for c in f.columns for v in f[c].dropna().unique()}
         assert not values & canaries, path
+
+
+# --------------------------------------------------------------------------- injection
+
+
+def test_formula_labels_are_text_in_xlsx_and_csv(deployment: Deployment, tmp_path: Path) -> None:
+    """It writes labels starting with = + - @ as quote-prefixed text, never as a formula."""
+    exports = deployment.root / "data" / "processed" / SURVEY / "exports" / "latest"
+    book = openpyxl.load_workbook(exports / "indicators.xlsx")
+    cells = [c for ws in book.worksheets for row in ws.iter_rows() for c in row]
+    risky = [
+        c for c in cells if isinstance(c.value, str) and c.value.startswith(("=", "+", "-", "@"))
+    ]
+    assert set(FORMULAS.values()) <= {c.value for c in risky}
+    assert all(c.data_type == "s" and c.quotePrefix for c in risky)
+    assert not [c for c in cells if c.data_type == "f"]
+    with zipfile.ZipFile(exports / "indicators.xlsx") as archive:
+        sheets = [n for n in archive.namelist() if n.startswith("xl/worksheets/")]
+        assert not [n for n in sheets if b"<f>" in archive.read(n) or b"<f " in archive.read(n)]
+    # The CSV holds keys, not labels; a key a spreadsheet would run is written as text.
+    published = deployment.root / "data" / "processed" / SURVEY / "published"
+    hostile = FORMULAS[1]
+    tables = {
+        n: pd.read_parquet(published / f"{n}.parquet").assign(survey=hostile)
+        for n in ("estimates", "trends", "status", "methodology")
+    }
+    project = load_project(deployment.root / "config" / "survey.yaml", root=deployment.root)
+    indicators = load_indicators(deployment.root / "config" / "indicators.yaml", project.catalogue)
+    labels = ExportLabels.from_config(
+        project.survey,
+        project.catalogue,
+        indicators={i.id: i.label.model_dump() for i in indicators.indicators},
+        benchmarks={k: b.label.model_dump() for k, b in indicators.benchmarks.items()},
+    )
+    result = write_exports(PublishedTables(**tables), tmp_path, run_id="r1", labels=labels)
+    lines = result.csv.read_text(encoding="utf-8-sig").splitlines()[1:]
+    assert lines and all(line.startswith("\"'=HYPERLINK(") for line in lines)
+
+
+def test_html_in_labels_is_escaped_and_never_runs(deployment: Deployment) -> None:
+    """It escapes </script> and markup from labels in the dashboard, and Chromium runs none."""
+    from playwright.sync_api import sync_playwright
+    from test_dashboard_browser import ARGS, CHROMIUM, open_dashboard, switch
+
+    path = deployment.root / "dashboards" / SURVEY / "dashboard.html"
+    html = path.read_text(encoding="utf-8")
+    assert "</script><script>" not in html
+    assert MARKUP not in html
+    assert html.count("&lt;/script&gt;&lt;script&gt;") + html.count("\\u003c/script>") > 0
+    if not CHROMIUM.exists():
+        pytest.skip("Debian's chromium is not installed at /usr/bin/chromium")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        try:
+            opened = open_dashboard(browser, path)
+            assert opened.page.title().startswith("Kelvara " + SCRIPT)
+            switch(opened.page, "fr")
+            opened.page.hover("#fig-map")
+            assert opened.page.evaluate("() => window.__pwned === undefined")
+            assert opened.errors == []
+            assert set(opened.requests) == {path.as_uri()}
+        finally:
+            browser.close()
+
+
+# --------------------------------------------------------------------------- kill -9
+
+RUNNER = """
+import sys, warnings
+warnings.simplefilter("ignore")
+from pathlib import Path
+import dagster as dg
+from pipelines.definitions import build_definitions
+defs = build_definitions(Path(sys.argv[1]))
+print("ready", flush=True)
+with dg.DagsterInstance.ephemeral() as instance:
+    for job, key in (("wave_job", "pilot|w3"), ("reporting_job", "pilot")):
+        defs.resolve_job_def(job).execute_in_process(partition_key=key, instance=instance)
+"""
+PUBLISHED = ("data/processed", "dashboards")
+
+
+def _published(root: Path) -> dict[Path, str]:
+    """Return every file where readers look (no hidden folder or file) with its digest."""
+    return {
+        p.relative_to(root): hashlib.sha256(p.read_bytes()).hexdigest()
+        for folder in PUBLISHED
+        for p in sorted((root / folder).rglob("*"))
+        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(root).parts)
+    }
+
+
+def _whole(path: Path) -> bool:
+    """Tell whether a file is complete for its readers (opens, or ends as its format ends)."""
+    data = path.read_bytes()
+    if path.suffix == ".parquet":
+        pq.read_table(path)
+    elif path.suffix == ".xlsx":
+        openpyxl.load_workbook(path, read_only=True).close()
+    elif path.suffix == ".duckdb":
+        duckdb.connect(str(path), read_only=True).close()
+    elif path.suffix == ".csv":
+        pd.read_csv(io.BytesIO(data))
+    elif path.suffix == ".html":
+        return data.rstrip().endswith(b"</html>")
+    elif path.suffix == ".svg":
+        return data.rstrip().endswith(b"</svg>")
+    elif path.suffix == ".png":
+        return data.endswith(b"IEND\xaeB`\x82")
+    return True
+
+
+def test_kill_9_leaves_every_published_file_whole(deployment: Deployment, tmp_path: Path) -> None:
+    """It SIGKILLs a rerun at random moments; each published file stays old or whole, no .tmp."""
+    root = tmp_path / "project"
+    shutil.copytree(deployment.root, root, ignore=shutil.ignore_patterns(".dagster"))
+    before = _published(root)
+    seed = random.randrange(2**32)
+    rng = random.Random(seed)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    env.pop(SALT_ENV, None)
+    span = deployment.reporting_seconds + 3
+    for kill in range(KILLS):
+        delay = span * (kill + rng.random()) / KILLS  # one kill in each third of the run
+        process = subprocess.Popen(
+            [sys.executable, "-c", RUNNER, str(root)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,  # so the kill reaches its Chromium children too
+        )
+        assert process.stdout is not None
+        assert process.stdout.readline().strip() == b"ready"
+        time.sleep(delay)
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+        after = _published(root)
+        where = f"seed {seed}, kill {kill} at {delay:.1f} s"
+        assert not [p for p in after if p.name.endswith(".tmp")], where
+        for relative, digest in after.items():
+            if before.get(relative) != digest:
+                assert _whole(root / relative), f"{relative} torn ({where})"
+        missing = set(before) - set(after)
+        # Only the exports' latest/ may be absent, inside its swap window (see exports.writer).
+        assert all("latest" in p.parts for p in missing), f"{missing} ({where})"

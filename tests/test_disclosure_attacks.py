@@ -78,21 +78,28 @@ def _run(root: Path, instance: dg.DagsterInstance, job: str, key: str) -> None:
 
 
 def _plant_hostile_labels(config: Path) -> None:
-    """Rename the demo survey to ``pilot`` and give regions and a title hostile labels."""
+    """Rename the demo survey ``pilot``; give labels formulas, markup and ``</script>``."""
     survey = (config / "survey.yaml").read_text(encoding="utf-8")
-    (config / "survey.yaml").write_text(
-        survey.replace("survey: demo\n", f"survey: {SURVEY}\n").replace(
-            'en: "Kelvara Peace Process Perception Survey"',
-            f"en: {json.dumps('Kelvara ' + SCRIPT)}",
-        ),
-        encoding="utf-8",
-    )
+    for old, new in (
+        ("survey: demo\n", f"survey: {SURVEY}\n"),
+        ('en: "Kelvara Peace Process Perception Survey"', f"en: {json.dumps('Kelvara ' + SCRIPT)}"),
+        ('en: "Wave 1 (March 2025)"', f"en: {json.dumps(FORMULAS[3])}"),
+    ):
+        assert old in survey
+        survey = survey.replace(old, new)
+    (config / "survey.yaml").write_text(survey, encoding="utf-8")
     variables = yaml.safe_load((config / "variables.yaml").read_text(encoding="utf-8"))
-    codes = variables["variables"]["region"]["codes"]
+    region = variables["variables"]["region"]
+    region["label"]["en"] = FORMULAS[1]
     for code, label in FORMULAS.items():
-        codes[code]["en"] = label
-    codes[5] = {"en": "River " + SCRIPT, "fr": "Vallée " + MARKUP}
+        region["codes"][code]["en"] = label
+    region["codes"][5] = {"en": "River " + SCRIPT, "fr": "Vallée " + MARKUP}
     (config / "variables.yaml").write_text(yaml.safe_dump(variables), encoding="utf-8")
+    indicators = yaml.safe_load((config / "indicators.yaml").read_text(encoding="utf-8"))
+    indicators["indicators"][0]["label"]["en"] = FORMULAS[2]
+    indicators["indicators"][1]["label"]["en"] = FORMULAS[4]
+    indicators["indicators"][2]["label"]["fr"] = SCRIPT + MARKUP
+    (config / "indicators.yaml").write_text(yaml.safe_dump(indicators), encoding="utf-8")
 
 
 @pytest.fixture(scope="module")
@@ -299,7 +306,7 @@ def test_formula_labels_are_text_in_xlsx_and_csv(deployment: Deployment, tmp_pat
     risky = [
         c for c in cells if isinstance(c.value, str) and c.value.startswith(("=", "+", "-", "@"))
     ]
-    assert set(FORMULAS.values()) <= {c.value for c in risky}
+    assert all(any(c.value.startswith(f) for c in risky) for f in FORMULAS.values())
     assert all(c.data_type == "s" and c.quotePrefix for c in risky)
     assert not [c for c in cells if c.data_type == "f"]
     with zipfile.ZipFile(exports / "indicators.xlsx") as archive:
@@ -341,7 +348,7 @@ def test_html_in_labels_is_escaped_and_never_runs(deployment: Deployment) -> Non
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
         try:
             opened = open_dashboard(browser, path)
-            assert opened.page.title().startswith("Kelvara " + SCRIPT)
+            assert "Kelvara " + SCRIPT in opened.page.title()
             switch(opened.page, "fr")
             opened.page.hover("#fig-map")
             assert opened.page.evaluate("() => window.__pwned === undefined")
@@ -407,7 +414,7 @@ def test_kill_9_leaves_every_published_file_whole(deployment: Deployment, tmp_pa
     rng = random.Random(seed)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     env.pop(SALT_ENV, None)
-    span = deployment.reporting_seconds + 3
+    span = deployment.reporting_seconds
     for kill in range(KILLS):
         delay = span * (kill + rng.random()) / KILLS  # one kill in each third of the run
         process = subprocess.Popen(

@@ -108,7 +108,11 @@ def build_assets(waves: dg.StaticPartitionsDefinition) -> Sequence[Any]:
         context.log.info(f"Reading {raw}")
         try:
             df = harmonize_file(
-                raw, loaded.codebooks[wave.id], loaded.catalogue, survey=loaded.survey.survey
+                raw,
+                loaded.codebooks[wave.id],
+                loaded.catalogue,
+                survey=loaded.survey.survey,
+                root=loaded.survey.root,
             )
         except PerceptionError as error:
             raise as_failure(error) from error

@@ -201,9 +201,13 @@ def test_personal_data_never_reaches_the_table(harmonized: pd.DataFrame) -> None
 
 
 def test_personal_id_is_replaced_by_salted_hash(
-    wave_file: Path, codebook: Codebook, catalogue: Catalogue, monkeypatch: pytest.MonkeyPatch
+    wave_file: Path,
+    codebook: Codebook,
+    catalogue: Catalogue,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
 ) -> None:
-    """It replaces a personal id by HMAC-SHA256 with the secret salt from the environment."""
+    """It replaces a personal id by HMAC-SHA256 keyed from the secret and the survey key."""
     personal = codebook.model_copy(
         update={
             "variables": {
@@ -212,14 +216,22 @@ def test_personal_id_is_replaced_by_salted_hash(
             }
         }
     )
-    monkeypatch.setenv(SALT_ENV, "s3cret")
-    out = harmonize_file(wave_file, personal, catalogue)
-    want = hmac.new(b"s3cret", b"R0007", hashlib.sha256).hexdigest()[:16]
+    secret = "s3cret-" + "x" * 32
+    monkeypatch.setenv(SALT_ENV, secret)
+    out = harmonize_file(wave_file, personal, catalogue, survey="pilot", root=tmp_path)
+    key = hmac.new(secret.encode(), b"perception respondent id|pilot", hashlib.sha256).digest()
+    want = hmac.new(key, b"R0007", hashlib.sha256).hexdigest()[:16]
     assert out["respondent_id"].iloc[7] == want
     assert out["respondent_id"].is_unique
+    assert not (tmp_path / ".perception").exists()
+    other = harmonize_file(wave_file, personal, catalogue, survey="other", root=tmp_path)
+    assert not set(other["respondent_id"]) & set(out["respondent_id"])
+    monkeypatch.setenv(SALT_ENV, "s3cret")
+    with pytest.warns(PseudonymisationWarning, match="6 characters"):
+        harmonize_file(wave_file, personal, catalogue, root=tmp_path)
     monkeypatch.delenv(SALT_ENV)
-    with pytest.warns(PseudonymisationWarning, match=SALT_ENV):
-        fallback = harmonize_file(wave_file, personal, catalogue, survey="demo")
+    with pytest.warns(PseudonymisationWarning, match="Back it up"):
+        fallback = harmonize_file(wave_file, personal, catalogue, survey="pilot", root=tmp_path)
     assert fallback["respondent_id"].iloc[7] != want
     assert not fallback["respondent_id"].str.startswith("R").any()
 

@@ -3,9 +3,10 @@
 ``harmonize`` applies a codebook (missing codes, recodes, bins, type conversion), derives
 ``age_band`` and ``youth`` from ``age``, adds ``wave``, keeps only catalogue variables (so
 every other column, and every ``pii: true`` column, is dropped) and replaces a personal
-respondent id by a salted hash. ``write_harmonized``/``read_harmonized`` store the table as
-Parquet with its bilingual value labels; ``check_harmonized`` lists rule violations for the
-pipeline's asset checks; ``codebook_stub`` drafts a codebook from a file's metadata.
+respondent id by a keyed hash (HMAC-SHA256 under the deployment's secret).
+``write_harmonized``/``read_harmonized`` store the table as Parquet with its bilingual value
+labels; ``check_harmonized`` lists rule violations for the pipeline's asset checks;
+``codebook_stub`` drafts a codebook from a file's metadata.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ import hmac
 import json
 import os
 import re
+import secrets
+import tempfile
 import unicodedata
 import warnings
 from collections.abc import Callable, Mapping, Sequence
@@ -40,7 +43,7 @@ from perception.config import (
     VariableMap,
     validate_codebook,
 )
-from perception.errors import CodebookError, ReadError, ValidationError
+from perception.errors import CodebookError, ConfigError, ReadError, ValidationError
 from perception.io import read_survey
 from perception.storage import write_parquet
 
@@ -49,6 +52,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "FILTER_ATTR",
+    "ID_SECRET_FILE",
     "Finding",
     "PseudonymisationWarning",
     "SourceMetadata",
@@ -68,6 +72,9 @@ __all__ = [
 SourceKey = int | float | str
 _LABELS_KEY = "perception.labels"
 _HASH_CHARS = 16
+_MIN_SECRET_CHARS = 32
+ID_SECRET_FILE = Path(".perception", "secrets", "id_salt")
+"""The deployment's secret keying hashed respondent ids, relative to the project root."""
 _SHOWN_VALUES = 10
 
 
@@ -104,7 +111,7 @@ class SourceMetadata(Protocol):
 
 
 class PseudonymisationWarning(UserWarning):
-    """A personal respondent id was hashed with the fallback salt instead of a secret one."""
+    """The secret keying hashed respondent ids was just created, or is too short."""
 
 
 # =========================================================================== harmonize
@@ -133,7 +140,12 @@ class _Converted:
 
 
 def harmonize_file(
-    path: str | Path, codebook: Codebook, catalogue: Catalogue, *, survey: str = "perception"
+    path: str | Path,
+    codebook: Codebook,
+    catalogue: Catalogue,
+    *,
+    survey: str = "perception",
+    root: str | Path | None = None,
 ) -> pd.DataFrame:
     """Read a raw survey file with ``perception.io.read_survey`` and harmonize it."""
     file = Path(path)
@@ -146,7 +158,7 @@ def harmonize_file(
             file=file,
         )
     df, metadata = read_survey(file)
-    return harmonize(df, metadata, codebook, catalogue, source=str(file), survey=survey)
+    return harmonize(df, metadata, codebook, catalogue, source=str(file), survey=survey, root=root)
 
 
 def harmonize(
@@ -157,6 +169,7 @@ def harmonize(
     *,
     source: str,
     survey: str = "perception",
+    root: str | Path | None = None,
 ) -> pd.DataFrame:
     """Apply a codebook to a source table and return the harmonized table.
 
@@ -175,7 +188,12 @@ def harmonize(
     source
         The file name or path, used in error messages.
     survey
-        The survey key; the fallback salt of a personal respondent id is derived from it.
+        The survey key. A personal respondent id is replaced by HMAC-SHA256 under a key
+        derived from the secret and the survey key.
+    root
+        The project root (default: the current folder). Without the secret in the
+        environment variable the codebook names (``id_salt_env``), the secret is read from
+        ``<root>/.perception/secrets/id_salt``, created with 256 random bits on first use.
 
     Notes
     -----
@@ -216,7 +234,7 @@ def harmonize(
     personal = ID_VARIABLE in targets and codebook.variables[targets[ID_VARIABLE]].pii
     _check_ids(ids, ctx, targets.get(ID_VARIABLE, f"derived.{ID_VARIABLE}"), personal=personal)
     if personal:
-        ids = _pseudonymise(ids, _salt(codebook, survey))
+        ids = _pseudonymise(ids, _id_key(codebook, survey, root))
         converted[ID_VARIABLE] = _Converted(ids, converted[ID_VARIABLE].special)
     columns: dict[str, pd.Series] = {}
     n = len(df)
@@ -583,26 +601,68 @@ def _check_ids(ids: pd.Series, ctx: _Context, src: str, *, personal: bool) -> No
         )
 
 
-def _salt(codebook: Codebook, survey: str) -> str:
-    """Return the secret salt from the environment, or the per-survey fallback with a warning."""
+def _id_key(codebook: Codebook, survey: str, root: str | Path | None) -> bytes:
+    """Return the HMAC key of a survey's respondent ids, derived from the deployment's secret.
+
+    The secret is the environment variable the codebook names (``id_salt_env``) when it is set,
+    else the deployment's secret file (created on first use). Deriving one key per survey keeps
+    a person's hashed ids of two surveys of the same deployment apart.
+    """
     env = codebook.id_salt_env
     secret = os.environ.get(env, "") if env is not None else ""
-    if secret:
-        return secret
-    reason = f"environment variable {env} is not set" if env else "the codebook has no id_salt_env"
-    warnings.warn(
-        f"Personal respondent ids are hashed with a fallback salt because {reason}. "
-        "Anyone who knows the survey key can test guessed ids against the hashes; set a secret "
-        "salt (id_salt_env in the codebook, e.g. PERCEPTION_ID_SALT) for real data.",
-        PseudonymisationWarning,
-        stacklevel=3,
-    )
-    return f"perception:{survey}"
+    if secret and len(secret) < _MIN_SECRET_CHARS:
+        warnings.warn(
+            f"The secret in {env} has {len(secret)} characters; a short secret can be guessed, "
+            "and with it every hashed respondent id. Use a random one of at least "
+            f"{_MIN_SECRET_CHARS} characters: python -c 'import secrets; "
+            "print(secrets.token_hex(32))'.",
+            PseudonymisationWarning,
+            stacklevel=4,
+        )
+    if not secret:
+        secret = _deployment_secret(Path.cwd() if root is None else Path(root))
+    label = f"perception respondent id|{survey}".encode()
+    return hmac.new(secret.encode("utf-8"), label, hashlib.sha256).digest()
 
 
-def _pseudonymise(ids: pd.Series, salt: str) -> pd.Series:
-    """Replace each id by the first 16 hex digits of HMAC-SHA256(salt, id)."""
-    key = salt.encode("utf-8")
+def _deployment_secret(root: Path) -> str:
+    """Read the deployment's id secret, creating a random one (mode 0600) on first use."""
+    path = root / ID_SECRET_FILE
+    if not path.exists():
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        handle, temp = tempfile.mkstemp(prefix=".id_salt.", dir=path.parent)  # mode 0600
+        try:
+            with os.fdopen(handle, "w", encoding="ascii") as stream:
+                stream.write(secrets.token_hex(32) + "\n")
+                stream.flush()
+                os.fsync(stream.fileno())
+            os.link(temp, path)  # fails if a concurrent run created it first: keep that one
+            warnings.warn(
+                f"Created the secret that keys hashed respondent ids: {path}. Back it up: "
+                "without it, ids of later runs no longer match earlier ones; keep it private: "
+                "with it, guessed ids can be matched to the hashes.",
+                PseudonymisationWarning,
+                stacklevel=5,
+            )
+        except FileExistsError:
+            pass
+        finally:
+            Path(temp).unlink()
+    secret = path.read_text(encoding="ascii").strip()
+    if not re.fullmatch(r"[0-9a-f]{64}", secret):
+        raise ConfigError(
+            "The deployment's secret for hashing respondent ids is damaged",
+            expected="64 hexadecimal digits, as perception writes it",
+            found=f"{len(secret)} characters",
+            hint="restore the file from its backup (with another secret every hashed id "
+            "changes), or set the secret in the codebook's id_salt_env variable",
+            file=path,
+        )
+    return secret
+
+
+def _pseudonymise(ids: pd.Series, key: bytes) -> pd.Series:
+    """Replace each id by the first 16 hex digits of HMAC-SHA256(key, id)."""
     hashed = [
         hmac.new(key, str(v).encode("utf-8"), hashlib.sha256).hexdigest()[:_HASH_CHARS]
         for v in ids.to_numpy(dtype=object)

@@ -46,6 +46,8 @@ from perception.exports.labels import ExportLabels, Lang, set_columns, text
 SUPPRESSED = "*"
 NOT_ASKED = "n/a"
 NO_DATA = "–"
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+"""First characters that make a spreadsheet read a text as a formula (OWASP CSV injection)."""
 
 Kind = Literal["percent", "points", "score", "score_change", "p_value", "count", "ratio"]
 Mark = Literal["plain", "flagged", "suppressed"]
@@ -604,8 +606,11 @@ def _put(sheet: Worksheet, row: int, column: int, cell: _Cell) -> Cell:
             hint="remove control characters from the labels in config/ (indicators.yaml, "
             "variables.yaml, survey.yaml)",
         ) from None
-    if isinstance(cell.value, str) and target.data_type == "f":
+    if isinstance(cell.value, str):
         target.data_type = "s"
+        # Excel's own mark for text typed with a leading apostrophe: the cell stays text even
+        # when a reader edits it, so a label such as "=HYPERLINK(...)" never becomes a formula.
+        target.quotePrefix = cell.value.startswith(FORMULA_PREFIXES)
     target.number_format = cell.number_format
     return target
 

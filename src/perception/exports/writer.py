@@ -47,7 +47,7 @@ import pandas as pd
 from perception.errors import ConfigError
 from perception.exports.contract import PublishedTables, check_tables, table_columns
 from perception.exports.labels import LANGS, ExportLabels, Lang
-from perception.exports.workbook import workbook_bytes
+from perception.exports.workbook import FORMULA_PREFIXES, workbook_bytes
 from perception.storage import atomic_write, fsync_dir, write_parquet
 
 CSV = "indicators.csv"
@@ -148,11 +148,25 @@ def _check_run_id(run_id: str) -> None:
 
 
 def _write_csv(table: pd.DataFrame, path: Path) -> None:
-    """Write Table 1 as CSV: UTF-8 with a byte-order mark, RFC 4180 line ends, NA as empty."""
+    """Write Table 1 as CSV: UTF-8 with a byte-order mark, RFC 4180 line ends, NA as empty.
+
+    A text starting with ``=``, ``+``, ``-``, ``@``, tab or carriage return is written with a
+    leading apostrophe (``'=HYPERLINK(...)``), as OWASP advises against CSV injection, so a
+    spreadsheet shows it as text instead of running it as a formula.
+    """
     # The BOM is for Excel: it opens a CSV without one in the Windows ANSI code page (cp1252 on
     # most report writers' machines), turning French accents into mojibake ("Région" becomes
     # "RÃ©gion"). With the BOM it reads UTF-8. pandas, DuckDB and R skip the BOM on reading.
-    _write_bytes(path, table.to_csv(index=False, lineterminator="\r\n").encode("utf-8-sig"))
+    text = table.select_dtypes(include=["object", "string"]).columns
+    safe = table.assign(**{c: table[c].map(_neutralised, na_action="ignore") for c in text})
+    _write_bytes(path, safe.to_csv(index=False, lineterminator="\r\n").encode("utf-8-sig"))
+
+
+def _neutralised(value: object) -> object:
+    """Prefix an apostrophe to a text a spreadsheet would read as a formula."""
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
 
 
 def _write_bytes(path: Path, content: bytes) -> None:

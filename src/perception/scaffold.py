@@ -185,10 +185,33 @@ def _pii_name_reasons(name: str, label: str) -> list[str]:
     return reasons
 
 
+_INTERVIEWER_NAME = re.compile(
+    r"(?:^|_)(?:int_?id|intnum|intvno|interviewer(?:_?(?:id|no|num|number|code))?"
+    r"|enumerator(?:_?(?:id|no|num|code))?|enum_?id|enqueteur(?:_?(?:id|no|num|code))?"
+    r"|entrevistador|encuestador)(?:_|$)"
+)
+_INTERVIEWER = re.compile(
+    r"\b(?:interviewer|interviewers|enumerator|enqueteur|enqueteuse|entrevistador|encuestador"
+    r"|fieldworker)\b"
+)
+_NUMBER_WORD = re.compile(r"\b(?:number|no|id|code|numero|identifiant|name|nom|nombre|codigo)\b")
+
+
+def _interviewer_reason(profile: _Profile) -> list[str]:
+    """Flag an interviewer number or name: it links every answer to a named field worker."""
+    label = profile.label_key
+    if _INTERVIEWER_NAME.search(profile.name_key) or (
+        _INTERVIEWER.search(label) and _NUMBER_WORD.search(label)
+    ):
+        return [f"an interviewer number (links answers to a named field worker; {profile.name!r})"]
+    return []
+
+
 def _pii_reasons(profile: _Profile) -> list[str]:
     """Say why a column may hold personal data (empty when it does not look personal)."""
     coded = profile.labelled or (profile.numeric and 0 < profile.n_distinct <= 10)
-    reasons = [] if coded else _pii_name_reasons(profile.name, profile.label)
+    reasons = _interviewer_reason(profile)
+    reasons += [] if coded else _pii_name_reasons(profile.name, profile.label)
     question = profile.name.rpartition("/")[0]
     if coded and question and _pii_name_reasons(question, ""):
         reasons.append(
@@ -226,6 +249,7 @@ class _TargetRule:
     accepts: Callable[[_Profile], bool]
     respondent_bonus: bool = False
     value_words: re.Pattern[str] | None = None
+    preference: Callable[[_Profile], int] | None = None
 
     def score(self, p: _Profile) -> tuple[int, list[str]]:
         """Score a column (0 = no match) and say what matched."""
@@ -252,6 +276,8 @@ class _TargetRule:
         ):
             score += 1
             why.append("value labels")
+        if score and self.preference is not None:
+            score += self.preference(p)
         return score, why
 
 
@@ -270,6 +296,20 @@ def _categoryish(p: _Profile, limit: int) -> bool:
 def _weightish(p: _Profile) -> bool:
     """Accept a numeric column without value labels on its values."""
     return p.numeric and not p.labelled and p.n_present > 0
+
+
+_NEWER = re.compile(r"\b(?:new|nouveau|nouvelle|current|actuel|actuelle)\b")
+_OLDER = re.compile(r"\b(?:old|ancien|ancienne|previous|former|obsolete)\b")
+
+
+def _weight_preference(p: _Profile) -> int:
+    """Prefer Afrobarometer's analysis weight ``withinwt``, then a weight labelled new over old."""
+    label = _fold(p.label)
+    return (
+        2 * (p.name_key == "withinwt")
+        + int(bool(_NEWER.search(label)))
+        - int(bool(_OLDER.search(label)))
+    )
 
 
 def _clusterish(p: _Profile) -> bool:
@@ -400,6 +440,7 @@ _RULES: tuple[_TargetRule, ...] = (
         label_strong=None,
         label_words=re.compile(r"\b(?:weight|weights|weighting|poids|ponderation)\b"),
         accepts=_weightish,
+        preference=_weight_preference,
     ),
     _TargetRule(
         target="stratum",
@@ -418,18 +459,19 @@ _RULES: tuple[_TargetRule, ...] = (
         names=re.compile(
             r"psu(?:_?\w+)?|ea|ea_?(?:id|no|num|number|code|nr)|eanumber|grappe(?:_?\w+)?"
             r"|cluster(?:_?(?:id|no|num|number|code))?|clust|zd(?:_?(?:id|no|num|code))?"
-            r"|(?:num|no|numero|id)_?grappe|hv001|v001"
+            r"|(?:num|no|numero|id)_?grappe|hv001|v001|upm(?:_?(?:id|no|num|code))?"
         ),
-        tokens=frozenset({"psu", "grappe", "cluster"}),
+        tokens=frozenset({"psu", "grappe", "cluster", "upm"}),
         label_exact=re.compile(
             r"(?:(?:numero|no|code|id|identifiant) )?(?:de (?:la )?)?(?:grappe|cluster|psu|ea|zd"
             r"|zone de denombrement|enumeration area|primary sampling unit|unite primaire"
-            r"(?: de sondage)?|section d enumeration)(?: (?:number|id|no|code|numero))?"
+            r"(?: de sondage)?|section d enumeration|upm|unidad primaria de muestreo)"
+            r"(?: (?:number|id|no|code|numero))?"
         ),
         label_strong=None,
         label_words=re.compile(
             r"\b(?:grappe|cluster|psu|enumeration area|zone de denombrement"
-            r"|primary sampling unit|unite primaire)\b"
+            r"|primary sampling unit|unite primaire|unidad primaria de muestreo|upm)\b"
         ),
         accepts=_clusterish,
     ),
@@ -476,19 +518,30 @@ def _assign_targets(
 
 # ----------------------------------------------------------------- missing codes
 
+#: Don't know, alone or followed only by "haven't heard (enough)", "can't say"...: a label that
+#: goes on ("Don't know how to report", "Je ne sais pas comment obtenir le vaccin") is an answer.
 _DONT_KNOW = re.compile(
-    r"(?:i )?(?:don t|dont|do not) know(?: \w+)*|dk(?: \w+)*|(?:je )?ne (?:sait|sais) pas(?: \w+)*"
-    r"|nsp|(?:can t|cannot|ne peut|ne peut pas) (?:determine|determiner|dire|say)|not sure|pas sur"
+    r"(?:(?:i )?(?:don t|dont|do not) know|dk|(?:je )?ne (?:sait|sais) pas|no sabe|no se"
+    r"|nao sabe|nao sei)"
+    r"(?: (?:or |ou |o )?(?:(?:haven t|have not|has not|hasn t|never) heard(?: \w+)*"
+    r"|n en a (?:pas|jamais)(?: \w+)*|enough(?: \w+)*|(?:can t|cannot) say|not sure|no opinion"
+    r"|dk|nsp|ns|refused|no responde|no contesta|nr|nao respondeu))?"
+    r"|nsp|ns|ns nr|(?:can t|cannot|ne peut|ne peut pas) (?:determine|determiner|dire|say)"
+    r"|not sure|pas sur"
 )
 _REFUSED = re.compile(
     r"(?:a |has )?refus(?:e|ed|al|ee)?(?: (?:de repondre|to answer|to respond|de repondre a la"
     r" question))?|rf|declined(?: to answer)?|refuse de repondre|pas de reponse refus"
+    r"|no responde|no respondio|no contesta|no contesto|se nego a responder|rehuso(?: \w+)?"
+    r"|nao respondeu|nao responde|recusou(?: se)?(?: a responder)?|recusa|nr"
 )
 _MISSING = re.compile(
     r"missing(?: value| data)?|system missing|manquant|manquante|valeur manquante|no answer"
     r"|no response|pas de reponse|sans reponse|non reponse|not applicable|non applicable"
     r"|sans objet|n a|na|not asked(?: in [a-z ]+)?|skip(?:ped)?"
     r"|non (?:posee?|demandee?)(?: (?:en|au|aux|dans) [a-z ]+)?"
+    r"|no se le pregunto|no se pregunto|no aplica|no aplicable|inaplicable|nao se aplica"
+    r"|nao aplicavel|nao (?:foi )?perguntado|sin respuesta|sem resposta|perdido|dato perdido"
 )
 
 
@@ -600,6 +653,27 @@ def _suggest_recode(
     return recode, f"recode suggested from the labels, to the standard codes ({standard})"
 
 
+_NUMBER_LABEL = re.compile(r"-?\d+(?:\.\d+)?")
+
+
+def _factor_position_warning(p: _Profile, missing: Mapping[SourceKey, MissingKind]) -> list[str]:
+    """Warn when value labels are numbers other than their codes (codes are factor positions)."""
+    pairs = [
+        (code, label.strip())
+        for code, label in p.value_labels.items()
+        if code not in missing and _NUMBER_LABEL.fullmatch(label.strip())
+    ]
+    shifted = [(code, label) for code, label in pairs if float(label) != code]
+    if not pairs or len(pairs) < len(p.value_labels) - len(missing) or not shifted:
+        return []
+    shown = ", ".join(f'{code} = "{label}"' for code, label in shifted[:5])
+    return [
+        f"WARNING: the value labels are numbers other than their codes ({shown}): the codes "
+        "look like factor positions (a Stata export of an R/LAPOP factor); recode each code "
+        "to the number its label shows"
+    ]
+
+
 def suggest_codebook(df: pd.DataFrame, metadata: SourceMetadata) -> list[VariableSuggestion]:
     """Draft one codebook entry per column: target, personal-data flag and missing codes."""
     profiles = [_profile(df, metadata, str(name), i) for i, name in enumerate(df.columns)]
@@ -619,6 +693,12 @@ def suggest_codebook(df: pd.DataFrame, metadata: SourceMetadata) -> list[Variabl
         if target and target not in _PLAIN_MISSING_TARGETS and target != "age":
             recode, note = _suggest_recode(target, p, missing)
             notes = [note, *notes]
+        if target == ID_VARIABLE and not pii[p.name]:
+            pii[p.name] = [
+                "respondent number: hashed so that harmonized data cannot be linked back to the "
+                "field's contact sheets"
+            ]
+        notes = [*_factor_position_warning(p, missing), *notes]
         out.append(
             VariableSuggestion(
                 name=p.name,

@@ -145,12 +145,62 @@ _FR_EN = {
     "politique": "political",
     "politiques": "political",
 }
-_STOP = frozenset(  # noqa: SIM905
-    (
-        "a an the of to in on for and or with by your you is are be at from as that this it "
-        "its le la les l de d des du un une et ou en au aux a pour par sur vos votre vous dans "
-        "que qui est ce cette se "
-    ).split()
+_STOP = frozenset(
+    [
+        "a",
+        "an",
+        "the",
+        "of",
+        "to",
+        "in",
+        "on",
+        "for",
+        "and",
+        "or",
+        "with",
+        "by",
+        "your",
+        "you",
+        "is",
+        "are",
+        "be",
+        "at",
+        "from",
+        "as",
+        "that",
+        "this",
+        "it",
+        "its",
+        "le",
+        "la",
+        "les",
+        "l",
+        "de",
+        "d",
+        "des",
+        "du",
+        "un",
+        "une",
+        "et",
+        "ou",
+        "en",
+        "au",
+        "aux",
+        "a",
+        "pour",
+        "par",
+        "sur",
+        "vos",
+        "votre",
+        "vous",
+        "dans",
+        "que",
+        "qui",
+        "est",
+        "ce",
+        "cette",
+        "se",
+    ]
 )
 _AGREE = re.compile(r"\b(?:agree|accord|approve|approuve)\b")
 _TRUST = re.compile(r"\b(?:trust|confiance)\b")

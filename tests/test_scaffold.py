@@ -377,6 +377,7 @@ def test_scaffold_is_valid_apart_from_the_keys_of_other_branches(
     """Without themes/domains/derived, the scaffold loads as a project and harmonizes."""
     from perception.codebook import harmonize_file
     from perception.config import load_project
+    from perception.indicators import load_indicators
     from perception.survey_init import survey_init
 
     out = tmp_path / "config" / "tun"
@@ -384,6 +385,8 @@ def test_scaffold_is_valid_apart_from_the_keys_of_other_branches(
     _strip_new_keys(out)
     project = load_project(out / "survey.yaml", root=tmp_path)
     assert set(project.codebooks) == {"w1", "w2"}
+    indicators = load_indicators(out / "indicators.yaml", project.catalogue, waves=["w1", "w2"])
+    assert "trust_police" in {i.id for i in indicators.indicators}
     for wave, path in zip(project.survey.waves, rounds, strict=True):
         with pytest.warns(UserWarning, match="fallback salt"):
             df = harmonize_file(path, project.codebooks[wave.id], project.catalogue)

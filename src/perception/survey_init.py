@@ -9,8 +9,10 @@ two variable labels' token sets and ``values = 0.5 * codes + 0.5 * value labels`
 index of the substantive code sets and the mean Dice coefficient of the value labels of the
 codes both share. Label tokens are weighted by their inverse document frequency over every
 item label of every round (``log(1 + n / count)``), so that a shared "trust" counts less
-than a shared "army". Tokens are folded (lower case, no accents or punctuation), French words are
-translated by a small survey word map (confiance → trust, police, président → president...),
+than a shared "army"; when each label has a word the other lacks that is rarer than every
+shared word ("Influence of country: Japan" vs "...: Russia"), ``PENALTY`` is subtracted.
+Tokens are folded (lower case, no accents or punctuation), French words are translated by a
+small survey word map (confiance → trust, police, président → president...),
 stop words dropped and plural ``s`` stripped. A pair scoring at least ``MATCH`` is merged
 into one catalogue variable; a pair from ``UNCERTAIN`` to ``MATCH`` is listed in REVIEW.md and
 left out of the catalogue.
@@ -44,6 +46,7 @@ __all__ = ["MATCH", "UNCERTAIN", "Match", "SurveyScaffold", "survey_init"]
 
 MATCH = 0.6
 UNCERTAIN = 0.4
+PENALTY = 0.15
 _MAX_CODES = 10
 _NAME_CHARS = 40
 
@@ -327,7 +330,18 @@ def similarity(a: _Item, b: _Item, weights: Mapping[str, float] | None = None) -
         if shared
         else 0.0
     )
-    return round(0.6 * label + 0.4 * (0.5 * codes + 0.5 * words), 3)
+    score = 0.6 * label + 0.4 * (0.5 * codes + 0.5 * words)
+    if weights is not None and _distinct_subjects(a.tokens, b.tokens, weights):
+        score -= PENALTY
+    return round(max(score, 0.0), 3)
+
+
+def _distinct_subjects(a: frozenset[str], b: frozenset[str], weights: Mapping[str, float]) -> bool:
+    """Tell whether each label has a word the other lacks, rarer than every shared word."""
+    shared = max((weights.get(t, 1.0) for t in a & b), default=0.0)
+    only_a = max((weights.get(t, 1.0) for t in a - b), default=0.0)
+    only_b = max((weights.get(t, 1.0) for t in b - a), default=0.0)
+    return min(only_a, only_b) > shared
 
 
 def _is_french(suggestions: Sequence[VariableSuggestion]) -> bool:

@@ -442,3 +442,36 @@ def test_survey_init_on_afrobarometer(tmp_path: Path, monkeypatch: pytest.Monkey
     w2 = _yaml(tmp_path / "config" / "tun" / "codebooks" / "w2.yaml")["variables"]
     assert isinstance(w2, dict)
     assert uncertain and all(w2[c].get("skip") for c in uncertain)
+
+
+def test_config_check_command_on_a_nested_scaffold(
+    rounds: list[Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`config check config/<survey>/survey.yaml` resolves paths from the project root."""
+    from perception.cli import main
+
+    assert main(["survey", "init", *map(str, rounds), "-o", "config/tun"]) == 0
+    assert "see config/tun/REVIEW.md" in capsys.readouterr().out
+    _strip_new_keys(tmp_path / "config" / "tun")
+    assert main(["config", "check", "config/tun/survey.yaml"]) == 0
+    assert "survey 'tun'" in capsys.readouterr().out
+
+
+def test_row_number_id_when_a_round_has_no_id(rounds: list[Path], tmp_path: Path) -> None:
+    """It derives a row-number respondent id for a round without an id column."""
+    from perception.survey_init import survey_init
+
+    df, meta = pyreadstat.read_sav(str(rounds[1]))
+    pyreadstat.write_sav(
+        df.drop(columns="RESPNO"),
+        str(rounds[1]),
+        column_labels={k: v for k, v in meta.column_names_to_labels.items() if k != "RESPNO"},
+        variable_value_labels=meta.variable_value_labels,
+    )
+    survey_init(rounds, tmp_path / "config" / "tun")
+    book = _yaml(tmp_path / "config" / "tun" / "codebooks" / "w2.yaml")
+    assert book["derived"] == {
+        "stratum": {"cross": ["REGION", "URBRUR"]},
+        "respondent_id": {"row_number": True},
+    }
+    assert "derived" in _yaml(tmp_path / "config" / "tun" / "codebooks" / "w1.yaml")

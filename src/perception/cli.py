@@ -135,11 +135,7 @@ def _config_check(args: argparse.Namespace) -> int:
     """Validate a survey's configuration and summarize it."""
     from perception.config import load_project
 
-    # Paths in a survey file are relative to the project root: the current directory when the
-    # file lies under it (config/survey.yaml, config/<survey>/survey.yaml), else the folder
-    # above the file's own folder.
-    inside = Path.cwd().resolve() in args.survey.resolve().parents
-    project = load_project(args.survey, root=Path.cwd() if inside else None)
+    project = load_project(args.survey)
     survey = project.survey
     if survey.geojson is not None:
         from perception.dashboard import load_geojson

@@ -821,14 +821,13 @@ def _codebook(
         n_rows=len(rnd.df),
     )
     derived = []
-    if rnd.wave not in roles.get("stratum", {}):
-        cross = [
-            roles[t][rnd.wave] for t in ("region", "urban_rural") if rnd.wave in roles.get(t, {})
-        ]
-        if cross:
-            derived.append(f"  stratum: {{cross: [{', '.join(cross)}]}}")
+    strata = _strata_source(rnd)
+    if isinstance(strata, list):
+        derived.append(f"  stratum: {{cross: [{', '.join(strata)}]}}")
     if rnd.wave not in roles.get(ID_VARIABLE, {}):
         derived.append(f"  {ID_VARIABLE}: {{row_number: true}}")
+    if rnd.wave not in roles.get("base_weight", {}):  # no weight column: self-weighting sample
+        derived.append("  base_weight: {constant: 1}  # no weight column found: check this")
     if derived:
         text += "derived:\n" + "\n".join(derived) + "\n"
     return text
@@ -887,12 +886,20 @@ def _indicators(
     return "\n".join(lines) + "\n"
 
 
+def _strata_source(rnd: _Round) -> str | list[str] | None:
+    """Return a round's stratum column, else its region and urban/rural columns to cross."""
+    column = _target_column(rnd, "stratum")
+    if column is not None:
+        return column
+    cross = [_target_column(rnd, t) for t in ("region", "urban_rural")]
+    return [c for c in cross if c is not None] if all(cross) else None
+
+
 def _weighting(rounds: list[_Round], roles: dict[str, dict[str, str]]) -> str:
-    """Render design-only weighting settings."""
-    strata = (
-        "stratum" if "stratum" in roles or "region" in roles or "urban_rural" in roles else None
-    )
-    psu = "psu" if "psu" in roles else None
+    """Render design-only weighting settings: strata and PSU when every round has them."""
+    every = all(_strata_source(rnd) is not None for rnd in rounds)
+    strata = "stratum" if every else None
+    psu = "psu" if len(roles.get("psu", {})) == len(rounds) else None
     return (
         "# Design weights only, drafted by `perception survey init`. Add population targets and\n"
         "# a calibration method (rake, poststratify, linear) once census margins are at hand.\n"
@@ -919,8 +926,8 @@ def _survey(key: str, rounds: list[_Round], rel: str) -> str:
         f"raw_dir: {_yaml_scalar(raw)}",
         "processed_dir: data/processed",
         f"variables: {rel}/variables.yaml",
-        "# No population targets yet: weighting is design-only (calibration: none).",
-        f"targets: {rel}/targets.yaml",
+        "# No population targets yet: weighting is design-only (calibration: none). Add",
+        "# `targets: <file>` here once census margins are at hand.",
         f"weighting: {rel}/weighting.yaml",
         f"indicators: {rel}/indicators.yaml",
         "waves:",

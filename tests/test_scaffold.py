@@ -479,3 +479,18 @@ def test_row_number_id_when_a_round_has_no_id(rounds: list[Path], tmp_path: Path
         "respondent_id": {"row_number": True},
     }
     assert "derived" in _yaml(tmp_path / "config" / "tun" / "codebooks" / "w1.yaml")
+
+
+def test_survey_init_of_a_single_round(rounds: list[Path], tmp_path: Path) -> None:
+    """It scaffolds one round alone: one wave, every item in the catalogue, trust indicators."""
+    from perception.survey_init import survey_init
+
+    done = survey_init(rounds[:1], tmp_path / "config" / "one", survey="one")
+    assert done.matches == [] and done.uncertain == []
+    survey = _yaml(tmp_path / "config" / "one" / "survey.yaml")
+    assert survey["survey"] == "one" and len(survey["waves"]) == 1  # type: ignore[arg-type]
+    indicators = _yaml(tmp_path / "config" / "one" / "indicators.yaml")["indicators"]
+    assert {i["id"] for i in indicators} == {  # type: ignore[union-attr]
+        "trust_police",
+        "trust_national_electoral_commission",
+    }

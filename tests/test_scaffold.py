@@ -358,9 +358,12 @@ def _strip_new_keys(out: Path) -> None:
     """Remove the keys other branches add (themes, domains, derived); add targets (required)."""
     import yaml
 
-    survey = _yaml(out / "survey.yaml")
-    survey["targets"] = "unused-targets.yaml"  # optional once the weighting branch is merged
-    (out / "survey.yaml").write_text(yaml.safe_dump(survey, allow_unicode=True))
+    from perception.config import SurveyConfig
+
+    if SurveyConfig.model_fields["targets"].is_required():  # optional on the weighting branch
+        survey = _yaml(out / "survey.yaml")
+        survey["targets"] = "unused-targets.yaml"
+        (out / "survey.yaml").write_text(yaml.safe_dump(survey, allow_unicode=True))
 
     catalogue = _yaml(out / "variables.yaml")
     catalogue.pop("themes")

@@ -318,13 +318,14 @@ def test_survey_init_shows_region_code_conflicts(rounds: list[Path], tmp_path: P
 
 
 def test_survey_init_review_lists_personal_data(rounds: list[Path], tmp_path: Path) -> None:
-    """It lists the personal-data suspects (the hashed respondent number) in REVIEW.md."""
+    """It lists the personal-data suspects and each round's design columns in REVIEW.md."""
     from perception.survey_init import survey_init
 
     done = survey_init(rounds, tmp_path / "config" / "tun")
     assert any(entry.startswith("RESPNO:") for entry in done.pii["w1"])
     review = (tmp_path / "config" / "tun" / "REVIEW.md").read_text(encoding="utf-8")
     assert "- w1: RESPNO: respondent number" in review
+    assert "- w2: weight withinwt; strata REGION x URBRUR; PSU none" in review
 
 
 def test_survey_init_errors_name_the_file(rounds: list[Path], tmp_path: Path) -> None:

@@ -991,6 +991,25 @@ def _review(
         f"| {m.reference_label} | {m.score:.3f} |"
         for m in uncertain
     ]
+    lines += ["", "## Design and respondent ids", ""]
+    for rnd in rounds:
+        strata = _strata_source(rnd)
+        weight = _target_column(rnd, "base_weight")
+        ident = _target_column(rnd, ID_VARIABLE)
+        lines.append(
+            f"- {rnd.wave}: weight {weight or 'none found (constant 1: check)'}; strata "
+            + (" x ".join(strata) if isinstance(strata, list) else strata or "none")
+            + f"; PSU {_target_column(rnd, 'psu') or 'none (each respondent its own PSU)'}; id "
+            + (f"{ident} (hashed)" if ident else "row number")
+        )
+    warned = [
+        f"- {rnd.wave} {s.name}: {note}"
+        for rnd in rounds
+        for s in rnd.suggestions.values()
+        for note in s.notes
+        if note.startswith("WARNING")
+    ]
+    lines += ["", "## Warnings from the codebooks", "", *(warned or ["- none"])]
     lines += ["", "## Region codes", ""]
     lines += [f"- CONFLICT: {c}" for c in conflicts] or ["- same codes and labels in every round"]
     lines += ["", "## Personal-data suspects (pii: true in the codebooks)", ""]

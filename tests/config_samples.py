@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+#: The shared fixtures beside the repository; PERCEPTION_SHARED points elsewhere (a worktree).
+SHARED = Path(
+    os.environ.get("PERCEPTION_SHARED") or Path(__file__).resolve().parents[1].parent / "shared"
+)
 AFROBAROMETER = SHARED / "fixtures" / "afrobarometer"
 PYREADSTAT = SHARED / "fixtures" / "pyreadstat"
 

@@ -18,18 +18,17 @@ from config_samples import AFROBAROMETER, CATALOGUE_YAML, CODEBOOK_YAML, PYREADS
 from perception.codebook import (
     PseudonymisationWarning,
     check_harmonized,
-    codebook_stub,
     harmonize,
     harmonize_file,
     harmonized_labels,
     read_harmonized,
     read_harmonized_labels,
-    suggest_codebook,
     write_harmonized,
 )
 from perception.config import Catalogue, Codebook, load_catalogue, load_codebook
 from perception.errors import CodebookError, ReadError, ValidationError
 from perception.io import SurveyMetadata, read_survey
+from perception.scaffold import codebook_stub, suggest_codebook
 
 N = 60
 SALT_ENV = "PERCEPTION_TEST_SALT"
@@ -483,7 +482,8 @@ def test_stub_flags_personal_data_and_suggests_targets(wave_file: Path, tmp_path
     """It flags names, phones and free text as pii and suggests every standard target."""
     text = codebook_stub(wave_file, wave="w1")
     book = _stub_codebook(tmp_path / "stub.yaml", text)
-    assert {src for src, m in book.variables.items() if m.pii} == {"RESPNAME", "PHONE", "NOTES"}
+    pii = {src for src, m in book.variables.items() if m.pii}
+    assert pii == {"RESPNO", "RESPNAME", "PHONE", "NOTES"}  # RESPNO: hashed respondent id
     assert book.targets() == {
         "respondent_id": "RESPNO",
         "interview_date": "DATEINTR",
@@ -546,7 +546,7 @@ def test_stub_heuristics_in_french(tmp_path: Path) -> None:
         "psu": "grappe",
     }
     pii = {src for src, m in book.variables.items() if m.pii}
-    assert pii == {"nom", "prenom", "telephone", "adresse", "coordonnees"}
+    assert pii == {"identifiant", "nom", "prenom", "telephone", "adresse", "coordonnees"}
 
 
 def test_stub_recodes_text_answers_and_spares_option_columns(

@@ -62,6 +62,23 @@ def _parser() -> tuple[
     init.add_argument("--force", action="store_true", help="overwrite an existing output file")
     init.set_defaults(run=_codebook_init)
 
+    survey = commands.add_parser("survey", help="scaffold a survey configuration")
+    survey_commands = survey.add_subparsers(dest="action", required=True, metavar="ACTION")
+    survey_init = survey_commands.add_parser(
+        "init",
+        help="draft survey.yaml, codebooks, catalogue, indicators and weighting from round files",
+        description="Draft a complete survey configuration from one file per round: items are "
+        "matched across rounds by their labels and value labels; REVIEW.md lists the matches "
+        "with their scores, the uncertain ones and the personal-data suspects.",
+    )
+    survey_init.add_argument("files", nargs="+", type=Path, help="one survey file per round")
+    survey_init.add_argument(
+        "-o", "--output", type=Path, required=True, help="folder to write (config/<survey>/)"
+    )
+    survey_init.add_argument("--survey", help="survey key (default: the output folder's name)")
+    survey_init.add_argument("--force", action="store_true", help="overwrite an existing scaffold")
+    survey_init.set_defaults(run=_survey_init)
+
     config = commands.add_parser("config", help="check configuration files")
     config_commands = config.add_subparsers(dest="action", required=True, metavar="ACTION")
     check = config_commands.add_parser(
@@ -91,7 +108,7 @@ def _parser() -> tuple[
 
 def _codebook_init(args: argparse.Namespace) -> int:
     """Write a codebook stub to a file or standard output."""
-    from perception.codebook import codebook_stub
+    from perception.scaffold import codebook_stub
 
     output: Path | None = args.output
     if output is not None and output.exists() and not args.force:
@@ -108,6 +125,21 @@ def _codebook_init(args: argparse.Namespace) -> int:
     else:
         atomic_write(output, lambda stream: stream.write(text.encode("utf-8")))
         print(f"wrote {output}", file=sys.stderr)
+    return 0
+
+
+def _survey_init(args: argparse.Namespace) -> int:
+    """Write a survey scaffold and summarize what it found."""
+    from perception.survey_init import survey_init
+
+    done = survey_init(args.files, args.output, survey=args.survey, force=args.force)
+    for file in done.files:
+        print(f"wrote {file}", file=sys.stderr)
+    print(
+        f"{len(done.matches)} cross-round match(es), {len(done.uncertain)} uncertain, "
+        f"{sum(map(len, done.pii.values()))} personal-data suspect(s), "
+        f"{len(done.region_conflicts)} region code conflict(s): see {args.output / 'REVIEW.md'}"
+    )
     return 0
 
 

@@ -99,7 +99,7 @@ def _catalogue_data(domains: list[str] | None = None) -> dict[str, Any]:
                 "label": {"en": "Has water", "fr": "A de l'eau"},
                 "codes": _codes({1: "No", 2: "Yes"}),
             },
-        }
+        },
     }
     if domains is not None:
         data["domains"] = domains

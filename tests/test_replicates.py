@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pydantic
 import pytest
 
 from perception.design import SurveyDesign
@@ -252,3 +253,60 @@ def test_replicate_count_must_fit_rep_type() -> None:
         base.to_replicates("JK1", replicates=10)
     with pytest.raises(ConfigError, match="unstratified"):
         SurveyDesign(data, "pw", strata="stype").to_replicates("JK1")
+
+
+def test_weighting_config_builds_replicates_before_raking() -> None:
+    """weighting.yaml design.replicates: JK1 replicates raked one by one give R's SE."""
+    from perception.weighting.config import WeightingConfig
+    from perception.weighting.targets import PopulationTargets
+    from perception.weighting.workflow import weight_wave
+
+    data = pd.read_csv(REFERENCE / "apiclus1.csv", dtype={"cds": str})
+    data["stype_code"] = data["stype"].map({"E": 1, "H": 2, "M": 3})
+    data["sch_wide"] = data["sch.wide"].map({"No": 1, "Yes": 2})
+    targets = PopulationTargets.model_validate(
+        {
+            "survey": "api",
+            "source": "apipop (R survey package)",
+            "reference_date": "2000-01-01",
+            "tables": [
+                {
+                    "name": "stype",
+                    "dimensions": ["stype_code"],
+                    "rows": [[1, 4421], [2, 755], [3, 1018]],
+                },
+                {"name": "schwide", "dimensions": ["sch_wide"], "rows": [[1, 1072], [2, 5122]]},
+            ],
+        }
+    )
+    config = WeightingConfig.model_validate(
+        {
+            "design": {
+                "strata": None,
+                "psu": "dnum",
+                "fpc": "fpc",
+                "replicates": {"method": "JK1"},
+            },
+            "base_weight": {"column": "pw"},
+            "calibration": {
+                "method": "rake",
+                "margins": ["stype_code", "sch_wide"],
+                "tolerance": 1e-12,
+            },
+        }
+    )
+    design, _ = weight_wave(data, config, targets)
+    assert design.replicates is not None and design.replicates.rep_type == "JK1"
+    want = next(c for c in _expected()["cases"] if c["id"] == "clus1_jk1_rake_mean_api00")
+    got = estimate(design, ["api00"]).iloc[0]
+    row = want["expected"][0]
+    assert np.isclose(got["estimate"], row["estimate"], rtol=GOLDEN_RTOL)
+    assert np.isclose(got["se"], row["se"], rtol=GOLDEN_RTOL)
+    with pytest.raises(pydantic.ValidationError, match="extra"):
+        WeightingConfig.model_validate(
+            {
+                "design": {"replicates": {"method": "JK1", "count": 3}},
+                "base_weight": {"column": "pw"},
+                "calibration": {"method": "rake", "margins": ["stype_code"]},
+            }
+        )

@@ -271,6 +271,15 @@ def weight_wave(
         nest=config.design.nest,
         lonely_psu=config.design.lonely_psu,
     )
+    replicates = config.design.replicates
+    if replicates is not None:  # calibration and trimming are then repeated on every replicate
+        design = design.to_replicates(
+            replicates.method,
+            replicates=replicates.replicates,
+            seed=replicates.seed,
+            fay_rho=replicates.fay_rho,
+            mse=replicates.mse,
+        )
     calibrated = calibration.apply(design)
 
     def margin_error(w: FloatArray) -> float:

@@ -584,17 +584,19 @@ def degrees_of_freedom(
 def _replicate_rank(
     factors: FloatArray, out: IntArray, members: IntArray, n_outputs: int
 ) -> IntArray:
-    """Rank of the factor rows of each output's units (eigenvalues of their Gram matrix)."""
+    """Rank of the factor rows of each output's units (eigenvalues of their Gram matrices)."""
+    n_reps = factors.shape[1]
     ranks = np.zeros(n_outputs, dtype=np.intp)
+    chunk = max(1, 8_000_000 // (n_reps * n_reps))
     order = np.argsort(out, kind="stable")
     out, members = out[order], members[order]
     bounds = np.searchsorted(out, np.arange(n_outputs + 1))
-    for number in range(n_outputs):  # one small Gram matrix per output, for df only
-        rows = factors[members[bounds[number] : bounds[number + 1]]]
-        if rows.shape[0] == 0:
-            continue
-        values = np.linalg.eigvalsh(rows.T @ rows)
-        ranks[number] = int((values > _RANK_TOL * _RANK_TOL * values[-1]).sum())
+    for start in range(0, n_outputs, chunk):  # one Gram matrix per output, for df only
+        stop = min(start + chunk, n_outputs)
+        rows = [factors[members[bounds[k] : bounds[k + 1]]] for k in range(start, stop)]
+        values = np.linalg.eigvalsh(np.stack([r.T @ r for r in rows]))
+        top = values[:, -1:]
+        ranks[start:stop] = ((values > _RANK_TOL * _RANK_TOL * top) & (top > 0)).sum(axis=1)
     return ranks
 
 

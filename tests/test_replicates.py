@@ -11,6 +11,8 @@ import numpy as np
 import pandas as pd
 import pydantic
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from perception.design import SurveyDesign
 from perception.errors import ConfigError, DesignError
@@ -310,3 +312,35 @@ def test_weighting_config_builds_replicates_before_raking() -> None:
                 "calibration": {"method": "rake", "margins": ["stype_code"]},
             }
         )
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=st.integers(0, 2**31 - 1),
+    n_strata=st.integers(1, 6),
+    mse=st.booleans(),
+)
+def test_jackknife_total_variance_equals_taylor(seed: int, n_strata: int, mse: bool) -> None:
+    """Property: JKn (JK1 unstratified) variance of domain totals is the Taylor variance."""
+    rng = np.random.default_rng(seed)
+    sizes = rng.integers(2, 6, n_strata)
+    stratum = np.repeat(np.arange(n_strata), sizes)
+    psu_sizes = rng.integers(1, 5, stratum.size)
+    rows = np.repeat(np.arange(stratum.size), psu_sizes)
+    data = pd.DataFrame(
+        {
+            "h": stratum[rows],
+            "psu": rows,
+            "w": rng.uniform(1, 10, rows.size),
+            "y": rng.normal(size=rows.size),
+            "g": rng.integers(0, 3, rows.size),
+        }
+    )
+    base = SurveyDesign(data, "w", strata="h" if n_strata > 1 else None, psu="psu")
+    method = "JKn" if n_strata > 1 else "JK1"
+    jack = base.to_replicates(method, mse=mse)
+    sets = [[], ["g"]]
+    taylor = estimate_domains(base, ["y"], sets, stat="total")
+    replicate = estimate_domains(jack, ["y"], sets, stat="total")
+    np.testing.assert_allclose(replicate["estimate"], taylor["estimate"], rtol=1e-12)
+    np.testing.assert_allclose(replicate["se"], taylor["se"], rtol=1e-9, atol=1e-12)

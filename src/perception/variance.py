@@ -1,8 +1,11 @@
-"""The one Taylor-linearization variance kernel: ultimate cluster, with replacement, per stratum.
+"""The one variance kernel: Taylor linearization (ultimate cluster) or replicate weights.
 
-Every estimator in perception turns its statistic into PSU totals of a linearized score and
-hands them to :func:`stratified_variance`. Domains are not subsets: a domain's score is zero
-outside the domain, and PSUs without domain members still count in their stratum.
+Every estimator in perception turns its statistic into unit totals of a linearized score and
+hands them to :func:`variance`, which dispatches on the design's variance method: a
+:class:`PsuLayout` (with-replacement PSUs within strata, :func:`stratified_variance`) or a
+:class:`ReplicateLayout` (:func:`replicate_variance`). Domains are not subsets: a domain's
+score is zero outside the domain, and PSUs without domain members still count in their
+stratum. :func:`degrees_of_freedom` gives the matching df.
 """
 
 from __future__ import annotations

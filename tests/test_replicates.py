@@ -344,3 +344,19 @@ def test_jackknife_total_variance_equals_taylor(seed: int, n_strata: int, mse: b
     replicate = estimate_domains(jack, ["y"], sets, stat="total")
     np.testing.assert_allclose(replicate["estimate"], taylor["estimate"], rtol=1e-12)
     np.testing.assert_allclose(replicate["se"], taylor["se"], rtol=1e-9, atol=1e-12)
+
+
+def test_given_weights_are_aggregated_per_psu_when_constant_within_psu() -> None:
+    """With psu=, JK1 weights constant within a district use 15 units and give the same SE."""
+    data = _data("rep_clus1_jk1.csv")
+    spec = _expected()["designs"]["clus1_jk1"]
+    kwargs = {"replicate_weights": r"^rw[0-9]+$", "rep_type": "JK1", "scale": spec["scale"]}
+    rows = SurveyDesign(data, "pw", **kwargs)
+    psus = SurveyDesign(data, "pw", psu="dnum", **kwargs)
+    assert rows.n_units == len(data) and psus.n_units == 15
+    a, b = (estimate(d, ["api00"], by=["stype"]) for d in (rows, psus))
+    np.testing.assert_allclose(a["se"], b["se"], rtol=1e-9)
+    assert list(a["df"]) == list(b["df"])
+    mixed = data.copy()
+    mixed.loc[0, "rw1"] = mixed.loc[0, "rw1"] + 1.0  # no longer constant in its district
+    assert SurveyDesign(mixed, "pw", psu="dnum", **kwargs).n_units == len(data)

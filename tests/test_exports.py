@@ -902,6 +902,7 @@ def test_methodology_table_describes_each_wave(tables: PublishedTables) -> None:
     assert "raking" in first["weighting"]
     assert "gender, age_band, region, urban_rural" in first["weighting"]
     assert "5 × median weight" in first["weighting"]
+    assert "variance by Taylor linearization" in first["weighting"]
     assert (method["suppress_below"] == 25).all() and (method["flag_below"] == 50).all()
 
 

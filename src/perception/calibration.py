@@ -465,7 +465,7 @@ def _apply(
     else:
         g, iterations = _solve_linear(x, w, targets), 1
     new = weights * (g if index is None else g[index])
-    bad = ~(np.isfinite(new) & (new > 0))
+    bad = ~np.isfinite(new) | ((new <= 0) & (weights > 0))  # a replicate may hold zeros
     if bad.any():
         raise CalibrationError(
             "Linear calibration gave non-positive weights",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import Any, Literal
 
 import numpy as np
@@ -18,14 +18,25 @@ from perception.calibration import (
     poststratify_weights,
 )
 from perception.errors import ConfigError, DesignError
+from perception.replicates import (
+    psu_replicates,
+    replicate_columns,
+    replicate_constants,
+    replicate_matrix,
+    unit_factors,
+)
 from perception.variance import (
     LONELY_PSU_OPTIONS,
     FloatArray,
     IntArray,
     LonelyPsu,
     PsuLayout,
+    ReplicateLayout,
+    RepType,
+    VarianceMethod,
     build_layout,
     combine_codes,
+    degrees_of_freedom,
     representative_rows,
 )
 
@@ -164,6 +175,16 @@ class SurveyDesign:
     lonely_psu
         Rule for a stratum with one PSU: ``"fail"`` (an error, raised here), ``"remove"``,
         ``"certainty"``, ``"adjust"`` or ``"average"``, as in R's ``survey.lonely.psu``.
+    replicate_weights
+        Replicate weight columns (full weights, R's ``combined.weights = TRUE``): a list of
+        names or a regular expression. The variance then comes from the replicates.
+    rep_type
+        How the replicates were made: ``"JK1"``, ``"JKn"``, ``"BRR"``, ``"Fay"``,
+        ``"bootstrap"`` or ``"successive-difference"`` (R's ``svrepdesign`` ``type``).
+    scale, rscales, fay_rho, mse
+        ``V = scale · Σ_r rscales_r (θ_r − c)²`` with ``c`` the full-sample estimate when
+        ``mse`` is true, else the mean of the replicates. Defaults follow R's
+        ``svrepdesign``; ``JKn`` needs ``rscales`` and ``Fay`` needs ``fay_rho``.
 
     Notes
     -----
@@ -184,8 +205,10 @@ class SurveyDesign:
         "_nest",
         "_psu",
         "_psu_index",
+        "_replicates",
         "_strata",
         "_stratum_labels",
+        "_unit_index",
         "_weights",
         "_weights_column",
     )
@@ -203,6 +226,8 @@ class SurveyDesign:
     _layout: PsuLayout
     _calibration: tuple[CalibrationStep, ...]
     _cache: dict[Any, Any]
+    _replicates: ReplicateLayout | None
+    _unit_index: IntArray
 
     def __init__(
         self,
@@ -213,6 +238,12 @@ class SurveyDesign:
         fpc: str | None = None,
         nest: bool = False,
         lonely_psu: LonelyPsu = "fail",
+        replicate_weights: Sequence[str] | str | None = None,
+        rep_type: RepType | None = None,
+        scale: float | None = None,
+        rscales: Sequence[float] | float | None = None,
+        fay_rho: float | None = None,
+        mse: bool = False,
     ) -> None:
         if lonely_psu not in LONELY_PSU_OPTIONS:
             raise ConfigError(
@@ -238,6 +269,36 @@ class SurveyDesign:
         self._calibration = ()
         self._cache = {}
         self._build_structure()
+        self._replicates, self._unit_index = None, self._psu_index
+        if replicate_weights is not None or rep_type is not None:
+            self._set_replicates(replicate_weights, rep_type, scale, rscales, fay_rho, mse)
+
+    def _set_replicates(
+        self,
+        replicate_weights: Sequence[str] | str | None,
+        rep_type: str | None,
+        scale: float | None,
+        rscales: Sequence[float] | float | None,
+        fay_rho: float | None,
+        mse: bool,
+    ) -> None:
+        """Read and check the replicate weight columns; store them as factors per unit."""
+        if replicate_weights is None or rep_type is None:
+            raise ConfigError(
+                "Replicate weights need both replicate_weights= and rep_type=",
+                expected="both, or neither",
+                found=f"replicate_weights={replicate_weights!r}, rep_type={rep_type!r}",
+                hint="e.g. replicate_weights='repw[0-9]+', rep_type='JK1'",
+            )
+        columns = replicate_columns(self._data, replicate_weights)
+        matrix = replicate_matrix(self._data, columns)
+        final_scale, final_rscales, rho = replicate_constants(
+            rep_type, len(columns), scale, rscales, fay_rho
+        )
+        self._unit_index, factors = unit_factors(
+            self._weights, matrix, self._psu_index, self.n_psus
+        )
+        self._replicates = ReplicateLayout(factors, final_scale, final_rscales, mse, rep_type, rho)
 
     def _build_structure(self) -> None:
         """Index PSUs within strata, check nesting, fpc and lonely PSUs."""
@@ -364,6 +425,26 @@ class SurveyDesign:
         return self._psu_index
 
     @property
+    def replicates(self) -> ReplicateLayout | None:
+        """Replicate factors per variance unit, or None for a Taylor design."""
+        return self._replicates
+
+    @property
+    def variance_method(self) -> VarianceMethod:
+        """What :func:`perception.variance.variance` computes this design's variance from."""
+        return self._layout if self._replicates is None else self._replicates
+
+    @property
+    def unit_index(self) -> IntArray:
+        """Variance unit of every row: its PSU, or its replicate unit (``0..U-1``)."""
+        return self._unit_index
+
+    @property
+    def n_units(self) -> int:
+        """Number of variance units (PSUs of a Taylor design)."""
+        return self.n_psus if self._replicates is None else self._replicates.n_units
+
+    @property
     def n_rows(self) -> int:
         """Number of rows."""
         return len(self._data)
@@ -380,12 +461,18 @@ class SurveyDesign:
 
     @property
     def degf(self) -> int:
-        """Design degrees of freedom: PSUs minus strata (R's ``degf``)."""
-        return self.n_psus - self.n_strata
+        """Design degrees of freedom: PSUs − strata, or replicate rank − 1 (R's ``degf``)."""
+        if self._replicates is None:
+            return self.n_psus - self.n_strata
+        units = np.arange(self.n_units, dtype=np.intp)
+        method = self.variance_method
+        return int(degrees_of_freedom(method, np.zeros_like(units), units, 1)[0])
 
     def __repr__(self) -> str:
         """Summarize the design."""
         cal = f", {len(self._calibration)} calibration step(s)" if self._calibration else ""
+        if self._replicates is not None:
+            cal += f", {self._replicates.n_replicates} {self._replicates.rep_type} replicates"
         return (
             f"SurveyDesign({self.n_rows} rows, {self.n_strata} strata, {self.n_psus} PSUs, "
             f"weights={self._weights_column!r}, fpc={self._fpc!r}, "
@@ -404,7 +491,7 @@ class SurveyDesign:
 
     def greg_terms(self) -> GregTerms | None:
         """Calibration terms the variance needs (None for an uncalibrated design), cached."""
-        if not self._calibration:
+        if not self._calibration or self._replicates is not None:
             return None
         if "greg" not in self._cache:
             self._cache["greg"] = greg_terms(
@@ -520,18 +607,21 @@ class SurveyDesign:
            sampling. *JASA*, 87(418), 376-382.
 
         """
-        weights, step = calibrate_weights(
-            self._data,
-            self._weights,
-            margins or {},
-            totals or {},
-            population_size=population_size,
-            calfun=calfun,
-            tol=tol,
-            max_iter=max_iter,
-            missing=missing,
-        )
-        return self._derive(weights, (*self._calibration, step))
+
+        def solve(base: FloatArray) -> tuple[FloatArray, CalibrationStep]:
+            return calibrate_weights(
+                self._data,
+                base,
+                margins or {},
+                totals or {},
+                population_size=population_size,
+                calfun=calfun,
+                tol=tol,
+                max_iter=max_iter,
+                missing=missing,
+            )
+
+        return self._calibrated(solve)
 
     def rake(
         self,
@@ -567,7 +657,112 @@ class SurveyDesign:
            33-46.
 
         """
-        weights, step = poststratify_weights(
-            self._data, self._weights, list(variables), targets, missing=missing
+
+        def solve(base: FloatArray) -> tuple[FloatArray, CalibrationStep]:
+            return poststratify_weights(self._data, base, list(variables), targets, missing=missing)
+
+        return self._calibrated(solve)
+
+    def _calibrated(
+        self, solve: Callable[[FloatArray], tuple[FloatArray, CalibrationStep]]
+    ) -> SurveyDesign:
+        """Apply a calibration to the weights and, on a replicate design, to every replicate.
+
+        Each replicate's weights ``w·a_r`` are calibrated to the same targets (R's
+        ``calibrate`` on a replicate design); the new factors are constant within each
+        (unit × calibration cell), which become the new units (rows with numeric totals).
+        """
+        weights, step = solve(self._weights)
+        new = self._derive(weights, (*self._calibration, step))
+        reps = self._replicates
+        if reps is None:
+            return new
+        units = self._unit_index
+        if step.model.numeric.shape[1]:
+            cell, n_cells = np.arange(self.n_rows, dtype=np.intp), self.n_rows
+        else:
+            cell, n_cells = combine_codes(
+                [units, step.model.cells],
+                [reps.n_units, step.model.cell_x.shape[0]],
+                self.n_rows,
+            )
+        rows = representative_rows(cell, n_cells)
+        factors = np.empty((n_cells, reps.n_replicates))
+        for r in range(reps.n_replicates):  # one calibration per replicate, as R does
+            replicate, _ = solve(self._weights * reps.factors[units, r])
+            factors[:, r] = replicate[rows] / weights[rows]
+        new._unit_index = cell
+        new._replicates = ReplicateLayout(
+            factors, reps.scale, reps.rscales, reps.mse, reps.rep_type, reps.fay_rho
         )
-        return self._derive(weights, (*self._calibration, step))
+        return new
+
+    def to_replicates(
+        self,
+        method: RepType = "JKn",
+        *,
+        replicates: int | None = None,
+        seed: int | None = None,
+        fay_rho: float = 0.0,
+        mse: bool = False,
+    ) -> SurveyDesign:
+        """Return this design with replicate weights built from its strata and PSUs.
+
+        Parameters
+        ----------
+        method
+            ``"JK1"`` (unstratified), ``"JKn"``, ``"BRR"`` or ``"Fay"`` (two PSUs per
+            stratum), or ``"bootstrap"``.
+        replicates, seed
+            Number of bootstrap replicates (default 50) and the seed of their generator.
+        fay_rho
+            Fay's ρ for ``method="Fay"``.
+        mse
+            Centre the variance at the full-sample estimate.
+
+        Returns
+        -------
+        SurveyDesign
+            The same data and weights with replicate factors per PSU (R's
+            ``as.svrepdesign``); a calibrated design keeps its history but new calibrations
+            are repeated on every replicate.
+
+        References
+        ----------
+        .. [1] Wolter, K. M. (2007). *Introduction to Variance Estimation*, 2nd ed.,
+           Springer, chapters 3-5.
+
+        """
+        if self._calibration:
+            raise ConfigError(
+                "Build replicates before calibrating",
+                expected="an uncalibrated strata/PSU design",
+                found=f"{len(self._calibration)} calibration step(s)",
+                hint="call to_replicates() first, then calibrate: each replicate is then "
+                "calibrated too",
+            )
+        if self._replicates is not None:
+            raise ConfigError(
+                "The design already has replicate weights",
+                expected="a strata/PSU design",
+                found=repr(self),
+                hint="build replicates from the design before it got replicate weights",
+            )
+        if method == "Fay" and not 0.0 < fay_rho < 1.0:
+            raise ConfigError(
+                "method='Fay' needs Fay's rho",
+                expected="fay_rho strictly between 0 and 1",
+                found=repr(fay_rho),
+                hint="pass fay_rho=0.5, or use method='BRR'",
+            )
+        layout = self._layout
+        n_h = layout.n_psu.astype(np.float64)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            fpc = np.where(n_h > 1, layout.coef * (n_h - 1.0) / n_h, 1.0)
+        if self._fpc is None:
+            fpc = np.ones(layout.n_strata)
+        reps = psu_replicates(layout, fpc, method, replicates, seed, fay_rho, mse)
+        new = self._derive(self._weights, self._calibration)
+        new._replicates = reps
+        new._unit_index = self._psu_index
+        return new

@@ -23,10 +23,12 @@ from perception.errors import ConfigError, ValidationError
 from perception.variance import (
     FloatArray,
     IntArray,
+    Scores,
     combine_codes,
     compress_codes,
+    degrees_of_freedom,
     representative_rows,
-    stratified_variance,
+    variance,
     weighted_bincount,
 )
 
@@ -97,6 +99,7 @@ class _Scores:
     deff: FloatArray
     n_eff: FloatArray
     entry_values: FloatArray
+    entry_weight: FloatArray | None
     beta: FloatArray | None
 
 
@@ -181,7 +184,7 @@ def domain_index(design: SurveyDesign, domain_sets: Sequence[Sequence[str]]) -> 
     sets = tuple(tuple(s) for s in domain_sets)
     columns = tuple(dict.fromkeys(c for s in sets for c in s))
     _check_columns(design, columns, "domain column")
-    n, n_psus, layout = design.n_rows, design.n_psus, design.layout
+    n, n_psus, units = design.n_rows, design.n_units, design.unit_index
     codes: list[IntArray] = []
     sizes: list[int] = []
     for column in columns:
@@ -192,9 +195,9 @@ def domain_index(design: SurveyDesign, domain_sets: Sequence[Sequence[str]]) -> 
     rep = representative_rows(cell, n_cells)
     cell_codes = {c: codes[j][rep] for j, c in enumerate(columns)}
     size_of = dict(zip(columns, sizes, strict=True))
-    pair, n_pairs = combine_codes([cell, design.psu_index], [n_cells, n_psus], n)
+    pair, n_pairs = combine_codes([cell, units], [n_cells, n_psus], n)
     pair_rep = representative_rows(pair, n_pairs)
-    pair_cell, pair_psu = cell[pair_rep], design.psu_index[pair_rep]
+    pair_cell, pair_psu = cell[pair_rep], units[pair_rep]
     pair_rows = np.bincount(pair, minlength=n_pairs)
 
     dom_of_cell: list[IntArray] = []
@@ -233,10 +236,6 @@ def domain_index(design: SurveyDesign, domain_sets: Sequence[Sequence[str]]) -> 
     entry_rows = weighted_bincount(
         link_entry, pair_rows[link_pair].astype(np.float64), entry_key.size
     )
-    strata_key = entry_domain.astype(np.int64) * layout.n_strata + layout.psu_stratum[entry_psu]
-    _, domain_strata = compress_codes(strata_key, n_domains * layout.n_strata)
-    strata_count = np.bincount(domain_strata // layout.n_strata, minlength=n_domains)
-    psu_count = np.bincount(entry_domain, minlength=n_domains)
     rows_idx = np.concatenate(cd_rows)
     cell_domain = sparse.csr_matrix(
         (np.ones(rows_idx.size), (rows_idx, np.concatenate(cd_cols))),
@@ -262,7 +261,7 @@ def domain_index(design: SurveyDesign, domain_sets: Sequence[Sequence[str]]) -> 
         cell_domain=cell_domain,
         domain_set=np.concatenate(domain_set),
         domain_cell=np.concatenate(domain_cell),
-        df=(psu_count - strata_count).astype(np.intp),
+        df=degrees_of_freedom(design.variance_method, entry_domain, entry_psu, n_domains),
         rows=weighted_bincount(entry_domain, entry_rows, n_domains).astype(np.intp),
     )
 
@@ -313,7 +312,7 @@ class _GregContext:
 
 def _greg_context(design: SurveyDesign, index: DomainIndex) -> _GregContext | None:
     """Precompute, for each calibration step, (domain cell × calibration cell) row codes."""
-    if not design.calibration:
+    if design.greg_terms() is None:
         return None
     joint: list[IntArray | None] = []
     cell_weight: list[FloatArray] = []
@@ -429,39 +428,40 @@ def _scores(
         else:
             magnitude = np.abs(entry_sum)
         terms = design.greg_terms()
-        variance = stratified_variance(
-            ed,
-            index.entry_psu,
-            values,
-            n_domains,
-            design.layout,
+        var = variance(
+            design.variance_method,
+            Scores(
+                ed,
+                index.entry_psu,
+                values,
+                n_domains,
+                ratio=ed if ratio else None,
+                denominator=entry_weight if ratio else None,
+                magnitude=magnitude,
+            ),
             None if terms is None else terms.aux,
             beta,
-            magnitude,
         )
         sigma2 = (squares - weight * mean_c**2) / weight
         constant = sigma2 <= _ROUNDING * squares / weight
         sigma2 = np.where(n_obs > 1, np.where(constant, 0.0, sigma2), np.nan)
         if ratio:
-            variance = np.where(constant, 0.0, variance)
+            var = np.where(constant, 0.0, var)
         svyvar = sigma2 * n_obs / (n_obs - 1.0)
         srs = svyvar * (weight - n_obs) / (weight * n_obs)
         if not ratio:
             srs = srs * weight**2
-        deff = np.where(srs > 0, variance / srs, np.nan)
-        n_eff = (
-            np.where(variance > 0, sigma2 / variance, np.nan)
-            if ratio
-            else np.full(n_domains, np.nan)
-        )
+        deff = np.where(srs > 0, var / srs, np.nan)
+        n_eff = np.where(var > 0, sigma2 / var, np.nan) if ratio else np.full(n_domains, np.nan)
     return _Scores(
         estimate=estimate,
-        variance=variance,
+        variance=var,
         n=n_obs,
         n_weighted=weight,
         deff=deff,
         n_eff=n_eff,
         entry_values=values,
+        entry_weight=entry_weight if ratio else None,
         beta=beta,
     )
 
@@ -614,10 +614,12 @@ def estimate_domains(
     Notes
     -----
     * Variance: Taylor linearization, ultimate cluster, with replacement unless fpc is
-      given (:func:`perception.variance.stratified_variance`). Domains use scores that are
-      zero outside the domain over the whole design, never a subset of rows.
+      given, or the replicate variance of a design with replicate weights
+      (:func:`perception.variance.variance`). Domains use scores that are zero outside the
+      domain over the whole design, never a subset of rows.
     * ``df`` = PSUs holding a domain member − strata holding one (R's
-      ``degf(subset(design, domain))``); missing values of the variable do not change it.
+      ``degf(subset(design, domain))``; with replicates, the rank of the domain's
+      replicate weights − 1); missing values of the variable do not change it.
     * ``deff`` = Var / Var_SRSWOR with ``Var_SRSWOR = s²(1 − n/N̂)/n`` for a mean and
       ``N̂² s²(1 − n/N̂)/n`` for a total, ``s² = Σw(y−ȳ)²/Σw · n/(n−1)`` (R's ``deff=TRUE``).
     * ``n_eff`` = ``σ̂²/Var(ȳ)`` with ``σ̂² = Σw(y−ȳ)²/Σw`` (no ``n/(n−1)``), so for a
@@ -812,26 +814,30 @@ def contrast(
     da, db = (_find_domain(design, index, by, v) for v in (a, b))
     y = variable_values(design, variable, stat)
     scores = _scores(design, index, y, stat, _greg_context(design, index))
-    layout, n_psus = design.layout, design.n_psus
     sign = np.where(index.entry_domain == da, 1.0, 0.0) - np.where(
         index.entry_domain == db, 1.0, 0.0
     )
-    psu_totals = weighted_bincount(index.entry_psu, sign * scores.entry_values, n_psus)
+    used = np.flatnonzero(sign != 0)
+    zeros = np.zeros(used.size, dtype=np.intp)
     terms = design.greg_terms()
     beta = None if scores.beta is None else (scores.beta[da] - scores.beta[db])[None, :]
-    variance = stratified_variance(
-        np.zeros(n_psus, dtype=np.intp),
-        np.arange(n_psus, dtype=np.intp),
-        psu_totals,
-        1,
-        layout,
+    weight = scores.entry_weight
+    var = variance(
+        design.variance_method,
+        Scores(
+            zeros,
+            index.entry_psu[used],
+            sign[used] * scores.entry_values[used],
+            1,
+            ratio=None if weight is None else index.entry_domain[used],
+            denominator=None if weight is None else weight[used],
+        ),
         None if terms is None else terms.aux,
         beta,
     )[0]
-    members = np.unique(index.entry_psu[sign != 0])
-    df = members.size - np.unique(layout.psu_stratum[members]).size
+    df = degrees_of_freedom(design.variance_method, zeros, index.entry_psu[used], 1)[0]
     difference = float(scores.estimate[da] - scores.estimate[db])
-    return _comparison(difference, float(np.sqrt(variance)), float(df), level)
+    return _comparison(difference, float(np.sqrt(var)), float(df), level)
 
 
 GAP_COLUMNS: tuple[str, ...] = (
@@ -848,19 +854,16 @@ GAP_COLUMNS: tuple[str, ...] = (
 
 @dataclass(frozen=True)
 class _GapPairs:
-    """The two domains of every gap, and how their (domain × PSU) entries sum per gap and PSU.
+    """The two domains of every gap, and which (domain × unit) entries make up each gap.
 
-    Entry ``index.entry_*[link[k]]`` adds ``sign[k]`` times its score to key ``key[k]``, one
-    key per (gap × PSU) with ``key_pair`` and ``key_psu``.
+    Entry ``index.entry_*[link[k]]`` adds ``sign[k]`` times its score to gap ``gap[k]``.
     """
 
     a: IntArray
     b: IntArray
     link: IntArray
     sign: FloatArray
-    key: IntArray
-    key_pair: IntArray
-    key_psu: IntArray
+    gap: IntArray
     df: IntArray
 
 
@@ -901,28 +904,9 @@ def _gap_pairs(
         signs.append(np.full(entries.size, sign))
     link = np.concatenate(links)
     entry_pair = np.concatenate([pair_of[s][index.entry_domain[e]] for s, e in enumerate(links)])
-    n_psus, layout = design.n_psus, design.layout
-    code, unique = compress_codes(
-        entry_pair.astype(np.int64) * n_psus + index.entry_psu[link], n_pairs * n_psus
-    )
-    key_pair = (unique // n_psus).astype(np.intp)
-    key_psu = (unique % n_psus).astype(np.intp)
-    _, strata = compress_codes(
-        key_pair.astype(np.int64) * layout.n_strata + layout.psu_stratum[key_psu],
-        n_pairs * layout.n_strata,
-    )
-    df = np.bincount(key_pair, minlength=n_pairs) - np.bincount(
-        strata // layout.n_strata, minlength=n_pairs
-    )
+    df = degrees_of_freedom(design.variance_method, entry_pair, index.entry_psu[link], n_pairs)
     return _GapPairs(
-        a=pair_a,
-        b=pair_b,
-        link=link,
-        sign=np.concatenate(signs),
-        key=code,
-        key_pair=key_pair,
-        key_psu=key_psu,
-        df=df.astype(np.intp),
+        a=pair_a, b=pair_b, link=link, sign=np.concatenate(signs), gap=entry_pair, df=df
     )
 
 
@@ -1011,21 +995,23 @@ def domain_gaps(
     parts: dict[str, list[Any]] = {name: [] for name in GAP_COLUMNS}
     for y in values:
         scores = _scores(design, index, y, stat, context)
-        totals = weighted_bincount(
-            pairs.key, pairs.sign * scores.entry_values[pairs.link], pairs.key_pair.size
-        )
         beta = None if scores.beta is None else scores.beta[pairs.a] - scores.beta[pairs.b]
-        variance = stratified_variance(
-            pairs.key_pair,
-            pairs.key_psu,
-            totals,
-            n_pairs,
-            design.layout,
+        weight = scores.entry_weight
+        var = variance(
+            design.variance_method,
+            Scores(
+                pairs.gap,
+                index.entry_psu[pairs.link],
+                pairs.sign * scores.entry_values[pairs.link],
+                n_pairs,
+                ratio=None if weight is None else index.entry_domain[pairs.link],
+                denominator=None if weight is None else weight[pairs.link],
+            ),
             None if terms is None else terms.aux,
             beta,
         )
         estimate = scores.estimate[pairs.a] - scores.estimate[pairs.b]
-        se = np.sqrt(variance)
+        se = np.sqrt(var)
         df = pairs.df.astype(np.float64)
         t = _t_quantile(1.0 - (1.0 - level) / 2.0, df)
         with np.errstate(divide="ignore", invalid="ignore"):

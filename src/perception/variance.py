@@ -1,8 +1,11 @@
-"""The one Taylor-linearization variance kernel: ultimate cluster, with replacement, per stratum.
+"""The one variance kernel: Taylor linearization (ultimate cluster) or replicate weights.
 
-Every estimator in perception turns its statistic into PSU totals of a linearized score and
-hands them to :func:`stratified_variance`. Domains are not subsets: a domain's score is zero
-outside the domain, and PSUs without domain members still count in their stratum.
+Every estimator in perception turns its statistic into unit totals of a linearized score and
+hands them to :func:`variance`, which dispatches on the design's variance method: a
+:class:`PsuLayout` (with-replacement PSUs within strata, :func:`stratified_variance`) or a
+:class:`ReplicateLayout` (:func:`replicate_variance`). Domains are not subsets: a domain's
+score is zero outside the domain, and PSUs without domain members still count in their
+stratum. :func:`degrees_of_freedom` gives the matching df.
 """
 
 from __future__ import annotations
@@ -289,3 +292,324 @@ def representative_rows(codes: IntArray, n_codes: int) -> IntArray:
     rows = np.zeros(n_codes, dtype=np.intp)
     rows[codes] = np.arange(codes.shape[0], dtype=np.intp)
     return rows
+
+
+# ---------------------------------------------------------------------- replicate weights
+RepType = Literal["JK1", "JKn", "BRR", "Fay", "bootstrap", "successive-difference"]
+REP_TYPES: tuple[str, ...] = ("JK1", "JKn", "BRR", "Fay", "bootstrap", "successive-difference")
+_RANK_TOL = 1e-5
+"""Relative singular-value tolerance of the replicate rank (R's ``qr(..., tol = 1e-5)``)."""
+
+
+@dataclass(frozen=True)
+class ReplicateLayout:
+    """Replicate weights as factors per variance unit, with the constants of ``svrVar``.
+
+    Attributes
+    ----------
+    factors
+        ``a_{u,r} = w_{r,i} / w_i`` for every row ``i`` of unit ``u``, shape ``(U, R)``.
+    scale, rscales
+        Overall and per-replicate multipliers: ``V = scale · Σ_r rscales_r (θ_r − c)²``.
+    mse
+        Centre at the full-sample estimate (True) or at the mean of the replicates (False).
+    rep_type
+        One of :data:`REP_TYPES` (how the replicates were formed; reported, not used).
+    fay_rho
+        Fay's ρ (0 except for ``"Fay"``).
+
+    """
+
+    factors: FloatArray
+    scale: float
+    rscales: FloatArray
+    mse: bool
+    rep_type: str
+    fay_rho: float = 0.0
+
+    @property
+    def n_replicates(self) -> int:
+        """Number of replicates ``R``."""
+        return int(self.factors.shape[1])
+
+    @property
+    def n_units(self) -> int:
+        """Number of units whose rows share one replicate factor each."""
+        return int(self.factors.shape[0])
+
+
+VarianceMethod = PsuLayout | ReplicateLayout
+"""What a design's variance is computed from: its PSU layout, or its replicate factors."""
+
+
+@dataclass(frozen=True)
+class Scores:
+    """Linearized scores of several statistics, as sparse (output, unit) entries.
+
+    Entry ``e`` says that unit ``unit[e]`` contributes ``values[e]`` to the linearized score
+    of output ``output[e]``; an (output, unit) pair may appear several times (the entries are
+    added). A unit is a PSU of a Taylor design, or a replicate unit of a replicate design.
+
+    Attributes
+    ----------
+    output, unit, values
+        The entries; ``values`` are the scores ``u`` of the linearization, whose sum over a
+        unit is that unit's total (e.g. ``w·(y − ȳ_d)/N̂_d`` for a domain mean).
+    n_outputs
+        Number of outputs.
+    ratio, denominator
+        For ratio estimators (means, proportions and their differences): the ratio each entry
+        belongs to (e.g. its domain) and the entry's part of that ratio's denominator
+        ``N̂_d`` (its weight total). Every entry of a ratio that an output uses must be
+        present. None for totals.
+    magnitude
+        Optional size of the terms that cancelled in each value (rounding-noise floor of the
+        Taylor variance).
+
+    """
+
+    output: IntArray
+    unit: IntArray
+    values: FloatArray
+    n_outputs: int
+    ratio: IntArray | None = None
+    denominator: FloatArray | None = None
+    magnitude: FloatArray | None = None
+
+
+def variance(
+    method: VarianceMethod,
+    scores: Scores,
+    aux: AuxScores | None = None,
+    beta: FloatArray | None = None,
+) -> FloatArray:
+    """Variance of every output of ``scores`` under the design's variance method.
+
+    The one variance entry point of perception. A :class:`PsuLayout` gives the
+    Taylor-linearization variance (:func:`stratified_variance`, with the calibration
+    correction ``aux``/``beta``); a :class:`ReplicateLayout` gives the replicate variance
+    (:func:`replicate_variance`; calibration is already in the replicate factors, so
+    ``aux``/``beta`` are not used).
+
+    Parameters
+    ----------
+    method
+        ``design.variance_method``.
+    scores
+        Linearized scores of the outputs.
+    aux, beta
+        Calibration correction of the Taylor variance (see :func:`stratified_variance`).
+
+    Returns
+    -------
+    numpy.ndarray
+        One variance per output, shape ``(n_outputs,)``.
+
+    References
+    ----------
+    .. [1] Wolter, K. M. (2007). *Introduction to Variance Estimation*, 2nd ed., Springer,
+       chapters 1, 3-5.
+
+    """
+    if isinstance(method, ReplicateLayout):
+        return replicate_variance(method, scores)
+    n_units = method.n_psus
+    key, unique = compress_codes(
+        scores.output.astype(np.int64) * n_units + scores.unit, scores.n_outputs * n_units
+    )
+    magnitude = None
+    if scores.magnitude is not None:
+        magnitude = weighted_bincount(key, scores.magnitude, unique.size)
+    return stratified_variance(
+        (unique // n_units).astype(np.intp),
+        (unique % n_units).astype(np.intp),
+        weighted_bincount(key, scores.values, unique.size),
+        scores.n_outputs,
+        method,
+        aux,
+        beta,
+        magnitude,
+    )
+
+
+def replicate_deviations(replicates: ReplicateLayout, scores: Scores) -> FloatArray:
+    """Replicate estimates minus the full-sample estimate, ``θ_r − θ``, shape ``(D, R)``.
+
+    Parameters
+    ----------
+    replicates
+        The design's replicate factors per unit.
+    scores
+        Linearized scores; ``ratio``/``denominator`` make the deviations of ratios exact.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``δ_{d,r}``; NaN where a ratio's replicate denominator is 0 (no replicate estimate).
+
+    Notes
+    -----
+    For a total ``θ = Σ_u z_u`` (``z_u`` the unit total of the scores) the replicate total is
+    ``Σ_u a_{u,r} z_u``, so ``δ_r = Σ_u (a_{u,r} − 1) z_u``. For a ratio ``θ = Y/N`` with
+    scores ``u_i = w_i (y_i − θ)/N`` the replicate ratio ``θ_r = Y_r/N_r`` satisfies exactly
+    ``θ_r − θ = (N/N_r) Σ_u (a_{u,r} − 1) z_u`` (the scores sum to zero). Every deviation is
+    thus one sparse product of unit totals with the ``U × R`` factor matrix: replicates cost
+    one matrix product, not ``R`` passes over the rows.
+
+    References
+    ----------
+    .. [1] Wolter, K. M. (2007). *Introduction to Variance Estimation*, 2nd ed., Springer,
+       chapter 4 (jackknife), 3 (balanced repeated replication).
+
+    """
+    n_units = replicates.n_units
+    shifted = replicates.factors - 1.0
+    if scores.ratio is None or scores.denominator is None:
+        matrix = sparse.csr_matrix(
+            (scores.values, (scores.output, scores.unit)), shape=(scores.n_outputs, n_units)
+        )
+        deviation: FloatArray = np.asarray(matrix @ shifted)
+        return deviation
+    n_ratios = int(scores.ratio.max(initial=-1)) + 1
+    part, part_key = compress_codes(
+        scores.output.astype(np.int64) * n_ratios + scores.ratio, scores.n_outputs * n_ratios
+    )
+    shape = (part_key.size, n_units)
+    values = sparse.csr_matrix((scores.values, (part, scores.unit)), shape=shape)
+    linear = np.asarray(values @ shifted)
+    weights = sparse.csr_matrix((scores.denominator, (part, scores.unit)), shape=shape)
+    replicate_n = np.asarray(weights @ replicates.factors)
+    full_n = np.asarray(weights.sum(axis=1))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scaled = np.where(replicate_n != 0, linear * (full_n / replicate_n), np.nan)
+    part_output = (part_key // n_ratios).astype(np.intp)
+    combine = sparse.csr_matrix(
+        (np.ones(part_key.size), (part_output, np.arange(part_key.size))),
+        shape=(scores.n_outputs, part_key.size),
+    )
+    deviation = np.asarray(combine @ np.nan_to_num(scaled, nan=0.0))
+    undefined = np.asarray(combine @ np.isnan(scaled).astype(np.float64)) > 0
+    result: FloatArray = np.where(undefined, np.nan, deviation)
+    return result
+
+
+def replicate_variance(replicates: ReplicateLayout, scores: Scores) -> FloatArray:
+    """Replicate variance ``scale · Σ_r rscales_r (θ_r − c)²`` of every output.
+
+    Parameters
+    ----------
+    replicates
+        Replicate factors, ``scale``, ``rscales`` and ``mse``.
+    scores
+        Linearized scores of the outputs (see :func:`replicate_deviations`).
+
+    Returns
+    -------
+    numpy.ndarray
+        One variance per output.
+
+    Notes
+    -----
+    ``c`` is the full-sample estimate when ``mse`` is true, else the mean of the replicate
+    estimates over replicates with ``rscales > 0``. A replicate whose estimate is undefined
+    (its denominator is 0, e.g. the jackknife replicate that drops a domain's only PSU) is
+    left out of that output's sum, as R's ``svrVar`` does with ``na.action``.
+
+    References
+    ----------
+    .. [1] Wolter, K. M. (2007). *Introduction to Variance Estimation*, 2nd ed., Springer.
+    .. [2] Lumley, T. (2010). *Complex Surveys: A Guide to Analysis Using R*, Wiley,
+       section 2.6 (replicate weights).
+
+    """
+    deviation = replicate_deviations(replicates, scores)
+    valid = ~np.isnan(deviation)
+    deviation = np.where(valid, deviation, 0.0)
+    rscales = replicates.rscales[None, :]
+    if replicates.mse:
+        centre = np.zeros((deviation.shape[0], 1))
+    else:
+        counted = valid & (rscales > 0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            centre = (deviation * counted).sum(axis=1, keepdims=True) / counted.sum(
+                axis=1, keepdims=True
+            )
+    spread = np.where(valid, deviation - centre, 0.0)
+    result: FloatArray = replicates.scale * (spread * spread * rscales).sum(axis=1)
+    result = np.where(valid.any(axis=1), result, np.nan)
+    return result
+
+
+def degrees_of_freedom(
+    method: VarianceMethod, output: IntArray, unit: IntArray, n_outputs: int
+) -> IntArray:
+    """Design degrees of freedom of every output, from the units its entries touch.
+
+    Parameters
+    ----------
+    method
+        ``design.variance_method``.
+    output, unit
+        Which units hold members of each output (pairs may repeat).
+    n_outputs
+        Number of outputs.
+
+    Returns
+    -------
+    numpy.ndarray
+        Taylor: PSUs holding a member − strata holding one (R's
+        ``degf(subset(design, domain))``). Replicates: rank of the replicate weights of the
+        output's rows − 1 (R's ``degf`` of a replicate design, ``qr(..., tol = 1e-5)``).
+
+    References
+    ----------
+    .. [1] Korn, E. L. and Graubard, B. I. (1999). *Analysis of Health Surveys*, Wiley,
+       section 5.2 (degrees of freedom).
+
+    """
+    n_units = method.n_psus if isinstance(method, PsuLayout) else method.n_units
+    _, unique = compress_codes(output.astype(np.int64) * n_units + unit, n_outputs * n_units)
+    out = (unique // n_units).astype(np.intp)
+    members = (unique % n_units).astype(np.intp)
+    if isinstance(method, PsuLayout):
+        _, strata = compress_codes(
+            out.astype(np.int64) * method.n_strata + method.psu_stratum[members],
+            n_outputs * method.n_strata,
+        )
+        df: IntArray = (
+            np.bincount(out, minlength=n_outputs)
+            - np.bincount(strata // method.n_strata, minlength=n_outputs)
+        ).astype(np.intp)
+        return df
+    return _replicate_rank(method.factors, out, members, n_outputs) - 1
+
+
+def _replicate_rank(
+    factors: FloatArray, out: IntArray, members: IntArray, n_outputs: int
+) -> IntArray:
+    """Rank of the factor rows of each output's units (eigenvalues of their Gram matrices)."""
+    n_reps = factors.shape[1]
+    ranks = np.zeros(n_outputs, dtype=np.intp)
+    chunk = max(1, 8_000_000 // (n_reps * n_reps))
+    order = np.argsort(out, kind="stable")
+    out, members = out[order], members[order]
+    bounds = np.searchsorted(out, np.arange(n_outputs + 1))
+    for start in range(0, n_outputs, chunk):  # one Gram matrix per output, for df only
+        stop = min(start + chunk, n_outputs)
+        rows = [factors[members[bounds[k] : bounds[k + 1]]] for k in range(start, stop)]
+        values = np.linalg.eigvalsh(np.stack([r.T @ r for r in rows]))
+        top = values[:, -1:]
+        ranks[start:stop] = ((values > _RANK_TOL * _RANK_TOL * top) & (top > 0)).sum(axis=1)
+    return ranks
+
+
+def describe(method: VarianceMethod) -> str:
+    """One sentence naming the variance method, for methodology notes and exports."""
+    if isinstance(method, ReplicateLayout):
+        mse = ", centred at the full-sample estimate (mse)" if method.mse else ""
+        rho = f", rho {method.fay_rho:g}" if method.rep_type == "Fay" else ""
+        return (
+            f"Replicate weights ({method.rep_type}, {method.n_replicates} replicates{rho}, "
+            f"scale {method.scale:.6g}{mse})"
+        )
+    return "Taylor linearization (ultimate cluster, with-replacement PSUs within strata)"

@@ -228,6 +228,14 @@ def _weighting_text(
             f"trimming with {bounds}, {again}; {int(overall['n_trimmed'])} weight(s) "
             f"trimmed in {int(overall['trim_rounds'])} round(s)"
         )
+    replicates = weighting.design.replicates
+    if replicates is None:
+        parts.append("variance by Taylor linearization (ultimate cluster: strata and PSUs)")
+    else:
+        parts.append(
+            f"variance from {replicates.method} replicate weights built from the strata and "
+            "PSUs, each replicate calibrated and trimmed like the full sample"
+        )
     diagnostics = []
     if calibration.needs_targets:
         converged = "converged" if bool(overall["converged"]) else "did NOT converge"

@@ -18,6 +18,16 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class ReplicateSettings(_Strict):
+    """Replicate weights built from the strata and PSUs (see ``SurveyDesign.to_replicates``)."""
+
+    method: Literal["JK1", "JKn", "BRR", "Fay", "bootstrap"]
+    replicates: PositiveInt | None = None
+    seed: int | None = None
+    fay_rho: float = Field(default=0.0, ge=0.0, lt=1.0)
+    mse: bool = False
+
+
 class DesignSettings(_Strict):
     """Columns playing each design role, and design options (see ``perception.SurveyDesign``).
 
@@ -32,6 +42,7 @@ class DesignSettings(_Strict):
     fpc: str | None = None
     nest: bool = False
     lonely_psu: Literal["fail", "remove", "certainty", "adjust", "average"] = "fail"
+    replicates: ReplicateSettings | None = None
 
     def note(self, lang: Literal["en", "fr"] = "en") -> str:
         """Return the caveat the design needs in words (empty when PSU ids are given)."""

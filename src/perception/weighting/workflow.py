@@ -304,6 +304,15 @@ def weight_wave(
         nest=settings.nest,
         lonely_psu=settings.lonely_psu,
     )
+    replicates = config.design.replicates
+    if replicates is not None:  # calibration and trimming are then repeated on every replicate
+        design = design.to_replicates(
+            replicates.method,
+            replicates=replicates.replicates,
+            seed=replicates.seed,
+            fay_rho=replicates.fay_rho,
+            mse=replicates.mse,
+        )
     if calibration is None:
         final, trimmed, cap, floor, rounds = _trim_uncalibrated(design, config)
         iterations, converged = 0, True

@@ -3,7 +3,8 @@
 :func:`load_indicators` reads and checks the catalogue against the variable catalogue;
 :func:`compute_indicators` estimates every indicator of one wave in every domain and
 denominator variant (Table 1, ``indicator_estimates``); :func:`index_reliability` gives
-Cronbach's alpha of the composite indices.
+Cronbach's alpha of the composite indices; :func:`indicator_drivers` gives the average marginal
+effects of the ``drivers:`` an indicator names (associations, not causes).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from perception.indicators.config import (
     load_indicators,
     validate_indicators,
 )
+from perception.indicators.drivers import DRIVER_COLUMNS, indicator_drivers
 from perception.indicators.estimates import (
     ESTIMATE_COLUMNS,
     RELIABILITY_COLUMNS,
@@ -31,6 +33,7 @@ from perception.indicators.scores import VARIANTS, Responses, cronbach_alpha, sc
 
 __all__ = [
     "DOMAIN_COLUMNS",
+    "DRIVER_COLUMNS",
     "ESTIMATE_COLUMNS",
     "RELIABILITY_COLUMNS",
     "SET_SEPARATOR",
@@ -46,6 +49,7 @@ __all__ = [
     "domain_set_columns",
     "domain_set_label",
     "index_reliability",
+    "indicator_drivers",
     "load_indicators",
     "score_indicator",
     "validate_indicators",

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from perception import ModelError, SurveyDesign, regress
+from perception import ConfigError, ModelError, SurveyDesign, regress
 from perception.estimation import contrast, estimate
 from perception.regression import influence_covariance, marginal_effects, wald_test
 
@@ -237,7 +237,7 @@ def test_covariance_is_symmetric_and_matches_a_contrast_variance() -> None:
     assert np.allclose(cov, cov.T)
     fit = model._fit
     score = fit.influence[:, 1] - fit.influence[:, 2]
-    direct = influence_covariance(design, fit.used, score[:, None])[0, 0]
+    direct = influence_covariance(design, model.rows, score[:, None])[0, 0]
     assert np.isclose(cov[1, 1] + cov[2, 2] - 2 * cov[1, 2], direct, rtol=1e-9)
 
 
@@ -340,3 +340,28 @@ def test_missing_outcome_rows_are_zero_scores_not_dropped_psus() -> None:
     assert model.n == 190
     assert np.isclose(model.coefficients["se"].iloc[0], mean["se"], rtol=1e-9)
     assert model.design_df == 187
+
+
+def test_gaussian_marginal_effects_are_the_coefficients() -> None:
+    """In a linear model each AME is its coefficient, with the same SE, in outcome units."""
+    model = regress(_apistrat(), "api00 ~ ell + stype")
+    table = marginal_effects(model).set_index(["variable", "level"])
+    coefficients = model.coefficients.set_index("coefficient")
+    for (variable, level), name in (
+        (("ell", ""), "ell"),
+        (("stype", "H"), "stype[T.H]"),
+        (("stype", "M"), "stype[T.M]"),
+    ):
+        assert np.isclose(
+            table.loc[(variable, level), "estimate"], coefficients.loc[name, "estimate"]
+        )
+        assert np.isclose(table.loc[(variable, level), "se"], coefficients.loc[name, "se"])
+    assert (table["unit"] == "outcome units").all()
+
+
+def test_unknown_family_and_unparsable_formula_are_errors() -> None:
+    """An unknown family is a ConfigError; a formula patsy cannot read is a ModelError."""
+    with pytest.raises(ConfigError, match="Unknown model family"):
+        regress(_apistrat(), "api00 ~ ell", "logistic")  # type: ignore[arg-type]
+    with pytest.raises(ModelError, match="cannot be parsed"):
+        regress(_apistrat(), "api00 ~ ell +")

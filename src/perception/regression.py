@@ -130,6 +130,11 @@ class Regression:
     level: float
     _fit: _Fit = field(repr=False)
 
+    @property
+    def rows(self) -> IntArray:
+        """Positions (in the design's data) of the rows in the fit."""
+        return self._fit.used
+
     def wald_test(self, terms: Sequence[str], df: float | None = None) -> WaldTest:
         """Wald test that every coefficient of ``terms`` is zero (see :func:`wald_test`)."""
         return wald_test(self, terms, df)

@@ -237,7 +237,7 @@ def indicator_drivers(
             rows.append({**base, "unit": unit, "note": "; ".join(notes)})
             continue
         effects = marginal_effects(model)
-        used = model._fit.used
+        used = model.rows
         for driver in drivers:
             test = model.wald_test([_PREFIX + driver.name])
             variable = catalogue.variables[driver.name]

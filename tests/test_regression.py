@@ -365,3 +365,15 @@ def test_unknown_family_and_unparsable_formula_are_errors() -> None:
         regress(_apistrat(), "api00 ~ ell", "logistic")  # type: ignore[arg-type]
     with pytest.raises(ModelError, match="cannot be parsed"):
         regress(_apistrat(), "api00 ~ ell +")
+
+
+def test_rescaling_the_weights_changes_nothing() -> None:
+    """Multiplying every weight by 7 leaves coefficients, SEs and AMEs unchanged."""
+    design = _apistrat()
+    scaled = design.with_weights(7.0 * design.weights)
+    a = regress(design, "yes ~ ell + stype", "binomial")
+    b = regress(scaled, "yes ~ ell + stype", "binomial")
+    for column in ("estimate", "se", "p_value"):
+        np.testing.assert_allclose(a.coefficients[column], b.coefficients[column], rtol=1e-9)
+    np.testing.assert_allclose(marginal_effects(a)["se"], marginal_effects(b)["se"], rtol=1e-9)
+    assert np.isclose(b.n_weighted, 7.0 * a.n_weighted)

@@ -15,11 +15,14 @@ from perception.codebook import (
 )
 from perception.config import Project
 from perception.design import SurveyDesign
+from perception.disclosure import load_disclosure_rules
 from perception.errors import PerceptionError
 from perception.indicators import (
+    DRIVER_COLUMNS,
     compute_indicators,
     estimate_columns,
     index_reliability,
+    indicator_drivers,
     load_indicators,
 )
 from perception.storage import write_parquet
@@ -55,6 +58,12 @@ ESTIMATE_CHECKS: dict[str, str] = {
     "fixed_schema": "The table has exactly the published columns, in order.",
     "not_asked_is_not_zero": "An item a wave lacks is 'not asked' with no value, never zero.",
     "estimates_in_range": "Proportions and net scores lie in their range.",
+}
+
+
+DRIVER_CHECKS: dict[str, str] = {
+    "no_small_driver_level": "No driver level or reference rests on fewer respondents than "
+    "the disclosure threshold (small levels are pooled or left out).",
 }
 
 
@@ -279,7 +288,64 @@ def build_assets(waves: dg.StaticPartitionsDefinition) -> Sequence[Any]:
             },
         )
 
-    return [raw_survey_file, harmonized_responses, weights, indicator_estimates]
+    @dg.asset(
+        name="indicator_drivers",
+        deps=[weights],
+        partitions_def=waves,
+        group_name="estimation",
+        kinds={"pandas", "parquet"},
+        check_specs=[
+            dg.AssetCheckSpec(name, asset="indicator_drivers", description=text, blocking=True)
+            for name, text in DRIVER_CHECKS.items()
+        ],
+    )
+    def indicator_drivers_table(
+        context: dg.AssetExecutionContext, project: SurveyProject
+    ) -> dg.MaterializeResult:
+        """What goes with each indicator naming drivers: AMEs in a wave (associations)."""
+        survey_key, wave_id = split_partition(context.partition_key)
+        loaded = project.load(survey_key)
+        df = read_harmonized(project.output(loaded, "harmonized", wave_id))
+        try:
+            indicators = load_indicators(project.indicators_path(loaded), loaded.catalogue)
+            rules = load_disclosure_rules(project.disclosure_path(loaded))
+            _, design, _ = _weigh(loaded, wave_id, df)
+            table = indicator_drivers(
+                design,
+                indicators,
+                loaded.catalogue,
+                survey=loaded.survey.survey,
+                wave=wave_id,
+                min_n=rules.suppress_below,
+                flag_below=rules.flag_below,
+            )
+        except PerceptionError as error:
+            raise as_failure(error) from error
+        path = write_parquet(table, project.output(loaded, "drivers", wave_id))
+        small = table["n_level"].notna() & (table["n_level"] < rules.suppress_below)
+        return dg.MaterializeResult(
+            check_results=[
+                dg.AssetCheckResult(
+                    check_name="no_small_driver_level",
+                    passed=bool(not small.any() and list(table.columns) == list(DRIVER_COLUMNS)),
+                    metadata={"small_levels": int(small.sum())},
+                )
+            ],
+            metadata={
+                "path": dg.MetadataValue.path(str(path)),
+                "rows": len(table),
+                "notes": sorted(set(table["note"]) - {""}),
+            },
+        )
+
+    # indicator_estimates stays last: the cross-wave assets are built downstream of it.
+    return [
+        raw_survey_file,
+        harmonized_responses,
+        weights,
+        indicator_drivers_table,
+        indicator_estimates,
+    ]
 
 
 def markdown_table(table: pd.DataFrame, rows: int = 30) -> str:

@@ -22,7 +22,7 @@ import pytest
 from perception.config import SURVEY_FILE, load_survey
 from perception.demo import generate, pii_canaries
 from perception.io import read_survey
-from pipelines.assets import ESTIMATE_CHECKS, HARMONIZED_CHECKS, WEIGHT_CHECKS
+from pipelines.assets import DRIVER_CHECKS, ESTIMATE_CHECKS, HARMONIZED_CHECKS, WEIGHT_CHECKS
 from pipelines.cli import main as cli_main
 from pipelines.definitions import PROJECT_ROOT, build_definitions
 from pipelines.demo import run_demo
@@ -109,6 +109,7 @@ def test_definitions_load_with_described_grouped_assets() -> None:
         "harmonized_responses",
         "weights",
         "indicator_estimates",
+        "indicator_drivers",
         "indicator_trends",
         "benchmark_status",
         "exports",
@@ -124,6 +125,7 @@ def test_definitions_load_with_described_grouped_assets() -> None:
         *HARMONIZED_CHECKS,
         *WEIGHT_CHECKS,
         *ESTIMATE_CHECKS,
+        *DRIVER_CHECKS,
         "no_disclosure_risk",
         "one_status_per_indicator",
         "latest_is_this_run",
@@ -141,7 +143,14 @@ def test_definitions_load_with_described_grouped_assets() -> None:
 def test_demo_writes_every_wave_output(project: Path) -> None:
     """It writes harmonized, weighted, report and estimate Parquet files for every wave."""
     processed = project / "data" / "processed" / "demo"
-    for kind in ("harmonized", "weighted", "weighting_report", "estimates", "reliability"):
+    for kind in (
+        "harmonized",
+        "weighted",
+        "weighting_report",
+        "estimates",
+        "reliability",
+        "drivers",
+    ):
         assert sorted(p.name for p in (processed / kind).iterdir()) == [
             "w1.parquet",
             "w2.parquet",
@@ -161,6 +170,7 @@ def test_asset_checks_pass_on_the_demo(project: Path) -> None:
         *HARMONIZED_CHECKS,
         *WEIGHT_CHECKS,
         *ESTIMATE_CHECKS,
+        *DRIVER_CHECKS,
     }
     assert all(e.passed for e in evaluations)
     metadata = result.asset_materializations_for_node("weights")[0].metadata

@@ -8,6 +8,7 @@ from perception.errors import (
     CodebookError,
     ConfigError,
     DesignError,
+    ModelError,
     PerceptionError,
     ReadError,
     ValidationError,
@@ -21,6 +22,7 @@ from perception.estimation import (
     wave_differences,
 )
 from perception.io import SurveyMetadata, read_survey
+from perception.regression import Regression, WaldTest, marginal_effects, regress, wald_test
 
 __version__ = "0.1.0"
 
@@ -30,16 +32,22 @@ __all__ = [
     "Comparison",
     "ConfigError",
     "DesignError",
+    "ModelError",
     "PerceptionError",
     "ReadError",
+    "Regression",
     "SurveyDesign",
     "SurveyMetadata",
     "ValidationError",
+    "WaldTest",
     "__version__",
     "contrast",
     "estimate",
     "estimate_domains",
+    "marginal_effects",
     "read_survey",
+    "regress",
+    "wald_test",
     "wave_difference",
     "wave_differences",
 ]

@@ -80,3 +80,7 @@ class DesignError(PerceptionError):
 
 class CalibrationError(PerceptionError):
     """Weighting cannot reach its targets (empty cells, inconsistent margins, no convergence)."""
+
+
+class ModelError(PerceptionError):
+    """A regression model cannot be fitted (unknown column, collinear, separated, no df)."""

@@ -3,7 +3,8 @@
 :func:`load_indicators` reads and checks the catalogue against the variable catalogue;
 :func:`compute_indicators` estimates every indicator of one wave in every domain and
 denominator variant (Table 1, ``indicator_estimates``); :func:`index_reliability` gives
-Cronbach's alpha of the composite indices.
+Cronbach's alpha of the composite indices; :func:`indicator_drivers` gives the average marginal
+effects of the ``drivers:`` an indicator names (associations, not causes).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from perception.indicators.config import (
     validate_indicators,
     with_domains,
 )
+from perception.indicators.drivers import DRIVER_COLUMNS, indicator_drivers
 from perception.indicators.estimates import (
     ESTIMATE_COLUMNS,
     RELIABILITY_COLUMNS,
@@ -33,6 +35,7 @@ from perception.indicators.scores import VARIANTS, Responses, cronbach_alpha, sc
 
 __all__ = [
     "DOMAIN_DTYPE",
+    "DRIVER_COLUMNS",
     "ESTIMATE_COLUMNS",
     "RELIABILITY_COLUMNS",
     "SET_SEPARATOR",
@@ -49,6 +52,7 @@ __all__ = [
     "domain_set_label",
     "estimate_columns",
     "index_reliability",
+    "indicator_drivers",
     "load_indicators",
     "score_indicator",
     "validate_indicators",

@@ -111,6 +111,7 @@ class Indicator(_Model):
     target_date: date | None = None
     disaggregations: list[SetName] | None = Field(default=None, min_length=1)
     ci_method: CiMethod | None = None
+    drivers: list[VariableName] | None = Field(default=None, min_length=1)
 
 
 class IndicatorCatalogue(_Model):
@@ -363,6 +364,40 @@ class _Checker:
             self.check_sets((*key, "disaggregations"), indicator.disaggregations, name)
         if indicator.baseline_wave is not None:
             self.check_wave((*key, "baseline_wave"), indicator.baseline_wave, name)
+        if indicator.drivers is not None:
+            self.check_drivers((*key, "drivers"), indicator)
+
+    def check_drivers(self, key: tuple[Hashable, ...], indicator: Indicator) -> None:
+        """Check drivers: categorical catalogue variables, each once, not the indicator's items."""
+        name = f"Indicator {indicator.id!r}"
+        drivers = indicator.drivers or []
+        if indicator.type == "gap":
+            raise self.error(
+                key,
+                f"{name}: a gap has no drivers",
+                expected="`drivers:` on a proportion, net, mean or index indicator",
+                found="`drivers:` on a gap",
+                hint=f"list the drivers under the indicator the gap is of ({indicator.of!r})",
+            )
+        for number, driver in enumerate(drivers):
+            var = self.catalogue.variables.get(driver)
+            if var is None or var.kind != "categorical":
+                known = [n for n, v in self.catalogue.variables.items() if v.kind == "categorical"]
+                raise self.error(
+                    (*key, number),
+                    f"{name}: unknown driver" if var is None else f"{name}: driver not categorical",
+                    expected="a categorical variable of the variable catalogue",
+                    found=repr(driver) if var is None else f"{driver!r} of kind {var.kind}",
+                    hint=_did_you_mean(driver, known, "use a banded version (e.g. age_band)"),
+                )
+            if drivers.index(driver) != number or driver in (indicator.items or []):
+                raise self.error(
+                    (*key, number),
+                    f"{name}: driver listed twice or one of the indicator's own items",
+                    expected="each driver once, and not an item of the indicator",
+                    found=repr(driver),
+                    hint="remove it from `drivers:`",
+                )
 
     def check_keys(self, key: tuple[Hashable, ...], indicator: Indicator) -> None:
         """Check that the indicator has the keys its type needs and no keys of other types."""

@@ -1,0 +1,278 @@
+"""What goes with an indicator: survey-weighted regressions on its ``drivers:`` (associations).
+
+For every indicator of the catalogue that lists ``drivers:``, one model per wave: a logistic
+regression of a proportion's 0/1 value (a linear one for net scores, means and indices) on
+the drivers as factors, reported as average marginal effects with design-based confidence
+intervals (:func:`perception.regression.marginal_effects`). Small predictor levels are pooled
+or dropped first, so that no published effect rests on fewer than ``min_n`` respondents.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from perception.config import Catalogue
+from perception.design import SurveyDesign
+from perception.errors import ModelError
+from perception.indicators.config import Indicator, IndicatorCatalogue
+from perception.indicators.scores import item_codes, score_indicator
+from perception.regression import Family, marginal_effects, regress
+
+__all__ = ["DRIVER_COLUMNS", "POOLED_PREFIX", "indicator_drivers"]
+
+#: The drivers table: every column and its dtype, in order.
+DRIVER_COLUMNS: dict[str, str] = {
+    "survey": "str",
+    "wave": "str",
+    "indicator": "str",
+    "model": "str",
+    "driver": "str",
+    "driver_label_en": "str",
+    "driver_label_fr": "str",
+    "level": "Int64",
+    "level_label_en": "str",
+    "level_label_fr": "str",
+    "reference": "Int64",
+    "reference_label_en": "str",
+    "reference_label_fr": "str",
+    "estimate": "float64",
+    "se": "float64",
+    "ci_low": "float64",
+    "ci_high": "float64",
+    "df": "float64",
+    "p_value": "float64",
+    "driver_p_value": "float64",
+    "unit": "str",
+    "n_level": "Int64",
+    "n": "Int64",
+    "flagged": "boolean",
+    "note": "str",
+}
+POOLED_PREFIX = "Pooled: "
+"""Start of the label of a level that pools several small levels."""
+_OUTCOME = "_drivers_outcome"
+_PREFIX = "_driver_"
+
+
+@dataclass(frozen=True)
+class _Driver:
+    """A driver's codes after pooling: ``codes`` (NaN where out of the model), labels, notes."""
+
+    name: str
+    codes: np.ndarray
+    labels: dict[int, tuple[str, str]]
+    notes: tuple[str, ...]
+
+
+def _pool(
+    name: str, codes: np.ndarray, keep: np.ndarray, labels: dict[int, tuple[str, str]], min_n: int
+) -> tuple[np.ndarray, dict[int, tuple[str, str]], list[str]]:
+    """Pool the levels with fewer than ``min_n`` kept rows; drop the pool if it is still small."""
+    codes = codes.copy()
+    labels = dict(labels)
+    notes: list[str] = []
+    present, counts = np.unique(codes[keep & ~np.isnan(codes)], return_counts=True)
+    small = [int(c) for c, n in zip(present, counts, strict=True) if n < min_n]
+    if not small:
+        return codes, labels, notes
+    total = int(sum(n for c, n in zip(present, counts, strict=True) if int(c) in small))
+    names = ", ".join(labels[c][0] for c in small)
+    if len(small) > 1 and total >= min_n:
+        target = small[0]
+        codes[np.isin(codes, small)] = target
+        labels[target] = (
+            POOLED_PREFIX + names,
+            POOLED_PREFIX + ", ".join(labels[c][1] for c in small),
+        )
+        notes.append(f"{name}: levels with fewer than {min_n} respondents pooled ({names})")
+    else:
+        codes[np.isin(codes, small)] = np.nan
+        notes.append(
+            f"{name}: {total} respondents in levels with fewer than {min_n} left out ({names})"
+        )
+    return codes, labels, notes
+
+
+def _drivers(
+    data: pd.DataFrame,
+    names: Sequence[str],
+    catalogue: Catalogue,
+    outcome: np.ndarray,
+    min_n: int,
+) -> tuple[list[_Driver], list[str]]:
+    """Code each driver (substantive codes only), pooling small levels until none is left."""
+    notes: list[str] = []
+    drivers: dict[str, np.ndarray] = {}
+    labels: dict[str, dict[int, tuple[str, str]]] = {}
+    for name in names:
+        if name not in data.columns or not data[name].notna().any():
+            notes.append(f"{name}: not asked in this wave, left out")
+            continue
+        codes = item_codes(data[name])
+        known = catalogue.codes(name)
+        drivers[name] = np.where(np.isin(codes, list(known)), codes, np.nan)
+        labels[name] = {int(c): (lab.en, lab.fr) for c, lab in known.items()}
+    pooled_notes: dict[str, list[str]] = {name: [] for name in drivers}
+    for _ in range(10):
+        keep = ~np.isnan(outcome)
+        for codes in drivers.values():
+            keep &= ~np.isnan(codes)
+        changed = False
+        for name in list(drivers):
+            new, labels[name], found = _pool(name, drivers[name], keep, labels[name], min_n)
+            if found:
+                changed = True
+                pooled_notes[name].extend(found)
+                drivers[name] = new
+        if not changed:
+            break
+    out: list[_Driver] = []
+    keep = ~np.isnan(outcome)
+    for codes in drivers.values():
+        keep &= ~np.isnan(codes)
+    for name, codes in drivers.items():
+        if np.unique(codes[keep]).size < 2:
+            notes.append(f"{name}: fewer than two levels with {min_n} respondents, left out")
+            continue
+        out.append(_Driver(name, codes, labels[name], tuple(pooled_notes[name])))
+    return out, notes
+
+
+def _model(indicator: Indicator) -> tuple[Family, str]:
+    """Return the model family and the unit of the effects for an indicator type."""
+    if indicator.type == "proportion":
+        return "binomial", "percentage points"
+    if indicator.type == "net":
+        return "gaussian", "percentage points"
+    return "gaussian", "points"
+
+
+def indicator_drivers(
+    design: SurveyDesign,
+    indicators: IndicatorCatalogue,
+    catalogue: Catalogue,
+    *,
+    survey: str,
+    wave: str,
+    min_n: int = 25,
+    flag_below: int = 50,
+    level: float = 0.95,
+) -> pd.DataFrame:
+    """Average marginal effects of each indicator's drivers in one wave (a tidy table).
+
+    Parameters
+    ----------
+    design
+        The wave's calibrated design; its data are the harmonized responses.
+    indicators
+        The indicator catalogue; indicators without ``drivers:`` are skipped.
+    catalogue
+        The variable catalogue (codes and labels of the drivers).
+    survey, wave
+        Written into every row.
+    min_n
+        Smallest number of respondents (in the model) behind a published level: smaller
+        levels of a driver are pooled into one level when together they reach ``min_n``,
+        and left out of the model otherwise; a driver left with one level is dropped. The
+        ``note`` column says what was done. Use the disclosure rules' ``suppress_below``.
+    flag_below
+        Levels with fewer respondents than this are ``flagged`` (shown with caution).
+    level
+        Confidence level.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`DRIVER_COLUMNS`: one row per indicator × driver × non-reference level, with
+        the effect of that level against the driver's reference level (its first code)
+        holding the other drivers fixed, in percentage points for proportions and net scores
+        (points on the indicator's scale otherwise); ``driver_p_value`` is the Wald F test of
+        the whole driver. A model that cannot be fitted gives one row with NaN effects and
+        the reason in ``note``.
+
+    Notes
+    -----
+    The outcome is the indicator's value in the ``"all"`` variant (don't know in the base).
+    Rows with a missing or special code in the outcome or a driver are left out of the fit
+    but stay in the design (:func:`perception.regression.regress`). These are associations
+    in the population, not causes: a driver's effect is what goes with it once the other
+    drivers are held fixed, not what changing it would do.
+
+    References
+    ----------
+    .. [1] Graubard, B. I. and Korn, E. L. (1999). Predictive margins with survey data.
+       *Biometrics*, 55(2), 652-659.
+
+    """
+    rows: list[dict[str, object]] = []
+    data = design.data
+    for indicator in indicators.indicators:
+        if not indicator.drivers:
+            continue
+        responses = score_indicator(data, indicator, catalogue)
+        if responses is None:
+            continue
+        family, unit = _model(indicator)
+        outcome = responses.variant("all")
+        base = {"survey": survey, "wave": wave, "indicator": indicator.id, "model": family}
+        drivers, notes = _drivers(data, indicator.drivers, catalogue, outcome, min_n)
+        if not drivers:
+            rows.append({**base, "unit": unit, "note": "; ".join(notes) or "no driver"})
+            continue
+        columns: dict[str, pd.Series | np.ndarray] = {_OUTCOME: outcome}
+        for driver in drivers:
+            present = sorted(int(c) for c in np.unique(driver.codes[~np.isnan(driver.codes)]))
+            columns[_PREFIX + driver.name] = pd.Series(
+                pd.Categorical(pd.Series(driver.codes).astype("Int64"), categories=present)
+            )
+        formula = f"{_OUTCOME} ~ " + " + ".join(_PREFIX + d.name for d in drivers)
+        try:
+            model = regress(design.with_columns(columns), formula, family, level=level)
+        except ModelError as error:
+            notes.append(f"model not fitted: {error.message} ({error.found})")
+            rows.append({**base, "unit": unit, "note": "; ".join(notes)})
+            continue
+        effects = marginal_effects(model)
+        used = model.rows
+        for driver in drivers:
+            test = model.wald_test([_PREFIX + driver.name])
+            variable = catalogue.variables[driver.name]
+            counts = pd.Series(driver.codes[used]).value_counts()
+            note = "; ".join([*driver.notes, *notes])
+            mine = effects[effects["variable"] == _PREFIX + driver.name]
+            for effect in mine.itertuples(index=False):
+                code, reference = int(str(effect.level)), int(str(effect.reference))
+                n_level = int(counts.get(float(code), 0))
+                rows.append(
+                    {
+                        **base,
+                        "driver": driver.name,
+                        "driver_label_en": variable.label.en,
+                        "driver_label_fr": variable.label.fr,
+                        "level": code,
+                        "level_label_en": driver.labels[code][0],
+                        "level_label_fr": driver.labels[code][1],
+                        "reference": reference,
+                        "reference_label_en": driver.labels[reference][0],
+                        "reference_label_fr": driver.labels[reference][1],
+                        "estimate": effect.estimate,
+                        "se": effect.se,
+                        "ci_low": effect.ci_low,
+                        "ci_high": effect.ci_high,
+                        "df": effect.df,
+                        "p_value": effect.p_value,
+                        "driver_p_value": test.p_value,
+                        "unit": unit,
+                        "n_level": n_level,
+                        "n": model.n,
+                        "flagged": n_level < flag_below,
+                        "note": note,
+                    }
+                )
+    table = pd.DataFrame(rows, columns=list(DRIVER_COLUMNS))
+    table["note"] = table["note"].fillna("")
+    return table.astype(DRIVER_COLUMNS)

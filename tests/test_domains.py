@@ -341,6 +341,8 @@ def test_exports_and_dashboard_without_geojson(
                 "n_eff": 1000.0,
                 "moe_95": 0.03,
                 "weighting": "design weights",
+                "design_en": "stratified, one stage",
+                "design_fr": "stratifié, un degré",
                 "suppress_below": 25,
                 "flag_below": 50,
                 "generated_at": "2026-01-01T00:00:00Z",
@@ -405,7 +407,16 @@ def test_dashboard_without_a_crossing_says_why(
         [
             {"survey": survey.survey, "wave": w, "suppress_below": 25, "flag_below": 50}
             | dict.fromkeys(
-                ("fieldwork_start", "fieldwork_end", "provider", "source_file", "weighting"), ""
+                (
+                    "fieldwork_start",
+                    "fieldwork_end",
+                    "provider",
+                    "source_file",
+                    "weighting",
+                    "design_en",
+                    "design_fr",
+                ),
+                "",
             )
             | {"n_respondents": 1200, "deff_kish": 1.2, "n_eff": 1000.0, "moe_95": 0.03}
             | {"generated_at": "2026-01-01T00:00:00Z"}

@@ -250,7 +250,7 @@ def test_survey_init_writes_a_complete_scaffold(rounds: list[Path], tmp_path: Pa
     names = {p.relative_to(out).as_posix() for p in done.files}
     assert names == {
         "codebooks/w1.yaml", "codebooks/w2.yaml", "variables.yaml", "indicators.yaml",
-        "weighting.yaml", "survey.yaml", "REVIEW.md",
+        "weighting.yaml", "disclosure.yaml", "survey.yaml", "REVIEW.md",
     }  # fmt: skip
     survey = _yaml(out / "survey.yaml")
     assert survey["survey"] == "tun" and survey["raw_dir"] == "data/raw"

@@ -273,7 +273,9 @@ def test_missing_wave_dates_fall_back_to_the_rules_without_dates() -> None:
         "late": "off track",  # deadline passed, interval entirely below
     }
     table = _estimates(series)
-    trends = indicator_trends(table, waves=WAVES, directions=dict.fromkeys(meta, "higher"))
+    trends = indicator_trends(
+        table, domains=DOMAINS, waves=WAVES, directions=dict.fromkeys(meta, "higher")
+    )
     for dates in (None, {"w3": DATES["w3"]}):
         status = benchmark_status(table, trends, meta, latest_wave="w3", wave_dates=dates)
         status = status.set_index("indicator")

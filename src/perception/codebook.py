@@ -904,7 +904,11 @@ def _check_pii(df: pd.DataFrame, catalogue: Catalogue) -> list[Finding]:
         name = str(column)
         if name not in allowed:
             out.append(Finding("no_pii", name, "column not in the variable catalogue"))
-        suspect = _PII_COLUMN.search(_name_key(name))
+        var = catalogue.variables.get(name)
+        coded = var is not None and var.kind == "categorical" and bool(var.codes)
+        # A coded categorical holds only its labelled codes (the conformance check), so a name
+        # like "cell_phone_service" or "addressing_needs" cannot carry personal data.
+        suspect = None if coded else _PII_COLUMN.search(_name_key(name))
         if suspect:
             out.append(
                 Finding("no_pii", name, f"column name looks like personal data ({suspect[0]!r})")

@@ -563,6 +563,7 @@ def survey_init(
     write("variables.yaml", catalogue)
     write("indicators.yaml", _indicators(rounds, entries, roles))
     write("weighting.yaml", _weighting(rounds, roles))
+    write("disclosure.yaml", DISCLOSURE_YAML)
     write("survey.yaml", _survey(key, rounds, rel))
     pii = {
         rnd.wave: [
@@ -574,6 +575,15 @@ def survey_init(
     }
     write("REVIEW.md", _review(key, rounds, matches, uncertain, pii, conflicts))
     return SurveyScaffold(written, matches, uncertain, pii, conflicts)
+
+
+DISCLOSURE_YAML = """\
+# Disclosure control of every published table (perception.disclosure), drafted by
+# `perception survey init` with the DHS/MICS defaults.
+suppress_below: 25      # unweighted denominator n below this: value hidden
+flag_below: 50          # suppress_below <= n < flag_below: value shown and flagged
+complementary: true     # also hide the fewest cells that would give a hidden value back
+"""
 
 
 def _relative(path: Path) -> str:
@@ -930,6 +940,7 @@ def _survey(key: str, rounds: list[_Round], rel: str) -> str:
         "# `targets: <file>` here once census margins are at hand.",
         f"weighting: {rel}/weighting.yaml",
         f"indicators: {rel}/indicators.yaml",
+        f"disclosure: {rel}/disclosure.yaml",
         "waves:",
     ]
     for number, rnd in enumerate(rounds, start=1):

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from perception import errors
 from perception.config import DEPLOYMENT_FILE, SurveyConfig, load_deployment
 from perception.errors import ConfigError
 from pipelines.definitions import build_definitions
@@ -80,7 +81,8 @@ def _execute(
     """Run a job in-process for one partition; print each step and the errors of failures.
 
     Returns :data:`OK`, :data:`BAD_INPUT` when every failure was a data or configuration problem
-    (a ``PerceptionError`` the asset turned into a ``dg.Failure``), else :data:`DEFECT`.
+    (a ``PerceptionError``, as such or as a ``dg.Failure``, or a failed blocking check), else
+    :data:`DEFECT`.
     """
     echo(f"  {label}")
     progress = _Progress(echo)
@@ -92,12 +94,20 @@ def _execute(
         if event.is_step_failure and event.step_failure_data and event.step_failure_data.error:
             error = event.step_failure_data.error
             echo(f"    error in {event.step_key}: {error.message.strip()}")
-            outcome = max(outcome, BAD_INPUT if error.cls_name == "Failure" else DEFECT)
+            outcome = max(outcome, BAD_INPUT if _is_bad_input(error.cls_name) else DEFECT)
         elif event.is_step_skipped:
             echo(f"    {event.step_key:<24} skipped (an earlier step failed)")
     if not result.success and outcome == OK:
         outcome = DEFECT
     return outcome
+
+
+def _is_bad_input(cls_name: str | None) -> bool:
+    """Tell whether a step failed on data or configuration rather than on a defect."""
+    if cls_name in ("Failure", "DagsterAssetCheckFailedError"):  # as_failure, a blocking check
+        return True
+    found = getattr(errors, cls_name or "", None)
+    return isinstance(found, type) and issubclass(found, errors.PerceptionError)
 
 
 def _selected_waves(survey: SurveyConfig, waves: Sequence[str] | None) -> list[str]:

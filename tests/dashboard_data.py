@@ -456,6 +456,8 @@ METHODOLOGY_COLUMNS = (
     "n_eff",
     "moe_95",
     "weighting",
+    "design_en",
+    "design_fr",
     "suppress_below",
     "flag_below",
     "generated_at",
@@ -486,6 +488,8 @@ STR_COLUMNS = (
     "provider",
     "source_file",
     "weighting",
+    "design_en",
+    "design_fr",
 )
 MASKED = ("estimate", "se", "ci_low", "ci_high", "deff", "n_eff", "n_weighted", "dk_share")
 
@@ -905,6 +909,8 @@ def _methodology(config: SurveyConfig) -> pd.DataFrame:
                 "moe_95": 1.96 * math.sqrt(0.25 * deff / n),
                 "weighting": "raking to census margins (gender, age_band, region, urban_rural); "
                 "weights trimmed at 5 × median",
+                "design_en": "stratified two-stage cluster sample",
+                "design_fr": "échantillon stratifié à deux degrés",
                 "suppress_below": SUPPRESS_BELOW,
                 "flag_below": FLAG_BELOW,
                 "generated_at": pd.Timestamp(GENERATED_AT),

@@ -7,6 +7,7 @@ rounds. The numbers are checked against R ``survey`` (tests/reference/afrobarome
 
 from __future__ import annotations
 
+import html
 import io
 import json
 import shutil
@@ -21,6 +22,7 @@ import pytest
 import yaml
 from config_samples import AFROBAROMETER
 
+from perception.weighting.config import NO_PSU_NOTE
 from pipelines.cli import main
 
 REFERENCE = Path(__file__).resolve().parent / "reference" / "afrobarometer_tun_e2e.json"
@@ -121,8 +123,10 @@ def test_change_table_dashboard_and_exports(project: tuple[Path, str]) -> None:
     assert police["estimate"].notna().all()
     dashboard = root / "dashboards" / "tun" / "dashboard.html"
     assert dashboard.is_file() and f"Dashboard: {dashboard}" in printed
-    html = dashboard.read_text(encoding="utf-8")
-    assert "Afrobarometer Tunisia" in html and "Round 9 (2022)" in html
+    page = dashboard.read_text(encoding="utf-8")
+    assert "Afrobarometer Tunisia" in page and "Round 9 (2022)" in page
+    for lang in ("en", "fr"):  # the methodology panel says how the SEs treat the missing PSUs
+        assert html.escape(NO_PSU_NOTE[lang]) in page or NO_PSU_NOTE[lang] in page
     latest = root / "data" / "processed" / "tun" / "exports" / "latest"
     for name in ("indicators.csv", "indicators.xlsx", "indicators.parquet", "indicators.duckdb"):
         assert (latest / name).is_file()

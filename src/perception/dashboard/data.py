@@ -109,6 +109,8 @@ TABLES: dict[str, tuple[str, ...]] = {
         "n_eff",
         "moe_95",
         "weighting",
+        "design_en",
+        "design_fr",
         "suppress_below",
         "flag_below",
         "generated_at",
@@ -237,6 +239,8 @@ class WaveFacts:
     n_eff: float
     moe_95: float
     weighting: str
+    design: dict[str, str]
+    """The sample design in words, by language (strata, clusters or their absence)."""
 
 
 @dataclass(frozen=True)
@@ -586,6 +590,7 @@ def _facts(row: pd.Series) -> WaveFacts:
         n_eff=_float(row["n_eff"]),
         moe_95=_float(row["moe_95"]),
         weighting=_text(row["weighting"]),
+        design={"en": _text(row["design_en"]), "fr": _text(row["design_fr"])},
     )
 
 

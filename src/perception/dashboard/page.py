@@ -531,7 +531,7 @@ def _heatmap(t: Texts, data: DashboardData, selected: str | None) -> str:
 def _methodology(t: Texts, data: DashboardData, generated_at: datetime) -> str:
     """Return the methodology panel: waves, weighting, margins of error, rules, provenance."""
     keys: tuple[str, ...] = ("wave", "fieldwork", "provider", "source_file", "n_respondents")
-    keys += ("deff_kish", "n_eff", "moe", "weighting")
+    keys += ("deff_kish", "n_eff", "moe", "weighting", "design")
     head = "".join(t.ui("th", key) for key in keys)
     rows = []
     for fact in data.facts:
@@ -547,6 +547,11 @@ def _methodology(t: Texts, data: DashboardData, generated_at: datetime) -> str:
             _number_cell(t, fact.n_eff, 0),
             t.tag("td", _moe(fact.moe_95)),
             f'<td class="small">{html.escape(fact.weighting)}</td>',
+            t.tag(
+                "td",
+                Label(en=fact.design["en"] or "–", fr=fact.design["fr"] or "–"),
+                'class="small"',
+            ),
         ]
         rows.append(f"<tr>{''.join(cells)}</tr>")
     table = f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"

@@ -173,6 +173,7 @@ UI: dict[str, Label] = {
     "n_eff": Label(en="Effective sample size", fr="Taille effective de l'échantillon"),
     "moe": Label(en="Margin of error (95%)", fr="Marge d'erreur (95 %)"),
     "weighting": Label(en="Weighting", fr="Pondération"),
+    "design": Label(en="Sample design", fr="Plan de sondage"),
     "moe_note": Label(
         en="The margin of error is that of a 50% proportion for the whole sample, including "
         "the design effect of the weights; subgroups have wider margins.",

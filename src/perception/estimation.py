@@ -144,6 +144,11 @@ def _check_options(stat: str, ci_method: str, level: float) -> None:
             found=repr(ci_method),
             hint="'logit' is R's svyciprop default; 'beta' is Korn-Graubard",
         )
+    check_level(level)
+
+
+def check_level(level: float) -> None:
+    """Reject a confidence level outside (0, 1)."""
     if not 0.0 < level < 1.0:
         raise ConfigError(
             "Confidence level out of range",

@@ -26,6 +26,7 @@ from scipy import linalg, optimize, stats
 from perception.calibration import greg_coefficients
 from perception.design import SurveyDesign
 from perception.errors import ConfigError, ModelError
+from perception.estimation import check_level
 from perception.variance import FloatArray, IntArray, stratified_variance
 
 Family = Literal["gaussian", "binomial", "poisson"]
@@ -552,13 +553,7 @@ def regress(
             found=repr(family),
             hint="use 'binomial' for a 0/1 outcome (logistic regression)",
         )
-    if not 0.0 < level < 1.0:
-        raise ConfigError(
-            "Confidence level out of range",
-            expected="a level strictly between 0 and 1, such as 0.95",
-            found=repr(level),
-            hint="pass level=0.95 for 95% intervals",
-        )
+    check_level(level)
     lhs, rhs = _check_formula_columns(design, formula)
     inside = _domain_mask(design, domain)
     complete = design.data[list(dict.fromkeys([*lhs, *rhs]))].notna().all(axis=1).to_numpy()

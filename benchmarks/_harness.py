@@ -182,3 +182,35 @@ def fmt_seconds(seconds: float) -> str:
 def fmt_diff(value: float | None) -> str:
     """Format a largest absolute difference (or n/a)."""
     return "n/a" if value is None else f"{value:.1e}"
+
+
+# R code shared by the R peers: time svymean and two svyby per indicator on `design`.
+# The caller's prelude defines dat, design, n_var and out_path.
+R_SVYBY_BODY = r"""
+variables <- grep("^y[0-9]+$", names(dat), value = TRUE)[seq_len(n_var)]
+fits <- vector("list", length(variables))
+started <- proc.time()[["elapsed"]]
+for (i in seq_along(variables)) {
+  f <- reformulate(variables[[i]])
+  fits[[i]] <- list(
+    svymean(f, design, na.rm = TRUE, deff = TRUE),
+    svyby(f, ~region, design, svymean, na.rm = TRUE, deff = TRUE),
+    svyby(f, ~sex + age_band + region, design, svymean, na.rm = TRUE, deff = TRUE)
+  )
+}
+elapsed <- proc.time()[["elapsed"]] - started
+long <- function(variable, fit) {
+  out <- data.frame(variable = variable, estimate = unname(coef(fit)),
+                    se = unname(SE(fit)), deff = unname(deff(fit)))
+  for (b in c("sex", "age_band", "region")) {
+    out[[b]] <- if (inherits(fit, "svyby") && b %in% names(fit)) fit[[b]] else NA
+  }
+  out
+}
+rows <- do.call(rbind, unlist(lapply(seq_along(variables), function(i) {
+  lapply(fits[[i]], function(fit) long(variables[[i]], fit))
+}), recursive = FALSE))
+for (col in c("estimate", "se", "deff")) rows[[col]] <- sprintf("%.17g", rows[[col]])
+write.csv(rows, out_path, row.names = FALSE, quote = FALSE)
+cat("ELAPSED ", elapsed, "\n", sep = "")
+"""

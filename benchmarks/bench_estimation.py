@@ -55,43 +55,20 @@ TARGET_EQUAL = 1e-9
 BY_COLUMNS = [SEX, AGE, REGION]
 R_TIMEOUT = 240.0
 
-R_CODE = r"""
+R_CODE = (
+    r"""
 suppressPackageStartupMessages(library(survey))
 args <- commandArgs(trailingOnly = TRUE)
-csv <- args[[1]]; out <- args[[2]]; n_var <- as.integer(args[[3]])
+csv <- args[[1]]; out_path <- args[[2]]; n_var <- as.integer(args[[3]])
 dat <- if (requireNamespace("data.table", quietly = TRUE)) {
   as.data.frame(data.table::fread(csv, na.strings = "NA"))
 } else {
   read.csv(csv)
 }
 design <- svydesign(ids = ~psu, strata = ~stratum, weights = ~weight, data = dat)
-variables <- grep("^y[0-9]+$", names(dat), value = TRUE)[seq_len(n_var)]
-fits <- vector("list", length(variables))
-started <- proc.time()[["elapsed"]]
-for (i in seq_along(variables)) {
-  f <- reformulate(variables[[i]])
-  fits[[i]] <- list(
-    svymean(f, design, na.rm = TRUE, deff = TRUE),
-    svyby(f, ~region, design, svymean, na.rm = TRUE, deff = TRUE),
-    svyby(f, ~sex + age_band + region, design, svymean, na.rm = TRUE, deff = TRUE)
-  )
-}
-elapsed <- proc.time()[["elapsed"]] - started
-long <- function(variable, fit) {
-  out <- data.frame(variable = variable, estimate = unname(coef(fit)),
-                    se = unname(SE(fit)), deff = unname(deff(fit)))
-  for (b in c("sex", "age_band", "region")) {
-    out[[b]] <- if (inherits(fit, "svyby") && b %in% names(fit)) fit[[b]] else NA
-  }
-  out
-}
-rows <- do.call(rbind, unlist(lapply(seq_along(variables), function(i) {
-  lapply(fits[[i]], function(fit) long(variables[[i]], fit))
-}), recursive = FALSE))
-for (col in c("estimate", "se", "deff")) rows[[col]] <- sprintf("%.17g", rows[[col]])
-write.csv(rows, out, row.names = FALSE, quote = FALSE)
-cat("ELAPSED ", elapsed, "\n", sep = "")
 """
+    + h.R_SVYBY_BODY
+)
 
 
 @dataclass(frozen=True)

@@ -43,7 +43,8 @@ R_VARIABLES = 2
 R_TIMEOUT = 600.0
 SEED = 11
 
-R_CODE = r"""
+R_CODE = (
+    r"""
 suppressPackageStartupMessages(library(survey))
 args <- commandArgs(trailingOnly = TRUE)
 dat <- if (requireNamespace("data.table", quietly = TRUE)) {
@@ -51,38 +52,14 @@ dat <- if (requireNamespace("data.table", quietly = TRUE)) {
 } else read.csv(args[[1]])
 factors <- as.matrix(read.csv(args[[2]]))
 constants <- read.csv(args[[3]])
-n_var <- as.integer(args[[5]])
+n_var <- as.integer(args[[5]]); out_path <- args[[4]]
 unit <- as.integer(dat$unit) + 1L
 rw <- factors[unit, , drop = FALSE] * dat$weight
 design <- svrepdesign(data = dat, repweights = rw, weights = ~weight, type = "bootstrap",
                       combined.weights = TRUE, scale = constants$scale[1], rscales = 1)
-variables <- grep("^y[0-9]+$", names(dat), value = TRUE)[seq_len(n_var)]
-fits <- vector("list", length(variables))
-started <- proc.time()[["elapsed"]]
-for (i in seq_along(variables)) {
-  f <- reformulate(variables[[i]])
-  fits[[i]] <- list(
-    svymean(f, design, na.rm = TRUE, deff = TRUE),
-    svyby(f, ~region, design, svymean, na.rm = TRUE, deff = TRUE),
-    svyby(f, ~sex + age_band + region, design, svymean, na.rm = TRUE, deff = TRUE)
-  )
-}
-elapsed <- proc.time()[["elapsed"]] - started
-long <- function(variable, fit) {
-  out <- data.frame(variable = variable, estimate = unname(coef(fit)),
-                    se = unname(SE(fit)), deff = unname(deff(fit)))
-  for (b in c("sex", "age_band", "region")) {
-    out[[b]] <- if (inherits(fit, "svyby") && b %in% names(fit)) fit[[b]] else NA
-  }
-  out
-}
-rows <- do.call(rbind, unlist(lapply(seq_along(variables), function(i) {
-  lapply(fits[[i]], function(fit) long(variables[[i]], fit))
-}), recursive = FALSE))
-for (col in c("estimate", "se", "deff")) rows[[col]] <- sprintf("%.17g", rows[[col]])
-write.csv(rows, args[[4]], row.names = FALSE, quote = FALSE)
-cat("ELAPSED ", elapsed, "\n", sep = "")
 """
+    + h.R_SVYBY_BODY
+)
 
 
 def replicate_design(data: pd.DataFrame) -> object:

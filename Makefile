@@ -37,7 +37,7 @@ pytest: install
 test: lint typecheck pytest
 
 dev: install .dagster/dagster.yaml
-	DAGSTER_HOME=$(CURDIR)/.dagster $(BIN)/dagster dev -h 127.0.0.1 -p 3000
+	DAGSTER_HOME=$(CURDIR)/.dagster exec $(BIN)/python -m pipelines.dev -h 127.0.0.1 -p 3000
 
 bench: install
 	$(BIN)/uv pip install -q --python $(BIN)/python -e '.[dev,bench]'

@@ -25,7 +25,7 @@ from perception.indicators import (
     indicator_drivers,
     load_indicators,
 )
-from perception.storage import write_parquet
+from perception.storage import file_sha256, write_parquet
 from perception.weighting import (
     WeightingConfig,
     load_wave_targets,
@@ -34,6 +34,7 @@ from perception.weighting import (
     weighted_table,
 )
 from pipelines.resources import SurveyProject, split_partition
+from pipelines.sensors import SOURCE_SHA256
 
 HARMONIZED_CHECKS: dict[str, str] = {
     "unique_ids": "Every respondent id is present and unique.",
@@ -115,6 +116,7 @@ def build_assets(waves: dg.StaticPartitionsDefinition) -> Sequence[Any]:
         wave = project.wave(loaded, wave_id)
         raw = loaded.survey.raw_path(wave)
         context.log.info(f"Reading {raw}")
+        source_sha256 = file_sha256(raw) if raw.is_file() else "missing"
         try:
             df = harmonize_file(
                 raw,
@@ -134,6 +136,7 @@ def build_assets(waves: dg.StaticPartitionsDefinition) -> Sequence[Any]:
             metadata={
                 "path": dg.MetadataValue.path(str(path)),
                 "source": dg.MetadataValue.path(str(raw)),
+                SOURCE_SHA256: source_sha256,
                 "rows": len(df),
                 "filter": str(df.attrs.get(FILTER_ATTR, "none")),
                 "columns": len(df.columns),

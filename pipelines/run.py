@@ -66,7 +66,9 @@ def open_instance(root: Path) -> Iterator[dg.DagsterInstance]:
         if template.is_file():
             shutil.copyfile(template, home / "dagster.yaml")
         else:
-            (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+            (home / "dagster.yaml").write_text(
+                "telemetry:\n  enabled: false\nnux:\n  enabled: false\n"
+            )
     with dg.DagsterInstance.from_config(str(home.resolve())) as instance:
         yield instance
 

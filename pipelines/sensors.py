@@ -1,6 +1,5 @@
 """Sensor: request a wave's run when its raw file appears or its content changes."""
 
-import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -9,9 +8,11 @@ from pathlib import Path
 import dagster as dg
 
 from perception.config import SurveyConfig, load_deployment
+from perception.storage import file_sha256
 from pipelines.resources import wave_partition
 
-_CHUNK = 1 << 20
+#: Materialization metadata key of ``harmonized_responses``: the raw file's SHA-256.
+SOURCE_SHA256 = "source_sha256"
 
 
 @dataclass(frozen=True)
@@ -30,15 +31,6 @@ class Scan:
     changed: dict[str, str]  # wave id -> sha256 of its new content
     unmatched: list[str]  # new or changed files that belong to no configured wave
     states: dict[str, FileState]  # file path relative to the root -> state, the next cursor
-
-
-def _sha256(path: Path) -> str:
-    """Return the SHA-256 of a file's bytes, read in chunks."""
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        while chunk := stream.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def scan_raw(survey: SurveyConfig, previous: Mapping[str, FileState]) -> Scan:
@@ -61,7 +53,7 @@ def scan_raw(survey: SurveyConfig, previous: Mapping[str, FileState]) -> Scan:
         if old is not None and (old.size, old.mtime_ns) == (stat.st_size, stat.st_mtime_ns):
             states[key] = old
             continue
-        states[key] = FileState(stat.st_size, stat.st_mtime_ns, _sha256(path))
+        states[key] = FileState(stat.st_size, stat.st_mtime_ns, file_sha256(path))
         if old is not None and old.sha256 == states[key].sha256:
             continue  # touched, or copied again with the same content
         wave = wave_of.get(path.name)
@@ -83,6 +75,28 @@ def decode_cursor(cursor: str | None) -> dict[str, FileState]:
     """Read file states back from a sensor cursor."""
     raw: dict[str, list[object]] = json.loads(cursor) if cursor else {}
     return {k: FileState(int(str(v[0])), int(str(v[1])), str(v[2])) for k, v in raw.items()}
+
+
+def last_good_source(instance: dg.DagsterInstance, partition: str) -> str | None:
+    """Return the raw file hash that a wave's last harmonization used, if its run succeeded.
+
+    The sensor skips a wave whose file still has that content, so a new cursor (a first start
+    of ``make dev`` after ``make demo``, or a fresh sensor) does not re-run finished waves.
+    """
+    records = instance.fetch_materializations(
+        dg.AssetRecordsFilter(
+            asset_key=dg.AssetKey("harmonized_responses"), asset_partitions=[partition]
+        ),
+        limit=1,
+    ).records
+    if not records:
+        return None
+    run = instance.get_run_by_id(records[0].run_id)
+    materialization = records[0].asset_materialization
+    if run is None or run.status != dg.DagsterRunStatus.SUCCESS or materialization is None:
+        return None
+    value = materialization.metadata.get(SOURCE_SHA256)
+    return None if value is None else str(value.value)
 
 
 def _claimed(surveys: Mapping[str, SurveyConfig]) -> set[Path]:
@@ -124,6 +138,7 @@ def build_raw_files_sensor(
                     partition_key=wave_partition(key, wave),
                 )
                 for wave, sha in sorted(scan.changed.items())
+                if last_good_source(context.instance, wave_partition(key, wave)) != sha
             ]
         return dg.SensorResult(run_requests=requests, cursor=encode_cursor(states))
 

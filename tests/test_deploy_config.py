@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import dagster as dg
 import pytest
 import yaml
 from dagster._config import process_config, resolve_to_config_type
@@ -172,6 +173,22 @@ def test_instance_configs_pass_dagster_validation(tmp_path: Path, folder: str) -
     coordinator = components["run_coordinator"]
     assert coordinator.class_name == "QueuedRunCoordinator"
     assert coordinator.config["max_concurrent_runs"] > 0
+
+
+@pytest.mark.parametrize("folder", ["local", "postgres", "k8s"])
+def test_instance_configs_turn_off_telemetry_and_onboarding_prompts(folder: str) -> None:
+    """Each dagster.yaml turns off telemetry and the UI's onboarding and newsletter prompts."""
+    data = yaml.safe_load((DEPLOY / folder / "dagster.yaml").read_text(encoding="utf-8"))
+    assert data["telemetry"] == {"enabled": False}
+    assert data["nux"] == {"enabled": False}
+
+
+def test_the_embedded_instance_has_no_onboarding_prompts(tmp_path: Path) -> None:
+    """Dagster reads the local instance's setting: no new-user pop-ups in `make dev`."""
+    with dg.DagsterInstance.from_config(
+        str(_home(tmp_path, DEPLOY / "local" / "dagster.yaml"))
+    ) as instance:
+        assert instance.nux_enabled is False
 
 
 @pytest.mark.usefixtures("env")

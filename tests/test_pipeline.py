@@ -26,6 +26,7 @@ from pipelines.assets import DRIVER_CHECKS, ESTIMATE_CHECKS, HARMONIZED_CHECKS, 
 from pipelines.cli import main as cli_main
 from pipelines.definitions import PROJECT_ROOT, build_definitions
 from pipelines.demo import run_demo
+from pipelines.run import open_instance
 
 
 def _digest(path: Path) -> str:
@@ -247,6 +248,25 @@ def test_rerun_reproduces_byte_identical_outputs(project: Path) -> None:
     before = _outputs(project)
     assert _run_wave(project, "demo|w2").success
     assert _outputs(project) == before
+
+
+def test_a_fresh_sensor_starts_from_the_last_good_runs(project: Path, tmp_path: Path) -> None:
+    """A fresh sensor re-runs no wave already run on the same bytes, only a changed one."""
+    copy = tmp_path / "copy"
+    shutil.copytree(project, copy)
+    defs = build_definitions(copy)
+    sensor = defs.resolve_sensor_def("raw_files_sensor")
+
+    def requested() -> list[str]:
+        with open_instance(copy) as instance:
+            context = dg.build_sensor_context(instance=instance, cursor=None, definitions=defs)
+            result = sensor.evaluate_tick(context)
+        return [r.partition_key for r in result.run_requests or [] if r.partition_key]
+
+    assert requested() == []
+    w2 = copy / "data" / "raw" / "demo_w2_university.dta"
+    w2.write_bytes(w2.read_bytes() + b" ")
+    assert requested() == ["demo|w2"]
 
 
 def test_a_bad_wave_fails_alone_and_keeps_every_published_output(tmp_path: Path) -> None:

@@ -596,6 +596,71 @@ def test_benchmark_sheet_shows_previous_and_latest_waves_with_ci(
     assert index_row[header.index("Wave 3 (August 2026): estimate")].number_format == "0.00"
 
 
+def test_benchmark_sheet_includes_the_baseline_it_quotes(
+    workbook: openpyxl.Workbook, tables: PublishedTables
+) -> None:
+    """It shows the baseline wave and the change since it, as the status sheet quotes them."""
+    sheet = workbook["inclusion"]
+    header = _header(sheet)
+    assert header.index("Wave 1 (March 2025): estimate") < header.index(
+        "Wave 2 (November 2025): estimate"
+    )
+    column = header.index("Change since Wave 1 (March 2025)")
+    tr = tables.trends
+    source = tr[
+        (tr["indicator"] == "incl_feel_included")
+        & (tr["variant"] == "all")
+        & (tr["domain_set"] == "national")
+        & (tr["comparison"] == "baseline")
+        & (tr["wave"] == "w3")
+    ].iloc[0]
+    row = _row(sheet, INDICATORS["incl_feel_included"][4], "National")
+    assert row[column].value == pytest.approx(100 * source["estimate"])
+    assert row[column + 1].value == pytest.approx(100 * source["ci_low"])
+
+
+def test_sheets_print_landscape_fit_to_width_with_repeated_headers(
+    workbook: openpyxl.Workbook,
+) -> None:
+    """Every sheet prints landscape on A4, one page wide, with its header row on every page."""
+    for sheet in workbook.worksheets:
+        assert sheet.page_setup.orientation == "landscape"
+        assert int(sheet.page_setup.fitToWidth) == 1 and int(sheet.page_setup.fitToHeight) == 0
+        assert sheet.sheet_properties.pageSetUpPr.fitToPage
+        assert sheet.print_title_rows == "$3:$3"
+
+
+def test_rows_are_as_tall_as_their_wrapped_text(workbook: openpyxl.Workbook) -> None:
+    """A row whose wrapped text is longer than its column is given several lines of height."""
+    sheet = workbook["Status"]
+    reason = _header(sheet).index("Reason")
+    width = sheet.column_dimensions[get_column_letter(reason + 1)].width
+    for row in sheet.iter_rows(min_row=4, max_row=sheet.max_row):
+        text = row[reason].value
+        if isinstance(text, str) and len(text) > 2 * width:
+            assert sheet.row_dimensions[row[0].row].height >= 30
+    assert sheet.row_dimensions[3].height >= 30
+
+
+def test_a_change_that_rounds_to_zero_is_never_minus_zero(
+    tables: PublishedTables, labels: ExportLabels, tmp_path: Path
+) -> None:
+    """A change of -0.04 points is written as 0 (shown "0.0 pp"), never "-0.0 pp"."""
+    trends = tables.trends.copy()
+    shown = ~trends["suppressed"] & (trends["comparison"] == "previous")
+    trends.loc[shown, "estimate"] = -0.0004
+    write_exports(_replace(tables, trends=trends), tmp_path, run_id="zero", labels=labels)
+    book = openpyxl.load_workbook(tmp_path / "latest" / "indicators.xlsx")
+    sheet = book["inclusion"]
+    column = _header(sheet).index("Change since Wave 2 (November 2025)")
+    values = [
+        r[column].value
+        for r in sheet.iter_rows(min_row=4)
+        if isinstance(r[column].value, float | int)
+    ]
+    assert values and all(v == 0 and math.copysign(1.0, v) > 0 for v in values)
+
+
 def test_domain_labels_come_from_the_catalogue(workbook: openpyxl.Workbook) -> None:
     """It names domains with the catalogue's labels, crossed sets joined by ×."""
     domains = {row[2].value for row in workbook["inclusion"].iter_rows(min_row=4)}
@@ -688,14 +753,17 @@ def test_status_sheet_lists_each_indicator(workbook: openpyxl.Workbook) -> None:
     assert first["Benchmark"].value == BENCHMARKS["inclusion"]["en"]
 
 
-def test_methodology_sheet_lists_each_wave(workbook: openpyxl.Workbook) -> None:
+def test_methodology_sheet_lists_each_wave(
+    workbook: openpyxl.Workbook, tables: PublishedTables
+) -> None:
     """It lists every wave with fieldwork dates, sample size and margin of error."""
     sheet = workbook["Methodology"]
     rows = [r for r in sheet.iter_rows(min_row=4, max_row=6)]
     assert [r[0].value for r in rows] == list(WAVES)
     assert rows[0][2].value == dt.datetime(2025, 3, 3)
     assert rows[0][6].value == 600
-    assert rows[0][9].number_format == "0.0%"
+    assert rows[0][9].number_format == '"±"0.0" pts"'
+    assert rows[0][9].value == pytest.approx(100 * float(tables.methodology["moe_95"].iloc[0]))
     assert "raking" in rows[0][10].value
     assert rows[0][11].value.endswith("primary sampling units (clusters): psu.")
 
@@ -704,8 +772,8 @@ def test_french_workbook_uses_french_labels(
     tables: PublishedTables, labels: ExportLabels, tmp_path: Path
 ) -> None:
     """It writes the workbook in French: sheet names, headers, domains and footnotes."""
-    write_exports(tables, tmp_path, run_id="fr", labels=labels, lang="fr")
-    book = openpyxl.load_workbook(tmp_path / "latest" / "indicators.xlsx")
+    write_exports(tables, tmp_path, run_id="fr", labels=labels)
+    book = openpyxl.load_workbook(tmp_path / "latest" / "indicators_fr.xlsx")
     assert book.sheetnames == ["Statut", "inclusion", "violence", "Méthodologie"]
     domains = {row[2].value for row in book["inclusion"].iter_rows(min_row=4)}
     assert "Sexe: Femme" in domains

@@ -9,6 +9,8 @@ Cell conventions, explained in the footnotes under every table:
   changes) are stored in percentage points (the fraction × 100) with a ``+0.0 "pp"`` format,
   since ``+5.0%`` would read as a relative change. Scores (means, 0-100 indices) use ``0.00``.
 - ``n/a`` marks an item the wave did not ask, ``–`` a domain without respondents.
+- A signed value smaller than half its last shown digit is written as 0, never ``-0.0``; the
+  margin of error is in points with a ``±`` (``±2.3 pts``).
 
 The file is deterministic: the workbook's created and modified times and every zip entry's
 time are the run's ``generated_at``, so rerunning on the same tables gives the same bytes.
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -49,7 +52,7 @@ NO_DATA = "–"
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 """First characters that make a spreadsheet read a text as a formula (OWASP CSV injection)."""
 
-Kind = Literal["percent", "points", "score", "score_change", "p_value", "count", "ratio"]
+Kind = Literal["percent", "points", "score", "score_change", "p_value", "count", "ratio", "margin"]
 Mark = Literal["plain", "flagged", "suppressed"]
 
 _FORMATS: Mapping[Kind, tuple[str, str]] = {
@@ -60,12 +63,21 @@ _FORMATS: Mapping[Kind, tuple[str, str]] = {
     "p_value": ("0.000", "(0.000)"),
     "count": ("#,##0", "#,##0"),
     "ratio": ("0.00", "0.00"),
+    "margin": ('"±"0.0" pts"', '"±"0.0" pts"'),
 }
 """Number format of each kind of value: (plain, flagged)."""
 
-_SCALE: Mapping[Kind, float] = {"points": 100.0}
+_SCALE: Mapping[Kind, float] = {"points": 100.0, "margin": 100.0}
+_HALF_LAST_DIGIT: Mapping[Kind, float] = {
+    "percent": 0.0005,
+    "points": 0.05,
+    "score": 0.005,
+    "score_change": 0.005,
+}
+"""Half the last shown digit of signed kinds: a smaller value is written as 0, never "-0.0"."""
 _DATE_FORMAT = "yyyy-mm-dd"
 _HEADER_ROW = 3
+_LINE_HEIGHT = 15.0
 _SHEET_NAME = re.compile(r"^[^\[\]:*?/\\]{1,31}$")
 _HEADER_FILL = PatternFill(fill_type="solid", start_color="FFD9E1F2", end_color="FFD9E1F2")
 
@@ -208,6 +220,8 @@ def _number(value: object, kind: Kind, mark: Mark = "plain") -> _Cell:
         return _BLANK
     plain, flagged = _FORMATS[kind]
     number = float(value) * _SCALE.get(kind, 1.0)  # type: ignore[arg-type]
+    if abs(number) < _HALF_LAST_DIGIT.get(kind, 0.0):
+        number = 0.0
     shown = int(number) if kind == "count" and number.is_integer() else number
     return _Cell(shown, flagged if mark == "flagged" else plain)
 
@@ -254,8 +268,12 @@ def _records(table: pd.DataFrame) -> list[dict[str, object]]:
 
 
 def _benchmark_sheet(context: _Context, benchmark: str) -> _Sheet:
-    """Build the sheet of one benchmark: each indicator by domain, previous and latest wave."""
-    shown = list(context.waves[-2:])
+    """Build the sheet of one benchmark: each indicator by domain, baseline to latest wave.
+
+    The waves are the baseline (the first wave, which the status sheet quotes), the previous
+    and the latest; the changes are the latest against the previous wave and the baseline.
+    """
+    shown = list(dict.fromkeys([*context.waves[:1], *context.waves[-2:]]))
     estimates = context.tables.estimates
     rows = estimates[
         (estimates["benchmark"] == benchmark)
@@ -265,7 +283,8 @@ def _benchmark_sheet(context: _Context, benchmark: str) -> _Sheet:
     by_wave: dict[_Key, dict[str, dict[str, object]]] = {}
     for row in _records(rows):
         by_wave.setdefault(_key(row, context.labels.domains), {})[str(row["wave"])] = row
-    changes = _changes(context, benchmark, shown)
+    references = list(dict.fromkeys(shown[-2::-1]))  # previous wave, then the baseline
+    changes = [_changes(context, benchmark, reference, shown[-1]) for reference in references]
     ordered = sorted(by_wave, key=lambda k: _sort_key(context, k))
     columns = [
         _Column(context.text("indicator"), 45, wrap=True),
@@ -278,9 +297,9 @@ def _benchmark_sheet(context: _Context, benchmark: str) -> _Sheet:
             _Column(context.text(key, wave=label), 13, wrap=True)
             for key in ("estimate", "ci_low", "ci_high", "n", "dk")
         ]
-    if len(shown) == 2:
+    for reference in references:
         columns += [
-            _Column(context.text("change", wave=context.wave_labels[shown[0]]), 13, wrap=True),
+            _Column(context.text("change", wave=context.wave_labels[reference]), 13, wrap=True),
             _Column(context.text("change_ci_low"), 13, wrap=True),
             _Column(context.text("change_ci_high"), 13, wrap=True),
             _Column(context.text("trend"), 16),
@@ -306,24 +325,21 @@ def _benchmark_sheet(context: _Context, benchmark: str) -> _Sheet:
         ),
         columns=columns,
         rows=body,
-        notes=context.notes(*notes, *(["note_trend"] if len(shown) == 2 else [])),
+        notes=context.notes(*notes, *(["note_trend"] if references else [])),
         frozen_columns=3,
     )
 
 
 def _changes(
-    context: _Context, benchmark: str, shown: Sequence[str]
+    context: _Context, benchmark: str, reference: str, wave: str
 ) -> dict[_Key, dict[str, object]]:
-    """Return the change from the previous to the latest wave of each indicator × domain."""
-    if len(shown) < 2:
-        return {}
+    """Return the change from ``reference`` to ``wave`` of each indicator × domain."""
     trends = context.tables.trends
     rows = trends[
         (trends["benchmark"] == benchmark)
         & (trends["variant"] == "all")
-        & (trends["comparison"] == "previous")
-        & (trends["wave"] == shown[1])
-        & (trends["reference_wave"] == shown[0])
+        & (trends["wave"] == wave)
+        & (trends["reference_wave"] == reference)
     ]
     return {_key(row, context.labels.domains): row for row in _records(rows)}
 
@@ -348,7 +364,7 @@ def _benchmark_row(
     key: _Key,
     waves: Mapping[str, Mapping[str, object]],
     shown: Sequence[str],
-    changes: Mapping[_Key, Mapping[str, object]],
+    changes: Sequence[Mapping[_Key, Mapping[str, object]]],
 ) -> list[_Cell]:
     """Return the cells of one indicator × domain row of a benchmark sheet."""
     indicator, domain_set = str(key[0]), str(key[1])
@@ -361,8 +377,8 @@ def _benchmark_row(
     ]
     for wave in shown:
         cells += _wave_cells(waves.get(wave))
-    if len(shown) == 2:
-        cells += _change_cells(context, changes.get(key))
+    for change in changes:
+        cells += _change_cells(context, change.get(key))
     return cells
 
 
@@ -550,7 +566,7 @@ def _methodology_sheet(context: _Context) -> _Sheet:
             _number(row["n_respondents"], "count"),
             _number(row["deff_kish"], "ratio"),
             _number(row["n_eff"], "count"),
-            _number(row["moe_95"], "percent"),
+            _number(row["moe_95"], "margin"),
             _text_cell(row["weighting"]),
             _text_cell(row[f"design_{context.lang}"]),
         ]
@@ -592,6 +608,33 @@ def _render(sheet: Worksheet, content: _Sheet) -> None:
         _put(sheet, last + offset, 1, _Cell(note)).font = Font(italic=True, size=9)
     sheet.freeze_panes = sheet.cell(row=_HEADER_ROW + 1, column=content.frozen_columns + 1)
     sheet.auto_filter.ref = f"A{_HEADER_ROW}:{get_column_letter(len(content.columns))}{last}"
+    _fit_rows(sheet, content)
+    sheet.page_setup.orientation = "landscape"
+    sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
+    sheet.page_setup.fitToWidth = 1
+    sheet.page_setup.fitToHeight = 0
+    sheet.sheet_properties.pageSetUpPr.fitToPage = True
+    sheet.print_title_rows = f"{_HEADER_ROW}:{_HEADER_ROW}"
+
+
+def _fit_rows(sheet: Worksheet, content: _Sheet) -> None:
+    """Give the header and each table row the height its wrapped text needs.
+
+    Excel does not grow a row for wrapped text written by a program; the line count is
+    estimated from the text's length and the column's width (about one character a unit).
+    """
+    rows = [[_Cell(c.header) for c in content.columns], *content.rows]
+    for offset, row in enumerate(rows):
+        lines = max(
+            (
+                math.ceil(len(str(cell.value)) / max(column.width - 1, 1.0))
+                for cell, column in zip(row, content.columns, strict=True)
+                if (column.wrap or offset == 0) and isinstance(cell.value, str)
+            ),
+            default=1,
+        )
+        if lines > 1:
+            sheet.row_dimensions[_HEADER_ROW + offset].height = _LINE_HEIGHT * lines
 
 
 def _put(sheet: Worksheet, row: int, column: int, cell: _Cell) -> Cell:

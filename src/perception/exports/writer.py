@@ -54,7 +54,10 @@ CSV = "indicators.csv"
 PARQUET = "indicators.parquet"
 DUCKDB = "indicators.duckdb"
 XLSX = "indicators.xlsx"
-EXPORT_FILES: tuple[str, ...] = (CSV, PARQUET, DUCKDB, XLSX)
+XLSX_FR = "indicators_fr.xlsx"
+WORKBOOKS: Mapping[Lang, str] = {"en": XLSX, "fr": XLSX_FR}
+"""The report workbook of each language."""
+EXPORT_FILES: tuple[str, ...] = (CSV, PARQUET, DUCKDB, XLSX, XLSX_FR)
 """The files of every run, in the order they are written."""
 
 LATEST = "latest"
@@ -72,6 +75,7 @@ class ExportResult:
     parquet: Path
     duckdb: Path
     xlsx: Path
+    xlsx_fr: Path
 
 
 def write_exports(
@@ -80,15 +84,14 @@ def write_exports(
     *,
     run_id: str,
     labels: ExportLabels,
-    lang: Lang = "en",
 ) -> ExportResult:
     """Write the report-ready exports of a run, then replace ``latest`` with them.
 
     Writes ``indicators.csv`` (Table 1, tidy long, UTF-8 with BOM), ``indicators.parquet``
-    (Table 1), ``indicators.duckdb`` (all four tables) and ``indicators.xlsx`` (the report
-    workbook in ``lang``) into ``out_root/runs/<run_id>/``, then copies them to
-    ``out_root/latest/`` (see the module docstring for the exact sequence). Rerunning with the
-    same run id replaces that run's folder.
+    (Table 1), ``indicators.duckdb`` (all four tables) and the report workbook in English
+    (``indicators.xlsx``) and French (``indicators_fr.xlsx``) into ``out_root/runs/<run_id>/``,
+    then copies them to ``out_root/latest/`` (see the module docstring for the exact sequence).
+    Rerunning with the same run id replaces that run's folder.
 
     Raises
     ------
@@ -97,19 +100,13 @@ def write_exports(
         types, suppressed values shown) or the tables disagree (see
         :func:`~perception.exports.contract.check_tables`).
     ConfigError
-        If ``run_id`` or ``lang`` is invalid, or a label is missing or cannot be written.
+        If ``run_id`` is invalid, or a label is missing or cannot be written.
 
     """
     _check_run_id(run_id)
-    if lang not in LANGS:
-        raise ConfigError(
-            "Unknown export language",
-            expected=" or ".join(LANGS),
-            found=repr(lang),
-            hint="write the workbook in English (en) or French (fr)",
-        )
     checked = check_tables(tables, labels.domains)
-    labels.check(checked.estimates, checked.status, lang)
+    for lang in LANGS:
+        labels.check(checked.estimates, checked.status, lang)
     token = uuid.uuid4().hex[:12]
     runs = Path(out_root) / RUNS
     runs.mkdir(parents=True, exist_ok=True)
@@ -119,7 +116,8 @@ def write_exports(
         _write_csv(checked.estimates, staging / CSV)
         write_parquet(checked.estimates, staging / PARQUET)
         _write_duckdb(checked.by_name(), staging / DUCKDB, token, labels.domains)
-        _write_bytes(staging / XLSX, workbook_bytes(checked, labels, lang))
+        for lang, name in WORKBOOKS.items():
+            _write_bytes(staging / name, workbook_bytes(checked, labels, lang))
         run_dir = runs / run_id
         _replace_dir(staging, run_dir, token)
     except BaseException:
@@ -133,6 +131,7 @@ def write_exports(
         parquet=run_dir / PARQUET,
         duckdb=run_dir / DUCKDB,
         xlsx=run_dir / XLSX,
+        xlsx_fr=run_dir / XLSX_FR,
     )
 
 

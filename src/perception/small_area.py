@@ -25,14 +25,20 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from perception.config import Catalogue
 from perception.errors import ConfigError, ModelError, ValidationError
 from perception.estimation import check_level
+from perception.indicators.config import IndicatorCatalogue
 from perception.variance import FloatArray
 
 __all__ = [
+    "AREA_TABLE_COLUMNS",
+    "MODEL_BASED",
     "SMALL_AREA_COLUMNS",
     "FayHerriotFit",
     "fay_herriot",
+    "indicator_small_areas",
+    "load_area_covariates",
     "small_area",
 ]
 
@@ -695,3 +701,164 @@ def small_area(
         "n_synthetic": n_out,
     }
     return table
+
+
+# --------------------------------------------------------------------------- per-wave table
+
+#: The per-wave small-area table (``small_area/<wave>.parquet``): its columns and dtypes.
+AREA_TABLE_COLUMNS: dict[str, str] = {
+    "survey": "str",
+    "wave": "str",
+    "indicator": "str",
+    "variant": "str",
+    "type": "str",
+    "unit": "str",
+    "domain_set": "str",
+    "area": "Int64",
+    **SMALL_AREA_COLUMNS,
+    "basis_en": "str",
+    "basis_fr": "str",
+}
+
+#: How each kind of small-area number is described, in English and French.
+MODEL_BASED: dict[str, dict[str, str]] = {
+    "eblup": {
+        "en": "Model-based estimate (Fay-Herriot EBLUP: the area's survey estimate combined "
+        "with a regression on area covariates); not a direct survey estimate",
+        "fr": "Estimation fondée sur un modèle (EBLUP de Fay-Herriot : l'estimation de "
+        "l'enquête dans la zone combinée à une régression sur des covariables de zone) ; "
+        "pas une estimation directe de l'enquête",
+    },
+    "synthetic": {
+        "en": "Model-based synthetic estimate (no respondents in this area: a regression "
+        "prediction from area covariates); not a survey estimate",
+        "fr": "Estimation synthétique fondée sur un modèle (aucun répondant dans cette zone : "
+        "une prédiction par régression sur des covariables de zone) ; pas une estimation "
+        "de l'enquête",
+    },
+}
+
+
+def load_area_covariates(
+    path: str | Path, level: str, catalogue: Catalogue, columns: Sequence[str] | None = None
+) -> pd.DataFrame:
+    """Read a CSV of area covariates and check it: codes of ``level``, numeric covariates.
+
+    Returns the frame with the area column (``Int64`` codes) and the covariate columns.
+    """
+    file = Path(path)
+    if not file.is_file():
+        raise ConfigError(
+            "The area covariate file does not exist",
+            expected="a CSV file, relative to the project root",
+            found=f"no file at {file}",
+            hint=f"write one row per {level} with its code in a column named {level!r}",
+            file=file,
+        )
+    try:
+        frame = pd.read_csv(file)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ConfigError(
+            "The area covariate file cannot be read as CSV",
+            expected="a comma-separated file with a header row",
+            found=str(exc).splitlines()[0] if str(exc) else type(exc).__name__,
+            hint="save it as CSV (UTF-8, comma-separated)",
+            file=file,
+        ) from None
+    wanted = list(columns) if columns is not None else [c for c in frame.columns if c != level]
+    _covariate_matrix(frame, level, wanted, str(file))
+    codes = pd.to_numeric(frame[level], errors="coerce")
+    known = set(catalogue.codes(level))
+    bad = codes.isna() | ~codes.isin(known) | (codes != codes.round())
+    if bad.any():
+        raise ValidationError(
+            f"The area covariate file has codes that are not codes of {level!r}",
+            expected=f"codes of {level} in config/variables.yaml: {sorted(known)}",
+            found=f"{int(bad.sum())} rows, e.g. {frame.loc[bad, level].tolist()[:5]} "
+            "(rows count from 0 after the header)",
+            hint="use the harmonized codes of the catalogue, not names or source codes",
+            file=file,
+            column=level,
+            rows=np.flatnonzero(bad.to_numpy()).tolist(),
+        )
+    out = frame[[level, *wanted]].copy()
+    out[level] = codes.astype("Int64")
+    return out
+
+
+def indicator_small_areas(
+    estimates: pd.DataFrame,
+    indicators: IndicatorCatalogue,
+    covariates: dict[str, pd.DataFrame],
+    *,
+    suppress_below: int,
+    files: dict[str, Path] | None = None,
+) -> pd.DataFrame:
+    """Small-area estimates of every indicator that lists ``areas:``, from a wave's Table 1.
+
+    Parameters
+    ----------
+    estimates
+        A wave's indicator estimates (Table 1), with the area levels among its domain columns.
+    indicators
+        The indicator catalogue: ``areas:`` (levels and options) and each indicator's level.
+    covariates
+        Each area level's covariates (:func:`load_area_covariates`).
+    suppress_below
+        Direct estimates of areas with fewer respondents are left out of the table (the
+        disclosure rule of published cells); the model-based estimate is kept.
+    files
+        Each level's covariate file, for error messages.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`AREA_TABLE_COLUMNS`: one row per indicator, variant and area, each described
+        in ``basis_en``/``basis_fr`` as model-based (:data:`MODEL_BASED`). Proportions go
+        through the arcsine transform unless the level's ``transform`` says otherwise.
+
+    """
+    parts: list[pd.DataFrame] = []
+    for indicator in indicators.indicators:
+        level = indicator.areas
+        if level is None:
+            continue
+        settings = (indicators.areas or {})[level]
+        rows = estimates[
+            estimates["indicator"].eq(indicator.id)
+            & estimates["domain_set"].eq(level)
+            & estimates["availability"].ne("not_asked")
+        ]
+        transform: Transform = (
+            ("arcsin" if indicator.type == "proportion" else "none")
+            if settings.transform == "auto"
+            else settings.transform
+        )
+        for variant, group in rows.groupby("variant", sort=False):
+            direct = group[[level, "estimate", "se", "n", "n_eff"]]
+            table = small_area(
+                direct,
+                covariates[level],
+                area=level,
+                covariates=settings.columns,
+                variance_method=settings.variance_method,
+                transform=transform,
+                gvf=settings.gvf,
+                gvf_min_n=settings.gvf_min_n,
+                auxiliary_file=None if files is None else files.get(level),
+            )
+            first = group.iloc[0]
+            table = table.rename(columns={level: "area"})
+            for column in ("survey", "wave", "indicator", "type", "unit"):
+                table[column] = str(first[column])
+            table["variant"] = str(variant)
+            table["domain_set"] = level
+            parts.append(table)
+    if not parts:
+        return pd.DataFrame({c: pd.Series(dtype=t) for c, t in AREA_TABLE_COLUMNS.items()})
+    out = pd.concat(parts, ignore_index=True)
+    small = out["n"].fillna(0).lt(suppress_below)
+    out.loc[small, ["direct", "direct_se"]] = np.nan
+    out["basis_en"] = out["kind"].map(lambda k: MODEL_BASED[k]["en"])
+    out["basis_fr"] = out["kind"].map(lambda k: MODEL_BASED[k]["fr"])
+    return out[list(AREA_TABLE_COLUMNS)].astype(AREA_TABLE_COLUMNS)

@@ -143,7 +143,7 @@ def test_covariate_file_is_checked(tmp_path: Path, catalogue: Catalogue) -> None
 
 
 def _table_one(n: list[int]) -> pd.DataFrame:
-    """A Table 1 slice: a proportion and a mean by region, two variants, plus a national row."""
+    """Build a Table 1 slice: a proportion and a mean by region, two variants, national rows."""
     rng = np.random.default_rng(5)
     rows = []
     for indicator, kind, unit in (

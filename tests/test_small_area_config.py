@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from perception.config import Catalogue, load_catalogue
-from perception.errors import ConfigError, ValidationError
+from perception.errors import ConfigError
 from perception.indicators import load_indicators
 from perception.small_area import (
     AREA_TABLE_COLUMNS,
@@ -118,7 +118,7 @@ def test_areas_config_errors(
 
 
 def test_covariate_file_is_checked(tmp_path: Path, catalogue: Catalogue) -> None:
-    """Unknown area codes, text covariates and a missing file name the file, column and rows."""
+    """Unknown codes, text covariates, a missing file: ConfigErrors naming file and column."""
     good = tmp_path / "good.csv"
     good.write_text(AREAS_CSV + "\n")
     frame = load_area_covariates(good, "region", catalogue)
@@ -126,18 +126,18 @@ def test_covariate_file_is_checked(tmp_path: Path, catalogue: Catalogue) -> None
     assert str(frame["region"].dtype) == "Int64"
     bad = tmp_path / "bad.csv"
     bad.write_text(AREAS_CSV + "\n12,0.3,0.5\nNorth,0.2,0.4\n")
-    with pytest.raises(ValidationError) as error:
+    with pytest.raises(ConfigError) as error:
         load_area_covariates(bad, "region", catalogue)
     assert error.value.column == "region" and error.value.rows == [8, 9]
     assert error.value.file == str(bad)
     text = tmp_path / "text.csv"
     text.write_text(AREAS_CSV.replace("0.21", "high") + "\n")
-    with pytest.raises(ValidationError) as error:
+    with pytest.raises(ConfigError) as error:
         load_area_covariates(text, "region", catalogue)
     assert error.value.column == "urban_share"
     with pytest.raises(ConfigError):
         load_area_covariates(tmp_path / "none.csv", "region", catalogue)
-    with pytest.raises(ValidationError) as error:
+    with pytest.raises(ConfigError) as error:
         load_area_covariates(good, "region", catalogue, ["urban_share", "density"])
     assert error.value.column == "density"
 
@@ -248,3 +248,20 @@ def test_pipeline_writes_model_based_area_table(tmp_path: Path) -> None:
     low = np.minimum(mine["direct"], np.sin(mine["synthetic"].clip(0, np.pi / 2)) ** 2)
     high = np.maximum(mine["direct"], np.sin(mine["synthetic"].clip(0, np.pi / 2)) ** 2)
     assert ((mine["estimate"] >= low - 1e-12) & (mine["estimate"] <= high + 1e-12)).all()
+
+
+def test_preflight_checks_the_covariate_file(tmp_path: Path) -> None:
+    """Preflight stops a deployment whose area covariate file is missing, naming the file."""
+    from perception.config import load_survey
+    from pipelines.definitions import PROJECT_ROOT
+    from pipelines.preflight import check_reporting_config
+
+    shutil.copytree(PROJECT_ROOT / "config", tmp_path / "config")
+    _write(tmp_path / "config", _data())
+    survey = load_survey(tmp_path / "config" / "survey.yaml", root=tmp_path)
+    with pytest.raises(ConfigError) as error:
+        check_reporting_config(survey)
+    assert error.value.file == str(tmp_path / "config" / "areas" / "region.csv")
+    (tmp_path / "config" / "areas").mkdir()
+    (tmp_path / "config" / "areas" / "region.csv").write_text(AREAS_CSV + "\n")
+    check_reporting_config(survey)

@@ -744,7 +744,8 @@ def load_area_covariates(
 ) -> pd.DataFrame:
     """Read a CSV of area covariates and check it: codes of ``level``, numeric covariates.
 
-    Returns the frame with the area column (``Int64`` codes) and the covariate columns.
+    Returns the frame with the area column (``Int64`` codes) and the covariate columns; every
+    problem is a ConfigError naming the file, the column and the rows.
     """
     file = Path(path)
     if not file.is_file():
@@ -766,12 +767,23 @@ def load_area_covariates(
             file=file,
         ) from None
     wanted = list(columns) if columns is not None else [c for c in frame.columns if c != level]
-    _covariate_matrix(frame, level, wanted, str(file))
+    try:
+        _covariate_matrix(frame, level, wanted, str(file))
+    except ValidationError as error:  # the file is configuration: report it as such
+        raise ConfigError(
+            error.message,
+            expected=error.expected,
+            found=error.found,
+            hint=error.hint,
+            file=file,
+            column=error.column,
+            rows=error.rows,
+        ) from None
     codes = pd.to_numeric(frame[level], errors="coerce")
     known = set(catalogue.codes(level))
     bad = codes.isna() | ~codes.isin(known) | (codes != codes.round())
     if bad.any():
-        raise ValidationError(
+        raise ConfigError(
             f"The area covariate file has codes that are not codes of {level!r}",
             expected=f"codes of {level} in config/variables.yaml: {sorted(known)}",
             found=f"{int(bad.sum())} rows, e.g. {frame.loc[bad, level].tolist()[:5]} "

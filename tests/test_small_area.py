@@ -329,3 +329,24 @@ def test_unsampled_area_is_synthetic() -> None:
     assert row["kind"] == "synthetic" and row["n"] == 0
     assert row["estimate"] == row["synthetic"] and np.isnan(row["direct"])
     assert row["mse"] > row["sigma2_u"]
+
+
+def test_simulation_eblup_beats_direct_and_prasad_rao_tracks_the_true_mse() -> None:
+    """From a known model, EBLUPs err less than direct estimates; the PR MSE is near the truth."""
+    rng = np.random.default_rng(2026)
+    m, reps, sigma2_u = 40, 200, 1.0
+    x = np.column_stack([np.ones(m), rng.normal(size=m)])
+    psi = np.linspace(0.3, 3.0, m)
+    error_eblup, error_direct, estimated = np.zeros(m), np.zeros(m), np.zeros(m)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a few replicates truncate sigma2_u at 0
+        for _ in range(reps):
+            theta = x @ np.array([1.0, 0.5]) + rng.normal(scale=np.sqrt(sigma2_u), size=m)
+            y = theta + rng.normal(size=m) * np.sqrt(psi)
+            fit = fay_herriot(y, psi, x)
+            error_eblup += (fit.eblup - theta) ** 2
+            error_direct += (y - theta) ** 2
+            estimated += fit.mse
+    true_mse = error_eblup.mean() / reps
+    assert true_mse < 0.5 * error_direct.mean() / reps
+    assert estimated.mean() / reps == pytest.approx(true_mse, rel=0.1)

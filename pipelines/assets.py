@@ -25,6 +25,7 @@ from perception.indicators import (
     indicator_drivers,
     load_indicators,
 )
+from perception.small_area import indicator_small_areas, load_area_covariates
 from perception.storage import file_sha256, write_parquet
 from perception.weighting import (
     WeightingConfig,
@@ -65,6 +66,23 @@ ESTIMATE_CHECKS: dict[str, str] = {
 DRIVER_CHECKS: dict[str, str] = {
     "no_small_driver_level": "No driver level or reference rests on fewer respondents than "
     "the disclosure threshold (small levels are pooled or left out).",
+}
+
+
+SMALL_AREA_CHECKS: dict[str, tuple[str, bool]] = {
+    "model_based_labelled": (
+        "Every small-area number says it is model-based (EBLUP or synthetic), in EN and FR.",
+        True,
+    ),
+    "no_small_direct_value": (
+        "No direct estimate of an area under the disclosure threshold is in the table.",
+        True,
+    ),
+    "area_variance_positive": (
+        "The area random-effect variance is positive (at 0 every area gets its synthetic "
+        "estimate).",
+        False,
+    ),
 }
 
 
@@ -341,12 +359,81 @@ def build_assets(waves: dg.StaticPartitionsDefinition) -> Sequence[Any]:
             },
         )
 
+    @dg.asset(
+        deps=[indicator_estimates],
+        partitions_def=waves,
+        group_name="estimation",
+        kinds={"pandas", "parquet"},
+        check_specs=[
+            dg.AssetCheckSpec(name, asset="small_area_estimates", description=text, blocking=b)
+            for name, (text, b) in SMALL_AREA_CHECKS.items()
+        ],
+    )
+    def small_area_estimates(
+        context: dg.AssetExecutionContext, project: SurveyProject
+    ) -> dg.MaterializeResult:
+        """Model-based (Fay-Herriot) estimates by area for indicators that list `areas:`."""
+        survey_key, wave_id = split_partition(context.partition_key)
+        loaded = project.load(survey_key)
+        survey = loaded.survey
+        try:
+            indicators = load_indicators(project.indicators_path(loaded), loaded.catalogue)
+            rules = load_disclosure_rules(project.disclosure_path(loaded))
+            levels = indicators.areas or {}
+            files = {level: survey.resolve(s.covariates) for level, s in levels.items()}
+            covariates = {
+                level: load_area_covariates(files[level], level, loaded.catalogue, s.columns)
+                for level, s in levels.items()
+            }
+            estimates = pd.read_parquet(project.output(loaded, "estimates", wave_id))
+            table = indicator_small_areas(
+                estimates, indicators, covariates, suppress_below=rules.suppress_below, files=files
+            )
+        except PerceptionError as error:
+            raise as_failure(error) from error
+        path = write_parquet(table, project.output(loaded, "small_area", wave_id))
+        small = table["n"].fillna(0).lt(rules.suppress_below) & table["direct"].notna()
+        return dg.MaterializeResult(
+            metadata={
+                "path": dg.MetadataValue.path(str(path)),
+                "rows": len(table),
+                "indicators": sorted(set(table["indicator"])),
+                "synthetic_areas": int(table["kind"].eq("synthetic").sum()),
+            },
+            check_results=[
+                dg.AssetCheckResult(
+                    check_name="model_based_labelled",
+                    passed=bool(
+                        table["kind"].isin(["eblup", "synthetic"]).all()
+                        and table["basis_en"].str.contains("Model-based").all()
+                        and table["basis_fr"].str.contains("modèle").all()
+                    ),
+                ),
+                dg.AssetCheckResult(
+                    check_name="no_small_direct_value",
+                    passed=not small.any(),
+                    metadata={"rows": int(small.sum())},
+                ),
+                dg.AssetCheckResult(
+                    check_name="area_variance_positive",
+                    passed=not table["sigma2_u"].eq(0).any(),
+                    severity=dg.AssetCheckSeverity.WARN,
+                    metadata={
+                        "indicators_at_zero": sorted(
+                            set(table.loc[table["sigma2_u"].eq(0), "indicator"])
+                        )
+                    },
+                ),
+            ],
+        )
+
     # indicator_estimates stays last: the cross-wave assets are built downstream of it.
     return [
         raw_survey_file,
         harmonized_responses,
         weights,
         indicator_drivers_table,
+        small_area_estimates,
         indicator_estimates,
     ]
 

@@ -38,6 +38,7 @@ from perception.config import (
 )
 from perception.errors import ConfigError
 from perception.indicators import load_indicators
+from perception.small_area import load_area_covariates
 from perception.yamlio import YamlDocument, load_yaml
 
 __all__ = [
@@ -101,9 +102,11 @@ def preflight(
 def check_reporting_config(survey: SurveyConfig) -> None:
     """Check the domains, the indicators against them and the map's variable before any run."""
     catalogue = load_catalogue(survey.resolve(survey.variables))
-    load_indicators(
+    indicators = load_indicators(
         survey.resolve(survey.indicators), catalogue, waves=[w.id for w in survey.waves]
     )
+    for level, area in (indicators.areas or {}).items():
+        load_area_covariates(survey.resolve(area.covariates), level, catalogue, area.columns)
     if survey.map_variable is not None and survey.map_variable not in catalogue.domain_columns:
         raise ConfigError(
             "The map's variable is not a domain of the variable catalogue",

@@ -22,7 +22,13 @@ import pytest
 from perception.config import SURVEY_FILE, load_survey
 from perception.demo import generate, pii_canaries
 from perception.io import read_survey
-from pipelines.assets import DRIVER_CHECKS, ESTIMATE_CHECKS, HARMONIZED_CHECKS, WEIGHT_CHECKS
+from pipelines.assets import (
+    DRIVER_CHECKS,
+    ESTIMATE_CHECKS,
+    HARMONIZED_CHECKS,
+    SMALL_AREA_CHECKS,
+    WEIGHT_CHECKS,
+)
 from pipelines.cli import main as cli_main
 from pipelines.definitions import PROJECT_ROOT, build_definitions
 from pipelines.demo import run_demo
@@ -111,6 +117,7 @@ def test_definitions_load_with_described_grouped_assets() -> None:
         "weights",
         "indicator_estimates",
         "indicator_drivers",
+        "small_area_estimates",
         "indicator_trends",
         "benchmark_status",
         "exports",
@@ -127,6 +134,7 @@ def test_definitions_load_with_described_grouped_assets() -> None:
         *WEIGHT_CHECKS,
         *ESTIMATE_CHECKS,
         *DRIVER_CHECKS,
+        *SMALL_AREA_CHECKS,
         "no_disclosure_risk",
         "one_status_per_indicator",
         "latest_is_this_run",
@@ -172,6 +180,7 @@ def test_asset_checks_pass_on_the_demo(project: Path) -> None:
         *WEIGHT_CHECKS,
         *ESTIMATE_CHECKS,
         *DRIVER_CHECKS,
+        *SMALL_AREA_CHECKS,
     }
     assert all(e.passed for e in evaluations)
     metadata = result.asset_materializations_for_node("weights")[0].metadata

@@ -34,6 +34,7 @@ from perception.yamlio import YamlDocument, load_yaml
 __all__ = [
     "DOMAIN_DTYPE",
     "SET_SEPARATOR",
+    "AreaLevel",
     "Benchmark",
     "Defaults",
     "Indicator",
@@ -81,6 +82,24 @@ class Defaults(_Model):
     ci_method: CiMethod = "logit"
 
 
+class AreaLevel(_Model):
+    """Small-area (Fay-Herriot) estimates by one area level: its covariate file and options.
+
+    ``covariates`` is a CSV file (relative to the project root) with one row per area: a
+    column named as the area level holding its catalogue codes, and numeric covariates
+    (``columns``, default every other column). See :func:`perception.small_area.small_area`.
+    """
+
+    covariates: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+    columns: list[Annotated[str, StringConstraints(min_length=1)]] | None = Field(
+        default=None, min_length=1
+    )
+    variance_method: Literal["reml", "ml", "fh"] = "reml"
+    transform: Literal["auto", "none", "arcsin"] = "auto"
+    gvf: Literal["none", "unstable", "all"] = "unstable"
+    gvf_min_n: Annotated[StrictInt, Field(ge=0)] = 30
+
+
 class Indicator(_Model):
     """One indicator; which keys apply depends on ``type`` (checked against the catalogue).
 
@@ -112,6 +131,7 @@ class Indicator(_Model):
     disaggregations: list[SetName] | None = Field(default=None, min_length=1)
     ci_method: CiMethod | None = None
     drivers: list[VariableName] | None = Field(default=None, min_length=1)
+    areas: VariableName | None = None
 
 
 class IndicatorCatalogue(_Model):
@@ -120,6 +140,7 @@ class IndicatorCatalogue(_Model):
     benchmarks: dict[VariableName, Benchmark] = Field(min_length=1)
     defaults: Defaults
     indicators: list[Indicator] = Field(min_length=1)
+    areas: dict[VariableName, AreaLevel] | None = None
     _path: Path | None = PrivateAttr(default=None)
 
     @property
@@ -309,6 +330,7 @@ class _Checker:
         self.check_domains()
         self.check_sets(("defaults", "disaggregations"), self.indicators.defaults.disaggregations)
         self.check_wave(("defaults", "baseline_wave"), self.indicators.defaults.baseline_wave)
+        self.check_area_levels()
         seen: dict[str, int] = {}
         for number, indicator in enumerate(self.indicators.indicators):
             if indicator.id in seen:
@@ -366,6 +388,54 @@ class _Checker:
             self.check_wave((*key, "baseline_wave"), indicator.baseline_wave, name)
         if indicator.drivers is not None:
             self.check_drivers((*key, "drivers"), indicator)
+        if indicator.areas is not None:
+            self.check_indicator_areas((*key, "areas"), indicator)
+
+    def check_area_levels(self) -> None:
+        """Check that every area level under ``areas:`` is a domain of the catalogue."""
+        domains = self.catalogue.domain_columns
+        for level in self.indicators.areas or {}:
+            if level not in domains:
+                raise self.error(
+                    ("areas", level),
+                    "Small-area estimates by a variable that is not one of the catalogue's domains",
+                    expected=f"a domain of config/variables.yaml: one of {', '.join(domains)}",
+                    found=repr(level),
+                    hint=_did_you_mean(
+                        level, list(domains), "add it to `domains:` in config/variables.yaml"
+                    ),
+                )
+
+    def check_indicator_areas(self, key: tuple[Hashable, ...], indicator: Indicator) -> None:
+        """Check an indicator's ``areas:``: a declared level it is disaggregated by, not a gap."""
+        name = f"Indicator {indicator.id!r}"
+        level = indicator.areas or ""
+        declared = list(self.indicators.areas or {})
+        if indicator.type == "gap":
+            raise self.error(
+                key,
+                f"{name}: a gap has no small-area estimates",
+                expected="`areas:` on a proportion, net, mean or index indicator",
+                found="`areas:` on a gap",
+                hint=f"list the areas under the indicator the gap is of ({indicator.of!r})",
+            )
+        if level not in declared:
+            raise self.error(
+                key,
+                f"{name}: small-area estimates by an undeclared area level",
+                expected="an area level declared under `areas:` at the top of the file"
+                + (f" ({', '.join(declared)})" if declared else ""),
+                found=repr(level),
+                hint=f"declare `areas: {{{level}: {{covariates: <csv file>}}}}` at the top level",
+            )
+        if level not in self.indicators.disaggregations(indicator):
+            raise self.error(
+                key,
+                f"{name}: small-area estimates need the direct estimates by {level!r}",
+                expected=f"{level!r} among the indicator's disaggregations",
+                found=f"disaggregations {self.indicators.disaggregations(indicator)}",
+                hint=f"add {level} to the indicator's (or the defaults') `disaggregations:`",
+            )
 
     def check_drivers(self, key: tuple[Hashable, ...], indicator: Indicator) -> None:
         """Check drivers: categorical catalogue variables, each once, not the indicator's items."""

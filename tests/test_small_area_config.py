@@ -1,0 +1,291 @@
+"""Small-area estimates from the indicator catalogue: `areas:` config, Table 1 route, pipeline."""
+
+from __future__ import annotations
+
+import copy
+import io
+import shutil
+import warnings
+from contextlib import redirect_stdout
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from perception.config import Catalogue, load_catalogue
+from perception.errors import ConfigError
+from perception.indicators import load_indicators
+from perception.small_area import (
+    AREA_TABLE_COLUMNS,
+    indicator_small_areas,
+    load_area_covariates,
+    small_area,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+WAVES = ["w1", "w2", "w3"]
+AREAS_CSV = "region,urban_share,literacy\n" + "\n".join(
+    f"{code},{share},{lit}"
+    for code, share, lit in zip(
+        range(1, 9),
+        (0.21, 0.35, 0.92, 0.30, 0.44, 0.18, 0.52, 0.12),
+        (0.61, 0.70, 0.93, 0.66, 0.74, 0.58, 0.81, 0.49),
+        strict=True,
+    )
+)
+
+
+@pytest.fixture(scope="module")
+def catalogue() -> Catalogue:
+    """Load the demo's variable catalogue."""
+    return load_catalogue(ROOT / "config" / "variables.yaml")
+
+
+def _data(**areas: Any) -> dict[str, Any]:
+    """Return the demo indicator catalogue with `areas:` and two indicators listing region."""
+    data: dict[str, Any] = yaml.safe_load((ROOT / "config" / "indicators.yaml").read_text())
+    data["areas"] = {"region": {"covariates": "config/areas/region.csv", **areas}}
+    for entry in data["indicators"]:
+        if entry["id"] in ("incl_feel_included", "state_services_score"):
+            entry["areas"] = "region"
+    return data
+
+
+def _write(tmp_path: Path, data: dict[str, Any]) -> Path:
+    """Write indicator-catalogue data to a YAML file and return it."""
+    path = tmp_path / "indicators.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def test_areas_config_loads(tmp_path: Path, catalogue: Catalogue) -> None:
+    """A catalogue with `areas:` loads, with the documented defaults."""
+    indicators = load_indicators(_write(tmp_path, _data()), catalogue, waves=WAVES)
+    level = (indicators.areas or {})["region"]
+    assert (level.variance_method, level.transform, level.gvf, level.gvf_min_n) == (
+        "reml",
+        "auto",
+        "unstable",
+        30,
+    )
+    assert indicators.indicator("incl_feel_included").areas == "region"
+
+
+def _mutate(data: dict[str, Any], indicator: str, **keys: Any) -> dict[str, Any]:
+    """Return a copy with keys of one indicator set."""
+    out = copy.deepcopy(data)
+    entry = next(e for e in out["indicators"] if e["id"] == indicator)
+    entry.update(keys)
+    return out
+
+
+@pytest.mark.parametrize(
+    ("change", "fragments"),
+    [
+        (lambda d: d["areas"].update(district=d["areas"].pop("region")), ["areas.district"]),
+        (lambda d: d["areas"]["region"].update(method="eb"), ["areas.region", "method"]),
+        (lambda d: d["areas"]["region"].update(gvf="log"), ["areas.region.gvf"]),
+        (
+            lambda d: d.update(_mutate(d, "incl_gender_gap", areas="region")),
+            ["a gap has no small-area", "incl_gender_gap"],
+        ),
+        (
+            lambda d: d.update(_mutate(d, "trust_police", areas="gender")),
+            ["undeclared area level", "trust_police"],
+        ),
+        (
+            lambda d: d.update(_mutate(d, "incl_feel_included", disaggregations=["national"])),
+            ["need the direct estimates by 'region'"],
+        ),
+    ],
+    ids=["level_not_a_domain", "unknown_key", "bad_gvf", "gap", "undeclared", "not_disaggregated"],
+)
+def test_areas_config_errors(
+    tmp_path: Path, catalogue: Catalogue, change: Any, fragments: list[str]
+) -> None:
+    """Each bad `areas:` setting is a ConfigError naming the file and the key."""
+    data = _data()
+    change(data)
+    path = _write(tmp_path, data)
+    with pytest.raises(ConfigError) as error:
+        load_indicators(path, catalogue, waves=WAVES)
+    assert error.value.file == str(path)
+    for fragment in fragments:
+        assert fragment in str(error.value), str(error.value)
+
+
+def test_covariate_file_is_checked(tmp_path: Path, catalogue: Catalogue) -> None:
+    """Unknown codes, text covariates, a missing file: ConfigErrors naming file and column."""
+    good = tmp_path / "good.csv"
+    good.write_text(AREAS_CSV + "\n")
+    frame = load_area_covariates(good, "region", catalogue)
+    assert list(frame.columns) == ["region", "urban_share", "literacy"]
+    assert str(frame["region"].dtype) == "Int64"
+    bad = tmp_path / "bad.csv"
+    bad.write_text(AREAS_CSV + "\n12,0.3,0.5\nNorth,0.2,0.4\n")
+    with pytest.raises(ConfigError) as error:
+        load_area_covariates(bad, "region", catalogue)
+    assert error.value.column == "region" and error.value.rows == [8, 9]
+    assert error.value.file == str(bad)
+    text = tmp_path / "text.csv"
+    text.write_text(AREAS_CSV.replace("0.21", "high") + "\n")
+    with pytest.raises(ConfigError) as error:
+        load_area_covariates(text, "region", catalogue)
+    assert error.value.column == "urban_share"
+    with pytest.raises(ConfigError):
+        load_area_covariates(tmp_path / "none.csv", "region", catalogue)
+    with pytest.raises(ConfigError) as error:
+        load_area_covariates(good, "region", catalogue, ["urban_share", "density"])
+    assert error.value.column == "density"
+
+
+def _table_one(n: list[int]) -> pd.DataFrame:
+    """Build a Table 1 slice: a proportion and a mean by region, two variants, national rows."""
+    rng = np.random.default_rng(5)
+    rows = []
+    for indicator, kind, unit in (
+        ("incl_feel_included", "proportion", "percent"),
+        ("state_services_score", "mean", "score"),
+    ):
+        for variant in ("all", "excl_dk"):
+            for code, size in zip(range(1, 9), n, strict=True):
+                p = rng.uniform(0.2, 0.8)
+                se = np.sqrt(p * (1 - p) / size) * 1.3 if kind == "proportion" else 0.4 / size**0.5
+                rows.append(
+                    {
+                        "survey": "demo",
+                        "wave": "w1",
+                        "indicator": indicator,
+                        "variant": variant,
+                        "type": kind,
+                        "unit": unit,
+                        "domain_set": "region",
+                        "region": code,
+                        "estimate": p if kind == "proportion" else 2 + p,
+                        "se": se,
+                        "n": size,
+                        "n_eff": p * (1 - p) / se**2 if kind == "proportion" else np.nan,
+                        "availability": "estimated",
+                    }
+                )
+            rows.append({**rows[-1], "domain_set": "national", "region": None, "n": 3000})
+    table = pd.DataFrame(rows)
+    table["region"] = table["region"].astype("Int64")
+    table["n"] = table["n"].astype("Int64")
+    return table
+
+
+def test_table_one_route_equals_direct_call(tmp_path: Path, catalogue: Catalogue) -> None:
+    """indicator_small_areas gives small_area's numbers per indicator and variant, labelled."""
+    indicators = load_indicators(_write(tmp_path, _data()), catalogue, waves=WAVES)
+    (tmp_path / "region.csv").write_text(AREAS_CSV + "\n")
+    covariates = {"region": load_area_covariates(tmp_path / "region.csv", "region", catalogue)}
+    table_one = _table_one([400, 380, 20, 350, 300, 410, 390, 360])
+    out = indicator_small_areas(table_one, indicators, covariates, suppress_below=25)
+    assert list(out.columns) == list(AREA_TABLE_COLUMNS)
+    assert len(out) == 2 * 2 * 8
+    for (indicator, variant), got in out.groupby(["indicator", "variant"]):
+        rows = table_one[
+            table_one["indicator"].eq(indicator)
+            & table_one["variant"].eq(variant)
+            & table_one["domain_set"].eq("region")
+        ]
+        transform = "arcsin" if indicator == "incl_feel_included" else "none"
+        want = small_area(
+            rows[rows["n"].ge(25)],
+            covariates["region"],
+            area="region",
+            transform=transform,
+            gvf="unstable",
+        )
+        np.testing.assert_allclose(got["estimate"], want["estimate"], rtol=1e-12)
+        np.testing.assert_allclose(got["mse"], want["mse"], rtol=1e-12)
+        assert got["method"].iloc[0] == want["method"].iloc[0]
+    small = out[out["area"].eq(3)]  # n = 20 < 25: treated as unsampled
+    assert small["kind"].eq("synthetic").all() and small["direct"].isna().all()
+    assert small["gamma"].isna().all()
+    assert out.loc[out["area"].ne(3), "direct"].notna().all()
+    assert out["basis_en"].str.startswith("Model-based").all()
+    assert out["basis_fr"].str.contains("fondée sur un modèle").all()
+
+
+def test_a_small_areas_direct_value_cannot_be_recovered(
+    tmp_path: Path, catalogue: Catalogue
+) -> None:
+    """An area under the threshold leaves no trace: changing its direct value changes nothing.
+
+    With an EBLUP, gamma and the synthetic value published, the hidden direct value would be
+    (EBLUP - (1 - gamma) x synthetic) / gamma.
+    """
+    indicators = load_indicators(_write(tmp_path, _data()), catalogue, waves=WAVES)
+    (tmp_path / "region.csv").write_text(AREAS_CSV + "\n")
+    covariates = {"region": load_area_covariates(tmp_path / "region.csv", "region", catalogue)}
+    table_one = _table_one([400, 380, 20, 350, 300, 410, 390, 360])
+    before = indicator_small_areas(table_one, indicators, covariates, suppress_below=25)
+    changed = table_one.copy()
+    hidden = changed["region"].eq(3).fillna(False)
+    changed.loc[hidden, "estimate"] = changed.loc[hidden, "estimate"] * 0.5
+    after = indicator_small_areas(changed, indicators, covariates, suppress_below=25)
+    pd.testing.assert_frame_equal(before, after)
+
+
+def test_no_areas_gives_an_empty_table(catalogue: Catalogue) -> None:
+    """A catalogue without `areas:` gives an empty table with the fixed columns."""
+    indicators = load_indicators(ROOT / "config" / "indicators.yaml", catalogue, waves=WAVES)
+    out = indicator_small_areas(_table_one([50] * 8), indicators, {}, suppress_below=25)
+    assert out.empty and list(out.columns) == list(AREA_TABLE_COLUMNS)
+
+
+@pytest.mark.slow
+def test_pipeline_writes_model_based_area_table(tmp_path: Path) -> None:
+    """The wave job writes small_area/<wave>.parquet for indicators listing areas, checks pass."""
+    from pipelines.definitions import PROJECT_ROOT
+    from pipelines.demo import run_demo
+
+    shutil.copytree(PROJECT_ROOT / "config", tmp_path / "config")
+    (tmp_path / "config" / "areas").mkdir()
+    (tmp_path / "config" / "areas" / "region.csv").write_text(AREAS_CSV + "\n")
+    _write(tmp_path / "config", _data())
+    stdout = io.StringIO()
+    with warnings.catch_warnings(), redirect_stdout(stdout):
+        warnings.simplefilter("ignore")
+        code = run_demo(tmp_path)
+    assert code == 0, stdout.getvalue()
+    processed = tmp_path / "data" / "processed" / "demo"
+    table = pd.read_parquet(processed / "small_area" / "w1.parquet")
+    assert set(table["indicator"]) == {"incl_feel_included", "state_services_score"}
+    assert (table["kind"] == "eblup").all() and len(table) == 2 * 2 * 8
+    assert table["estimate"].between(0, 5).all() and (table["mse"] > 0).all()
+    estimates = pd.read_parquet(processed / "estimates" / "w1.parquet")
+    direct = estimates[
+        estimates["indicator"].eq("incl_feel_included")
+        & estimates["variant"].eq("all")
+        & estimates["domain_set"].eq("region")
+    ].set_index("region")
+    mine = table[table["indicator"].eq("incl_feel_included") & table["variant"].eq("all")]
+    mine = mine.set_index("area")
+    np.testing.assert_allclose(mine["direct"], direct.loc[mine.index, "estimate"], rtol=1e-12)
+    # A shrinkage estimate lies between the direct and the synthetic estimate.
+    low = np.minimum(mine["direct"], np.sin(mine["synthetic"].clip(0, np.pi / 2)) ** 2)
+    high = np.maximum(mine["direct"], np.sin(mine["synthetic"].clip(0, np.pi / 2)) ** 2)
+    assert ((mine["estimate"] >= low - 1e-12) & (mine["estimate"] <= high + 1e-12)).all()
+
+
+def test_preflight_checks_the_covariate_file(tmp_path: Path) -> None:
+    """Preflight stops a deployment whose area covariate file is missing, naming the file."""
+    from perception.config import load_survey
+    from pipelines.definitions import PROJECT_ROOT
+    from pipelines.preflight import check_reporting_config
+
+    shutil.copytree(PROJECT_ROOT / "config", tmp_path / "config")
+    _write(tmp_path / "config", _data())
+    survey = load_survey(tmp_path / "config" / "survey.yaml", root=tmp_path)
+    with pytest.raises(ConfigError) as error:
+        check_reporting_config(survey)
+    assert error.value.file == str(tmp_path / "config" / "areas" / "region.csv")
+    (tmp_path / "config" / "areas").mkdir()
+    (tmp_path / "config" / "areas" / "region.csv").write_text(AREAS_CSV + "\n")
+    check_reporting_config(survey)

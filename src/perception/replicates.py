@@ -232,7 +232,7 @@ def _double(matrix: Int8Array) -> Int8Array:
 
 @cache
 def _stored_hadamard() -> dict[int, Int8Array]:
-    """The Hadamard matrices of orders 28 and 36 that R's ``survey`` 4.1 stores (package data)."""
+    """Load the Hadamard matrices of orders 28 and 36 that R's ``survey`` 4.1 stores."""
     text = resources.files("perception").joinpath("hadamard_stored.json").read_text()
     stored: dict[int, Int8Array] = {}
     for order, rows in json.loads(text)["matrices"].items():
@@ -282,7 +282,7 @@ def _paley_prime(p: int) -> Int8Array:
 
 
 def _paley(n: int, largest: int) -> Int8Array | None:
-    """A Paley matrix of order > ``n`` and at most about ``largest``, chosen as R's survey does."""
+    """Return a Paley matrix of order > ``n`` (about ``largest`` at most), as R's survey does."""
     ceiling = n + 4 - n % 4
     primes = _primes_3_mod_4()
     if n % 8 >= 4:  # the next multiple of 4 is a multiple of 8: double a smaller Paley matrix
@@ -305,7 +305,7 @@ def _paley(n: int, largest: int) -> Int8Array | None:
 
 
 def hadamard(n: int) -> Int8Array:
-    """The ±1 Hadamard matrix R's ``survey`` 4.1 uses for BRR with ``n`` strata (order > n).
+    """Return the ±1 Hadamard matrix R's ``survey`` 4.1 uses for BRR with ``n`` strata.
 
     Parameters
     ----------
@@ -357,7 +357,9 @@ def hadamard(n: int) -> Int8Array:
     return matrix
 
 
-_ICU_ROOT_ORDER = "\t\n\x0b\x0c\r _-,;:!?.'\"()[]{}@*/\\&#%`^+<=>|~$0123456789abcdefghijklmnopqrstuvwxyz"
+_ICU_ROOT_ORDER = (
+    "\t\n\x0b\x0c\r _-,;:!?.'\"()[]{}@*/\\&#%`^+<=>|~$0123456789abcdefghijklmnopqrstuvwxyz"
+)
 """ASCII characters (case folded) in the primary order of ICU's root collation, R's default."""
 _ICU_ACCENT_ORDER = (
     0x301, 0x300, 0x306, 0x302, 0x30C, 0x30A, 0x308, 0x30B, 0x303, 0x307, 0x327, 0x328, 0x304,
@@ -468,9 +470,10 @@ def psu_replicates(
     1)/n_h · (1 − f_h)``. BRR/Fay give, in replicate ``r``, the first PSU of the ``k``-th
     stratum (in R's order, :func:`brr_psu_rank`) the factor ``1 + s`` and the second ``1 − s``,
     with ``s = (1 − ρ)·H[k + 1, r]`` and ``H = hadamard(H_strata)`` (R's matrix, so the
-    replicates equal ``as.svrepdesign(type = "BRR")``); ``scale = 1/(R (1 − ρ)²)``. The bootstrap is Rao and Wu's
-    rescaled bootstrap with ``n_h − 1`` PSUs drawn with replacement in each stratum, factor
-    ``n_h/(n_h − 1)`` times the draw count, ``scale = 1/(R − 1)``.
+    replicates equal ``as.svrepdesign(type = "BRR")``); ``scale = 1/(R (1 − ρ)²)``. The
+    bootstrap is Rao and Wu's rescaled bootstrap with ``n_h − 1`` PSUs drawn with
+    replacement in each stratum, factor ``n_h/(n_h − 1)`` times the draw count, ``scale =
+    1/(R − 1)``.
 
     References
     ----------

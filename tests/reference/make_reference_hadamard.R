@@ -111,6 +111,10 @@ words <- c("Sfax", "sfax", "Tunis", "M\u00e9denine", "m\u00e9denine", "Medenine"
            "Stra\u00dfe", "Strasse", "\u00e7a", "ca", "c\u00e0", "1", "10", "9", "-1", "1.5", "1e+05",
            "s1", "s10", "s2", "S1", "urban_1", "Urban-1", "rural 2")
 collation <- list(labels = c(ascii, words), sorted = sort(unique(c(ascii, words))))
+## ... and how as.character() writes numeric stratum ids (15 significant digits, R's width rule).
+reals <- c(1, 2.5, 100000, 123456, 0.1, 1e-05, 1e-04, 0.001, 123.456, 0.1 + 0.2, -2, -1e+05,
+           1e+15, 1234567890123456, 2.5e-07, 3e+20, 0, 1/3, 10, 100000.5, 2e+05, 1200000)
+as_character <- list(values = sprintf("%.17g", reals), text = as.character(reals))
 
 meta <- list(generator = "make_reference_hadamard.R", r_version = R.version.string,
              survey_version = as.character(packageVersion("survey")),
@@ -122,7 +126,8 @@ meta <- list(generator = "make_reference_hadamard.R", r_version = R.version.stri
              brr_factors = "weights(as.svrepdesign(d0, type = \"BRR\"), \"analysis\") / w > 1 on each PSU's first row; PSUs sorted by id",
              seed = 20261204)
 writeLines(toJSON(list(meta = meta, hadamard = list(n = as.list(keys), matrices = store),
-                       designs = designs, collation = collation),
+                       designs = designs, collation = collation,
+                       as_character = as_character),
                   auto_unbox = TRUE, digits = I(15), null = "null", na = "null", pretty = FALSE),
            "expected_hadamard.json")
 cat("matrices:", length(store), " designs:", length(designs), "\n")

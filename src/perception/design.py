@@ -19,6 +19,7 @@ from perception.calibration import (
 )
 from perception.errors import ConfigError, DesignError
 from perception.replicates import (
+    brr_psu_rank,
     psu_replicates,
     replicate_columns,
     replicate_constants,
@@ -761,7 +762,9 @@ class SurveyDesign:
             fpc = np.where(n_h > 1, layout.coef * (n_h - 1.0) / n_h, 1.0)
         if self._fpc is None:
             fpc = np.ones(layout.n_strata)
-        reps = psu_replicates(layout, fpc, method, replicates, seed, fay_rho, mse)
+        first_row = np.unique(self._psu_index, return_index=True)[1]
+        rank = brr_psu_rank(list(self._stratum_labels), layout.psu_stratum, first_row)
+        reps = psu_replicates(layout, fpc, method, replicates, seed, fay_rho, mse, rank)
         new = self._derive(self._weights, self._calibration)
         new._replicates = reps
         new._unit_index = self._psu_index

@@ -101,6 +101,7 @@ class _Scores:
     entry_values: FloatArray
     entry_weight: FloatArray | None
     beta: FloatArray | None
+    logit_variance: FloatArray | None = None
 
 
 @dataclass(frozen=True)
@@ -371,6 +372,7 @@ def _scores(
     y: FloatArray,
     stat: str,
     context: _GregContext | None,
+    logit: bool = False,
 ) -> _Scores:
     """Estimate, variance, deff and effective n of one variable in every domain.
 
@@ -433,25 +435,29 @@ def _scores(
         else:
             magnitude = np.abs(entry_sum)
         terms = design.greg_terms()
-        var = variance(
-            design.variance_method,
-            Scores(
-                ed,
-                index.entry_psu,
-                values,
-                n_domains,
-                ratio=ed if ratio else None,
-                denominator=entry_weight if ratio else None,
-                magnitude=magnitude,
-            ),
-            None if terms is None else terms.aux,
-            beta,
+        aux = None if terms is None else terms.aux
+        scores = Scores(
+            ed,
+            index.entry_psu,
+            values,
+            n_domains,
+            ratio=ed if ratio else None,
+            denominator=entry_weight if ratio else None,
+            magnitude=magnitude,
+        )
+        var = variance(design.variance_method, scores, aux, beta)
+        logit_var = (
+            variance(design.variance_method, scores, aux, beta, logit_of=estimate)
+            if logit
+            else None
         )
         sigma2 = (squares - weight * mean_c**2) / weight
         constant = sigma2 <= _ROUNDING * squares / weight
         sigma2 = np.where(n_obs > 1, np.where(constant, 0.0, sigma2), np.nan)
         if ratio:
             var = np.where(constant, 0.0, var)
+            if logit_var is not None:
+                logit_var = np.where(constant, 0.0, logit_var)
         svyvar = sigma2 * n_obs / (n_obs - 1.0)
         srs = svyvar * (weight - n_obs) / (weight * n_obs)
         if not ratio:
@@ -468,6 +474,7 @@ def _scores(
         entry_values=values,
         entry_weight=entry_weight if ratio else None,
         beta=beta,
+        logit_variance=logit_var,
     )
 
 
@@ -487,6 +494,7 @@ def confidence_interval(
     stat: str,
     ci_method: str,
     level: float,
+    logit_se: FloatArray | None = None,
 ) -> tuple[FloatArray, FloatArray]:
     """Confidence intervals with Student t on the design df, as R's confint / svyciprop.
 
@@ -502,6 +510,9 @@ def confidence_interval(
         ``"logit"``, ``"beta"`` (Korn-Graubard) or ``"wald"`` (symmetric, not clipped).
     level
         Confidence level.
+    logit_se
+        Standard error of ``logit p`` from the variance kernel (``variance(...,
+        logit_of=p)``); needed for ``"logit"``.
 
     Returns
     -------
@@ -510,7 +521,9 @@ def confidence_interval(
 
     Notes
     -----
-    *logit*: ``expit(logit p ± t·SE/(p(1−p)))``. *beta* (Korn-Graubard, R's
+    *logit*: ``expit(logit p ± t·SE(logit p))``; ``SE(logit p)`` is ``SE/(p(1−p))`` on a
+    Taylor design and the replicate SE of ``logit p_r`` on a replicate design, as R's
+    ``svyciprop`` (through ``svyglm``) gives both. *beta* (Korn-Graubard, R's
     ``svyciprop(method="beta")``): ``n* = p(1−p)/SE² · (t_{n−1}/t_df)²`` and the interval
     ``[B⁻¹(α/2; n*p, n*(1−p)+1), B⁻¹(1−α/2; n*p+1, n*(1−p))]``. *wald*: ``p ± t·SE``.
 
@@ -538,8 +551,10 @@ def confidence_interval(
         var = se * se
         edge = (p <= 0) | (p >= 1) | (var <= 0)
         if ci_method == "logit":
+            if logit_se is None:
+                raise ValueError("a logit interval needs the kernel's logit-scale SE")
             eta = special.logit(np.where(edge, 0.5, p))
-            half = t * se / (p * (1.0 - p))
+            half = t * np.broadcast_to(logit_se, p.shape)
             low, high = special.expit(eta - half), special.expit(eta + half)
         elif ci_method == "wald":
             low, high = p - t * se, p + t * se
@@ -663,13 +678,18 @@ def _estimate_table(
     index = domain_index(design, domain_sets)
     n_dom = index.n_domains
     context = _greg_context(design, index)
-    parts = [_scores(design, index, y, stat, context) for y in values]
+    logit = stat == "proportion" and ci_method == "logit"
+    parts = [_scores(design, index, y, stat, context, logit) for y in values]
     estimate = np.concatenate([p.estimate for p in parts])
     se = np.sqrt(np.concatenate([p.variance for p in parts]))
     df = np.tile(index.df, len(parts)).astype(np.float64)
-    low, high = confidence_interval(
-        estimate, se, df, np.tile(index.rows, len(parts)).astype(np.float64), stat, ci_method, level
+    logit_se = (
+        np.sqrt(np.concatenate([p.logit_variance for p in parts if p.logit_variance is not None]))
+        if logit
+        else None
     )
+    rows = np.tile(index.rows, len(parts)).astype(np.float64)
+    low, high = confidence_interval(estimate, se, df, rows, stat, ci_method, level, logit_se)
     labels = np.array([_set_label(s) for s in index.sets], dtype=object)[index.domain_set]
     take = np.tile(np.arange(n_dom), len(parts))
     columns: dict[str, Any] = {"variable": np.repeat(np.array(variables, dtype=object), n_dom)}

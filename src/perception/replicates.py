@@ -7,8 +7,12 @@ unit and the replicates cost one matrix product (:mod:`perception.variance`).
 
 from __future__ import annotations
 
+import json
 import re
+import unicodedata
 from collections.abc import Sequence
+from functools import cache
+from importlib import resources
 
 import numpy as np
 import numpy.typing as npt
@@ -24,6 +28,7 @@ from perception.variance import (
     representative_rows,
 )
 
+Int8Array = npt.NDArray[np.int8]
 _WITHIN_UNIT_RTOL = 1e-9
 """Factors of the rows of one PSU that differ by less than this (relative) are one factor."""
 
@@ -213,12 +218,216 @@ def unit_factors(
     return np.arange(weights.shape[0], dtype=np.intp), factors
 
 
-def _hadamard(order: int) -> FloatArray:
-    """Sylvester's Hadamard matrix of a power-of-two order, entries ±1."""
-    h = np.ones((1, 1))
-    while h.shape[0] < order:
-        h = np.block([[h, h], [h, -h]])
-    return h
+_HADAMARD_BASES = (4, 16, 28, 36)
+"""Orders R's ``survey`` starts from: Sylvester's 4 and 16, and two stored matrices."""
+_PALEY_PRIME_LIMIT = 7919
+"""Largest prime ``p ≡ 3 (mod 4)`` for which ``survey`` 4.1 builds a Paley matrix."""
+
+
+def _double(matrix: Int8Array) -> Int8Array:
+    """Sylvester's doubling ``[[H, H], [H, −H]]``."""
+    doubled: Int8Array = np.block([[matrix, matrix], [matrix, -matrix]])
+    return doubled
+
+
+@cache
+def _stored_hadamard() -> dict[int, Int8Array]:
+    """Load the Hadamard matrices of orders 28 and 36 that R's ``survey`` 4.1 stores."""
+    text = resources.files("perception").joinpath("hadamard_stored.json").read_text()
+    stored: dict[int, Int8Array] = {}
+    for order, rows in json.loads(text)["matrices"].items():
+        size = int(order)
+        bits = [[(int(c, 16) >> s) & 1 for c in row for s in (3, 2, 1, 0)][:size] for row in rows]
+        stored[size] = (2 * np.array(bits, dtype=np.int8) - 1).astype(np.int8)
+    return stored
+
+
+def _hadamard_base(order: int) -> Int8Array:
+    """One of R's four starting matrices: Sylvester's of order 4 or 16, or a stored one."""
+    if order in (4, 16):
+        matrix = np.ones((1, 1), dtype=np.int8)
+        while matrix.shape[0] < order:
+            matrix = _double(matrix)
+        return matrix
+    return _stored_hadamard()[order]
+
+
+@cache
+def _primes_3_mod_4() -> IntArray:
+    """Primes ``p ≡ 3 (mod 4)`` up to :data:`_PALEY_PRIME_LIMIT`."""
+    sieve = np.ones(_PALEY_PRIME_LIMIT + 1, dtype=np.bool_)
+    sieve[:2] = False
+    for k in range(2, int(_PALEY_PRIME_LIMIT**0.5) + 1):
+        if sieve[k]:
+            sieve[k * k :: k] = False
+    numbers = np.flatnonzero(sieve)
+    primes: IntArray = numbers[numbers % 4 == 3].astype(np.intp)
+    return primes
+
+
+def _paley_prime(p: int) -> Int8Array:
+    """Paley's Hadamard matrix of order ``p + 1`` for a prime ``p ≡ 3 (mod 4)``.
+
+    First row and column +1; entry ``(i, j)`` of the core is +1 when ``i + j`` is a
+    quadratic non-residue mod ``p``, −1 when it is 0 or a residue (R's ``survey:::paley``
+    layout).
+    """
+    residue = np.zeros(p, dtype=np.bool_)
+    residue[0] = True
+    residue[(np.arange(1, (p - 1) // 2 + 1) ** 2) % p] = True
+    index = np.arange(p)
+    matrix = np.ones((p + 1, p + 1), dtype=np.int8)
+    matrix[1:, 1:] = np.where(residue[(index[:, None] + index[None, :]) % p], -1, 1)
+    return matrix
+
+
+def _paley(n: int, largest: int) -> Int8Array | None:
+    """Return a Paley matrix of order > ``n`` (about ``largest`` at most), as R's survey does."""
+    ceiling = n + 4 - n % 4
+    primes = _primes_3_mod_4()
+    if n % 8 >= 4:  # the next multiple of 4 is a multiple of 8: double a smaller Paley matrix
+        order = ceiling
+        while order % 8 == 0:
+            order //= 2
+        if order - 1 in primes:
+            matrix = _paley_prime(order - 1)
+            while order < ceiling:
+                matrix, order = _double(matrix), order * 2
+            return matrix
+    if n > _PALEY_PRIME_LIMIT:
+        return None
+    p = int(primes[primes >= n].min())
+    if p + 1 > ceiling + 4 and ceiling + 4 < largest:
+        return _paley(ceiling + 3, 2 * (ceiling + 3))
+    if p > largest:
+        return None
+    return _paley_prime(p)
+
+
+def hadamard(n: int) -> Int8Array:
+    """Return the ±1 Hadamard matrix R's ``survey`` 4.1 uses for BRR with ``n`` strata.
+
+    Parameters
+    ----------
+    n
+        Number of half-sample strata (≥ 0).
+
+    Returns
+    -------
+    numpy.ndarray
+        Square ``int8`` matrix of ±1 with orthogonal columns, of the order that
+        ``survey::hadamard(n)`` returns and with the same entries (R's 1 is +1, 0 is −1).
+
+    Notes
+    -----
+    The order is a multiple of 4 larger than ``n``. If one of the starting orders 4, 16, 28
+    or 36 lies in ``(m, m + 4]`` with ``m = n − n mod 4``, that matrix is used (Sylvester's for
+    4 and 16, the two stored ones for 28 and 36). Otherwise each starting order is doubled
+    until it exceeds ``n`` and the smallest result is the target; if it exceeds ``n`` by more
+    than 4, Paley's construction from a prime ``p ≡ 3 (mod 4)`` is tried first (directly, or
+    doubled when the next multiple of 4 is a multiple of 8), else the starting matrix is
+    doubled. The choice follows R's ``survey:::hadamard`` and ``survey:::paley`` so that BRR
+    replicates equal ``as.svrepdesign(type = "BRR")``; the test compares every matrix for
+    ``n = 1..130`` with R's.
+
+    References
+    ----------
+    .. [1] Paley, R. E. A. C. (1933). On orthogonal matrices. *Journal of Mathematics and
+       Physics*, 12, 311-320.
+    .. [2] Sylvester, J. J. (1867). Thoughts on inverse orthogonal matrices. *Philosophical
+       Magazine*, 34, 461-475.
+    .. [3] Wolter, K. M. (2007). *Introduction to Variance Estimation*, 2nd ed., Springer,
+       section 3.5 (balanced half-samples from Hadamard matrices).
+
+    """
+    m = n - n % 4
+    for order in _HADAMARD_BASES:
+        if m < order <= m + 4:
+            return _hadamard_base(order)
+    doublings = [max(0, (-(-(n + 1) // base) - 1).bit_length()) for base in _HADAMARD_BASES]
+    orders = [base << k for base, k in zip(_HADAMARD_BASES, doublings, strict=True)]
+    best = int(np.argmin([order - n for order in orders]))
+    if orders[best] - n > 4:
+        paley = _paley(n, orders[best])
+        if paley is not None:
+            return paley
+    matrix = _hadamard_base(_HADAMARD_BASES[best])
+    for _ in range(doublings[best]):
+        matrix = _double(matrix)
+    return matrix
+
+
+_ICU_ROOT_ORDER = (
+    "\t\n\x0b\x0c\r _-,;:!?.'\"()[]{}@*/\\&#%`^+<=>|~$0123456789abcdefghijklmnopqrstuvwxyz"
+)
+"""ASCII characters (case folded) in the primary order of ICU's root collation, R's default."""
+_ICU_ACCENT_ORDER = (
+    0x301, 0x300, 0x306, 0x302, 0x30C, 0x30A, 0x308, 0x30B, 0x303, 0x307, 0x327, 0x328, 0x304,
+    0x305, 0x309, 0x31B, 0x323,
+)  # fmt: skip
+"""Combining accents in ICU's secondary order (acute, grave, breve, circumflex, caron, ...)."""
+
+
+def r_collation_key(text: str) -> tuple[list[int], list[int], list[int]]:
+    """Sort key of ``text`` in R's ICU root collation: letters, then accents, then case.
+
+    Exact for ASCII (punctuation and spaces are not ignored and sort before digits, digits
+    before letters, ``a`` before ``A``) and for Latin letters with the common accents; other
+    scripts follow their code points after the Latin letters.
+    """
+    primary: list[int] = []
+    secondary: list[int] = []
+    tertiary: list[int] = []
+    for char in unicodedata.normalize("NFD", text):
+        if unicodedata.combining(char):
+            code = ord(char)
+            rank = _ICU_ACCENT_ORDER.index(code) if code in _ICU_ACCENT_ORDER else code
+            secondary.append(1 + rank)
+            continue
+        folded = char.casefold()
+        for base in folded:
+            where = _ICU_ROOT_ORDER.find(base)
+            primary.append(where if where >= 0 else len(_ICU_ROOT_ORDER) + ord(base))
+            secondary.append(0)
+            tertiary.append(int(char != folded))
+    return primary, secondary, tertiary
+
+
+def r_text(value: object) -> str:
+    """Write an id as R's ``as.character`` does (reals to 15 significant digits, R's width rule)."""
+    if isinstance(value, bool | np.bool_):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int | np.integer):
+        return str(int(value))
+    if not isinstance(value, float | np.floating) or not np.isfinite(value):
+        return str(value)
+    mantissa, exponent = f"{float(value):.14e}".split("e")
+    digits = mantissa.replace("-", "").replace(".", "").rstrip("0") or "0"
+    power, sign = int(exponent), "-" if value < 0 else ""
+    decimals = max(0, len(digits) - power - 1)
+    fixed = f"{abs(float(value)):.{decimals}f}"
+    body = digits[0] + ("." + digits[1:] if len(digits) > 1 else "")
+    scientific = f"{body}e{'-' if power < 0 else '+'}{abs(power):02d}"
+    return sign + (fixed if len(fixed) <= len(scientific) else scientific)
+
+
+def brr_psu_rank(
+    stratum_labels: Sequence[object], psu_stratum: IntArray, psu_first_row: IntArray
+) -> IntArray:
+    """Position of each PSU in R's BRR order: strata by their labels as text, then first row.
+
+    ``brrweights`` orders strata by ``as.character`` of their ids, sorted as R sorts text
+    (:func:`r_collation_key`), and the two PSUs of a stratum by their first row in the data;
+    the ``k``-th stratum takes row ``k + 1`` of the Hadamard matrix, its first PSU the ``+``
+    half.
+    """
+    keys = [r_collation_key(r_text(label)) for label in stratum_labels]
+    stratum_rank = np.empty(len(keys), dtype=np.intp)
+    stratum_rank[sorted(range(len(keys)), key=keys.__getitem__)] = np.arange(len(keys))
+    order = np.lexsort((psu_first_row, stratum_rank[psu_stratum]))
+    rank: IntArray = np.empty(order.size, dtype=np.intp)
+    rank[order] = np.arange(order.size)
+    return rank
 
 
 def psu_replicates(
@@ -229,6 +438,7 @@ def psu_replicates(
     seed: int | None,
     fay_rho: float,
     mse: bool,
+    psu_rank: IntArray,
 ) -> ReplicateLayout:
     """Replicate factors per PSU from a strata/PSU design (R's ``as.svrepdesign``).
 
@@ -245,6 +455,8 @@ def psu_replicates(
         Number of bootstrap replicates and the seed of their generator.
     fay_rho, mse
         Fay's ρ (``"Fay"`` only) and the centring of the variance.
+    psu_rank
+        Position of each PSU in R's BRR order (:func:`brr_psu_rank`); BRR and Fay only.
 
     Returns
     -------
@@ -255,11 +467,13 @@ def psu_replicates(
     -----
     JK1 drops one PSU per replicate and multiplies the others by ``n/(n − 1)``; ``scale =
     (n − 1)/n · (1 − f)``. JKn does so within the PSU's stratum, with ``rscales = (n_h −
-    1)/n_h · (1 − f_h)``. BRR/Fay give the first PSU of stratum ``h`` the factor ``1 + s``
-    and the second ``1 − s`` (``s = ±(1 − ρ)``, the sign from column ``h + 1`` of a Sylvester
-    Hadamard matrix of order ``> H``: full orthogonal balance). The bootstrap is Rao and Wu's
-    rescaled bootstrap with ``n_h − 1`` PSUs drawn with replacement in each stratum, factor
-    ``n_h/(n_h − 1)`` times the draw count, ``scale = 1/(R − 1)``.
+    1)/n_h · (1 − f_h)``. BRR/Fay give, in replicate ``r``, the first PSU of the ``k``-th
+    stratum (in R's order, :func:`brr_psu_rank`) the factor ``1 + s`` and the second ``1 − s``,
+    with ``s = (1 − ρ)·H[k + 1, r]`` and ``H = hadamard(H_strata)`` (R's matrix, so the
+    replicates equal ``as.svrepdesign(type = "BRR")``); ``scale = 1/(R (1 − ρ)²)``. The
+    bootstrap is Rao and Wu's rescaled bootstrap with ``n_h − 1`` PSUs drawn with
+    replacement in each stratum, factor ``n_h/(n_h − 1)`` times the draw count, ``scale =
+    1/(R − 1)``.
 
     References
     ----------
@@ -323,12 +537,12 @@ def psu_replicates(
                 found=f"strata with {sorted(set(n_h.tolist()))} PSUs",
                 hint="pair PSUs into variance strata, or use method='JKn'",
             )
-        order = 1 << int(np.ceil(np.log2(n_strata + 1)))
-        signs = _hadamard(order)[:, 1 : n_strata + 1]
+        matrix = hadamard(n_strata)
+        order = matrix.shape[0]
         rho = fay_rho if method == "Fay" else 0.0
-        first = np.r_[True, h[1:] != h[:-1]]
-        side = np.where(first, 1.0, -1.0)
-        factors = 1.0 + side[:, None] * (1.0 - rho) * signs.T[h]
+        side = np.where(psu_rank % 2 == 0, 1.0, -1.0)
+        signs = matrix[1 : n_strata + 1].astype(np.float64)[psu_rank // 2]
+        factors = 1.0 + side[:, None] * (1.0 - rho) * signs
         scale = 1.0 / (order * (1.0 - rho) ** 2)
         return ReplicateLayout(factors, scale, np.ones(order), mse, method, rho)
     if (n_h < 2).any():

@@ -15,7 +15,7 @@ from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
-from scipy import sparse
+from scipy import sparse, special
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.intp]
@@ -299,6 +299,14 @@ RepType = Literal["JK1", "JKn", "BRR", "Fay", "bootstrap", "successive-differenc
 REP_TYPES: tuple[str, ...] = ("JK1", "JKn", "BRR", "Fay", "bootstrap", "successive-difference")
 _RANK_TOL = 1e-5
 """Relative singular-value tolerance of the replicate rank (R's ``qr(..., tol = 1e-5)``)."""
+_BOUNDARY = 1e-10
+"""A replicate proportion within this of 0 or 1 is 0 or 1 (rounding of its deviation)."""
+_GLM_EPSILON = 1e-8
+"""Relative change of the deviance at which R's ``glm.fit`` stops (``glm.control()``)."""
+_GLM_MAXIT = 25
+"""Most iterations of R's ``glm.fit`` (``glm.control()``)."""
+_ETA_LIMIT = 30.0
+"""Beyond ``|η| > 30`` R's logit link clamps its inverse and derivative to machine epsilon."""
 
 
 @dataclass(frozen=True)
@@ -382,6 +390,7 @@ def variance(
     scores: Scores,
     aux: AuxScores | None = None,
     beta: FloatArray | None = None,
+    logit_of: FloatArray | None = None,
 ) -> FloatArray:
     """Variance of every output of ``scores`` under the design's variance method.
 
@@ -399,20 +408,32 @@ def variance(
         Linearized scores of the outputs.
     aux, beta
         Calibration correction of the Taylor variance (see :func:`stratified_variance`).
+    logit_of
+        The outputs' estimates ``θ`` (proportions, ratio scores): return the variance of
+        ``logit θ`` instead, for logit intervals (R's ``svyciprop(method = "logit")``).
 
     Returns
     -------
     numpy.ndarray
         One variance per output, shape ``(n_outputs,)``.
 
+    Notes
+    -----
+    On the logit scale the Taylor route applies the delta method, ``V/(θ(1 − θ))²`` (the
+    linearization of ``logit``, which is what ``svyglm``'s sandwich gives for an intercept-only
+    logistic model); the replicate route takes the replicate variance of ``logit θ_r``, as
+    ``svyglm`` does by refitting the model on every replicate (see :func:`replicate_variance`).
+
     References
     ----------
     .. [1] Wolter, K. M. (2007). *Introduction to Variance Estimation*, 2nd ed., Springer,
        chapters 1, 3-5.
+    .. [2] Lumley, T. (2010). *Complex Surveys: A Guide to Analysis Using R*, Wiley,
+       section 2.3.1 (``svyciprop``).
 
     """
     if isinstance(method, ReplicateLayout):
-        return replicate_variance(method, scores)
+        return replicate_variance(method, scores, logit_of)
     n_units = method.n_psus
     key, unique = compress_codes(
         scores.output.astype(np.int64) * n_units + scores.unit, scores.n_outputs * n_units
@@ -420,7 +441,7 @@ def variance(
     magnitude = None
     if scores.magnitude is not None:
         magnitude = weighted_bincount(key, scores.magnitude, unique.size)
-    return stratified_variance(
+    linear = stratified_variance(
         (unique // n_units).astype(np.intp),
         (unique % n_units).astype(np.intp),
         weighted_bincount(key, scores.values, unique.size),
@@ -430,6 +451,11 @@ def variance(
         beta,
         magnitude,
     )
+    if logit_of is None:
+        return linear
+    with np.errstate(divide="ignore", invalid="ignore"):
+        logit: FloatArray = linear / (logit_of * (1.0 - logit_of)) ** 2
+    return logit
 
 
 def replicate_deviations(replicates: ReplicateLayout, scores: Scores) -> FloatArray:
@@ -493,7 +519,9 @@ def replicate_deviations(replicates: ReplicateLayout, scores: Scores) -> FloatAr
     return result
 
 
-def replicate_variance(replicates: ReplicateLayout, scores: Scores) -> FloatArray:
+def replicate_variance(
+    replicates: ReplicateLayout, scores: Scores, logit_of: FloatArray | None = None
+) -> FloatArray:
     """Replicate variance ``scale · Σ_r rscales_r (θ_r − c)²`` of every output.
 
     Parameters
@@ -502,6 +530,10 @@ def replicate_variance(replicates: ReplicateLayout, scores: Scores) -> FloatArra
         Replicate factors, ``scale``, ``rscales`` and ``mse``.
     scores
         Linearized scores of the outputs (see :func:`replicate_deviations`).
+    logit_of
+        The outputs' estimates ``θ``: give the variance of ``logit θ`` from the replicate
+        estimates ``logit θ_r``, ``θ_r = θ + δ_r``, centred at ``logit θ`` or at the mean of
+        the ``logit θ_r``.
 
     Returns
     -------
@@ -515,6 +547,12 @@ def replicate_variance(replicates: ReplicateLayout, scores: Scores) -> FloatArra
     (its denominator is 0, e.g. the jackknife replicate that drops a domain's only PSU) is
     left out of that output's sum, as R's ``svrVar`` does with ``na.action``.
 
+    On the logit scale this is the variance ``svyglm`` gives the intercept of a logistic
+    model on a replicate design: each replicate is refitted (:func:`logistic_refit`), so its
+    coefficient is ``logit θ_r``. A replicate proportion of 0 or 1 (within ``1e-10``) has no
+    finite logit; the refit then stops, as R's does, at a large coefficient (about ±20) where
+    the deviance stops changing, which makes the interval very wide.
+
     References
     ----------
     .. [1] Wolter, K. M. (2007). *Introduction to Variance Estimation*, 2nd ed., Springer.
@@ -523,6 +561,13 @@ def replicate_variance(replicates: ReplicateLayout, scores: Scores) -> FloatArra
 
     """
     deviation = replicate_deviations(replicates, scores)
+    if logit_of is not None:
+        theta = logit_of[:, None]
+        replicate = np.clip(theta + deviation, 0.0, 1.0)
+        replicate = np.where(replicate < _BOUNDARY, 0.0, replicate)
+        replicate = np.where(replicate > 1.0 - _BOUNDARY, 1.0, replicate)
+        start = np.broadcast_to(special.logit(theta), replicate.shape)
+        deviation = logistic_refit(replicate, start) - start
     valid = ~np.isnan(deviation)
     deviation = np.where(valid, deviation, 0.0)
     rscales = replicates.rscales[None, :]
@@ -537,6 +582,75 @@ def replicate_variance(replicates: ReplicateLayout, scores: Scores) -> FloatArra
     spread = np.where(valid, deviation - centre, 0.0)
     result: FloatArray = replicates.scale * (spread * spread * rscales).sum(axis=1)
     result = np.where(valid.any(axis=1), result, np.nan)
+    return result
+
+
+def logistic_refit(proportion: FloatArray, start: FloatArray) -> FloatArray:
+    """Intercept of a logistic model refitted to weighted proportions, as R's ``glm.fit``.
+
+    Parameters
+    ----------
+    proportion
+        Weighted proportions ``p_r`` of a 0/1 outcome (NaN where undefined), any shape.
+    start
+        Starting coefficients (the full-sample ``logit p``), same shape.
+
+    Returns
+    -------
+    numpy.ndarray
+        The coefficient where iteratively reweighted least squares stops: ``logit p_r`` to
+        about 1e-9 when ``0 < p_r < 1``; at ``p_r = 0`` or 1 (no finite maximum) the
+        iterate at which the deviance stops changing, as in R.
+
+    Notes
+    -----
+    For an intercept-only model with weights summing to 1 (``svyglm`` refits each replicate
+    with ``weights = w_r / Σ w_r``), IRLS is the scalar Newton step ``η ← η + (p_r − μ)/μ'(η)``
+    and the deviance is ``−2 (p_r log μ + (1 − p_r) log(1 − μ))``. The iteration stops when
+    ``|D − D_old| / (|D| + 0.1) < 1e-8`` or after 25 steps, with ``μ`` and ``μ'`` clamped to
+    machine epsilon beyond ``|η| > 30`` (R's ``glm.control()`` and ``binomial()$linkinv``).
+
+    References
+    ----------
+    .. [1] McCullagh, P. and Nelder, J. A. (1989). *Generalized Linear Models*, 2nd ed.,
+       Chapman and Hall, section 2.5 (iteratively reweighted least squares).
+    .. [2] Lumley, T. (2010). *Complex Surveys: A Guide to Analysis Using R*, Wiley,
+       section 5.2 (``svyglm`` on replicate designs).
+
+    """
+    eps = float(np.finfo(np.float64).eps)
+
+    def mean(eta: FloatArray) -> FloatArray:
+        odds = np.exp(np.clip(eta, -_ETA_LIMIT, _ETA_LIMIT))
+        odds = np.where(eta < -_ETA_LIMIT, eps, np.where(eta > _ETA_LIMIT, 1.0 / eps, odds))
+        mu: FloatArray = odds / (1.0 + odds)
+        return mu
+
+    def slope(eta: FloatArray) -> FloatArray:
+        odds = np.exp(np.clip(eta, -_ETA_LIMIT, _ETA_LIMIT))
+        derivative: FloatArray = np.where(
+            np.abs(eta) > _ETA_LIMIT, eps, odds / ((1.0 + odds) * (1.0 + odds))
+        )
+        return derivative
+
+    def deviance(mu: FloatArray) -> FloatArray:
+        value: FloatArray = -2.0 * (
+            special.xlogy(proportion, mu) + special.xlogy(1.0 - proportion, 1.0 - mu)
+        )
+        return value
+
+    eta = np.array(start, dtype=np.float64)
+    previous = deviance(mean(eta))
+    active = np.isfinite(proportion) & np.isfinite(eta)
+    for _ in range(_GLM_MAXIT):  # scalar Newton steps on every (output, replicate) at once
+        if not active.any():
+            break
+        step = eta + (proportion - mean(eta)) / slope(eta)
+        current = deviance(mean(step))
+        eta = np.where(active, step, eta)
+        active &= np.abs(current - previous) / (np.abs(current) + 0.1) >= _GLM_EPSILON
+        previous = current
+    result: FloatArray = np.where(np.isfinite(proportion), eta, np.nan)
     return result
 
 

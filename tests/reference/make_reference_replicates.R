@@ -84,7 +84,6 @@ for (name in names(builders)) {
   write.csv(out, file, row.names = FALSE)
   back <- read.csv(file)
   for (mse in c(FALSE, TRUE)) {
-    if (mse && !(name %in% c("clus1_jk1", "strat_jkn"))) next
     args <- if (rtype[[name]] %in% c("BRR")) "" else
       if (rtype[[name]] == "Fay") ", rho = 0.5" else
       sprintf(", scale = %.17g, rscales = rs", rep$scale)

@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    NonNegativeFloat,
+    PositiveFloat,
+    PositiveInt,
+    field_validator,
+    model_validator,
+)
 
+from perception.variance import RepType
 from perception.weighting._common import MarginSpec, MissingPolicy, as_spec, spec_name
 from perception.weighting._yaml import load_model
 from perception.weighting.trimming import TrimmingSettings
@@ -28,6 +39,116 @@ class ReplicateSettings(_Strict):
     mse: bool = False
 
 
+class ReplicateWeightSettings(_Strict):
+    """Replicate weights delivered with the data (DHS/MICS style, or PSU ids withheld).
+
+    ``columns`` (in order) or ``pattern`` (a regular expression; matching columns in table
+    order) names the harmonized replicate weight columns, which the catalogue declares with
+    ``role: replicate_weight``. ``type`` says how the partner built them (R's
+    ``svrepdesign`` types); ``scale``, ``rscales``, ``fay_rho`` and ``mse`` are R's constants of
+    ``V = scale · Σ_r rscales_r (θ_r − c)²``, defaults as in R (``JKn`` needs ``rscales``,
+    ``Fay`` needs ``fay_rho``, ``BRR``/``Fay``/``successive-difference`` fix scale and rscales).
+    """
+
+    columns: tuple[str, ...] | None = Field(default=None, min_length=2)
+    pattern: str | None = None
+    type: RepType
+    scale: PositiveFloat | None = None
+    rscales: tuple[NonNegativeFloat, ...] | NonNegativeFloat | None = None
+    fay_rho: float | None = Field(default=None, gt=0.0, lt=1.0)
+    mse: bool = False
+
+    @field_validator("pattern")
+    @classmethod
+    def _compiles(cls, pattern: str | None) -> str | None:
+        """Check that the pattern is a regular expression."""
+        if pattern is not None:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(
+                    f"a regular expression such as '^repwt_[0-9]+$' ({exc}); found {pattern!r}"
+                ) from exc
+        return pattern
+
+    @model_validator(mode="after")
+    def _fit_type(self) -> Self:
+        """Check columns-or-pattern and the constants each replicate type needs or fixes."""
+        if (self.columns is None) == (self.pattern is None):
+            raise ValueError(
+                "exactly one of columns (a list of replicate weight columns, in order) or "
+                "pattern (a regular expression matching them)"
+            )
+        if self.columns is not None and len(set(self.columns)) != len(self.columns):
+            raise ValueError(f"each replicate weight column once; found {list(self.columns)}")
+        fixed = self.type in ("BRR", "Fay", "successive-difference")
+        if fixed and (self.scale is not None or self.rscales is not None):
+            raise ValueError(
+                f"no scale or rscales with type {self.type}, which fixes them; remove them, or "
+                "give the type that produced the weights (JK1, JKn, bootstrap)"
+            )
+        if self.type == "JKn" and self.rscales is None:
+            raise ValueError(
+                "rscales with type JKn: (n_h - 1)/n_h of each replicate's stratum, in column "
+                "order, as the data's documentation gives them"
+            )
+        if (self.type == "Fay") != (self.fay_rho is not None):
+            raise ValueError(
+                "fay_rho (Fay's rho, between 0 and 1) with type Fay, and only with type Fay"
+            )
+        count = None if self.columns is None else len(self.columns)
+        if count is not None and self.type in ("BRR", "Fay") and not (count == 2 or count % 4 == 0):
+            raise ValueError(
+                f"with type {self.type}, 2 or a multiple of 4 replicate columns (the order of a "
+                f"Hadamard matrix); found {count}"
+            )
+        if count is not None and isinstance(self.rscales, tuple) and len(self.rscales) != count:
+            raise ValueError(
+                f"one rscale per replicate column ({count}), or a single value; "
+                f"found {len(self.rscales)}"
+            )
+        return self
+
+    def describe(self, count: int, lang: Literal["en", "fr"] = "en") -> str:
+        """Name the variance method in words: ``Jackknife (JKn), 200 replicate weights ...``."""
+        return REPLICATE_WORDS[lang]["delivered"].format(
+            method=REPLICATE_NAMES[lang][self.type], count=count
+        )
+
+
+REPLICATE_NAMES: dict[str, dict[str, str]] = {
+    "en": {
+        "JK1": "Jackknife (JK1)",
+        "JKn": "Jackknife (JKn)",
+        "BRR": "Balanced repeated replication (BRR)",
+        "Fay": "Fay's balanced repeated replication",
+        "bootstrap": "Bootstrap",
+        "successive-difference": "Successive difference replication",
+    },
+    "fr": {
+        "JK1": "Jackknife (JK1)",
+        "JKn": "Jackknife (JKn)",
+        "BRR": "Demi-échantillons répétés équilibrés (BRR)",
+        "Fay": "Demi-échantillons répétés équilibrés de Fay",
+        "bootstrap": "Bootstrap",
+        "successive-difference": "Réplication par différences successives",
+    },
+}
+"""Each replicate type's name in English and French."""
+
+REPLICATE_WORDS: dict[str, dict[str, str]] = {
+    "en": {
+        "delivered": "{method}, {count} replicate weights supplied with the data",
+        "built": "{method}, {count} replicate weights built from the strata and PSUs",
+    },
+    "fr": {
+        "delivered": "{method}, {count} poids répliqués fournis avec les données",
+        "built": "{method}, {count} poids répliqués construits à partir des strates et des UPE",
+    },
+}
+"""How the methodology names a replicate variance method, in English and French."""
+
+
 class DesignSettings(_Strict):
     """Columns playing each design role, and design options (see ``perception.SurveyDesign``).
 
@@ -43,10 +164,29 @@ class DesignSettings(_Strict):
     nest: bool = False
     lonely_psu: Literal["fail", "remove", "certainty", "adjust", "average"] = "fail"
     replicates: ReplicateSettings | None = None
+    """Replicate weights built from the strata and PSUs."""
+    replicate_weights: ReplicateWeightSettings | None = None
+    """Replicate weights delivered with the data; the variance then comes from them."""
+
+    @model_validator(mode="after")
+    def _one_replicate_source(self) -> Self:
+        """Check that replicates are either built or delivered, and that fpc is not given."""
+        if self.replicate_weights is not None and self.replicates is not None:
+            raise ValueError(
+                "either replicates (built from the strata and PSUs) or replicate_weights "
+                "(delivered with the data), not both; keep replicate_weights when the partner "
+                "supplied them"
+            )
+        if self.replicate_weights is not None and self.fpc is not None:
+            raise ValueError(
+                "no fpc with replicate_weights: delivered replicate weights (and their scale "
+                "and rscales) already carry any finite population correction"
+            )
+        return self
 
     def note(self, lang: Literal["en", "fr"] = "en") -> str:
-        """Return the caveat the design needs in words (empty when PSU ids are given)."""
-        if self.psu is not None:
+        """Return the caveat the design needs in words (empty with PSU ids or replicates)."""
+        if self.psu is not None or self.replicate_weights is not None:
             return ""
         return NO_PSU_NOTE[lang] if self.strata is not None else NO_PSU_NO_STRATA_NOTE[lang]
 

@@ -30,7 +30,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from perception.design import SurveyDesign
-from perception.errors import CalibrationError, ConfigError
+from perception.errors import CalibrationError, ConfigError, PerceptionError
 from perception.weighting._common import (
     MISSING_LABEL,
     BoolArray,
@@ -46,7 +46,7 @@ from perception.weighting._common import (
     spec_variables,
 )
 from perception.weighting.base import base_weights_from_column, base_weights_from_probabilities
-from perception.weighting.config import CalibrationSettings, WeightingConfig
+from perception.weighting.config import CalibrationSettings, DesignSettings, WeightingConfig
 from perception.weighting.diagnostics import largest_margin_error, weight_report
 from perception.weighting.nonresponse import adjust_nonresponse
 from perception.weighting.targets import PopulationTargets
@@ -258,7 +258,8 @@ def weight_wave(
             "psu": config.design.psu if psu is None else psu,
         }
     )
-    _warn_unused_design_columns(df, settings.strata, settings.psu)
+    if settings.replicate_weights is None:
+        _warn_unused_design_columns(df, settings.strata, settings.psu)
     if config.calibration.needs_targets and targets is None:
         raise ConfigError(
             "Calibration needs population targets, and this wave has none.",
@@ -295,15 +296,7 @@ def weight_wave(
     frame = respondents.assign(**columns, **{INPUT_WEIGHT_COLUMN: weights})
     for domain in config.domain_specs:
         _require(frame, domain, "diagnostics domain", "domains")
-    design = SurveyDesign(
-        frame,
-        weights=INPUT_WEIGHT_COLUMN,
-        strata=settings.strata,
-        psu=settings.psu,
-        fpc=settings.fpc,
-        nest=settings.nest,
-        lonely_psu=settings.lonely_psu,
-    )
+    design = _design(frame, settings)
     replicates = config.design.replicates
     if replicates is not None:  # calibration and trimming are then repeated on every replicate
         design = design.to_replicates(
@@ -335,8 +328,57 @@ def weight_wave(
         converged=converged,
         missing_codes=config.missing_codes,
         design=settings.note("en"),
+        n_replicates=0 if final.replicates is None else final.replicates.n_replicates,
     )
     return final, report
+
+
+def _design(frame: pd.DataFrame, settings: DesignSettings) -> SurveyDesign:
+    """Build the wave's design, with the replicate weights delivered with the data if any.
+
+    A problem with the replicate weights (a column absent, a missing or negative value, a
+    count that does not fit the type) is re-raised naming ``design.replicate_weights`` of
+    ``config/weighting.yaml`` beside the column and rows.
+    """
+    design = SurveyDesign(
+        frame,
+        weights=INPUT_WEIGHT_COLUMN,
+        strata=settings.strata,
+        psu=settings.psu,
+        fpc=settings.fpc,
+        nest=settings.nest,
+        lonely_psu=settings.lonely_psu,
+    )
+    delivered = settings.replicate_weights
+    if delivered is None:
+        return design
+    try:
+        return SurveyDesign(
+            frame,
+            weights=INPUT_WEIGHT_COLUMN,
+            strata=settings.strata,
+            psu=settings.psu,
+            nest=settings.nest,
+            lonely_psu=settings.lonely_psu,
+            replicate_weights=delivered.pattern or list(delivered.columns or ()),
+            rep_type=delivered.type,
+            scale=delivered.scale,
+            rscales=delivered.rscales,
+            fay_rho=delivered.fay_rho,
+            mse=delivered.mse,
+        )
+    except PerceptionError as error:
+        named = delivered.pattern or ", ".join(delivered.columns or ())
+        raise type(error)(
+            f"{error.message} (design.replicate_weights in config/weighting.yaml: type "
+            f"{delivered.type}, {'pattern' if delivered.pattern else 'columns'} {named})",
+            expected=error.expected,
+            found=error.found,
+            hint=error.hint,
+            file=error.file,
+            column=error.column,
+            rows=error.rows,
+        ) from error
 
 
 def _warn_unused_design_columns(df: pd.DataFrame, strata: str | None, psu: str | None) -> None:

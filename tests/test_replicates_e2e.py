@@ -45,8 +45,8 @@ DELIVERIES: dict[str, dict[str, Any]] = {
 }
 
 
-def _item(name: str, en: str) -> dict[str, Any]:
-    """A yes/no item of the catalogue."""
+def _item(en: str) -> dict[str, Any]:
+    """Return a yes/no item of the catalogue."""
     return {
         "role": "item",
         "kind": "categorical",
@@ -95,9 +95,9 @@ def _configure(root: Path, name: str) -> tuple[str, int]:
             f"repw_{k}": {"role": "replicate_weight", "kind": "number", "label": label}
             for k in range(1, len(reps) + 1)
         },
-        "sch_wide": _item("sch_wide", "Met school-wide growth target"),
-        "yr_rnd": _item("yr_rnd", "Year-round school"),
-        "api_high": _item("api_high", "API 2000 of 700 or more"),
+        "sch_wide": _item("Met school-wide growth target"),
+        "yr_rnd": _item("Year-round school"),
+        "api_high": _item("API 2000 of 700 or more"),
     }
     _write(
         folder / "variables.yaml",

@@ -21,7 +21,7 @@ from perception.errors import ConfigError, DesignError, ValidationError
 from perception.estimation import estimate
 from perception.io import SurveyMetadata
 from perception.weighting import load_weighting_config, weight_wave
-from perception.weighting.config import WeightingConfig
+from perception.weighting.config import WeightingConfig, check_replicate_weights
 from perception.weighting.targets import PopulationTargets
 
 REFERENCE = Path(__file__).resolve().parent / "reference"
@@ -266,3 +266,19 @@ def test_an_absent_replicate_column_is_named() -> None:
     with pytest.raises(DesignError) as info:
         weight_wave(data, config)
     assert info.value.column == "rw99" and "config/weighting.yaml" in str(info.value)
+
+
+def test_replicate_columns_must_be_replicate_weights_of_the_catalogue(tmp_path: Path) -> None:
+    """A listed column outside the catalogue, or a pattern matching none, is named with its line."""
+    catalogue = Catalogue.model_validate(CATALOGUE)
+    path = tmp_path / "weighting.yaml"
+    path.write_text(GOOD, encoding="utf-8")
+    assert check_replicate_weights(path, catalogue) == ["repw_1", "repw_2"]
+    path.write_text(GOOD.replace("^repw_", "^rw_"), encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"replicate_weights\.pattern \(line 3\)"):
+        check_replicate_weights(path, catalogue)
+    listed = GOOD.replace('pattern: "^repw_[0-9]+$"', "columns: [repw_1, base_weight]")
+    path.write_text(listed, encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"columns\[1\] \(line 3\)") as info:
+        check_replicate_weights(path, catalogue)
+    assert "'base_weight'" in info.value.found and info.value.file == str(path)

@@ -17,10 +17,12 @@ from pydantic import (
     model_validator,
 )
 
+from perception.config import Catalogue
 from perception.variance import RepType
 from perception.weighting._common import MarginSpec, MissingPolicy, as_spec, spec_name
-from perception.weighting._yaml import load_model
+from perception.weighting._yaml import load_model, located_error
 from perception.weighting.trimming import TrimmingSettings
+from perception.yamlio import load_yaml
 
 
 class _Strict(BaseModel):
@@ -334,3 +336,57 @@ def load_weighting_config(path: str | Path) -> WeightingConfig:
 
     """
     return load_model(WeightingConfig, path, "weighting config")
+
+
+def check_replicate_weights(path: str | Path, catalogue: Catalogue) -> list[str]:
+    """Check ``design.replicate_weights`` of a weighting file against the variable catalogue.
+
+    Returns the replicate weight columns it names (empty without ``replicate_weights``): the
+    listed ``columns``, or the catalogue's ``role: replicate_weight`` variables that
+    ``pattern`` matches, in catalogue order (the order of the harmonized table).
+
+    Raises
+    ------
+    ConfigError
+        A listed column that is not a ``replicate_weight`` variable of the catalogue, or a
+        pattern that matches fewer than two; the error names the file, the key and its line.
+
+    """
+    settings = load_weighting_config(path).design.replicate_weights
+    if settings is None:
+        return []
+    replicates = [n for n, v in catalogue.variables.items() if v.role == "replicate_weight"]
+    document = load_yaml(path)
+    hint = (
+        "declare each replicate weight in config/variables.yaml as "
+        "`repw_1: {role: replicate_weight, kind: number, label: {en: ..., fr: ...}}` and map "
+        "the file's column to it in the codebook (`RW1: {target: repw_1}`)"
+    )
+    if settings.columns is not None:
+        for index, column in enumerate(settings.columns):
+            if column not in replicates:
+                raise located_error(
+                    document,
+                    ("design", "replicate_weights", "columns", index),
+                    "weighting config",
+                    expected="a variable of the catalogue with role replicate_weight ("
+                    + (", ".join(replicates[:5]) or "none declared")
+                    + (", ..." if len(replicates) > 5 else "")
+                    + ")",
+                    found=repr(column),
+                    hint=hint,
+                )
+        return list(settings.columns)
+    assert settings.pattern is not None  # exactly one of columns and pattern
+    pattern = re.compile(settings.pattern)
+    matched = [n for n in replicates if pattern.search(n)]
+    if len(matched) < 2:
+        raise located_error(
+            document,
+            ("design", "replicate_weights", "pattern"),
+            "weighting config",
+            expected="a pattern matching two or more replicate_weight variables of the catalogue",
+            found=f"{len(matched)} matched among {len(replicates)} replicate_weight variable(s)",
+            hint=hint,
+        )
+    return matched

@@ -7,8 +7,10 @@ weight). The end-to-end run against R is ``tests/test_replicates_e2e.py``.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -16,13 +18,15 @@ import pytest
 import yaml
 
 from perception.codebook import check_harmonized, harmonize
-from perception.config import Catalogue, Codebook
+from perception.config import Catalogue, Codebook, load_survey
 from perception.errors import ConfigError, DesignError, ValidationError
 from perception.estimation import estimate
+from perception.exports import methodology_table
 from perception.io import SurveyMetadata
-from perception.weighting import load_weighting_config, weight_wave
+from perception.weighting import load_weighting_config, weight_report, weight_wave
 from perception.weighting.config import WeightingConfig, check_replicate_weights
 from perception.weighting.targets import PopulationTargets
+from pipelines.definitions import PROJECT_ROOT
 
 REFERENCE = Path(__file__).resolve().parent / "reference"
 GOLDEN_RTOL = 1e-6  # expected_replicates.json meta.tolerance (R 4.2.2, survey 4.1.1)
@@ -282,3 +286,59 @@ def test_replicate_columns_must_be_replicate_weights_of_the_catalogue(tmp_path: 
     with pytest.raises(ConfigError, match=r"columns\[1\] \(line 3\)") as info:
         check_replicate_weights(path, catalogue)
     assert "'base_weight'" in info.value.found and info.value.file == str(path)
+
+
+@pytest.mark.parametrize(
+    ("design", "count", "method", "en", "fr"),
+    [
+        (
+            {"strata": "stratum", "psu": "psu"},
+            0,
+            "taylor",
+            "Taylor-linearised standard errors; strata: stratum; primary sampling units "
+            "(clusters): psu.",
+            "Erreurs types par linéarisation de Taylor ; strates : stratum; unités primaires "
+            "(grappes) : psu.",
+        ),
+        (
+            {"strata": "stratum", "psu": "psu", "replicates": {"method": "JKn"}},
+            120,
+            "JKn",
+            "Replicate-weight standard errors: Jackknife (JKn), 120 replicate weights built from "
+            "the strata and PSUs; strata: stratum; primary sampling units (clusters): psu.",
+            "Erreurs types par poids répliqués : Jackknife (JKn), 120 poids répliqués construits "
+            "à partir des strates et des UPE; strates : stratum; unités primaires (grappes) : "
+            "psu.",
+        ),
+        (
+            {"replicate_weights": {"pattern": "^repw_", "type": "JK1"}},
+            80,
+            "JK1",
+            "Replicate-weight standard errors: Jackknife (JK1), 80 replicate weights supplied "
+            "with the data.",
+            "Erreurs types par poids répliqués : Jackknife (JK1), 80 poids répliqués fournis "
+            "avec les données.",
+        ),
+    ],
+)
+def test_methodology_says_which_variance_method_was_used(
+    design: dict[str, Any], count: int, method: str, en: str, fr: str
+) -> None:
+    """design_en/design_fr name Taylor, built or delivered replicates; variance_method codes it."""
+    rng = np.random.default_rng(1)
+    data = pd.DataFrame({"gender": rng.integers(1, 3, 200)})
+    report = weight_report(data, rng.lognormal(0.0, 0.3, 200), domains=(), n_replicates=count)
+    config = WeightingConfig.model_validate(
+        {"design": design, "base_weight": {"column": "base_weight"}}
+    )
+    survey = load_survey(PROJECT_ROOT / "config" / "survey.yaml")
+    table = methodology_table(
+        survey,
+        {"w1": report},
+        config,
+        suppress_below=25,
+        flag_below=50,
+        generated_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+    )
+    row = table.iloc[0]
+    assert (row["design_en"], row["design_fr"], row["variance_method"]) == (en, fr, method)

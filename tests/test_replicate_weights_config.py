@@ -342,3 +342,10 @@ def test_methodology_says_which_variance_method_was_used(
     )
     row = table.iloc[0]
     assert (row["design_en"], row["design_fr"], row["variance_method"]) == (en, fr, method)
+
+
+def test_delivered_replicates_refuse_a_nonresponse_step(tmp_path: Path) -> None:
+    """A nonresponse step would not reach the delivered replicates: a ConfigError says so."""
+    text = GOOD + "nonresponse: {classes: [region], response_column: responded}\n"
+    with pytest.raises(ConfigError, match=r"no nonresponse adjustment with design\.replicate"):
+        _load(tmp_path, text)

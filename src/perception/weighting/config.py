@@ -50,6 +50,9 @@ class ReplicateWeightSettings(_Strict):
     ``svrepdesign`` types); ``scale``, ``rscales``, ``fay_rho`` and ``mse`` are R's constants of
     ``V = scale · Σ_r rscales_r (θ_r − c)²``, defaults as in R (``JKn`` needs ``rscales``,
     ``Fay`` needs ``fay_rho``, ``BRR``/``Fay``/``successive-difference`` fix scale and rscales).
+    The replicate weights are full weights, one column per replicate, like the base weight
+    they go with (R's ``combined.weights = TRUE``); calibration, when configured, is repeated
+    on each of them.
     """
 
     columns: tuple[str, ...] | None = Field(default=None, min_length=2)
@@ -316,6 +319,18 @@ class WeightingConfig(_Strict):
     """Domains of the diagnostics report; the calibration margins when absent."""
     deff_warning: PositiveFloat = 2.5
     """Kish design effect from weighting above which the pipeline warns (it does not fail)."""
+
+    @model_validator(mode="after")
+    def _replicates_fit_the_steps(self) -> Self:
+        """Check that delivered replicate weights are not combined with nonresponse classes."""
+        if self.design.replicate_weights is not None and self.nonresponse is not None:
+            raise ValueError(
+                "no nonresponse adjustment with design.replicate_weights: replicate weights "
+                "delivered with the data already carry the provider's nonresponse adjustment, "
+                "and this one would not be repeated on them; remove nonresponse, or give the "
+                "nonresponse-adjusted weight as base_weight"
+            )
+        return self
 
     @property
     def domain_specs(self) -> tuple[MarginSpec, ...]:

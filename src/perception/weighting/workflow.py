@@ -286,7 +286,7 @@ def weight_wave(
         )
         at = at[adjusted.respondents]
         weights = adjusted.weights[adjusted.respondents]
-    respondents = df.iloc[at].reset_index(drop=True)
+    respondents = df.iloc[at].reset_index(drop=True).copy()  # one block per dtype
     calibration = (
         None
         if targets is None or not config.calibration.needs_targets

@@ -20,12 +20,13 @@ from contextlib import redirect_stdout
 from pathlib import Path
 from typing import Any
 
+import dagster as dg
 import duckdb
 import pandas as pd
 import pytest
 import yaml
 
-from perception.weighting.config import REPLICATE_NAMES, REPLICATE_WORDS
+from perception.weighting import load_weighting_config
 from pipelines.cli import main
 from pipelines.definitions import PROJECT_ROOT
 
@@ -197,14 +198,17 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, tuple[P
     """Run `perception run` on each delivery; yield its root, survey key and replicate count."""
     root = tmp_path_factory.mktemp("replicates")
     out: dict[str, tuple[Path, str, int]] = {}
-    for name in DELIVERIES:
-        key, count = _configure(root, name)
-        printed = io.StringIO()
-        with warnings.catch_warnings(), redirect_stdout(printed):
-            warnings.simplefilter("ignore")
-            code = main(["run", "--root", str(root), "--survey", f"config/{key}/survey.yaml"])
-        assert code == 0, printed.getvalue()
-        out[name] = (root, key, count)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv("DAGSTER_HOME", raising=False)  # the run history is <root>/.dagster
+        for name in DELIVERIES:
+            key, count = _configure(root, name)
+            printed = io.StringIO()
+            with warnings.catch_warnings(), redirect_stdout(printed):
+                warnings.simplefilter("ignore")
+                survey = f"config/{key}/survey.yaml"
+                code = main(["run", "--root", str(root), "--survey", survey])
+            assert code == 0, printed.getvalue()
+            out[name] = (root, key, count)
     yield out
 
 
@@ -257,12 +261,8 @@ def test_methodology_names_the_replicate_method(
     """The methodology table, the exports and the dashboard say which replicates gave the SEs."""
     root, key, count = runs[delivery]
     rep_type = DELIVERIES[delivery]["type"]
-    words = {
-        lang: REPLICATE_WORDS[lang]["delivered"].format(
-            method=REPLICATE_NAMES[lang][rep_type], count=count
-        )
-        for lang in ("en", "fr")
-    }
+    config = load_weighting_config(root / "config" / key / "weighting.yaml")
+    words = {lang: config.design.replicate_text(count, lang) for lang in ("en", "fr")}
     assert words["en"] in {
         "Jackknife (JKn), 200 replicate weights supplied with the data",
         "Bootstrap, 40 replicate weights supplied with the data",
@@ -287,3 +287,21 @@ def test_weighting_report_counts_the_replicates(runs: dict[str, tuple[Path, str,
             root / "data" / "processed" / key / "weighting_report" / "w1.parquet"
         )
         assert set(report["n_replicates"]) == {count} and set(report["design"]) == {""}
+
+
+def test_the_weights_asset_records_the_variance_method(
+    runs: dict[str, tuple[Path, str, int]],
+) -> None:
+    """The Dagster materialization of each wave's weights names its replicate method."""
+    root, _, _ = runs["strat_jkn"]
+    with dg.DagsterInstance.from_config(str(root / ".dagster")) as instance:
+        records = instance.fetch_materializations(dg.AssetKey("weights"), limit=10).records
+    variance = {
+        r.partition_key: r.asset_materialization.metadata["variance"].value
+        for r in records
+        if r.asset_materialization is not None
+    }
+    assert variance == {
+        "api_jkn|w1": "Jackknife (JKn), 200 replicate weights supplied with the data",
+        "api_boot|w1": "Bootstrap, 40 replicate weights supplied with the data",
+    }

@@ -14,7 +14,6 @@ from perception.config import SurveyConfig, WaveConfig
 from perception.errors import ConfigError, ValidationError
 from perception.exports.contract import METHODOLOGY, TABLE_COLUMNS
 from perception.weighting import WeightBound, WeightingConfig
-from perception.weighting.config import REPLICATE_NAMES, REPLICATE_WORDS
 
 Z_95 = 1.96
 """Normal quantile of a two-sided 95% interval, as in the contract's margin-of-error formula."""
@@ -198,18 +197,15 @@ def _design_text(weighting: WeightingConfig, lang: Literal["en", "fr"], replicat
     """
     design = weighting.design
     words = _DESIGN_WORDS[lang]
-    delivered = design.replicate_weights
-    if delivered is not None:
-        return words["replicate"] + delivered.describe(replicates, lang) + "."
+    replicated = design.replicate_text(replicates, lang)
+    if design.replicate_weights is not None:
+        return words["replicate"] + replicated + "."
     parts = [
         words["strata"].format(design.strata) if design.strata else words["no_strata"],
         words["psu"].format(design.psu) if design.psu else design.note(lang),
     ]
-    if design.replicates is not None:
-        built = REPLICATE_WORDS[lang]["built"].format(
-            method=REPLICATE_NAMES[lang][design.replicates.method], count=replicates
-        )
-        return words["replicate"] + built + "; " + "; ".join(parts) + "."
+    if replicated:
+        return words["replicate"] + replicated + "; " + "; ".join(parts) + "."
     return words["taylor"] + "; ".join(parts) + "."
 
 

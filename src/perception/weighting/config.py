@@ -114,12 +114,6 @@ class ReplicateWeightSettings(_Strict):
             )
         return self
 
-    def describe(self, count: int, lang: Literal["en", "fr"] = "en") -> str:
-        """Name the variance method in words: ``Jackknife (JKn), 200 replicate weights ...``."""
-        return REPLICATE_WORDS[lang]["delivered"].format(
-            method=REPLICATE_NAMES[lang][self.type], count=count
-        )
-
 
 REPLICATE_NAMES: dict[str, dict[str, str]] = {
     "en": {
@@ -188,6 +182,20 @@ class DesignSettings(_Strict):
                 "and rscales) already carry any finite population correction"
             )
         return self
+
+    def replicate_text(self, count: int, lang: Literal["en", "fr"] = "en") -> str:
+        """Name the replicate variance method in words, empty for Taylor linearisation.
+
+        E.g. ``Jackknife (JKn), 200 replicate weights supplied with the data``; ``count`` is
+        the number of replicate weights of the wave's design.
+        """
+        if self.replicate_weights is not None:
+            kind, method = "delivered", self.replicate_weights.type
+        elif self.replicates is not None:
+            kind, method = "built", self.replicates.method
+        else:
+            return ""
+        return REPLICATE_WORDS[lang][kind].format(method=REPLICATE_NAMES[lang][method], count=count)
 
     def note(self, lang: Literal["en", "fr"] = "en") -> str:
         """Return the caveat the design needs in words (empty with PSU ids or replicates)."""

@@ -305,3 +305,13 @@ def test_the_weights_asset_records_the_variance_method(
         "api_jkn|w1": "Jackknife (JKn), 200 replicate weights supplied with the data",
         "api_boot|w1": "Bootstrap, 40 replicate weights supplied with the data",
     }
+
+
+def test_config_check_counts_the_replicate_weights(
+    runs: dict[str, tuple[Path, str, int]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`perception config check` accepts the delivery's configuration, counting its replicates."""
+    root, key, _ = runs["strat_jkn"]
+    capsys.readouterr()
+    assert main(["config", "check", str(root / "config" / key / "survey.yaml")]) == 0
+    assert "calibration none, 200 replicate weights (JKn): OK" in capsys.readouterr().out

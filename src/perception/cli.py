@@ -165,7 +165,7 @@ def _check_survey(path: Path, root: Path | None) -> None:
     project = load_project(path, root)
     survey = project.survey
     weighting = load_weighting_config(survey.resolve(survey.weighting))
-    check_replicate_weights(survey.resolve(survey.weighting), project.catalogue)
+    replicates = check_replicate_weights(survey.resolve(survey.weighting), project.catalogue)
     for wave in survey.waves:
         load_wave_targets(survey, wave.id, weighting, project.catalogue)
     if survey.geojson is not None:
@@ -181,6 +181,11 @@ def _check_survey(path: Path, root: Path | None) -> None:
         f"{len(project.catalogue.variables)} catalogue variables, "
         f"{len(project.codebooks)} wave(s) ({', '.join(project.codebooks)}), "
         f"calibration {weighting.calibration.method}"
+        + (
+            f", {len(replicates)} replicate weights ({weighting.design.replicate_weights.type})"
+            if weighting.design.replicate_weights is not None
+            else ""
+        )
         + (", map boundaries" if survey.geojson is not None else "")
         + ": OK"
     )

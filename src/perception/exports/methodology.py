@@ -166,7 +166,7 @@ def _wave_row(
         "weighting": _weighting_text(survey, wave, weighting, top),
         "design_en": _design_text(weighting, "en", replicates),
         "design_fr": _design_text(weighting, "fr", replicates),
-        "variance_method": variance_method(weighting),
+        "variance_method": _variance_method(weighting),
         "suppress_below": suppress_below,
         "flag_below": flag_below,
         "generated_at": stamp,
@@ -179,7 +179,7 @@ def _utc_text(moment: dt.datetime) -> str:
     return aware.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def variance_method(weighting: WeightingConfig) -> str:
+def _variance_method(weighting: WeightingConfig) -> str:
     """Return the variance method of a survey's designs: ``taylor`` or a replicate type."""
     design = weighting.design
     if design.replicate_weights is not None:

@@ -211,7 +211,10 @@ def weight_wave(
         calibration-aware variance. Its data hold the respondents, the ``_input_weight`` column
         and one ``_cal_<margin>`` label column per margin (see the module docstring). With
         ``method: none`` it is uncalibrated: its weights are the design weights (after any
-        nonresponse adjustment and trimming).
+        nonresponse adjustment and trimming). With ``design.replicate_weights`` its variance
+        comes from the replicate weights delivered with the data (each recalibrated like the
+        full sample when calibration is configured); with ``design.replicates`` from
+        replicates built from the strata and PSUs.
     report : pandas.DataFrame
         The diagnostics of :func:`~perception.weighting.diagnostics.weight_report` on the final
         weights, for ``config.domains`` (or the margins); its ``design`` column states the
@@ -352,6 +355,8 @@ def _design(frame: pd.DataFrame, settings: DesignSettings) -> SurveyDesign:
     delivered = settings.replicate_weights
     if delivered is None:
         return design
+    # Built once without the replicates above, so that a weight, stratum or PSU problem is
+    # reported as such; the replicate weights are then read and checked.
     try:
         return SurveyDesign(
             frame,

@@ -197,6 +197,9 @@ def build_assets(waves: dg.StaticPartitionsDefinition) -> Sequence[Any]:
         )
         if overall["design"]:
             context.log.warning(f"Design: {overall['design']}")
+        replicates = int(overall["n_replicates"])
+        variance = config.design.replicate_text(replicates) or "Taylor linearisation"
+        context.log.info(f"Variance: {variance}")
         path = write_parquet(weighted_table(design), project.output(loaded, "weighted", wave_id))
         write_parquet(report, project.output(loaded, "weighting_report", wave_id))
         tolerance = (
@@ -215,6 +218,7 @@ def build_assets(waves: dg.StaticPartitionsDefinition) -> Sequence[Any]:
                 "iterations": int(overall["iterations"]),
                 "largest_margin_error": worst,
                 "design": str(overall["design"]) or "PSU ids given",
+                "variance": variance,
                 "report": dg.MetadataValue.md(markdown_table(report)),
             },
             check_results=[

@@ -39,6 +39,7 @@ from perception.config import (
 from perception.errors import ConfigError
 from perception.indicators import load_indicators
 from perception.small_area import load_area_covariates
+from perception.weighting.config import check_replicate_weights
 from perception.yamlio import YamlDocument, load_yaml
 
 __all__ = [
@@ -100,8 +101,9 @@ def preflight(
 
 
 def check_reporting_config(survey: SurveyConfig) -> None:
-    """Check the domains, the indicators against them and the map's variable before any run."""
+    """Check the domains, the indicators, the map's variable and replicate weights before a run."""
     catalogue = load_catalogue(survey.resolve(survey.variables))
+    check_replicate_weights(survey.resolve(survey.weighting), catalogue)
     indicators = load_indicators(
         survey.resolve(survey.indicators), catalogue, waves=[w.id for w in survey.waves]
     )

@@ -458,6 +458,7 @@ METHODOLOGY_COLUMNS = (
     "weighting",
     "design_en",
     "design_fr",
+    "variance_method",
     "suppress_below",
     "flag_below",
     "generated_at",
@@ -490,6 +491,7 @@ STR_COLUMNS = (
     "weighting",
     "design_en",
     "design_fr",
+    "variance_method",
 )
 MASKED = ("estimate", "se", "ci_low", "ci_high", "deff", "n_eff", "n_weighted", "dk_share")
 
@@ -911,6 +913,7 @@ def _methodology(config: SurveyConfig) -> pd.DataFrame:
                 "weights trimmed at 5 × median",
                 "design_en": "stratified two-stage cluster sample",
                 "design_fr": "échantillon stratifié à deux degrés",
+                "variance_method": "taylor",
                 "suppress_below": SUPPRESS_BELOW,
                 "flag_below": FLAG_BELOW,
                 "generated_at": pd.Timestamp(GENERATED_AT),

@@ -343,6 +343,7 @@ def test_exports_and_dashboard_without_geojson(
                 "weighting": "design weights",
                 "design_en": "stratified, one stage",
                 "design_fr": "stratifié, un degré",
+                "variance_method": "taylor",
                 "suppress_below": 25,
                 "flag_below": 50,
                 "generated_at": "2026-01-01T00:00:00Z",
@@ -415,6 +416,7 @@ def test_dashboard_without_a_crossing_says_why(
                     "weighting",
                     "design_en",
                     "design_fr",
+                    "variance_method",
                 ),
                 "",
             )

@@ -160,10 +160,12 @@ def _check_survey(path: Path, root: Path | None) -> None:
     """Validate one survey's configuration, print its warnings and a summary."""
     from perception.config import load_project, survey_warnings
     from perception.weighting import load_wave_targets, load_weighting_config
+    from perception.weighting.config import check_replicate_weights
 
     project = load_project(path, root)
     survey = project.survey
     weighting = load_weighting_config(survey.resolve(survey.weighting))
+    replicates = check_replicate_weights(survey.resolve(survey.weighting), project.catalogue)
     for wave in survey.waves:
         load_wave_targets(survey, wave.id, weighting, project.catalogue)
     if survey.geojson is not None:
@@ -179,6 +181,11 @@ def _check_survey(path: Path, root: Path | None) -> None:
         f"{len(project.catalogue.variables)} catalogue variables, "
         f"{len(project.codebooks)} wave(s) ({', '.join(project.codebooks)}), "
         f"calibration {weighting.calibration.method}"
+        + (
+            f", {len(replicates)} replicate weights ({weighting.design.replicate_weights.type})"
+            if weighting.design.replicate_weights is not None
+            else ""
+        )
         + (", map boundaries" if survey.geojson is not None else "")
         + ": OK"
     )

@@ -372,12 +372,40 @@ def _convert(
     elif var.kind == "number":
         number = pd.to_numeric(values.where(rest), errors="coerce").to_numpy(dtype=float)
         fail(rest & np.isnan(number), "a number, or a `missing` code")
+        if var.role == "replicate_weight":
+            _check_replicate_weights(number, src, name, ctx)
         out = pd.Series(number, dtype="float64")
     elif var.kind == "date":
         out = _dates(values, rest, fail)
     else:
         out = _texts(values.where(rest))
     return _Converted(values=out, special=~np.isnan(special))
+
+
+def _check_replicate_weights(
+    number: npt.NDArray[np.float64], src: str, name: str, ctx: _Context
+) -> None:
+    """Fail on a replicate weight that is missing, infinite or negative (0 is allowed)."""
+    bad = ~np.isfinite(number) | (number < 0)
+    if not bad.any():
+        return
+    rows = np.flatnonzero(bad)
+    kinds = {
+        "missing": int(np.isnan(number).sum()),
+        "infinite": int(np.isinf(number).sum()),
+        "negative": int((number < 0).sum()),
+    }
+    raise ValidationError(
+        f"Replicate weights in column {src} (target {name}) must be numbers ≥ 0: "
+        f"{rows.size} row(s) are not",
+        expected="a replicate weight ≥ 0 in every row (0 where a replicate drops the row)",
+        found=", ".join(f"{kind} {count}" for kind, count in kinds.items() if count),
+        hint="replicate weights come with the data set: ask the provider for a complete "
+        "export, or drop the rows that lack them with the codebook's `filter`",
+        file=ctx.source,
+        column=src,
+        rows=rows.tolist(),
+    )
 
 
 def _failer(
@@ -791,7 +819,7 @@ def check_harmonized(df: pd.DataFrame, catalogue: Catalogue) -> list[Finding]:
     findings = _check_ids_finding(df)
     for name, var in catalogue.variables.items():
         findings += _check_conformance(df, name, var, catalogue)
-        if var.role == "design":
+        if var.role in ("design", "replicate_weight"):
             findings += _check_design(df, name, var)
     findings += _check_pii(df, catalogue)
     return findings
@@ -864,7 +892,7 @@ def _check_conformance(
 
 
 def _check_design(df: pd.DataFrame, name: str, var: Variable) -> list[Finding]:
-    """Check a design column: weights finite and > 0, strata and PSU ids never missing.
+    """Check a design column: weights finite and > 0 (replicate weights ≥ 0), ids never missing.
 
     A design column the codebook does not map (entirely missing) is not a finding: many
     files release no PSU ids, and the weighting configuration says which columns the design
@@ -875,7 +903,11 @@ def _check_design(df: pd.DataFrame, name: str, var: Variable) -> list[Finding]:
     column = df[name]
     if column.isna().all():
         return []
-    if var.kind == "number":
+    if var.role == "replicate_weight":
+        values = pd.to_numeric(column, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        bad = ~np.isfinite(values) | (values < 0)
+        what = "replicate weights must be finite and ≥ 0"
+    elif var.kind == "number":
         values = pd.to_numeric(column, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
         bad = ~np.isfinite(values) | (values <= 0)
         what = "weights must be finite and > 0"

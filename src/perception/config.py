@@ -85,7 +85,7 @@ VariableName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$")]
 WaveId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]*$")]
 EnvVarName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
 
-Role = Literal["id", "date", "demographic", "derived", "design", "item"]
+Role = Literal["id", "date", "demographic", "derived", "design", "replicate_weight", "item"]
 Kind = Literal["string", "date", "categorical", "integer", "number"]
 MissingKind = Literal["missing", "dont_know", "refused"]
 _M = TypeVar("_M", bound=BaseModel)
@@ -96,6 +96,7 @@ _ROLE_KINDS: dict[str, tuple[str, ...]] = {
     "demographic": ("categorical", "integer"),
     "derived": ("categorical",),
     "design": ("number", "string"),
+    "replicate_weight": ("number",),
     "item": ("categorical",),
 }
 #: The derivations harmonization knows how to compute, keyed by variable name.

@@ -134,6 +134,7 @@ TABLE_COLUMNS: Mapping[str, Mapping[str, SqlType]] = {
         "weighting": "VARCHAR",
         "design_en": "VARCHAR",
         "design_fr": "VARCHAR",
+        "variance_method": "VARCHAR",
         "suppress_below": "BIGINT",
         "flag_below": "BIGINT",
         "generated_at": "VARCHAR",

@@ -72,7 +72,10 @@ def methodology_table(
     ``overall`` row gives the sample size, Kish deff and effective n. ``generated_at`` is the
     time of the run (a naive time is taken as UTC); pass a fixed one, e.g. derived from the
     inputs, for byte-identical reruns. The weighting text is in English; the sampling design
-    (strata, PSUs, and the caveat of a design without PSU ids) is in English and French.
+    (strata, PSUs, and the caveat of a design without PSU ids, or the replicate weights: their
+    method, count and whether they came with the data) is in English and French, and
+    ``variance_method`` is ``taylor`` or the replicate type (``JK1``, ``JKn``, ``BRR``,
+    ``Fay``, ``bootstrap``, ``successive-difference``).
 
     Raises
     ------
@@ -115,6 +118,7 @@ def methodology_table(
             "weighting": "str",
             "design_en": "str",
             "design_fr": "str",
+            "variance_method": "str",
             "suppress_below": "Int64",
             "flag_below": "Int64",
             "generated_at": "str",
@@ -145,6 +149,7 @@ def _wave_row(
     n = int(top["n"])
     deff = float(top["deff_kish"])
     fieldwork = wave.fieldwork
+    replicates = int(top.get("n_replicates", 0))
     return {
         "survey": survey.survey,
         "wave": wave.id,
@@ -159,8 +164,9 @@ def _wave_row(
         "n_eff": float(top["n_eff"]),
         "moe_95": margin_of_error(n, deff),
         "weighting": _weighting_text(survey, wave, weighting, top),
-        "design_en": _design_text(weighting, "en"),
-        "design_fr": _design_text(weighting, "fr"),
+        "design_en": _design_text(weighting, "en", replicates),
+        "design_fr": _design_text(weighting, "fr", replicates),
+        "variance_method": _variance_method(weighting),
         "suppress_below": suppress_below,
         "flag_below": flag_below,
         "generated_at": stamp,
@@ -173,26 +179,47 @@ def _utc_text(moment: dt.datetime) -> str:
     return aware.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _design_text(weighting: WeightingConfig, lang: Literal["en", "fr"]) -> str:
-    """Describe the sampling design the variance uses, with its caveat, in one language."""
+def _variance_method(weighting: WeightingConfig) -> str:
+    """Return the variance method of a survey's designs: ``taylor`` or a replicate type."""
+    design = weighting.design
+    if design.replicate_weights is not None:
+        return design.replicate_weights.type
+    if design.replicates is not None:
+        return design.replicates.method
+    return "taylor"
+
+
+def _design_text(weighting: WeightingConfig, lang: Literal["en", "fr"], replicates: int) -> str:
+    """Describe the sampling design the variance uses, with its caveat, in one language.
+
+    ``replicates`` is the number of replicate weights of the wave's design (its weighting
+    report's ``n_replicates``).
+    """
     design = weighting.design
     words = _DESIGN_WORDS[lang]
+    replicated = design.replicate_text(replicates, lang)
+    if design.replicate_weights is not None:
+        return words["replicate"] + replicated + "."
     parts = [
         words["strata"].format(design.strata) if design.strata else words["no_strata"],
         words["psu"].format(design.psu) if design.psu else design.note(lang),
     ]
+    if replicated:
+        return words["replicate"] + replicated + "; " + "; ".join(parts) + "."
     return words["taylor"] + "; ".join(parts) + "."
 
 
 _DESIGN_WORDS: Mapping[str, Mapping[str, str]] = {
     "en": {
         "taylor": "Taylor-linearised standard errors; ",
+        "replicate": "Replicate-weight standard errors: ",
         "strata": "strata: {}",
         "no_strata": "no strata",
         "psu": "primary sampling units (clusters): {}",
     },
     "fr": {
         "taylor": "Erreurs types par linéarisation de Taylor ; ",
+        "replicate": "Erreurs types par poids répliqués : ",
         "strata": "strates : {}",
         "no_strata": "pas de strates",
         "psu": "unités primaires (grappes) : {}",
@@ -229,7 +256,13 @@ def _weighting_text(
             f"trimmed in {int(overall['trim_rounds'])} round(s)"
         )
     replicates = weighting.design.replicates
-    if replicates is None:
+    delivered = weighting.design.replicate_weights
+    if delivered is not None:
+        text = f"variance from {delivered.type} replicate weights supplied with the data"
+        if calibration.needs_targets:
+            text += ", each replicate calibrated like the full sample"
+        parts.append(text)
+    elif replicates is None:
         parts.append("variance by Taylor linearization (ultimate cluster: strata and PSUs)")
     else:
         parts.append(

@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    NonNegativeFloat,
+    PositiveFloat,
+    PositiveInt,
+    field_validator,
+    model_validator,
+)
 
+from perception.config import Catalogue
+from perception.variance import RepType
 from perception.weighting._common import MarginSpec, MissingPolicy, as_spec, spec_name
-from perception.weighting._yaml import load_model
+from perception.weighting._yaml import load_model, located_error
 from perception.weighting.trimming import TrimmingSettings
+from perception.yamlio import load_yaml
 
 
 class _Strict(BaseModel):
@@ -28,6 +41,113 @@ class ReplicateSettings(_Strict):
     mse: bool = False
 
 
+class ReplicateWeightSettings(_Strict):
+    """Replicate weights delivered with the data (DHS/MICS style, or PSU ids withheld).
+
+    ``columns`` (in order) or ``pattern`` (a regular expression; matching columns in table
+    order) names the harmonized replicate weight columns, which the catalogue declares with
+    ``role: replicate_weight``. ``type`` says how the partner built them (R's
+    ``svrepdesign`` types); ``scale``, ``rscales``, ``fay_rho`` and ``mse`` are R's constants of
+    ``V = scale · Σ_r rscales_r (θ_r − c)²``, defaults as in R (``JKn`` needs ``rscales``,
+    ``Fay`` needs ``fay_rho``, ``BRR``/``Fay``/``successive-difference`` fix scale and rscales).
+    The replicate weights are full weights, one column per replicate, like the base weight
+    they go with (R's ``combined.weights = TRUE``); calibration, when configured, is repeated
+    on each of them.
+    """
+
+    columns: tuple[str, ...] | None = Field(default=None, min_length=2)
+    pattern: str | None = None
+    type: RepType
+    scale: PositiveFloat | None = None
+    rscales: tuple[NonNegativeFloat, ...] | NonNegativeFloat | None = None
+    fay_rho: float | None = Field(default=None, gt=0.0, lt=1.0)
+    mse: bool = False
+
+    @field_validator("pattern")
+    @classmethod
+    def _compiles(cls, pattern: str | None) -> str | None:
+        """Check that the pattern is a regular expression."""
+        if pattern is not None:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(
+                    f"a regular expression such as '^repwt_[0-9]+$' ({exc}); found {pattern!r}"
+                ) from exc
+        return pattern
+
+    @model_validator(mode="after")
+    def _fit_type(self) -> Self:
+        """Check columns-or-pattern and the constants each replicate type needs or fixes."""
+        if (self.columns is None) == (self.pattern is None):
+            raise ValueError(
+                "exactly one of columns (a list of replicate weight columns, in order) or "
+                "pattern (a regular expression matching them)"
+            )
+        if self.columns is not None and len(set(self.columns)) != len(self.columns):
+            raise ValueError(f"each replicate weight column once; found {list(self.columns)}")
+        fixed = self.type in ("BRR", "Fay", "successive-difference")
+        if fixed and (self.scale is not None or self.rscales is not None):
+            raise ValueError(
+                f"no scale or rscales with type {self.type}, which fixes them; remove them, or "
+                "give the type that produced the weights (JK1, JKn, bootstrap)"
+            )
+        if self.type == "JKn" and self.rscales is None:
+            raise ValueError(
+                "rscales with type JKn: (n_h - 1)/n_h of each replicate's stratum, in column "
+                "order, as the data's documentation gives them"
+            )
+        if (self.type == "Fay") != (self.fay_rho is not None):
+            raise ValueError(
+                "fay_rho (Fay's rho, between 0 and 1) with type Fay, and only with type Fay"
+            )
+        count = None if self.columns is None else len(self.columns)
+        if count is not None and self.type in ("BRR", "Fay") and not (count == 2 or count % 4 == 0):
+            raise ValueError(
+                f"with type {self.type}, 2 or a multiple of 4 replicate columns (the order of a "
+                f"Hadamard matrix); found {count}"
+            )
+        if count is not None and isinstance(self.rscales, tuple) and len(self.rscales) != count:
+            raise ValueError(
+                f"one rscale per replicate column ({count}), or a single value; "
+                f"found {len(self.rscales)}"
+            )
+        return self
+
+
+REPLICATE_NAMES: dict[str, dict[str, str]] = {
+    "en": {
+        "JK1": "Jackknife (JK1)",
+        "JKn": "Jackknife (JKn)",
+        "BRR": "Balanced repeated replication (BRR)",
+        "Fay": "Fay's balanced repeated replication",
+        "bootstrap": "Bootstrap",
+        "successive-difference": "Successive difference replication",
+    },
+    "fr": {
+        "JK1": "Jackknife (JK1)",
+        "JKn": "Jackknife (JKn)",
+        "BRR": "Demi-échantillons répétés équilibrés (BRR)",
+        "Fay": "Demi-échantillons répétés équilibrés de Fay",
+        "bootstrap": "Bootstrap",
+        "successive-difference": "Réplication par différences successives",
+    },
+}
+"""Each replicate type's name in English and French."""
+
+REPLICATE_WORDS: dict[str, dict[str, str]] = {
+    "en": {
+        "delivered": "{method}, {count} replicate weights supplied with the data",
+        "built": "{method}, {count} replicate weights built from the strata and PSUs",
+    },
+    "fr": {
+        "delivered": "{method}, {count} poids répliqués fournis avec les données",
+        "built": "{method}, {count} poids répliqués construits à partir des strates et des UPE",
+    },
+}
+"""How the methodology names a replicate variance method, in English and French."""
+
+
 class DesignSettings(_Strict):
     """Columns playing each design role, and design options (see ``perception.SurveyDesign``).
 
@@ -43,10 +163,43 @@ class DesignSettings(_Strict):
     nest: bool = False
     lonely_psu: Literal["fail", "remove", "certainty", "adjust", "average"] = "fail"
     replicates: ReplicateSettings | None = None
+    """Replicate weights built from the strata and PSUs."""
+    replicate_weights: ReplicateWeightSettings | None = None
+    """Replicate weights delivered with the data; the variance then comes from them."""
+
+    @model_validator(mode="after")
+    def _one_replicate_source(self) -> Self:
+        """Check that replicates are either built or delivered, and that fpc is not given."""
+        if self.replicate_weights is not None and self.replicates is not None:
+            raise ValueError(
+                "either replicates (built from the strata and PSUs) or replicate_weights "
+                "(delivered with the data), not both; keep replicate_weights when the partner "
+                "supplied them"
+            )
+        if self.replicate_weights is not None and self.fpc is not None:
+            raise ValueError(
+                "no fpc with replicate_weights: delivered replicate weights (and their scale "
+                "and rscales) already carry any finite population correction"
+            )
+        return self
+
+    def replicate_text(self, count: int, lang: Literal["en", "fr"] = "en") -> str:
+        """Name the replicate variance method in words, empty for Taylor linearisation.
+
+        E.g. ``Jackknife (JKn), 200 replicate weights supplied with the data``; ``count`` is
+        the number of replicate weights of the wave's design.
+        """
+        if self.replicate_weights is not None:
+            kind, method = "delivered", self.replicate_weights.type
+        elif self.replicates is not None:
+            kind, method = "built", self.replicates.method
+        else:
+            return ""
+        return REPLICATE_WORDS[lang][kind].format(method=REPLICATE_NAMES[lang][method], count=count)
 
     def note(self, lang: Literal["en", "fr"] = "en") -> str:
-        """Return the caveat the design needs in words (empty when PSU ids are given)."""
-        if self.psu is not None:
+        """Return the caveat the design needs in words (empty with PSU ids or replicates)."""
+        if self.psu is not None or self.replicate_weights is not None:
             return ""
         return NO_PSU_NOTE[lang] if self.strata is not None else NO_PSU_NO_STRATA_NOTE[lang]
 
@@ -175,6 +328,18 @@ class WeightingConfig(_Strict):
     deff_warning: PositiveFloat = 2.5
     """Kish design effect from weighting above which the pipeline warns (it does not fail)."""
 
+    @model_validator(mode="after")
+    def _replicates_fit_the_steps(self) -> Self:
+        """Check that delivered replicate weights are not combined with nonresponse classes."""
+        if self.design.replicate_weights is not None and self.nonresponse is not None:
+            raise ValueError(
+                "no nonresponse adjustment with design.replicate_weights: replicate weights "
+                "delivered with the data already carry the provider's nonresponse adjustment, "
+                "and this one would not be repeated on them; remove nonresponse, or give the "
+                "nonresponse-adjusted weight as base_weight"
+            )
+        return self
+
     @property
     def domain_specs(self) -> tuple[MarginSpec, ...]:
         """Return the diagnostics domains in canonical form."""
@@ -194,3 +359,57 @@ def load_weighting_config(path: str | Path) -> WeightingConfig:
 
     """
     return load_model(WeightingConfig, path, "weighting config")
+
+
+def check_replicate_weights(path: str | Path, catalogue: Catalogue) -> list[str]:
+    """Check ``design.replicate_weights`` of a weighting file against the variable catalogue.
+
+    Returns the replicate weight columns it names (empty without ``replicate_weights``): the
+    listed ``columns``, or the catalogue's ``role: replicate_weight`` variables that
+    ``pattern`` matches, in catalogue order (the order of the harmonized table).
+
+    Raises
+    ------
+    ConfigError
+        A listed column that is not a ``replicate_weight`` variable of the catalogue, or a
+        pattern that matches fewer than two; the error names the file, the key and its line.
+
+    """
+    settings = load_weighting_config(path).design.replicate_weights
+    if settings is None:
+        return []
+    replicates = [n for n, v in catalogue.variables.items() if v.role == "replicate_weight"]
+    document = load_yaml(path)
+    hint = (
+        "declare each replicate weight in config/variables.yaml as "
+        "`repw_1: {role: replicate_weight, kind: number, label: {en: ..., fr: ...}}` and map "
+        "the file's column to it in the codebook (`RW1: {target: repw_1}`)"
+    )
+    if settings.columns is not None:
+        for index, column in enumerate(settings.columns):
+            if column not in replicates:
+                raise located_error(
+                    document,
+                    ("design", "replicate_weights", "columns", index),
+                    "weighting config",
+                    expected="a variable of the catalogue with role replicate_weight ("
+                    + (", ".join(replicates[:5]) or "none declared")
+                    + (", ..." if len(replicates) > 5 else "")
+                    + ")",
+                    found=repr(column),
+                    hint=hint,
+                )
+        return list(settings.columns)
+    assert settings.pattern is not None  # exactly one of columns and pattern
+    pattern = re.compile(settings.pattern)
+    matched = [n for n in replicates if pattern.search(n)]
+    if len(matched) < 2:
+        raise located_error(
+            document,
+            ("design", "replicate_weights", "pattern"),
+            "weighting config",
+            expected="a pattern matching two or more replicate_weight variables of the catalogue",
+            found=f"{len(matched)} matched among {len(replicates)} replicate_weight variable(s)",
+            hint=hint,
+        )
+    return matched

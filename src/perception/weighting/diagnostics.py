@@ -44,6 +44,7 @@ REPORT_COLUMNS = (
     "iterations",
     "converged",
     "design",
+    "n_replicates",
 )
 """Columns of :func:`weight_report`, in order. One row per domain level, the first about everyone.
 
@@ -67,7 +68,9 @@ REPORT_COLUMNS = (
 - ``design``: the caveat the sampling design needs in words, empty when there is none (e.g.
   "no PSU ids were released: each respondent is treated as its own cluster within strata,
   which understates SEs if the sample is clustered").
-  The last five are properties of the whole run, repeated on every row.
+- ``n_replicates``: replicate weights the variance uses (delivered with the data or built from
+  the strata and PSUs); 0 for Taylor linearisation.
+  The last six are properties of the whole run, repeated on every row.
 """
 
 
@@ -250,6 +253,7 @@ def weight_report(
     converged: bool = True,
     missing_codes: Sequence[Hashable] = (),
     design: str = "",
+    n_replicates: int = 0,
 ) -> pd.DataFrame:
     """Return the tidy weighting report: one row overall, then one per level of each domain.
 
@@ -276,6 +280,8 @@ def weight_report(
         Codes reported as the ``<missing>`` level of a domain.
     design : str
         The design's caveat in words (``DesignSettings.note``), empty when there is none.
+    n_replicates : int
+        Replicate weights of the design's variance (0: Taylor linearisation).
 
     Returns
     -------
@@ -321,6 +327,7 @@ def weight_report(
     report["iterations"] = iterations
     report["converged"] = converged
     report["design"] = design
+    report["n_replicates"] = int(n_replicates)
     report["n"] = report["n"].astype(np.int64)
     report["n_trimmed"] = report["n_trimmed"].astype(np.int64)
     report["level"] = report["level"].astype(str)

@@ -30,7 +30,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from perception.design import SurveyDesign
-from perception.errors import CalibrationError, ConfigError
+from perception.errors import CalibrationError, ConfigError, PerceptionError
 from perception.weighting._common import (
     MISSING_LABEL,
     BoolArray,
@@ -46,7 +46,7 @@ from perception.weighting._common import (
     spec_variables,
 )
 from perception.weighting.base import base_weights_from_column, base_weights_from_probabilities
-from perception.weighting.config import CalibrationSettings, WeightingConfig
+from perception.weighting.config import CalibrationSettings, DesignSettings, WeightingConfig
 from perception.weighting.diagnostics import largest_margin_error, weight_report
 from perception.weighting.nonresponse import adjust_nonresponse
 from perception.weighting.targets import PopulationTargets
@@ -211,7 +211,10 @@ def weight_wave(
         calibration-aware variance. Its data hold the respondents, the ``_input_weight`` column
         and one ``_cal_<margin>`` label column per margin (see the module docstring). With
         ``method: none`` it is uncalibrated: its weights are the design weights (after any
-        nonresponse adjustment and trimming).
+        nonresponse adjustment and trimming). With ``design.replicate_weights`` its variance
+        comes from the replicate weights delivered with the data (each recalibrated like the
+        full sample when calibration is configured); with ``design.replicates`` from
+        replicates built from the strata and PSUs.
     report : pandas.DataFrame
         The diagnostics of :func:`~perception.weighting.diagnostics.weight_report` on the final
         weights, for ``config.domains`` (or the margins); its ``design`` column states the
@@ -258,7 +261,8 @@ def weight_wave(
             "psu": config.design.psu if psu is None else psu,
         }
     )
-    _warn_unused_design_columns(df, settings.strata, settings.psu)
+    if settings.replicate_weights is None:
+        _warn_unused_design_columns(df, settings.strata, settings.psu)
     if config.calibration.needs_targets and targets is None:
         raise ConfigError(
             "Calibration needs population targets, and this wave has none.",
@@ -285,7 +289,7 @@ def weight_wave(
         )
         at = at[adjusted.respondents]
         weights = adjusted.weights[adjusted.respondents]
-    respondents = df.iloc[at].reset_index(drop=True)
+    respondents = df.iloc[at].reset_index(drop=True).copy()  # one block per dtype
     calibration = (
         None
         if targets is None or not config.calibration.needs_targets
@@ -295,15 +299,7 @@ def weight_wave(
     frame = respondents.assign(**columns, **{INPUT_WEIGHT_COLUMN: weights})
     for domain in config.domain_specs:
         _require(frame, domain, "diagnostics domain", "domains")
-    design = SurveyDesign(
-        frame,
-        weights=INPUT_WEIGHT_COLUMN,
-        strata=settings.strata,
-        psu=settings.psu,
-        fpc=settings.fpc,
-        nest=settings.nest,
-        lonely_psu=settings.lonely_psu,
-    )
+    design = _design(frame, settings)
     replicates = config.design.replicates
     if replicates is not None:  # calibration and trimming are then repeated on every replicate
         design = design.to_replicates(
@@ -335,8 +331,59 @@ def weight_wave(
         converged=converged,
         missing_codes=config.missing_codes,
         design=settings.note("en"),
+        n_replicates=0 if final.replicates is None else final.replicates.n_replicates,
     )
     return final, report
+
+
+def _design(frame: pd.DataFrame, settings: DesignSettings) -> SurveyDesign:
+    """Build the wave's design, with the replicate weights delivered with the data if any.
+
+    A problem with the replicate weights (a column absent, a missing or negative value, a
+    count that does not fit the type) is re-raised naming ``design.replicate_weights`` of
+    ``config/weighting.yaml`` beside the column and rows.
+    """
+    design = SurveyDesign(
+        frame,
+        weights=INPUT_WEIGHT_COLUMN,
+        strata=settings.strata,
+        psu=settings.psu,
+        fpc=settings.fpc,
+        nest=settings.nest,
+        lonely_psu=settings.lonely_psu,
+    )
+    delivered = settings.replicate_weights
+    if delivered is None:
+        return design
+    # Built once without the replicates above, so that a weight, stratum or PSU problem is
+    # reported as such; the replicate weights are then read and checked.
+    try:
+        return SurveyDesign(
+            frame,
+            weights=INPUT_WEIGHT_COLUMN,
+            strata=settings.strata,
+            psu=settings.psu,
+            nest=settings.nest,
+            lonely_psu=settings.lonely_psu,
+            replicate_weights=delivered.pattern or list(delivered.columns or ()),
+            rep_type=delivered.type,
+            scale=delivered.scale,
+            rscales=delivered.rscales,
+            fay_rho=delivered.fay_rho,
+            mse=delivered.mse,
+        )
+    except PerceptionError as error:
+        named = delivered.pattern or ", ".join(delivered.columns or ())
+        raise type(error)(
+            f"{error.message} (design.replicate_weights in config/weighting.yaml: type "
+            f"{delivered.type}, {'pattern' if delivered.pattern else 'columns'} {named})",
+            expected=error.expected,
+            found=error.found,
+            hint=error.hint,
+            file=error.file,
+            column=error.column,
+            rows=error.rows,
+        ) from error
 
 
 def _warn_unused_design_columns(df: pd.DataFrame, strata: str | None, psu: str | None) -> None:

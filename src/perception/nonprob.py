@@ -33,7 +33,7 @@ from perception.calibration import calibrate_weights
 from perception.design import SurveyDesign
 from perception.errors import ModelError, ValidationError
 from perception.estimation import check_level
-from perception.regression import influence_covariance
+from perception.regression import _check_rank, influence_covariance
 from perception.variance import FloatArray
 from perception.weighting.diagnostics import effective_sample_size, kish_deff
 
@@ -222,15 +222,7 @@ def _covariates(
                 model_b.append(db)
                 names.append(f"{column}[{level}]")
     x_b = np.column_stack(model_b)
-    rank = np.linalg.matrix_rank(x_b)
-    if rank < x_b.shape[1]:
-        raise ModelError(
-            "The propensity model is collinear on the reference sample",
-            expected="covariates that are not linear combinations of each other",
-            found=f"{x_b.shape[1]} model columns of rank {rank}: {', '.join(names)}",
-            hint="drop a redundant covariate or merge levels that coincide with another one",
-            column=", ".join(covariates),
-        )
+    _check_rank(x_b, names)
     return _Covariates(
         np.column_stack(model_a),
         x_b,

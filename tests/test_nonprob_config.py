@@ -6,14 +6,17 @@ from pathlib import Path
 
 import pytest
 from config_samples import CODEBOOK_YAML, SURVEY_YAML, write_project
+from test_exports import GENERATED_AT, _weight_reports
 from test_status import DATES, DOMAINS, WAVES, _estimates, _meta
 
 from perception.config import load_catalogue, load_project, load_survey
 from perception.errors import ConfigError
+from perception.exports import methodology_table
 from perception.indicators import load_indicators
 from perception.reporting import status_table
 from perception.status import benchmark_status
 from perception.trends import indicator_trends
+from perception.weighting import load_weighting_config
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -167,3 +170,48 @@ def test_status_table_judges_the_latest_probability_wave() -> None:
     status = status_table(table, trends, indicators, survey).set_index("indicator")
     assert status.loc[first.id, "latest_wave"] == "w2"
     assert status.loc[first.id, "estimate"] == pytest.approx(0.41)
+
+
+# ------------------------------------------------------------------ methodology table
+
+
+def _methodology_with_sms(update: dict[str, object]) -> object:
+    """Build the demo methodology table with wave w3 declared non-probability."""
+    survey = load_survey(REPO / "config" / "survey.yaml", REPO)
+    waves = list(survey.waves)
+    waves[2] = waves[2].model_copy(update={"sample": "nonprobability", **update})
+    return methodology_table(
+        survey.model_copy(update={"waves": waves}),
+        _weight_reports(),
+        load_weighting_config(REPO / "config" / "weighting.yaml"),
+        suppress_below=25,
+        flag_below=50,
+        generated_at=GENERATED_AT,
+    ).set_index("wave")
+
+
+def test_methodology_labels_a_nonprobability_wave_without_margin_of_error() -> None:
+    """An SMS wave is labelled non-probability (EN/FR), with no margin of error or design SEs."""
+    table = _methodology_with_sms({})
+    sms = table.loc["w3"]
+    assert sms["design_en"].startswith("Non-probability sample (SMS, IVR or online panel): no ")
+    assert sms["design_fr"].startswith("Échantillon non probabiliste (SMS, serveur vocal")
+    assert "describe the respondents, not the population" in sms["design_en"]
+    assert sms["moe_95"] != sms["moe_95"]  # NaN
+    assert sms["weighting"].startswith("non-probability sample, not weighted")
+    assert table.loc["w2", "moe_95"] > 0
+    assert table.loc["w2", "design_en"].startswith("Taylor-linearised")
+
+
+def test_methodology_names_the_pseudo_weights_and_their_variance() -> None:
+    """With a reference wave the SMS wave names it, the covariates, the model and CLW's variance."""
+    table = _methodology_with_sms(
+        {"reference_wave": "w2", "covariates": ["gender", "age_band"], "propensity": "clw"}
+    )
+    sms = table.loc["w3"]
+    assert "probability wave w2 on gender, age_band (Chen-Li-Wu 2020)" in sms["design_en"]
+    assert "variance linéarisée de Chen, Li et Wu (2020)" in sms["design_fr"]
+    assert sms["weighting"].startswith(
+        "non-probability sample: Chen-Li-Wu 2020 pseudo-weights against probability wave w2"
+    )
+    assert sms["moe_95"] != sms["moe_95"]

@@ -16,6 +16,9 @@ calibrate_weights`). Means come with the linearized variance of Chen, Li and Wu 
 reference-sample component goes through the one variance kernel (via
 :func:`perception.regression.influence_covariance`); after raking no variance is supplied.
 :func:`balance_table` and :func:`weight_diagnostics` return the diagnostics as tidy frames.
+:func:`estimate_nonprobability_wave` builds Table 1 of a wave declared ``sample:
+nonprobability``: point estimates on the pseudo-weights (or unweighted), and no design-based
+uncertainty except the CLW intervals of national rows.
 """
 
 from __future__ import annotations
@@ -30,9 +33,16 @@ import pandas as pd
 from scipy import stats
 
 from perception.calibration import calibrate_weights
+from perception.config import Catalogue
 from perception.design import SurveyDesign
 from perception.errors import ModelError, ValidationError
-from perception.estimation import check_level
+from perception.estimation import NATIONAL, check_level
+from perception.indicators import (
+    VARIANTS,
+    IndicatorCatalogue,
+    compute_indicators,
+    score_indicator,
+)
 from perception.regression import _check_rank, influence_covariance
 from perception.variance import FloatArray
 from perception.weighting.diagnostics import effective_sample_size, kish_deff
@@ -677,3 +687,105 @@ def weight_diagnostics(fit: QuasiRandomization, reference: SurveyDesign) -> pd.D
             }
         ]
     )
+
+
+DESIGN_UNCERTAINTY: tuple[str, ...] = (
+    "se",
+    "ci_low",
+    "ci_high",
+    "df",
+    "deff",
+    "p_value",
+    "p_adjusted",
+)
+"""Table 1 columns that only a probability design (or the CLW linearization) can supply."""
+PSEUDO_WEIGHT = "pseudo_weight"
+"""The weight column of a non-probability wave's design (1 when it has no reference wave)."""
+
+
+def estimate_nonprobability_wave(
+    sample: pd.DataFrame,
+    indicators: IndicatorCatalogue,
+    catalogue: Catalogue,
+    *,
+    survey: str,
+    wave: str,
+    reference: SurveyDesign | None = None,
+    covariates: Sequence[str] = (),
+    method: Method = "clw",
+    level: float = 0.95,
+) -> tuple[pd.DataFrame, QuasiRandomization | None]:
+    """Table 1 of a non-probability wave: point estimates, and CLW intervals where they exist.
+
+    Parameters
+    ----------
+    sample
+        The wave's harmonized responses.
+    indicators, catalogue
+        The indicator and variable catalogues.
+    survey, wave
+        Written in every row.
+    reference
+        The weighted design of the reference probability wave, or None: the estimates are then
+        unweighted.
+    covariates, method
+        The propensity model (see :func:`pseudo_weights`); required with ``reference``.
+    level
+        Confidence level of the CLW intervals.
+
+    Returns
+    -------
+    tuple
+        Table 1 (:func:`perception.indicators.compute_indicators` on the pseudo-weights, or on
+        equal weights) with every column of :data:`DESIGN_UNCERTAINTY` blanked, then ``se``,
+        ``ci_low`` and ``ci_high`` filled from :func:`nonprob_means` on the national rows of
+        each non-gap indicator when there is a reference wave (a normal interval, clipped to
+        [0, 1] for proportions); and the pseudo-weighting fit (None without a reference).
+
+    Notes
+    -----
+    A design-based interval computed as if the poll were a probability sample would be
+    wrong: it ignores self-selection. Only the CLW linearization, which rests on the
+    assumption that participation depends on the covariates alone, supplies one; domain rows
+    and gaps have none.
+
+    References
+    ----------
+    .. [1] Chen, Y., Li, P. and Wu, C. (2020). Doubly robust inference with nonprobability
+       survey samples. *JASA*, 115(532), 2011-2021.
+    .. [2] AAPOR Task Force on Non-Probability Sampling (2013). Report of the AAPOR Task Force
+       on Non-Probability Sampling. *Journal of Survey Statistics and Methodology*, 1(2),
+       90-143.
+
+    """
+    fit = None
+    weights = np.ones(len(sample))
+    if reference is not None:
+        fit = pseudo_weights(sample, reference, covariates, method=method)
+        weights = fit.weights
+    data = sample.assign(**{PSEUDO_WEIGHT: weights})
+    design = SurveyDesign(data, weights=PSEUDO_WEIGHT)
+    table = compute_indicators(design, indicators, catalogue, survey=survey, wave=wave, level=level)
+    table = table.assign(**{c: np.nan for c in DESIGN_UNCERTAINTY if c in table.columns})
+    table = table.reset_index(drop=True)
+    if fit is None or reference is None:
+        return table, None
+    columns: dict[str, FloatArray] = {}
+    for ind in indicators.indicators:
+        answers = None if ind.type == "gap" else score_indicator(data, ind, catalogue)
+        if answers is not None:
+            for variant in VARIANTS:
+                columns[f"{ind.id}.{variant}"] = answers.variant(variant)
+    if not columns:
+        return table, fit
+    means = nonprob_means(fit, pd.DataFrame(columns), reference, list(columns), level=level)
+    means = means.set_index("variable")
+    national = table["domain_set"].eq(NATIONAL).to_numpy()
+    keys = (table["indicator"].astype(str) + "." + table["variant"].astype(str)).to_numpy()
+    for position in np.flatnonzero(national & np.isin(keys, list(columns))):
+        row = means.loc[keys[position]]
+        low, high = float(row["ci_low"]), float(row["ci_high"])
+        if table.at[position, "type"] == "proportion":
+            low, high = max(low, 0.0), min(high, 1.0)
+        table.loc[position, ["se", "ci_low", "ci_high"]] = [float(row["se"]), low, high]
+    return table, fit

@@ -1,0 +1,165 @@
+"""Table 1 of a non-probability wave on the demo survey: CLW intervals only where they exist."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from perception.codebook import harmonize_file
+from perception.config import Project, load_project
+from perception.demo import generate
+from perception.design import SurveyDesign
+from perception.indicators import IndicatorCatalogue, load_indicators, score_indicator
+from perception.nonprob import (
+    DESIGN_UNCERTAINTY,
+    balance_table,
+    estimate_nonprobability_wave,
+)
+from perception.weighting import load_targets, load_weighting_config, weight_wave
+
+ROOT = Path(__file__).resolve().parents[1]
+COVARIATES = ["gender", "age_band", "region"]
+
+
+@pytest.fixture(scope="module")
+def project() -> Project:
+    """Load the demo survey."""
+    return load_project(ROOT / "config" / "survey.yaml", root=ROOT)
+
+
+@pytest.fixture(scope="module")
+def indicators(project: Project) -> IndicatorCatalogue:
+    """Load the demo indicator catalogue."""
+    return load_indicators(ROOT / "config" / "indicators.yaml", project.catalogue)
+
+
+@pytest.fixture(scope="module")
+def waves(
+    tmp_path_factory: pytest.TempPathFactory, project: Project
+) -> tuple[SurveyDesign, pd.DataFrame]:
+    """Weight demo wave 1 as the reference; keep a women-heavy self-selected part of wave 2."""
+    raw = tmp_path_factory.mktemp("raw")
+    generate(raw, waves=["w1", "w2"])
+    frames = {}
+    for wave in project.survey.waves[:2]:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the fallback-salt warning for a personal id
+            frames[wave.id] = harmonize_file(
+                raw / wave.file, project.codebooks[wave.id], project.catalogue, survey="demo"
+            )
+    config = load_weighting_config(ROOT / "config" / "weighting.yaml")
+    targets = load_targets(ROOT / "config" / "targets" / "demo_census.yaml")
+    reference, _ = weight_wave(frames["w1"], config, targets)
+    sms = frames["w2"]
+    rng = np.random.default_rng(20261204)
+    women = (sms["gender"].astype(str) == "2").to_numpy()
+    keep = rng.random(len(sms)) < np.where(women, 0.9, 0.3)
+    return reference, sms[keep].reset_index(drop=True)
+
+
+def test_only_national_rows_carry_clw_intervals(
+    project: Project, indicators: IndicatorCatalogue, waves: tuple[SurveyDesign, pd.DataFrame]
+) -> None:
+    """National rows get a CLW SE and interval; domain rows none; df, deff, p never."""
+    reference, sms = waves
+    table, fit = estimate_nonprobability_wave(
+        sms,
+        indicators,
+        project.catalogue,
+        survey="demo",
+        wave="sms",
+        reference=reference,
+        covariates=COVARIATES,
+    )
+    assert fit is not None
+    estimated = table["availability"].eq("estimated") & table["type"].ne("gap")
+    national = table["domain_set"].eq("national") & estimated
+    assert national.sum() > 10
+    rows = table[national]
+    assert (rows["se"] > 0).all()
+    assert (rows["ci_low"] <= rows["estimate"]).all() and (
+        rows["estimate"] <= rows["ci_high"]
+    ).all()
+    proportions = rows[rows["type"].eq("proportion")]
+    assert (proportions["ci_low"] >= 0).all() and (proportions["ci_high"] <= 1).all()
+    others = table[~national]
+    assert others[["se", "ci_low", "ci_high"]].isna().all().all()
+    present = [c for c in DESIGN_UNCERTAINTY if c not in ("se", "ci_low", "ci_high")]
+    assert table[present].isna().all().all()
+
+
+def test_national_estimate_is_the_pseudo_weighted_mean_of_the_scores(
+    project: Project, indicators: IndicatorCatalogue, waves: tuple[SurveyDesign, pd.DataFrame]
+) -> None:
+    """The engine's national estimate equals the pseudo-weighted mean of the indicator values."""
+    reference, sms = waves
+    table, fit = estimate_nonprobability_wave(
+        sms,
+        indicators,
+        project.catalogue,
+        survey="demo",
+        wave="sms",
+        reference=reference,
+        covariates=COVARIATES,
+    )
+    assert fit is not None
+    first = indicators.indicators[0]
+    answers = score_indicator(sms, first, project.catalogue)
+    assert answers is not None
+    values = answers.variant("all")
+    ok = ~np.isnan(values)
+    direct = float(np.average(values[ok], weights=fit.weights[ok]))
+    row = table[
+        table["indicator"].eq(first.id)
+        & table["variant"].eq("all")
+        & table["domain_set"].eq("national")
+    ].iloc[0]
+    assert row["estimate"] == pytest.approx(direct, rel=1e-12)
+    assert row["n"] == int(ok.sum())
+
+
+def test_without_reference_the_estimates_are_unweighted_without_intervals(
+    project: Project, indicators: IndicatorCatalogue, waves: tuple[SurveyDesign, pd.DataFrame]
+) -> None:
+    """With no reference wave every estimate is the plain mean and nothing has an interval."""
+    _, sms = waves
+    table, fit = estimate_nonprobability_wave(
+        sms, indicators, project.catalogue, survey="demo", wave="sms"
+    )
+    assert fit is None
+    assert table[list(DESIGN_UNCERTAINTY)].isna().all().all()
+    first = indicators.indicators[0]
+    answers = score_indicator(sms, first, project.catalogue)
+    assert answers is not None
+    values = answers.variant("all")
+    row = table[
+        table["indicator"].eq(first.id)
+        & table["variant"].eq("all")
+        & table["domain_set"].eq("national")
+    ].iloc[0]
+    assert row["estimate"] == pytest.approx(float(np.nanmean(values)), rel=1e-12)
+
+
+def test_pseudo_weights_undo_the_self_selection_by_gender(
+    project: Project, indicators: IndicatorCatalogue, waves: tuple[SurveyDesign, pd.DataFrame]
+) -> None:
+    """The women-heavy SMS sample is rebalanced on gender against the reference wave."""
+    reference, sms = waves
+    _, fit = estimate_nonprobability_wave(
+        sms,
+        indicators,
+        project.catalogue,
+        survey="demo",
+        wave="sms",
+        reference=reference,
+        covariates=COVARIATES,
+    )
+    assert fit is not None
+    balance = balance_table(sms, reference, COVARIATES, fit.weights)
+    gender = balance[balance["covariate"].eq("gender")]
+    assert (gender["asmd_before"] > 0.3).all()
+    assert (gender["asmd_after"] < 0.05).all()

@@ -703,6 +703,11 @@ PSEUDO_WEIGHT = "pseudo_weight"
 """The weight column of a non-probability wave's design (1 when it has no reference wave)."""
 
 
+def without_design_uncertainty(table: pd.DataFrame) -> pd.DataFrame:
+    """Blank every :data:`DESIGN_UNCERTAINTY` column of a Table 1 (a non-probability wave's)."""
+    return table.assign(**{c: np.nan for c in DESIGN_UNCERTAINTY if c in table.columns})
+
+
 def estimate_nonprobability_wave(
     sample: pd.DataFrame,
     indicators: IndicatorCatalogue,
@@ -766,8 +771,7 @@ def estimate_nonprobability_wave(
     data = sample.assign(**{PSEUDO_WEIGHT: weights})
     design = SurveyDesign(data, weights=PSEUDO_WEIGHT)
     table = compute_indicators(design, indicators, catalogue, survey=survey, wave=wave, level=level)
-    table = table.assign(**{c: np.nan for c in DESIGN_UNCERTAINTY if c in table.columns})
-    table = table.reset_index(drop=True)
+    table = without_design_uncertainty(table).reset_index(drop=True)
     if fit is None or reference is None:
         return table, None
     columns: dict[str, FloatArray] = {}

@@ -212,6 +212,7 @@ def test_methodology_names_the_pseudo_weights_and_their_variance() -> None:
     assert "probability wave w2 on gender, age_band (Chen-Li-Wu 2020)" in sms["design_en"]
     assert "variance linéarisée de Chen, Li et Wu (2020)" in sms["design_fr"]
     assert sms["weighting"].startswith(
-        "non-probability sample: Chen-Li-Wu 2020 pseudo-weights against probability wave w2"
+        "non-probability sample: its estimates use Chen-Li-Wu 2020 pseudo-weights against "
+        "probability wave w2 on gender, age_band, not the weights below"
     )
     assert sms["moe_95"] != sms["moe_95"]

@@ -254,8 +254,10 @@ def _nonprobability_prefix(wave: WaveConfig) -> str:
     if wave.reference_wave is None:
         return "non-probability sample, not weighted to a probability sample; "
     return (
-        f"non-probability sample: {_PROPENSITY_NAMES[wave.propensity or 'clw']} pseudo-weights "
-        f"against probability wave {wave.reference_wave} on {', '.join(wave.covariates or [])}; "
+        f"non-probability sample: its estimates use {_PROPENSITY_NAMES[wave.propensity or 'clw']} "
+        f"pseudo-weights against probability wave {wave.reference_wave} on "
+        f"{', '.join(wave.covariates or [])}, not the weights below (which the Kish deff, "
+        "effective n and weighting report describe); "
     )
 
 

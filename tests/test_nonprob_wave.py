@@ -18,6 +18,7 @@ from perception.nonprob import (
     DESIGN_UNCERTAINTY,
     balance_table,
     estimate_nonprobability_wave,
+    nonprob_means,
 )
 from perception.weighting import load_targets, load_weighting_config, weight_wave
 
@@ -61,10 +62,10 @@ def waves(
     return reference, sms[keep].reset_index(drop=True)
 
 
-def test_only_national_rows_carry_clw_intervals(
+def test_every_estimated_row_but_gaps_carries_a_clw_interval(
     project: Project, indicators: IndicatorCatalogue, waves: tuple[SurveyDesign, pd.DataFrame]
 ) -> None:
-    """National rows get a CLW SE and interval; domain rows none; df, deff, p never."""
+    """Estimated rows get a CLW SE and interval, gaps none; df, deff and p-values never."""
     reference, sms = waves
     table, fit = estimate_nonprobability_wave(
         sms,
@@ -77,19 +78,52 @@ def test_only_national_rows_carry_clw_intervals(
     )
     assert fit is not None
     estimated = table["availability"].eq("estimated") & table["type"].ne("gap")
-    national = table["domain_set"].eq("national") & estimated
-    assert national.sum() > 10
-    rows = table[national]
-    assert (rows["se"] > 0).all()
-    assert (rows["ci_low"] <= rows["estimate"]).all() and (
-        rows["estimate"] <= rows["ci_high"]
-    ).all()
+    assert table["domain_set"][estimated].nunique() > 3
+    rows = table[estimated]
+    assert (rows["se"] >= 0).all()
+    degenerate = rows[rows["se"].eq(0)]  # p = 0 or 1 in a tiny cell: Korn-Graubard, not [p, p]
+    assert len(degenerate) > 0 and degenerate["estimate"].isin([0.0, 1.0]).all()
+    assert (degenerate["ci_high"] > degenerate["ci_low"]).all()
+    assert (rows["ci_low"] <= rows["estimate"]).all()
+    assert (rows["estimate"] <= rows["ci_high"]).all()
     proportions = rows[rows["type"].eq("proportion")]
     assert (proportions["ci_low"] >= 0).all() and (proportions["ci_high"] <= 1).all()
-    others = table[~national]
+    others = table[~estimated]
     assert others[["se", "ci_low", "ci_high"]].isna().all().all()
     present = [c for c in DESIGN_UNCERTAINTY if c not in ("se", "ci_low", "ci_high")]
     assert table[present].isna().all().all()
+
+
+def test_a_domain_interval_is_the_clw_mean_of_the_domain_values(
+    project: Project, indicators: IndicatorCatalogue, waves: tuple[SurveyDesign, pd.DataFrame]
+) -> None:
+    """A women's row equals nonprob_means on the indicator values kept for women only."""
+    reference, sms = waves
+    table, fit = estimate_nonprobability_wave(
+        sms,
+        indicators,
+        project.catalogue,
+        survey="demo",
+        wave="sms",
+        reference=reference,
+        covariates=COVARIATES,
+    )
+    assert fit is not None
+    first = indicators.indicators[0]
+    answers = score_indicator(sms, first, project.catalogue)
+    assert answers is not None
+    women = (sms["gender"].astype(str) == "2").to_numpy()
+    frame = pd.DataFrame({"women": np.where(women, answers.variant("all"), np.nan)})
+    want = nonprob_means(fit, frame, reference, ["women"]).iloc[0]
+    row = table[
+        table["indicator"].eq(first.id)
+        & table["variant"].eq("all")
+        & table["domain_set"].eq("gender")
+        & table["gender"].eq(2)
+    ].iloc[0]
+    assert row["estimate"] == pytest.approx(want["estimate"], rel=1e-12)
+    assert row["se"] == pytest.approx(want["se"], rel=1e-10)
+    assert row["n"] == want["n"]
 
 
 def test_national_estimate_is_the_pseudo_weighted_mean_of_the_scores(

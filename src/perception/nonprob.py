@@ -18,7 +18,7 @@ reference-sample component goes through the one variance kernel (via
 :func:`balance_table` and :func:`weight_diagnostics` return the diagnostics as tidy frames.
 :func:`estimate_nonprobability_wave` builds Table 1 of a wave declared ``sample:
 nonprobability``: point estimates on the pseudo-weights (or unweighted), and no design-based
-uncertainty except the CLW intervals of national rows.
+uncertainty except CLW intervals (not on gaps).
 """
 
 from __future__ import annotations
@@ -36,13 +36,15 @@ from perception.calibration import calibrate_weights
 from perception.config import Catalogue
 from perception.design import SurveyDesign
 from perception.errors import ModelError, ValidationError
-from perception.estimation import NATIONAL, check_level
+from perception.estimation import check_level, confidence_interval
 from perception.indicators import (
     VARIANTS,
     IndicatorCatalogue,
     compute_indicators,
+    domain_set_columns,
     score_indicator,
 )
+from perception.indicators.scores import item_codes
 from perception.regression import _check_rank, influence_covariance
 from perception.variance import FloatArray
 from perception.weighting.diagnostics import effective_sample_size, kish_deff
@@ -76,6 +78,9 @@ BALANCE_COLUMNS: tuple[str, ...] = (
 _TOL = 1e-10
 """Newton stops when the largest score, relative to the reference total, is below this."""
 _MAX_ITER = 100
+_CHUNK = 256
+_CI = ("se", "ci_low", "ci_high")
+"""Outcome columns whose reference-sample variances go to the kernel in one call."""
 
 
 @dataclass(frozen=True)
@@ -534,6 +539,17 @@ def nonprob_means(
     b_scores: list[FloatArray] = []
     a_terms: list[float] = []
     totals: list[float] = []
+    b_variances: list[float] = []
+    every_row = np.arange(len(d), dtype=np.intp)
+
+    def flush() -> None:
+        """Add the kernel variances of the reference-sample scores gathered so far."""
+        if b_scores and not fit.raked:
+            influence = np.column_stack(b_scores)
+            cov = influence_covariance(reference, every_row, influence, pairs=False)
+            b_variances.extend(float(v) for v in np.diag(cov))
+        b_scores.clear()
+
     for variable in variables:
         y = _outcome(sample, variable)
         observed = ~np.isnan(y)
@@ -546,6 +562,8 @@ def nonprob_means(
         g = w * resid - (xa @ c) * a_factor
         a_terms.append(float((poisson * g * g).sum()))
         b_scores.append(pb * (xb @ c))
+        if len(b_scores) == _CHUNK:
+            flush()
         totals.append(total)
         rows.append(
             {
@@ -557,11 +575,10 @@ def nonprob_means(
                 "method": fit.method + ("+raking" if fit.raked else ""),
             }
         )
+    flush()
     if rows and not fit.raked:
-        influence = np.column_stack(b_scores)
-        cov = influence_covariance(reference, np.arange(len(d), dtype=np.intp), influence)
         for k, row in enumerate(rows):
-            var = (a_terms[k] + float(cov[k, k])) / totals[k] ** 2
+            var = (a_terms[k] + b_variances[k]) / totals[k] ** 2
             se = float(np.sqrt(max(var, 0.0)))
             row.update(
                 se=se,
@@ -743,16 +760,20 @@ def estimate_nonprobability_wave(
     tuple
         Table 1 (:func:`perception.indicators.compute_indicators` on the pseudo-weights, or on
         equal weights) with every column of :data:`DESIGN_UNCERTAINTY` blanked, then ``se``,
-        ``ci_low`` and ``ci_high`` filled from :func:`nonprob_means` on the national rows of
-        each non-gap indicator when there is a reference wave (a normal interval, clipped to
-        [0, 1] for proportions); and the pseudo-weighting fit (None without a reference).
+        ``ci_low`` and ``ci_high`` filled from :func:`nonprob_means` on every estimated row
+        of a non-gap indicator when there is a reference wave (a normal interval; for
+        proportions clipped to [0, 1], and at p = 0 or 1, where the linearized SE is 0, the
+        Korn-Graubard interval on the row count of
+        :func:`perception.estimation.confidence_interval`; a domain's values are its own, NaN
+        elsewhere, which is the linearization of a domain mean); and the pseudo-weighting fit
+        (None without a reference).
 
     Notes
     -----
     A design-based interval computed as if the poll were a probability sample would be
     wrong: it ignores self-selection. Only the CLW linearization, which rests on the
-    assumption that participation depends on the covariates alone, supplies one; domain rows
-    and gaps have none.
+    assumption that participation depends on the covariates alone, supplies one; gaps have
+    none.
 
     References
     ----------
@@ -780,16 +801,38 @@ def estimate_nonprobability_wave(
         if answers is not None:
             for variant in VARIANTS:
                 columns[f"{ind.id}.{variant}"] = answers.variant(variant)
-    if not columns:
-        return table, fit
-    means = nonprob_means(fit, pd.DataFrame(columns), reference, list(columns), level=level)
-    means = means.set_index("variable")
-    national = table["domain_set"].eq(NATIONAL).to_numpy()
+    domains = catalogue.domain_columns
+    codes = {column: item_codes(data[column]) for column in domains if column in data.columns}
     keys = (table["indicator"].astype(str) + "." + table["variant"].astype(str)).to_numpy()
-    for position in np.flatnonzero(national & np.isin(keys, list(columns))):
-        row = means.loc[keys[position]]
-        low, high = float(row["ci_low"]), float(row["ci_high"])
-        if table.at[position, "type"] == "proportion":
-            low, high = max(low, 0.0), min(high, 1.0)
-        table.loc[position, ["se", "ci_low", "ci_high"]] = [float(row["se"]), low, high]
+    wanted = np.flatnonzero(
+        table["availability"].eq("estimated").to_numpy() & np.isin(keys, list(columns))
+    )
+    sets = table["domain_set"].astype(str).to_numpy()
+    cells = {c: table[c].astype("float64").to_numpy() for c in domains if c in table.columns}
+    proportion = table["type"].eq("proportion").to_numpy()
+    se, ci_low, ci_high = (table[c].to_numpy(dtype=np.float64, copy=True) for c in _CI)
+    for start in range(0, wanted.size, _CHUNK):
+        chunk = wanted[start : start + _CHUNK]
+        values = {}
+        for position in chunk:
+            mask = np.ones(len(data), dtype=np.bool_)
+            for column in domain_set_columns(sets[position], domains):
+                mask &= codes[column] == cells[column][position]
+            values[str(position)] = np.where(mask, columns[keys[position]], np.nan)
+        means = nonprob_means(fit, pd.DataFrame(values), reference, list(values), level=level)
+        se[chunk] = means["se"].to_numpy()
+        ci_low[chunk] = means["ci_low"].to_numpy()
+        ci_high[chunk] = means["ci_high"].to_numpy()
+    rows = wanted[proportion[wanted]]
+    low, high = confidence_interval(
+        table["estimate"].to_numpy(dtype=np.float64)[rows],
+        se[rows],
+        np.full(rows.size, np.inf),
+        table["n"].to_numpy(dtype=np.float64, na_value=np.nan)[rows],
+        "proportion",
+        "wald",
+        level,
+    )
+    ci_low[rows], ci_high[rows] = np.maximum(low, 0.0), np.minimum(high, 1.0)
+    table = table.assign(se=se, ci_low=ci_low, ci_high=ci_high)
     return table, fit

@@ -62,10 +62,10 @@ def waves(
     return reference, sms[keep].reset_index(drop=True)
 
 
-def test_every_estimated_row_but_gaps_carries_a_clw_interval(
+def test_every_estimated_row_carries_a_clw_interval(
     project: Project, indicators: IndicatorCatalogue, waves: tuple[SurveyDesign, pd.DataFrame]
 ) -> None:
-    """Estimated rows get a CLW SE and interval, gaps none; df, deff and p-values never."""
+    """Every estimated row, gaps included, gets a CLW SE and interval; df, deff, p never."""
     reference, sms = waves
     table, fit = estimate_nonprobability_wave(
         sms,
@@ -77,8 +77,13 @@ def test_every_estimated_row_but_gaps_carries_a_clw_interval(
         covariates=COVARIATES,
     )
     assert fit is not None
-    estimated = table["availability"].eq("estimated") & table["type"].ne("gap")
+    estimated = table["availability"].eq("estimated")
     assert table["domain_set"][estimated].nunique() > 3
+    gaps = table[estimated & table["type"].eq("gap")]
+    assert len(gaps) > 0 and (gaps["se"] > 0).all()
+    # a gap's interval is centred on the engine's own a - b (its linearization is a - b's)
+    middle = (gaps["ci_low"] + gaps["ci_high"]) / 2
+    np.testing.assert_allclose(middle, gaps["estimate"], rtol=1e-9, atol=1e-12)
     rows = table[estimated]
     assert (rows["se"] >= 0).all()
     degenerate = rows[rows["se"].eq(0)]  # p = 0 or 1 in a tiny cell: Korn-Graubard, not [p, p]

@@ -18,7 +18,7 @@ reference-sample component goes through the one variance kernel (via
 :func:`balance_table` and :func:`weight_diagnostics` return the diagnostics as tidy frames.
 :func:`estimate_nonprobability_wave` builds Table 1 of a wave declared ``sample:
 nonprobability``: point estimates on the pseudo-weights (or unweighted), and no design-based
-uncertainty except CLW intervals (not on gaps).
+uncertainty except CLW intervals.
 """
 
 from __future__ import annotations
@@ -457,6 +457,87 @@ def _outcome(sample: pd.DataFrame, variable: str) -> FloatArray:
     return values
 
 
+@dataclass(frozen=True)
+class _Linearization:
+    """What every outcome's CLW linearization shares: the propensity model's pieces."""
+
+    w: FloatArray
+    xa: FloatArray
+    xb: FloatArray
+    jac: FloatArray
+    a_factor: FloatArray
+    pb: FloatArray
+    odds: FloatArray
+    poisson: FloatArray
+
+
+@dataclass(frozen=True)
+class _Part:
+    """One estimate's value and its linearized scores, scaled by ``1/N̂``.
+
+    ``sample`` holds ``gᵢ/N̂`` on the non-probability rows and ``reference`` holds
+    ``cᵀbᵢ/N̂`` on the reference rows (to be weighted by ``dᵢ``); a difference of two
+    estimates is the difference of their parts.
+    """
+
+    estimate: float
+    sample: FloatArray
+    reference: FloatArray
+
+    def __sub__(self, other: _Part) -> _Part:
+        """Linearize the difference of two estimates."""
+        return _Part(
+            self.estimate - other.estimate,
+            self.sample - other.sample,
+            self.reference - other.reference,
+        )
+
+
+def _linearization(fit: QuasiRandomization, reference: SurveyDesign) -> _Linearization:
+    """Gather the propensity model's Jacobian and factors once for many outcomes."""
+    xa, xb = fit._x_sample, fit._x_reference
+    d = np.asarray(reference.weights, dtype=np.float64)
+    eta_a, eta_b = fit._eta_sample, fit._eta_reference
+    pb = _expit(eta_b)
+    jac = -(xb.T @ (xb * (d * pb * (1.0 - pb))[:, None]))
+    if fit.method == "clw":
+        a_factor = np.ones(xa.shape[0])
+    else:
+        pa = _expit(eta_a)
+        a_factor = 1.0 - pa
+        jac = jac - xa.T @ (xa * (pa * (1.0 - pa))[:, None])
+    poisson = np.clip(1.0 - 1.0 / _pseudo_weights(fit.method, eta_a), 0.0, None)
+    return _Linearization(fit.weights, xa, xb, jac, a_factor, pb, np.exp(-eta_a), poisson)
+
+
+def _part(lin: _Linearization, y: FloatArray) -> _Part:
+    """Linearize the pseudo-weighted mean of ``y`` over its non-missing rows."""
+    observed = ~np.isnan(y)
+    yo = np.where(observed, y, 0.0)
+    total = float(lin.w[observed].sum())
+    if total <= 0:
+        nan = np.full(lin.w.shape[0], np.nan)
+        return _Part(float("nan"), nan, np.full(lin.xb.shape[0], np.nan))
+    mu = float((lin.w * yo).sum() / total)
+    resid = np.where(observed, yo - mu, 0.0)
+    c = np.linalg.solve(lin.jac, -(lin.xa.T @ (lin.odds * resid)))
+    g = lin.w * resid - (lin.xa @ c) * lin.a_factor
+    return _Part(mu, g / total, lin.pb * (lin.xb @ c) / total)
+
+
+def _variances(lin: _Linearization, reference: SurveyDesign, parts: Sequence[_Part]) -> FloatArray:
+    """CLW variances: Poisson term of the sample plus the kernel's variance of the reference."""
+    out = np.empty(len(parts))
+    every_row = np.arange(lin.xb.shape[0], dtype=np.intp)
+    for start in range(0, len(parts), _CHUNK):
+        chunk = parts[start : start + _CHUNK]
+        influence = np.column_stack([p.reference for p in chunk])
+        cov = influence_covariance(reference, every_row, influence, pairs=False)
+        poisson = np.array([float((lin.poisson * p.sample * p.sample).sum()) for p in chunk])
+        out[start : start + len(chunk)] = poisson + np.diag(cov)
+    return out
+
+
 def nonprob_means(
     fit: QuasiRandomization,
     sample: pd.DataFrame,
@@ -519,66 +600,27 @@ def nonprob_means(
             found=f"{n_a} and {len(reference.data)} rows",
             hint="pass the same sample and reference design to pseudo_weights and nonprob_means",
         )
-    w = fit.weights
-    xa, xb = fit._x_sample, fit._x_reference
-    d = np.asarray(reference.weights, dtype=np.float64)
-    eta_a, eta_b = fit._eta_sample, fit._eta_reference
-    if fit.method == "clw":
-        pb = _expit(eta_b)
-        a_factor = np.ones(n_a)
-        jac = -(xb.T @ (xb * (d * pb * (1.0 - pb))[:, None]))
-    else:
-        pa, pb = _expit(eta_a), _expit(eta_b)
-        a_factor = 1.0 - pa
-        jac = -(xb.T @ (xb * (d * pb * (1.0 - pb))[:, None])) - xa.T @ (
-            xa * (pa * (1.0 - pa))[:, None]
-        )
-    poisson = np.clip(1.0 - 1.0 / _pseudo_weights(fit.method, eta_a), 0.0, None)
+    lin = _linearization(fit, reference)
     z = float(stats.norm.ppf(0.5 + level / 2.0))
     rows: list[dict[str, Any]] = []
-    b_scores: list[FloatArray] = []
-    a_terms: list[float] = []
-    totals: list[float] = []
-    b_variances: list[float] = []
-    every_row = np.arange(len(d), dtype=np.intp)
-
-    def flush() -> None:
-        """Add the kernel variances of the reference-sample scores gathered so far."""
-        if b_scores and not fit.raked:
-            influence = np.column_stack(b_scores)
-            cov = influence_covariance(reference, every_row, influence, pairs=False)
-            b_variances.extend(float(v) for v in np.diag(cov))
-        b_scores.clear()
-
+    parts: list[_Part] = []
     for variable in variables:
         y = _outcome(sample, variable)
         observed = ~np.isnan(y)
-        yo = np.where(observed, y, 0.0)
-        total = float(w[observed].sum())
-        mu = float((w * yo).sum() / total) if total > 0 else float("nan")
-        resid = np.where(observed, yo - mu, 0.0)
-        h = -(xa.T @ (np.exp(-eta_a) * resid))
-        c = np.linalg.solve(jac, h)
-        g = w * resid - (xa @ c) * a_factor
-        a_terms.append(float((poisson * g * g).sum()))
-        b_scores.append(pb * (xb @ c))
-        if len(b_scores) == _CHUNK:
-            flush()
-        totals.append(total)
+        part = _part(lin, y)
+        parts.append(part)
         rows.append(
             {
                 "variable": variable,
-                "estimate": mu,
+                "estimate": part.estimate,
                 "unweighted": float(np.mean(y[observed])) if observed.any() else float("nan"),
                 "n": int(observed.sum()),
-                "n_eff": effective_sample_size(w[observed]) if observed.any() else 0.0,
+                "n_eff": effective_sample_size(fit.weights[observed]) if observed.any() else 0.0,
                 "method": fit.method + ("+raking" if fit.raked else ""),
             }
         )
-    flush()
     if rows and not fit.raked:
-        for k, row in enumerate(rows):
-            var = (a_terms[k] + b_variances[k]) / totals[k] ** 2
+        for row, var in zip(rows, _variances(lin, reference, parts), strict=True):
             se = float(np.sqrt(max(var, 0.0)))
             row.update(
                 se=se,
@@ -760,20 +802,20 @@ def estimate_nonprobability_wave(
     tuple
         Table 1 (:func:`perception.indicators.compute_indicators` on the pseudo-weights, or on
         equal weights) with every column of :data:`DESIGN_UNCERTAINTY` blanked, then ``se``,
-        ``ci_low`` and ``ci_high`` filled from :func:`nonprob_means` on every estimated row
-        of a non-gap indicator when there is a reference wave (a normal interval; for
+        ``ci_low`` and ``ci_high`` filled on every estimated row when there is a reference
+        wave, from the CLW linearization of :func:`nonprob_means` (a normal interval; for
         proportions clipped to [0, 1], and at p = 0 or 1, where the linearized SE is 0, the
         Korn-Graubard interval on the row count of
         :func:`perception.estimation.confidence_interval`; a domain's values are its own, NaN
-        elsewhere, which is the linearization of a domain mean); and the pseudo-weighting fit
-        (None without a reference).
+        elsewhere, which is the linearization of a domain mean; a gap's is the difference of
+        its two sides' linearizations); and the pseudo-weighting fit (None without a
+        reference).
 
     Notes
     -----
     A design-based interval computed as if the poll were a probability sample would be
     wrong: it ignores self-selection. Only the CLW linearization, which rests on the
-    assumption that participation depends on the covariates alone, supplies one; gaps have
-    none.
+    assumption that participation depends on the covariates alone, supplies one.
 
     References
     ----------
@@ -802,27 +844,53 @@ def estimate_nonprobability_wave(
             for variant in VARIANTS:
                 columns[f"{ind.id}.{variant}"] = answers.variant(variant)
     domains = catalogue.domain_columns
-    codes = {column: item_codes(data[column]) for column in domains if column in data.columns}
-    keys = (table["indicator"].astype(str) + "." + table["variant"].astype(str)).to_numpy()
-    wanted = np.flatnonzero(
-        table["availability"].eq("estimated").to_numpy() & np.isin(keys, list(columns))
-    )
+    by_id = {ind.id: ind for ind in indicators.indicators}
+    gap_by = [ind.by for ind in indicators.indicators if ind.type == "gap" and ind.by]
+    codes = {
+        column: item_codes(data[column])
+        for column in dict.fromkeys([*domains, *gap_by])
+        if column in data.columns
+    }
+    indicator = table["indicator"].astype(str).to_numpy()
+    variants = table["variant"].astype(str).to_numpy()
     sets = table["domain_set"].astype(str).to_numpy()
     cells = {c: table[c].astype("float64").to_numpy() for c in domains if c in table.columns}
-    proportion = table["type"].eq("proportion").to_numpy()
+
+    def source(position: int) -> str:
+        """Name the score column a row averages (a gap: the indicator it compares)."""
+        ind = by_id[indicator[position]]
+        return f"{ind.of if ind.type == 'gap' else ind.id}.{variants[position]}"
+
+    estimated = table["availability"].eq("estimated").to_numpy()
+    wanted = np.array(
+        [p for p in np.flatnonzero(estimated) if source(int(p)) in columns], dtype=np.intp
+    )
+    lin = _linearization(fit, reference)
     se, ci_low, ci_high = (table[c].to_numpy(dtype=np.float64, copy=True) for c in _CI)
+    z = float(stats.norm.ppf(0.5 + level / 2.0))
     for start in range(0, wanted.size, _CHUNK):
         chunk = wanted[start : start + _CHUNK]
-        values = {}
+        parts = []
         for position in chunk:
             mask = np.ones(len(data), dtype=np.bool_)
             for column in domain_set_columns(sets[position], domains):
                 mask &= codes[column] == cells[column][position]
-            values[str(position)] = np.where(mask, columns[keys[position]], np.nan)
-        means = nonprob_means(fit, pd.DataFrame(values), reference, list(values), level=level)
-        se[chunk] = means["se"].to_numpy()
-        ci_low[chunk] = means["ci_low"].to_numpy()
-        ci_high[chunk] = means["ci_high"].to_numpy()
+            values = columns[source(int(position))]
+            ind = by_id[indicator[position]]
+            if ind.type == "gap" and ind.by is not None:
+                side_a = mask & (codes[ind.by] == ind.a)
+                side_b = mask & (codes[ind.by] == ind.b)
+                parts.append(
+                    _part(lin, np.where(side_a, values, np.nan))
+                    - _part(lin, np.where(side_b, values, np.nan))
+                )
+            else:
+                parts.append(_part(lin, np.where(mask, values, np.nan)))
+        half = z * np.sqrt(np.maximum(_variances(lin, reference, parts), 0.0))
+        estimate = np.array([p.estimate for p in parts])
+        se[chunk] = half / z
+        ci_low[chunk], ci_high[chunk] = estimate - half, estimate + half
+    proportion = table["type"].eq("proportion").to_numpy()
     rows = wanted[proportion[wanted]]
     low, high = confidence_interval(
         table["estimate"].to_numpy(dtype=np.float64)[rows],

@@ -13,18 +13,20 @@ from perception.codebook import (
     read_harmonized,
     write_harmonized,
 )
-from perception.config import Project
+from perception.config import Project, WaveConfig
 from perception.design import SurveyDesign
 from perception.disclosure import load_disclosure_rules
 from perception.errors import PerceptionError
 from perception.indicators import (
     DRIVER_COLUMNS,
+    IndicatorCatalogue,
     compute_indicators,
     estimate_columns,
     index_reliability,
     indicator_drivers,
     load_indicators,
 )
+from perception.nonprob import estimate_nonprobability_wave, without_design_uncertainty
 from perception.small_area import indicator_small_areas, load_area_covariates
 from perception.storage import file_sha256, write_parquet
 from perception.weighting import (
@@ -95,6 +97,37 @@ def _weigh(
     targets = load_wave_targets(survey, wave_id, config, loaded.catalogue)
     design, report = weight_wave(df, config, targets)
     return config, design, report
+
+
+def _nonprobability_table(
+    project: SurveyProject,
+    loaded: Project,
+    wave: WaveConfig,
+    df: pd.DataFrame,
+    table: pd.DataFrame,
+    indicators: IndicatorCatalogue,
+) -> pd.DataFrame:
+    """Table 1 of a `sample: nonprobability` wave: no design-based CI, CLW's where it applies."""
+    if wave.reference_wave is None:
+        return without_design_uncertainty(table)
+    reference = project.output(loaded, "harmonized", wave.reference_wave)
+    if not reference.exists():
+        raise dg.Failure(
+            description=f"Wave {wave.id} needs its reference wave {wave.reference_wave} "
+            f"harmonized first (no {reference})",
+        )
+    _, design, _ = _weigh(loaded, wave.reference_wave, read_harmonized(reference))
+    nonprob, _ = estimate_nonprobability_wave(
+        df,
+        indicators,
+        loaded.catalogue,
+        survey=loaded.survey.survey,
+        wave=wave.id,
+        reference=design,
+        covariates=wave.covariates or [],
+        method=wave.propensity or "clw",
+    )
+    return nonprob
 
 
 def as_failure(error: PerceptionError) -> dg.Failure:
@@ -275,6 +308,9 @@ def build_assets(waves: dg.StaticPartitionsDefinition) -> Sequence[Any]:
             table = compute_indicators(
                 design, indicators, loaded.catalogue, survey=survey.survey, wave=wave_id
             )
+            wave = project.wave(loaded, wave_id)
+            if not wave.is_probability:
+                table = _nonprobability_table(project, loaded, wave, df, table, indicators)
             alpha = index_reliability(
                 design, indicators, loaded.catalogue, survey=survey.survey, wave=wave_id
             )

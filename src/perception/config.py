@@ -674,6 +674,47 @@ class WaveConfig(_Model):
     provider: str | None = None
     targets: NonEmptyStr | None = None
     """Population targets of this wave; overrides the survey's ``targets``."""
+    sample: Literal["probability", "nonprobability"] = "probability"
+    """``nonprobability`` for an SMS, IVR or online-panel poll (see :mod:`perception.nonprob`)."""
+    reference_wave: WaveId | None = None
+    """A probability wave of the survey whose design weights the pseudo-weights are fitted to."""
+    covariates: list[VariableName] | None = Field(default=None, min_length=1)
+    """Catalogue variables both waves measured, for the participation propensity model."""
+    propensity: Literal["clw", "valliant_dever"] | None = None
+    """Propensity model: ``clw`` (Chen-Li-Wu 2020, the default) or ``valliant_dever``."""
+
+    @model_validator(mode="after")
+    def _nonprobability_keys(self) -> Self:
+        keys = ("reference_wave", "covariates", "propensity")
+        given = [k for k in keys if getattr(self, k) is not None]
+        if self.sample == "probability" and given:
+            raise _rule(
+                f"{', '.join(given)} only on a wave with sample: nonprobability",
+                f"sample: probability with {', '.join(given)}",
+                "add `sample: nonprobability` (an SMS, IVR or online-panel poll) or remove the key",
+                (given[0],),
+            )
+        if (self.reference_wave is None) != (self.covariates is None):
+            missing = "covariates" if self.covariates is None else "reference_wave"
+            raise _rule(
+                "reference_wave and covariates together, or neither",
+                f"no {missing}",
+                "e.g. reference_wave: w2, covariates: [gender, age_band, region]",
+                (missing,),
+            )
+        if self.propensity is not None and self.reference_wave is None:
+            raise _rule(
+                "propensity only with reference_wave and covariates",
+                f"propensity: {self.propensity} without a reference wave",
+                "add reference_wave and covariates, or remove propensity",
+                ("propensity",),
+            )
+        return self
+
+    @property
+    def is_probability(self) -> bool:
+        """Whether the wave is a probability sample (the default)."""
+        return self.sample == "probability"
 
 
 class SurveyConfig(_Model):
@@ -725,6 +766,30 @@ class SurveyConfig(_Model):
                     )
                 seen[value] = index
         return self
+
+    @model_validator(mode="after")
+    def _reference_waves(self) -> Self:
+        waves = {wave.id: wave for wave in self.waves}
+        for index, wave in enumerate(self.waves):
+            ref = wave.reference_wave
+            if ref is None:
+                continue
+            if ref not in waves or ref == wave.id or not waves[ref].is_probability:
+                probability = [w.id for w in self.waves if w.is_probability]
+                raise _rule(
+                    "reference_wave naming another, probability wave of this survey",
+                    f"reference_wave: {ref}"
+                    + (" (a non-probability wave)" if ref in waves and ref != wave.id else ""),
+                    f"use one of: {', '.join(probability)}"
+                    if probability
+                    else "the survey has no probability wave; remove reference_wave",
+                    ("waves", index, "reference_wave"),
+                )
+        return self
+
+    def nonprobability_waves(self) -> list[str]:
+        """Return the ids of the waves declared ``sample: nonprobability``, in wave order."""
+        return [wave.id for wave in self.waves if not wave.is_probability]
 
     @property
     def root(self) -> Path:
@@ -935,6 +1000,17 @@ def load_project(path: str | Path, root: str | Path | None = None) -> Project:
                     hint=f"make `{field}` in the codebook match the wave in {doc.path.name}",
                 )
         codebooks[wave.id] = codebook
+        for position, covariate in enumerate(wave.covariates or []):
+            if covariate not in catalogue.variables:
+                close = difflib.get_close_matches(covariate, list(catalogue.variables), n=1)
+                raise config_error(
+                    doc,
+                    ("waves", index, "covariates", position),
+                    "Propensity covariate is not in the variable catalogue",
+                    expected="a catalogue variable both waves measured",
+                    found=f"covariate {covariate!r}",
+                    hint=f"did you mean {close[0]!r}?" if close else "add it to the catalogue",
+                )
     return Project(survey=survey, catalogue=catalogue, codebooks=codebooks)
 
 

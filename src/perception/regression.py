@@ -166,7 +166,9 @@ class _Fit:
 # ---------------------------------------------------------------------------------- variance
 
 
-def influence_covariance(design: SurveyDesign, rows: IntArray, influence: FloatArray) -> FloatArray:
+def influence_covariance(
+    design: SurveyDesign, rows: IntArray, influence: FloatArray, *, pairs: bool = True
+) -> FloatArray:
     """Design-based covariance of estimators linearized as ``Σ_i w_i u_i`` over ``rows``.
 
     Parameters
@@ -178,6 +180,8 @@ def influence_covariance(design: SurveyDesign, rows: IntArray, influence: FloatA
         (domains and missing values are zero-filled, never dropped from the design).
     influence
         ``u_i`` for those rows, shape ``(len(rows), k)``.
+    pairs
+        False to compute the variances only (the off-diagonal entries are then 0).
 
     Returns
     -------
@@ -240,7 +244,7 @@ def influence_covariance(design: SurveyDesign, rows: IntArray, influence: FloatA
     scale = np.where(var > 0, np.sqrt(var), 1.0)
     cov = np.diag(var)
     a, b = np.triu_indices(k, 1)
-    if a.size:
+    if a.size and pairs:
         pair_totals = totals[:, a] / scale[a] + totals[:, b] / scale[b]
         pair_beta = None if beta is None else beta[a] / scale[a, None] + beta[b] / scale[b, None]
         pair_var = variances(pair_totals, pair_beta)

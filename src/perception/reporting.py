@@ -69,14 +69,22 @@ def status_table(
     indicators: IndicatorCatalogue,
     survey: SurveyConfig,
 ) -> pd.DataFrame:
-    """Return each indicator's benchmark status from the published estimates and trends."""
+    """Return each indicator's benchmark status from the published estimates and trends.
+
+    The latest probability wave is judged: a non-probability wave (``sample:
+    nonprobability``) is judged only when no probability wave has estimates, and then every
+    status is insufficient evidence.
+    """
     order = [w.id for w in survey.waves if w.id in set(estimates["wave"])]
+    nonprobability = survey.nonprobability_waves()
+    probability = [w for w in order if w not in nonprobability]
     return benchmark_status(
         estimates,
         trends,
         indicators.metadata(),
-        latest_wave=order[-1],
+        latest_wave=(probability or order)[-1],
         wave_dates=wave_dates(survey),
+        nonprobability_waves=nonprobability,
     )
 
 

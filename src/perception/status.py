@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any, Literal
 
 import numpy as np
@@ -142,6 +142,21 @@ _RULES: dict[str, tuple[str, str, str]] = {
         "La date cible du {date} est passée et l'intervalle de {wave} ({ci}) contient encore la "
         "cible de {target}.",
     ),
+    "nonprobability": (
+        "insufficient evidence",
+        "{wave} is a non-probability poll (SMS, IVR or online panel): on its own it cannot set "
+        "a benchmark status.",
+        "{wave} est un sondage non probabiliste (SMS, serveur vocal ou panel en ligne) : à lui "
+        "seul, il ne peut pas fixer le statut d'un indicateur.",
+    ),
+    "nonprobability_baseline": (
+        "insufficient evidence",
+        "The baseline {base} is a non-probability poll (SMS, IVR or online panel): a change "
+        "since it cannot set a benchmark status.",
+        "La vague de référence {base} est un sondage non probabiliste (SMS, serveur vocal ou "
+        "panel en ligne) : une évolution depuis celle-ci ne peut pas fixer le statut d'un "
+        "indicateur.",
+    ),
     "no_change": (
         "insufficient evidence",
         "No change since the baseline can be assessed in {wave} (a single wave so far, or the "
@@ -201,6 +216,8 @@ _DATELESS_RULES = (
     "achieved",
     "deadline_missed",
     "deadline_unclear",
+    "nonprobability",
+    "nonprobability_baseline",
 )
 
 
@@ -402,9 +419,11 @@ def _rules(frame: pd.DataFrame, latest_date: dt.date | None) -> pd.Series:
     improving = frame["trend"].eq("improving")
     checks: list[tuple[pd.Series, str | pd.Series]] = [
         (state.ne("estimated"), state),
+        (frame["nonprobability"].eq("latest"), "nonprobability"),
         (achieved, "achieved"),
         (passed & missed, "deadline_missed"),
         (passed, "deadline_unclear"),
+        (frame["nonprobability"].eq("baseline"), "nonprobability_baseline"),
         (frame["change_baseline"].isna(), "no_change"),
         (frame["trend"].eq("worsening"), "worsening"),
         (improving & projected & ~reaches, "too_slow"),
@@ -494,6 +513,7 @@ def benchmark_status(
     latest_wave: str,
     wave_dates: Mapping[str, dt.date] | None = None,
     level: float = 0.95,
+    nonprobability_waves: Collection[str] = (),
 ) -> pd.DataFrame:
     """Status of every indicator against its benchmark: achieved, on track, off track or not known.
 
@@ -518,6 +538,9 @@ def benchmark_status(
     level
         The confidence level of the estimates and trends (it labels the intervals in the
         sentences).
+    nonprobability_waves
+        Waves declared ``sample: nonprobability`` (SMS, IVR, online panels): they never set a
+        status on their own (see Notes).
 
     Returns
     -------
@@ -565,6 +588,11 @@ def benchmark_status(
        evidence**: a trend that cannot be told apart from sampling noise supports neither
        "on track" nor "off track".
 
+    A non-probability wave never sets a status on its own: when it is the latest wave, every
+    published indicator is **insufficient evidence** (right after rule 1), and when it is the
+    baseline, a change since it decides nothing (insufficient evidence, right before rule 4);
+    rules 2 and 3 still apply to a probability latest wave, since they use it alone.
+
     The trend used is always baseline → latest (the benchmark's horizon), not previous →
     latest, which is reported but does not decide. The projection uses point estimates; it is
     a pace check, not a forecast with its own uncertainty.
@@ -602,6 +630,12 @@ def benchmark_status(
     for column in STATUS_COLUMNS:
         if column.startswith("change_"):
             frame[column] = frame[column].astype("float64").mask(hidden)
+    nonprobability = set(nonprobability_waves)
+    frame["nonprobability"] = np.where(
+        latest_wave in nonprobability,
+        "latest",
+        np.where(frame["baseline_wave"].isin(nonprobability), "baseline", ""),
+    )
     dates = dict(wave_dates or {})
     frame["undated"] = _undated(frame, dates)
     frame["projection"] = _projection(frame, dates)

@@ -75,7 +75,11 @@ def methodology_table(
     (strata, PSUs, and the caveat of a design without PSU ids, or the replicate weights: their
     method, count and whether they came with the data) is in English and French, and
     ``variance_method`` is ``taylor`` or the replicate type (``JK1``, ``JKn``, ``BRR``,
-    ``Fay``, ``bootstrap``, ``successive-difference``).
+    ``Fay``, ``bootstrap``, ``successive-difference``); for a non-probability wave it is
+    ``chen-li-wu`` (with a reference wave) or ``none``.
+    A wave declared ``sample: nonprobability`` says so first in both languages, has no margin
+    of error (NaN), and names what its standard errors rest on: none without a reference
+    wave, Chen-Li-Wu's linearized variance with one.
 
     Raises
     ------
@@ -162,11 +166,17 @@ def _wave_row(
         "n_respondents": n,
         "deff_kish": deff,
         "n_eff": float(top["n_eff"]),
-        "moe_95": margin_of_error(n, deff),
-        "weighting": _weighting_text(survey, wave, weighting, top),
-        "design_en": _design_text(weighting, "en", replicates),
-        "design_fr": _design_text(weighting, "fr", replicates),
-        "variance_method": _variance_method(weighting),
+        "moe_95": margin_of_error(n, deff) if wave.is_probability else math.nan,
+        "weighting": _nonprobability_prefix(wave) + _weighting_text(survey, wave, weighting, top),
+        "design_en": _design_text(weighting, "en", replicates)
+        if wave.is_probability
+        else _nonprobability_design(wave, "en"),
+        "design_fr": _design_text(weighting, "fr", replicates)
+        if wave.is_probability
+        else _nonprobability_design(wave, "fr"),
+        "variance_method": _variance_method(weighting)
+        if wave.is_probability
+        else ("chen-li-wu" if wave.reference_wave else "none"),
         "suppress_below": suppress_below,
         "flag_below": flag_below,
         "generated_at": stamp,
@@ -225,6 +235,60 @@ _DESIGN_WORDS: Mapping[str, Mapping[str, str]] = {
         "psu": "unités primaires (grappes) : {}",
     },
 }
+
+
+_NONPROBABILITY_WORDS: Mapping[str, Mapping[str, str]] = {
+    "en": {
+        "label": "Non-probability sample (SMS, IVR or online panel)",
+        "none": "no design-based standard errors, confidence intervals or margin of error: "
+        "the estimates describe the respondents, not the population",
+        "clw": "pseudo-weights from the participation propensity estimated against the "
+        "probability wave {ref} on {covariates} ({method}); standard errors by the linearized "
+        "variance of Chen, Li and Wu (2020), valid only if participation depends on these "
+        "covariates alone",
+    },
+    "fr": {
+        "label": "Échantillon non probabiliste (SMS, serveur vocal ou panel en ligne)",
+        "none": "ni erreurs types, ni intervalles de confiance, ni marge d'erreur fondés sur "
+        "le plan de sondage : les estimations décrivent les répondants, pas la population",
+        "clw": "pseudo-poids tirés de la propension à participer estimée par rapport à la "
+        "vague probabiliste {ref} sur {covariates} ({method}) ; erreurs types par la variance "
+        "linéarisée de Chen, Li et Wu (2020), valable seulement si la participation ne dépend "
+        "que de ces covariables",
+    },
+}
+_PROPENSITY_NAMES: Mapping[str, str] = {
+    "clw": "Chen-Li-Wu 2020",
+    "valliant_dever": "Valliant-Dever 2011",
+}
+
+
+def _nonprobability_design(wave: WaveConfig, lang: Literal["en", "fr"]) -> str:
+    """Say, in one language, that a wave is a non-probability poll and what its SEs rest on."""
+    words = _NONPROBABILITY_WORDS[lang]
+    if wave.reference_wave is None:
+        detail = words["none"]
+    else:
+        detail = words["clw"].format(
+            ref=wave.reference_wave,
+            covariates=", ".join(wave.covariates or []),
+            method=_PROPENSITY_NAMES[wave.propensity or "clw"],
+        )
+    return f"{words['label']}: {detail}." if lang == "en" else f"{words['label']} : {detail}."
+
+
+def _nonprobability_prefix(wave: WaveConfig) -> str:
+    """Open the weighting text of a non-probability wave with that fact ("" otherwise)."""
+    if wave.is_probability:
+        return ""
+    if wave.reference_wave is None:
+        return "non-probability sample, not weighted to a probability sample; "
+    return (
+        f"non-probability sample: its estimates use {_PROPENSITY_NAMES[wave.propensity or 'clw']} "
+        f"pseudo-weights against probability wave {wave.reference_wave} on "
+        f"{', '.join(wave.covariates or [])}, not the weights below (which the Kish deff, "
+        "effective n and weighting report describe); "
+    )
 
 
 def _weighting_text(

@@ -54,7 +54,9 @@ CSV = "indicators.csv"
 PARQUET = "indicators.parquet"
 DUCKDB = "indicators.duckdb"
 XLSX = "indicators.xlsx"
-EXPORT_FILES: tuple[str, ...] = (CSV, PARQUET, DUCKDB, XLSX)
+DRIVERS_CSV = "drivers.csv"
+DRIVERS_PARQUET = "drivers.parquet"
+EXPORT_FILES: tuple[str, ...] = (CSV, PARQUET, DUCKDB, XLSX, DRIVERS_CSV, DRIVERS_PARQUET)
 """The files of every run, in the order they are written."""
 
 LATEST = "latest"
@@ -72,6 +74,8 @@ class ExportResult:
     parquet: Path
     duckdb: Path
     xlsx: Path
+    drivers_csv: Path
+    drivers_parquet: Path
 
 
 def write_exports(
@@ -85,8 +89,9 @@ def write_exports(
     """Write the report-ready exports of a run, then replace ``latest`` with them.
 
     Writes ``indicators.csv`` (Table 1, tidy long, UTF-8 with BOM), ``indicators.parquet``
-    (Table 1), ``indicators.duckdb`` (all four tables) and ``indicators.xlsx`` (the report
-    workbook in ``lang``) into ``out_root/runs/<run_id>/``, then copies them to
+    (Table 1), ``indicators.duckdb`` (every table), ``indicators.xlsx`` (the report
+    workbook in ``lang``), ``drivers.csv`` and ``drivers.parquet`` (the published drivers
+    table) into ``out_root/runs/<run_id>/``, then copies them to
     ``out_root/latest/`` (see the module docstring for the exact sequence). Rerunning with the
     same run id replaces that run's folder.
 
@@ -109,7 +114,7 @@ def write_exports(
             hint="write the workbook in English (en) or French (fr)",
         )
     checked = check_tables(tables, labels.domains)
-    labels.check(checked.estimates, checked.status, lang)
+    labels.check(checked.estimates, checked.status, lang, checked.drivers)
     token = uuid.uuid4().hex[:12]
     runs = Path(out_root) / RUNS
     runs.mkdir(parents=True, exist_ok=True)
@@ -120,6 +125,8 @@ def write_exports(
         write_parquet(checked.estimates, staging / PARQUET)
         _write_duckdb(checked.by_name(), staging / DUCKDB, token, labels.domains)
         _write_bytes(staging / XLSX, workbook_bytes(checked, labels, lang))
+        _write_csv(checked.drivers, staging / DRIVERS_CSV)
+        write_parquet(checked.drivers, staging / DRIVERS_PARQUET)
         run_dir = runs / run_id
         _replace_dir(staging, run_dir, token)
     except BaseException:
@@ -133,6 +140,8 @@ def write_exports(
         parquet=run_dir / PARQUET,
         duckdb=run_dir / DUCKDB,
         xlsx=run_dir / XLSX,
+        drivers_csv=run_dir / DRIVERS_CSV,
+        drivers_parquet=run_dir / DRIVERS_PARQUET,
     )
 
 
@@ -148,7 +157,7 @@ def _check_run_id(run_id: str) -> None:
 
 
 def _write_csv(table: pd.DataFrame, path: Path) -> None:
-    """Write Table 1 as CSV: UTF-8 with a byte-order mark, RFC 4180 line ends, NA as empty.
+    """Write a table as CSV: UTF-8 with a byte-order mark, RFC 4180 line ends, NA as empty.
 
     A text starting with ``=``, ``+``, ``-``, ``@``, tab or carriage return is written with a
     leading apostrophe (``'=HYPERLINK(...)``), as OWASP advises against CSV injection, so a

@@ -17,12 +17,21 @@ import pandas as pd
 
 from perception.config import Catalogue
 from perception.design import SurveyDesign
-from perception.errors import ModelError
+from perception.disclosure import DisclosureRules
+from perception.errors import ModelError, ValidationError
 from perception.indicators.config import Indicator, IndicatorCatalogue
 from perception.indicators.scores import item_codes, score_indicator
 from perception.regression import Family, marginal_effects, regress
 
-__all__ = ["DRIVER_COLUMNS", "POOLED_PREFIX", "indicator_drivers"]
+__all__ = [
+    "DRIVER_COLUMNS",
+    "DRIVER_VALUE_COLUMNS",
+    "POOLED_PREFIX",
+    "POOLED_PREFIX_FR",
+    "PUBLISHED_DRIVER_COLUMNS",
+    "indicator_drivers",
+    "publish_drivers",
+]
 
 #: The drivers table: every column and its dtype, in order.
 DRIVER_COLUMNS: dict[str, str] = {
@@ -48,12 +57,23 @@ DRIVER_COLUMNS: dict[str, str] = {
     "driver_p_value": "float64",
     "unit": "str",
     "n_level": "Int64",
+    "n_reference": "Int64",
     "n": "Int64",
-    "flagged": "boolean",
     "note": "str",
 }
+#: The published drivers table (:func:`publish_drivers`): the same, disclosure columns appended.
+PUBLISHED_DRIVER_COLUMNS: dict[str, str] = {
+    **DRIVER_COLUMNS,
+    "suppressed": "bool",
+    "flagged": "bool",
+    "disclosure": "str",
+}
+#: Columns blanked on a suppressed row of the published drivers table.
+DRIVER_VALUE_COLUMNS = ("estimate", "se", "ci_low", "ci_high", "p_value", "driver_p_value")
 POOLED_PREFIX = "Pooled: "
-"""Start of the label of a level that pools several small levels."""
+"""Start of the English label of a level that pools several small levels."""
+POOLED_PREFIX_FR = "Regroupés : "
+"""Start of the French label of a level that pools several small levels."""
 _OUTCOME = "_drivers_outcome"
 _PREFIX = "_driver_"
 
@@ -86,7 +106,7 @@ def _pool(
         codes[np.isin(codes, small)] = target
         labels[target] = (
             POOLED_PREFIX + names,
-            POOLED_PREFIX + ", ".join(labels[c][1] for c in small),
+            POOLED_PREFIX_FR + ", ".join(labels[c][1] for c in small),
         )
         notes.append(f"{name}: levels with fewer than {min_n} respondents pooled ({names})")
     else:
@@ -159,7 +179,6 @@ def indicator_drivers(
     survey: str,
     wave: str,
     min_n: int = 25,
-    flag_below: int = 50,
     level: float = 0.95,
 ) -> pd.DataFrame:
     """Average marginal effects of each indicator's drivers in one wave (a tidy table).
@@ -179,8 +198,6 @@ def indicator_drivers(
         levels of a driver are pooled into one level when together they reach ``min_n``,
         and left out of the model otherwise; a driver left with one level is dropped. The
         ``note`` column says what was done. Use the disclosure rules' ``suppress_below``.
-    flag_below
-        Levels with fewer respondents than this are ``flagged`` (shown with caution).
     level
         Confidence level.
 
@@ -191,8 +208,10 @@ def indicator_drivers(
         the effect of that level against the driver's reference level (its first code)
         holding the other drivers fixed, in percentage points for proportions and net scores
         (points on the indicator's scale otherwise); ``driver_p_value`` is the Wald F test of
-        the whole driver. A model that cannot be fitted gives one row with NaN effects and
-        the reason in ``note``.
+        the whole driver; ``n_level`` and ``n_reference`` count the respondents of the level
+        and of the reference level in the model. A model that cannot be fitted gives one row
+        with NaN effects and the reason in ``note``. Disclosure columns are added by
+        :func:`publish_drivers`.
 
     Notes
     -----
@@ -247,6 +266,7 @@ def indicator_drivers(
             for effect in mine.itertuples(index=False):
                 code, reference = int(str(effect.level)), int(str(effect.reference))
                 n_level = int(counts.get(float(code), 0))
+                n_reference = int(counts.get(float(reference), 0))
                 rows.append(
                     {
                         **base,
@@ -268,11 +288,66 @@ def indicator_drivers(
                         "driver_p_value": test.p_value,
                         "unit": unit,
                         "n_level": n_level,
+                        "n_reference": n_reference,
                         "n": model.n,
-                        "flagged": n_level < flag_below,
                         "note": note,
                     }
                 )
     table = pd.DataFrame(rows, columns=list(DRIVER_COLUMNS))
     table["note"] = table["note"].fillna("")
     return table.astype(DRIVER_COLUMNS)
+
+
+def publish_drivers(drivers: pd.DataFrame, rules: DisclosureRules) -> pd.DataFrame:
+    """Return the drivers table of every wave under the disclosure rules, ready to publish.
+
+    Parameters
+    ----------
+    drivers
+        Tables of :func:`indicator_drivers` (:data:`DRIVER_COLUMNS`), one or more waves.
+    rules
+        The survey's disclosure rules (``config/disclosure.yaml``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`PUBLISHED_DRIVER_COLUMNS`: a row is ``suppressed`` (its
+        :data:`DRIVER_VALUE_COLUMNS` set to NA) when its level or its reference level has
+        fewer than ``suppress_below`` respondents in the model, and ``flagged`` when the
+        smaller of the two is below ``flag_below``; ``disclosure`` gives the reason. With
+        ``indicator_drivers(min_n=suppress_below)`` nothing is suppressed (small levels were
+        pooled or left out); this is the check that a table computed under other rules cannot
+        publish a small level. Counts stay published, as in Table 1.
+
+    Raises
+    ------
+    ValidationError
+        If a column of :data:`DRIVER_COLUMNS` is missing (a table from an older version:
+        rerun the wave) or present twice.
+
+    """
+    missing = [c for c in DRIVER_COLUMNS if c not in drivers.columns]
+    if missing:
+        raise ValidationError(
+            "The drivers table lacks columns",
+            expected=", ".join(DRIVER_COLUMNS),
+            found=f"missing: {', '.join(missing)}",
+            hint="recompute it with perception.indicators.indicator_drivers (rerun the wave "
+            "job: the drivers asset)",
+            column=missing[0],
+        )
+    table = drivers.loc[:, list(DRIVER_COLUMNS)].reset_index(drop=True).astype(DRIVER_COLUMNS)
+    smallest = np.fmin(
+        table["n_level"].astype("Float64").to_numpy(dtype=float, na_value=np.nan),
+        table["n_reference"].astype("Float64").to_numpy(dtype=float, na_value=np.nan),
+    )
+    counted = ~np.isnan(smallest)
+    suppressed = counted & (smallest < rules.suppress_below)
+    flagged = counted & ~suppressed & (smallest < rules.flag_below)
+    table.loc[suppressed, list(DRIVER_VALUE_COLUMNS)] = np.nan
+    table["suppressed"] = suppressed
+    table["flagged"] = flagged
+    table["disclosure"] = np.where(
+        suppressed, rules.small_reason, np.where(flagged, rules.flag_reason, "")
+    )
+    return table.astype(PUBLISHED_DRIVER_COLUMNS)

@@ -323,12 +323,20 @@ _TEXTS: Mapping[str, Mapping[Lang, str]] = {
         "grappes ; la valeur p du facteur teste tous ses groupes à la fois.",
     },
     "note_drivers_small": {
-        "en": "Groups with fewer than {suppress} respondents are pooled with the factor's "
-        "other small groups, or left out of the model, as the note says. * Suppressed: a "
-        "group or its reference has fewer than {suppress} respondents.",
-        "fr": "Les groupes de moins de {suppress} répondants sont regroupés avec les autres "
-        "petits groupes du facteur, ou laissés hors du modèle, comme l'indique la remarque. "
-        "* Masqué : un groupe ou sa référence compte moins de {suppress} répondants.",
+        "en": "* Suppressed: fewer than {suppress} respondents in the group or in the group it "
+        "is compared with. Groups with fewer than {suppress} respondents are pooled with the "
+        "factor's other small groups, or left out of the model, as the note says.",
+        "fr": "* Masqué : moins de {suppress} répondants dans le groupe ou dans le groupe de "
+        "référence. Les groupes de moins de {suppress} répondants sont regroupés avec les "
+        "autres petits groupes du facteur, ou laissés hors du modèle, comme l'indique la "
+        "remarque.",
+    },
+    "note_drivers_dk": {
+        "en": "Don't know is kept in the base of percentages (counted among those who did not "
+        "give the answer shown) and excluded from scores; refusals are always excluded.",
+        "fr": "« Ne sait pas » est gardé dans la base des pourcentages (compté parmi ceux qui "
+        "n'ont pas donné la réponse indiquée) et exclu des scores ; les refus sont toujours "
+        "exclus.",
     },
     "note_source": {
         "en": "Source: {survey}, {waves}; weighted estimates. Generated {generated}.",

@@ -610,7 +610,9 @@ def _drivers_sheet(context: _Context) -> _Sheet:
         subtitle=context.text("drivers_subtitle", survey=context.labels.survey[lang]),
         columns=columns,
         rows=rows,
-        notes=context.notes("note_drivers", "note_drivers_small", "note_flagged"),
+        notes=context.notes(
+            "note_drivers", "note_drivers_small", "note_flagged", "note_drivers_dk"
+        ),
         frozen_columns=4,
     )
 

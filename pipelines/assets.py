@@ -334,7 +334,7 @@ def build_assets(waves: dg.StaticPartitionsDefinition) -> Sequence[Any]:
             metadata={
                 "path": dg.MetadataValue.path(str(path)),
                 "rows": len(table),
-                "notes": sorted(set(table["note"]) - {""}),
+                "notes": sorted(set(table["note_en"]) - {""}),
             },
         )
 

@@ -66,10 +66,14 @@ def test_small_levels_are_pooled_or_dropped_with_a_note() -> None:
     assert pooled["level_label_en"].iloc[0] == "Pooled: Coastal Region, Southern Savannah"
     assert pooled["level_label_fr"].iloc[0].startswith(POOLED_PREFIX_FR)
     assert "Pooled" not in pooled["level_label_fr"].iloc[0]
-    assert "pooled (Coastal Region, Southern Savannah)" in region["note"].iloc[0]
+    english = "Region: levels with fewer than 25 respondents pooled (Coastal Region, Southern"
+    assert region["note_en"].iloc[0].startswith(english)
+    french = "Région : niveaux de moins de 25 répondants regroupés (Région Côtière, Savane du Sud)"
+    assert french in region["note_fr"].iloc[0]
     displacement = table[table["driver"] == "displacement"]
     assert set(displacement["level"]) == {2}
-    assert "left out (Returnee)" in displacement["note"].iloc[0]
+    assert "left out (Returnee)" in displacement["note_en"].iloc[0]
+    assert "laissés hors du modèle (Retourné)" in displacement["note_fr"].iloc[0]
 
 
 def test_planted_associations_come_out_with_the_right_sign() -> None:
@@ -122,7 +126,8 @@ def test_a_model_that_cannot_be_fitted_gives_a_noted_row() -> None:
     )
     assert len(table) == 1
     assert np.isnan(table["estimate"].iloc[0])
-    assert "perfectly separated" in table["note"].iloc[0]
+    assert "perfectly separated" in table["note_en"].iloc[0]
+    assert table["note_fr"].iloc[0].startswith("modèle non estimé : ")
 
 
 def test_drivers_must_be_categorical_catalogue_variables(tmp_path: Path) -> None:

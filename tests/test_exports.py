@@ -119,7 +119,7 @@ DRIVER_DTYPES: dict[str, str] = {
     ),
     "unit": "str",
     **dict.fromkeys(["n_level", "n_reference", "n"], "Int64"),
-    "note": "str",
+    **dict.fromkeys(["note_en", "note_fr"], "str"),
     **DISCLOSURE,
 }
 DRIVER_VALUES = ["estimate", "se", "ci_low", "ci_high", "p_value", "driver_p_value"]
@@ -995,6 +995,7 @@ def test_drivers_sheet_shows_labelled_effects_in_percentage_points(
     assert len(pooled) == 2
     assert all(r["Difference (marginal effect)"].number_format.startswith("(") for r in pooled)
     assert all("pooled (Coastal Region" in str(r["Note"].value) for r in pooled)
+    assert all(not str(r["Note"].value).startswith("Region : ") for r in pooled)
     notes = [str(r[0].value) for r in sheet.iter_rows() if r[0].value is not None]
     assert any("These are associations, not causes" in n for n in notes)
 
@@ -1011,6 +1012,7 @@ def test_french_drivers_sheet_uses_french_labels(
     assert {r["Facteur"].value for r in rows} >= {"Sexe", "Région", "Handicap"}
     assert "Regroupés : Région Côtière, Savane du Sud" in {r["Groupe"].value for r in rows}
     assert "Pas du tout" in {r["Par rapport à"].value for r in rows}
+    assert any("regroupés (Région Côtière" in str(r["Remarque"].value) for r in rows)
     assert rows[0]["Indicateur"].value == INDICATORS["incl_feel_included"][5]
     notes = [str(r[0].value) for r in sheet.iter_rows() if r[0].value is not None]
     assert any("Ce sont des associations, pas des causes" in n for n in notes)

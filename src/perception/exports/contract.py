@@ -165,7 +165,8 @@ TABLE_COLUMNS: Mapping[str, Mapping[str, SqlType]] = {
         "n_level": "BIGINT",
         "n_reference": "BIGINT",
         "n": "BIGINT",
-        "note": "VARCHAR",
+        "note_en": "VARCHAR",
+        "note_fr": "VARCHAR",
         **_DISCLOSURE,
     },
 }

@@ -636,7 +636,7 @@ def _drivers_row(context: _Context, row: Mapping[str, object]) -> list[_Cell]:
         _number(row["n_level"], "count"),
         _number(row["n_reference"], "count"),
         _number(row["n"], "count"),
-        _text_cell(row["note"] or None),
+        _text_cell(row[f"note_{lang}"] or None),
     ]
 
 

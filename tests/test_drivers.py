@@ -13,6 +13,7 @@ from drivers_data import LOOSE_MIN_N, demo_catalogue, demo_indicators, planted_w
 from perception.design import SurveyDesign
 from perception.disclosure import DisclosureRules
 from perception.errors import ConfigError, ValidationError
+from perception.exports import check_published
 from perception.indicators import load_indicators
 from perception.indicators.drivers import (
     DRIVER_COLUMNS,
@@ -24,6 +25,7 @@ from perception.indicators.drivers import (
     publish_drivers,
 )
 from perception.regression import marginal_effects, regress
+from perception.storage import write_parquet
 
 ROOT = Path(__file__).resolve().parents[1]
 _catalogue = demo_catalogue
@@ -192,3 +194,19 @@ def test_publishing_refuses_a_table_without_its_columns() -> None:
         publish_drivers(_table().drop(columns="n_reference"), DisclosureRules())
     assert info.value.column == "n_reference"
     assert "rerun" in info.value.hint
+
+
+def test_a_catalogue_without_drivers_publishes_an_empty_exportable_table(tmp_path: Path) -> None:
+    """Without drivers: an empty table that survives Parquet, publishing and the export gate."""
+    text = (ROOT / "config" / "indicators.yaml").read_text()
+    lines = [line for line in text.splitlines() if not line.strip().startswith("drivers:")]
+    path = tmp_path / "indicators.yaml"
+    path.write_text("\n".join(lines) + "\n")
+    indicators = load_indicators(path, _catalogue())
+    table = indicator_drivers(_wave(), indicators, _catalogue(), survey="demo", wave="w1")
+    assert table.empty and list(table.columns) == list(DRIVER_COLUMNS)
+    write_parquet(table, tmp_path / "w1.parquet")
+    back = pd.read_parquet(tmp_path / "w1.parquet")
+    published = publish_drivers(pd.concat([back, back], ignore_index=True), DisclosureRules())
+    checked = check_published(published, "indicator_drivers", _catalogue().domain_columns)
+    assert checked.empty and list(checked.columns) == list(PUBLISHED_DRIVER_COLUMNS)

@@ -282,8 +282,13 @@ def build_reporting_assets(
 
 
 def _report_views(figures: dict[str, dict[str, object]]) -> dict[str, dict[str, object]]:
-    """Pick each chart's default view (headline indicator, national, latest wave) for reports."""
+    """Pick each chart's default view (headline indicator, national, latest wave) for reports.
+
+    The drivers chart of the headline indicator's latest wave is added when it has drivers.
+    """
     headline = next(key.split("|")[1] for key in figures if key.startswith("trends|"))
     maps = sorted(key for key in figures if key.startswith(f"map|{headline}|"))
+    drivers = sorted(key for key in figures if key.startswith(f"drivers|{headline}|"))
     wanted = ["gaps", f"trends|{headline}|national", *maps[-1:], f"heatmap|{headline}"]
+    wanted += drivers[-1:]
     return {key: figures[key] for key in wanted if key in figures}

@@ -340,7 +340,8 @@ def test_demo_dashboard_renders_offline_with_suppressed_cells(project: Path) -> 
     assert path.stat().st_size < 10_000_000
     images = sorted((project / "dashboards" / "demo" / "images").rglob("*"))
     pngs = [p for p in images if p.suffix == ".png"]
-    assert len(pngs) == 8 and len(images) == 2 + 16  # en/ and fr/, each 4 charts × PNG, SVG
+    assert len(pngs) == 10 and len(images) == 2 + 20  # en/ and fr/, each 5 charts × PNG, SVG
+    assert {p.name for p in pngs} >= {"drivers_incl_feel_included_w3.png"}
     assert all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in pngs)
     published = pd.read_parquet(
         project / "data" / "processed" / "demo" / "published" / "estimates.parquet"

@@ -378,12 +378,12 @@ def build_assets(waves: dg.StaticPartitionsDefinition) -> Sequence[Any]:
                 survey=loaded.survey.survey,
                 wave=wave_id,
                 min_n=rules.suppress_below,
-                flag_below=rules.flag_below,
             )
         except PerceptionError as error:
             raise as_failure(error) from error
         path = write_parquet(table, project.output(loaded, "drivers", wave_id))
-        small = table["n_level"].notna() & (table["n_level"] < rules.suppress_below)
+        counts = table[["n_level", "n_reference"]]
+        small = (counts.notna() & (counts < rules.suppress_below)).any(axis=1)
         return dg.MaterializeResult(
             check_results=[
                 dg.AssetCheckResult(
@@ -395,7 +395,7 @@ def build_assets(waves: dg.StaticPartitionsDefinition) -> Sequence[Any]:
             metadata={
                 "path": dg.MetadataValue.path(str(path)),
                 "rows": len(table),
-                "notes": sorted(set(table["note"]) - {""}),
+                "notes": sorted(set(table["note_en"]) - {""}),
             },
         )
 

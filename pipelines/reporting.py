@@ -15,7 +15,7 @@ from perception.exports import (
     methodology_table,
     write_exports,
 )
-from perception.indicators import load_indicators
+from perception.indicators import DRIVER_COLUMNS, load_indicators, publish_drivers
 from perception.reporting import gap_sides, publish_indicators, status_table, summary
 from perception.status import STATUSES
 from perception.storage import atomic_write, write_parquet
@@ -29,7 +29,10 @@ DASHBOARD_TABLES = {
     "indicator_trends": "trends",
     "benchmark_status": "status",
     "methodology": "methodology",
+    "indicator_drivers": "drivers",
 }
+DRIVERS_ASSET = "indicator_drivers"
+"""The per-wave drivers asset (pipelines.assets), upstream of the exports."""
 
 
 def build_reporting_assets(
@@ -150,7 +153,7 @@ def build_reporting_assets(
         )
 
     @dg.asset(
-        deps=[benchmark_status],
+        deps=[benchmark_status, dg.AssetDep(DRIVERS_ASSET, partition_mapping=by_survey)],
         partitions_def=surveys,
         group_name="reporting",
         kinds={"csv", "xlsx", "duckdb"},
@@ -184,11 +187,24 @@ def build_reporting_assets(
             generated_at=dt.datetime.now(dt.UTC).replace(microsecond=0),
         )
         write_parquet(methodology, folder / "methodology.parquet")
+        files = [project.output(loaded, "drivers", w) for w in reports]
+        frames = [pd.read_parquet(f) for f in files if f.exists()]
+        try:
+            published_drivers = publish_drivers(
+                pd.concat(frames, ignore_index=True)
+                if frames
+                else pd.DataFrame(columns=list(DRIVER_COLUMNS)),
+                rules,
+            )
+        except PerceptionError as error:
+            raise as_failure(error) from error
+        write_parquet(published_drivers, folder / "drivers.parquet")
         tables = PublishedTables(
             estimates=estimates,
             trends=pd.read_parquet(folder / "trends.parquet"),
             status=pd.read_parquet(folder / "status.parquet"),
             methodology=methodology,
+            drivers=published_drivers,
         )
         labels = ExportLabels.from_config(
             survey,
@@ -208,6 +224,8 @@ def build_reporting_assets(
             metadata={
                 "latest": dg.MetadataValue.path(str(result.latest_dir)),
                 "run_folder": dg.MetadataValue.path(str(result.run_dir)),
+                "driver_rows": len(published_drivers),
+                "suppressed_driver_rows": int(published_drivers["suppressed"].sum()),
             },
         )
 
@@ -264,8 +282,13 @@ def build_reporting_assets(
 
 
 def _report_views(figures: dict[str, dict[str, object]]) -> dict[str, dict[str, object]]:
-    """Pick each chart's default view (headline indicator, national, latest wave) for reports."""
+    """Pick each chart's default view (headline indicator, national, latest wave) for reports.
+
+    The drivers chart of the headline indicator's latest wave is added when it has drivers.
+    """
     headline = next(key.split("|")[1] for key in figures if key.startswith("trends|"))
     maps = sorted(key for key in figures if key.startswith(f"map|{headline}|"))
+    drivers = sorted(key for key in figures if key.startswith(f"drivers|{headline}|"))
     wanted = ["gaps", f"trends|{headline}|national", *maps[-1:], f"heatmap|{headline}"]
+    wanted += drivers[-1:]
     return {key: figures[key] for key in wanted if key in figures}

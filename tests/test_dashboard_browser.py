@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 import pytest
 from dashboard_data import BENCHMARKS, GENERATED_AT, GEOJSON, catalogue, published_tables, survey
+from drivers_data import published_drivers
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from perception.dashboard import build_dashboard
@@ -32,7 +33,7 @@ ARGS = [
 ]
 OUTPUT = Path(__file__).resolve().parents[1] / "test-output"
 TIMEOUT_MS = 30_000
-PLOTS = {"fig-trends", "fig-gaps", "fig-map", "fig-heatmap"}
+PLOTS = {"fig-trends", "fig-gaps", "fig-map", "fig-heatmap", "fig-drivers"}
 
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists() and not os.environ.get("CI"),
@@ -104,8 +105,8 @@ def browser() -> Iterator[Browser]:
 
 @pytest.fixture(scope="module")
 def tables() -> dict[str, pd.DataFrame]:
-    """Return the demo's published tables."""
-    return published_tables()
+    """Return the demo's published tables, with a drivers table from real regressions."""
+    return published_tables() | {"indicator_drivers": published_drivers()}
 
 
 @pytest.fixture(scope="module")
@@ -260,4 +261,92 @@ def test_without_boundaries_the_page_says_why(
     assert opened.page.inner_text("#map-unavailable").startswith("La carte n'est pas affichée")
     assert opened.errors == []
     assert opened.requests == [path.as_uri()]
+    opened.page.close()
+
+
+def _effects(tables: dict[str, pd.DataFrame], wave: str) -> pd.DataFrame:
+    """Return the published effects of the headline indicator's drivers in a wave."""
+    d = tables["indicator_drivers"]
+    return d[(d["indicator"] == "incl_feel_included") & (d["wave"] == wave)]
+
+
+def _squeezed(text: str) -> str:
+    """Return a text without whitespace (Plotly breaks long notes into lines)."""
+    return "".join(text.split())
+
+
+def _drawn_points(page: Page) -> tuple[int, int]:
+    """Return the drivers chart's points: in its data, and drawn as SVG markers."""
+    data: int = page.evaluate(
+        "() => document.getElementById('fig-drivers').data.reduce((n, t) => n + t.x.length, 0)"
+    )
+    return data, page.locator("#fig-drivers .point").count()
+
+
+def test_drivers_view_renders_in_english_and_french(
+    browser: Browser, dashboard: Path, tables: dict[str, pd.DataFrame]
+) -> None:
+    """It draws one dot per published effect, "suppressed" for hidden levels, caveat in EN/FR."""
+    opened = open_dashboard(browser, dashboard)
+    page = opened.page
+    latest = _effects(tables, "w3")
+    shown, hidden = int((~latest["suppressed"]).sum()), int(latest["suppressed"].sum())
+    assert (shown, hidden) == (17, 3)
+    assert _drawn_points(page) == (shown, shown)
+    assert page.inner_text("#drivers h2") == "What goes with each indicator"
+    assert "These are associations, not causes" in page.inner_text("#drivers .intro")
+    title = page.eval_on_selector("#fig-drivers text.gtitle", "n => n.textContent")
+    assert title == "What goes with: People like me are included in the peace process"
+    words = texts(page, "#fig-drivers")
+    assert words.count("suppressed") == hidden
+    assert "Trusts the UN mission (vs Not at all)" in words
+    notes = _squeezed(" ".join(words))
+    assert _squeezed("Associations, not causes: each dot compares a group with its") in notes
+    assert _squeezed("controlling for the other factors listed (Gender, Age group,") in notes
+    page.select_option("#drivers-wave", "w1")
+    page.wait_for_function(
+        "() => document.getElementById('fig-drivers').textContent.includes('Pooled')",
+        timeout=TIMEOUT_MS,
+    )
+    first = _effects(tables, "w1")
+    assert not first["suppressed"].any()
+    assert _drawn_points(page) == (len(first), len(first))
+    assert "Pooled: Coastal Region, Southern" in " ".join(texts(page, "#fig-drivers"))
+    switch(page, "fr")
+    assert page.inner_text("#drivers h2") == "Ce qui va de pair avec chaque indicateur"
+    assert "Ce sont des associations, pas des causes" in page.inner_text("#drivers .intro")
+    title = page.eval_on_selector("#fig-drivers text.gtitle", "n => n.textContent")
+    label = "Les gens comme moi sont inclus dans le processus de paix"
+    assert title == f"Ce qui va de pair avec : {label}"
+    assert _drawn_points(page) == (len(first), len(first))
+    words = texts(page, "#fig-drivers")
+    assert "Fait confiance à la mission de l'ONU (par rapport à Pas du tout)" in words
+    assert _squeezed("Des associations, pas des causes") in _squeezed(" ".join(words))
+    assert "suppressed" not in words and "What goes with" not in " ".join(words)
+    page.select_option("#drivers-wave", "w3")
+    page.wait_for_function(
+        "() => document.getElementById('fig-drivers').textContent.includes('masqué')",
+        timeout=TIMEOUT_MS,
+    )
+    assert texts(page, "#fig-drivers").count("masqué") == hidden
+    assert _drawn_points(page) == (shown, shown)
+    OUTPUT.mkdir(exist_ok=True)
+    page.locator("#drivers").screenshot(path=str(OUTPUT / "dashboard_drivers_fr.png"))
+    assert opened.errors == []
+    assert opened.requests == [dashboard.as_uri()]
+    page.close()
+
+
+def test_without_drivers_the_view_says_why(
+    browser: Browser, tables: dict[str, pd.DataFrame], tmp_path: Path
+) -> None:
+    """Without a drivers table it renders the other views and says no indicator names drivers."""
+    others = {k: v for k, v in tables.items() if k != "indicator_drivers"}
+    path = build(others, tmp_path / "nodrivers.html")
+    opened = open_dashboard(browser, path)
+    notice = opened.page.inner_text("#drivers-unavailable")
+    assert notice.startswith("No indicator names drivers")
+    plots = opened.page.eval_on_selector_all(".js-plotly-plot", "els => els.map(e => e.id)")
+    assert set(plots) == PLOTS - {"fig-drivers"}
+    assert opened.errors == []
     opened.page.close()

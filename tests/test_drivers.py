@@ -8,67 +8,29 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from drivers_data import LOOSE_MIN_N, demo_catalogue, demo_indicators, planted_wave
 
-from perception.config import Catalogue, load_project
 from perception.design import SurveyDesign
-from perception.errors import ConfigError
-from perception.indicators import IndicatorCatalogue, load_indicators
-from perception.indicators.drivers import DRIVER_COLUMNS, POOLED_PREFIX, indicator_drivers
+from perception.disclosure import DisclosureRules
+from perception.errors import ConfigError, ValidationError
+from perception.exports import check_published
+from perception.indicators import load_indicators
+from perception.indicators.drivers import (
+    DRIVER_COLUMNS,
+    DRIVER_VALUE_COLUMNS,
+    POOLED_PREFIX,
+    POOLED_PREFIX_FR,
+    PUBLISHED_DRIVER_COLUMNS,
+    indicator_drivers,
+    publish_drivers,
+)
 from perception.regression import marginal_effects, regress
+from perception.storage import write_parquet
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-@cache
-def _catalogue() -> Catalogue:
-    """Load the demo's variable catalogue."""
-    return load_project(ROOT / "config" / "survey.yaml", root=ROOT).catalogue
-
-
-@cache
-def _indicators() -> IndicatorCatalogue:
-    """Load the default indicator catalogue (the headline inclusion indicator has drivers)."""
-    return load_indicators(ROOT / "config" / "indicators.yaml", _catalogue())
-
-
-def _wave(seed: int = 7, n: int = 2400) -> SurveyDesign:
-    """Build a harmonized wave where trust and awareness go with feeling included.
-
-    Region 8 has 12 respondents and region 7 has 20 (both small); returnees are 15.
-    """
-    rng = np.random.default_rng(seed)
-    region = rng.choice(np.arange(1, 7), size=n)
-    region[:12] = 8
-    region[12:32] = 7
-    displacement = rng.choice([1, 2], size=n, p=[0.8, 0.2])
-    displacement[40:55] = 3
-    stratum = region.astype(str)
-    psu = np.array([f"{r}-{k}" for r, k in zip(region, rng.integers(0, 8, size=n), strict=True)])
-    psu[:32] = np.where(region[:32] == 8, "8-0", "7-0")
-    psu[:6], psu[12:22] = "8-1", "7-1"
-    trust = rng.choice([1, 2, 3, 4, 98], size=n, p=[0.2, 0.25, 0.25, 0.25, 0.05])
-    aware = rng.choice([0, 1], size=n, p=[0.4, 0.6])
-    eta = -1.0 + 0.4 * np.where(trust == 98, 0, trust - 1) + 0.8 * aware
-    included = rng.random(n) < 1.0 / (1.0 + np.exp(-eta))
-    answer = np.where(included, rng.choice([3, 4], size=n), rng.choice([1, 2], size=n))
-    answer[rng.random(n) < 0.04] = 98
-    data = pd.DataFrame(
-        {
-            "stratum": stratum,
-            "psu": psu,
-            "weight": rng.uniform(0.5, 2.0, size=n),
-            "incl_peace_process": answer,
-            "gender": rng.choice([1, 2], size=n),
-            "age_band": rng.choice([1, 2, 3, 4, 5], size=n),
-            "region": region,
-            "urban_rural": rng.choice([1, 2], size=n),
-            "displacement": displacement,
-            "disability": rng.choice([1, 2], size=n, p=[0.9, 0.1]),
-            "aware_agreement": aware,
-            "trust_mission": trust,
-        }
-    )
-    return SurveyDesign(data, "weight", strata="stratum", psu="psu")
+_catalogue = demo_catalogue
+_indicators = demo_indicators
+_wave = planted_wave
 
 
 @cache
@@ -94,6 +56,7 @@ def test_no_published_level_rests_on_fewer_than_25_respondents() -> None:
     """Every level and reference in the table has at least 25 respondents in the model."""
     table = _table()
     assert (table["n_level"] >= 25).all()
+    assert (table["n_reference"] >= 25).all()
 
 
 def test_small_levels_are_pooled_or_dropped_with_a_note() -> None:
@@ -103,10 +66,16 @@ def test_small_levels_are_pooled_or_dropped_with_a_note() -> None:
     pooled = region[region["level_label_en"].str.startswith(POOLED_PREFIX)]
     assert len(pooled) == 1 and 25 <= pooled["n_level"].iloc[0] <= 32
     assert pooled["level_label_en"].iloc[0] == "Pooled: Coastal Region, Southern Savannah"
-    assert "pooled (Coastal Region, Southern Savannah)" in region["note"].iloc[0]
+    assert pooled["level_label_fr"].iloc[0].startswith(POOLED_PREFIX_FR)
+    assert "Pooled" not in pooled["level_label_fr"].iloc[0]
+    english = "Region: levels with fewer than 25 respondents pooled (Coastal Region, Southern"
+    assert region["note_en"].iloc[0].startswith(english)
+    french = "Région : niveaux de moins de 25 répondants regroupés (Région Côtière, Savane du Sud)"
+    assert french in region["note_fr"].iloc[0]
     displacement = table[table["driver"] == "displacement"]
     assert set(displacement["level"]) == {2}
-    assert "left out (Returnee)" in displacement["note"].iloc[0]
+    assert "left out (Returnee)" in displacement["note_en"].iloc[0]
+    assert "laissés hors du modèle (Retourné)" in displacement["note_fr"].iloc[0]
 
 
 def test_planted_associations_come_out_with_the_right_sign() -> None:
@@ -159,7 +128,8 @@ def test_a_model_that_cannot_be_fitted_gives_a_noted_row() -> None:
     )
     assert len(table) == 1
     assert np.isnan(table["estimate"].iloc[0])
-    assert "perfectly separated" in table["note"].iloc[0]
+    assert "perfectly separated" in table["note_en"].iloc[0]
+    assert table["note_fr"].iloc[0].startswith("modèle non estimé : ")
 
 
 def test_drivers_must_be_categorical_catalogue_variables(tmp_path: Path) -> None:
@@ -171,3 +141,72 @@ def test_drivers_must_be_categorical_catalogue_variables(tmp_path: Path) -> None
     with pytest.raises(ConfigError, match="driver not categorical") as info:
         load_indicators(path, _catalogue())
     assert "drivers" in str(info.value)
+
+
+def test_reference_counts_are_the_model_rows_of_the_reference_level() -> None:
+    """n_reference counts the reference level's rows the model used, as n_level does its own."""
+    design = _wave()
+    table = _table()
+    data = design.data
+    gender = table[table["driver"] == "gender"].iloc[0]
+    in_model = (
+        data["incl_peace_process"].isin([1, 2, 3, 4, 98])
+        & (data["trust_mission"] != 98)
+        & (data["displacement"] != 3)
+    )
+    assert int(gender["n"]) == int(in_model.sum())
+    assert int(gender["n_reference"]) == int((in_model & (data["gender"] == 1)).sum())
+    assert int(gender["n_level"]) == int((in_model & (data["gender"] == 2)).sum())
+
+
+def test_publishing_flags_small_levels_and_keeps_every_value() -> None:
+    """With the threshold used for pooling, nothing is hidden; the pool of 32 is flagged."""
+    published = publish_drivers(_table(), DisclosureRules())
+    assert list(published.columns) == list(PUBLISHED_DRIVER_COLUMNS)
+    assert not published["suppressed"].any()
+    flagged = published[published["flagged"]]
+    assert list(flagged["level_label_en"]) == ["Pooled: Coastal Region, Southern Savannah"]
+    assert set(flagged["disclosure"]) == {"flagged: 25<=n<50"}
+    assert set(published.loc[~published["flagged"], "disclosure"]) == {""}
+    pd.testing.assert_frame_equal(
+        published[list(DRIVER_COLUMNS)], _table(), check_dtype=False, check_exact=True
+    )
+
+
+def test_publishing_a_table_of_looser_rules_hides_its_small_levels() -> None:
+    """A table fitted with min_n=10 has levels under 25: published, they show no value."""
+    loose = indicator_drivers(
+        _wave(), _indicators(), _catalogue(), survey="demo", wave="w1", min_n=LOOSE_MIN_N
+    )
+    small = (loose["n_level"] < 25) | (loose["n_reference"] < 25)
+    assert set(loose.loc[small, "level"]) == {3, 7, 8}  # returnees, regions 7 and 8
+    published = publish_drivers(loose, DisclosureRules(suppress_below=25, flag_below=50))
+    assert published["suppressed"].tolist() == small.tolist()
+    assert published.loc[small, list(DRIVER_VALUE_COLUMNS)].isna().all(axis=None)
+    assert published.loc[~small, list(DRIVER_VALUE_COLUMNS)].notna().all(axis=None)
+    assert set(published.loc[small, "disclosure"]) == {"suppressed: n<25"}
+    assert published.loc[small, "n_level"].tolist() == loose.loc[small, "n_level"].tolist()
+
+
+def test_publishing_refuses_a_table_without_its_columns() -> None:
+    """A drivers table from an older version (no n_reference) is a ValidationError."""
+    with pytest.raises(ValidationError, match="lacks columns") as info:
+        publish_drivers(_table().drop(columns="n_reference"), DisclosureRules())
+    assert info.value.column == "n_reference"
+    assert "rerun" in info.value.hint
+
+
+def test_a_catalogue_without_drivers_publishes_an_empty_exportable_table(tmp_path: Path) -> None:
+    """Without drivers: an empty table that survives Parquet, publishing and the export gate."""
+    text = (ROOT / "config" / "indicators.yaml").read_text()
+    lines = [line for line in text.splitlines() if not line.strip().startswith("drivers:")]
+    path = tmp_path / "indicators.yaml"
+    path.write_text("\n".join(lines) + "\n")
+    indicators = load_indicators(path, _catalogue())
+    table = indicator_drivers(_wave(), indicators, _catalogue(), survey="demo", wave="w1")
+    assert table.empty and list(table.columns) == list(DRIVER_COLUMNS)
+    write_parquet(table, tmp_path / "w1.parquet")
+    back = pd.read_parquet(tmp_path / "w1.parquet")
+    published = publish_drivers(pd.concat([back, back], ignore_index=True), DisclosureRules())
+    checked = check_published(published, "indicator_drivers", _catalogue().domain_columns)
+    assert checked.empty and list(checked.columns) == list(PUBLISHED_DRIVER_COLUMNS)

@@ -13,6 +13,7 @@ import numpy as np
 import openpyxl
 import pandas as pd
 import pytest
+from drivers_data import published_drivers
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
@@ -106,6 +107,22 @@ STATUS_DTYPES: dict[str, str] = {
     "target_date": "datetime64[s]",
     **dict.fromkeys(["status", "reason_en", "reason_fr"], "str"),
 }
+DRIVER_DTYPES: dict[str, str] = {
+    **dict.fromkeys(["survey", "wave", "indicator", "model", "driver"], "str"),
+    **dict.fromkeys(["driver_label_en", "driver_label_fr"], "str"),
+    "level": "Int64",
+    **dict.fromkeys(["level_label_en", "level_label_fr"], "str"),
+    "reference": "Int64",
+    **dict.fromkeys(["reference_label_en", "reference_label_fr"], "str"),
+    **dict.fromkeys(
+        ["estimate", "se", "ci_low", "ci_high", "df", "p_value", "driver_p_value"], "float64"
+    ),
+    "unit": "str",
+    **dict.fromkeys(["n_level", "n_reference", "n"], "Int64"),
+    **dict.fromkeys(["note_en", "note_fr"], "str"),
+    **DISCLOSURE,
+}
+DRIVER_VALUES = ["estimate", "se", "ci_low", "ci_high", "p_value", "driver_p_value"]
 PORTABLE_TYPES = {"VARCHAR", "DOUBLE", "BIGINT", "BOOLEAN", "DATE"}
 
 # indicator: (benchmark, type, unit, direction, label en, label fr)
@@ -410,11 +427,13 @@ def _methodology(suppress_below: int = 25, flag_below: int = 50) -> pd.DataFrame
 
 @pytest.fixture(scope="module")
 def tables() -> PublishedTables:
-    """Return published Tables 1-3 and the methodology of a three-wave survey."""
+    """Return published Tables 1-3, the methodology and drivers of a three-wave survey."""
     estimates = _frame(_estimate_rows(), ESTIMATE_DTYPES)
     trends = _frame(_trend_rows(estimates), TREND_DTYPES)
     status = _frame(_status_rows(estimates, trends), STATUS_DTYPES)
-    return PublishedTables(estimates, trends, status, _methodology())
+    return PublishedTables(
+        estimates, trends, status, _methodology(), published_drivers(SURVEY, WAVES)
+    )
 
 
 def _labels(**indicator_overrides: dict[str, str]) -> ExportLabels:
@@ -500,6 +519,7 @@ def test_duckdb_round_trips_with_portable_types(exported: Path, tables: Publishe
         "indicator_trends": (tables.trends, TREND_DTYPES),
         "benchmark_status": (tables.status, STATUS_DTYPES),
         "methodology": (tables.methodology, dict(tables.methodology.dtypes.astype(str))),
+        "indicator_drivers": (tables.drivers, DRIVER_DTYPES),
     }
     with duckdb.connect(str(exported / "latest" / "indicators.duckdb"), read_only=True) as con:
         names = {
@@ -548,7 +568,7 @@ def test_workbook_has_status_benchmark_and_methodology_sheets(
     workbook: openpyxl.Workbook,
 ) -> None:
     """It writes a status sheet, one sheet per benchmark and a methodology sheet, headers frozen."""
-    assert workbook.sheetnames == ["Status", "inclusion", "violence", "Methodology"]
+    assert workbook.sheetnames == ["Status", "inclusion", "violence", "Methodology", "Drivers"]
     assert workbook["inclusion"].freeze_panes == "D4"
     assert workbook["Status"].freeze_panes == "D4"
     assert workbook["Methodology"].freeze_panes == "B4"
@@ -774,7 +794,7 @@ def test_french_workbook_uses_french_labels(
     """It writes the workbook in French: sheet names, headers, domains and footnotes."""
     write_exports(tables, tmp_path, run_id="fr", labels=labels)
     book = openpyxl.load_workbook(tmp_path / "latest" / "indicators_fr.xlsx")
-    assert book.sheetnames == ["Statut", "inclusion", "violence", "Méthodologie"]
+    assert book.sheetnames == ["Statut", "inclusion", "violence", "Méthodologie", "Facteurs"]
     domains = {row[2].value for row in book["inclusion"].iter_rows(min_row=4)}
     assert "Sexe: Femme" in domains
     assert str(book["inclusion"]["A2"].value).startswith("Critère à moyen terme.")
@@ -854,6 +874,7 @@ def _replace(tables: PublishedTables, **changes: pd.DataFrame) -> PublishedTable
         "trends": tables.trends,
         "status": tables.status,
         "methodology": tables.methodology,
+        "drivers": tables.drivers,
     }
     return PublishedTables(**(fields | changes))
 
@@ -940,6 +961,154 @@ def test_refuses_an_unlabelled_indicator(tables: PublishedTables, tmp_path: Path
     )
     with pytest.raises(ConfigError, match="indicators"):
         write_exports(tables, tmp_path, run_id="x", labels=bare)
+
+
+# --------------------------------------------------------------------------- drivers
+
+
+def _drivers_rows(sheet: Worksheet) -> list[dict[str, object]]:
+    """Return the drivers sheet's table rows as dictionaries keyed by header."""
+    header = _header(sheet)
+    rows = []
+    for row in sheet.iter_rows(min_row=4, max_col=len(header)):
+        if row[1].value is None:  # the footnotes under the table
+            break
+        rows.append({str(h): c for h, c in zip(header, row, strict=True)})
+    return rows
+
+
+def test_drivers_csv_and_parquet_round_trip(exported: Path, tables: PublishedTables) -> None:
+    """It writes the drivers table as CSV (with a BOM) and Parquet that read back equal."""
+    raw = (exported / "latest" / "drivers.csv").read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    text_columns = [c for c, t in DRIVER_DTYPES.items() if t == "str"]
+    back = pd.read_csv(
+        exported / "latest" / "drivers.csv",
+        encoding="utf-8-sig",
+        keep_default_na=False,
+        na_values={c: [""] for c in DRIVER_DTYPES if c not in text_columns},
+        dtype={c: "str" for c in text_columns},
+    )
+    pd.testing.assert_frame_equal(back.astype(DRIVER_DTYPES), tables.drivers)
+    parquet = pd.read_parquet(exported / "latest" / "drivers.parquet")
+    pd.testing.assert_frame_equal(parquet, tables.drivers)
+
+
+def test_drivers_table_has_the_contract_columns_and_keys(exported: Path) -> None:
+    """Its columns, order and SQL types are the contract's; one row per wave, driver and level."""
+    parquet = pd.read_parquet(exported / "latest" / "drivers.parquet")
+    assert list(parquet.columns) == list(DRIVER_DTYPES)
+    assert {c: str(t) for c, t in parquet.dtypes.items()} == DRIVER_DTYPES
+    assert not parquet.duplicated(["survey", "wave", "indicator", "driver", "level"]).any()
+    with duckdb.connect(str(exported / "latest" / "indicators.duckdb"), read_only=True) as con:
+        types = con.execute(
+            "SELECT column_name, data_type FROM information_schema.columns "
+            "WHERE table_name = 'indicator_drivers' ORDER BY ordinal_position"
+        ).fetchall()
+    sql = {"str": "VARCHAR", "float64": "DOUBLE", "Int64": "BIGINT", "bool": "BOOLEAN"}
+    assert types == [(c, sql[t]) for c, t in DRIVER_DTYPES.items()]
+
+
+def test_no_suppressed_driver_level_shows_a_value(
+    exported: Path, tables: PublishedTables, workbook: openpyxl.Workbook
+) -> None:
+    """Levels under 25 respondents are blank in every file and * in the sheet."""
+    d = tables.drivers
+    small = (d["n_level"] < 25) | (d["n_reference"] < 25)
+    assert int(small.sum()) == 3 and d.loc[small, "suppressed"].all()
+    with duckdb.connect(str(exported / "latest" / "indicators.duckdb"), read_only=True) as con:
+        database = con.table("indicator_drivers").df()
+    csv = pd.read_csv(exported / "latest" / "drivers.csv", encoding="utf-8-sig")
+    parquet = pd.read_parquet(exported / "latest" / "drivers.parquet")
+    for table in (database, csv, parquet):
+        hidden = table[table["suppressed"].astype(bool)]
+        assert len(hidden) == 3
+        assert hidden[DRIVER_VALUES].isna().all(axis=None)
+        assert (table.loc[~table["suppressed"].astype(bool), "n_level"] >= 25).all()
+    rows = _drivers_rows(workbook["Drivers"])
+    assert len(rows) == len(d)
+    starred = [r for r in rows if r["Difference (marginal effect)"].value == "*"]
+    assert len(starred) == 3
+    for row in starred:
+        for header in ("95% CI low", "95% CI high", "p-value", "Factor p-value"):
+            assert row[header].value == "*"
+        assert isinstance(row["n (group)"].value, int) and row["n (group)"].value < 25
+    shown = [r for r in rows if r["Difference (marginal effect)"].value != "*"]
+    assert all(isinstance(r["Difference (marginal effect)"].value, float) for r in shown)
+
+
+def test_drivers_sheet_shows_labelled_effects_in_percentage_points(
+    workbook: openpyxl.Workbook, tables: PublishedTables
+) -> None:
+    """It labels factors, groups and references, keeps effects in pp and flags the pool."""
+    sheet = workbook["Drivers"]
+    assert sheet.freeze_panes == "E4"
+    assert str(sheet["A2"].value).endswith("Associations, not causes.")
+    rows = _drivers_rows(sheet)
+    d = tables.drivers
+    source = d[(d["wave"] == "w2") & (d["driver"] == "trust_mission") & (d["level"] == 4)].iloc[0]
+    trust = next(
+        r
+        for r in rows
+        if r["Wave"].value == "Wave 2 (November 2025)" and r["Group"].value == "A lot"
+    )
+    assert trust["Indicator"].value == INDICATORS["incl_feel_included"][4]
+    assert trust["Factor"].value == "Trusts the UN mission"
+    assert trust["Compared with"].value == "Not at all"
+    effect = trust["Difference (marginal effect)"]
+    assert effect.value == pytest.approx(source["estimate"]) and 15 < effect.value < 40
+    assert effect.number_format.startswith('+0.0" pp"')
+    assert trust["n (model)"].value == int(source["n"])
+    pooled = [r for r in rows if str(r["Group"].value).startswith("Pooled: ")]
+    assert len(pooled) == 2
+    assert all(r["Difference (marginal effect)"].number_format.startswith("(") for r in pooled)
+    assert all("pooled (Coastal Region" in str(r["Note"].value) for r in pooled)
+    assert all(not str(r["Note"].value).startswith("Region : ") for r in pooled)
+    notes = [str(r[0].value) for r in sheet.iter_rows() if r[0].value is not None]
+    assert any("These are associations, not causes" in n for n in notes)
+
+
+def test_french_drivers_sheet_uses_french_labels(
+    tables: PublishedTables, labels: ExportLabels, tmp_path: Path
+) -> None:
+    """It writes the drivers sheet in French: headers, factor, group and reference labels."""
+    write_exports(tables, tmp_path, run_id="fr", labels=labels)
+    sheet = openpyxl.load_workbook(tmp_path / "latest" / "indicators_fr.xlsx")["Facteurs"]
+    header = _header(sheet)
+    assert header[:5] == ["Indicateur", "Vague", "Facteur", "Groupe", "Par rapport à"]
+    rows = _drivers_rows(sheet)
+    assert {r["Facteur"].value for r in rows} >= {"Sexe", "Région", "Handicap"}
+    assert "Regroupés : Région Côtière, Savane du Sud" in {r["Groupe"].value for r in rows}
+    assert "Pas du tout" in {r["Par rapport à"].value for r in rows}
+    assert any("regroupés (Région Côtière" in str(r["Remarque"].value) for r in rows)
+    assert rows[0]["Indicateur"].value == INDICATORS["incl_feel_included"][5]
+    notes = [str(r[0].value) for r in sheet.iter_rows() if r[0].value is not None]
+    assert any("Ce sont des associations, pas des causes" in n for n in notes)
+
+
+def test_refuses_a_drivers_table_that_leaks_or_skipped_disclosure(
+    tables: PublishedTables, tmp_path: Path
+) -> None:
+    """It refuses a suppressed driver level with a value, and a table without disclosure."""
+    leaky = tables.drivers.copy()
+    leaky.loc[leaky.index[leaky["suppressed"]][0], "ci_high"] = 3.0
+    _refused(_replace(tables, drivers=leaky), tmp_path / "leak", "suppressed rows")
+    raw = tables.drivers.drop(columns=["suppressed", "flagged", "disclosure"])
+    _refused(_replace(tables, drivers=raw), tmp_path / "raw", "disclosure control")
+    extra = tables.drivers.assign(respondent_id="R0001")
+    _refused(_replace(tables, drivers=extra), tmp_path / "extra", "outside its published")
+
+
+def test_a_survey_without_drivers_exports_an_empty_drivers_table(
+    tables: PublishedTables, labels: ExportLabels, tmp_path: Path
+) -> None:
+    """Without any indicator naming drivers, drivers.csv has the header only and no sheet."""
+    none = PublishedTables(tables.estimates, tables.trends, tables.status, tables.methodology)
+    write_exports(none, tmp_path, run_id="none", labels=labels)
+    back = pd.read_parquet(tmp_path / "latest" / "drivers.parquet")
+    assert back.empty and list(back.columns) == list(DRIVER_DTYPES)
+    book = openpyxl.load_workbook(tmp_path / "latest" / "indicators.xlsx")
+    assert "Drivers" not in book.sheetnames
 
 
 # --------------------------------------------------------------------------- methodology

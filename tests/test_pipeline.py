@@ -149,6 +149,41 @@ def test_definitions_load_with_described_grouped_assets() -> None:
     assert reporting.partitions_def.get_partition_keys() == ["demo"]
 
 
+def test_exports_depend_on_the_drivers_asset() -> None:
+    """It builds the exports after every wave's drivers table, as after its estimates."""
+    graph = build_definitions(PROJECT_ROOT).resolve_asset_graph()
+    parents = {k.to_user_string() for k in graph.get(dg.AssetKey("exports")).parent_keys}
+    assert parents == {"benchmark_status", "indicator_drivers"}
+
+
+def test_demo_publishes_and_exports_the_drivers_table(project: Path) -> None:
+    """It exports every wave's drivers (CSV, Parquet, DuckDB, a sheet), no level under 25."""
+    processed = project / "data" / "processed" / "demo"
+    published = pd.read_parquet(processed / "published" / "drivers.parquet")
+    latest = processed / "exports" / "latest"
+    assert set(published["wave"]) == {"w1", "w2", "w3"}
+    assert set(published["indicator"]) == {"incl_feel_included"}
+    assert set(published["driver"]) == {
+        "gender",
+        "age_band",
+        "region",
+        "urban_rural",
+        "displacement",
+        "disability",
+        "aware_agreement",
+        "trust_mission",
+    }
+    assert (published[["n_level", "n_reference"]] >= 25).all(axis=None)
+    assert not published["suppressed"].any()
+    pd.testing.assert_frame_equal(pd.read_parquet(latest / "drivers.parquet"), published)
+    assert len(pd.read_csv(latest / "drivers.csv", encoding="utf-8-sig")) == len(published)
+    with duckdb.connect(str(latest / "indicators.duckdb"), read_only=True) as con:
+        rows = con.execute("SELECT count(*) FROM indicator_drivers").fetchone()
+    assert rows == (len(published),)
+    book = openpyxl.load_workbook(latest / "indicators.xlsx", read_only=True)
+    assert "Drivers" in book.sheetnames
+
+
 def test_demo_writes_every_wave_output(project: Path) -> None:
     """It writes harmonized, weighted, report and estimate Parquet files for every wave."""
     processed = project / "data" / "processed" / "demo"
@@ -334,7 +369,8 @@ def test_demo_dashboard_renders_offline_with_suppressed_cells(project: Path) -> 
     assert path.stat().st_size < 10_000_000
     images = sorted((project / "dashboards" / "demo" / "images").rglob("*"))
     pngs = [p for p in images if p.suffix == ".png"]
-    assert len(pngs) == 8 and len(images) == 2 + 16  # en/ and fr/, each 4 charts × PNG, SVG
+    assert len(pngs) == 10 and len(images) == 2 + 20  # en/ and fr/, each 5 charts × PNG, SVG
+    assert {p.name for p in pngs} >= {"drivers_incl_feel_included_w3.png"}
     assert all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in pngs)
     published = pd.read_parquet(
         project / "data" / "processed" / "demo" / "published" / "estimates.parquet"
@@ -361,6 +397,13 @@ def test_demo_dashboard_renders_offline_with_suppressed_cells(project: Path) -> 
                 & published["suppressed"]
             ]
             assert texts(opened.page, "#fig-heatmap").count("suppressed") == len(hidden) > 0
+            drivers = pd.read_parquet(
+                project / "data" / "processed" / "demo" / "published" / "drivers.parquet"
+            )
+            points = opened.page.evaluate(
+                "() => document.getElementById('fig-drivers').data[0].x.length"
+            )
+            assert points == int((drivers["wave"] == "w3").sum()) > 0
         finally:
             browser.close()
 

@@ -5,7 +5,9 @@ Input is the mapping of published tables that the exports write (the DuckDB tabl
 (Table 3) and ``methodology``. Tables 1 and 2 must carry the disclosure columns
 (``suppressed``, ``flagged``, ``disclosure``); a suppressed row must hold no value. Every
 number the dashboard shows comes from Tables 1 and 2; Table 3 gives each indicator's labels,
-direction, target and status, and the methodology table the wave-level facts.
+direction, target and status, and the methodology table the wave-level facts. The published
+drivers table (``indicator_drivers``, optional) gives the marginal effects of the drivers view,
+under the same disclosure checks.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ __all__ = [
     "Cell",
     "Change",
     "DashboardData",
+    "Effect",
     "Indicator",
     "prepare",
 ]
@@ -116,7 +119,29 @@ TABLES: dict[str, tuple[str, ...]] = {
         "generated_at",
     ),
 }
-_DISCLOSED = ("indicator_estimates", "indicator_trends")
+DRIVERS = "indicator_drivers"
+#: The columns the dashboard reads from the published drivers table, an optional input: without
+#: it the drivers view says that no indicator names ``drivers:``.
+DRIVER_TABLE: tuple[str, ...] = (
+    "survey",
+    "wave",
+    "indicator",
+    "driver",
+    "driver_label_en",
+    "driver_label_fr",
+    "level",
+    "level_label_en",
+    "level_label_fr",
+    "reference_label_en",
+    "reference_label_fr",
+    *_VALUES,
+    "unit",
+    "n_level",
+    "n_reference",
+    "n",
+    *DISCLOSURE_COLUMNS,
+)
+_DISCLOSED = ("indicator_estimates", "indicator_trends", DRIVERS)
 _STATUSES = ("achieved", "on track", "off track", "insufficient evidence")
 
 
@@ -227,6 +252,27 @@ def state_word(state: State, lang: Lang) -> str:
 
 
 @dataclass(frozen=True)
+class Effect:
+    """One published marginal effect of a driver level (``suppressed``: no value)."""
+
+    indicator: str
+    wave: str
+    driver: str
+    driver_label: Label
+    level_label: Label
+    reference_label: Label
+    estimate: float
+    ci_low: float
+    ci_high: float
+    unit: str
+    n_level: int | None
+    n_reference: int | None
+    n: int | None
+    suppressed: bool
+    flagged: bool
+
+
+@dataclass(frozen=True)
 class WaveFacts:
     """One row of the methodology table."""
 
@@ -262,6 +308,8 @@ class DashboardData:
     n_flagged: int
     complementary: bool
     tables_generated: str
+    effects: tuple[Effect, ...] = ()
+    """The published drivers table's effects, in table order (empty without that table)."""
 
     @property
     def domains(self) -> tuple[str, ...]:
@@ -323,6 +371,15 @@ class DashboardData:
         chosen = [ind for ind in self.indicators.values() if (ind.type == "gap") == gaps]
         order = list(self.benchmarks)
         return sorted(chosen, key=lambda ind: order.index(ind.benchmark))
+
+    def driver_indicators(self) -> list[str]:
+        """Return the indicators with a drivers model, in benchmark then table order."""
+        modelled = {e.indicator for e in self.effects}
+        return [i.id for i in self.ordered_indicators(gaps=False) if i.id in modelled]
+
+    def driver_effects(self, indicator: str, wave: str) -> list[Effect]:
+        """Return the effects of an indicator's drivers in a wave, in table order."""
+        return [e for e in self.effects if e.indicator == indicator and e.wave == wave]
 
     def latest_wave(self, indicator: str, key: DomainKey = NATIONAL) -> str:
         """Return the latest wave in which an indicator was asked (or the last wave)."""
@@ -387,6 +444,7 @@ def prepare(
         n_flagged=int(both["flagged"].astype(bool).sum()),
         complementary=bool(both["disclosure"].astype(str).str.contains("complementary").any()),
         tables_generated=_text(first["generated_at"]),
+        effects=_effects(tables, survey.survey, domains) if DRIVERS in tables else (),
     )
 
 
@@ -412,7 +470,7 @@ def _checked(
                 hint="build the dashboard from the published tables only, never from "
                 "unprotected estimates or microdata",
             )
-    needed = with_domains(TABLES[name], domains)
+    needed = with_domains(TABLES.get(name, DRIVER_TABLE), domains)
     missing = [c for c in needed if c not in frame.columns]
     if missing:
         raise ValidationError(
@@ -575,6 +633,45 @@ def _changes(trends: pd.DataFrame) -> dict[tuple[str, str, str], Change]:
             flagged=bool(row.flagged),
         )
     return out
+
+
+def _effects(
+    tables: Mapping[str, pd.DataFrame], survey: str, domains: tuple[str, ...]
+) -> tuple[Effect, ...]:
+    """Read the published drivers table's effects (rows of a model without one are skipped)."""
+    frame = tables[DRIVERS]
+    if frame.empty:
+        return ()
+    frame = _checked(tables, DRIVERS, survey, domains)
+    out: list[Effect] = []
+    for row in frame[frame["driver"].notna()].itertuples(index=False):
+        out.append(
+            Effect(
+                indicator=str(row.indicator),
+                wave=str(row.wave),
+                driver=str(row.driver),
+                driver_label=Label(en=str(row.driver_label_en), fr=str(row.driver_label_fr)),
+                level_label=Label(en=str(row.level_label_en), fr=str(row.level_label_fr)),
+                reference_label=Label(
+                    en=str(row.reference_label_en), fr=str(row.reference_label_fr)
+                ),
+                estimate=_float(row.estimate),
+                ci_low=_float(row.ci_low),
+                ci_high=_float(row.ci_high),
+                unit=str(row.unit),
+                n_level=_count(row.n_level),
+                n_reference=_count(row.n_reference),
+                n=_count(row.n),
+                suppressed=bool(row.suppressed),
+                flagged=bool(row.flagged),
+            )
+        )
+    return tuple(out)
+
+
+def _count(value: Any) -> int | None:
+    """Return a count, None for NA."""
+    return None if pd.isna(value) else int(value)
 
 
 def _facts(row: pd.Series) -> WaveFacts:

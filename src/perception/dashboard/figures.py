@@ -15,22 +15,34 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from perception.config import Label
 from perception.dashboard.data import (
     NATIONAL,
     Cell,
     DashboardData,
     DomainKey,
+    Effect,
     Indicator,
     domain_key,
     state_word,
 )
 from perception.dashboard.geo import CODE_PROPERTY, GeoJson, centroid
-from perception.dashboard.text import FLAG_MARK, SUPPRESSED, Lang, percent_sign, pick, ui
+from perception.dashboard.text import (
+    FLAG_MARK,
+    SUPPRESSED,
+    Lang,
+    interval,
+    number,
+    percent_sign,
+    pick,
+    ui,
+)
 from perception.reporting import wave_dates
 
 __all__ = [
     "Spec",
     "all_figures",
+    "drivers_figure",
     "gaps_figure",
     "heatmap_figure",
     "make_key",
@@ -71,7 +83,8 @@ def all_figures(data: DashboardData, lang: Lang, geo: GeoJson | None) -> dict[st
     """Return every figure of the page in ``lang``, keyed ``view|indicator|choice``.
 
     Maps only with boundaries (``geo``); heatmaps only when an indicator is published in a
-    crossed domain set (:meth:`DashboardData.heatmap_columns`).
+    crossed domain set (:meth:`DashboardData.heatmap_columns`); drivers (``drivers|<indicator>|
+    <wave>``) for the indicators of the published drivers table.
     """
     specs: dict[str, Spec] = {"gaps": gaps_figure(data, lang)}
     heatmap = data.heatmap_columns()
@@ -83,6 +96,9 @@ def all_figures(data: DashboardData, lang: Lang, geo: GeoJson | None) -> dict[st
                 specs[f"map|{ind.id}|{wave}"] = map_figure(data, ind.id, wave, lang, geo)
         if heatmap is not None:
             specs[f"heatmap|{ind.id}"] = heatmap_figure(data, ind.id, lang, heatmap[1])
+    for indicator in data.driver_indicators():
+        for wave in data.waves:
+            specs[f"drivers|{indicator}|{wave}"] = drivers_figure(data, indicator, wave, lang)
     return specs
 
 
@@ -772,3 +788,155 @@ def _row_name(data: DashboardData, codes: dict[str, int], lang: Lang) -> str:
     if not codes:
         return ui("everyone", lang)
     return " · ".join(data.code_label(column, code, lang) for column, code in codes.items())
+
+
+# --------------------------------------------------------------------------- drivers
+
+SIGNIFICANT_COLOR = "#0072B2"
+NOT_SIGNIFICANT_COLOR = "#8c8c8c"
+
+
+def drivers_figure(data: DashboardData, indicator: str, wave: str, lang: Lang) -> Spec:
+    """Return the marginal effects of an indicator's drivers in a wave (dot and whisker).
+
+    One row per driver level, under its driver's heading, with the effect against the
+    driver's reference level and its 95% CI; a suppressed level shows its word, no dot.
+    Dots whose interval excludes zero are blue, the others grey; flagged ones are hollow.
+    """
+    ind = data.indicators[indicator]
+    effects = data.driver_effects(indicator, wave)
+    where = data.wave_label(wave, lang)
+    title = ui("drivers_title", lang, label=pick(ind.label, lang))
+    models = {e.n for e in effects if e.n is not None}
+    subtitle = where + (f" · n = {max(models)}" if models else "")
+    ticks: list[str] = []
+    positions: list[float] = []
+    x: list[float] = []
+    y: list[float] = []
+    plus: list[float] = []
+    minus: list[float] = []
+    hover: list[str] = []
+    colors: list[str] = []
+    symbols: list[str] = []
+    annotations: list[dict[str, Any]] = []
+    drivers: list[str] = []
+    row = 0
+    for effect in effects:
+        if effect.driver not in drivers:
+            drivers.append(effect.driver)
+            reference = ui("drivers_reference", lang, level=pick(effect.reference_label, lang))
+            ticks.append(f"<b>{pick(effect.driver_label, lang)}</b> ({reference})")
+            positions.append(row)
+            row += 1
+        ticks.append(_wrap(pick(effect.level_label, lang), 40))
+        positions.append(row)
+        name = f"{pick(effect.driver_label, lang)}: {pick(effect.level_label, lang)}"
+        if effect.suppressed:
+            annotations.append(_effect_note(pick(SUPPRESSED, lang), row))
+        else:
+            x.append(effect.estimate)
+            y.append(row)
+            plus.append(effect.ci_high - effect.estimate)
+            minus.append(effect.estimate - effect.ci_low)
+            clear = effect.ci_low > 0 or effect.ci_high < 0
+            colors.append(SIGNIFICANT_COLOR if clear else NOT_SIGNIFICANT_COLOR)
+            symbols.append("circle-open" if effect.flagged else "circle")
+            hover.append(_effect_hover(effect, name, lang, data.flag_below))
+        row += 1
+    traces: list[Spec] = [
+        {
+            "type": "scatter",
+            "mode": "markers",
+            "name": title,
+            "x": x,
+            "y": y,
+            "customdata": hover,
+            "hovertemplate": "%{customdata}<extra></extra>",
+            "marker": {
+                "color": colors,
+                "size": 10,
+                "symbol": symbols,
+                "line": {"width": 2, "color": colors},
+            },
+            "error_x": {
+                "type": "data",
+                "symmetric": False,
+                "array": plus,
+                "arrayminus": minus,
+                "color": "#666666",
+                "thickness": 1.5,
+                "width": 4,
+            },
+            "showlegend": False,
+        }
+    ]
+    layout = _layout(lang, _wrap(title, 90), subtitle, 190 + 30 * max(row, 3))
+    unit = effects[0].unit if effects else "percentage points"
+    axis_unit = ui("percent_points", lang) if unit == "percentage points" else ui("score", lang)
+    layout["xaxis"] = {
+        "title": {"text": f"{ui('drivers_axis', lang)} ({axis_unit})"},
+        "zeroline": True,
+        "zerolinecolor": "#444444",
+        "zerolinewidth": 1.5,
+        "gridcolor": "#e6e6e6",
+    }
+    layout["yaxis"] = {
+        "tickvals": positions,
+        "ticktext": ticks,
+        "range": [row - 0.5, -0.5],
+        "showgrid": False,
+        "zeroline": False,
+        "automargin": True,
+    }
+    layout["margin"]["t"] = 100 if "<br>" in layout["title"]["text"] else 80
+    layout["margin"]["b"] = 175
+    if not effects:
+        annotations.append(_message(ui("drivers_no_model", lang)))
+    factors = ", ".join(pick(label, lang) for label in _driver_labels(effects))
+    notes = [
+        ui("drivers_caveat", lang, factors=factors) if factors else ui("drivers_causes", lang),
+        ui("drivers_small", lang, suppress=data.suppress_below),
+        ui("flagged_note", lang, mark="○", flag=data.flag_below),
+    ]
+    lines = "<br>".join(_wrap(note, 110) for note in notes)
+    annotations.append({**_footnote(lines), "yshift": -58})
+    layout["annotations"] = annotations
+    return {"data": traces, "layout": layout}
+
+
+def _driver_labels(effects: Sequence[Effect]) -> list[Label]:
+    """Return the labels of the drivers in a model, once each, in table order."""
+    seen: dict[str, Label] = {}
+    for effect in effects:
+        seen.setdefault(effect.driver, effect.driver_label)
+    return list(seen.values())
+
+
+def _effect_hover(effect: Effect, name: str, lang: Lang, flag_below: int) -> str:
+    """Return the hover text of a published effect."""
+    suffix = "\u00a0" + ui("pts", lang)
+    low = number(effect.ci_low, 1, lang, signed=True)
+    high = number(effect.ci_high, 1, lang, signed=True)
+    reference = ui("drivers_reference", lang, level=pick(effect.reference_label, lang))
+    lines = [
+        f"<b>{name}</b>",
+        f"{reference}: {number(effect.estimate, 1, lang, signed=True)}{suffix}",
+        f"{ui('ci95', lang)} {interval(low, high, lang)}",
+        f"n = {effect.n_level} ({reference}: {effect.n_reference})",
+    ]
+    if effect.flagged:
+        lines.append(ui("flagged_note", lang, mark="○", flag=flag_below))
+    return "<br>".join(lines)
+
+
+def _effect_note(text: str, y: float) -> dict[str, Any]:
+    """Return the word shown on the row of a level without a published effect."""
+    return {
+        "text": text,
+        "xref": "paper",
+        "yref": "y",
+        "x": 0.5,
+        "y": y,
+        "showarrow": False,
+        "font": {"size": 11, "color": GREY_TEXT},
+    }

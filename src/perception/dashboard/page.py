@@ -192,6 +192,14 @@ def render_page(
         views.append({"view": "heatmap", "div": "fig-heatmap", "selects": ["heatmap-indicator"]})
     if geo is not None:
         views.append({"view": "map", "div": "fig-map", "selects": ["map-indicator", "map-wave"]})
+    if data.driver_indicators():
+        views.append(
+            {
+                "view": "drivers",
+                "div": "fig-drivers",
+                "selects": ["drivers-indicator", "drivers-wave"],
+            }
+        )
     title = t.tag("h1", lambda code: pick(data.survey.title, code))
     body = "\n".join(
         [
@@ -203,6 +211,7 @@ def render_page(
             _gaps(t),
             _map(t, data, geo, map_problem),
             _heatmap(t, data, heatmap_indicator),
+            _drivers(t, data),
             _methodology(t, data, generated_at),
             "</main>",
         ]
@@ -300,7 +309,7 @@ def _pressed(code: Lang, t: Texts) -> str:
 
 def _nav(t: Texts, with_map: bool) -> str:
     """Return the links to the sections."""
-    sections = ["scorecard", "trends", "gaps", *(["map"] if with_map else []), "heatmap"]
+    sections = ["scorecard", "trends", "gaps", *(["map"] if with_map else []), "heatmap", "drivers"]
     links = [t.ui("a", name, f'href="#{name}"') for name in [*sections, "methodology"]]
     return f"<nav>{''.join(links)}</nav>"
 
@@ -523,6 +532,19 @@ def _heatmap(t: Texts, data: DashboardData, selected: str | None) -> str:
         return _section(t, "heatmap", notice)
     controls = _select(t, "heatmap-indicator", "indicator", _indicator_options(data), selected)
     return _section(t, "heatmap", f'<div class="controls">{controls}</div>{_plot("fig-heatmap")}')
+
+
+def _drivers(t: Texts, data: DashboardData) -> str:
+    """Return the "what goes with" section (marginal effects), or why there is none."""
+    indicators = data.driver_indicators()
+    if not indicators:
+        notice = t.ui("p", "drivers_unavailable", 'class="notice" id="drivers-unavailable"')
+        return _section(t, "drivers", notice)
+    options: list[tuple[str, BiText | Label]] = [(i, data.indicators[i].label) for i in indicators]
+    waves: list[tuple[str, BiText | Label]] = [(w, _wave_text(data, w)) for w in data.waves]
+    controls = _select(t, "drivers-indicator", "indicator", options, indicators[0])
+    controls += _select(t, "drivers-wave", "wave", waves, data.waves[-1])
+    return _section(t, "drivers", f'<div class="controls">{controls}</div>{_plot("fig-drivers")}')
 
 
 # --------------------------------------------------------------------------- methodology

@@ -214,6 +214,44 @@ UI: dict[str, Label] = {
     "source_files": Label(en="Source files", fr="Fichiers sources"),
     "tables_generated": Label(en="Indicator tables computed", fr="Tableaux d'indicateurs calculés"),
     "dashboard_generated": Label(en="Dashboard generated", fr="Tableau de bord généré"),
+    "drivers": Label(
+        en="What goes with each indicator", fr="Ce qui va de pair avec chaque indicateur"
+    ),
+    "drivers_intro": Label(
+        en="How much more or less often each group gives the answer than the group it is "
+        "compared with, holding fixed the other factors listed under the chart (average "
+        "marginal effects of a survey-weighted regression, with 95% confidence intervals). "
+        "These are associations, not causes: they show what goes with the indicator, not what "
+        "would change it.",
+        fr="Dans quelle mesure chaque groupe donne plus ou moins souvent la réponse que le "
+        "groupe de référence, les autres facteurs indiqués sous le graphique étant tenus "
+        "constants (effets marginaux moyens d'une régression pondérée, avec intervalles de "
+        "confiance à 95 %). Ce sont des associations, pas des causes : elles montrent ce qui "
+        "va de pair avec l'indicateur, pas ce qui le ferait changer.",
+    ),
+    "drivers_title": Label(en="What goes with: {label}", fr="Ce qui va de pair avec : {label}"),
+    "drivers_reference": Label(en="vs {level}", fr="par rapport à {level}"),
+    "drivers_axis": Label(
+        en="Difference from the reference group", fr="Écart par rapport au groupe de référence"
+    ),
+    "drivers_no_model": Label(en="No model for this wave", fr="Aucun modèle pour cette vague"),
+    "drivers_caveat": Label(
+        en="Associations, not causes: each dot compares a group with its reference group, "
+        "controlling for the other factors listed ({factors}).",
+        fr="Des associations, pas des causes : chaque point compare un groupe à son groupe de "
+        "référence, en tenant compte des autres facteurs indiqués ({factors}).",
+    ),
+    "drivers_causes": Label(en="Associations, not causes.", fr="Des associations, pas des causes."),
+    "drivers_small": Label(
+        en="Bars: 95% confidence intervals; blue where the interval excludes zero. Groups of "
+        "fewer than {suppress} respondents are pooled or left out.",
+        fr="Barres : intervalles de confiance à 95 % ; en bleu quand l'intervalle exclut zéro. "
+        "Les groupes de moins de {suppress} répondants sont regroupés ou exclus.",
+    ),
+    "drivers_unavailable": Label(
+        en="No indicator names drivers (config/indicators.yaml, key drivers).",
+        fr="Aucun indicateur ne nomme de facteurs (config/indicators.yaml, clé drivers).",
+    ),
 }
 
 

@@ -2,8 +2,9 @@
 
 Every exported table must hold exactly the columns of its contract (the indicator contracts of
 issue 4): an extra column is refused, so respondent-level columns such as
-``respondent_id`` can never reach a published file, and Tables 1 and 2 must carry the disclosure
-columns appended by :mod:`perception.disclosure`. The SQL types are the portable subset shared by
+``respondent_id`` can never reach a published file, and Tables 1 and 2 (and the drivers table)
+must carry the disclosure columns appended by :mod:`perception.disclosure`
+(:func:`perception.indicators.publish_drivers`). The SQL types are the portable subset shared by
 DuckDB and PostgreSQL (``VARCHAR``, ``DOUBLE``, ``BIGINT``, ``BOOLEAN``, ``DATE``).
 """
 
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import pandas as pd
@@ -26,6 +27,7 @@ ESTIMATES = "indicator_estimates"
 TRENDS = "indicator_trends"
 STATUS = "benchmark_status"
 METHODOLOGY = "methodology"
+DRIVERS = "indicator_drivers"
 
 DISCLOSURE_COLUMNS: tuple[str, ...] = ("suppressed", "flagged", "disclosure")
 """Columns appended by perception.disclosure; a table without them is not published."""
@@ -139,6 +141,35 @@ TABLE_COLUMNS: Mapping[str, Mapping[str, SqlType]] = {
         "flag_below": "BIGINT",
         "generated_at": "VARCHAR",
     },
+    DRIVERS: {
+        "survey": "VARCHAR",
+        "wave": "VARCHAR",
+        "indicator": "VARCHAR",
+        "model": "VARCHAR",
+        "driver": "VARCHAR",
+        "driver_label_en": "VARCHAR",
+        "driver_label_fr": "VARCHAR",
+        "level": "BIGINT",
+        "level_label_en": "VARCHAR",
+        "level_label_fr": "VARCHAR",
+        "reference": "BIGINT",
+        "reference_label_en": "VARCHAR",
+        "reference_label_fr": "VARCHAR",
+        "estimate": "DOUBLE",
+        "se": "DOUBLE",
+        "ci_low": "DOUBLE",
+        "ci_high": "DOUBLE",
+        "df": "DOUBLE",
+        "p_value": "DOUBLE",
+        "driver_p_value": "DOUBLE",
+        "unit": "VARCHAR",
+        "n_level": "BIGINT",
+        "n_reference": "BIGINT",
+        "n": "BIGINT",
+        "note_en": "VARCHAR",
+        "note_fr": "VARCHAR",
+        **_DISCLOSURE,
+    },
 }
 """Fixed columns of each published table, in order, with the SQL type each is stored as; Tables
 1 and 2 also have the survey's domain columns after ``domain_set`` (:func:`table_columns`)."""
@@ -148,6 +179,7 @@ TABLE_KEYS: Mapping[str, tuple[str, ...]] = {
     TRENDS: ("survey", "indicator", "variant", "domain_set", "comparison", "wave"),
     STATUS: ("survey", "indicator"),
     METHODOLOGY: ("survey", "wave"),
+    DRIVERS: ("survey", "wave", "indicator", "driver", "level"),
 }
 """Fixed columns identifying one row of each table (with the domain columns after
 ``domain_set``); a repeated key means it is not an aggregate table."""
@@ -185,6 +217,7 @@ TABLE_VALUES: Mapping[str, Mapping[str, tuple[str, ...]]] = {
         "status": ("achieved", "on track", "off track", "insufficient evidence"),
     },
     METHODOLOGY: {},
+    DRIVERS: {"model": ("binomial", "gaussian"), "unit": ("percentage points", "points")},
 }
 """The values each coded text column may take (NA aside)."""
 
@@ -200,18 +233,32 @@ _HIDDEN_WHEN_SUPPRESSED: Mapping[str, tuple[str, ...]] = {
         "dk_share",
     ),
     TRENDS: ("estimate", "se", "ci_low", "ci_high"),
+    DRIVERS: ("estimate", "se", "ci_low", "ci_high", "p_value", "driver_p_value"),
 }
 """Value columns that disclosure blanks on a suppressed row; a value there means a leak."""
 
 
+def empty_drivers() -> pd.DataFrame:
+    """Return a drivers table without rows (a survey whose indicators name no drivers)."""
+    dtypes = {"VARCHAR": "str", "DOUBLE": "float64", "BIGINT": "Int64", "BOOLEAN": "bool"}
+    return pd.DataFrame(
+        {c: pd.Series(dtype=dtypes[sql]) for c, sql in TABLE_COLUMNS[DRIVERS].items()}
+    )
+
+
 @dataclass(frozen=True, eq=False)
 class PublishedTables:
-    """The four tables of one export: Tables 1-3 after disclosure control, and the methodology."""
+    """The tables of one export: Tables 1-3 and the drivers table, published, and the methodology.
+
+    ``drivers`` comes from :func:`perception.indicators.publish_drivers`; it is empty when no
+    indicator names ``drivers:``.
+    """
 
     estimates: pd.DataFrame
     trends: pd.DataFrame
     status: pd.DataFrame
     methodology: pd.DataFrame
+    drivers: pd.DataFrame = field(default_factory=empty_drivers)
 
     def by_name(self) -> dict[str, pd.DataFrame]:
         """Return the tables under their database names, in the contract's order."""
@@ -220,6 +267,7 @@ class PublishedTables:
             TRENDS: self.trends,
             STATUS: self.status,
             METHODOLOGY: self.methodology,
+            DRIVERS: self.drivers,
         }
 
 
@@ -277,7 +325,7 @@ def check_published(table: pd.DataFrame, name: str, domains: Sequence[str]) -> p
 
 
 def _check_disclosed(table: pd.DataFrame, name: str) -> None:
-    """Refuse Table 1 or 2 when it lacks the columns that disclosure control appends."""
+    """Refuse Table 1, 2 or the drivers table when it lacks the disclosure columns."""
     if name not in _HIDDEN_WHEN_SUPPRESSED:
         return
     absent = [c for c in DISCLOSURE_COLUMNS if c not in table.columns]
@@ -386,7 +434,7 @@ def _check_hidden(table: pd.DataFrame, name: str) -> None:
 
 
 def check_tables(tables: PublishedTables, domains: Sequence[str]) -> PublishedTables:
-    """Return the four tables checked (:func:`check_published`) and consistent with each other.
+    """Return the tables checked (:func:`check_published`) and consistent with each other.
 
     ``domains`` are the survey's domain columns (``Catalogue.domain_columns``).
 
@@ -402,7 +450,7 @@ def check_tables(tables: PublishedTables, domains: Sequence[str]) -> PublishedTa
         **{
             field: check_published(table, name, domains)
             for field, (name, table) in zip(
-                ("estimates", "trends", "status", "methodology"),
+                ("estimates", "trends", "status", "methodology", "drivers"),
                 tables.by_name().items(),
                 strict=True,
             )
@@ -423,12 +471,13 @@ def check_tables(tables: PublishedTables, domains: Sequence[str]) -> PublishedTa
         | set(checked.trends["wave"])
         | set(checked.trends["reference_wave"].dropna())
         | set(checked.status["latest_wave"].dropna())
+        | set(checked.drivers["wave"])
     )
     undescribed = sorted(used - described)
     if undescribed:
         raise ValidationError(
             "Waves of the exported tables lack a methodology row",
-            expected="a methodology row for every wave of Tables 1-3",
+            expected="a methodology row for every wave of Tables 1-3 and the drivers table",
             found=f"no methodology for: {', '.join(undescribed)}",
             hint="build the methodology table from every weighted wave (methodology_table)",
             column="wave",

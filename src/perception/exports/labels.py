@@ -79,7 +79,13 @@ class ExportLabels:
             for c in set_columns(domain_set)
         )
 
-    def check(self, estimates: pd.DataFrame, status: pd.DataFrame, lang: Lang) -> None:
+    def check(
+        self,
+        estimates: pd.DataFrame,
+        status: pd.DataFrame,
+        lang: Lang,
+        drivers: pd.DataFrame | None = None,
+    ) -> None:
         """Check that every indicator, benchmark, domain and code of the tables has a label.
 
         Raises
@@ -91,7 +97,11 @@ class ExportLabels:
         self._require(
             "survey title", [lang] if lang not in self.survey else [], "the survey file's title"
         )
-        needed_indicators = sorted(set(estimates["indicator"]) | set(status["indicator"]))
+        needed_indicators = sorted(
+            set(estimates["indicator"])
+            | set(status["indicator"])
+            | set(() if drivers is None else drivers["indicator"])
+        )
         self._require("indicator", _lacking(self.indicators, needed_indicators, lang), "indicators")
         needed_benchmarks = sorted(set(estimates["benchmark"]) | set(status["benchmark"]))
         self._require("benchmark", _lacking(self.benchmarks, needed_benchmarks, lang), "benchmarks")
@@ -276,6 +286,57 @@ _TEXTS: Mapping[str, Mapping[Lang, str]] = {
         "fr": "Marge d'erreur : 1,96 × √(0,25 × deff / n), pour une proportion de 50 % à "
         "l'effet de plan de la pondération ; citer les intervalles de confiance de chaque "
         "estimation.",
+    },
+    "drivers_sheet": {"en": "Drivers", "fr": "Facteurs"},
+    "drivers_title": {
+        "en": "What goes with each indicator: average marginal effects of its drivers",
+        "fr": "Ce qui va de pair avec chaque indicateur : effets marginaux moyens de ses facteurs",
+    },
+    "drivers_subtitle": {
+        "en": "{survey}. Associations, not causes.",
+        "fr": "{survey}. Des associations, pas des causes.",
+    },
+    "driver": {"en": "Factor", "fr": "Facteur"},
+    "driver_level": {"en": "Group", "fr": "Groupe"},
+    "driver_reference": {"en": "Compared with", "fr": "Par rapport à"},
+    "driver_effect": {"en": "Difference (marginal effect)", "fr": "Écart (effet marginal)"},
+    "driver_p_value": {"en": "Factor p-value", "fr": "Valeur p du facteur"},
+    "driver_n_level": {"en": "n (group)", "fr": "n (groupe)"},
+    "driver_n_reference": {"en": "n (compared with)", "fr": "n (référence)"},
+    "driver_n": {"en": "n (model)", "fr": "n (modèle)"},
+    "driver_note": {"en": "Note", "fr": "Remarque"},
+    "note_drivers": {
+        "en": "Each difference compares a group with the group it is compared with, holding "
+        "the indicator's other factors fixed (average marginal effect of a survey-weighted "
+        "regression: logistic for percentages, linear for scores), in percentage points (pp) "
+        "for percentages and net scores. These are associations, not causes: a factor goes "
+        "with the indicator once the others are accounted for; changing it would not "
+        "necessarily change the indicator. 95% confidence intervals account for weights, "
+        "strata and clusters; the factor p-value tests all its groups at once.",
+        "fr": "Chaque écart compare un groupe au groupe de référence, les autres facteurs de "
+        "l'indicateur étant tenus constants (effet marginal moyen d'une régression pondérée : "
+        "logistique pour les pourcentages, linéaire pour les scores), en points de "
+        "pourcentage (pp) pour les pourcentages et les scores nets. Ce sont des associations, "
+        "pas des causes : un facteur va de pair avec l'indicateur une fois les autres pris "
+        "en compte ; le modifier ne changerait pas nécessairement l'indicateur. Les "
+        "intervalles de confiance à 95 % tiennent compte des poids, des strates et des "
+        "grappes ; la valeur p du facteur teste tous ses groupes à la fois.",
+    },
+    "note_drivers_small": {
+        "en": "* Suppressed: fewer than {suppress} respondents in the group or in the group it "
+        "is compared with. Groups with fewer than {suppress} respondents are pooled with the "
+        "factor's other small groups, or left out of the model, as the note says.",
+        "fr": "* Masqué : moins de {suppress} répondants dans le groupe ou dans le groupe de "
+        "référence. Les groupes de moins de {suppress} répondants sont regroupés avec les "
+        "autres petits groupes du facteur, ou laissés hors du modèle, comme l'indique la "
+        "remarque.",
+    },
+    "note_drivers_dk": {
+        "en": "Don't know is kept in the base of percentages (counted among those who did not "
+        "give the answer shown) and excluded from scores; refusals are always excluded.",
+        "fr": "« Ne sait pas » est gardé dans la base des pourcentages (compté parmi ceux qui "
+        "n'ont pas donné la réponse indiquée) et exclu des scores ; les refus sont toujours "
+        "exclus.",
     },
     "note_source": {
         "en": "Source: {survey}, {waves}; weighted estimates. Generated {generated}.",

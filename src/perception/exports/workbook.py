@@ -1,4 +1,4 @@
-"""The report workbook: a status sheet, one sheet per benchmark and a methodology sheet.
+"""The report workbook: a status sheet, one per benchmark, a methodology and a drivers sheet.
 
 Cell conventions, explained in the footnotes under every table:
 
@@ -52,12 +52,15 @@ NO_DATA = "–"
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 """First characters that make a spreadsheet read a text as a formula (OWASP CSV injection)."""
 
-Kind = Literal["percent", "points", "score", "score_change", "p_value", "count", "ratio", "margin"]
+Kind = Literal[
+    "percent", "points", "pp", "score", "score_change", "p_value", "count", "ratio", "margin"
+]
 Mark = Literal["plain", "flagged", "suppressed"]
 
 _FORMATS: Mapping[Kind, tuple[str, str]] = {
     "percent": ("0.0%", "(0.0%);(-0.0%);(0.0%)"),
     "points": ('+0.0" pp";-0.0" pp";0.0" pp"', '(+0.0" pp");(-0.0" pp");(0.0" pp")'),
+    "pp": ('+0.0" pp";-0.0" pp";0.0" pp"', '(+0.0" pp");(-0.0" pp");(0.0" pp")'),
     "score": ("0.00", "(0.00);(-0.00);(0.00)"),
     "score_change": ("+0.00;-0.00;0.00", "(+0.00);(-0.00);(0.00)"),
     "p_value": ("0.000", "(0.000)"),
@@ -65,12 +68,14 @@ _FORMATS: Mapping[Kind, tuple[str, str]] = {
     "ratio": ("0.00", "0.00"),
     "margin": ('"±"0.0" pts"', '"±"0.0" pts"'),
 }
-"""Number format of each kind of value: (plain, flagged)."""
+"""Number format of each kind of value: (plain, flagged). ``points`` are fractions shown in
+percentage points (× 100), ``pp`` values already in percentage points (marginal effects)."""
 
 _SCALE: Mapping[Kind, float] = {"points": 100.0, "margin": 100.0}
 _HALF_LAST_DIGIT: Mapping[Kind, float] = {
     "percent": 0.0005,
     "points": 0.05,
+    "pp": 0.05,
     "score": 0.005,
     "score_change": 0.005,
 }
@@ -131,6 +136,7 @@ def workbook_bytes(tables: PublishedTables, labels: ExportLabels, lang: Lang) ->
         _status_sheet(context),
         *(_benchmark_sheet(context, b) for b in context.benchmarks()),
         _methodology_sheet(context),
+        *([_drivers_sheet(context)] if len(tables.drivers) else []),
     ]
     workbook = Workbook()
     workbook.remove(workbook.active)
@@ -436,13 +442,14 @@ def _sheet_name(benchmark: str) -> str:
     """Return a benchmark's sheet name: its id, if Excel accepts it."""
     reserved = {
         text(k, lang).casefold()
-        for k in ("status_sheet", "methodology_sheet")
+        for k in ("status_sheet", "methodology_sheet", "drivers_sheet")
         for lang in ("en", "fr")
     }
     if not _SHEET_NAME.match(benchmark) or benchmark.casefold() in reserved:
         raise ConfigError(
             f"Benchmark id `{benchmark}` cannot name an Excel sheet",
-            expected="at most 31 characters, none of [ ] : * ? / \\, and not Status or Methodology",
+            expected="at most 31 characters, none of [ ] : * ? / \\, and not Status, "
+            "Methodology or Drivers",
             found=benchmark,
             hint="rename the benchmark in config/indicators.yaml",
         )
@@ -581,6 +588,75 @@ def _methodology_sheet(context: _Context) -> _Sheet:
         notes=context.notes("note_suppressed", "note_flagged", "note_dk", "note_moe"),
         frozen_columns=1,
     )
+
+
+# --------------------------------------------------------------------------- drivers sheet
+
+
+def _drivers_sheet(context: _Context) -> _Sheet:
+    """Build the drivers sheet: marginal effects of each indicator's drivers, by wave."""
+    lang = context.lang
+    drivers = context.tables.drivers
+    order = wave_order(context.tables.methodology)
+    records = sorted(
+        enumerate(_records(drivers)),
+        key=lambda item: (
+            order.index(str(item[1]["wave"])),
+            context.indicator_rank(str(item[1]["indicator"])),
+            item[0],
+        ),
+    )
+    columns = [
+        _Column(context.text("indicator"), 40, wrap=True),
+        _Column(context.text("wave"), 16, wrap=True),
+        _Column(context.text("driver"), 22, wrap=True),
+        _Column(context.text("driver_level"), 24, wrap=True),
+        _Column(context.text("driver_reference"), 20, wrap=True),
+        _Column(context.text("driver_effect"), 13, wrap=True),
+        _Column(context.text("status_ci_low"), 11, wrap=True),
+        _Column(context.text("status_ci_high"), 11, wrap=True),
+        _Column(context.text("p_value"), 9),
+        _Column(context.text("driver_p_value"), 11, wrap=True),
+        _Column(context.text("driver_n_level"), 11, wrap=True),
+        _Column(context.text("driver_n_reference"), 11, wrap=True),
+        _Column(context.text("driver_n"), 11, wrap=True),
+        _Column(context.text("driver_note"), 50, wrap=True),
+    ]
+    rows = [_drivers_row(context, row) for _, row in records]
+    return _Sheet(
+        name=context.text("drivers_sheet"),
+        title=context.text("drivers_title"),
+        subtitle=context.text("drivers_subtitle", survey=context.labels.survey[lang]),
+        columns=columns,
+        rows=rows,
+        notes=context.notes(
+            "note_drivers", "note_drivers_small", "note_flagged", "note_drivers_dk"
+        ),
+        frozen_columns=4,
+    )
+
+
+def _drivers_row(context: _Context, row: Mapping[str, object]) -> list[_Cell]:
+    """Return the cells of one effect of the drivers sheet, marked as disclosure marks it."""
+    lang = context.lang
+    mark = _mark(row)
+    kind: Kind = "pp" if row["unit"] == "percentage points" else "score_change"
+    return [
+        _Cell(context.labels.indicators[str(row["indicator"])][lang]),
+        _text_cell(context.wave_labels.get(str(row["wave"]))),
+        _text_cell(row[f"driver_label_{lang}"]),
+        _text_cell(row[f"level_label_{lang}"]),
+        _text_cell(row[f"reference_label_{lang}"]),
+        _number(row["estimate"], kind, mark),
+        _number(row["ci_low"], kind, mark),
+        _number(row["ci_high"], kind, mark),
+        _number(row["p_value"], "p_value", mark),
+        _number(row["driver_p_value"], "p_value", mark),
+        _number(row["n_level"], "count"),
+        _number(row["n_reference"], "count"),
+        _number(row["n"], "count"),
+        _text_cell(row[f"note_{lang}"] or None),
+    ]
 
 
 # --------------------------------------------------------------------------- rendering

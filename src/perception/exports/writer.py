@@ -57,7 +57,17 @@ XLSX = "indicators.xlsx"
 XLSX_FR = "indicators_fr.xlsx"
 WORKBOOKS: Mapping[Lang, str] = {"en": XLSX, "fr": XLSX_FR}
 """The report workbook of each language."""
-EXPORT_FILES: tuple[str, ...] = (CSV, PARQUET, DUCKDB, XLSX, XLSX_FR)
+DRIVERS_CSV = "drivers.csv"
+DRIVERS_PARQUET = "drivers.parquet"
+EXPORT_FILES: tuple[str, ...] = (
+    CSV,
+    PARQUET,
+    DUCKDB,
+    XLSX,
+    XLSX_FR,
+    DRIVERS_CSV,
+    DRIVERS_PARQUET,
+)
 """The files of every run, in the order they are written."""
 
 LATEST = "latest"
@@ -76,6 +86,8 @@ class ExportResult:
     duckdb: Path
     xlsx: Path
     xlsx_fr: Path
+    drivers_csv: Path
+    drivers_parquet: Path
 
 
 def write_exports(
@@ -88,9 +100,10 @@ def write_exports(
     """Write the report-ready exports of a run, then replace ``latest`` with them.
 
     Writes ``indicators.csv`` (Table 1, tidy long, UTF-8 with BOM), ``indicators.parquet``
-    (Table 1), ``indicators.duckdb`` (all four tables) and the report workbook in English
-    (``indicators.xlsx``) and French (``indicators_fr.xlsx``) into ``out_root/runs/<run_id>/``,
-    then copies them to ``out_root/latest/`` (see the module docstring for the exact sequence).
+    (Table 1), ``indicators.duckdb`` (every table), the report workbook in English
+    (``indicators.xlsx``) and French (``indicators_fr.xlsx``), ``drivers.csv`` and
+    ``drivers.parquet`` (the published drivers table) into ``out_root/runs/<run_id>/``, then
+    copies them to ``out_root/latest/`` (see the module docstring for the exact sequence).
     Rerunning with the same run id replaces that run's folder.
 
     Raises
@@ -106,7 +119,7 @@ def write_exports(
     _check_run_id(run_id)
     checked = check_tables(tables, labels.domains)
     for lang in LANGS:
-        labels.check(checked.estimates, checked.status, lang)
+        labels.check(checked.estimates, checked.status, lang, checked.drivers)
     token = uuid.uuid4().hex[:12]
     runs = Path(out_root) / RUNS
     runs.mkdir(parents=True, exist_ok=True)
@@ -118,6 +131,8 @@ def write_exports(
         _write_duckdb(checked.by_name(), staging / DUCKDB, token, labels.domains)
         for lang, name in WORKBOOKS.items():
             _write_bytes(staging / name, workbook_bytes(checked, labels, lang))
+        _write_csv(checked.drivers, staging / DRIVERS_CSV)
+        write_parquet(checked.drivers, staging / DRIVERS_PARQUET)
         run_dir = runs / run_id
         _replace_dir(staging, run_dir, token)
     except BaseException:
@@ -132,6 +147,8 @@ def write_exports(
         duckdb=run_dir / DUCKDB,
         xlsx=run_dir / XLSX,
         xlsx_fr=run_dir / XLSX_FR,
+        drivers_csv=run_dir / DRIVERS_CSV,
+        drivers_parquet=run_dir / DRIVERS_PARQUET,
     )
 
 
@@ -147,7 +164,7 @@ def _check_run_id(run_id: str) -> None:
 
 
 def _write_csv(table: pd.DataFrame, path: Path) -> None:
-    """Write Table 1 as CSV: UTF-8 with a byte-order mark, RFC 4180 line ends, NA as empty.
+    """Write a table as CSV: UTF-8 with a byte-order mark, RFC 4180 line ends, NA as empty.
 
     A text starting with ``=``, ``+``, ``-``, ``@``, tab or carriage return is written with a
     leading apostrophe (``'=HYPERLINK(...)``), as OWASP advises against CSV injection, so a

@@ -23,7 +23,12 @@ from perception.indicators.config import (
     validate_indicators,
     with_domains,
 )
-from perception.indicators.drivers import DRIVER_COLUMNS, indicator_drivers
+from perception.indicators.drivers import (
+    DRIVER_COLUMNS,
+    PUBLISHED_DRIVER_COLUMNS,
+    indicator_drivers,
+    publish_drivers,
+)
 from perception.indicators.estimates import (
     ESTIMATE_COLUMNS,
     RELIABILITY_COLUMNS,
@@ -37,6 +42,7 @@ __all__ = [
     "DOMAIN_DTYPE",
     "DRIVER_COLUMNS",
     "ESTIMATE_COLUMNS",
+    "PUBLISHED_DRIVER_COLUMNS",
     "RELIABILITY_COLUMNS",
     "SET_SEPARATOR",
     "VARIANTS",
@@ -54,6 +60,7 @@ __all__ = [
     "index_reliability",
     "indicator_drivers",
     "load_indicators",
+    "publish_drivers",
     "score_indicator",
     "validate_indicators",
     "with_domains",

@@ -17,12 +17,21 @@ import pandas as pd
 
 from perception.config import Catalogue
 from perception.design import SurveyDesign
-from perception.errors import ModelError
+from perception.disclosure import DisclosureRules
+from perception.errors import ModelError, ValidationError
 from perception.indicators.config import Indicator, IndicatorCatalogue
 from perception.indicators.scores import item_codes, score_indicator
 from perception.regression import Family, marginal_effects, regress
 
-__all__ = ["DRIVER_COLUMNS", "POOLED_PREFIX", "indicator_drivers"]
+__all__ = [
+    "DRIVER_COLUMNS",
+    "DRIVER_VALUE_COLUMNS",
+    "POOLED_PREFIX",
+    "POOLED_PREFIX_FR",
+    "PUBLISHED_DRIVER_COLUMNS",
+    "indicator_drivers",
+    "publish_drivers",
+]
 
 #: The drivers table: every column and its dtype, in order.
 DRIVER_COLUMNS: dict[str, str] = {
@@ -48,12 +57,26 @@ DRIVER_COLUMNS: dict[str, str] = {
     "driver_p_value": "float64",
     "unit": "str",
     "n_level": "Int64",
+    "n_reference": "Int64",
     "n": "Int64",
-    "flagged": "boolean",
-    "note": "str",
+    "note_en": "str",
+    "note_fr": "str",
 }
+#: The published drivers table (:func:`publish_drivers`): the same, disclosure columns appended.
+PUBLISHED_DRIVER_COLUMNS: dict[str, str] = {
+    **DRIVER_COLUMNS,
+    "suppressed": "bool",
+    "flagged": "bool",
+    "disclosure": "str",
+}
+#: Columns blanked on a suppressed row of the published drivers table.
+DRIVER_VALUE_COLUMNS = ("estimate", "se", "ci_low", "ci_high", "p_value", "driver_p_value")
 POOLED_PREFIX = "Pooled: "
-"""Start of the label of a level that pools several small levels."""
+"""Start of the English label of a level that pools several small levels."""
+POOLED_PREFIX_FR = "Regroupés : "
+"""Start of the French label of a level that pools several small levels."""
+Note = tuple[str, str]
+"""A note in English and French."""
 _OUTCOME = "_drivers_outcome"
 _PREFIX = "_driver_"
 
@@ -65,34 +88,45 @@ class _Driver:
     name: str
     codes: np.ndarray
     labels: dict[int, tuple[str, str]]
-    notes: tuple[str, ...]
+    notes: tuple[Note, ...]
 
 
 def _pool(
-    name: str, codes: np.ndarray, keep: np.ndarray, labels: dict[int, tuple[str, str]], min_n: int
-) -> tuple[np.ndarray, dict[int, tuple[str, str]], list[str]]:
-    """Pool the levels with fewer than ``min_n`` kept rows; drop the pool if it is still small."""
+    name: Note, codes: np.ndarray, keep: np.ndarray, labels: dict[int, tuple[str, str]], min_n: int
+) -> tuple[np.ndarray, dict[int, tuple[str, str]], list[Note]]:
+    """Pool the levels with fewer than ``min_n`` kept rows; drop the pool if it is still small.
+
+    ``name`` is the driver's label (English, French).
+    """
     codes = codes.copy()
     labels = dict(labels)
-    notes: list[str] = []
+    notes: list[Note] = []
     present, counts = np.unique(codes[keep & ~np.isnan(codes)], return_counts=True)
     small = [int(c) for c, n in zip(present, counts, strict=True) if n < min_n]
     if not small:
         return codes, labels, notes
     total = int(sum(n for c, n in zip(present, counts, strict=True) if int(c) in small))
     names = ", ".join(labels[c][0] for c in small)
+    names_fr = ", ".join(labels[c][1] for c in small)
     if len(small) > 1 and total >= min_n:
         target = small[0]
         codes[np.isin(codes, small)] = target
-        labels[target] = (
-            POOLED_PREFIX + names,
-            POOLED_PREFIX + ", ".join(labels[c][1] for c in small),
+        labels[target] = (POOLED_PREFIX + names, POOLED_PREFIX_FR + names_fr)
+        notes.append(
+            (
+                f"{name[0]}: levels with fewer than {min_n} respondents pooled ({names})",
+                f"{name[1]} : niveaux de moins de {min_n} répondants regroupés ({names_fr})",
+            )
         )
-        notes.append(f"{name}: levels with fewer than {min_n} respondents pooled ({names})")
     else:
         codes[np.isin(codes, small)] = np.nan
         notes.append(
-            f"{name}: {total} respondents in levels with fewer than {min_n} left out ({names})"
+            (
+                f"{name[0]}: {total} respondents in levels with fewer than {min_n} left out "
+                f"({names})",
+                f"{name[1]} : {total} répondants de niveaux de moins de {min_n} laissés hors "
+                f"du modèle ({names_fr})",
+            )
         )
     return codes, labels, notes
 
@@ -103,27 +137,35 @@ def _drivers(
     catalogue: Catalogue,
     outcome: np.ndarray,
     min_n: int,
-) -> tuple[list[_Driver], list[str]]:
+) -> tuple[list[_Driver], list[Note]]:
     """Code each driver (substantive codes only), pooling small levels until none is left."""
-    notes: list[str] = []
+    notes: list[Note] = []
     drivers: dict[str, np.ndarray] = {}
     labels: dict[str, dict[int, tuple[str, str]]] = {}
+    titles: dict[str, Note] = {}
     for name in names:
+        label = catalogue.variables[name].label
+        titles[name] = (label.en, label.fr)
         if name not in data.columns or not data[name].notna().any():
-            notes.append(f"{name}: not asked in this wave, left out")
+            notes.append(
+                (
+                    f"{label.en}: not asked in this wave, left out",
+                    f"{label.fr} : non posé lors de cette vague, laissé hors du modèle",
+                )
+            )
             continue
         codes = item_codes(data[name])
         known = catalogue.codes(name)
         drivers[name] = np.where(np.isin(codes, list(known)), codes, np.nan)
         labels[name] = {int(c): (lab.en, lab.fr) for c, lab in known.items()}
-    pooled_notes: dict[str, list[str]] = {name: [] for name in drivers}
+    pooled_notes: dict[str, list[Note]] = {name: [] for name in drivers}
     for _ in range(10):
         keep = ~np.isnan(outcome)
         for codes in drivers.values():
             keep &= ~np.isnan(codes)
         changed = False
         for name in list(drivers):
-            new, labels[name], found = _pool(name, drivers[name], keep, labels[name], min_n)
+            new, labels[name], found = _pool(titles[name], drivers[name], keep, labels[name], min_n)
             if found:
                 changed = True
                 pooled_notes[name].extend(found)
@@ -136,10 +178,24 @@ def _drivers(
         keep &= ~np.isnan(codes)
     for name, codes in drivers.items():
         if np.unique(codes[keep]).size < 2:
-            notes.append(f"{name}: fewer than two levels with {min_n} respondents, left out")
+            notes.append(
+                (
+                    f"{titles[name][0]}: fewer than two levels with {min_n} respondents, left out",
+                    f"{titles[name][1]} : moins de deux niveaux de {min_n} répondants, laissé "
+                    "hors du modèle",
+                )
+            )
             continue
         out.append(_Driver(name, codes, labels[name], tuple(pooled_notes[name])))
     return out, notes
+
+
+def _notes(notes: Sequence[Note]) -> dict[str, str]:
+    """Return the ``note_en`` and ``note_fr`` cells of a row: its notes joined by "; "."""
+    return {
+        "note_en": "; ".join(note[0] for note in notes),
+        "note_fr": "; ".join(note[1] for note in notes),
+    }
 
 
 def _model(indicator: Indicator) -> tuple[Family, str]:
@@ -159,7 +215,6 @@ def indicator_drivers(
     survey: str,
     wave: str,
     min_n: int = 25,
-    flag_below: int = 50,
     level: float = 0.95,
 ) -> pd.DataFrame:
     """Average marginal effects of each indicator's drivers in one wave (a tidy table).
@@ -178,9 +233,8 @@ def indicator_drivers(
         Smallest number of respondents (in the model) behind a published level: smaller
         levels of a driver are pooled into one level when together they reach ``min_n``,
         and left out of the model otherwise; a driver left with one level is dropped. The
-        ``note`` column says what was done. Use the disclosure rules' ``suppress_below``.
-    flag_below
-        Levels with fewer respondents than this are ``flagged`` (shown with caution).
+        ``note_en`` and ``note_fr`` columns say what was done. Use the disclosure rules'
+        ``suppress_below``.
     level
         Confidence level.
 
@@ -191,8 +245,10 @@ def indicator_drivers(
         the effect of that level against the driver's reference level (its first code)
         holding the other drivers fixed, in percentage points for proportions and net scores
         (points on the indicator's scale otherwise); ``driver_p_value`` is the Wald F test of
-        the whole driver. A model that cannot be fitted gives one row with NaN effects and
-        the reason in ``note``.
+        the whole driver; ``n_level`` and ``n_reference`` count the respondents of the level
+        and of the reference level in the model. A model that cannot be fitted gives one row
+        with NaN effects and the reason in ``note_en`` and ``note_fr``. Disclosure columns
+        are added by :func:`publish_drivers`.
 
     Notes
     -----
@@ -221,7 +277,7 @@ def indicator_drivers(
         base = {"survey": survey, "wave": wave, "indicator": indicator.id, "model": family}
         drivers, notes = _drivers(data, indicator.drivers, catalogue, outcome, min_n)
         if not drivers:
-            rows.append({**base, "unit": unit, "note": "; ".join(notes) or "no driver"})
+            rows.append({**base, "unit": unit, **_notes(notes or [("no driver", "aucun facteur")])})
             continue
         columns: dict[str, pd.Series | np.ndarray] = {_OUTCOME: outcome}
         for driver in drivers:
@@ -233,8 +289,9 @@ def indicator_drivers(
         try:
             model = regress(design.with_columns(columns), formula, family, level=level)
         except ModelError as error:
-            notes.append(f"model not fitted: {error.message} ({error.found})")
-            rows.append({**base, "unit": unit, "note": "; ".join(notes)})
+            reason = f"{error.message} ({error.found})"
+            notes.append((f"model not fitted: {reason}", f"modèle non estimé : {reason}"))
+            rows.append({**base, "unit": unit, **_notes(notes)})
             continue
         effects = marginal_effects(model)
         used = model.rows
@@ -242,11 +299,12 @@ def indicator_drivers(
             test = model.wald_test([_PREFIX + driver.name])
             variable = catalogue.variables[driver.name]
             counts = pd.Series(driver.codes[used]).value_counts()
-            note = "; ".join([*driver.notes, *notes])
+            note = _notes([*driver.notes, *notes])
             mine = effects[effects["variable"] == _PREFIX + driver.name]
             for effect in mine.itertuples(index=False):
                 code, reference = int(str(effect.level)), int(str(effect.reference))
                 n_level = int(counts.get(float(code), 0))
+                n_reference = int(counts.get(float(reference), 0))
                 rows.append(
                     {
                         **base,
@@ -268,11 +326,66 @@ def indicator_drivers(
                         "driver_p_value": test.p_value,
                         "unit": unit,
                         "n_level": n_level,
+                        "n_reference": n_reference,
                         "n": model.n,
-                        "flagged": n_level < flag_below,
-                        "note": note,
+                        **note,
                     }
                 )
     table = pd.DataFrame(rows, columns=list(DRIVER_COLUMNS))
-    table["note"] = table["note"].fillna("")
+    table[["note_en", "note_fr"]] = table[["note_en", "note_fr"]].fillna("")
     return table.astype(DRIVER_COLUMNS)
+
+
+def publish_drivers(drivers: pd.DataFrame, rules: DisclosureRules) -> pd.DataFrame:
+    """Return the drivers table of every wave under the disclosure rules, ready to publish.
+
+    Parameters
+    ----------
+    drivers
+        Tables of :func:`indicator_drivers` (:data:`DRIVER_COLUMNS`), one or more waves.
+    rules
+        The survey's disclosure rules (``config/disclosure.yaml``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`PUBLISHED_DRIVER_COLUMNS`: a row is ``suppressed`` (its
+        :data:`DRIVER_VALUE_COLUMNS` set to NA) when its level or its reference level has
+        fewer than ``suppress_below`` respondents in the model, and ``flagged`` when the
+        smaller of the two is below ``flag_below``; ``disclosure`` gives the reason. With
+        ``indicator_drivers(min_n=suppress_below)`` nothing is suppressed (small levels were
+        pooled or left out); this is the check that a table computed under other rules cannot
+        publish a small level. Counts stay published, as in Table 1.
+
+    Raises
+    ------
+    ValidationError
+        If a column of :data:`DRIVER_COLUMNS` is missing (a table from an older version:
+        rerun the wave) or present twice.
+
+    """
+    missing = [c for c in DRIVER_COLUMNS if c not in drivers.columns]
+    if missing:
+        raise ValidationError(
+            "The drivers table lacks columns",
+            expected=", ".join(DRIVER_COLUMNS),
+            found=f"missing: {', '.join(missing)}",
+            hint="recompute it with perception.indicators.indicator_drivers (rerun the wave "
+            "job: the drivers asset)",
+            column=missing[0],
+        )
+    table = drivers.loc[:, list(DRIVER_COLUMNS)].reset_index(drop=True).astype(DRIVER_COLUMNS)
+    smallest = np.fmin(
+        table["n_level"].astype("Float64").to_numpy(dtype=float, na_value=np.nan),
+        table["n_reference"].astype("Float64").to_numpy(dtype=float, na_value=np.nan),
+    )
+    counted = ~np.isnan(smallest)
+    suppressed = counted & (smallest < rules.suppress_below)
+    flagged = counted & ~suppressed & (smallest < rules.flag_below)
+    table.loc[suppressed, list(DRIVER_VALUE_COLUMNS)] = np.nan
+    table["suppressed"] = suppressed
+    table["flagged"] = flagged
+    table["disclosure"] = np.where(
+        suppressed, rules.small_reason, np.where(flagged, rules.flag_reason, "")
+    )
+    return table.astype(PUBLISHED_DRIVER_COLUMNS)

@@ -19,11 +19,12 @@ from perception.exports.contract import (
 )
 from perception.exports.labels import ExportLabels, Lang
 from perception.exports.methodology import margin_of_error, methodology_table
-from perception.exports.writer import EXPORT_FILES, ExportResult, write_exports
+from perception.exports.writer import EXPORT_FILES, ExportResult, add_to_latest, write_exports
 
 __all__ = [
     "EXPORT_FILES",
     "TABLE_COLUMNS",
+    "add_to_latest",
     "ExportLabels",
     "ExportResult",
     "Lang",

@@ -1,7 +1,5 @@
 """The ``results_brief`` asset: Word and PDF briefs in English and French, beside the exports."""
 
-from __future__ import annotations
-
 from collections.abc import Sequence
 
 import dagster as dg

@@ -114,6 +114,7 @@ def test_definitions_load_with_described_grouped_assets() -> None:
         "benchmark_status",
         "exports",
         "dashboard_html",
+        "results_brief",
     }
     for key in graph.get_all_asset_keys():
         node = graph.get(key)

@@ -62,7 +62,11 @@ def render_briefs(briefs: Mapping[Lang, Brief], *, pdf: bool = True) -> Rendered
         }
         with ThreadPoolExecutor(max_workers=len(pages)) as pool:
             printed = dict(
-                zip(pages, pool.map(lambda page: pdf_bytes(page, browser), pages.values()))
+                zip(
+                    pages,
+                    pool.map(lambda page: pdf_bytes(page, browser), pages.values()),
+                    strict=True,
+                )
             )
     except PerceptionError as error:
         return RenderedBriefs(files, error)

@@ -94,8 +94,9 @@ class Templates(_Model):
                 raise _rule(key, f"a malformed template ({exc})", allowed) from None
             unknown = [f for f in named if f not in allowed]
             if unknown:
-                raise _rule(key, f"unknown field(s) {', '.join('{' + f + '}' for f in unknown)}",
-                            allowed)
+                raise _rule(
+                    key, f"unknown field(s) {', '.join('{' + f + '}' for f in unknown)}", allowed
+                )
         return self
 
 

@@ -86,7 +86,13 @@ class Brief:
 
     def texts(self) -> list[str]:
         """Return every text of the brief (for checks), tables and captions included."""
-        out = [self.title, self.intro, self.scorecard_heading, self.images_heading, self.methodology_heading]
+        out = [
+            self.title,
+            self.intro,
+            self.scorecard_heading,
+            self.images_heading,
+            self.methodology_heading,
+        ]
         for section in self.sections:
             out.append(section.heading)
             out += [f"{p.badge} {p.text}" for p in section.paragraphs]
@@ -135,9 +141,7 @@ def build_briefs(
             file=survey.path,
         )
     gaps = _gaps(tables["indicator_estimates"], indicators, data, chosen)
-    return {
-        lang: _Builder(data, config, lang, chosen, gaps, images).brief() for lang in LANGS
-    }
+    return {lang: _Builder(data, config, lang, chosen, gaps, images).brief() for lang in LANGS}
 
 
 def _gaps(
@@ -156,9 +160,9 @@ def _gaps(
         cell = data.cell(ind.id, wave)
         significant = False
         if cell.state == "value" and ind.id in national.index:
-            p = national.at[ind.id, "p_adjusted"]
+            p = float(national["p_adjusted"].astype("float64").get(ind.id, math.nan))
             excludes = cell.ci_low > 0 or cell.ci_high < 0
-            significant = bool(not pd.isna(p) and float(p) < rules.ALPHA and excludes)
+            significant = bool(p < rules.ALPHA and excludes)
         codes = data.catalogue.codes(ind.by)
         out[ind.id] = (codes[ind.a], codes[ind.b], significant)
     return out
@@ -219,9 +223,7 @@ class _Builder:
 
     def sections(self) -> list[Section]:
         """One section per benchmark, one paragraph per indicator, in catalogue order."""
-        ordered = self.data.ordered_indicators(gaps=False) + self.data.ordered_indicators(
-            gaps=True
-        )
+        ordered = self.data.ordered_indicators(gaps=False) + self.data.ordered_indicators(gaps=True)
         out = []
         for benchmark, label in self.data.benchmarks.items():
             members = [ind for ind in ordered if ind.benchmark == benchmark]
@@ -234,7 +236,7 @@ class _Builder:
         return out
 
     def paragraph(self, ind: IndicatorView) -> str:
-        """An indicator's sentence, then its regional highlights."""
+        """Write an indicator's sentence, then its regional highlights."""
         t = self.t
         cell = self.data.cell(ind.id, self.wave)
         level = rules.level_clause(ind, cell, self.date(self.wave), self.lang, t)
@@ -247,7 +249,7 @@ class _Builder:
         return " ".join([sentence, *self.highlights(ind, cell)])
 
     def second_clause(self, ind: IndicatorView, cell: Cell) -> str:
-        """The gap verdict of a gap indicator, else the change since the reference wave."""
+        """Word the verdict of a gap, else the change since the reference wave."""
         if cell.state != "value":
             return ""
         if ind.id in self.gaps:
@@ -289,7 +291,7 @@ class _Builder:
     # ------------------------------------------------------------------ tables
 
     def cell_texts(self, ind: IndicatorView, cell: Cell) -> tuple[str, str]:
-        """A table cell's value and CI: flagged in parentheses, suppressed as ``*``."""
+        """Write a table cell's value and CI: flagged in parentheses, suppressed as ``*``."""
         if cell.state == "suppressed":
             return SUPPRESSED_MARK, ""
         if cell.state != "value":
@@ -301,7 +303,7 @@ class _Builder:
         return value, ci
 
     def notes(self) -> tuple[str, ...]:
-        """The DHS-style marks under a table."""
+        """Return the DHS-style notes under a table."""
         values = {
             "suppress": self.data.suppress_below,
             "flag_last": self.data.flag_below - 1,
@@ -321,17 +323,18 @@ class _Builder:
             ui("status", lang),
         )
         rows = []
-        ordered = self.data.ordered_indicators(gaps=False) + self.data.ordered_indicators(
-            gaps=True
-        )
+        ordered = self.data.ordered_indicators(gaps=False) + self.data.ordered_indicators(gaps=True)
         for ind in sorted(ordered, key=lambda i: list(self.data.benchmarks).index(i.benchmark)):
             value, ci = self.cell_texts(ind, self.data.cell(ind.id, self.wave))
             change = self.data.changes.get((ind.id, "previous", self.wave))
-            rows.append((self.label(ind.label), f"{value} {ci}".strip(), self.change_cell(ind, change), ui(ind.status, lang)))
+            latest = f"{value} ({ci})" if ci else value
+            rows.append(
+                (self.label(ind.label), latest, self.change_cell(ind, change), ui(ind.status, lang))
+            )
         return Table(self.t.scorecard, header, tuple(rows), self.notes())
 
     def change_cell(self, ind: IndicatorView, change: Change | None) -> str:
-        """A change in the scorecard: its value and the trend word, ``*`` when suppressed."""
+        """Write a scorecard change: its value and trend word, ``*`` when suppressed."""
         if change is None:
             return "–"
         if rules.change_key(change) == "change_suppressed":
@@ -343,7 +346,7 @@ class _Builder:
         return f"{value}, {word}"
 
     def headline(self, ind: IndicatorView) -> Table:
-        """The headline indicator by every domain of the survey, with 95% CIs and n."""
+        """Tabulate the headline indicator by every domain of the survey, with 95% CIs and n."""
         lang = self.lang
         header = (ui("breakdown", lang), self.label(ind.label), ui("ci95", lang), "n")
         rows = [self.headline_row(ind, ui("national", lang), self.data.cell(ind.id, self.wave))]
@@ -354,8 +357,12 @@ class _Builder:
                 if cell.state == "not_estimated":
                     continue
                 name = self.data.column_label(column, lang) + (": " if lang == "en" else " : ")
-                rows.append(self.headline_row(ind, name + self.data.code_label(column, code, lang), cell))
-        caption = self.t.headline_table.format(label=self.label(ind.label), wave=self.date(self.wave))
+                rows.append(
+                    self.headline_row(ind, name + self.data.code_label(column, code, lang), cell)
+                )
+        caption = self.t.headline_table.format(
+            label=self.label(ind.label), wave=self.date(self.wave)
+        )
         return Table(caption, header, tuple(rows), self.notes())
 
     def headline_row(self, ind: IndicatorView, name: str, cell: Cell) -> tuple[str, ...]:
@@ -382,9 +389,13 @@ class _Builder:
                 (
                     self.data.wave_label(facts.wave, lang),
                     self.fieldwork(facts.wave),
-                    "" if facts.n_respondents is None else f"{facts.n_respondents:,}".replace(",", "\u202f"),
+                    ""
+                    if facts.n_respondents is None
+                    else f"{facts.n_respondents:,}".replace(",", "\u202f"),
                     "" if math.isnan(facts.deff_kish) else number(facts.deff_kish, 2, lang),
-                    "" if math.isnan(moe) else "±" + number(100 * moe, 1, lang) + percent_sign(lang),
+                    ""
+                    if math.isnan(moe)
+                    else "±" + number(100 * moe, 1, lang) + percent_sign(lang),
                     *([facts.weighting] if lang == "en" else []),
                 )
             )
@@ -393,7 +404,7 @@ class _Builder:
         return Table(self.t.methodology_intro.format(survey=survey), header, tuple(rows), notes)
 
     def fieldwork(self, wave: str) -> str:
-        """A wave's fieldwork dates, written out (``3 March 2025 – 24 March 2025``)."""
+        """Write a wave's fieldwork dates out (``3 March 2025 – 24 March 2025``)."""
         for config in self.data.survey.waves:
             if config.id == wave and config.fieldwork is not None:
                 ends = (config.fieldwork.start, config.fieldwork.end)
@@ -403,7 +414,7 @@ class _Builder:
     # ------------------------------------------------------------------ images
 
     def images(self) -> list[Image]:
-        """The dashboard's exported PNG charts of this language, with captions."""
+        """Return the dashboard's exported PNG charts of this language, with captions."""
         if self.images_root is None:
             return []
         folder = self.images_root / self.lang

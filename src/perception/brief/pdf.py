@@ -156,7 +156,7 @@ def pdf_bytes(page: str, browser: str | None = None) -> bytes:
 
 
 def _failed(executable: str, found: str) -> PerceptionError:
-    """The error of a browser that did not print."""
+    """Build the error of a browser that did not print."""
     return PerceptionError(
         f"{executable} did not print the brief to PDF",
         expected="a PDF file written by headless Chromium",

@@ -5,9 +5,9 @@ from __future__ import annotations
 import io
 
 from docx import Document
+from docx.document import Document as DocxDocument
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.shared import Inches, Pt, RGBColor
-from docx.table import Table as DocxTable
 
 from perception.brief.content import Brief, Table
 from perception.dashboard.text import UI
@@ -66,7 +66,7 @@ def _colour(badge: str) -> RGBColor | None:
     return None
 
 
-def _table(doc: Document, table: Table, *, caption: bool = True) -> DocxTable:  # type: ignore[valid-type]
+def _table(doc: DocxDocument, table: Table, *, caption: bool = True) -> None:
     """Add a table with a bold header row, its caption above and its notes below."""
     if caption:
         doc.add_paragraph(table.caption)
@@ -83,4 +83,3 @@ def _table(doc: Document, table: Table, *, caption: bool = True) -> DocxTable:  
     for note in table.notes:
         paragraph = doc.add_paragraph(note)
         paragraph.runs[0].font.size = Pt(8)
-    return out

@@ -64,7 +64,7 @@ def build_brief_asset(
         latest = add_to_latest(
             project.folder(loaded, "exports"),
             rendered.files,
-            run_id=context.run_id,
+            run_id=context.run.run_id,
             replaces=BRIEF_FILES,
         )
         return dg.MaterializeResult(

@@ -33,7 +33,7 @@ _FLAGS = (
 _CSS = """
 @page { size: A4; margin: 18mm 16mm; }
 body { font-family: "DejaVu Sans", "Liberation Sans", Arial, sans-serif; font-size: 9.5pt;
-       line-height: 1.35; color: #222; }
+       line-height: 1.35; color: #222; font-variant-ligatures: none; }
 h1 { font-size: 17pt; margin: 0 0 6pt; color: #0b3d66; }
 h2 { font-size: 12.5pt; margin: 14pt 0 4pt; color: #0b3d66; page-break-after: avoid; }
 p { margin: 0 0 5pt; }

@@ -415,3 +415,21 @@ def test_cli_writes_the_brief_of_a_chosen_wave(demo: Demo) -> None:
     assert "November 2025" in paragraphs[0] and "August 2026" not in paragraphs[0]
     assert (demo.latest / "indicators.csv").read_bytes() == before
     assert cli_main(["brief", "--root", str(demo.root), "--wave", "w9"]) == 2
+
+
+def test_config_check_reports_a_broken_template(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`perception config check` validates config/brief.yaml and names its broken key."""
+    from perception.cli import main as library_cli
+
+    shutil.copytree(PROJECT_ROOT / "config", tmp_path / "config")
+    survey = tmp_path / "config" / "survey.yaml"
+    assert library_cli(["config", "check", str(survey)]) == 0
+    capsys.readouterr()
+    brief = tmp_path / "config" / "brief.yaml"
+    text = brief.read_text(encoding="utf-8")
+    brief.write_text(text.replace("sans évolution nette depuis", "sans {évolution}", 1), "utf-8")
+    assert library_cli(["config", "check", str(survey)]) == 2
+    err = capsys.readouterr().err
+    assert "brief.yaml" in err and "fr.no_change" in err and "Traceback" not in err

@@ -45,6 +45,18 @@ def build_brief_asset(
         loaded = project.load(context.partition_key)
         survey = loaded.survey
         folder = project.folder(loaded, "published")
+        missing = [
+            f"{s}.parquet" for s in BRIEF_TABLES.values() if not (folder / f"{s}.parquet").exists()
+        ]
+        if missing:
+            raise as_failure(
+                PerceptionError(
+                    f"No published tables of survey {survey.survey!r} to write a brief from",
+                    expected=f"{', '.join(missing)} in {folder}",
+                    found="no such file(s)",
+                    hint=f"run the survey first: perception run --survey {survey.path}",
+                )
+            )
         try:
             tables = {n: pd.read_parquet(folder / f"{s}.parquet") for n, s in BRIEF_TABLES.items()}
             briefs = build_briefs(

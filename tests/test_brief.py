@@ -433,3 +433,13 @@ def test_config_check_reports_a_broken_template(
     assert library_cli(["config", "check", str(survey)]) == 2
     err = capsys.readouterr().err
     assert "brief.yaml" in err and "fr.no_change" in err and "Traceback" not in err
+
+
+def test_cli_before_any_run_is_bad_input(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`perception brief` on a survey never run exits 2 and says to run it first."""
+    shutil.copytree(PROJECT_ROOT / "config", tmp_path / "config")
+    assert cli_main(["brief", "--root", str(tmp_path)]) == 2
+    out = capsys.readouterr().out
+    assert "No published tables" in out and "perception run --survey" in out

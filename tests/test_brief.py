@@ -443,3 +443,19 @@ def test_cli_before_any_run_is_bad_input(
     assert cli_main(["brief", "--root", str(tmp_path)]) == 2
     out = capsys.readouterr().out
     assert "No published tables" in out and "perception run --survey" in out
+
+
+def test_add_to_latest_swaps_in_new_briefs_and_drops_stale_ones(tmp_path: Path) -> None:
+    """A brief run keeps latest/'s exports, replaces every old brief file, and leaves no temp."""
+    from perception.exports import add_to_latest
+
+    latest = tmp_path / "latest"
+    latest.mkdir()
+    (latest / "indicators.csv").write_bytes(b"a,b\r\n")
+    (latest / "brief_en.pdf").write_bytes(b"stale")
+    out = add_to_latest(tmp_path, {"brief_en.docx": b"new"}, run_id="r2", replaces=BRIEF_FILES)
+    assert out == latest
+    assert sorted(p.name for p in latest.iterdir()) == ["brief_en.docx", "indicators.csv"]
+    assert (latest / "indicators.csv").read_bytes() == b"a,b\r\n"
+    assert (tmp_path / "runs" / "r2" / "brief_en.docx").read_bytes() == b"new"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["latest", "runs"]

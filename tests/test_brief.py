@@ -220,6 +220,26 @@ def test_saved_brief_words_match_the_trends_table(demo: Demo) -> None:
             assert said == (called and row["type"] != "gap"), (lang, mine[0])
 
 
+def test_first_wave_brief_claims_no_change(demo: Demo) -> None:
+    """A brief of the first wave quotes no change and says none can be assessed yet."""
+    project = load_project(demo.root / "config" / "survey.yaml", demo.root)
+    indicators = load_indicators(demo.root / "config" / "indicators.yaml", project.catalogue)
+    briefs = build_briefs(
+        demo.tables,
+        catalogue=project.catalogue,
+        survey=project.survey,
+        indicators=indicators,
+        config=BriefConfig(),
+        wave="w1",
+    )
+    assert "no change can be assessed yet" in briefs["en"].intro
+    for lang, brief in briefs.items():
+        for text in paragraphs_by_indicator(brief).values():
+            assert not RISE[lang].search(text)
+            assert "since" not in text and "depuis" not in text
+        assert ("March 2025" if lang == "en" else "mars 2025") in brief.title
+
+
 def test_french_brief_has_no_english_sentence(demo: Demo) -> None:
     """The French brief holds no English word or fragment of an English template."""
     _, french = _docx_text(demo.latest / "brief_fr.docx")

@@ -25,6 +25,7 @@ _LEVEL = ("label", "about", "value", "wave", "ci", "n")
 FIELDS: dict[str, tuple[str, ...]] = {
     "title": ("survey", "wave"),
     "intro": ("survey", "wave", "previous_wave"),
+    "intro_first": ("survey", "wave"),
     "interval": ("low", "high"),
     "about": (),
     "level": _LEVEL,
@@ -60,6 +61,7 @@ class Templates(_Model):
 
     title: str
     intro: str
+    intro_first: str
     interval: str
     about: str
     level: str
@@ -122,6 +124,9 @@ EN = Templates(
     "called a rise or a fall only when it is statistically significant after the "
     "Benjamini-Hochberg adjustment for multiple comparisons; “about” marks an estimate "
     "based on few respondents; groups too small to report are not quoted.",
+    intro_first="Results of {survey}, {wave}, its first wave: no change can be assessed yet. "
+    "The word “about” marks an estimate based on few respondents; groups too small to "
+    "report are not quoted.",
     interval="{low} to {high}",
     about="about ",
     level="“{label}” was {about}{value} in {wave} (95% CI {ci})",
@@ -153,6 +158,9 @@ FR = Templates(
     "après la correction de Benjamini-Hochberg pour comparaisons multiples ; « environ » "
     "signale une estimation fondée sur peu de personnes interrogées ; les groupes trop petits "
     "pour être publiés ne sont pas cités.",
+    intro_first="Résultats : {survey}, {wave}, première vague : aucune évolution ne peut encore "
+    "être évaluée. Le mot « environ » signale une estimation fondée sur peu de personnes "
+    "interrogées ; les groupes trop petits pour être publiés ne sont pas cités.",
     interval="{low} à {high}",
     about="environ ",
     level="« {label} » : {about}{value} en {wave} (IC à 95 % : {ci})",

@@ -208,7 +208,9 @@ class _Builder:
             title=t.title.format(survey=survey, wave=self.date(self.wave)),
             intro=t.intro.format(
                 survey=survey, wave=self.date(self.wave), previous_wave=self.date(previous)
-            ),
+            )
+            if position
+            else t.intro_first.format(survey=survey, wave=self.date(self.wave)),
             scorecard_heading=ui("scorecard", self.lang),
             scorecard=self.scorecard(),
             sections=tuple(self.sections()),

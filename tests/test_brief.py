@@ -147,6 +147,21 @@ def test_brief_files_are_published_with_the_exports(demo: Demo) -> None:
     assert (runs[0] / "brief_en.docx").read_bytes() == (demo.latest / "brief_en.docx").read_bytes()
 
 
+def test_chart_images_are_in_the_docx_at_print_resolution(demo: Demo) -> None:
+    """Every exported chart of the language is in its Word brief, at 300 dpi or more."""
+    for lang in LANGS:
+        charts = sorted((demo.root / "dashboards" / "demo" / "images" / lang).glob("*.png"))
+        assert charts
+        document = docx.Document(str(demo.latest / f"brief_{lang}.docx"))
+        shapes = document.inline_shapes
+        assert len(shapes) == len(charts)
+        for shape in shapes:
+            blob = shape._inline.graphic.graphicData.pic.blipFill.blip.embed
+            part = document.part.related_parts[blob]
+            pixels = int.from_bytes(part.blob[16:20], "big")  # PNG IHDR width
+            assert pixels / shape.width.inches >= 300
+
+
 def test_every_indicator_has_its_sentence_in_docx_and_pdf(demo: Demo) -> None:
     """Each indicator's generated paragraph is in the Word and the PDF brief, in both languages."""
     status = demo.tables["benchmark_status"]

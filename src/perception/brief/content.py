@@ -12,7 +12,7 @@ reports mark them), the exported chart images and a methodology note. The writer
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -83,22 +83,6 @@ class Brief:
     images: tuple[Image, ...]
     methodology_heading: str
     methodology: Table
-
-    def texts(self) -> list[str]:
-        """Return every text of the brief (for checks), tables and captions included."""
-        out = [
-            self.title,
-            self.intro,
-            self.scorecard_heading,
-            self.images_heading,
-            self.methodology_heading,
-        ]
-        for section in self.sections:
-            out.append(section.heading)
-            out += [f"{p.badge} {p.text}" for p in section.paragraphs]
-        for table in (self.scorecard, self.headline, self.methodology):
-            out += [table.caption, *table.header, *(c for r in table.rows for c in r), *table.notes]
-        return out + [image.caption for image in self.images]
 
 
 def build_briefs(
@@ -433,6 +417,3 @@ class _Builder:
 def paragraphs_by_indicator(brief: Brief) -> dict[str, str]:
     """Return each indicator's paragraph (for checks)."""
     return {p.indicator: p.text for s in brief.sections for p in s.paragraphs}
-
-
-__all__: Sequence[str] = ("Brief", "Image", "Paragraph", "Section", "Table", "build_briefs")

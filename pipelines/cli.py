@@ -12,7 +12,13 @@ from perception import cli
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line and return its exit status."""
-    return cli.main(argv, extend=_add_run)
+    return cli.main(argv, extend=_add_commands)
+
+
+def _add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the subcommands that need Dagster: ``run`` and ``brief``."""
+    _add_run(commands)
+    _add_brief(commands)
 
 
 def _add_run(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -49,6 +55,35 @@ def _run(args: argparse.Namespace) -> int:
 
     files = None if args.survey is None else [str(p) for p in args.survey]
     return run_surveys(args.root.resolve(), survey_files=files, waves=args.wave)
+
+
+def _add_brief(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``perception brief``."""
+    brief = commands.add_parser(
+        "brief",
+        help="write the results briefs (Word and PDF, English and French) of a survey",
+        description="Materialize the results_brief asset of reporting_job from the published "
+        "tables of the last run: exports/latest/brief_{en,fr}.{docx,pdf}.",
+    )
+    brief.add_argument(
+        "--survey", type=Path, help="survey file (default: the deployment's only survey)"
+    )
+    brief.add_argument("--wave", help="the wave the brief reports (default: the latest)")
+    brief.add_argument(
+        "--root",
+        type=Path,
+        default=Path.cwd(),
+        help="project folder holding config/ (default: the current folder)",
+    )
+    brief.set_defaults(run=_brief)
+
+
+def _brief(args: argparse.Namespace) -> int:
+    """Write the briefs of one survey."""
+    from pipelines.run import brief_survey
+
+    survey = None if args.survey is None else str(args.survey)
+    return brief_survey(args.root.resolve(), survey_file=survey, wave=args.wave)
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ from perception.status import STATUSES
 from perception.storage import atomic_write, write_parquet
 from perception.weighting import load_weighting_config
 from pipelines.assets import as_failure, markdown_table
+from pipelines.brief import build_brief_asset
 from pipelines.resources import SurveyProject, split_partition
 
 PUBLISHED = "published"
@@ -278,7 +279,8 @@ def build_reporting_assets(
             }
         )
 
-    return [indicator_trends, benchmark_status, exports, dashboard_html]
+    brief = build_brief_asset([benchmark_status, exports, dashboard_html], surveys)
+    return [indicator_trends, benchmark_status, exports, dashboard_html, brief]
 
 
 def _report_views(figures: dict[str, dict[str, object]]) -> dict[str, dict[str, object]]:

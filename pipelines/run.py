@@ -78,7 +78,14 @@ OK, BAD_INPUT, DEFECT = 0, 2, 1
 
 
 def _execute(
-    job: dg.JobDefinition, instance: dg.DagsterInstance, partition: str, label: str, echo: Echo
+    job: dg.JobDefinition,
+    instance: dg.DagsterInstance,
+    partition: str,
+    label: str,
+    echo: Echo,
+    *,
+    assets: Sequence[str] | None = None,
+    ops: dict[str, object] | None = None,
 ) -> int:
     """Run a job in-process for one partition; print each step and the errors of failures.
 
@@ -89,7 +96,11 @@ def _execute(
     echo(f"  {label}")
     progress = _Progress(echo)
     result = job.with_hooks(_hooks(progress)).execute_in_process(
-        instance=instance, partition_key=partition, raise_on_error=False, run_config=QUIET
+        instance=instance,
+        partition_key=partition,
+        raise_on_error=False,
+        run_config={**QUIET, "ops": ops} if ops else QUIET,
+        asset_selection=None if assets is None else [dg.AssetKey(a) for a in assets],
     )
     outcome = OK
     for event in result.all_events:
@@ -192,3 +203,43 @@ def _print_outputs(root: Path, survey: SurveyConfig, echo: Echo) -> None:
     dashboard = root / "dashboards" / survey.survey / "dashboard.html"
     if dashboard.exists():
         echo(f"Dashboard: {dashboard}")
+
+
+def brief_survey(
+    root: Path, *, survey_file: str | None = None, wave: str | None = None, echo: Echo = print
+) -> int:
+    """Materialize ``results_brief`` of one survey (``perception brief``); return a code.
+
+    It runs the asset of ``reporting_job`` alone, on the published tables of the last
+    reporting run, for ``wave`` (default the latest). Without ``survey_file`` the deployment
+    must serve one survey.
+    """
+    files = None if survey_file is None else [survey_file]
+    configured = load_deployment(root, DEPLOYMENT_FILE, files)
+    if len(configured) != 1:
+        raise ConfigError(
+            "perception brief writes the brief of one survey",
+            expected="--survey naming one survey file",
+            found=f"{len(configured)} surveys in {DEPLOYMENT_FILE}",
+            hint="pass --survey config/<mission>/survey.yaml",
+            file=root / DEPLOYMENT_FILE,
+        )
+    key, survey = next(iter(configured.items()))
+    if wave is not None:
+        _selected_waves(survey, [wave])
+    job = build_definitions(root, DEPLOYMENT_FILE, files).resolve_job_def("reporting_job")
+    with open_instance(root) as instance:
+        code = _execute(
+            job,
+            instance,
+            key,
+            f"brief of {key} ({wave or 'latest wave'})",
+            echo,
+            assets=["results_brief"],
+            ops={"results_brief": {"config": {"wave": wave} if wave else {}}},
+        )
+    latest = survey.resolve(survey.processed_dir) / key / "exports" / "latest"
+    if code == OK:
+        for path in sorted(latest.glob("brief_*")):
+            echo(f"  {path}")
+    return code

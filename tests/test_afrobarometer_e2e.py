@@ -130,6 +130,8 @@ def test_change_table_dashboard_and_exports(project: tuple[Path, str]) -> None:
     latest = root / "data" / "processed" / "tun" / "exports" / "latest"
     for name in ("indicators.csv", "indicators.xlsx", "indicators.parquet", "indicators.duckdb"):
         assert (latest / name).is_file()
+    for name in ("brief_en.docx", "brief_fr.docx"):  # the results brief of a real survey
+        assert (latest / name).stat().st_size > 10_000
 
 
 def test_no_personal_data_in_processed_outputs(project: tuple[Path, str]) -> None:

@@ -13,11 +13,13 @@ from contextlib import redirect_stdout
 from pathlib import Path
 
 import dagster as dg
+import docx
 import duckdb
 import openpyxl
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
+from pypdf import PdfReader
 
 from perception.config import SURVEY_FILE, load_survey
 from perception.demo import generate, pii_canaries
@@ -122,6 +124,7 @@ def test_definitions_load_with_described_grouped_assets() -> None:
         "benchmark_status",
         "exports",
         "dashboard_html",
+        "results_brief",
     }
     for key in graph.get_all_asset_keys():
         node = graph.get(key)
@@ -227,7 +230,8 @@ def test_no_personal_data_canary_in_any_processed_file(project: Path) -> None:
     canaries = pii_canaries(project / "data" / "raw")
     assert len(canaries) > 1000
     files = [p for p in (project / "data" / "processed").rglob("*") if p.is_file()]
-    assert {p.suffix for p in files} == {".parquet", ".csv", ".xlsx", ".duckdb"}
+    briefs = {".docx", ".pdf"} if shutil.which("chromium") else {".docx"}
+    assert {p.suffix for p in files} == {".parquet", ".csv", ".xlsx", ".duckdb", *briefs}
     textual = _distinctive(canaries)
     for path in files:
         frames, text = _contents(path)
@@ -256,6 +260,12 @@ def _contents(path: Path) -> tuple[list[pd.DataFrame], str]:
         with duckdb.connect(str(path), read_only=True) as con:
             names = [r[0] for r in con.execute("SHOW TABLES").fetchall()]
             return [con.execute(f'SELECT * FROM "{n}"').df() for n in names], ""
+    if path.suffix == ".docx":
+        document = docx.Document(str(path))
+        cells = [c.text for t in document.tables for row in t.rows for c in row.cells]
+        return [], " ".join([p.text for p in document.paragraphs] + cells)
+    if path.suffix == ".pdf":
+        return [], " ".join(page.extract_text() or "" for page in PdfReader(path).pages)
     book = openpyxl.load_workbook(path, read_only=True)
     cells = [v for ws in book.worksheets for r in ws.iter_rows(values_only=True) for v in r]
     return [pd.DataFrame({"cell": cells})], " ".join(map(str, cells))

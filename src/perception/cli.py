@@ -174,6 +174,9 @@ def _check_survey(path: Path, root: Path | None) -> None:
         load_geojson(
             survey.resolve(survey.geojson), project.catalogue.codes(survey.map_variable or "region")
         )
+    from perception.brief import BRIEF_FILE, load_brief_config
+
+    load_brief_config(survey.root / BRIEF_FILE)
     for warning in survey_warnings(survey):
         print(f"warning: {path}: {warning}", file=sys.stderr)
     print(

@@ -1437,17 +1437,20 @@ _SCHEMA_FILES = {
     "PopulationTargets": "targets.schema.json",
     "IndicatorCatalogue": "indicators.schema.json",
     "DisclosureRules": "disclosure.schema.json",
+    "BriefConfig": "brief.schema.json",
 }
 
 
 def _schema_models() -> dict[str, type[BaseModel]]:
     """Return every config model with a JSON Schema (imported here: they import this module)."""
+    from perception.brief.config import BriefConfig
     from perception.disclosure import DisclosureRules
     from perception.indicators import IndicatorCatalogue
     from perception.weighting import PopulationTargets, WeightingConfig
 
     models: list[type[BaseModel]] = [Catalogue, Codebook, SurveyConfig, DeploymentConfig]
     models += [WeightingConfig, PopulationTargets, IndicatorCatalogue, DisclosureRules]
+    models.append(BriefConfig)
     return {model.__name__: model for model in models}
 
 

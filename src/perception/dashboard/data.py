@@ -83,6 +83,7 @@ TABLES: dict[str, tuple[str, ...]] = {
         "wave",
         "reference_wave",
         *_VALUES,
+        "significant",
         "direction",
         *DISCLOSURE_COLUMNS,
     ),
@@ -171,6 +172,8 @@ class Change:
     ci_high: float
     direction: str
     flagged: bool
+    significant: bool = False
+    """Significant after Benjamini-Hochberg with an interval excluding 0 (Table 2's verdict)."""
 
 
 @dataclass(frozen=True)
@@ -631,6 +634,7 @@ def _changes(trends: pd.DataFrame) -> dict[tuple[str, str, str], Change]:
             ci_high=_float(row.ci_high),
             direction=str(row.direction),
             flagged=bool(row.flagged),
+            significant=bool(row.significant) and not bool(row.suppressed),
         )
     return out
 

@@ -9,6 +9,7 @@ notes) and the rules for writing numbers: ``45.2%`` and ``[41.0, 49.4]`` in Engl
 from __future__ import annotations
 
 import math
+from datetime import date
 from typing import Literal
 
 from perception.config import Label
@@ -289,3 +290,46 @@ def percent_sign(lang: Lang) -> str:
 def interval(low: str, high: str, lang: Lang) -> str:
     """Write a confidence interval from two formatted bounds."""
     return f"[{low}, {high}]" if lang == "en" else f"[{low}\u202f; {high}]"
+
+
+MONTHS: dict[Lang, tuple[str, ...]] = {
+    "en": (
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ),
+    "fr": (
+        "janvier",
+        "février",
+        "mars",
+        "avril",
+        "mai",
+        "juin",
+        "juillet",
+        "août",
+        "septembre",
+        "octobre",
+        "novembre",
+        "décembre",
+    ),
+}
+
+
+def month_year(when: date, lang: Lang) -> str:
+    """Write a month as a report dates it: ``August 2026``, ``août 2026``."""
+    return f"{MONTHS[lang][when.month - 1]} {when.year}"
+
+
+def full_date(when: date, lang: Lang) -> str:
+    """Write a day as a report dates it: ``3 March 2025``, ``1er mars 2025``."""
+    day = "1er" if lang == "fr" and when.day == 1 else str(when.day)
+    return f"{day} {month_year(when, lang)}"

@@ -19,7 +19,7 @@ from perception.exports.contract import (
 )
 from perception.exports.labels import ExportLabels, Lang
 from perception.exports.methodology import margin_of_error, methodology_table
-from perception.exports.writer import EXPORT_FILES, ExportResult, write_exports
+from perception.exports.writer import EXPORT_FILES, ExportResult, add_to_latest, write_exports
 
 __all__ = [
     "EXPORT_FILES",
@@ -29,6 +29,7 @@ __all__ = [
     "Lang",
     "PublishedTables",
     "SqlType",
+    "add_to_latest",
     "check_published",
     "check_tables",
     "margin_of_error",

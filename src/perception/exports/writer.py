@@ -283,3 +283,39 @@ def _replace_dir(new: Path, target: Path, token: str) -> None:
             old.unlink()
         else:
             shutil.rmtree(old)
+
+
+def add_to_latest(
+    out_root: Path, files: Mapping[str, bytes], *, run_id: str, replaces: Sequence[str] = ()
+) -> Path:
+    """Add files produced after the exports (the results briefs) to a run and to ``latest``.
+
+    Each file is written atomically into ``runs/<run_id>/`` (created if the run wrote no
+    exports, e.g. ``perception brief`` alone); then ``latest/`` is rebuilt as a copy of its
+    current files, less those named in ``replaces`` (so a stale file of an earlier run never
+    stays beside new ones), plus ``files``, and swapped in as :func:`write_exports` swaps it.
+    Returns the ``latest`` folder.
+    """
+    _check_run_id(run_id)
+    root = Path(out_root)
+    run_dir = root / RUNS / run_id
+    run_dir.mkdir(parents=True, exist_ok=True)
+    for name, content in files.items():
+        _write_bytes(run_dir / name, content)
+    token = uuid.uuid4().hex[:12]
+    latest = root / LATEST
+    staging = root / f".{LATEST}.tmp-{token}"
+    staging.mkdir()
+    try:
+        kept = [] if not latest.is_dir() else sorted(p for p in latest.iterdir() if p.is_file())
+        for path in kept:
+            if path.name not in replaces and path.name not in files:
+                _copy_synced(path, staging / path.name)
+        for name in files:
+            _copy_synced(run_dir / name, staging / name)
+        fsync_dir(staging)
+        _replace_dir(staging, latest, token)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return latest

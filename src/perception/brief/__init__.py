@@ -1,0 +1,74 @@
+"""The report writers' results brief: Word and PDF, English and French, worded by the statistics.
+
+- :func:`build_briefs` turns the published tables into a :class:`Brief` per language
+  (:mod:`perception.brief.content`), each sentence chosen by the rule table of
+  :mod:`perception.brief.rules` and written from the templates of ``config/brief.yaml``
+  (:func:`load_brief_config`, :mod:`perception.brief.config`);
+- :func:`render_briefs` lays them out as ``brief_en.docx``, ``brief_fr.docx`` (python-docx)
+  and ``brief_en.pdf``, ``brief_fr.pdf`` (HTML printed by headless Chromium; skipped, with
+  the reason, when no browser is available).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from perception.brief.config import BRIEF_FILE, BriefConfig, Templates, load_brief_config
+from perception.brief.content import Brief, build_briefs, paragraphs_by_indicator
+from perception.brief.pdf import brief_html, find_browser, pdf_bytes
+from perception.brief.word import docx_bytes
+from perception.dashboard.text import Lang, ui
+from perception.errors import PerceptionError
+from perception.status import STATUSES
+
+__all__ = [
+    "BRIEF_FILE",
+    "BRIEF_FILES",
+    "Brief",
+    "BriefConfig",
+    "RenderedBriefs",
+    "Templates",
+    "brief_html",
+    "build_briefs",
+    "load_brief_config",
+    "paragraphs_by_indicator",
+    "render_briefs",
+]
+
+BRIEF_FILES: tuple[str, ...] = ("brief_en.docx", "brief_fr.docx", "brief_en.pdf", "brief_fr.pdf")
+"""The files of a brief, as they appear in ``exports/latest/``."""
+
+
+@dataclass(frozen=True)
+class RenderedBriefs:
+    """The brief files by name, and why the PDFs are missing when they are."""
+
+    files: dict[str, bytes]
+    pdf_error: PerceptionError | None = None
+
+
+def render_briefs(briefs: Mapping[Lang, Brief], *, pdf: bool = True) -> RenderedBriefs:
+    """Lay out every brief as DOCX and, when ``pdf`` and a browser allow, as PDF."""
+    files = {f"brief_{lang}.docx": docx_bytes(brief) for lang, brief in briefs.items()}
+    if not pdf:
+        return RenderedBriefs(files)
+    try:
+        browser = find_browser()
+        pages = {
+            lang: brief_html(brief, {ui(s, lang): s for s in STATUSES})
+            for lang, brief in briefs.items()
+        }
+        with ThreadPoolExecutor(max_workers=len(pages)) as pool:
+            printed = dict(
+                zip(
+                    pages,
+                    pool.map(lambda page: pdf_bytes(page, browser), pages.values()),
+                    strict=True,
+                )
+            )
+    except PerceptionError as error:
+        return RenderedBriefs(files, error)
+    files.update({f"brief_{lang}.pdf": content for lang, content in printed.items()})
+    return RenderedBriefs(files)

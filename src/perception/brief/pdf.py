@@ -1,0 +1,166 @@
+"""Lay a brief out as HTML and print it to PDF offline with headless Chromium.
+
+The HTML is self-contained (charts inlined as data URIs, no script, no remote resource), so
+Chromium prints it from ``file://`` with networking switched off. Without a Chromium or Chrome
+executable, :func:`pdf_bytes` raises a :class:`~perception.errors.PerceptionError`; the caller
+then writes the Word briefs alone (as the dashboard does without its chart images).
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from perception.brief.content import Brief, Table
+from perception.errors import PerceptionError
+
+BROWSERS = ("chromium", "chromium-browser", "google-chrome", "chrome")
+TIMEOUT_S = 120
+_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-extensions",
+    "--no-first-run",
+    "--no-pdf-header-footer",
+)
+_CSS = """
+@page { size: A4; margin: 18mm 16mm; }
+body { font-family: "DejaVu Sans", "Liberation Sans", Arial, sans-serif; font-size: 9.5pt;
+       line-height: 1.35; color: #222; font-variant-ligatures: none; }
+h1 { font-size: 17pt; margin: 0 0 6pt; color: #0b3d66; }
+h2 { font-size: 12.5pt; margin: 14pt 0 4pt; color: #0b3d66; page-break-after: avoid; }
+p { margin: 0 0 5pt; }
+.badge { font-weight: bold; }
+.achieved, .on-track { color: #2e7d32; } .off-track { color: #b71c1c; }
+.insufficient-evidence { color: #616161; }
+table { border-collapse: collapse; width: 100%; margin: 4pt 0; page-break-inside: auto; }
+th, td { border: 0.5pt solid #9db3c8; padding: 2pt 4pt; text-align: left; vertical-align: top; }
+th { background: #e3ecf5; }
+tr { page-break-inside: avoid; }
+.caption { font-style: italic; margin-top: 6pt; }
+.note { font-size: 7.5pt; color: #444; margin: 1pt 0; }
+figure { margin: 6pt 0; page-break-inside: avoid; text-align: center; }
+figure img { width: 100%; }
+figcaption { font-style: italic; font-size: 8.5pt; }
+"""
+
+
+def brief_html(brief: Brief, statuses: dict[str, str]) -> str:
+    """Return the brief as one self-contained HTML page.
+
+    ``statuses`` maps a badge's text to its status (for its colour class).
+    """
+    parts = [
+        f'<!DOCTYPE html><html lang="{brief.lang}"><head><meta charset="utf-8">',
+        f"<title>{_e(brief.title)}</title><style>{_CSS}</style></head><body>",
+        f"<h1>{_e(brief.title)}</h1><p>{_e(brief.intro)}</p>",
+        f"<h2>{_e(brief.scorecard_heading)}</h2>",
+        _table(brief.scorecard),
+    ]
+    for section in brief.sections:
+        parts.append(f"<h2>{_e(section.heading)}</h2>")
+        for paragraph in section.paragraphs:
+            css = statuses.get(paragraph.badge, "").replace(" ", "-")
+            parts.append(
+                f'<p><span class="badge {css}">[{_e(paragraph.badge)}]</span> '
+                f"{_e(paragraph.text)}</p>"
+            )
+    parts += [f"<h2>{_e(brief.headline.caption)}</h2>", _table(brief.headline, caption=False)]
+    if brief.images:
+        parts.append(f"<h2>{_e(brief.images_heading)}</h2>")
+        for image in brief.images:
+            data = base64.b64encode(image.path.read_bytes()).decode("ascii")
+            parts.append(
+                f'<figure><img src="data:image/png;base64,{data}" alt="{_e(image.caption)}">'
+                f"<figcaption>{_e(image.caption)}</figcaption></figure>"
+            )
+    parts += [f"<h2>{_e(brief.methodology_heading)}</h2>", _table(brief.methodology)]
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+def _e(text: str) -> str:
+    """Escape text for HTML."""
+    return html.escape(text, quote=True)
+
+
+def _table(table: Table, *, caption: bool = True) -> str:
+    """Render a table with its caption and notes."""
+    head = "".join(f"<th>{_e(h)}</th>" for h in table.header)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{_e(c)}</td>" for c in row) + "</tr>" for row in table.rows
+    )
+    notes = "".join(f'<p class="note">{_e(n)}</p>' for n in table.notes)
+    top = f'<p class="caption">{_e(table.caption)}</p>' if caption else ""
+    return f"{top}<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{notes}"
+
+
+def find_browser() -> str:
+    """Return the path of a Chromium or Chrome executable.
+
+    Raises
+    ------
+    PerceptionError
+        If none is on PATH.
+
+    """
+    for name in BROWSERS:
+        found = shutil.which(name)
+        if found:
+            return found
+    raise PerceptionError(
+        "Printing the brief to PDF needs Chromium or Chrome",
+        expected=f"one of {', '.join(BROWSERS)} on PATH",
+        found="none",
+        hint="install Chromium (Debian: apt-get install -y chromium); the Word briefs are "
+        "written without it",
+    )
+
+
+def pdf_bytes(page: str, browser: str | None = None) -> bytes:
+    """Print an HTML page to PDF with headless Chromium and return the PDF's bytes.
+
+    Raises
+    ------
+    PerceptionError
+        If no browser is found or it fails to print.
+
+    """
+    executable = browser or find_browser()
+    with tempfile.TemporaryDirectory(prefix="perception-brief-") as scratch:
+        folder = Path(scratch)
+        source, target = folder / "brief.html", folder / "brief.pdf"
+        source.write_text(page, encoding="utf-8")
+        command = [
+            executable,
+            *_FLAGS,
+            f"--user-data-dir={folder / 'profile'}",
+            f"--print-to-pdf={target}",
+            source.as_uri(),
+        ]
+        try:
+            done = subprocess.run(command, capture_output=True, timeout=TIMEOUT_S, check=False)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise _failed(executable, str(exc)) from None
+        if not target.is_file() or target.stat().st_size == 0:
+            detail = done.stderr.decode("utf-8", "replace").strip().splitlines()[-3:]
+            raise _failed(executable, f"exit status {done.returncode}: {' '.join(detail)}")
+        return target.read_bytes()
+
+
+def _failed(executable: str, found: str) -> PerceptionError:
+    """Build the error of a browser that did not print."""
+    return PerceptionError(
+        f"{executable} did not print the brief to PDF",
+        expected="a PDF file written by headless Chromium",
+        found=found,
+        hint="check that Chromium starts headless (chromium --headless --no-sandbox); the Word "
+        "briefs are written without it",
+    )

@@ -115,14 +115,14 @@ def _sensor_tick(instance: dg.DagsterInstance, location_file: Path) -> None:
 
 @pytest.fixture(scope="module")
 def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
-    """Run wave w1 and one sensor tick against a fresh database; drop the database afterwards."""
+    """Run wave w1, deliver w2, tick the sensor once, on a fresh database; drop it afterwards."""
     base = tmp_path_factory.mktemp("deploy_postgres")
     database = f"perception_test_{secrets.token_hex(6)}"
     home, root = base / "dagster_home", base / "project"
     home.mkdir()
     shutil.copy(REPO / "deploy" / "postgres" / "dagster.yaml", home / "dagster.yaml")
     shutil.copytree(PROJECT_ROOT / "config", root / "config")
-    generate(root / "data" / "raw", waves=["w1"])
+    generate(root / "data" / "raw", waves=["w1", "w2"])
     location = base / "location.py"
     location.write_text(
         "from pipelines.definitions import build_definitions\n"
@@ -176,7 +176,11 @@ def test_run_and_materializations_read_back_from_the_server(deployment: Deployme
 
 @pytest.mark.usefixtures("instance_env")
 def test_restart_keeps_run_history_and_sensor_cursor(deployment: Deployment) -> None:
-    """After a restart the run history, the sensor's queued run and its cursor are all there."""
+    """After a restart the run history, the sensor's queued run and its cursor are all there.
+
+    The sensor queued the delivered wave w2, not w1, which the last good run had just run on
+    the same bytes.
+    """
     restarted = subprocess.run(
         [sys.executable, "-c", RESTARTED, SENSOR],
         capture_output=True,
@@ -189,7 +193,7 @@ def test_restart_keeps_run_history_and_sensor_cursor(deployment: Deployment) -> 
     runs = {run["id"]: run for run in state["runs"]}
     assert runs[deployment.run_id]["status"] == "SUCCESS"
     queued = [run for run in runs.values() if run["status"] == "QUEUED"]
-    assert [run["partition"] for run in queued] == ["demo|w1"], (
+    assert [run["partition"] for run in queued] == ["demo|w2"], (
         "the sensor's request waits in the queue"
     )
     raw = deployment.root / "data" / "raw" / "demo_w1_pollster.sav"

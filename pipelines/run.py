@@ -106,8 +106,14 @@ def _execute(
     for event in result.all_events:
         if event.is_step_failure and event.step_failure_data and event.step_failure_data.error:
             error = event.step_failure_data.error
-            echo(f"    error in {event.step_key}: {error.message.strip()}")
-            outcome = max(outcome, BAD_INPUT if _is_bad_input(error.cls_name) else DEFECT)
+            bad_input = _is_bad_input(error.cls_name)
+            root = error
+            while root.cause is not None:  # Dagster wraps a defect: say what went wrong inside
+                root = root.cause
+            echo(f"    error in {event.step_key}: {root.message.strip()}")
+            if not bad_input and root.stack:
+                echo("    at " + root.stack[-1].strip().replace("\n", "\n       "))
+            outcome = max(outcome, BAD_INPUT if bad_input else DEFECT)
         elif event.is_step_skipped:
             echo(f"    {event.step_key:<24} skipped (an earlier step failed)")
     if not result.success and outcome == OK:

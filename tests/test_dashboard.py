@@ -23,6 +23,7 @@ from dashboard_data import (
 from perception.dashboard import build_dashboard, dashboard_figures, load_geojson
 from perception.dashboard.text import UI, number
 from perception.errors import ConfigError, ValidationError
+from perception.status import STATUS_DEFINITIONS
 
 CAT = catalogue()
 SURVEY = survey()
@@ -455,3 +456,46 @@ def test_every_figure_says_its_dont_know_policy(tables: dict[str, pd.DataFrame])
             else:
                 assert kept in notes, key
     assert {"mean", "index"} & set(types.values()) and "proportion" in types.values()
+
+
+# --------------------------------------------------------------------------- statuses
+
+
+def test_summary_tallies_each_benchmark_from_the_status_table(
+    tables: dict[str, pd.DataFrame], page: str
+) -> None:
+    """It counts each benchmark's statuses at the top, as Table 3 has them, in both languages."""
+    content = payload(page)
+    status = tables["benchmark_status"]
+    assert page.index('id="summary"') < page.index('id="scorecard"')
+    for bench, group in status.groupby("benchmark"):
+        row = re.search(rf'<tr data-benchmark="{bench}">(.*?)</tr>', page)
+        assert row is not None
+        chips = re.findall(
+            r'<span data-i18n="(t\d+)" class="badge [^"]+" data-status="([^"]+)"', row.group(1)
+        )
+        counts = group["status"].value_counts().to_dict()
+        assert {s for _, s in chips} == set(counts)
+        for key, name in chips:
+            assert content["text"]["en"][key].split(" ", 1)[0] == str(counts[name])
+    assert set(status["status"]) == {
+        "achieved",
+        "on track",
+        "off track",
+        "insufficient evidence",
+        "no target",
+    }
+    english = set(content["text"]["en"].values())
+    french = set(content["text"]["fr"].values())
+    assert "1 achieved" in english and "1 atteint" in french
+    assert "No target (monitoring)" in english and "Sans cible (suivi)" in french
+
+
+def test_statuses_are_defined_on_the_page_in_both_languages(page: str) -> None:
+    """It defines every status in the scorecard and the methodology, from perception.status."""
+    content = payload(page)
+    for status, words in STATUS_DEFINITIONS.items():
+        for lang in ("en", "fr"):
+            text = words[lang][:1].upper() + words[lang][1:]
+            key = next(k for k, v in content["text"][lang].items() if v == text)
+            assert page.count(f'<dd data-i18n="{key}">') == 2, status

@@ -77,6 +77,7 @@ def status_table(
         indicators.metadata(),
         latest_wave=order[-1],
         wave_dates=wave_dates(survey),
+        wave_labels={w.id: {"en": w.label.en, "fr": w.label.fr} for w in survey.waves},
     )
 
 

@@ -35,6 +35,7 @@ from perception.dashboard.text import (
 from perception.errors import ConfigError, ValidationError
 from perception.indicators.config import NATIONAL as NATIONAL_SET
 from perception.indicators.config import domain_set_columns, with_domains
+from perception.status import STATUSES
 
 __all__ = [
     "DISCLOSURE_COLUMNS",
@@ -117,7 +118,6 @@ TABLES: dict[str, tuple[str, ...]] = {
     ),
 }
 _DISCLOSED = ("indicator_estimates", "indicator_trends")
-_STATUSES = ("achieved", "on track", "off track", "insufficient evidence")
 
 
 @dataclass(frozen=True)
@@ -498,11 +498,11 @@ def _indicators(
             found=f"no label for {', '.join(unknown)}",
             hint="pass benchmark_labels from config/indicators.yaml (benchmarks: ... label:)",
         )
-    bad = sorted(set(status["status"]) - set(_STATUSES))
+    bad = sorted(set(status["status"]) - set(STATUSES))
     if bad:
         raise ValidationError(
             "The benchmark status table has an unknown status",
-            expected=", ".join(_STATUSES),
+            expected=", ".join(STATUSES),
             found=", ".join(map(str, bad)),
             hint="pass the table perception.status computes",
             column="status",

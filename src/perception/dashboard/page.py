@@ -24,6 +24,7 @@ from perception.dashboard.data import Change, DashboardData, Indicator, state_wo
 from perception.dashboard.figures import Spec
 from perception.dashboard.geo import GEO_ASSETS_SCRIPT, GeoJson
 from perception.dashboard.text import FLAG_MARK, LANGS, SUPPRESSED, UI, Lang, number, pick, ui
+from perception.status import STATUS_DEFINITIONS, STATUSES, status_tally
 
 __all__ = ["render_page"]
 
@@ -128,6 +129,11 @@ td.suppressed, td.missing { background: repeating-linear-gradient(45deg, #f3f3f3
   font-weight: 600; color: #fff; white-space: nowrap; }
 .badge.achieved { background: #14532d; } .badge.on-track { background: #1a7f37; }
 .badge.off-track { background: #b42318; } .badge.insufficient-evidence { background: #6b7280; }
+.badge.no-target { background: #fff; color: #374151; border: 1px solid #6b7280; }
+.tally { display: flex; flex-wrap: wrap; gap: 6px; margin: 4px 0 0; }
+table.summary td { vertical-align: middle; }
+dl.statuses { display: grid; grid-template-columns: max-content 1fr; gap: 6px 12px; margin: 8px 0; }
+dl.statuses dt { margin: 0; } dl.statuses dd { margin: 0; font-size: 14px; }
 .flag { color: #9a6700; font-weight: 700; }
 .legend { font-size: 13px; color: var(--muted); margin-top: 10px; }
 .notice { padding: 12px 14px; background: #fff4e5; border: 1px solid #f0c27b; }
@@ -198,6 +204,7 @@ def render_page(
             _header(t, data, title, generated_at),
             _nav(t, geo is not None or map_problem is not None),
             "<main>",
+            _summary(t, data),
             _scorecard(t, data),
             _trends(t, data),
             _gaps(t),
@@ -300,7 +307,7 @@ def _pressed(code: Lang, t: Texts) -> str:
 
 def _nav(t: Texts, with_map: bool) -> str:
     """Return the links to the sections."""
-    sections = ["scorecard", "trends", "gaps", *(["map"] if with_map else []), "heatmap"]
+    sections = ["summary", "scorecard", "trends", "gaps", *(["map"] if with_map else []), "heatmap"]
     links = [t.ui("a", name, f'href="#{name}"') for name in [*sections, "methodology"]]
     return f"<nav>{''.join(links)}</nav>"
 
@@ -374,7 +381,61 @@ def _scorecard(t: Texts, data: DashboardData) -> str:
         ),
         'class="legend"',
     )
-    return _section(t, "scorecard", "".join(groups) + legend)
+    definitions = t.ui("h3", "status_rules") + _status_definitions(t)
+    return _section(t, "scorecard", "".join(groups) + legend + definitions)
+
+
+def _summary(t: Texts, data: DashboardData) -> str:
+    """Return the top panel: per benchmark, a tally of its indicators' statuses."""
+    rows: list[str] = []
+    for bench, label in data.benchmarks.items():
+        statuses = [ind.status for ind in data.indicators.values() if ind.benchmark == bench]
+        if not statuses:
+            continue
+        chips = "".join(
+            t.tag(
+                "span",
+                _tally_text([status] * statuses.count(status)),
+                f'class="badge {status.replace(" ", "-")}" data-status="{status}"',
+            )
+            for status in STATUSES
+            if status in statuses
+        )
+        rows.append(
+            f'<tr data-benchmark="{html.escape(bench)}"><td>{t.tag("span", label)}</td>'
+            f'<td><div class="tally">{chips}</div></td></tr>'
+        )
+    table = f'<table class="summary"><tbody>{"".join(rows)}</tbody></table>'
+    return _section(t, "summary", table)
+
+
+def _status_definitions(t: Texts) -> str:
+    """Return the list defining each status, with its badge."""
+    items = "".join(
+        "<dt>" + _badge(t, status) + "</dt>" + t.tag("dd", _definition_text(status))
+        for status in STATUSES
+    )
+    return f'<dl class="statuses">{items}</dl>'
+
+
+def _tally_text(statuses: list[str]) -> BiText:
+    """Return the tally of some statuses as a text of the language ("2 off track")."""
+    return lambda code: status_tally(statuses, code)
+
+
+def _definition_text(status: str) -> BiText:
+    """Return a status's definition as a text of the language."""
+    return lambda code: _capital(STATUS_DEFINITIONS[status][code])
+
+
+def _badge(t: Texts, status: str) -> str:
+    """Return a status badge."""
+    return t.ui("span", status, f'class="badge {status.replace(" ", "-")}"')
+
+
+def _capital(text: str) -> str:
+    """Return a text with its first letter capitalised."""
+    return text[:1].upper() + text[1:]
 
 
 _COLUMNS = (
@@ -472,7 +533,7 @@ def _target(t: Texts, ind: Indicator) -> str:
 
 def _status(t: Texts, ind: Indicator) -> str:
     """Return the status badge and its one-sentence reason."""
-    badge = t.ui("span", ind.status, f'class="badge {ind.status.replace(" ", "-")}"')
+    badge = _badge(t, ind.status)
     reason = t.tag("span", ind.reason, 'class="small"')
     return badge + reason
 
@@ -587,6 +648,9 @@ def _methodology(t: Texts, data: DashboardData, generated_at: datetime) -> str:
     content = [
         table,
         t.ui("p", "moe_note", 'class="legend"'),
+        t.ui("h3", "status_rules"),
+        _status_definitions(t),
+        t.ui("p", "projection_note", 'class="legend"'),
         t.ui("h3", "rules"),
         f"<ul>{''.join(rules)}</ul>",
         t.ui("h3", "provenance"),

@@ -12,6 +12,7 @@ import math
 from typing import Literal
 
 from perception.config import Label
+from perception.status import STATUSES, status_label
 
 Lang = Literal["en", "fr"]
 LANGS: tuple[Lang, ...] = ("en", "fr")
@@ -34,6 +35,23 @@ UI: dict[str, Label] = {
         fr="Ce fichier fonctionne hors ligne : il ne nécessite aucune connexion Internet.",
     ),
     "nav": Label(en="Sections", fr="Sections"),
+    "summary": Label(en="At a glance", fr="En bref"),
+    "summary_intro": Label(
+        en="How many indicators of each benchmark have met their target, are on track, are off "
+        "track or cannot yet be judged; the statuses are defined below the scorecard.",
+        fr="Combien d'indicateurs de chaque critère ont atteint leur cible, sont en bonne voie, "
+        "hors trajectoire ou ne peuvent pas encore être jugés ; les statuts sont définis sous "
+        "le tableau des critères.",
+    ),
+    "status_rules": Label(en="What the statuses mean", fr="Signification des statuts"),
+    "projection_note": Label(
+        en="The projection extends the change since the baseline in a straight line to the "
+        "target date; its 95% range carries the sampling error of the latest estimate and of "
+        "the change, not any doubt about the pace itself.",
+        fr="La projection prolonge en ligne droite l'évolution depuis la référence jusqu'à la "
+        "date cible ; sa plage à 95 % reflète l'erreur d'échantillonnage de la dernière "
+        "estimation et de l'évolution, pas l'incertitude sur le rythme lui-même.",
+    ),
     "scorecard": Label(en="Benchmark scorecard", fr="Tableau des critères de référence"),
     "scorecard_intro": Label(
         en="Latest national estimate of each indicator (don't know kept in the base), its "
@@ -106,10 +124,10 @@ UI: dict[str, Label] = {
     "no change": Label(en="no clear change", fr="pas d'évolution nette"),
     "not_available": Label(en="not available", fr="non disponible"),
     "not_asked_in": Label(en="not asked in", fr="non posé en"),
-    "achieved": Label(en="Achieved", fr="Atteint"),
-    "on track": Label(en="On track", fr="En bonne voie"),
-    "off track": Label(en="Off track", fr="Hors trajectoire"),
-    "insufficient evidence": Label(en="Insufficient evidence", fr="Données insuffisantes"),
+    **{
+        status: Label(en=status_label(status, "en"), fr=status_label(status, "fr"))
+        for status in STATUSES
+    },
     "national": Label(en="National", fr="Ensemble du pays"),
     "everyone": Label(en="Everyone", fr="Ensemble"),
     "respondents": Label(en="respondents", fr="répondants"),

@@ -552,8 +552,7 @@ def test_demo_has_no_false_change_nationally_or_by_region(demo_trends: pd.DataFr
 def test_demo_benchmark_status_finds_no_trend_in_unchanged_indicators(
     demo: tuple[pd.DataFrame, IndicatorCatalogue, dict[str, dt.date]], demo_trends: pd.DataFrame
 ) -> None:
-    """It finds no trend in unplanted indicators (never on track, never off track for a
-    worsening) and puts the planted gender gap on track."""
+    """It sees no trend in unplanted indicators, and puts the planted gender gap on track."""
     estimates, catalogue, dates = demo
     units = estimates.groupby("indicator")["unit"].first()
     meta = {

@@ -20,6 +20,7 @@ from dashboard_data import BENCHMARKS, GENERATED_AT, GEOJSON, catalogue, publish
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from perception.dashboard import build_dashboard
+from perception.status import STATUS_WORDS
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = [
@@ -33,6 +34,7 @@ ARGS = [
 OUTPUT = Path(__file__).resolve().parents[1] / "test-output"
 TIMEOUT_MS = 30_000
 PLOTS = {"fig-trends", "fig-gaps", "fig-map", "fig-heatmap"}
+TITLES = "els => els.map(e => e.getAttribute('data-title'))"
 
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists() and not os.environ.get("CI"),
@@ -261,3 +263,46 @@ def test_without_boundaries_the_page_says_why(
     assert opened.errors == []
     assert opened.requests == [path.as_uri()]
     opened.page.close()
+
+
+def test_status_tally_is_at_the_top(opened: Opened, tables: dict[str, pd.DataFrame]) -> None:
+    """It shows each benchmark's status counts first on the page, as Table 3 has them."""
+    page = opened.page
+    summary = page.locator("#summary")
+    assert summary.bounding_box()["y"] < page.locator("#scorecard").bounding_box()["y"]
+    status = tables["benchmark_status"]
+    for bench, group in status.groupby("benchmark"):
+        chips = page.eval_on_selector_all(
+            f"#summary tr[data-benchmark='{bench}'] .badge", "els => els.map(e => e.textContent)"
+        )
+        counts = group["status"].value_counts()
+        expected = {f"{k} {STATUS_WORDS[s]['en'][0 if k == 1 else 1]}" for s, k in counts.items()}
+        assert set(chips) == expected
+
+
+def test_no_toolbar_control_leaves_the_file(browser: Browser, dashboard: Path) -> None:
+    """No link or toolbar button points outside the file; the toolbar speaks French in French."""
+    opened = open_dashboard(browser, dashboard)
+    page = opened.page
+    links = page.eval_on_selector_all(
+        "[href], [action], [formaction]",
+        "els => els.map(e => e.getAttribute('href') || e.getAttribute('action')"
+        " || e.getAttribute('formaction'))",
+    )
+    assert links and all(link.startswith("#") for link in links), links
+    assert page.locator(".modebar-btn--logo").count() == 0
+    english = set(page.eval_on_selector_all(".modebar-btn", TITLES))
+    assert "Download plot as a PNG" in english
+    for title in english:
+        assert not any(word in title.lower() for word in ("share", "cloud", "edit", "studio"))
+    switch(page, "fr")
+    french = set(page.eval_on_selector_all(".modebar-btn", TITLES))
+    assert "Télécharger le graphique en PNG" in french
+    assert "Réinitialiser les axes" in french
+    assert not french & (english - {"Zoom"})
+    page.click("#fig-trends .modebar-btn[data-title='Télécharger le graphique en PNG']")
+    page.wait_for_timeout(500)
+    assert opened.errors == []
+    # The PNG download is made in the page (a blob: URL), never fetched from anywhere.
+    assert [r for r in opened.requests if not r.startswith("blob:null/")] == [dashboard.as_uri()]
+    page.close()

@@ -31,9 +31,79 @@ __all__ = ["render_page"]
 PLOTLY_CONFIG = {
     "displaylogo": False,
     "responsive": True,
-    "modeBarButtonsToRemove": ["lasso2d", "select2d"],
+    "showSendToCloud": False,
+    "showEditInChartStudio": False,
+    "showLink": False,
+    "modeBarButtonsToRemove": ["lasso2d", "select2d", "sendDataToCloud", "editInChartStudio"],
     "toImageButtonOptions": {"format": "png", "scale": 2},
 }
+"""Plotly's options: no button or link that could send a figure (and its data) off the laptop."""
+PLOTLY_FR = {
+    "moduleType": "locale",
+    "name": "fr",
+    "dictionary": {
+        "Autoscale": "Échelle automatique",
+        "Box Select": "Sélection rectangulaire",
+        "Compare data on hover": "Comparer les données au survol",
+        "Double-click on legend to isolate one trace": (
+            "Double-cliquez sur la légende pour isoler une série"
+        ),
+        "Double-click to zoom back out": "Double-cliquez pour revenir au zoom initial",
+        "Download plot": "Télécharger le graphique",
+        "Download plot as a PNG": "Télécharger le graphique en PNG",
+        "Lasso Select": "Sélection au lasso",
+        "Pan": "Déplacer",
+        "Reset": "Réinitialiser",
+        "Reset axes": "Réinitialiser les axes",
+        "Reset view": "Réinitialiser la vue",
+        "Reset views": "Réinitialiser les vues",
+        "Show closest data on hover": "Afficher la donnée la plus proche au survol",
+        "Sorry, there was a problem downloading your image!": (
+            "Désolé, le téléchargement de l'image a échoué."
+        ),
+        "Toggle Spike Lines": "Afficher ou masquer les lignes de repère",
+        "Toggle show closest data on hover": ("Afficher ou non la donnée la plus proche au survol"),
+        "Zoom": "Zoom",
+        "Zoom in": "Zoom avant",
+        "Zoom out": "Zoom arrière",
+    },
+    "format": {
+        "days": ["dimanche", "lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi"],
+        "shortDays": ["dim.", "lun.", "mar.", "mer.", "jeu.", "ven.", "sam."],
+        "months": [
+            "janvier",
+            "février",
+            "mars",
+            "avril",
+            "mai",
+            "juin",
+            "juillet",
+            "août",
+            "septembre",
+            "octobre",
+            "novembre",
+            "décembre",
+        ],
+        "shortMonths": [
+            "janv.",
+            "févr.",
+            "mars",
+            "avr.",
+            "mai",
+            "juin",
+            "juil.",
+            "août",
+            "sept.",
+            "oct.",
+            "nov.",
+            "déc.",
+        ],
+        "date": "%d/%m/%Y",
+        "decimal": ",",
+        "thousands": "\u202f",
+    },
+}
+"""Plotly's French locale (toolbar tooltips, dates, numbers), registered from the page itself."""
 CSP = (
     "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
     "img-src data: blob:; font-src data:"
@@ -47,6 +117,7 @@ SCRIPT = """
   "use strict";
   var DATA = JSON.parse(document.getElementById("dashboard-data").textContent);
   var current = DATA.lang;
+  Plotly.register(DATA.locale);
   function draw(view) {
     var key = [view.view].concat(view.selects.map(function (id) {
       return document.getElementById(id).value;
@@ -56,7 +127,8 @@ SCRIPT = """
       return trace.type === "choropleth"
         ? Object.assign({}, trace, {geojson: DATA.geojson}) : trace;
     });
-    return Plotly.react(view.div, traces, spec.layout, DATA.config);
+    var config = Object.assign({}, DATA.config, {locale: current});
+    return Plotly.react(view.div, traces, spec.layout, config);
   }
   function setLanguage(lang) {
     current = lang;
@@ -220,6 +292,7 @@ def render_page(
     payload = {
         "lang": lang,
         "config": PLOTLY_CONFIG,
+        "locale": PLOTLY_FR,
         "views": views,
         "geojson": geo,
         "text": t.table,

@@ -499,3 +499,25 @@ def test_statuses_are_defined_on_the_page_in_both_languages(page: str) -> None:
             text = words[lang][:1].upper() + words[lang][1:]
             key = next(k for k, v in content["text"][lang].items() if v == text)
             assert page.count(f'<dd data-i18n="{key}">') == 2, status
+
+
+def test_a_change_that_excludes_zero_but_is_not_significant_says_why(
+    tables: dict[str, pd.DataFrame], tmp_path: Path
+) -> None:
+    """It says next to "no clear change" that the word accounts for many comparisons."""
+    t2 = tables["indicator_trends"].copy()
+    hit = (
+        (t2["indicator"] == "trust_police")
+        & (t2["wave"] == "w3")
+        & (t2["comparison"] == "previous")
+        & (t2["domain_set"] == "national")
+        & (t2["variant"] == "all")
+    )
+    # A change whose unadjusted interval excludes 0 but whose BH-adjusted p is above 0.05.
+    t2.loc[hit, ["estimate", "ci_low", "ci_high", "direction"]] = [0.033, 0.004, 0.062, "no change"]
+    html = build({**tables, "indicator_trends": t2}, tmp_path / "adj.html").read_text("utf-8")
+    row = row_html(html, "trust_police")
+    assert "+3.3\u00a0pts" in row and "[+0.4, +6.2]" in row
+    assert "60.0% by 30 June 2027" in row
+    assert "no clear change once adjusted for the many comparisons made" in row
+    assert "account for the many comparisons made" in html

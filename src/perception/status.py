@@ -398,7 +398,7 @@ def _number(value: float, decimals: int, lang: Lang, sign: bool = False) -> str:
     return text.replace(".", ",") if lang == "fr" else text
 
 
-def _decimals(unit: str, kind: str) -> int:
+def value_decimals(unit: str, kind: str) -> int:
     """Return the decimals of an indicator: 2 for short scales (means and their gaps), else 1."""
     return 2 if unit != "percent" and kind in ("mean", "gap") else 1
 
@@ -419,7 +419,7 @@ def format_value(
     """
     if not math.isfinite(value):
         return "n/a" if lang == "en" else "n.d."
-    decimals = _decimals(unit, kind) if decimals is None else decimals
+    decimals = value_decimals(unit, kind) if decimals is None else decimals
     if unit != "percent":
         return _number(value, decimals, lang, sign=kind == "gap")
     if kind in ("net", "gap"):
@@ -432,7 +432,7 @@ def format_change(value: float, unit: str, lang: Lang, kind: str = "proportion")
     if not math.isfinite(value):
         return "n/a" if lang == "en" else "n.d."
     scale = 100.0 if unit == "percent" else 1.0
-    text = _number(scale * value, _decimals(unit, kind), lang, sign=True)
+    text = _number(scale * value, value_decimals(unit, kind), lang, sign=True)
     return _points(text, lang) if unit == "percent" else text
 
 
@@ -442,7 +442,7 @@ def format_interval(
     """Format an interval of a change: ``"95% CI +0.3 to +3.9"`` / ``"IC à 95 % +0,3 à +3,9"``."""
     pct = _number(100 * level, 0 if (100 * level).is_integer() else 1, lang)
     scale = 100.0 if unit == "percent" else 1.0
-    decimals = _decimals(unit, kind)
+    decimals = value_decimals(unit, kind)
     ends = [
         _number(scale * x, decimals, lang, sign=True) if math.isfinite(x) else "n/a"
         for x in (low, high)

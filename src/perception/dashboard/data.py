@@ -35,7 +35,7 @@ from perception.dashboard.text import (
 from perception.errors import ConfigError, ValidationError
 from perception.indicators.config import NATIONAL as NATIONAL_SET
 from perception.indicators.config import domain_set_columns, with_domains
-from perception.status import STATUSES
+from perception.status import STATUSES, value_decimals
 
 __all__ = [
     "DISCLOSURE_COLUMNS",
@@ -184,8 +184,8 @@ class Indicator:
 
     @property
     def decimals(self) -> int:
-        """Return the decimals shown: 2 for means (short code scales), 1 otherwise."""
-        return 2 if self.type == "mean" else 1
+        """Return the decimals shown (:func:`perception.status.value_decimals`)."""
+        return value_decimals(self.unit, self.type)
 
     def value(
         self, value: float, lang: Lang, *, change: bool = False, decimals: int | None = None
@@ -195,10 +195,11 @@ class Indicator:
         text = number(value * self.scale, places, lang, signed=change or self.signed)
         return text + self.suffix(lang, change=change)
 
-    def ci(self, low: float, high: float, lang: Lang) -> str:
-        """Format a confidence interval of a stored value."""
-        low_text = number(low * self.scale, self.decimals, lang, signed=self.signed)
-        high_text = number(high * self.scale, self.decimals, lang, signed=self.signed)
+    def ci(self, low: float, high: float, lang: Lang, *, change: bool = False) -> str:
+        """Format a confidence interval of a stored value (of a change when ``change``)."""
+        signed = change or self.signed
+        low_text = number(low * self.scale, self.decimals, lang, signed=signed)
+        high_text = number(high * self.scale, self.decimals, lang, signed=signed)
         return interval(low_text, high_text, lang)
 
     def axis_title(self, lang: Lang) -> str:

@@ -14,7 +14,7 @@ import html
 import json
 import math
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from plotly.offline import get_plotlyjs
@@ -24,7 +24,7 @@ from perception.dashboard.data import Change, DashboardData, Indicator, state_wo
 from perception.dashboard.figures import Spec
 from perception.dashboard.geo import GEO_ASSETS_SCRIPT, GeoJson
 from perception.dashboard.text import FLAG_MARK, LANGS, SUPPRESSED, UI, Lang, number, pick, ui
-from perception.status import STATUS_DEFINITIONS, STATUSES, status_tally
+from perception.status import STATUS_DEFINITIONS, STATUSES, format_date, status_tally
 
 __all__ = ["render_page"]
 
@@ -450,7 +450,8 @@ def _scorecard(t: Texts, data: DashboardData) -> str:
         "p",
         lambda code: (
             f"{ui('flagged_note', code, mark=FLAG_MARK, flag=data.flag_below)}. "
-            f"{ui('suppressed_note', code, suppress=data.suppress_below).capitalize()}."
+            f"{ui('suppressed_note', code, suppress=data.suppress_below).capitalize()}. "
+            f"{ui('adjusted_note', code)}"
         ),
         'class="legend"',
     )
@@ -504,6 +505,11 @@ def _definition_text(status: str) -> BiText:
 def _badge(t: Texts, status: str) -> str:
     """Return a status badge."""
     return t.ui("span", status, f'class="badge {status.replace(" ", "-")}"')
+
+
+def _date(iso: str, lang: Lang) -> str:
+    """Write an ISO date (or timestamp) as a date for people, in the language."""
+    return format_date(date.fromisoformat(iso[:10]), lang)
 
 
 def _capital(text: str) -> str:
@@ -575,8 +581,14 @@ def _change_value(t: Texts, ind: Indicator, change: Change) -> str:
     )
     if change.flagged:
         delta += f'<span class="flag">{FLAG_MARK}</span>'
-    ci = t.tag("span", lambda code: ind.ci(change.ci_low, change.ci_high, code), 'class="small"')
-    word = t.ui("span", direction, 'class="small"')
+    ci = t.tag(
+        "span",
+        lambda code: ind.ci(change.ci_low, change.ci_high, code, change=True),
+        'class="small"',
+    )
+    excludes_zero = change.ci_low > 0 or change.ci_high < 0
+    key = "no change adjusted" if direction == "no change" and excludes_zero else direction
+    word = t.ui("span", key, 'class="small"')
     return f'<td class="{direction.replace(" ", "-")}">{delta}{ci}{word}</td>'
 
 
@@ -599,7 +611,7 @@ def _target(t: Texts, ind: Indicator) -> str:
         "span",
         lambda code: (
             ind.value(ind.target, code)
-            + (f" {ui('by', code)} {ind.target_date}" if ind.target_date else "")
+            + (f" {ui('by', code)} {_date(ind.target_date, code)}" if ind.target_date else "")
         ),
     )
 

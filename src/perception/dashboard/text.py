@@ -122,6 +122,19 @@ UI: dict[str, Label] = {
     "improving": Label(en="improving", fr="en amélioration"),
     "worsening": Label(en="worsening", fr="en dégradation"),
     "no change": Label(en="no clear change", fr="pas d'évolution nette"),
+    "no change adjusted": Label(
+        en="no clear change once adjusted for the many comparisons made",
+        fr="pas d'évolution nette une fois corrigé des nombreuses comparaisons",
+    ),
+    "adjusted_note": Label(
+        en="The words improving, worsening and no clear change account for the many "
+        "comparisons made (Benjamini-Hochberg adjustment); the 95% intervals shown do not, so "
+        "an interval that excludes zero can still read no clear change.",
+        fr="Les mentions en amélioration, en dégradation et pas d'évolution nette tiennent "
+        "compte des nombreuses comparaisons effectuées (correction de Benjamini-Hochberg) ; "
+        "les intervalles à 95 % affichés n'en tiennent pas compte : un intervalle qui exclut "
+        "zéro peut donc se lire pas d'évolution nette.",
+    ),
     "not_available": Label(en="not available", fr="non disponible"),
     "not_asked_in": Label(en="not asked in", fr="non posé en"),
     **{

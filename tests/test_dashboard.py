@@ -13,6 +13,7 @@ import plotly.graph_objects as go
 import pytest
 from dashboard_data import (
     BENCHMARKS,
+    EFFECTS,
     GENERATED_AT,
     GEOJSON,
     catalogue,
@@ -21,6 +22,8 @@ from dashboard_data import (
 )
 
 from perception.dashboard import build_dashboard, dashboard_figures, load_geojson
+from perception.dashboard.data import prepare
+from perception.dashboard.findings import group_findings
 from perception.dashboard.text import UI, number
 from perception.errors import ConfigError, ValidationError
 from perception.status import STATUS_DEFINITIONS
@@ -521,3 +524,55 @@ def test_a_change_that_excludes_zero_but_is_not_significant_says_why(
     assert "60.0% by 30 June 2027" in row
     assert "no clear change once adjusted for the many comparisons made" in row
     assert "account for the many comparisons made" in html
+
+
+# --------------------------------------------------------------------------- key findings
+
+
+def test_key_findings_name_the_groups_the_simulation_made_worse_off(
+    tables: dict[str, pd.DataFrame],
+) -> None:
+    """It finds the groups with a planted disadvantage; few findings (FDR 5%) are of the others."""
+    data = prepare(tables, catalogue=CAT, survey=SURVEY, benchmark_labels=BENCHMARKS)
+    findings = group_findings(data)
+    found = [(f.column, f.code) for f in findings]
+    better = {(c, k) for c, effects in EFFECTS.items() for k, e in effects.items() if e > 0}
+    false = [f for f in found if f in better]
+    assert len(false) <= 0.05 * len(found)
+    assert {("region", 1), ("region", 8), ("gender", 2), ("youth", 1)} <= set(found)
+    assert all(f.p_adjusted < 0.05 and (f.ci_low > 0 or f.ci_high < 0) for f in findings)
+
+
+def test_key_findings_are_at_the_top_in_both_languages(
+    tables: dict[str, pd.DataFrame], tmp_path: Path
+) -> None:
+    """It lists the groups worse off and a widening gap in the summary panel, EN and FR."""
+    t2 = tables["indicator_trends"].copy()
+    hit = (
+        (t2["indicator"] == "gap_incl_gender")
+        & (t2["wave"] == "w3")
+        & (t2["comparison"] == "baseline")
+        & (t2["domain_set"] == "national")
+        & (t2["variant"] == "all")
+    )
+    t1 = tables["indicator_estimates"]
+    latest = t1[
+        (t1["indicator"] == "gap_incl_gender")
+        & (t1["wave"] == "w3")
+        & (t1["domain_set"] == "national")
+        & (t1["variant"] == "all")
+    ]["estimate"].iloc[0]
+    # The gap moved 5 points further from zero since w1, significantly.
+    change = 0.05 if latest > 0 else -0.05
+    t2.loc[hit, ["estimate", "ci_low", "ci_high"]] = [change, change - 0.02, change + 0.02]
+    t2.loc[hit, "direction"] = "worsening" if change < 0 else "improving"
+    html = build({**tables, "indicator_trends": t2}, tmp_path / "gap.html").read_text("utf-8")
+    summary = html[html.index('id="summary"') : html.index('id="scorecard"')]
+    content = payload(html)
+    keys = re.findall(r'<li data-i18n="(t\d+)" class="finding', summary)
+    english = [content["text"]["en"][k] for k in keys]
+    french = [content["text"]["fr"][k] for k in keys]
+    assert any("(Region): worse off than nationally on" in text for text in english)
+    assert any("(Région) : en retrait" in text for text in french)
+    assert english[-1].startswith("“Gender gap, feels included (women − men)” widened since")
+    assert french[-1].startswith("« Écart femmes-hommes, se sentir inclus (F − H) » s'est creusé")

@@ -68,7 +68,9 @@ TABLES: dict[str, tuple[str, ...]] = {
         "unit",
         "domain_set",
         *_VALUES,
+        "se",
         "n",
+        "n_weighted",
         "availability",
         *DISCLOSURE_COLUMNS,
     ),
@@ -130,6 +132,8 @@ class Cell:
     ci_high: float = math.nan
     n: int | None = None
     flagged: bool = False
+    se: float = math.nan
+    n_weighted: float = math.nan
 
 
 MISSING = Cell("not_estimated")
@@ -536,10 +540,11 @@ def _cells(
     """Index Table 1's cells by (indicator, wave, domain)."""
     out: dict[tuple[str, str, DomainKey], Cell] = {}
     columns = ["indicator", "wave", *_VALUES, "n", "availability", "suppressed", "flagged"]
+    columns += ["se", "n_weighted"]
     codes = estimates[list(domains)].astype(object).to_dict("records")
     rows = estimates[columns].itertuples(index=False, name=None)
     for position, (row, domain) in enumerate(zip(rows, codes, strict=True)):
-        ind, wave, est, low, high, n, availability, suppressed, flagged = row
+        ind, wave, est, low, high, n, availability, suppressed, flagged, se, weighted = row
         key = (str(ind), str(wave), domain_key({str(k): v for k, v in domain.items()}))
         count = None if pd.isna(n) else int(n)
         if availability == "not_asked":
@@ -557,7 +562,16 @@ def _cells(
                 rows=[position],
             )
         else:
-            out[key] = Cell("value", float(est), float(low), float(high), count, bool(flagged))
+            out[key] = Cell(
+                "value",
+                float(est),
+                float(low),
+                float(high),
+                count,
+                bool(flagged),
+                _float(se),
+                _float(weighted),
+            )
     return out
 
 

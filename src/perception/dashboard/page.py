@@ -22,6 +22,7 @@ from plotly.offline import get_plotlyjs
 from perception.config import Label
 from perception.dashboard.data import Change, DashboardData, Indicator, state_word
 from perception.dashboard.figures import Spec
+from perception.dashboard.findings import GroupFinding, group_findings, widening_gaps
 from perception.dashboard.geo import GEO_ASSETS_SCRIPT, GeoJson
 from perception.dashboard.text import FLAG_MARK, LANGS, SUPPRESSED, UI, Lang, number, pick, ui
 from perception.status import STATUS_DEFINITIONS, STATUSES, format_date, status_tally
@@ -204,6 +205,7 @@ td.suppressed, td.missing { background: repeating-linear-gradient(45deg, #f3f3f3
 .badge.no-target { background: #fff; color: #374151; border: 1px solid #6b7280; }
 .tally { display: flex; flex-wrap: wrap; gap: 6px; margin: 4px 0 0; }
 table.summary td { vertical-align: middle; }
+ul.findings li { margin: 3px 0; }
 dl.statuses { display: grid; grid-template-columns: max-content 1fr; gap: 6px 12px; margin: 8px 0; }
 dl.statuses dt { margin: 0; } dl.statuses dd { margin: 0; font-size: 14px; }
 .flag { color: #9a6700; font-weight: 700; }
@@ -480,7 +482,84 @@ def _summary(t: Texts, data: DashboardData) -> str:
             f'<td><div class="tally">{chips}</div></td></tr>'
         )
     table = f'<table class="summary"><tbody>{"".join(rows)}</tbody></table>'
-    return _section(t, "summary", table)
+    return _section(t, "summary", table + _findings(t, data))
+
+
+#: Groups listed by name in the key findings; the others are counted.
+MAX_GROUPS = 6
+
+
+def _findings(t: Texts, data: DashboardData) -> str:
+    """Return the key findings: groups worse off than the country, and widening gaps."""
+    by_group: dict[tuple[str, int], list[GroupFinding]] = {}
+    for finding in group_findings(data):
+        by_group.setdefault((finding.column, finding.code), []).append(finding)
+    ranked = sorted(by_group.items(), key=lambda item: -len(item[1]))
+    asked = len(data.ordered_indicators(gaps=False))
+    items = [
+        t.tag("li", _group_text(data, column, code, found, asked), 'class="finding"')
+        for (column, code), found in ranked[:MAX_GROUPS]
+    ]
+    if len(ranked) > MAX_GROUPS:
+        items.append(t.ui("li", "findings_more", count=len(ranked) - MAX_GROUPS))
+    if not ranked:
+        items.append(t.ui("li", "findings_none"))
+    gaps = widening_gaps(data)
+    for ident in gaps:
+        items.append(t.tag("li", _gap_text(data, ident), 'class="finding gap"'))
+    if not gaps:
+        items.append(t.ui("li", "gaps_none"))
+    return (
+        t.ui("h3", "findings")
+        + t.ui("p", "findings_rule", 'class="legend"')
+        + f'<ul class="findings">{"".join(items)}</ul>'
+    )
+
+
+def _group_text(
+    data: DashboardData, column: str, code: int, found: list[GroupFinding], asked: int
+) -> BiText:
+    """Describe one group's findings: on how many indicators it is worse off, and the largest."""
+    first = found[0]
+    ind = data.indicators[first.indicator]
+
+    def text(code_lang: Lang) -> str:
+        group = (
+            f"{data.code_label(column, code, code_lang)} ({data.column_label(column, code_lang)})"
+        )
+        return ui(
+            "finding_group",
+            code_lang,
+            group=group,
+            count=len(found),
+            total=asked,
+            indicator=pick(ind.label, code_lang),
+            value=ind.value(first.estimate, code_lang),
+            national=ind.value(first.national, code_lang),
+            difference=ind.value(first.difference, code_lang, change=True),
+        )
+
+    return text
+
+
+def _gap_text(data: DashboardData, ident: str) -> BiText:
+    """Describe a gap that widened since the baseline."""
+    ind = data.indicators[ident]
+    wave = data.latest_wave(ident)
+    cell = data.cell(ident, wave)
+    change = data.changes[(ident, "baseline", wave)]
+
+    def text(lang: Lang) -> str:
+        return ui(
+            "finding_gap",
+            lang,
+            indicator=pick(ind.label, lang),
+            before=ind.value(cell.estimate - change.estimate, lang),
+            latest=ind.value(cell.estimate, lang),
+            baseline=data.wave_label(data.waves[0], lang),
+        )
+
+    return text
 
 
 def _status_definitions(t: Texts) -> str:

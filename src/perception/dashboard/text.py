@@ -43,6 +43,41 @@ UI: dict[str, Label] = {
         "hors trajectoire ou ne peuvent pas encore être jugés ; les statuts sont définis sous "
         "le tableau des critères.",
     ),
+    "findings": Label(en="Key findings: who is worse off", fr="Constats clés : qui est en retrait"),
+    "findings_rule": Label(
+        en="Groups whose latest estimate is worse than the national figure, and gaps that "
+        "widened since the baseline, only where the difference is clear after adjusting for "
+        "the many comparisons made (Benjamini-Hochberg, as for the statuses).",
+        fr="Groupes dont la dernière estimation est moins bonne que celle de l'ensemble du pays, "
+        "et écarts qui se sont creusés depuis la référence, seulement lorsque la différence "
+        "est nette après correction des nombreuses comparaisons effectuées (Benjamini-Hochberg, "
+        "comme pour les statuts).",
+    ),
+    "finding_group": Label(
+        en="{group}: worse off than nationally on {count} of {total} indicators; most on "
+        "“{indicator}”, {value} against {national} nationally ({difference}).",
+        fr="{group} : en retrait par rapport à l'ensemble du pays pour {count} indicateurs sur "
+        "{total} ; surtout pour « {indicator} », {value} contre {national} pour l'ensemble du pays "
+        "({difference}).",
+    ),
+    "findings_more": Label(
+        en="{count} other groups are also worse off on at least one indicator (see the trends "
+        "and the map).",
+        fr="{count} autres groupes sont aussi en retrait pour au moins un indicateur (voir les "
+        "tendances et la carte).",
+    ),
+    "findings_none": Label(
+        en="No group is clearly worse off than the national figure.",
+        fr="Aucun groupe n'est nettement en retrait par rapport à l'ensemble du pays.",
+    ),
+    "finding_gap": Label(
+        en="“{indicator}” widened since {baseline}: from {before} to {latest}.",
+        fr="« {indicator} » s'est creusé depuis {baseline} : de {before} à {latest}.",
+    ),
+    "gaps_none": Label(
+        en="No gap widened clearly since the baseline.",
+        fr="Aucun écart ne s'est nettement creusé depuis la référence.",
+    ),
     "status_rules": Label(en="What the statuses mean", fr="Signification des statuts"),
     "projection_note": Label(
         en="The projection extends the change since the baseline in a straight line to the "

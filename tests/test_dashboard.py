@@ -31,10 +31,12 @@ from perception.status import STATUS_DEFINITIONS
 CAT = catalogue()
 SURVEY = survey()
 REGIONS = list(CAT.codes("region"))
-#: The domain sets whose cells the heatmap shows (rows: everyone, sex, sex × age group).
+#: The domain sets whose cells the heatmap shows (rows: everyone, sex, age, sex × age group).
 HEATMAP_SETS = [
     "national",
     "gender",
+    "age_band",
+    "age_band×region",
     "gender×age_band",
     "region",
     "gender×region",
@@ -576,3 +578,23 @@ def test_key_findings_are_at_the_top_in_both_languages(
     assert any("(Région) : en retrait" in text for text in french)
     assert english[-1].startswith("“Gender gap, feels included (women − men)” widened since")
     assert french[-1].startswith("« Écart femmes-hommes, se sentir inclus (F − H) » s'est creusé")
+
+
+def test_heatmap_rows_title_scale_and_imprecision_marks(
+    tables: dict[str, pd.DataFrame], figures: dict[str, dict[str, Any]]
+) -> None:
+    """It has plural, sex-only and age-only rows, its indicator's title, a 0-100 scale, ~ marks."""
+    spec = figures["heatmap|state_officials_seen"]
+    blank, values = spec["data"]
+    rows = values["y"]
+    assert rows[:3] == ["Everyone", "Men", "Women"]
+    assert "18-24" in rows and "Women, 18-24" in rows
+    assert spec["layout"]["title"]["text"] == "<b>Sees state officials in the area</b>"
+    assert (values["zmin"], values["zmax"]) == (0.0, 100.0)
+    cells = estimates(tables, "state_officials_seen", "w3")
+    cells = cells[cells["domain_set"].isin(HEATMAP_SETS) & ~cells["suppressed"]]
+    wide = int(((cells["ci_high"] - cells["ci_low"]) * 100 > 20).sum())
+    marked = sum(text.startswith("~") for row in values["text"] for text in row)
+    assert marked == wide > 0
+    notes = spec["layout"]["annotations"][-1]["text"]
+    assert "~ 95% confidence interval wider than 20 pts: imprecise" in notes

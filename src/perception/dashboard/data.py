@@ -308,8 +308,8 @@ class DashboardData:
         return wave
 
     def code_label(self, column: str, code: int, lang: Lang) -> str:
-        """Return the label of a domain code (a region, a sex, an age group...)."""
-        text: str = getattr(self.catalogue.codes(column)[code], lang)
+        """Return the label of a domain code as a group of people ("Women", a region...)."""
+        text: str = getattr(self.catalogue.group_label(column, code), lang)
         return text
 
     def column_label(self, column: str, lang: Lang) -> str:

@@ -25,7 +25,7 @@ from perception.dashboard.data import (
     state_word,
 )
 from perception.dashboard.geo import CODE_PROPERTY, GeoJson, centroid
-from perception.dashboard.text import FLAG_MARK, SUPPRESSED, Lang, percent_sign, pick, ui
+from perception.dashboard.text import FLAG_MARK, SUPPRESSED, Lang, number, percent_sign, pick, ui
 from perception.reporting import wave_dates
 
 __all__ = [
@@ -566,13 +566,7 @@ def map_figure(data: DashboardData, indicator: str, wave: str, lang: Lang, geo: 
     regions = [f["properties"][CODE_PROPERTY] for f in geo["features"]]
     regions = [code for code in regions if code in known]
     cells = {code: data.cell(ind.id, wave, make_key(**{area: code})) for code in regions}
-    every = [
-        data.cell(ind.id, w, make_key(**{area: code})).estimate * ind.scale
-        for w in data.waves
-        for code in regions
-        if data.cell(ind.id, w, make_key(**{area: code})).state == "value"
-    ]
-    zmin, zmax = _range(every)
+    zmin, zmax = indicator_range(data, ind)
     valued = [code for code in regions if cells[code].state == "value"]
     others = [code for code in regions if cells[code].state != "value"]
     where = data.wave_label(wave, lang)
@@ -667,10 +661,12 @@ def heatmap_figure(
     wave = data.latest_wave(ind.id)
     *nested, across = dimensions
     rows: list[dict[str, int]] = [{}]
-    level: list[dict[str, int]] = [{}]
-    for column in nested:
-        level = [{**r, column: code} for r in level for code in data.codes(column)]
-        rows += level
+    for size in range(1, len(nested) + 1):
+        for subset in itertools.combinations(nested, size):
+            level: list[dict[str, int]] = [{}]
+            for column in subset:
+                level = [{**r, column: code} for r in level for code in data.codes(column)]
+            rows += level
     columns: list[int | None] = [None, *data.codes(across)]
     row_names = [_row_name(data, r, lang) for r in rows]
     column_names = [
@@ -684,7 +680,8 @@ def heatmap_figure(
         return f"{row_names[i]} · {column_names[j].replace('<br>', ' ')}"
 
     values = [[c.estimate * ind.scale if c.state == "value" else None for c in row] for row in grid]
-    zmin, zmax = _range([v for row in values for v in row if v is not None])
+    zmin, zmax = indicator_range(data, ind)
+    wide = IMPRECISE_SHARE * (zmax - zmin) if ind.unit != "percent" else IMPRECISE_POINTS
     axes = {"x": column_names, "y": row_names, "xgap": 2, "ygap": 2}
     blank = [
         [_NO_VALUE_LEVEL[c.state] if c.state != "value" else None for c in row] for row in grid
@@ -726,7 +723,9 @@ def heatmap_figure(
             },
             "text": [
                 [
-                    ind.cell_text(c, lang, decimals=ind.decimals - 1) if c.state == "value" else ""
+                    _imprecise(c, ind, wide) + ind.cell_text(c, lang, decimals=ind.decimals - 1)
+                    if c.state == "value"
+                    else ""
                     for c in row
                 ]
                 for row in grid
@@ -746,14 +745,19 @@ def heatmap_figure(
             "name": pick(ind.label, lang),
         },
     ]
-    title = f"{ui('heatmap_title', lang)} {pick(ind.label, lang)}"
-    layout = _layout(lang, title, where, 130 + 34 * len(rows) + 60)
+    by = ", ".join(data.column_label(c, lang).lower() for c in dimensions)
+    subtitle = f"{where} · {ui('by_groups', lang)} {by}"
+    layout = _layout(lang, pick(ind.label, lang), subtitle, 130 + 34 * len(rows) + 60)
     layout["xaxis"] = {"side": "top", "showgrid": False, "tickangle": 0, "automargin": True}
     layout["yaxis"] = {"autorange": "reversed", "showgrid": False, "automargin": True}
     layout["margin"] = {"l": 10, "r": 30, "t": 150, "b": 80}
     notes = [ui("flagged_note", lang, mark=FLAG_MARK, flag=data.flag_below)]
     notes.append(ui("suppressed_note", lang, suppress=data.suppress_below))
     notes.append(dk_note([ind], lang))
+    if any(_imprecise(c, ind, wide) for row in grid for c in row):
+        width = number(wide, ind.decimals - 1, lang)
+        width += f" {ui('pts', lang)}" if ind.unit == "percent" else ""
+        notes.append(ui("imprecise_note", lang, width=width))
     if any(c.state == "not_estimated" for row in grid for c in row):
         notes.append(ui("not_estimated_note", lang))
     layout["annotations"] = [{**_footnote("<br>".join(notes)), "yshift": -10}]
@@ -771,4 +775,40 @@ def _row_name(data: DashboardData, codes: dict[str, int], lang: Lang) -> str:
     """Return the label of a heatmap row: everyone, or its codes' labels joined by " · "."""
     if not codes:
         return ui("everyone", lang)
-    return " · ".join(data.code_label(column, code, lang) for column, code in codes.items())
+    return ", ".join(data.code_label(column, code, lang) for column, code in codes.items())
+
+
+#: A heatmap cell whose 95% interval is wider than this (points, or share of the colour range
+#: for scores) carries IMPRECISE_MARK.
+IMPRECISE_POINTS = 20.0
+IMPRECISE_SHARE = 0.2
+IMPRECISE_MARK = "~"
+
+
+def _imprecise(cell: Cell, ind: Indicator, wide: float) -> str:
+    """Return the imprecision mark of a cell with a wide interval, else ""."""
+    if cell.state != "value":
+        return ""
+    return IMPRECISE_MARK if (cell.ci_high - cell.ci_low) * ind.scale > wide else ""
+
+
+def indicator_range(data: DashboardData, ind: Indicator) -> tuple[float, float]:
+    """Return the indicator's colour range, the same in every view and wave.
+
+    Percentages and indices span 0-100, net scores -100 to +100, gaps a range symmetric about
+    0; other scores (means) the span of every published value of the indicator (all waves and
+    groups).
+    """
+    if ind.type in ("proportion", "index"):
+        return 0.0, 100.0
+    if ind.type == "net":
+        return -100.0, 100.0
+    values = [
+        cell.estimate * ind.scale
+        for (ident, _, _), cell in data.cells.items()
+        if ident == ind.id and cell.state == "value"
+    ]
+    if ind.type == "gap":
+        edge = max((abs(v) for v in values), default=1.0) or 1.0
+        return -edge, edge
+    return _range(values)

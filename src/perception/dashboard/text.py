@@ -125,12 +125,15 @@ UI: dict[str, Label] = {
         en="No boundary file is configured (survey.yaml, key geojson).",
         fr="Aucun fichier de limites n'est configuré (survey.yaml, clé geojson).",
     ),
-    "heatmap": Label(en="Who feels excluded", fr="Qui se sent exclu"),
+    "heatmap": Label(en="Who is worse off", fr="Qui est en retrait"),
     "heatmap_intro": Label(
-        en="The latest estimate in the most detailed published crossing of groups. Red marks "
-        "the worse end of the indicator, blue the better end.",
-        fr="La dernière estimation dans le croisement de groupes le plus détaillé publié. Le "
-        "rouge marque le côté défavorable de l'indicateur, le bleu le côté favorable.",
+        en="The latest estimate for each group and crossing of groups. Red marks the worse end "
+        "of the indicator, blue the better end; the colours span the indicator's whole range "
+        "(0-100% for percentages), the same in every wave.",
+        fr="La dernière estimation pour chaque groupe et croisement de groupes. Le rouge marque "
+        "le côté défavorable de l'indicateur, le bleu le côté favorable ; les couleurs couvrent "
+        "toute l'étendue de l'indicateur (0-100 % pour les pourcentages), la même à chaque "
+        "vague.",
     ),
     "heatmap_unavailable": Label(
         en="No heatmap: no indicator is published in a crossing of two or more groups "
@@ -230,7 +233,11 @@ UI: dict[str, Label] = {
     "gaps_title": Label(
         en="Gaps between groups (national)", fr="Écarts entre groupes (ensemble du pays)"
     ),
-    "heatmap_title": Label(en="Who feels excluded?", fr="Qui se sent exclu ?"),
+    "by_groups": Label(en="by", fr="par"),
+    "imprecise_note": Label(
+        en="~ 95% confidence interval wider than {width}: imprecise",
+        fr="~ intervalle de confiance à 95 % plus large que {width} : imprécis",
+    ),
     "fieldwork": Label(en="Fieldwork", fr="Terrain"),
     "provider": Label(en="Data collection", fr="Collecte"),
     "source_file": Label(en="Source file", fr="Fichier source"),

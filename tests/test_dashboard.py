@@ -598,3 +598,27 @@ def test_heatmap_rows_title_scale_and_imprecision_marks(
     assert marked == wide > 0
     notes = spec["layout"]["annotations"][-1]["text"]
     assert "~ 95% confidence interval wider than 20 pts: imprecise" in notes
+
+
+def test_gaps_view_picks_any_gap_by_group(
+    tables: dict[str, pd.DataFrame], figures: dict[str, dict[str, Any]], page: str
+) -> None:
+    """It offers every catalogue gap in the Gaps view, each nationally and by region."""
+    t3 = tables["benchmark_status"]
+    gaps = list(t3.loc[t3["type"] == "gap", "indicator"])
+    options = re.findall(
+        r'<option data-i18n="t\d+" value="([^"]*)"',
+        page.split('id="gaps-indicator"')[1].split("</select>")[0],
+    )
+    assert options == ["", *gaps]
+    spec = figures["gaps|gap_incl_gender"]
+    assert spec["layout"]["yaxis"]["ticktext"][0] == "National"
+    assert len(spec["layout"]["yaxis"]["ticktext"]) == 1 + len(REGIONS)
+    t1 = tables["indicator_estimates"]
+    cells = t1[
+        (t1["indicator"] == "gap_incl_gender")
+        & (t1["domain_set"].isin(["national", "region"]))
+        & (t1["variant"] == "all")
+    ]
+    drawn = [v for trace in spec["data"] for v in trace["x"]]
+    assert sorted(round(v, 6) for v in drawn) == shown_values(cells)

@@ -26,6 +26,7 @@ from perception.dashboard.data import (
 )
 from perception.dashboard.geo import CODE_PROPERTY, GeoJson, centroid
 from perception.dashboard.text import FLAG_MARK, SUPPRESSED, Lang, number, percent_sign, pick, ui
+from perception.indicators.config import domain_set_columns
 from perception.reporting import wave_dates
 
 __all__ = [
@@ -74,6 +75,8 @@ def all_figures(data: DashboardData, lang: Lang, geo: GeoJson | None) -> dict[st
     crossed domain set (:meth:`DashboardData.heatmap_columns`).
     """
     specs: dict[str, Spec] = {"gaps": gaps_figure(data, lang)}
+    for gap in data.ordered_indicators(gaps=True):
+        specs[f"gaps|{gap.id}"] = gaps_figure(data, lang, gap.id)
     heatmap = data.heatmap_columns()
     for ind in data.ordered_indicators(gaps=False):
         for breakdown in data.breakdowns:
@@ -458,10 +461,41 @@ def _not_asked_marks(
 # --------------------------------------------------------------------------- gaps
 
 
-def gaps_figure(data: DashboardData, lang: Lang) -> Spec:
-    """Return every gap indicator's national estimate per wave, with CIs (a forest plot)."""
-    gaps = data.ordered_indicators(gaps=True)
-    layout = _layout(lang, ui("gaps_title", lang), "", 140 + 90 * max(len(gaps), 1))
+def gaps_figure(data: DashboardData, lang: Lang, indicator: str | None = None) -> Spec:
+    """Return gaps per wave with CIs (a forest plot): every gap nationally, or one by group.
+
+    Without ``indicator``, one row per gap indicator of the catalogue (national); with it,
+    that gap nationally and in each group of the single-variable breakdowns it is published
+    in (such as each region).
+    """
+    rows: list[tuple[Indicator, DomainKey, str]]
+    if indicator is None:
+        rows = [(g, NATIONAL, pick(g.label, lang)) for g in data.ordered_indicators(gaps=True)]
+        title, subtitle = ui("gaps_title", lang), ""
+    else:
+        gap = data.indicators[indicator]
+        rows = [(gap, NATIONAL, ui("national", lang))]
+        for domain_set in data.domain_sets[indicator]:
+            columns = domain_set_columns(domain_set, data.domains)
+            if len(columns) == 1:
+                rows += [
+                    (gap, make_key(**{columns[0]: code}), data.code_label(columns[0], code, lang))
+                    for code in data.codes(columns[0])
+                ]
+        title, subtitle = pick(gap.label, lang), ui("gap_by_group", lang)
+    return _forest(data, rows, title, subtitle, lang)
+
+
+def _forest(
+    data: DashboardData,
+    rows: Sequence[tuple[Indicator, DomainKey, str]],
+    title: str,
+    subtitle: str,
+    lang: Lang,
+) -> Spec:
+    """Return a forest plot of gap estimates per wave, one row per (indicator, domain)."""
+    gaps = [ind for ind, _, _ in rows]
+    layout = _layout(lang, title, subtitle, 140 + 90 * max(len(rows), 1))
     waves = data.waves
     shades = PALETTE[: len(waves)] if len(waves) > 1 else (NATIONAL_COLOR,)
     traces: list[Spec] = []
@@ -474,8 +508,8 @@ def gaps_figure(data: DashboardData, lang: Lang) -> Spec:
         minus: list[float | None] = []
         hover: list[str] = []
         symbols: list[str] = []
-        for j, ind in enumerate(gaps):
-            cell = data.cell(ind.id, wave)
+        for j, (ind, key, label) in enumerate(rows):
+            cell = data.cell(ind.id, wave, key)
             where = data.wave_label(wave, lang)
             if cell.state != "value":
                 annotations.append(_gap_note(cell, where, -j + offset, lang))
@@ -484,7 +518,7 @@ def gaps_figure(data: DashboardData, lang: Lang) -> Spec:
             y.append(-j + offset)
             plus.append((cell.ci_high - cell.estimate) * ind.scale)
             minus.append((cell.estimate - cell.ci_low) * ind.scale)
-            hover.append(_hover(ind, cell, pick(ind.label, lang), where, lang, data.flag_below))
+            hover.append(_hover(ind, cell, label, where, lang, data.flag_below))
             symbols.append("circle-open" if cell.flagged else "circle")
         traces.append(
             {
@@ -523,7 +557,7 @@ def gaps_figure(data: DashboardData, lang: Lang) -> Spec:
     }
     layout["yaxis"] = {
         "tickvals": [-j for j in range(len(gaps))],
-        "ticktext": [_wrap(pick(ind.label, lang), 38) for ind in gaps],
+        "ticktext": [_wrap(label, 38) for _, _, label in rows],
         "range": [-len(gaps) + 0.5, 0.5],
         "showgrid": False,
         "zeroline": False,

@@ -122,7 +122,7 @@ SCRIPT = """
   function draw(view) {
     var key = [view.view].concat(view.selects.map(function (id) {
       return document.getElementById(id).value;
-    })).join("|");
+    })).filter(function (part) { return part !== ""; }).join("|");
     var spec = DATA.figures[current][key];
     var traces = spec.data.map(function (trace) {
       return trace.type === "choropleth"
@@ -266,7 +266,7 @@ def render_page(
             "div": "fig-trends",
             "selects": ["trends-indicator", "trends-breakdown"],
         },
-        {"view": "gaps", "div": "fig-gaps", "selects": []},
+        {"view": "gaps", "div": "fig-gaps", "selects": ["gaps-indicator"]},
     ]
     if heatmap_indicator is not None:
         views.append({"view": "heatmap", "div": "fig-heatmap", "selects": ["heatmap-indicator"]})
@@ -281,7 +281,7 @@ def render_page(
             _summary(t, data),
             _scorecard(t, data),
             _trends(t, data),
-            _gaps(t),
+            _gaps(t, data),
             _map(t, data, geo, map_problem),
             _heatmap(t, data, heatmap_indicator),
             _methodology(t, data, generated_at),
@@ -722,9 +722,12 @@ def _trends(t: Texts, data: DashboardData) -> str:
     return _section(t, "trends", f'<div class="controls">{controls}</div>{_plot("fig-trends")}')
 
 
-def _gaps(t: Texts) -> str:
-    """Return the gaps section."""
-    return _section(t, "gaps", _plot("fig-gaps"))
+def _gaps(t: Texts, data: DashboardData) -> str:
+    """Return the gaps section: every gap nationally, or one gap by group."""
+    options: list[tuple[str, BiText | Label]] = [("", UI["all_gaps"])]
+    options += [(g.id, g.label) for g in data.ordered_indicators(gaps=True)]
+    controls = _select(t, "gaps-indicator", "gap", options, "")
+    return _section(t, "gaps", f'<div class="controls">{controls}</div>{_plot("fig-gaps")}')
 
 
 def _map(t: Texts, data: DashboardData, geo: GeoJson | None, problem: BiText | None) -> str:

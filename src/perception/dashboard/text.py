@@ -230,6 +230,9 @@ UI: dict[str, Label] = {
         en="No estimates for this breakdown", fr="Aucune estimation pour cette ventilation"
     ),
     "no_gaps": Label(en="No gap indicators", fr="Aucun indicateur d'écart"),
+    "gap_by_group": Label(en="Nationally and by group", fr="Ensemble du pays et par groupe"),
+    "all_gaps": Label(en="All gaps (national)", fr="Tous les écarts (ensemble du pays)"),
+    "gap": Label(en="Gap", fr="Écart"),
     "gaps_title": Label(
         en="Gaps between groups (national)", fr="Écarts entre groupes (ensemble du pays)"
     ),

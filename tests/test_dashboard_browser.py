@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +19,7 @@ import pandas as pd
 import pytest
 from dashboard_data import BENCHMARKS, GENERATED_AT, GEOJSON, catalogue, published_tables, survey
 from playwright.sync_api import Browser, Page, sync_playwright
+from pypdf import PdfReader
 
 from perception.dashboard import build_dashboard
 from perception.status import STATUS_WORDS
@@ -305,4 +307,43 @@ def test_no_toolbar_control_leaves_the_file(browser: Browser, dashboard: Path) -
     assert opened.errors == []
     # The PNG download is made in the page (a blob: URL), never fetched from anywhere.
     assert [r for r in opened.requests if not r.startswith("blob:null/")] == [dashboard.as_uri()]
+    page.close()
+
+
+def test_prints_to_pdf_with_header_and_badges_on_page_one(
+    browser: Browser, dashboard: Path, tables: dict[str, pd.DataFrame], tmp_path: Path
+) -> None:
+    """It prints the header and every status badge of the tally on page 1, without controls."""
+    opened = open_dashboard(browser, dashboard)
+    page = opened.page
+    page.emulate_media(media="print")
+    hidden = page.evaluate(
+        """() => ['.lang', 'nav', '.controls'].map(s =>
+            getComputedStyle(document.querySelector(s)).display)"""
+    )
+    assert hidden == ["none", "none", "none"]
+    unsplit = page.evaluate(
+        "() => getComputedStyle(document.querySelector('#fig-trends')).breakInside"
+    )
+    assert unsplit == "avoid"
+    badge = page.evaluate(
+        """() => { const b = getComputedStyle(document.querySelector('.badge.off-track'));
+            return [b.backgroundColor, b.printColorAdjust || b.webkitPrintColorAdjust]; }"""
+    )
+    assert badge == ["rgb(180, 35, 24)", "exact"]
+    pdf = tmp_path / "dashboard.pdf"
+    page.pdf(path=str(pdf), prefer_css_page_size=True, print_background=True)
+    reader = PdfReader(str(pdf))
+    first = unicodedata.normalize("NFKC", reader.pages[0].extract_text())
+    first = " ".join(first.split())
+    assert survey().title.en in first
+    assert "Generated 2026-09-02" in first or "Generated 2 September 2026" in first
+    assert "English" not in first and "Français" not in first
+    for _, group in tables["benchmark_status"].groupby("benchmark"):
+        for status, k in group["status"].value_counts().items():
+            chip = f"{k} {STATUS_WORDS[status]['en'][0 if k == 1 else 1]}"
+            assert chip in first, chip
+    assert len(reader.pages) > 1
+    OUTPUT.mkdir(exist_ok=True)
+    pdf.replace(OUTPUT / "dashboard_print.pdf")
     page.close()

@@ -155,6 +155,11 @@ SCRIPT = """
       setLanguage(button.getAttribute("data-lang"));
     });
   });
+  function resizeAll() {
+    DATA.views.forEach(function (view) { Plotly.Plots.resize(view.div); });
+  }
+  window.addEventListener("beforeprint", resizeAll);
+  window.addEventListener("afterprint", resizeAll);
   setLanguage(current);
 })();
 """
@@ -213,6 +218,19 @@ dl.statuses dt { margin: 0; } dl.statuses dd { margin: 0; font-size: 14px; }
 .notice { padding: 12px 14px; background: #fff4e5; border: 1px solid #f0c27b; }
 .plot { min-height: 300px; }
 ul { margin: 6px 0; }
+@page { size: A4 landscape; margin: 12mm; }
+@media print {
+  * { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
+  body { background: #fff; font-size: 11pt; }
+  header { padding: 10px 14px; }
+  .lang, nav, .controls, .modebar-container { display: none !important; }
+  main { max-width: none; padding: 0; }
+  section { border: none; border-radius: 0; margin: 0 0 10px; padding: 6px 0; }
+  h2, h3 { break-after: avoid; page-break-after: avoid; }
+  tr, li, dl.statuses, .plot, .js-plotly-plot, .notice { break-inside: avoid;
+    page-break-inside: avoid; }
+  .plot { min-height: 0; }
+}
 """
 
 

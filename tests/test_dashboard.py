@@ -585,7 +585,7 @@ def test_heatmap_rows_title_scale_and_imprecision_marks(
 ) -> None:
     """It has plural, sex-only and age-only rows, its indicator's title, a 0-100 scale, ~ marks."""
     spec = figures["heatmap|state_officials_seen"]
-    blank, values = spec["data"]
+    values = spec["data"][1]
     rows = values["y"]
     assert rows[:3] == ["Everyone", "Men", "Women"]
     assert "18-24" in rows and "Women, 18-24" in rows

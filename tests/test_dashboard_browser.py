@@ -22,7 +22,8 @@ from playwright.sync_api import Browser, Page, sync_playwright
 from pypdf import PdfReader
 
 from perception.dashboard import build_dashboard
-from perception.status import STATUS_WORDS
+from perception.dashboard.text import UI
+from perception.status import STATUS_DEFINITIONS, STATUS_WORDS
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = [
@@ -346,4 +347,64 @@ def test_prints_to_pdf_with_header_and_badges_on_page_one(
     assert len(reader.pages) > 1
     OUTPUT.mkdir(exist_ok=True)
     pdf.replace(OUTPUT / "dashboard_print.pdf")
+    page.close()
+
+
+def english_strings(tables: dict[str, pd.DataFrame]) -> set[str]:
+    """Return every English text of the catalogue, the statuses and the methodology."""
+    cat = catalogue()
+    config = survey()
+    pairs = [(v.label.en, v.label.fr) for v in cat.variables.values()]
+    pairs += [
+        (label.en, label.fr) for name in cat.domain_columns for label in cat.codes(name).values()
+    ]
+    pairs += [(label.en, label.fr) for label in BENCHMARKS.values()]
+    pairs += [(w.label.en, w.label.fr) for w in config.waves]
+    status = tables["benchmark_status"]
+    pairs += list(zip(status["label_en"], status["label_fr"], strict=True))
+    pairs += list(zip(status["reason_en"], status["reason_fr"], strict=True))
+    pairs += [(d["en"], d["fr"]) for d in STATUS_DEFINITIONS.values()]
+    pairs += [(label.en.split("{")[0], label.fr) for label in UI.values()]
+    method = tables["methodology"]
+    pairs += list(zip(method["design_en"], method["design_fr"], strict=True))
+    return {en.strip() for en, fr in pairs if en.strip() != fr.strip() and len(en.strip()) >= 6}
+
+
+def test_french_page_has_no_english_text(
+    browser: Browser, dashboard: Path, tables: dict[str, pd.DataFrame]
+) -> None:
+    """In French, no English label, reason, definition or interface text is left on the page."""
+    opened = open_dashboard(browser, dashboard)
+    page = opened.page
+    switch(page, "fr")
+    shown = page.inner_text("body") + "\n" + "\n".join(texts(page, ".js-plotly-plot"))
+    shown += "\n" + "\n".join(page.eval_on_selector_all("option", "els => els.map(e => e.text)"))
+    left = sorted(text for text in english_strings(tables) if text in shown)
+    assert left == []
+    assert "Généré le 2 septembre 2026 à 14 h 30" in shown
+    assert "Tableau de bord généré\u00a0: 2 septembre 2026" in shown
+    assert "3 mars 2025 – " in shown  # fieldwork dates, no time
+    assert " 00:00" not in shown
+    assert ".sav" not in shown and "e-1" not in shown
+    page.close()
+
+
+def test_language_is_kept_in_the_url_fragment(browser: Browser, dashboard: Path) -> None:
+    """It opens in the language of the fragment, and writes the chosen language there."""
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(dashboard.as_uri() + "#lang=fr")
+    page.wait_for_selector("body[data-rendered='fr']", timeout=TIMEOUT_MS)
+    assert page.inner_text("#trends h2") == "Tendances"
+    page.click("#lang-en")
+    page.wait_for_selector("body[data-rendered='en']", timeout=TIMEOUT_MS)
+    assert page.evaluate("window.location.hash") == "#lang=en"
+    page.click("nav a[href='#methodology']")
+    assert page.evaluate("window.location.hash") == "#lang=en"
+    page.reload()
+    page.wait_for_selector("body[data-rendered='en']", timeout=TIMEOUT_MS)
+    page.click("#lang-fr")
+    page.wait_for_selector("body[data-rendered='fr']", timeout=TIMEOUT_MS)
+    page.reload()
+    page.wait_for_selector("body[data-rendered='fr']", timeout=TIMEOUT_MS)
+    assert page.inner_text("#trends h2") == "Tendances"
     page.close()

@@ -106,12 +106,10 @@ TABLES: dict[str, tuple[str, ...]] = {
         "fieldwork_start",
         "fieldwork_end",
         "provider",
-        "source_file",
         "n_respondents",
         "deff_kish",
         "n_eff",
         "moe_95",
-        "weighting",
         "design_en",
         "design_fr",
         "suppress_below",
@@ -238,12 +236,10 @@ class WaveFacts:
     wave: str
     fieldwork: tuple[str, ...]
     provider: str
-    source_file: str
     n_respondents: int | None
     deff_kish: float
     n_eff: float
     moe_95: float
-    weighting: str
     design: dict[str, str]
     """The sample design in words, by language (strata, clusters or their absence)."""
 
@@ -599,12 +595,10 @@ def _facts(row: pd.Series) -> WaveFacts:
         wave=str(row["wave"]),
         fieldwork=tuple(d for d in dates if d),
         provider=_text(row["provider"]),
-        source_file=_text(row["source_file"]),
         n_respondents=None if pd.isna(row["n_respondents"]) else int(row["n_respondents"]),
         deff_kish=_float(row["deff_kish"]),
         n_eff=_float(row["n_eff"]),
         moe_95=_float(row["moe_95"]),
-        weighting=_text(row["weighting"]),
         design={"en": _text(row["design_en"]), "fr": _text(row["design_fr"])},
     )
 

@@ -3,9 +3,11 @@
 Text in the HTML carries ``data-i18n="<key>"``; the page holds every key's English and French
 text, and every figure pre-rendered in both languages, as one JSON block. A small inline
 script fills the texts and draws the figures with ``Plotly.react`` for the chosen language,
-and redraws a figure when its selectors change. The page loads nothing: plotly.js is inline,
-fonts are the system's, the map has no tiles, and a Content-Security-Policy forbids any
-request, so a mistake shows up as a console error rather than a silent download.
+and redraws a figure when its selectors change; the chosen language is kept in the URL
+fragment (``#lang=fr``), so a reload or a shared link opens in it. The page loads nothing:
+plotly.js is inline, fonts are the system's, the map has no tiles, and a
+Content-Security-Policy forbids any request, so a mistake shows up as a console error rather
+than a silent download.
 """
 
 from __future__ import annotations
@@ -117,19 +119,22 @@ SCRIPT = """
 (function () {
   "use strict";
   var DATA = JSON.parse(document.getElementById("dashboard-data").textContent);
-  var current = DATA.lang;
+  var fragment = /(?:^#|&)lang=(en|fr)(?:&|$)/.exec(window.location.hash);
+  var current = fragment ? fragment[1] : DATA.lang;
   Plotly.register(DATA.locale);
   function draw(view) {
     var key = [view.view].concat(view.selects.map(function (id) {
       return document.getElementById(id).value;
     })).filter(function (part) { return part !== ""; }).join("|");
     var spec = DATA.figures[current][key];
-    var traces = spec.data.map(function (trace) {
+    var traces = JSON.parse(JSON.stringify(spec.data)).map(function (trace) {
       return trace.type === "choropleth"
-        ? Object.assign({}, trace, {geojson: DATA.geojson}) : trace;
+        ? Object.assign(trace, {geojson: DATA.geojson}) : trace;
     });
     var config = Object.assign({}, DATA.config, {locale: current});
-    return Plotly.react(view.div, traces, spec.layout, config);
+    // Plotly keeps and changes the objects it is given: hand it copies of the stored figure.
+    var layout = JSON.parse(JSON.stringify(spec.layout));
+    return Plotly.react(view.div, traces, layout, config);
   }
   function setLanguage(lang) {
     current = lang;
@@ -141,6 +146,9 @@ SCRIPT = """
     document.querySelectorAll("button[data-lang]").forEach(function (button) {
       button.setAttribute("aria-pressed", String(button.getAttribute("data-lang") === lang));
     });
+    if (window.location.hash !== "#lang=" + lang) {
+      window.history.replaceState(null, "", "#lang=" + lang);
+    }
     return Promise.all(DATA.views.map(draw)).then(function () {
       document.body.setAttribute("data-rendered", lang);
     });
@@ -158,6 +166,12 @@ SCRIPT = """
   function resizeAll() {
     DATA.views.forEach(function (view) { Plotly.Plots.resize(view.div); });
   }
+  document.querySelectorAll("nav a").forEach(function (link) {
+    link.addEventListener("click", function (event) {
+      event.preventDefault();  // the fragment keeps the language, not the section
+      document.querySelector(link.getAttribute("href")).scrollIntoView();
+    });
+  });
   window.addEventListener("beforeprint", resizeAll);
   window.addEventListener("afterprint", resizeAll);
   setLanguage(current);
@@ -217,6 +231,7 @@ dl.statuses dt { margin: 0; } dl.statuses dd { margin: 0; font-size: 14px; }
 .legend { font-size: 13px; color: var(--muted); margin-top: 10px; }
 .notice { padding: 12px 14px; background: #fff4e5; border: 1px solid #f0c27b; }
 .plot { min-height: 300px; }
+.wide { overflow-x: auto; }
 ul { margin: 6px 0; }
 @page { size: A4 landscape; margin: 12mm; }
 @media print {
@@ -374,12 +389,11 @@ def _strip_geojson(figures: Mapping[str, Spec]) -> dict[str, Spec]:
 
 def _header(t: Texts, data: DashboardData, title: str, generated_at: datetime) -> str:
     """Return the banner: title, country, generation time and the language switch."""
-    stamp = generated_at.isoformat(sep=" ", timespec="minutes")
     sub = t.tag(
         "div",
         lambda code: (
             f"{ui('dashboard', code)} · {pick(data.survey.country, code)} · "
-            f"{ui('generated', code)} {stamp}"
+            f"{ui('generated', code)} {_stamp(generated_at, code)}"
         ),
         'class="sub"',
     )
@@ -775,24 +789,24 @@ def _heatmap(t: Texts, data: DashboardData, selected: str | None) -> str:
 
 
 def _methodology(t: Texts, data: DashboardData, generated_at: datetime) -> str:
-    """Return the methodology panel: waves, weighting, margins of error, rules, provenance."""
-    keys: tuple[str, ...] = ("wave", "fieldwork", "provider", "source_file", "n_respondents")
-    keys += ("deff_kish", "n_eff", "moe", "weighting", "design")
+    """Return the methodology panel, for people: waves, design, precision, rules, dates.
+
+    No variable or file names and no technical diagnostics: those are in the exported
+    methodology table, for analysts.
+    """
+    keys: tuple[str, ...] = ("wave", "fieldwork", "provider", "n_respondents")
+    keys += ("deff_kish", "n_eff", "moe", "design")
     head = "".join(t.ui("th", key) for key in keys)
     rows = []
     for fact in data.facts:
         cells: list[str] = [
             t.tag("td", _wave_text(data, fact.wave)),
-            "<td>"
-            + " – ".join(f'<span class="nowrap">{html.escape(d)}</span>' for d in fact.fieldwork)
-            + "</td>",
+            t.tag("td", _fieldwork(fact.fieldwork)),
             f"<td>{html.escape(fact.provider)}</td>",
-            f"<td><code>{html.escape(fact.source_file)}</code></td>",
             _number_cell(t, fact.n_respondents, 0),
             _number_cell(t, fact.deff_kish, 2),
             _number_cell(t, fact.n_eff, 0),
             t.tag("td", _moe(fact.moe_95)),
-            f'<td class="small">{html.escape(fact.weighting)}</td>',
             t.tag(
                 "td",
                 Label(en=fact.design["en"] or "–", fr=fact.design["fr"] or "–"),
@@ -800,7 +814,10 @@ def _methodology(t: Texts, data: DashboardData, generated_at: datetime) -> str:
             ),
         ]
         rows.append(f"<tr>{''.join(cells)}</tr>")
-    table = f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    table = (
+        f'<div class="wide"><table class="methods"><thead><tr>{head}</tr></thead>'
+        f"<tbody>{''.join(rows)}</tbody></table></div>"
+    )
     rules = [
         t.tag(
             "li",
@@ -823,15 +840,19 @@ def _methodology(t: Texts, data: DashboardData, generated_at: datetime) -> str:
         rules.append(t.ui("li", "rule_complementary"))
     rules.append(t.ui("li", "rule_counts", suppressed=data.n_suppressed, flagged=data.n_flagged))
     rules.append(t.ui("li", "microdata_note"))
-    sources = "".join(f"<li><code>{html.escape(f.source_file)}</code></li>" for f in data.facts)
-    stamp = generated_at.isoformat(sep=" ", timespec="minutes")
+    computed = _moment(data.tables_generated)
     provenance = [
-        f"<li>{t.ui('span', 'source_files')}<ul>{sources}</ul></li>",
-        f"<li>{t.ui('span', 'tables_generated')}: {html.escape(data.tables_generated)}</li>",
-        f"<li>{t.ui('span', 'dashboard_generated')}: {html.escape(stamp)}</li>",
+        t.tag("li", lambda code: f"{ui('tables_generated', code)}{_colon(code)}{computed(code)}"),
+        t.tag(
+            "li",
+            lambda code: (
+                f"{ui('dashboard_generated', code)}{_colon(code)}{_stamp(generated_at, code)}"
+            ),
+        ),
     ]
     content = [
         table,
+        t.ui("p", "weighting_note", 'class="legend"'),
         t.ui("p", "moe_note", 'class="legend"'),
         t.ui("h3", "status_rules"),
         _status_definitions(t),
@@ -842,6 +863,36 @@ def _methodology(t: Texts, data: DashboardData, generated_at: datetime) -> str:
         f"<ul>{''.join(provenance)}</ul>",
     ]
     return _section(t, "methodology", "".join(content))
+
+
+def _colon(lang: Lang) -> str:
+    """Return a colon and its spaces: ``": "`` in English, ``" : "`` (no-break) in French."""
+    return ": " if lang == "en" else "\u00a0: "
+
+
+def _stamp(moment: datetime, lang: Lang) -> str:
+    """Write a date and time for people: ``2 September 2026, 14:30`` / ``… à 14 h 30``."""
+    day = format_date(moment.date(), lang)
+    if lang == "fr":
+        return f"{day} à {moment.hour} h {moment.minute:02d}"
+    return f"{day}, {moment.hour:02d}:{moment.minute:02d}"
+
+
+def _moment(text: str) -> BiText:
+    """Write a stored date or timestamp for people (as given when it is not one)."""
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return lambda code: text
+    if len(text) <= 10:
+        return lambda code: format_date(moment.date(), code)
+    return lambda code: _stamp(moment, code)
+
+
+def _fieldwork(dates: tuple[str, ...]) -> BiText:
+    """Write fieldwork dates without times: ``3 March 2025 – 28 March 2025``."""
+    days = [date.fromisoformat(d[:10]) for d in dates]
+    return lambda code: " – ".join(format_date(d, code) for d in days) or "—"
 
 
 def _number_cell(t: Texts, value: float | None, decimals: int) -> str:

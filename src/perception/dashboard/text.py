@@ -243,13 +243,25 @@ UI: dict[str, Label] = {
     ),
     "fieldwork": Label(en="Fieldwork", fr="Terrain"),
     "provider": Label(en="Data collection", fr="Collecte"),
-    "source_file": Label(en="Source file", fr="Fichier source"),
     "n_respondents": Label(en="Respondents", fr="Répondants"),
     "deff_kish": Label(en="Design effect (Kish)", fr="Effet de plan (Kish)"),
     "n_eff": Label(en="Effective sample size", fr="Taille effective de l'échantillon"),
     "moe": Label(en="Margin of error (95%)", fr="Marge d'erreur (95 %)"),
-    "weighting": Label(en="Weighting", fr="Pondération"),
     "design": Label(en="Sample design", fr="Plan de sondage"),
+    "weighting_note": Label(
+        en="Answers are weighted so that each wave's sample represents the population: with "
+        "the weights the data provider delivered, or by adjusting them to known population "
+        "figures (such as sex, age and region), very large weights being capped. Weighting "
+        "costs some precision: the design effect says how much, and the effective sample size "
+        "is the number of respondents the sample is worth. The exported methodology table "
+        "gives the technical details.",
+        fr="Les réponses sont pondérées pour que l'échantillon de chaque vague représente la "
+        "population : avec les poids livrés par le prestataire, ou en les ajustant à des "
+        "chiffres connus de la population (sexe, âge, région par exemple), les poids très "
+        "élevés étant plafonnés. La pondération coûte un peu de précision : l'effet de plan "
+        "indique combien, et la taille effective de l'échantillon le nombre de répondants "
+        "auquel il équivaut. La table de méthodologie exportée donne le détail technique.",
+    ),
     "moe_note": Label(
         en="The margin of error is that of a 50% proportion for the whole sample, including "
         "the design effect of the weights; subgroups have wider margins.",
@@ -287,7 +299,6 @@ UI: dict[str, Label] = {
         "soumis au contrôle de la confidentialité ; il ne contient aucune réponse individuelle.",
     ),
     "provenance": Label(en="Provenance", fr="Provenance"),
-    "source_files": Label(en="Source files", fr="Fichiers sources"),
     "tables_generated": Label(en="Indicator tables computed", fr="Tableaux d'indicateurs calculés"),
     "dashboard_generated": Label(en="Dashboard generated", fr="Tableau de bord généré"),
 }

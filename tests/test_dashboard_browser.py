@@ -408,3 +408,60 @@ def test_language_is_kept_in_the_url_fragment(browser: Browser, dashboard: Path)
     page.wait_for_selector("body[data-rendered='fr']", timeout=TIMEOUT_MS)
     assert page.inner_text("#trends h2") == "Tendances"
     page.close()
+
+
+#: Pairs of visible texts whose boxes overlap by more than 2 px each way (the page's own texts
+#: and each chart's titles, ticks, legends and notes; heatmap cells and map labels aside).
+OVERLAPS = """() => {
+  const boxes = [];
+  const seen = (r) => r.width > 0 && r.height > 0;
+  document.querySelectorAll("body *").forEach(el => {
+    if (el.closest("svg") || el.closest(".modebar-container") || el.children.length) return;
+    const r = el.getBoundingClientRect();
+    if (el.textContent.trim() && seen(r)) boxes.push({el, r, text: el.textContent.trim()});
+  });
+  document.querySelectorAll(".js-plotly-plot text").forEach(el => {
+    if (el.closest(".hm") || el.closest(".scattergeo")) return;
+    const r = el.getBoundingClientRect();
+    if (el.textContent.trim() && seen(r)) boxes.push({el, r, text: el.textContent.trim()});
+  });
+  const out = [];
+  for (let i = 0; i < boxes.length; i++) for (let j = i + 1; j < boxes.length; j++) {
+    const a = boxes[i], b = boxes[j];
+    if (a.el.contains(b.el) || b.el.contains(a.el)) continue;
+    const w = Math.min(a.r.right, b.r.right) - Math.max(a.r.left, b.r.left);
+    const h = Math.min(a.r.bottom, b.r.bottom) - Math.max(a.r.top, b.r.top);
+    if (w > 2 && h > 2) out.push([a.text.slice(0, 40), b.text.slice(0, 40)]);
+  }
+  return out;
+}"""
+
+
+def test_at_800_px_no_sideways_scroll_no_overlap_and_alt_text(
+    browser: Browser, dashboard: Path
+) -> None:
+    """At 800 px, in both languages: no sideways scroll, no overlapping text, charts described."""
+    page = browser.new_page(viewport={"width": 800, "height": 900})
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(dashboard.as_uri())
+    page.wait_for_selector("body[data-rendered='en']", timeout=TIMEOUT_MS)
+    OUTPUT.mkdir(exist_ok=True)
+    for lang, word in (("en", "Chart: "), ("fr", "Graphique\u00a0: ")):
+        if lang == "fr":
+            switch(page, "fr")
+        wide = page.evaluate(
+            "() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+        )
+        assert wide[0] <= wide[1], wide
+        assert page.evaluate(OVERLAPS) == []
+        labels = page.eval_on_selector_all(
+            ".js-plotly-plot",
+            "els => els.map(e => [e.getAttribute('role'), e.getAttribute('aria-label')])",
+        )
+        assert len(labels) == len(PLOTS)
+        for role, label in labels:
+            assert role == "img" and label.startswith(word) and len(label) > 40, label
+        page.screenshot(path=str(OUTPUT / f"dashboard_800_{lang}.png"), full_page=True)
+    assert errors == []
+    page.close()

@@ -112,10 +112,25 @@ def _layout(lang: Lang, title: str, subtitle: str, height: int) -> dict[str, Any
     }
 
 
-def _footnote(text: str) -> dict[str, Any]:
-    """Return a small note under the plot area."""
+#: Characters per line of a figure's notes: they fit an 800 px screen.
+NOTE_WIDTH = 90
+
+
+def _footnote_height(notes: Sequence[str]) -> int:
+    """Return the height in pixels of the notes under a figure."""
+    return 15 * sum(_wrap(note, NOTE_WIDTH).count("<br>") + 1 for note in notes) + 10
+
+
+def _set_bottom(layout: dict[str, Any], bottom: int) -> None:
+    """Set the bottom margin, growing the figure by as much so that the plot keeps its size."""
+    layout["height"] += bottom - layout["margin"]["b"]
+    layout["margin"]["b"] = bottom
+
+
+def _footnote(notes: Sequence[str]) -> dict[str, Any]:
+    """Return the small notes under the plot area, each wrapped to NOTE_WIDTH characters."""
     return {
-        "text": text,
+        "text": "<br>".join(_wrap(note, NOTE_WIDTH) for note in notes),
         "xref": "paper",
         "yref": "paper",
         "x": 0,
@@ -240,7 +255,8 @@ def trends_figure(data: DashboardData, indicator: str, breakdown: str, lang: Lan
     shapes, annotations = _not_asked_marks(data, ind, lang)
     if len(series) == 1 and breakdown != "national":
         annotations.append(_message(ui("no_estimates", lang)))
-    annotations.append(_footnote("<br>".join(notes)))
+    annotations.append(_footnote(notes))
+    _set_bottom(layout, 62 + _footnote_height(notes))
     layout["shapes"] = shapes
     layout["annotations"] = annotations
     return {"data": traces, "layout": layout}
@@ -570,7 +586,8 @@ def _forest(
     notes = [ui("band_note", lang, flag=data.flag_below)]
     if gaps:
         notes.append(dk_note(gaps, lang))
-    annotations.append(_footnote("<br>".join(notes)))
+    annotations.append(_footnote(notes))
+    _set_bottom(layout, 62 + _footnote_height(notes))
     layout["annotations"] = annotations
     return {"data": traces, "layout": layout}
 
@@ -676,7 +693,8 @@ def map_figure(data: DashboardData, indicator: str, wave: str, lang: Lang, geo: 
     notes = [ui("flagged_note", lang, mark=FLAG_MARK, flag=data.flag_below)]
     notes.append(ui("suppressed_note", lang, suppress=data.suppress_below))
     notes.append(dk_note([ind], lang))
-    layout["annotations"] = [{**_footnote("<br>".join(notes)), "yshift": -10}]
+    layout["annotations"] = [{**_footnote(notes), "yshift": -10}]
+    _set_bottom(layout, 20 + _footnote_height(notes))
     return {"data": traces, "layout": layout}
 
 
@@ -703,10 +721,13 @@ def heatmap_figure(
             rows += level
     columns: list[int | None] = [None, *data.codes(across)]
     row_names = [_row_name(data, r, lang) for r in rows]
+    upright = len(columns) > 5  # many columns: labels upright, on one line each
     column_names = [
         _wrap(ui("national", lang) if c is None else data.code_label(across, c, lang), 12)
         for c in columns
     ]
+    if upright:
+        column_names = [name.replace("<br>", " ") for name in column_names]
     grid = [[data.cell(ind.id, wave, domain_key({**r, across: c})) for c in columns] for r in rows]
     where = data.wave_label(wave, lang)
 
@@ -782,9 +803,18 @@ def heatmap_figure(
     by = ", ".join(data.column_label(c, lang).lower() for c in dimensions)
     subtitle = f"{where} · {ui('by_groups', lang)} {by}"
     layout = _layout(lang, pick(ind.label, lang), subtitle, 130 + 34 * len(rows) + 60)
-    layout["xaxis"] = {"side": "top", "showgrid": False, "tickangle": 0, "automargin": True}
+    layout["xaxis"] = {
+        "side": "top",
+        "showgrid": False,
+        "tickangle": -90 if upright else 0,
+        "automargin": True,
+    }
     layout["yaxis"] = {"autorange": "reversed", "showgrid": False, "automargin": True}
-    layout["margin"] = {"l": 10, "r": 30, "t": 150, "b": 80}
+    # Room above the grid for the title and the column labels (upright: about 7 px a letter).
+    top = 90 + 7 * max(len(name) for name in column_names) if upright else 150
+    layout["margin"] = {"l": 10, "r": 30, "t": top, "b": 80}
+    layout["height"] += top - 150
+    layout["title"].update({"yref": "container", "y": 1, "yanchor": "top", "pad": {"t": 12}})
     notes = [ui("flagged_note", lang, mark=FLAG_MARK, flag=data.flag_below)]
     notes.append(ui("suppressed_note", lang, suppress=data.suppress_below))
     notes.append(dk_note([ind], lang))
@@ -794,7 +824,8 @@ def heatmap_figure(
         notes.append(ui("imprecise_note", lang, width=width))
     if any(c.state == "not_estimated" for row in grid for c in row):
         notes.append(ui("not_estimated_note", lang))
-    layout["annotations"] = [{**_footnote("<br>".join(notes)), "yshift": -10}]
+    layout["annotations"] = [{**_footnote(notes), "yshift": -10}]
+    _set_bottom(layout, 20 + _footnote_height(notes))
     return {"data": traces, "layout": layout}
 
 

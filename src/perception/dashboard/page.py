@@ -15,6 +15,7 @@ from __future__ import annotations
 import html
 import json
 import math
+import re
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
@@ -134,7 +135,10 @@ SCRIPT = """
     var config = Object.assign({}, DATA.config, {locale: current});
     // Plotly keeps and changes the objects it is given: hand it copies of the stored figure.
     var layout = JSON.parse(JSON.stringify(spec.layout));
-    return Plotly.react(view.div, traces, layout, config);
+    var div = document.getElementById(view.div);
+    div.setAttribute("role", "img");
+    div.setAttribute("aria-label", DATA.alt[current][key]);
+    return Plotly.react(div, traces, layout, config);
   }
   function setLanguage(lang) {
     current = lang;
@@ -191,7 +195,8 @@ header .sub { opacity: .85; font-size: 14px; }
   padding: 5px 12px; cursor: pointer; }
 .lang button[aria-pressed="true"] { background: #fff; color: var(--head); font-weight: 600; }
 nav { background: #fff; border-bottom: 1px solid var(--line); padding: 8px 28px; }
-nav a { margin-right: 18px; color: var(--head); text-decoration: none; font-weight: 600; }
+nav a { display: inline-block; margin-right: 18px; color: var(--head); text-decoration: none;
+  font-weight: 600; }
 main { max-width: 1240px; margin: 0 auto; padding: 8px 20px 40px; }
 section { background: #fff; border: 1px solid var(--line); border-radius: 6px;
   margin: 18px 0; padding: 16px 20px; }
@@ -233,6 +238,17 @@ dl.statuses dt { margin: 0; } dl.statuses dd { margin: 0; font-size: 14px; }
 .plot { min-height: 300px; }
 .wide { overflow-x: auto; }
 ul { margin: 6px 0; }
+@media (max-width: 900px) {
+  header, nav { padding-left: 14px; padding-right: 14px; }
+  main { padding: 4px 8px 24px; }
+  section { padding: 12px 10px; }
+  th, td { padding: 6px 4px; }
+  .big { font-size: 15px; white-space: normal; }
+  .badge { white-space: normal; }
+  table.summary td { display: block; border-bottom: none; }
+  table.summary tr { display: block; border-bottom: 1px solid var(--line); }
+  dl.statuses { grid-template-columns: 1fr; }
+}
 @page { size: A4 landscape; margin: 12mm; }
 @media print {
   * { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
@@ -332,6 +348,9 @@ def render_page(
         "geojson": geo,
         "text": t.table,
         "figures": {code: _strip_geojson(figures[code]) for code in LANGS},
+        "alt": {
+            code: {key: _alt(spec, code) for key, spec in figures[code].items()} for code in LANGS
+        },
     }
     blob = json.dumps(_rounded(payload), ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     blob = blob.replace("<", "\\u003c")
@@ -368,6 +387,15 @@ def _rounded(value: Any) -> Any:
     if isinstance(value, list):
         return [_rounded(item) for item in value]
     return value
+
+
+def _alt(spec: Spec, lang: Lang) -> str:
+    """Return a figure's text alternative: what it shows, from its title, subtitle and notes."""
+    title = spec["layout"].get("title", {})
+    parts = [title.get("text", ""), title.get("subtitle", {}).get("text", "")]
+    parts += [a.get("text", "") for a in spec["layout"].get("annotations", [])[-1:]]
+    text = ". ".join(p for p in (re.sub(r"<[^>]+>", " ", part).strip() for part in parts) if p)
+    return f"{ui('chart', lang)}{_colon(lang)}{' '.join(text.split())}"
 
 
 def _strip_geojson(figures: Mapping[str, Spec]) -> dict[str, Spec]:

@@ -237,6 +237,7 @@ UI: dict[str, Label] = {
         en="Gaps between groups (national)", fr="Écarts entre groupes (ensemble du pays)"
     ),
     "by_groups": Label(en="by", fr="par"),
+    "chart": Label(en="Chart", fr="Graphique"),
     "imprecise_note": Label(
         en="~ 95% confidence interval wider than {width}: imprecise",
         fr="~ intervalle de confiance à 95 % plus large que {width} : imprécis",

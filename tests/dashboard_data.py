@@ -914,3 +914,14 @@ def _simulated() -> dict[str, pd.DataFrame]:
         "benchmark_status": _status(estimates, trends, cat),
         "methodology": _methodology(survey()),
     }
+
+
+def questions() -> dict[str, list[Label]]:
+    """Return the catalogue's question wording of each simulated indicator with an item."""
+    cat = catalogue()
+    out: dict[str, list[Label]] = {}
+    for spec in SPECS:
+        question = cat.variables[spec.item].question if spec.item else None
+        if question is not None:
+            out[spec.id] = [question]
+    return out

@@ -18,16 +18,24 @@ from dashboard_data import (
     GEOJSON,
     catalogue,
     published_tables,
+    questions,
     survey,
 )
 
-from perception.dashboard import build_dashboard, dashboard_figures, load_geojson
+from perception.dashboard import (
+    build_dashboard,
+    dashboard_figures,
+    load_geojson,
+    question_wording,
+)
 from perception.dashboard.data import prepare
 from perception.dashboard.findings import group_findings
 from perception.dashboard.text import UI, number
 from perception.errors import ConfigError, ValidationError
+from perception.indicators import load_indicators
 from perception.status import STATUS_DEFINITIONS
 
+REPO = Path(__file__).resolve().parents[1]
 CAT = catalogue()
 SURVEY = survey()
 REGIONS = list(CAT.codes("region"))
@@ -53,6 +61,7 @@ def build(tables: dict[str, pd.DataFrame], out: Path, **options: Any) -> Path:
         benchmark_labels=BENCHMARKS,
         out_path=out,
         generated_at=GENERATED_AT,
+        questions=questions(),
         **options,
     )
 
@@ -622,3 +631,23 @@ def test_gaps_view_picks_any_gap_by_group(
     ]
     drawn = [v for trace in spec["data"] for v in trace["x"]]
     assert sorted(round(v, 6) for v in drawn) == shown_values(cells)
+
+
+def test_methodology_quotes_the_questions_in_both_languages(page: str) -> None:
+    """It quotes each indicator's question as the catalogue words it, in English and French."""
+    content = payload(page)
+    quoted = re.findall(r'<dd data-i18n="(t\d+)" class="question">', page)
+    wording = [q for qs in questions().values() for q in qs]
+    assert len(quoted) == len(wording) > 0
+    assert [content["text"]["en"][k] for k in quoted] == [q.en for q in wording]
+    assert [content["text"]["fr"][k] for k in quoted] == [q.fr for q in wording]
+
+
+def test_question_wording_comes_from_the_items_of_each_indicator() -> None:
+    """It maps each indicator of config/indicators.yaml to its items' catalogue questions."""
+    indicators = load_indicators(REPO / "config" / "indicators.yaml", CAT)
+    wording = question_wording(indicators, CAT)
+    for ind in indicators.indicators:
+        expected = [CAT.variables[i].question for i in ind.items or []]
+        assert wording.get(ind.id, []) == [q for q in expected if q is not None]
+    assert wording

@@ -17,7 +17,15 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from dashboard_data import BENCHMARKS, GENERATED_AT, GEOJSON, catalogue, published_tables, survey
+from dashboard_data import (
+    BENCHMARKS,
+    GENERATED_AT,
+    GEOJSON,
+    catalogue,
+    published_tables,
+    questions,
+    survey,
+)
 from playwright.sync_api import Browser, Page, sync_playwright
 from pypdf import PdfReader
 
@@ -78,6 +86,7 @@ def build(tables: dict[str, pd.DataFrame], out: Path, **options: Any) -> Path:
         benchmark_labels=BENCHMARKS,
         out_path=out,
         generated_at=GENERATED_AT,
+        questions=questions(),
         **options,
     )
 
@@ -355,6 +364,7 @@ def english_strings(tables: dict[str, pd.DataFrame]) -> set[str]:
     cat = catalogue()
     config = survey()
     pairs = [(v.label.en, v.label.fr) for v in cat.variables.values()]
+    pairs += [(q.en, q.fr) for wording in questions().values() for q in wording]
     pairs += [
         (label.en, label.fr) for name in cat.domain_columns for label in cat.codes(name).values()
     ]

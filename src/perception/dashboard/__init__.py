@@ -15,7 +15,7 @@ methodology panel. plotly.js is inline and the page makes no request, so it open
 
 from __future__ import annotations
 
-from perception.dashboard.build import build_dashboard, dashboard_figures
+from perception.dashboard.build import build_dashboard, dashboard_figures, question_wording
 from perception.dashboard.data import TABLES
 from perception.dashboard.geo import load_geojson
 from perception.dashboard.images import export_images
@@ -26,4 +26,5 @@ __all__ = [
     "dashboard_figures",
     "export_images",
     "load_geojson",
+    "question_wording",
 ]

@@ -230,6 +230,8 @@ td.suppressed, td.missing { background: repeating-linear-gradient(45deg, #f3f3f3
 .tally { display: flex; flex-wrap: wrap; gap: 6px; margin: 4px 0 0; }
 table.summary td { vertical-align: middle; }
 ul.findings li { margin: 3px 0; }
+dl.questions dt { font-weight: 600; margin-top: 6px; }
+dl.questions dd { margin: 2px 0 0 16px; font-style: italic; }
 dl.statuses { display: grid; grid-template-columns: max-content 1fr; gap: 6px 12px; margin: 8px 0; }
 dl.statuses dt { margin: 0; } dl.statuses dd { margin: 0; font-size: 14px; }
 .flag { color: #9a6700; font-weight: 700; }
@@ -306,6 +308,7 @@ def render_page(
     generated_at: datetime,
     lang: Lang,
     heatmap_indicator: str | None,
+    questions: Mapping[str, Sequence[Label]],
 ) -> str:
     """Return the dashboard's HTML document."""
     t = Texts(lang)
@@ -333,7 +336,7 @@ def render_page(
             _gaps(t, data),
             _map(t, data, geo, map_problem),
             _heatmap(t, data, heatmap_indicator),
-            _methodology(t, data, generated_at),
+            _methodology(t, data, generated_at, questions),
             "</main>",
         ]
     )
@@ -816,7 +819,12 @@ def _heatmap(t: Texts, data: DashboardData, selected: str | None) -> str:
 # --------------------------------------------------------------------------- methodology
 
 
-def _methodology(t: Texts, data: DashboardData, generated_at: datetime) -> str:
+def _methodology(
+    t: Texts,
+    data: DashboardData,
+    generated_at: datetime,
+    questions: Mapping[str, Sequence[Label]],
+) -> str:
     """Return the methodology panel, for people: waves, design, precision, rules, dates.
 
     No variable or file names and no technical diagnostics: those are in the exported
@@ -882,6 +890,7 @@ def _methodology(t: Texts, data: DashboardData, generated_at: datetime) -> str:
         table,
         t.ui("p", "weighting_note", 'class="legend"'),
         t.ui("p", "moe_note", 'class="legend"'),
+        _questions(t, data, questions),
         t.ui("h3", "status_rules"),
         _status_definitions(t),
         t.ui("p", "projection_note", 'class="legend"'),
@@ -891,6 +900,20 @@ def _methodology(t: Texts, data: DashboardData, generated_at: datetime) -> str:
         f"<ul>{''.join(provenance)}</ul>",
     ]
     return _section(t, "methodology", "".join(content))
+
+
+def _questions(t: Texts, data: DashboardData, questions: Mapping[str, Sequence[Label]]) -> str:
+    """Return the questions behind each indicator, in the catalogue's wording ("" if none)."""
+    items = []
+    for ind in data.ordered_indicators(gaps=False):
+        for wording in questions.get(ind.id, ()):
+            items.append(
+                t.tag("dt", ind.label, 'class="question-of"')
+                + t.tag("dd", wording, 'class="question"')
+            )
+    if not items:
+        return ""
+    return t.ui("h3", "questions") + f'<dl class="questions">{"".join(items)}</dl>'
 
 
 def _colon(lang: Lang) -> str:

@@ -238,6 +238,7 @@ UI: dict[str, Label] = {
     ),
     "by_groups": Label(en="by", fr="par"),
     "chart": Label(en="Chart", fr="Graphique"),
+    "questions": Label(en="The questions asked", fr="Les questions posées"),
     "imprecise_note": Label(
         en="~ 95% confidence interval wider than {width}: imprecise",
         fr="~ intervalle de confiance à 95 % plus large que {width} : imprécis",

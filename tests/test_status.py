@@ -156,7 +156,7 @@ def test_significant_change_in_the_good_direction_is_on_track() -> None:
     }
     status = _status(series, meta)
     assert status["status"].tolist() == ["on track"] * 3
-    assert status.loc["up", "reason_en"].startswith("It improved significantly since w1 (+6.0")
+    assert status.loc["up", "reason_en"].startswith("It improved significantly since w1, by +6.0")
     assert "Benjamini-Hochberg" in status.loc["down", "reason_en"]
     assert status.loc["up", "reason_fr"].startswith("Il s'est amélioré")
 
@@ -245,7 +245,7 @@ def test_significant_change_in_the_bad_direction_is_off_track() -> None:
     }
     status = _status(series, meta)
     assert status["status"].tolist() == ["off track", "off track"]
-    assert status.loc["falls", "reason_en"].startswith("It worsened significantly since w1 (-6.0")
+    assert status.loc["falls", "reason_en"].startswith("It worsened significantly since w1, by -6.0")
 
 
 def test_insufficient_evidence_cases() -> None:
@@ -469,8 +469,8 @@ def test_gap_target_and_wave_labels_in_the_sentences() -> None:
         table, trends, meta, latest_wave="w3", wave_dates=DATES, wave_labels=labels
     ).set_index("indicator")
     assert status.loc["gap", "status"] == "on track"
-    assert "since Wave 1 (-2.1 points" in status.loc["gap", "reason_en"]
-    assert "depuis Vague 1 (-2,1 points" in status.loc["gap", "reason_fr"]
+    assert "since Wave 1, by -2.1 points" in status.loc["gap", "reason_en"]
+    assert "depuis Vague 1, de -2,1 points" in status.loc["gap", "reason_fr"]
     assert "%" not in status.loc["gap", "reason_en"].replace("95% CI", "")
 
 

@@ -209,45 +209,45 @@ _RULES: dict[str, tuple[str, str, str]] = {
     ),
     "worsening": (
         "off track",
-        "It worsened significantly since {base} ({change}, {change_ci}), after "
+        "It worsened significantly since {base}, by {change} ({change_ci}), after "
         "Benjamini-Hochberg adjustment.",
-        "Il s'est dégradé de façon significative depuis {base} ({change}, {change_ci}), après "
-        "correction de Benjamini-Hochberg.",
+        "Il s'est dégradé de façon significative depuis {base}, de {change} ({change_ci}), "
+        "après correction de Benjamini-Hochberg.",
     ),
     "projected_short": (
         "off track",
-        "At the pace since {base} ({change}), it would be at {proj} ({proj_ci}) by {date}: "
-        "the target of {target} lies outside that range.",
-        "Au rythme observé depuis {base} ({change}), il serait à {proj} ({proj_ci}) au {date} : "
-        "la cible de {target} se situe hors de cette plage.",
+        "Since {base} it changed by {change}; at that pace it would be at {proj} ({proj_ci}) "
+        "by {date}: the target of {target} lies outside that range.",
+        "Depuis {base}, il a évolué de {change} ; à ce rythme il serait à {proj} ({proj_ci}) "
+        "au {date} : la cible de {target} se situe hors de cette plage.",
     ),
     "on_pace": (
         "on track",
-        "It improved significantly since {base} ({change}, {change_ci}); at this pace it would "
-        "reach {proj} ({proj_ci}) by {date}, meeting the target of {target}.",
-        "Il s'est amélioré de façon significative depuis {base} ({change}, {change_ci}) ; à ce "
-        "rythme il atteindrait {proj} ({proj_ci}) au {date}, et la cible de {target} serait "
+        "It improved significantly since {base}, by {change} ({change_ci}); at this pace it "
+        "would reach {proj} ({proj_ci}) by {date}, meeting the target of {target}.",
+        "Il s'est amélioré de façon significative depuis {base}, de {change} ({change_ci}) ; à "
+        "ce rythme il atteindrait {proj} ({proj_ci}) au {date}, et la cible de {target} serait "
         "atteinte.",
     ),
     "projected_unclear": (
         "insufficient evidence",
-        "At the pace since {base} ({change}, {change_ci}), it would be at {proj} ({proj_ci}) "
-        "by {date}: the target of {target} is within that range.",
-        "Au rythme observé depuis {base} ({change}, {change_ci}), il serait à {proj} "
+        "Since {base} it changed by {change} ({change_ci}); at that pace it would be at {proj} "
+        "({proj_ci}) by {date}: the target of {target} is within that range.",
+        "Depuis {base}, il a évolué de {change} ({change_ci}) ; à ce rythme il serait à {proj} "
         "({proj_ci}) au {date} : la cible de {target} se situe dans cette plage.",
     ),
     "improving": (
         "on track",
-        "It improved significantly since {base} ({change}, {change_ci}), after "
+        "It improved significantly since {base}, by {change} ({change_ci}), after "
         "Benjamini-Hochberg adjustment.",
-        "Il s'est amélioré de façon significative depuis {base} ({change}, {change_ci}), après "
-        "correction de Benjamini-Hochberg.",
+        "Il s'est amélioré de façon significative depuis {base}, de {change} ({change_ci}), "
+        "après correction de Benjamini-Hochberg.",
     ),
     "not_significant": (
         "insufficient evidence",
-        "The change since {base} ({change}, {change_ci}) is not significant after "
+        "The change since {base}, {change} ({change_ci}), is not significant after "
         "Benjamini-Hochberg adjustment.",
-        "L'évolution depuis {base} ({change}, {change_ci}) n'est pas significative après "
+        "L'évolution depuis {base}, de {change} ({change_ci}), n'est pas significative après "
         "correction de Benjamini-Hochberg.",
     ),
 }

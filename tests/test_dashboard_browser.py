@@ -475,3 +475,25 @@ def test_at_800_px_no_sideways_scroll_no_overlap_and_alt_text(
         page.screenshot(path=str(OUTPUT / f"dashboard_800_{lang}.png"), full_page=True)
     assert errors == []
     page.close()
+
+
+def test_gaps_view_switches_to_one_gap_by_group(browser: Browser, dashboard: Path) -> None:
+    """Picking a gap redraws the Gaps view with that gap nationally and in each region."""
+    opened = open_dashboard(browser, dashboard)
+    page = opened.page
+    page.select_option("#gaps-indicator", "gap_incl_gender")
+    page.wait_for_function(
+        "() => document.getElementById('fig-gaps').layout.yaxis.ticktext[0] === 'National'",
+        timeout=TIMEOUT_MS,
+    )
+    rows = page.evaluate("() => document.getElementById('fig-gaps').layout.yaxis.ticktext")
+    assert len(rows) == 1 + len(catalogue().codes("region"))
+    label = page.evaluate("() => document.getElementById('fig-gaps').getAttribute('aria-label')")
+    assert "Gender gap, feels included" in label
+    page.select_option("#gaps-indicator", "")
+    page.wait_for_function(
+        "() => document.getElementById('fig-gaps').layout.yaxis.ticktext[0] !== 'National'",
+        timeout=TIMEOUT_MS,
+    )
+    assert opened.errors == []
+    page.close()

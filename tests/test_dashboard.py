@@ -29,7 +29,7 @@ from perception.dashboard import (
     question_wording,
 )
 from perception.dashboard.data import prepare
-from perception.dashboard.findings import group_findings
+from perception.dashboard.findings import domain_minus_total_variance, group_findings
 from perception.dashboard.text import UI, number
 from perception.errors import ConfigError, ValidationError
 from perception.indicators import load_indicators
@@ -651,3 +651,12 @@ def test_question_wording_comes_from_the_items_of_each_indicator() -> None:
         expected = [CAT.variables[i].question for i in ind.items or []]
         assert wording.get(ind.id, []) == [q for q in expected if q is not None]
     assert wording
+
+
+def test_domain_minus_total_variance_matches_r_on_strata() -> None:
+    """The group-vs-national variance equals R's svycontrast on svyby means by stratum."""
+    golden = json.loads((REPO / "tests" / "reference" / "group_vs_national.json").read_text())
+    assert golden["meta"]["survey"] == "4.1.1"
+    for case in golden["cases"]:
+        variance = domain_minus_total_variance(case["se_group"], case["se_national"], case["share"])
+        assert math.sqrt(variance) == pytest.approx(case["se_difference"], rel=1e-6), case

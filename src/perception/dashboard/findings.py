@@ -15,7 +15,7 @@ from statsmodels.stats.multitest import multipletests
 
 from perception.dashboard.data import NATIONAL, DashboardData, domain_key
 
-__all__ = ["GroupFinding", "group_findings", "widening_gaps"]
+__all__ = ["GroupFinding", "domain_minus_total_variance", "group_findings", "widening_gaps"]
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,40 @@ class GroupFinding:
     p_adjusted: float
 
 
+def domain_minus_total_variance(se_domain: float, se_total: float, share: float) -> float:
+    """Return the variance of a domain's estimate minus the estimate of the whole it is part of.
+
+    Parameters
+    ----------
+    se_domain, se_total
+        Standard errors of the domain's and of the whole population's estimate.
+    share
+        The domain's share of the weighted population, in (0, 1).
+
+    Returns
+    -------
+    float
+        ``(1 − 2·share)·se_domain² + se_total²``, never below ``(1 − share)²·se_domain²``.
+
+    Notes
+    -----
+    With ``total = share·domain + (1 − share)·rest`` and the domain sampled independently of
+    the rest (the domains are strata with fixed weight totals),
+    ``Var(domain − total) = (1 − share)²·(Var(domain) + Var(rest))`` and
+    ``(1 − share)²·Var(rest) = Var(total) − share²·Var(domain)``. Domains that share clusters
+    are positively correlated, which makes this an overstatement (conservative); the floor
+    guards against a negative value from rounded inputs. Checked against R's ``svycontrast``
+    on ``svyby`` means by stratum (tests/reference/group_vs_national.json).
+
+    References
+    ----------
+    .. [1] Lumley, T. (2010). *Complex Surveys: A Guide to Analysis Using R*. Wiley, §2.3.
+
+    """
+    variance = (1 - 2 * share) * se_domain**2 + se_total**2
+    return max(variance, (1 - share) ** 2 * se_domain**2)
+
+
 def group_findings(
     data: DashboardData, *, alpha: float = 0.05, level: float = 0.95
 ) -> list[GroupFinding]:
@@ -45,15 +79,11 @@ def group_findings(
 
     Notes
     -----
-    The national estimate contains the group: with ``p`` the group's share of the weighted
-    population, ``national = p·group + (1 − p)·rest``, so
-
-    ``Var(group − national) = (1 − 2p)·Var(group) + Var(national)``
-
-    when the group and the rest of the population are sampled independently (exact when the
-    groups are strata). Groups that share clusters are positively correlated, which this
-    formula ignores; it then overstates the variance, so the test errs on the side of saying
-    nothing. Only the published estimates, standard errors and weighted counts are used.
+    The national estimate contains the group, so the difference's variance is
+    :func:`domain_minus_total_variance` of the published standard errors and the group's share
+    of the weighted count: exact when the groups are strata, an overstatement (the test errs
+    towards saying nothing) when groups share clusters. Only the published estimates,
+    standard errors and weighted counts are used.
 
     References
     ----------
@@ -80,8 +110,7 @@ def group_findings(
                 if not 0 < share < 1:
                     continue
                 difference = cell.estimate - nation.estimate
-                variance = (1 - 2 * share) * cell.se**2 + nation.se**2
-                variance = max(variance, (1 - share) ** 2 * cell.se**2)
+                variance = domain_minus_total_variance(cell.se, nation.se, share)
                 half = float(norm.ppf(0.5 + level / 2)) * math.sqrt(variance)
                 p_values.append(float(2 * norm.sf(abs(difference) / math.sqrt(variance))))
                 found.append(

@@ -110,7 +110,8 @@ def dashboard_figures(
 ) -> dict[str, Spec]:
     """Return every figure of the dashboard in one language, keyed ``view|indicator|choice``.
 
-    The keys are ``gaps``, ``trends|<indicator>|<breakdown>``, ``map|<indicator>|<wave>``
+    The keys are ``gaps`` (every gap, national), ``gaps|<gap>`` (one gap by group),
+    ``trends|<indicator>|<breakdown>``, ``map|<indicator>|<wave>``
     (only when the boundaries load) and ``heatmap|<indicator>``; each value is a Plotly figure
     dict, ready for :func:`~perception.dashboard.export_images` or ``go.Figure``.
     """

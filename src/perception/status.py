@@ -655,7 +655,8 @@ def _reason(
     template = _RULES[str(row["rule"])][1 if lang == "en" else 2]
     if row["undated"] and row["rule"] not in _DATELESS_RULES:
         template += _UNDATED[0 if lang == "en" else 1]
-    return template.format(**fields, undated=row["undated"])
+    undated = ", ".join(wave(w) for w in str(row["undated"]).split(", ") if w)
+    return template.format(**fields, undated=undated)
 
 
 def benchmark_status(

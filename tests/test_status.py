@@ -245,7 +245,8 @@ def test_significant_change_in_the_bad_direction_is_off_track() -> None:
     }
     status = _status(series, meta)
     assert status["status"].tolist() == ["off track", "off track"]
-    assert status.loc["falls", "reason_en"].startswith("It worsened significantly since w1, by -6.0")
+    reason = status.loc["falls", "reason_en"]
+    assert reason.startswith("It worsened significantly since w1, by -6.0")
 
 
 def test_insufficient_evidence_cases() -> None:

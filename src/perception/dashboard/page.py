@@ -874,7 +874,17 @@ def _methodology(
     ]
     if data.complementary:
         rules.append(t.ui("li", "rule_complementary"))
-    rules.append(t.ui("li", "rule_counts", suppressed=data.n_suppressed, flagged=data.n_flagged))
+    rules.append(
+        t.tag(
+            "li",
+            lambda code: ui(
+                "rule_counts",
+                code,
+                suppressed=number(data.n_suppressed, 0, code),
+                flagged=number(data.n_flagged, 0, code),
+            ),
+        )
+    )
     rules.append(t.ui("li", "microdata_note"))
     computed = _moment(data.tables_generated)
     provenance = [

@@ -6,7 +6,12 @@ import dagster as dg
 import pandas as pd
 
 from perception import disclosure
-from perception.dashboard import build_dashboard, dashboard_figures, export_images
+from perception.dashboard import (
+    build_dashboard,
+    dashboard_figures,
+    export_images,
+    question_wording,
+)
 from perception.errors import PerceptionError
 from perception.exports import (
     EXPORT_FILES,
@@ -255,6 +260,7 @@ def build_reporting_assets(
         build_dashboard(
             tables,
             out_path=out,
+            questions=question_wording(indicators, loaded.catalogue),
             generated_at=dt.datetime.now(dt.UTC).replace(microsecond=0),
             **options,  # type: ignore[arg-type]
         )

@@ -26,6 +26,8 @@ from scipy.stats import norm
 from statsmodels.stats.multitest import multipletests
 
 from perception.config import Catalogue, Label, SurveyConfig, load_catalogue, load_survey
+from perception.reporting import wave_dates
+from perception.status import benchmark_status
 
 REPO = Path(__file__).resolve().parents[1]
 GEOJSON = REPO / "config" / "geo" / "demo_admin1.geojson"
@@ -260,6 +262,7 @@ SPECS: tuple[Spec, ...] = (
         0.3,
         0.06,
         item="disputes_peaceful",
+        target=0.5,
     ),
     Spec(
         "dialogue_attended_12m",
@@ -289,8 +292,20 @@ SPECS: tuple[Spec, ...] = (
         -0.3,
         0.08,
         item="trust_government",
+        target=0.5,
+        target_date="2026-06-30",
     ),
-    Spec("trust_police", "state_authority", "proportion", "higher", -0.1, 0.0, item="trust_police"),
+    Spec(
+        "trust_police",
+        "state_authority",
+        "proportion",
+        "higher",
+        -0.1,
+        0.0,
+        item="trust_police",
+        target=0.6,
+        target_date="2027-06-30",
+    ),
     Spec(
         "state_officials_seen",
         "state_authority",
@@ -312,8 +327,20 @@ SPECS: tuple[Spec, ...] = (
             en="Satisfaction with basic services (mean, 1-4)",
             fr="Satisfaction à l'égard des services de base (moyenne, 1-4)",
         ),
+        target=2.8,
+        target_date="2027-12-31",
     ),
-    Spec("repr_women", "representation", "proportion", "higher", -0.5, 0.1, item="repr_women"),
+    Spec(
+        "repr_women",
+        "representation",
+        "proportion",
+        "higher",
+        -0.5,
+        0.1,
+        item="repr_women",
+        target=0.45,
+        target_date="2028-12-31",
+    ),
     Spec("repr_youth", "representation", "proportion", "higher", -0.7, 0.05, item="repr_youth"),
     Spec(
         "gap_repr_women",
@@ -803,89 +830,32 @@ def _trends(estimates: pd.DataFrame) -> pd.DataFrame:
     return _typed(table, TABLE2_COLUMNS)
 
 
-VERDICTS = {
-    "achieved": (
-        "The latest estimate meets the target.",
-        "La dernière estimation atteint la cible.",
-    ),
-    "on track": (
-        "Significant improvement since the baseline.",
-        "Amélioration significative depuis la référence.",
-    ),
-    "off track": (
-        "Significant deterioration since the baseline.",
-        "Dégradation significative depuis la référence.",
-    ),
-    "insufficient evidence": (
-        "The change since the baseline is not statistically clear.",
-        "L'évolution depuis la référence n'est pas statistiquement nette.",
-    ),
-}
-
-
-def _verdict(spec: Spec, latest: float, baseline_direction: str | None) -> str:
-    """Return an indicator's status, as perception.status decides it."""
-    if baseline_direction is None:
-        return "insufficient evidence"
-    if spec.target is not None and (
-        latest >= spec.target if spec.direction == "higher" else latest <= spec.target
-    ):
-        return "achieved"
-    return {"improving": "on track", "worsening": "off track"}.get(
-        baseline_direction, "insufficient evidence"
-    )
-
-
-def _first(frame: pd.DataFrame, column: str) -> object:
-    """Return a column's first value, NaN for an empty frame."""
-    return frame.iloc[0][column] if len(frame) else math.nan
-
-
 def _status(estimates: pd.DataFrame, trends: pd.DataFrame, cat: Catalogue) -> pd.DataFrame:
-    """Build Table 3: each indicator's national latest value, changes, target and status."""
-    national = estimates[(estimates["domain_set"] == "national") & (estimates["variant"] == "all")]
-    latest_changes = trends[
-        (trends["domain_set"] == "national")
-        & (trends["variant"] == "all")
-        & (trends["wave"] == WAVES[-1])
-    ]
-    rows = []
-    for spec in SPECS:
-        mine = national["indicator"] == spec.id
-        latest = national[mine & (national["wave"] == WAVES[-1])].iloc[0]
-        ours = latest_changes[latest_changes["indicator"] == spec.id]
-        previous = ours[ours["comparison"] == "previous"]
-        baseline = ours[ours["comparison"] == "baseline"]
-        direction = str(_first(baseline, "direction")) if len(baseline) else None
-        status = _verdict(spec, float(latest["estimate"]), direction)
-        label = indicator_label(spec, cat)
-        row: dict[str, object] = {
-            "survey": SURVEY_ID,
-            "indicator": spec.id,
+    """Build Table 3 with perception.status, from the indicators' metadata and the wave dates."""
+    config = survey()
+    meta = {
+        spec.id: {
             "benchmark": spec.benchmark,
             "benchmark_term": TERMS[spec.benchmark],
-            "label_en": label.en,
-            "label_fr": label.fr,
+            "label_en": indicator_label(spec, cat).en,
+            "label_fr": indicator_label(spec, cat).fr,
             "type": spec.type,
             "unit": unit_of(spec),
             "direction": spec.direction,
-            "latest_wave": WAVES[-1],
-            "estimate": latest["estimate"],
-            "ci_low": latest["ci_low"],
-            "ci_high": latest["ci_high"],
-            "target": spec.target if spec.target is not None else math.nan,
-            "target_date": pd.Timestamp(spec.target_date).date() if spec.target_date else pd.NaT,
-            "status": status,
-            "reason_en": VERDICTS[status][0],
-            "reason_fr": VERDICTS[status][1],
+            "target": spec.target,
+            "target_date": spec.target_date,
         }
-        for name, frame in (("previous", previous), ("baseline", baseline)):
-            row[f"change_{name}"] = _first(frame, "estimate")
-            row[f"change_{name}_ci_low"] = _first(frame, "ci_low")
-            row[f"change_{name}_ci_high"] = _first(frame, "ci_high")
-            row[f"change_{name}_p"] = _first(frame, "p_adjusted")
-        rows.append(row)
-    return _typed(pd.DataFrame(rows), TABLE3_COLUMNS)
+        for spec in SPECS
+    }
+    status = benchmark_status(
+        estimates,
+        trends,
+        meta,
+        latest_wave=WAVES[-1],
+        wave_dates=wave_dates(config),
+        wave_labels={w.id: {"en": w.label.en, "fr": w.label.fr} for w in config.waves},
+    )
+    return _typed(status, TABLE3_COLUMNS)
 
 
 def _methodology(config: SurveyConfig) -> pd.DataFrame:
@@ -947,3 +917,14 @@ def _simulated() -> dict[str, pd.DataFrame]:
         "benchmark_status": _status(estimates, trends, cat),
         "methodology": _methodology(survey()),
     }
+
+
+def questions() -> dict[str, list[Label]]:
+    """Return the catalogue's question wording of each simulated indicator with an item."""
+    cat = catalogue()
+    out: dict[str, list[Label]] = {}
+    for spec in SPECS:
+        question = cat.variables[spec.item].question if spec.item else None
+        if question is not None:
+            out[spec.id] = [question]
+    return out

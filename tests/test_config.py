@@ -366,3 +366,17 @@ def test_json_schemas_are_up_to_date() -> None:
             f"{name} is stale; run `perception schemas`"
         )
         assert json.loads(text)["additionalProperties"] is False
+
+
+def test_group_labels_name_people_and_only_known_codes(tmp_path: Path) -> None:
+    """It reads `groups:` as plural labels, falls back to the code label, and names a bad code."""
+    codes = "codes: {1: {en: Man, fr: Homme}, 2: {en: Woman, fr: Femme}}"
+    assert CATALOGUE_YAML.count(codes) == 1
+    text = CATALOGUE_YAML.replace(codes, codes + "\n    groups: {2: {en: Women, fr: Femmes}}")
+    cat = load_catalogue(_write(tmp_path / "variables.yaml", text))
+    assert cat.group_label("gender", 2).fr == "Femmes"
+    assert cat.group_label("gender", 1).en == "Man"
+    bad = CATALOGUE_YAML.replace(codes, codes + "\n    groups: {3: {en: Others, fr: Autres}}")
+    with pytest.raises(ConfigError) as info:
+        load_catalogue(_write(tmp_path / "bad.yaml", bad))
+    assert "variables.gender.groups.3" in info.value.message

@@ -13,24 +13,38 @@ import plotly.graph_objects as go
 import pytest
 from dashboard_data import (
     BENCHMARKS,
+    EFFECTS,
     GENERATED_AT,
     GEOJSON,
     catalogue,
     published_tables,
+    questions,
     survey,
 )
 
-from perception.dashboard import build_dashboard, dashboard_figures, load_geojson
+from perception.dashboard import (
+    build_dashboard,
+    dashboard_figures,
+    load_geojson,
+    question_wording,
+)
+from perception.dashboard.data import prepare
+from perception.dashboard.findings import domain_minus_total_variance, group_findings
 from perception.dashboard.text import UI, number
 from perception.errors import ConfigError, ValidationError
+from perception.indicators import load_indicators
+from perception.status import STATUS_DEFINITIONS
 
+REPO = Path(__file__).resolve().parents[1]
 CAT = catalogue()
 SURVEY = survey()
 REGIONS = list(CAT.codes("region"))
-#: The domain sets whose cells the heatmap shows (rows: everyone, sex, sex × age group).
+#: The domain sets whose cells the heatmap shows (rows: everyone, sex, age, sex × age group).
 HEATMAP_SETS = [
     "national",
     "gender",
+    "age_band",
+    "age_band×region",
     "gender×age_band",
     "region",
     "gender×region",
@@ -47,6 +61,7 @@ def build(tables: dict[str, pd.DataFrame], out: Path, **options: Any) -> Path:
         benchmark_labels=BENCHMARKS,
         out_path=out,
         generated_at=GENERATED_AT,
+        questions=questions(),
         **options,
     )
 
@@ -455,3 +470,193 @@ def test_every_figure_says_its_dont_know_policy(tables: dict[str, pd.DataFrame])
             else:
                 assert kept in notes, key
     assert {"mean", "index"} & set(types.values()) and "proportion" in types.values()
+
+
+# --------------------------------------------------------------------------- statuses
+
+
+def test_summary_tallies_each_benchmark_from_the_status_table(
+    tables: dict[str, pd.DataFrame], page: str
+) -> None:
+    """It counts each benchmark's statuses at the top, as Table 3 has them, in both languages."""
+    content = payload(page)
+    status = tables["benchmark_status"]
+    assert page.index('id="summary"') < page.index('id="scorecard"')
+    for bench, group in status.groupby("benchmark"):
+        row = re.search(rf'<tr data-benchmark="{bench}">(.*?)</tr>', page)
+        assert row is not None
+        chips = re.findall(
+            r'<span data-i18n="(t\d+)" class="badge [^"]+" data-status="([^"]+)"', row.group(1)
+        )
+        counts = group["status"].value_counts().to_dict()
+        assert {s for _, s in chips} == set(counts)
+        for key, name in chips:
+            assert content["text"]["en"][key].split(" ", 1)[0] == str(counts[name])
+    assert set(status["status"]) == {
+        "achieved",
+        "on track",
+        "off track",
+        "insufficient evidence",
+        "no target",
+    }
+    english = set(content["text"]["en"].values())
+    french = set(content["text"]["fr"].values())
+    assert "1 achieved" in english and "1 atteint" in french
+    assert "No target (monitoring)" in english and "Sans cible (suivi)" in french
+
+
+def test_statuses_are_defined_on_the_page_in_both_languages(page: str) -> None:
+    """It defines every status in the scorecard and the methodology, from perception.status."""
+    content = payload(page)
+    for status, words in STATUS_DEFINITIONS.items():
+        for lang in ("en", "fr"):
+            text = words[lang][:1].upper() + words[lang][1:]
+            key = next(k for k, v in content["text"][lang].items() if v == text)
+            assert page.count(f'<dd data-i18n="{key}">') == 2, status
+
+
+def test_a_change_that_excludes_zero_but_is_not_significant_says_why(
+    tables: dict[str, pd.DataFrame], tmp_path: Path
+) -> None:
+    """It says next to "no clear change" that the word accounts for many comparisons."""
+    t2 = tables["indicator_trends"].copy()
+    hit = (
+        (t2["indicator"] == "trust_police")
+        & (t2["wave"] == "w3")
+        & (t2["comparison"] == "previous")
+        & (t2["domain_set"] == "national")
+        & (t2["variant"] == "all")
+    )
+    # A change whose unadjusted interval excludes 0 but whose BH-adjusted p is above 0.05.
+    t2.loc[hit, ["estimate", "ci_low", "ci_high", "direction"]] = [0.033, 0.004, 0.062, "no change"]
+    html = build({**tables, "indicator_trends": t2}, tmp_path / "adj.html").read_text("utf-8")
+    row = row_html(html, "trust_police")
+    assert "+3.3\u00a0pts" in row and "[+0.4, +6.2]" in row
+    assert "60.0% by 30 June 2027" in row
+    assert "no clear change once adjusted for the many comparisons made" in row
+    assert "account for the many comparisons made" in html
+
+
+# --------------------------------------------------------------------------- key findings
+
+
+def test_key_findings_name_the_groups_the_simulation_made_worse_off(
+    tables: dict[str, pd.DataFrame],
+) -> None:
+    """It finds the groups with a planted disadvantage; few findings (FDR 5%) are of the others."""
+    data = prepare(tables, catalogue=CAT, survey=SURVEY, benchmark_labels=BENCHMARKS)
+    findings = group_findings(data)
+    found = [(f.column, f.code) for f in findings]
+    better = {(c, k) for c, effects in EFFECTS.items() for k, e in effects.items() if e > 0}
+    false = [f for f in found if f in better]
+    assert len(false) <= 0.05 * len(found)
+    assert {("region", 1), ("region", 8), ("gender", 2), ("youth", 1)} <= set(found)
+    assert all(f.p_adjusted < 0.05 and (f.ci_low > 0 or f.ci_high < 0) for f in findings)
+
+
+def test_key_findings_are_at_the_top_in_both_languages(
+    tables: dict[str, pd.DataFrame], tmp_path: Path
+) -> None:
+    """It lists the groups worse off and a widening gap in the summary panel, EN and FR."""
+    t2 = tables["indicator_trends"].copy()
+    hit = (
+        (t2["indicator"] == "gap_incl_gender")
+        & (t2["wave"] == "w3")
+        & (t2["comparison"] == "baseline")
+        & (t2["domain_set"] == "national")
+        & (t2["variant"] == "all")
+    )
+    t1 = tables["indicator_estimates"]
+    latest = t1[
+        (t1["indicator"] == "gap_incl_gender")
+        & (t1["wave"] == "w3")
+        & (t1["domain_set"] == "national")
+        & (t1["variant"] == "all")
+    ]["estimate"].iloc[0]
+    # The gap moved 5 points further from zero since w1, significantly.
+    change = 0.05 if latest > 0 else -0.05
+    t2.loc[hit, ["estimate", "ci_low", "ci_high"]] = [change, change - 0.02, change + 0.02]
+    t2.loc[hit, "direction"] = "worsening" if change < 0 else "improving"
+    html = build({**tables, "indicator_trends": t2}, tmp_path / "gap.html").read_text("utf-8")
+    summary = html[html.index('id="summary"') : html.index('id="scorecard"')]
+    content = payload(html)
+    keys = re.findall(r'<li data-i18n="(t\d+)" class="finding', summary)
+    english = [content["text"]["en"][k] for k in keys]
+    french = [content["text"]["fr"][k] for k in keys]
+    assert any("(Region): worse off than nationally on" in text for text in english)
+    assert any("(Région) : en retrait" in text for text in french)
+    assert english[-1].startswith("“Gender gap, feels included (women − men)” widened since")
+    assert french[-1].startswith("« Écart femmes-hommes, se sentir inclus (F − H) » s'est creusé")
+
+
+def test_heatmap_rows_title_scale_and_imprecision_marks(
+    tables: dict[str, pd.DataFrame], figures: dict[str, dict[str, Any]]
+) -> None:
+    """It has plural, sex-only and age-only rows, its indicator's title, a 0-100 scale, ~ marks."""
+    spec = figures["heatmap|state_officials_seen"]
+    values = spec["data"][1]
+    rows = values["y"]
+    assert rows[:3] == ["Everyone", "Men", "Women"]
+    assert "18-24" in rows and "Women, 18-24" in rows
+    assert spec["layout"]["title"]["text"] == "<b>Sees state officials in the area</b>"
+    assert (values["zmin"], values["zmax"]) == (0.0, 100.0)
+    cells = estimates(tables, "state_officials_seen", "w3")
+    cells = cells[cells["domain_set"].isin(HEATMAP_SETS) & ~cells["suppressed"]]
+    wide = int(((cells["ci_high"] - cells["ci_low"]) * 100 > 20).sum())
+    marked = sum(text.startswith("~") for row in values["text"] for text in row)
+    assert marked == wide > 0
+    notes = spec["layout"]["annotations"][-1]["text"]
+    assert "~ 95% confidence interval wider than 20 pts: imprecise" in notes
+
+
+def test_gaps_view_picks_any_gap_by_group(
+    tables: dict[str, pd.DataFrame], figures: dict[str, dict[str, Any]], page: str
+) -> None:
+    """It offers every catalogue gap in the Gaps view, each nationally and by region."""
+    t3 = tables["benchmark_status"]
+    gaps = list(t3.loc[t3["type"] == "gap", "indicator"])
+    options = re.findall(
+        r'<option data-i18n="t\d+" value="([^"]*)"',
+        page.split('id="gaps-indicator"')[1].split("</select>")[0],
+    )
+    assert options == ["", *gaps]
+    spec = figures["gaps|gap_incl_gender"]
+    assert spec["layout"]["yaxis"]["ticktext"][0] == "National"
+    assert len(spec["layout"]["yaxis"]["ticktext"]) == 1 + len(REGIONS)
+    t1 = tables["indicator_estimates"]
+    cells = t1[
+        (t1["indicator"] == "gap_incl_gender")
+        & (t1["domain_set"].isin(["national", "region"]))
+        & (t1["variant"] == "all")
+    ]
+    drawn = [v for trace in spec["data"] for v in trace["x"]]
+    assert sorted(round(v, 6) for v in drawn) == shown_values(cells)
+
+
+def test_methodology_quotes_the_questions_in_both_languages(page: str) -> None:
+    """It quotes each indicator's question as the catalogue words it, in English and French."""
+    content = payload(page)
+    quoted = re.findall(r'<dd data-i18n="(t\d+)" class="question">', page)
+    wording = [q for qs in questions().values() for q in qs]
+    assert len(quoted) == len(wording) > 0
+    assert [content["text"]["en"][k] for k in quoted] == [q.en for q in wording]
+    assert [content["text"]["fr"][k] for k in quoted] == [q.fr for q in wording]
+
+
+def test_question_wording_comes_from_the_items_of_each_indicator() -> None:
+    """It maps each indicator of config/indicators.yaml to its items' catalogue questions."""
+    indicators = load_indicators(REPO / "config" / "indicators.yaml", CAT)
+    wording = question_wording(indicators, CAT)
+    for ind in indicators.indicators:
+        expected = [CAT.variables[i].question for i in ind.items or []]
+        assert wording.get(ind.id, []) == [q for q in expected if q is not None]
+    assert wording
+
+
+def test_domain_minus_total_variance_matches_r_on_strata() -> None:
+    """The group-vs-national variance equals R's svycontrast on svyby means by stratum."""
+    golden = json.loads((REPO / "tests" / "reference" / "group_vs_national.json").read_text())
+    assert golden["meta"]["survey"] == "4.1.1"
+    for case in golden["cases"]:
+        variance = domain_minus_total_variance(case["se_group"], case["se_national"], case["share"])
+        assert math.sqrt(variance) == pytest.approx(case["se_difference"], rel=1e-6), case

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,11 +17,22 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from dashboard_data import BENCHMARKS, GENERATED_AT, GEOJSON, catalogue, published_tables, survey
+from dashboard_data import (
+    BENCHMARKS,
+    GENERATED_AT,
+    GEOJSON,
+    catalogue,
+    published_tables,
+    questions,
+    survey,
+)
 from drivers_data import published_drivers
 from playwright.sync_api import Browser, Page, sync_playwright
+from pypdf import PdfReader
 
 from perception.dashboard import build_dashboard
+from perception.dashboard.text import UI
+from perception.status import STATUS_DEFINITIONS, STATUS_WORDS
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = [
@@ -34,6 +46,7 @@ ARGS = [
 OUTPUT = Path(__file__).resolve().parents[1] / "test-output"
 TIMEOUT_MS = 30_000
 PLOTS = {"fig-trends", "fig-gaps", "fig-map", "fig-heatmap", "fig-drivers"}
+TITLES = "els => els.map(e => e.getAttribute('data-title'))"
 
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists() and not os.environ.get("CI"),
@@ -74,6 +87,7 @@ def build(tables: dict[str, pd.DataFrame], out: Path, **options: Any) -> Path:
         benchmark_labels=BENCHMARKS,
         out_path=out,
         generated_at=GENERATED_AT,
+        questions=questions(),
         **options,
     )
 
@@ -350,3 +364,225 @@ def test_without_drivers_the_view_says_why(
     assert set(plots) == PLOTS - {"fig-drivers"}
     assert opened.errors == []
     opened.page.close()
+
+
+def test_status_tally_is_at_the_top(opened: Opened, tables: dict[str, pd.DataFrame]) -> None:
+    """It shows each benchmark's status counts first on the page, as Table 3 has them."""
+    page = opened.page
+    summary = page.locator("#summary")
+    assert summary.bounding_box()["y"] < page.locator("#scorecard").bounding_box()["y"]
+    status = tables["benchmark_status"]
+    for bench, group in status.groupby("benchmark"):
+        chips = page.eval_on_selector_all(
+            f"#summary tr[data-benchmark='{bench}'] .badge", "els => els.map(e => e.textContent)"
+        )
+        counts = group["status"].value_counts()
+        expected = {f"{k} {STATUS_WORDS[s]['en'][0 if k == 1 else 1]}" for s, k in counts.items()}
+        assert set(chips) == expected
+
+
+def test_no_toolbar_control_leaves_the_file(browser: Browser, dashboard: Path) -> None:
+    """No link or toolbar button points outside the file; the toolbar speaks French in French."""
+    opened = open_dashboard(browser, dashboard)
+    page = opened.page
+    links = page.eval_on_selector_all(
+        "[href], [action], [formaction]",
+        "els => els.map(e => e.getAttribute('href') || e.getAttribute('action')"
+        " || e.getAttribute('formaction'))",
+    )
+    assert links and all(link.startswith("#") for link in links), links
+    assert page.locator(".modebar-btn--logo").count() == 0
+    english = set(page.eval_on_selector_all(".modebar-btn", TITLES))
+    assert "Download plot as a PNG" in english
+    for title in english:
+        assert not any(word in title.lower() for word in ("share", "cloud", "edit", "studio"))
+    switch(page, "fr")
+    french = set(page.eval_on_selector_all(".modebar-btn", TITLES))
+    assert "Télécharger le graphique en PNG" in french
+    assert "Réinitialiser les axes" in french
+    assert not french & (english - {"Zoom"})
+    page.click("#fig-trends .modebar-btn[data-title='Télécharger le graphique en PNG']")
+    page.wait_for_timeout(500)
+    assert opened.errors == []
+    # The PNG download is made in the page (a blob: URL), never fetched from anywhere.
+    assert [r for r in opened.requests if not r.startswith("blob:null/")] == [dashboard.as_uri()]
+    page.close()
+
+
+def test_prints_to_pdf_with_header_and_badges_on_page_one(
+    browser: Browser, dashboard: Path, tables: dict[str, pd.DataFrame], tmp_path: Path
+) -> None:
+    """It prints the header and every status badge of the tally on page 1, without controls."""
+    opened = open_dashboard(browser, dashboard)
+    page = opened.page
+    page.emulate_media(media="print")
+    hidden = page.evaluate(
+        """() => ['.lang', 'nav', '.controls'].map(s =>
+            getComputedStyle(document.querySelector(s)).display)"""
+    )
+    assert hidden == ["none", "none", "none"]
+    unsplit = page.evaluate(
+        "() => getComputedStyle(document.querySelector('#fig-trends')).breakInside"
+    )
+    assert unsplit == "avoid"
+    badge = page.evaluate(
+        """() => { const b = getComputedStyle(document.querySelector('.badge.off-track'));
+            return [b.backgroundColor, b.printColorAdjust || b.webkitPrintColorAdjust]; }"""
+    )
+    assert badge == ["rgb(180, 35, 24)", "exact"]
+    pdf = tmp_path / "dashboard.pdf"
+    page.pdf(path=str(pdf), prefer_css_page_size=True, print_background=True)
+    reader = PdfReader(str(pdf))
+    first = unicodedata.normalize("NFKC", reader.pages[0].extract_text())
+    first = " ".join(first.split())
+    assert survey().title.en in first
+    assert "Generated 2026-09-02" in first or "Generated 2 September 2026" in first
+    assert "English" not in first and "Français" not in first
+    for _, group in tables["benchmark_status"].groupby("benchmark"):
+        for status, k in group["status"].value_counts().items():
+            chip = f"{k} {STATUS_WORDS[status]['en'][0 if k == 1 else 1]}"
+            assert chip in first, chip
+    assert len(reader.pages) > 1
+    OUTPUT.mkdir(exist_ok=True)
+    pdf.replace(OUTPUT / "dashboard_print.pdf")
+    page.close()
+
+
+def english_strings(tables: dict[str, pd.DataFrame]) -> set[str]:
+    """Return every English text of the catalogue, the statuses and the methodology."""
+    cat = catalogue()
+    config = survey()
+    pairs = [(v.label.en, v.label.fr) for v in cat.variables.values()]
+    pairs += [(q.en, q.fr) for wording in questions().values() for q in wording]
+    pairs += [
+        (label.en, label.fr) for name in cat.domain_columns for label in cat.codes(name).values()
+    ]
+    pairs += [(label.en, label.fr) for label in BENCHMARKS.values()]
+    pairs += [(w.label.en, w.label.fr) for w in config.waves]
+    status = tables["benchmark_status"]
+    pairs += list(zip(status["label_en"], status["label_fr"], strict=True))
+    pairs += list(zip(status["reason_en"], status["reason_fr"], strict=True))
+    pairs += [(d["en"], d["fr"]) for d in STATUS_DEFINITIONS.values()]
+    pairs += [(label.en.split("{")[0], label.fr) for label in UI.values()]
+    method = tables["methodology"]
+    pairs += list(zip(method["design_en"], method["design_fr"], strict=True))
+    return {en.strip() for en, fr in pairs if en.strip() != fr.strip() and len(en.strip()) >= 6}
+
+
+def test_french_page_has_no_english_text(
+    browser: Browser, dashboard: Path, tables: dict[str, pd.DataFrame]
+) -> None:
+    """In French, no English label, reason, definition or interface text is left on the page."""
+    opened = open_dashboard(browser, dashboard)
+    page = opened.page
+    switch(page, "fr")
+    shown = page.inner_text("body") + "\n" + "\n".join(texts(page, ".js-plotly-plot"))
+    shown += "\n" + "\n".join(page.eval_on_selector_all("option", "els => els.map(e => e.text)"))
+    left = sorted(text for text in english_strings(tables) if text in shown)
+    assert left == []
+    assert "Généré le 2 septembre 2026 à 14 h 30" in shown
+    assert "Tableau de bord généré\u00a0: 2 septembre 2026" in shown
+    assert "3 mars 2025 – " in shown  # fieldwork dates, no time
+    assert " 00:00" not in shown
+    assert ".sav" not in shown and "e-1" not in shown
+    page.close()
+
+
+def test_language_is_kept_in_the_url_fragment(browser: Browser, dashboard: Path) -> None:
+    """It opens in the language of the fragment, and writes the chosen language there."""
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(dashboard.as_uri() + "#lang=fr")
+    page.wait_for_selector("body[data-rendered='fr']", timeout=TIMEOUT_MS)
+    assert page.inner_text("#trends h2") == "Tendances"
+    page.click("#lang-en")
+    page.wait_for_selector("body[data-rendered='en']", timeout=TIMEOUT_MS)
+    assert page.evaluate("window.location.hash") == "#lang=en"
+    page.click("nav a[href='#methodology']")
+    assert page.evaluate("window.location.hash") == "#lang=en"
+    page.reload()
+    page.wait_for_selector("body[data-rendered='en']", timeout=TIMEOUT_MS)
+    page.click("#lang-fr")
+    page.wait_for_selector("body[data-rendered='fr']", timeout=TIMEOUT_MS)
+    page.reload()
+    page.wait_for_selector("body[data-rendered='fr']", timeout=TIMEOUT_MS)
+    assert page.inner_text("#trends h2") == "Tendances"
+    page.close()
+
+
+#: Pairs of visible texts whose boxes overlap by more than 2 px each way (the page's own texts
+#: and each chart's titles, ticks, legends and notes; heatmap cells and map labels aside).
+OVERLAPS = """() => {
+  const boxes = [];
+  const seen = (r) => r.width > 0 && r.height > 0;
+  document.querySelectorAll("body *").forEach(el => {
+    if (el.closest("svg") || el.closest(".modebar-container") || el.children.length) return;
+    const r = el.getBoundingClientRect();
+    if (el.textContent.trim() && seen(r)) boxes.push({el, r, text: el.textContent.trim()});
+  });
+  document.querySelectorAll(".js-plotly-plot text").forEach(el => {
+    if (el.closest(".hm") || el.closest(".scattergeo")) return;
+    const r = el.getBoundingClientRect();
+    if (el.textContent.trim() && seen(r)) boxes.push({el, r, text: el.textContent.trim()});
+  });
+  const out = [];
+  for (let i = 0; i < boxes.length; i++) for (let j = i + 1; j < boxes.length; j++) {
+    const a = boxes[i], b = boxes[j];
+    if (a.el.contains(b.el) || b.el.contains(a.el)) continue;
+    const w = Math.min(a.r.right, b.r.right) - Math.max(a.r.left, b.r.left);
+    const h = Math.min(a.r.bottom, b.r.bottom) - Math.max(a.r.top, b.r.top);
+    if (w > 2 && h > 2) out.push([a.text.slice(0, 40), b.text.slice(0, 40)]);
+  }
+  return out;
+}"""
+
+
+def test_at_800_px_no_sideways_scroll_no_overlap_and_alt_text(
+    browser: Browser, dashboard: Path
+) -> None:
+    """At 800 px, in both languages: no sideways scroll, no overlapping text, charts described."""
+    page = browser.new_page(viewport={"width": 800, "height": 900})
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(dashboard.as_uri())
+    page.wait_for_selector("body[data-rendered='en']", timeout=TIMEOUT_MS)
+    OUTPUT.mkdir(exist_ok=True)
+    for lang, word in (("en", "Chart: "), ("fr", "Graphique\u00a0: ")):
+        if lang == "fr":
+            switch(page, "fr")
+        wide = page.evaluate(
+            "() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+        )
+        assert wide[0] <= wide[1], wide
+        assert page.evaluate(OVERLAPS) == []
+        labels = page.eval_on_selector_all(
+            ".js-plotly-plot",
+            "els => els.map(e => [e.getAttribute('role'), e.getAttribute('aria-label')])",
+        )
+        assert len(labels) == len(PLOTS)
+        for role, label in labels:
+            assert role == "img" and label.startswith(word) and len(label) > 40, label
+        page.screenshot(path=str(OUTPUT / f"dashboard_800_{lang}.png"), full_page=True)
+    assert errors == []
+    page.close()
+
+
+def test_gaps_view_switches_to_one_gap_by_group(browser: Browser, dashboard: Path) -> None:
+    """Picking a gap redraws the Gaps view with that gap nationally and in each region."""
+    opened = open_dashboard(browser, dashboard)
+    page = opened.page
+    page.select_option("#gaps-indicator", "gap_incl_gender")
+    page.wait_for_function(
+        "() => document.getElementById('fig-gaps').layout.yaxis.ticktext[0] === 'National'",
+        timeout=TIMEOUT_MS,
+    )
+    rows = page.evaluate("() => document.getElementById('fig-gaps').layout.yaxis.ticktext")
+    assert len(rows) == 1 + len(catalogue().codes("region"))
+    label = page.evaluate("() => document.getElementById('fig-gaps').getAttribute('aria-label')")
+    assert "Gender gap, feels included" in label
+    page.select_option("#gaps-indicator", "")
+    page.wait_for_function(
+        "() => document.getElementById('fig-gaps').layout.yaxis.ticktext[0] !== 'National'",
+        timeout=TIMEOUT_MS,
+    )
+    assert opened.errors == []
+    page.close()

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -13,9 +15,16 @@ import pytest
 from perception.errors import ConfigError, ValidationError
 from perception.status import (
     STATUS_COLUMNS,
+    STATUS_DEFINITIONS,
+    STATUS_WORDS,
+    STATUSES,
     benchmark_status,
     benchmark_summary,
+    format_change,
+    format_interval,
+    format_value,
     indicator_meta_frame,
+    status_tally,
 )
 from perception.trends import indicator_trends
 
@@ -135,7 +144,11 @@ def test_achieved_needs_the_whole_interval_past_the_target() -> None:
 
 def test_significant_change_in_the_good_direction_is_on_track() -> None:
     """It calls a significant improvement on track, for higher- and lower-is-better indicators."""
-    meta = _meta(up={}, down={"direction": "lower"}, target_no_date={"target": 0.9})
+    meta = _meta(
+        up={"target": 0.9},
+        down={"direction": "lower", "target": 0.1},
+        target_no_date={"target": 0.9},
+    )
     series = {
         "up": {"w1": (0.40, 0.01), "w2": (0.42, 0.01), "w3": (0.46, 0.01)},
         "down": {"w1": (0.40, 0.01), "w3": (0.33, 0.01)},
@@ -143,13 +156,13 @@ def test_significant_change_in_the_good_direction_is_on_track() -> None:
     }
     status = _status(series, meta)
     assert status["status"].tolist() == ["on track"] * 3
-    assert status.loc["up", "reason_en"].startswith("It improved significantly since w1 (+6.0")
+    assert status.loc["up", "reason_en"].startswith("It improved significantly since w1, by +6.0")
     assert "Benjamini-Hochberg" in status.loc["down", "reason_en"]
     assert status.loc["up", "reason_fr"].startswith("Il s'est amélioré")
 
 
 def test_projection_to_the_target_date_decides_on_or_off_track() -> None:
-    """It projects baseline → latest linearly and is off track when the pace misses the target."""
+    """It is off track when the target lies outside the projected interval at its date."""
     meta = _meta(
         fast={"target": 0.48, "target_date": dt.date(2027, 6, 30)},
         slow={"target": 0.55, "target_date": dt.date(2027, 6, 30)},
@@ -159,33 +172,87 @@ def test_projection_to_the_target_date_decides_on_or_off_track() -> None:
         "slow": {"w1": (0.40, 0.01), "w3": (0.45, 0.01)},
     }
     status = _status(series, meta)
-    elapsed = (DATES["w3"] - DATES["w1"]).days
-    ahead = (dt.date(2027, 6, 30) - DATES["w3"]).days
-    projected = 0.45 + 0.05 * ahead / elapsed
-    assert 0.48 < projected < 0.55
+    r = (dt.date(2027, 6, 30) - DATES["w3"]).days / (DATES["w3"] - DATES["w1"]).days
+    projected = 0.45 + 0.05 * r
+    # (1 + r)·latest − r·baseline, two independent estimates with se 0.01 each.
+    half = 1.959963984540054 * 0.01 * math.hypot(1 + r, r)
+    assert 0.48 < projected < projected + half < 0.55
     assert status.loc["fast", "status"] == "on track"
     assert status.loc["slow", "status"] == "off track"
+    reason = status.loc["slow", "reason_en"]
     assert (
-        f"would reach only {100 * projected:.1f}% by 2027-06-30" in status.loc["slow", "reason_en"]
+        f"would be at {100 * projected:.1f}% (95% CI {100 * (projected - half):.1f}% to "
+        f"{100 * (projected + half):.1f}%) by 30 June 2027" in reason
     )
-    assert "short of the target of 55.0%" in status.loc["slow", "reason_en"]
+    assert "the target of 55.0% lies outside that range" in reason
+    assert "au 30 juin 2027" in status.loc["slow", "reason_fr"]
+
+
+def test_a_flat_indicator_clearly_short_of_its_target_is_off_track() -> None:
+    """It calls a flat indicator off track when its target lies beyond the projected interval.
+
+    "Heard of the agreement": 70% [67.7, 72.1] and flat, against 85% by mid-2027; the same
+    indicator against a target within reach of its sampling error is unclear.
+    """
+    date = dt.date(2027, 6, 30)
+    meta = _meta(
+        heard={"target": 0.85, "target_date": date},
+        near={"target": 0.71, "target_date": date},
+        dark={"target": 0.65, "target_date": dt.date(2026, 9, 15)},
+        monitored={},
+    )
+    series = {
+        "heard": {"w1": (0.695, 0.011), "w3": (0.70, 0.011)},
+        "near": {"w1": (0.695, 0.011), "w3": (0.70, 0.011)},
+        "dark": {"w1": (0.53, 0.012), "w3": (0.54, 0.012)},
+        "monitored": {"w1": (0.40, 0.01), "w3": (0.46, 0.01)},
+    }
+    status = _status(series, meta)
+    assert status.loc["heard", "change_baseline_p"] > 0.05  # flat
+    assert status["status"].to_dict() == {
+        "heard": "off track",
+        "near": "insufficient evidence",
+        "dark": "off track",
+        "monitored": "no target",
+    }
+    assert "the target of 71.0% is within that range" in status.loc["near", "reason_en"]
+    assert status.loc["monitored", "reason_en"].startswith("No target is set")
+    assert status.loc["monitored", "reason_fr"].startswith("Aucune cible")
+
+
+def test_an_improving_indicator_that_will_reach_its_target_is_on_track() -> None:
+    """It calls a significant improvement on track when its projection reaches the target."""
+    date = dt.date(2027, 6, 30)
+    meta = _meta(
+        reaches={"target": 0.50, "target_date": date},
+        falls_short={"target": 0.60, "target_date": date},
+    )
+    series = {
+        "reaches": {"w1": (0.40, 0.01), "w3": (0.47, 0.01)},
+        "falls_short": {"w1": (0.40, 0.01), "w3": (0.47, 0.01)},
+    }
+    status = _status(series, meta)
+    assert status["status"].to_dict() == {"reaches": "on track", "falls_short": "off track"}
+    assert "meeting the target of 50.0%" in status.loc["reaches", "reason_en"]
 
 
 def test_significant_change_in_the_bad_direction_is_off_track() -> None:
     """It calls a significant deterioration off track, whatever the target."""
-    meta = _meta(falls={}, rises_bad={"direction": "lower", "target": 0.1})
+    meta = _meta(falls={"target": 0.5}, rises_bad={"direction": "lower", "target": 0.1})
     series = {
         "falls": {"w1": (0.40, 0.01), "w3": (0.34, 0.01)},
         "rises_bad": {"w1": (0.20, 0.01), "w3": (0.26, 0.01)},
     }
     status = _status(series, meta)
     assert status["status"].tolist() == ["off track", "off track"]
-    assert status.loc["falls", "reason_en"].startswith("It worsened significantly since w1 (-6.0")
+    reason = status.loc["falls", "reason_en"]
+    assert reason.startswith("It worsened significantly since w1, by -6.0")
 
 
 def test_insufficient_evidence_cases() -> None:
     """It gives insufficient evidence: no significant change, one wave, not asked, suppressed."""
-    meta = _meta(flat={}, single={}, unasked={}, hidden={}, absent={})
+    target = {"target": 0.45}
+    meta = _meta(flat=target, single=target, unasked=target, hidden=target, absent=target)
     series = {
         "flat": {"w1": (0.40, 0.02), "w3": (0.41, 0.02)},
         "single": {"w3": (0.40, 0.01)},
@@ -223,13 +290,14 @@ def test_a_passed_target_date_is_off_track_only_when_clearly_missed() -> None:
     status = _status(series, meta)
     assert status.loc["missed", "status"] == "off track"
     assert status.loc["close", "status"] == "insufficient evidence"
-    assert status.loc["no_target", "status"] == "on track"
-    assert "2026-01-01 has passed" in status.loc["missed", "reason_en"]
+    assert status.loc["no_target", "status"] == "no target"
+    assert "The target date 1 January 2026 has passed" in status.loc["missed", "reason_en"]
+    assert "La date cible du 1er janvier 2026 est passée" in status.loc["missed", "reason_fr"]
 
 
 def test_latest_wave_equal_to_baseline_has_no_trend() -> None:
     """It judges the baseline wave itself as insufficient evidence, or achieved on the target."""
-    meta = _meta(a={}, b={"target": 0.3})
+    meta = _meta(a={"target": 0.6}, b={"target": 0.3})
     series = {"a": {"w1": (0.40, 0.01), "w3": (0.5, 0.01)}, "b": {"w1": (0.40, 0.01)}}
     status = _status(series, meta, latest="w1")
     assert status["status"].to_dict() == {"a": "insufficient evidence", "b": "achieved"}
@@ -268,7 +336,7 @@ def test_missing_wave_dates_fall_back_to_the_rules_without_dates() -> None:
     )
     dated = _status(series, meta)
     assert dated["status"].to_dict() == {
-        "fast": "off track",  # too slow for 0.9 by mid-2027
+        "fast": "off track",  # 0.9 is far beyond the projected interval by mid-2027
         "slow": "off track",
         "late": "off track",  # deadline passed, interval entirely below
     }
@@ -287,7 +355,7 @@ def test_missing_wave_dates_fall_back_to_the_rules_without_dates() -> None:
         reason = status.loc["fast", "reason_en"]
         assert "improved significantly since w1" in reason
         assert "Fieldwork dates are missing for " in reason
-        assert "target date 2027-06-30 is not assessed" in reason
+        assert "target date 30 June 2027 is not assessed" in reason
         assert "Les dates de terrain manquent pour " in status.loc["fast", "reason_fr"]
     assert (
         "missing for w3, w1"
@@ -300,10 +368,10 @@ def test_missing_wave_dates_fall_back_to_the_rules_without_dates() -> None:
 def _four_indicators() -> pd.DataFrame:
     """Return a status table with 2 on track, 1 achieved and 1 insufficient evidence."""
     meta = _meta(
-        feel_included={},
-        views_considered={},
+        feel_included={"target": 0.5},
+        views_considered={"target": 0.6},
         have_say={"target": 0.3},
-        leaders_listen={},
+        leaders_listen={"target": 0.5},
     )
     series = {
         "feel_included": {"w1": (0.37, 0.006), "w3": (0.391, 0.006)},
@@ -363,7 +431,7 @@ def test_summary_rejects_unknown_benchmark_language_and_several_surveys() -> Non
 
 def test_changes_suppressed_by_disclosure_are_not_used() -> None:
     """It ignores trend rows marked suppressed: no change shown, insufficient evidence."""
-    meta = _meta(a={}, b={})
+    meta = _meta(a={"target": 0.6}, b={"target": 0.6})
     table = _estimates(
         {
             "a": {"w1": (0.40, 0.01), "w3": (0.46, 0.01)},
@@ -377,3 +445,48 @@ def test_changes_suppressed_by_disclosure_are_not_used() -> None:
     status = benchmark_status(table, trends, meta, latest_wave="w3").set_index("indicator")
     assert status["status"].to_dict() == {"a": "insufficient evidence", "b": "on track"}
     assert np.isnan(status.loc["a", "change_baseline"])
+
+
+def test_values_are_written_in_their_own_unit() -> None:
+    """It writes gaps in signed points, means with two decimals, and never "-0.0"."""
+    assert format_value(0.079, "percent", "en", "gap") == "+7.9 points"
+    assert format_value(-0.05, "percent", "en", "gap") == "-5.0 points"
+    assert format_value(-0.015, "percent", "fr", "gap") == "-1,5 point"
+    assert format_value(0.372, "percent", "fr") == "37,2\u00a0%"
+    assert format_value(2.414, "score", "en", "mean") == "2.41"
+    assert format_change(-0.0004, "score", "en", "mean") == "0.00"
+    assert format_change(-0.0004, "percent", "en") == "0.0 points"
+    assert format_interval(-0.0004, 0.12, "score", "en", 0.95, "mean") == "95% CI 0.00 to +0.12"
+
+
+def test_gap_target_and_wave_labels_in_the_sentences() -> None:
+    """It quotes a gap's target in points and names waves by their labels, in both languages."""
+    meta = _meta(gap={"type": "gap", "target": -0.05, "direction": "lower"})
+    series = {"gap": {"w1": (0.10, 0.005), "w3": (0.079, 0.005)}}
+    table = _estimates(series).assign(type="gap")
+    trends = indicator_trends(table, domains=DOMAINS, waves=WAVES, directions={"gap": "lower"})
+    labels = {"w1": {"en": "Wave 1", "fr": "Vague 1"}, "w3": {"en": "Wave 3", "fr": "Vague 3"}}
+    status = benchmark_status(
+        table, trends, meta, latest_wave="w3", wave_dates=DATES, wave_labels=labels
+    ).set_index("indicator")
+    assert status.loc["gap", "status"] == "on track"
+    assert "since Wave 1, by -2.1 points" in status.loc["gap", "reason_en"]
+    assert "depuis Vague 1, de -2,1 points" in status.loc["gap", "reason_fr"]
+    assert "%" not in status.loc["gap", "reason_en"].replace("95% CI", "")
+
+
+def test_tally_lists_statuses_in_a_fixed_order() -> None:
+    """It counts each status once, in STATUSES order, leaving out absent ones."""
+    statuses = ["off track", "achieved", "no target", "achieved", "insufficient evidence"]
+    assert status_tally(statuses, "en") == (
+        "2 achieved, 1 off track, 1 insufficient evidence, 1 no target (monitoring)"
+    )
+    assert status_tally(statuses, "fr").startswith("2 atteints, 1 hors trajectoire")
+    assert set(STATUS_WORDS) == set(STATUSES) == set(STATUS_DEFINITIONS)
+
+
+def test_architecture_states_the_status_rules_as_the_code_does() -> None:
+    """ARCHITECTURE.md defines each status in the same words as STATUS_DEFINITIONS."""
+    text = " ".join((Path(__file__).resolve().parents[1] / "ARCHITECTURE.md").read_text().split())
+    for status in STATUSES:
+        assert f"**{STATUS_WORDS[status]['en'][0]}**: {STATUS_DEFINITIONS[status]['en']}" in text

@@ -246,6 +246,8 @@ class Variable(_Model):
     theme: VariableName | None = None
     ordered: StrictBool = False
     codes: dict[StrictInt, Label] | None = None
+    groups: dict[StrictInt, Label] | None = None
+    """Optional: the codes' labels as groups of people ("Women" for "Woman"), for charts."""
     min: StrictInt | None = None
     max: StrictInt | None = None
     derived_from: str | None = None
@@ -296,6 +298,14 @@ class Variable(_Model):
                 f"role {self.role} with derived_from {self.derived_from}",
                 "derived variables need `derived_from: age`",
                 ("derived_from",),
+            )
+        extra = sorted(set(self.groups or {}) - set(self.codes or {}))
+        if extra:
+            raise _rule(
+                "groups: labels only for codes listed in `codes:`",
+                f"groups for code(s) {extra}",
+                "give each group label the code of its `codes:` entry",
+                ("groups", extra[0]),
             )
         return self
 
@@ -457,6 +467,11 @@ class Catalogue(_Model):
         if name == "age_band" and var.role == "derived" and self.age_bands is not None:
             return {band.code: band.label for band in self.age_bands.bands}
         return dict(sorted((var.codes or {}).items()))
+
+    def group_label(self, name: str, code: int) -> Label:
+        """Return a code's label as a group of people (``groups:``, else its code label)."""
+        groups = self.variables[name].groups or {}
+        return groups.get(code) or self.codes(name)[code]
 
     def takes_special_codes(self, name: str) -> bool:
         """Tell whether a variable accepts the special codes 98/99 (items and demographics)."""

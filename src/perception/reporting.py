@@ -85,6 +85,7 @@ def status_table(
         latest_wave=(probability or order)[-1],
         wave_dates=wave_dates(survey),
         nonprobability_waves=nonprobability,
+        wave_labels={w.id: {"en": w.label.en, "fr": w.label.fr} for w in survey.waves},
     )
 
 

@@ -10,18 +10,26 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
+from scipy.stats import norm
 
 from perception.errors import ConfigError, ValidationError
 from perception.estimation import NATIONAL
 from perception.trends import DIRECTIONS, check_estimates, check_levels
 
 Lang = Literal["en", "fr"]
-STATUSES: tuple[str, ...] = ("achieved", "on track", "off track", "insufficient evidence")
+STATUSES: tuple[str, ...] = (
+    "achieved",
+    "on track",
+    "off track",
+    "insufficient evidence",
+    "no target",
+)
+"""The statuses, in the order a tally lists them."""
 TERMS: tuple[str, ...] = ("short", "medium", "long")
 META_COLUMNS: tuple[str, ...] = (
     "indicator",
@@ -78,23 +86,68 @@ _TREND_NEEDED = (
     "ci_high",
     "p_adjusted",
     "direction",
+    "se",
 )
-_CHANGE = {"estimate": "", "ci_low": "_ci_low", "ci_high": "_ci_high", "p_adjusted": "_p"}
-_STATUS_WORDS: dict[str, dict[str, tuple[str, str]]] = {
-    "en": {
-        "on track": ("on track", "on track"),
-        "achieved": ("achieved", "achieved"),
-        "off track": ("off track", "off track"),
-        "insufficient evidence": ("insufficient evidence", "insufficient evidence"),
+_CHANGE = {
+    "estimate": "",
+    "ci_low": "_ci_low",
+    "ci_high": "_ci_high",
+    "p_adjusted": "_p",
+    "se": "_se",
+}
+STATUS_WORDS: dict[str, dict[Lang, tuple[str, str]]] = {
+    "achieved": {"en": ("achieved", "achieved"), "fr": ("atteint", "atteints")},
+    "on track": {"en": ("on track", "on track"), "fr": ("en bonne voie", "en bonne voie")},
+    "off track": {
+        "en": ("off track", "off track"),
+        "fr": ("hors trajectoire", "hors trajectoire"),
     },
-    "fr": {
-        "on track": ("en bonne voie", "en bonne voie"),
-        "achieved": ("atteint", "atteints"),
-        "off track": ("hors trajectoire", "hors trajectoire"),
-        "insufficient evidence": ("sans preuve suffisante", "sans preuve suffisante"),
+    "insufficient evidence": {
+        "en": ("insufficient evidence", "insufficient evidence"),
+        "fr": ("sans preuve suffisante", "sans preuve suffisante"),
+    },
+    "no target": {
+        "en": ("no target (monitoring)", "no target (monitoring)"),
+        "fr": ("sans cible (suivi)", "sans cible (suivi)"),
     },
 }
-_SUMMARY_ORDER = ("on track", "achieved", "off track", "insufficient evidence")
+"""Each status's words, (singular, plural) by language: the one source of every status text."""
+STATUS_DEFINITIONS: dict[str, dict[Lang, str]] = {
+    "achieved": {
+        "en": "the latest 95% confidence interval lies entirely on the good side of the target.",
+        "fr": "l'intervalle de confiance à 95 % le plus récent se situe entièrement du bon côté "
+        "de la cible.",
+    },
+    "on track": {
+        "en": "not yet achieved, but improving significantly since the baseline and, where the "
+        "target has a date, projected to reach it by then at the pace observed.",
+        "fr": "pas encore atteint, mais en amélioration significative depuis la référence et, si "
+        "la cible est datée, projeté pour l'atteindre à cette date au rythme observé.",
+    },
+    "off track": {
+        "en": "the target lies outside the plausible range at its date: beyond the projected "
+        "95% interval at the pace since the baseline (or beyond the latest interval once the "
+        "date has passed); or the indicator worsened significantly since the baseline.",
+        "fr": "la cible se situe hors de la plage plausible à sa date : au-delà de l'intervalle à "
+        "95 % projeté au rythme observé depuis la référence (ou au-delà du dernier intervalle "
+        "une fois la date passée) ; ou l'indicateur s'est dégradé de façon significative "
+        "depuis la référence.",
+    },
+    "insufficient evidence": {
+        "en": "the target is still within the plausible range and the change is not clear "
+        "enough to say more; or the latest value is not published, or there is no earlier wave "
+        "to compare with.",
+        "fr": "la cible reste dans la plage plausible et l'évolution n'est pas assez nette pour "
+        "conclure ; ou la dernière valeur n'est pas publiée, ou aucune vague antérieure ne "
+        "permet la comparaison.",
+    },
+    "no target": {
+        "en": "the indicator has no target; it is reported for monitoring only.",
+        "fr": "l'indicateur n'a pas de cible ; il est suivi à titre d'information.",
+    },
+}
+"""What each status means, in the words the dashboard and ARCHITECTURE.md show."""
+_SUMMARY_ORDER = ("on track", "achieved", "off track", "insufficient evidence", "no target")
 _TERM_WORDS = {
     "en": {"short": "Short-term", "medium": "Medium-term", "long": "Long-term"},
     "fr": {"short": "à court terme", "medium": "à moyen terme", "long": "à long terme"},
@@ -103,6 +156,11 @@ _TERM_WORDS = {
 # One rule per row; each has a status and a sentence in each language. Fields: wave, est, ci,
 # target, side (above/below), miss (the other side), base, change, change_ci, date, proj.
 _RULES: dict[str, tuple[str, str, str]] = {
+    "no_target": (
+        "no target",
+        "No target is set: the indicator is reported for monitoring.",
+        "Aucune cible n'est fixée : l'indicateur est suivi à titre d'information.",
+    ),
     "missing": (
         "insufficient evidence",
         "There is no estimate for {wave}.",
@@ -166,40 +224,49 @@ _RULES: dict[str, tuple[str, str, str]] = {
     ),
     "worsening": (
         "off track",
-        "It worsened significantly since {base} ({change}, {change_ci}), after "
+        "It worsened significantly since {base}, by {change} ({change_ci}), after "
         "Benjamini-Hochberg adjustment.",
-        "Il s'est dégradé de façon significative depuis {base} ({change}, {change_ci}), après "
-        "correction de Benjamini-Hochberg.",
+        "Il s'est dégradé de façon significative depuis {base}, de {change} ({change_ci}), "
+        "après correction de Benjamini-Hochberg.",
     ),
-    "too_slow": (
+    "projected_short": (
         "off track",
-        "It improved significantly since {base} ({change}, {change_ci}), but at this pace it "
-        "would reach only {proj} by {date}, short of the target of {target}.",
-        "Il s'est amélioré de façon significative depuis {base} ({change}, {change_ci}), mais à "
-        "ce rythme il n'atteindrait que {proj} au {date}, en deçà de la cible de {target}.",
+        "Since {base} it changed by {change}; at that pace it would be at {proj} ({proj_ci}) "
+        "by {date}: the target of {target} lies outside that range.",
+        "Depuis {base}, il a évolué de {change} ; à ce rythme il serait à {proj} ({proj_ci}) "
+        "au {date} : la cible de {target} se situe hors de cette plage.",
     ),
     "on_pace": (
         "on track",
-        "It improved significantly since {base} ({change}, {change_ci}); at this pace it would "
-        "reach {proj} by {date}, meeting the target of {target}.",
-        "Il s'est amélioré de façon significative depuis {base} ({change}, {change_ci}) ; à ce "
-        "rythme il atteindrait {proj} au {date}, et la cible de {target} serait atteinte.",
+        "It improved significantly since {base}, by {change} ({change_ci}); at this pace it "
+        "would reach {proj} ({proj_ci}) by {date}, meeting the target of {target}.",
+        "Il s'est amélioré de façon significative depuis {base}, de {change} ({change_ci}) ; à "
+        "ce rythme il atteindrait {proj} ({proj_ci}) au {date}, et la cible de {target} serait "
+        "atteinte.",
+    ),
+    "projected_unclear": (
+        "insufficient evidence",
+        "Since {base} it changed by {change} ({change_ci}); at that pace it would be at {proj} "
+        "({proj_ci}) by {date}: the target of {target} is within that range.",
+        "Depuis {base}, il a évolué de {change} ({change_ci}) ; à ce rythme il serait à {proj} "
+        "({proj_ci}) au {date} : la cible de {target} se situe dans cette plage.",
     ),
     "improving": (
         "on track",
-        "It improved significantly since {base} ({change}, {change_ci}), after "
+        "It improved significantly since {base}, by {change} ({change_ci}), after "
         "Benjamini-Hochberg adjustment.",
-        "Il s'est amélioré de façon significative depuis {base} ({change}, {change_ci}), après "
-        "correction de Benjamini-Hochberg.",
+        "Il s'est amélioré de façon significative depuis {base}, de {change} ({change_ci}), "
+        "après correction de Benjamini-Hochberg.",
     ),
     "not_significant": (
         "insufficient evidence",
-        "The change since {base} ({change}, {change_ci}) is not significant after "
+        "The change since {base}, {change} ({change_ci}), is not significant after "
         "Benjamini-Hochberg adjustment.",
-        "L'évolution depuis {base} ({change}, {change_ci}) n'est pas significative après "
+        "L'évolution depuis {base}, de {change} ({change_ci}), n'est pas significative après "
         "correction de Benjamini-Hochberg.",
     ),
 }
+_PROJECTED = ("projection", "projection_low", "projection_high")
 _SIDES = {"en": ("above", "below"), "fr": ("au-dessus", "en dessous")}
 # Appended to the sentence of a row whose target date could not be assessed for want of dates.
 _UNDATED = (
@@ -209,6 +276,7 @@ _UNDATED = (
     "{date} n'est pas évaluée.",
 )
 _DATELESS_RULES = (
+    "no_target",
     "missing",
     "not_asked",
     "no_data",
@@ -302,52 +370,129 @@ def indicator_meta_frame(meta: pd.DataFrame | Mapping[str, Mapping[str, Any]]) -
 # --------------------------------------------------------------------------- formatting
 
 
+_MONTHS = {
+    "en": [
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ],
+    "fr": [
+        "janvier",
+        "février",
+        "mars",
+        "avril",
+        "mai",
+        "juin",
+        "juillet",
+        "août",
+        "septembre",
+        "octobre",
+        "novembre",
+        "décembre",
+    ],
+}
+
+
+def format_date(value: dt.date, lang: Lang) -> str:
+    """Write a date for people: ``"30 June 2027"`` / ``"30 juin 2027"`` (``"1er"`` in French)."""
+    day = "1er" if lang == "fr" and value.day == 1 else str(value.day)
+    return f"{day} {_MONTHS[lang][value.month - 1]} {value.year}"
+
+
 def _number(value: float, decimals: int, lang: Lang, sign: bool = False) -> str:
-    """Format a number with a decimal point (en) or comma (fr), optionally signed."""
-    text = f"{value:+.{decimals}f}" if sign else f"{value:.{decimals}f}"
+    """Format a number with a decimal point (en) or comma (fr), optionally signed; never -0.0."""
+    rounded = round(value, decimals) + 0.0  # "+ 0.0" turns -0.0 into 0.0
+    text = f"{rounded:+.{decimals}f}" if sign and rounded != 0 else f"{rounded:.{decimals}f}"
     return text.replace(".", ",") if lang == "fr" else text
 
 
-def format_value(value: float, unit: str, lang: Lang, decimals: int = 1) -> str:
-    """Format a level: ``"37.2%"`` / ``"37,2 %"`` for percent units, ``"52.3"`` for scores."""
+def value_decimals(unit: str, kind: str) -> int:
+    """Return the decimals of an indicator: 2 for short scales (means and their gaps), else 1."""
+    return 2 if unit != "percent" and kind in ("mean", "gap") else 1
+
+
+def _points(text: str, lang: Lang) -> str:
+    """Append "points" to a difference of percentages (French singular below 2)."""
+    number = abs(float(text.lstrip("+-").replace(",", ".")))
+    return f"{text} point" if lang == "fr" and number < 2 else f"{text} points"
+
+
+def format_value(
+    value: float, unit: str, lang: Lang, kind: str = "proportion", decimals: int | None = None
+) -> str:
+    """Format a level in its unit: ``"37.2%"``, ``"+7.9 points"`` for gaps, ``"2.41"`` for means.
+
+    ``kind`` is the indicator's type: percentages of a ``proportion`` carry ``%``; net scores
+    and gaps in percent units are differences of percentages, in signed points.
+    """
     if not math.isfinite(value):
         return "n/a" if lang == "en" else "n.d."
-    if unit == "percent":
-        return _number(100 * value, decimals, lang) + ("\u00a0%" if lang == "fr" else "%")
-    return _number(value, decimals, lang)
+    decimals = value_decimals(unit, kind) if decimals is None else decimals
+    if unit != "percent":
+        return _number(value, decimals, lang, sign=kind == "gap")
+    if kind in ("net", "gap"):
+        return _points(_number(100 * value, decimals, lang, sign=True), lang)
+    return _number(100 * value, decimals, lang) + ("\u00a0%" if lang == "fr" else "%")
 
 
-def format_change(value: float, unit: str, lang: Lang) -> str:
-    """Format a change: ``"+2.1 points"`` / ``"+2,1 points"`` in percent units, else ``"+2.1"``."""
+def format_change(value: float, unit: str, lang: Lang, kind: str = "proportion") -> str:
+    """Format a change: ``"+2.1 points"`` / ``"+2,1 points"`` in percent units, else ``"+0.12"``."""
     if not math.isfinite(value):
         return "n/a" if lang == "en" else "n.d."
     scale = 100.0 if unit == "percent" else 1.0
-    text = _number(scale * value, 1, lang, sign=True)
-    if unit != "percent":
-        return text
-    singular = lang == "fr" and abs(round(scale * value, 1)) < 2  # French: "1,5 point"
-    return f"{text} point" if singular else f"{text} points"
+    text = _number(scale * value, value_decimals(unit, kind), lang, sign=True)
+    return _points(text, lang) if unit == "percent" else text
 
 
-def format_interval(low: float, high: float, unit: str, lang: Lang, level: float) -> str:
-    """Format an interval: ``"95% CI +0.3 to +3.9"`` / ``"IC à 95 % +0,3 à +3,9"``."""
+def format_interval(
+    low: float, high: float, unit: str, lang: Lang, level: float, kind: str = "proportion"
+) -> str:
+    """Format an interval of a change: ``"95% CI +0.3 to +3.9"`` / ``"IC à 95 % +0,3 à +3,9"``."""
     pct = _number(100 * level, 0 if (100 * level).is_integer() else 1, lang)
     scale = 100.0 if unit == "percent" else 1.0
+    decimals = value_decimals(unit, kind)
     ends = [
-        _number(scale * x, 1, lang, sign=True) if math.isfinite(x) else "n/a" for x in (low, high)
+        _number(scale * x, decimals, lang, sign=True) if math.isfinite(x) else "n/a"
+        for x in (low, high)
     ]
     if lang == "fr":
         return f"IC à {pct}\u00a0% {ends[0]} à {ends[1]}"
     return f"{pct}% CI {ends[0]} to {ends[1]}"
 
 
-def _level_interval(low: float, high: float, unit: str, lang: Lang, level: float) -> str:
-    """Format the interval of a level (not signed): ``"95% CI 35.1% to 39.0%"``."""
+def _level_interval(
+    low: float, high: float, unit: str, lang: Lang, level: float, kind: str = "proportion"
+) -> str:
+    """Format the interval of a level: ``"95% CI 35.1% to 39.0%"``."""
     pct = _number(100 * level, 0 if (100 * level).is_integer() else 1, lang)
-    ends = [format_value(x, unit, lang) for x in (low, high)]
+    ends = [format_value(x, unit, lang, kind) for x in (low, high)]
     if lang == "fr":
         return f"IC à {pct}\u00a0% {ends[0]} à {ends[1]}"
     return f"{pct}% CI {ends[0]} to {ends[1]}"
+
+
+def status_label(status: str, lang: Lang) -> str:
+    """Return a status as a badge or column shows it: ``"Off track"``, ``"Sans cible (suivi)"``."""
+    word = STATUS_WORDS[status][lang][0]
+    return word[:1].upper() + word[1:]
+
+
+def status_tally(statuses: Sequence[str], lang: Lang) -> str:
+    """Count statuses in :data:`STATUSES` order: ``"2 achieved, 3 on track, 4 off track"``."""
+    counts = {status: list(statuses).count(status) for status in STATUSES}
+    parts = [
+        f"{k} {STATUS_WORDS[status][lang][0 if k == 1 else 1]}" for status, k in counts.items() if k
+    ]
+    return ", ".join(parts)
 
 
 # --------------------------------------------------------------------------- status
@@ -364,7 +509,8 @@ def _latest(estimates: pd.DataFrame, latest_wave: str) -> pd.DataFrame:
     if "suppressed" in rows.columns:
         hidden |= rows["suppressed"].fillna(False).astype(bool)
     state = np.where(hidden, "suppressed", rows["availability"].astype(str))
-    return rows[["survey", "indicator", "estimate", "ci_low", "ci_high"]].assign(state=state)
+    columns = ["survey", "indicator", "estimate", "se", "ci_low", "ci_high"]
+    return rows[columns].assign(state=state)
 
 
 def _changes(trends: pd.DataFrame, latest_wave: str) -> pd.DataFrame:
@@ -398,36 +544,40 @@ def _changes(trends: pd.DataFrame, latest_wave: str) -> pd.DataFrame:
 def _rules(frame: pd.DataFrame, latest_date: dt.date | None) -> pd.Series:
     """Name the rule that decides each row's status (see :func:`benchmark_status`)."""
     higher = frame["direction"].eq("higher")
-    has_target = frame["target"].notna()
-    achieved = has_target & (
-        (higher & (frame["ci_low"] >= frame["target"]))
-        | (~higher & (frame["ci_high"] <= frame["target"]))
-    )
-    missed = has_target & (
-        (higher & (frame["ci_high"] < frame["target"]))
-        | (~higher & (frame["ci_low"] > frame["target"]))
-    )
+    target = frame["target"]
+    has_target = target.notna()
+
+    def past(low: pd.Series, high: pd.Series) -> pd.Series:
+        """Tell where an interval lies entirely on the good side of the target."""
+        return has_target & ((higher & (low >= target)) | (~higher & (high <= target)))
+
+    def short(low: pd.Series, high: pd.Series) -> pd.Series:
+        """Tell where an interval lies entirely on the bad side of the target."""
+        return has_target & ((higher & (high < target)) | (~higher & (low > target)))
+
     dated = frame["target_date"].notna() & has_target
     passed = dated & frame["target_date"].map(
         lambda d: isinstance(d, dt.date) and latest_date is not None and d < latest_date
     ).astype(bool)
-    reaches = (higher & (frame["projection"] >= frame["target"])) | (
-        ~higher & (frame["projection"] <= frame["target"])
-    )
-    projected = dated & frame["undated"].eq("")
+    projection = frame["projection"]
+    reaches = (higher & (projection >= target)) | (~higher & (projection <= target))
+    projected = frame["projection"].notna()
     state = frame["state"].fillna("missing")
     improving = frame["trend"].eq("improving")
     checks: list[tuple[pd.Series, str | pd.Series]] = [
+        (~has_target, "no_target"),
         (state.ne("estimated"), state),
         (frame["nonprobability"].eq("latest"), "nonprobability"),
-        (achieved, "achieved"),
-        (passed & missed, "deadline_missed"),
+        (past(frame["ci_low"], frame["ci_high"]), "achieved"),
+        (passed & short(frame["ci_low"], frame["ci_high"]), "deadline_missed"),
         (passed, "deadline_unclear"),
         (frame["nonprobability"].eq("baseline"), "nonprobability_baseline"),
         (frame["change_baseline"].isna(), "no_change"),
         (frame["trend"].eq("worsening"), "worsening"),
-        (improving & projected & ~reaches, "too_slow"),
-        (improving & projected, "on_pace"),
+        (projected & short(frame["projection_low"], frame["projection_high"]), "projected_short"),
+        (projected & improving & reaches, "on_pace"),
+        (projected & past(frame["projection_low"], frame["projection_high"]), "on_pace"),
+        (projected, "projected_unclear"),
         (improving, "improving"),
     ]
     rule = pd.Series("not_significant", index=frame.index, dtype="str")
@@ -448,12 +598,17 @@ def _undated(frame: pd.DataFrame, dates: Mapping[str, dt.date]) -> pd.Series:
     return pd.Series([", ".join(dict.fromkeys(w)) for w in needed], index=frame.index)
 
 
-def _projection(frame: pd.DataFrame, dates: Mapping[str, dt.date]) -> pd.Series:
-    """Project the baseline → latest change linearly to the target date (NaN where none)."""
+def _projection(frame: pd.DataFrame, dates: Mapping[str, dt.date], level: float) -> pd.DataFrame:
+    """Project the baseline → latest change linearly to the target date, with its interval.
+
+    Returns the columns ``projection``, ``projection_low`` and ``projection_high`` (NaN where
+    there is no target date, no change or no wave date).
+    """
+    out = pd.DataFrame(np.nan, index=frame.index, columns=list(_PROJECTED))
     needed = frame[["target", "target_date", "change_baseline"]].notna().all(axis=1)
     needed &= frame["undated"].eq("")
     if not needed.any():
-        return pd.Series(np.nan, index=frame.index)
+        return out
     rows = frame.loc[needed]
     latest = rows["latest_wave"].map(dates)
     elapsed = np.array(
@@ -474,35 +629,53 @@ def _projection(frame: pd.DataFrame, dates: Mapping[str, dt.date]) -> pd.Series:
             found=f"{int((elapsed <= 0).sum())} baseline waves dated on or after the latest",
             hint="give each wave's fieldwork date in wave_dates",
         )
-    projected = rows["estimate"] + rows["change_baseline"] / elapsed * ahead
-    return projected.reindex(frame.index)
+    ratio = ahead / elapsed
+    projected = rows["estimate"].to_numpy(float) + ratio * rows["change_baseline"].to_numpy(float)
+    # Independent waves: Var(latest + r·Δ) = (1 + 2r)·Var(latest) + r²·Var(Δ).
+    variance = (1 + 2 * ratio) * rows["se"].to_numpy(float) ** 2
+    variance += ratio**2 * rows["change_baseline_se"].to_numpy(float) ** 2
+    half = float(norm.ppf(0.5 + level / 2)) * np.sqrt(variance)
+    out.loc[needed, "projection"] = projected
+    out.loc[needed, "projection_low"] = projected - half
+    out.loc[needed, "projection_high"] = projected + half
+    return out
 
 
-def _reason(row: pd.Series, lang: Lang, level: float) -> str:
+def _reason(
+    row: pd.Series, lang: Lang, level: float, waves: Mapping[str, Mapping[str, str]]
+) -> str:
     """Write the sentence of one row's rule in one language."""
-    unit = str(row["unit"])
+    unit, kind = str(row["unit"]), str(row["type"])
     higher = row["direction"] == "higher"
     above, below = _SIDES[lang]
     target, date = row["target"], row["target_date"]
+
+    def wave(ident: Any) -> str:
+        return str(waves.get(str(ident), {}).get(lang, ident))
+
     fields = {
-        "wave": row["latest_wave"],
-        "est": format_value(row["estimate"], unit, lang),
-        "ci": _level_interval(row["ci_low"], row["ci_high"], unit, lang, level),
-        "target": format_value(target, unit, lang),
+        "wave": wave(row["latest_wave"]),
+        "est": format_value(row["estimate"], unit, lang, kind),
+        "ci": _level_interval(row["ci_low"], row["ci_high"], unit, lang, level, kind),
+        "target": format_value(target, unit, lang, kind),
         "side": above if higher else below,
         "miss": below if higher else above,
-        "base": row["baseline_wave"],
-        "change": format_change(row["change_baseline"], unit, lang),
+        "base": wave(row["baseline_wave"]),
+        "change": format_change(row["change_baseline"], unit, lang, kind),
         "change_ci": format_interval(
-            row["change_baseline_ci_low"], row["change_baseline_ci_high"], unit, lang, level
+            row["change_baseline_ci_low"], row["change_baseline_ci_high"], unit, lang, level, kind
         ),
-        "date": date.isoformat() if isinstance(date, dt.date) else "",
-        "proj": format_value(row["projection"], unit, lang),
+        "date": format_date(date, lang) if isinstance(date, dt.date) else "",
+        "proj": format_value(row["projection"], unit, lang, kind),
+        "proj_ci": _level_interval(
+            row["projection_low"], row["projection_high"], unit, lang, level, kind
+        ),
     }
     template = _RULES[str(row["rule"])][1 if lang == "en" else 2]
     if row["undated"] and row["rule"] not in _DATELESS_RULES:
         template += _UNDATED[0 if lang == "en" else 1]
-    return template.format(**fields, undated=row["undated"])
+    undated = ", ".join(wave(w) for w in str(row["undated"]).split(", ") if w)
+    return template.format(**fields, undated=undated)
 
 
 def benchmark_status(
@@ -512,10 +685,11 @@ def benchmark_status(
     *,
     latest_wave: str,
     wave_dates: Mapping[str, dt.date] | None = None,
+    wave_labels: Mapping[str, Mapping[str, str]] | None = None,
     level: float = 0.95,
     nonprobability_waves: Collection[str] = (),
 ) -> pd.DataFrame:
-    """Status of every indicator against its benchmark: achieved, on track, off track or not known.
+    """Status of every indicator against its target: achieved, on track, off track, unclear or none.
 
     Parameters
     ----------
@@ -535,9 +709,12 @@ def benchmark_status(
         A date per wave (e.g. the fieldwork midpoint); used only for indicators with a target
         date, for the baseline and latest waves. Where they lack a date, the target date is
         not assessed (see Notes).
+    wave_labels
+        Wave id → ``{"en": …, "fr": …}`` label, written in the sentences in place of the ids
+        (default: the ids).
     level
         The confidence level of the estimates and trends (it labels the intervals in the
-        sentences).
+        sentences, and is the level of the projected interval).
     nonprobability_waves
         Waves declared ``sample: nonprobability`` (SMS, IVR, online panels): they never set a
         status on their own (see Notes).
@@ -560,33 +737,39 @@ def benchmark_status(
 
     Notes
     -----
-    The first rule that applies decides, in this order:
+    The first rule that applies decides, in this order (:data:`STATUS_DEFINITIONS` says the
+    same in words, for the dashboard and ``ARCHITECTURE.md``):
 
-    1. **insufficient evidence** when the latest national row is absent, not asked, has no
+    1. **no target** (monitoring) when the indicator has no target.
+    2. **insufficient evidence** when the latest national row is absent, not asked, has no
        respondent or is suppressed: nothing can be said about a value that is not published
        (and the changes of a suppressed row are blanked too, as are changes that disclosure
        control marked ``suppressed`` in ``trends``).
-    2. **achieved** when a target exists and the latest confidence interval lies entirely on
-       the good side of it (``ci_low ≥ target`` for higher-is-better, ``ci_high ≤ target`` for
+    3. **achieved** when the latest confidence interval lies entirely on the good side of the
+       target (``ci_low ≥ target`` for higher-is-better, ``ci_high ≤ target`` for
        lower-is-better). This is the conservative rule: a point estimate past the target with
        an interval that straddles it is still compatible with a population value short of
        the target, and declaring a benchmark met too early costs more than declaring it late.
-    3. When the target date is before the latest wave's date and the target is not achieved:
-       **off track** if the interval lies entirely on the bad side of the target, otherwise
-       **insufficient evidence** (the interval still includes the target).
-    4. **insufficient evidence** when there is no change since the baseline (one wave only, the
+    4. When the target date is before the latest wave's date: **off track** if the latest
+       interval lies entirely on the bad side of the target, otherwise **insufficient
+       evidence** (the interval still includes the target).
+    5. **insufficient evidence** when there is no change since the baseline (one wave only, the
        latest wave is the baseline, or the baseline wave lacks the item).
-    5. **off track** when the change since the baseline is significantly in the bad direction
+    6. **off track** when the change since the baseline is significantly in the bad direction
        (``direction == "worsening"`` in Table 2: BH-adjusted p < alpha and the interval
        excludes 0).
-    6. When it is significantly in the good direction: with a target and a target date, the
-       change is extrapolated linearly in calendar time,
-       ``projection = estimate + change · (target_date − latest) / (latest − baseline)``;
-       **on track** if the projection reaches the target by the target date, **off track** if
-       it falls short (improving, but too slowly). Without a target date: **on track**.
-    7. Otherwise (the change is not significant after BH adjustment) **insufficient
-       evidence**: a trend that cannot be told apart from sampling noise supports neither
-       "on track" nor "off track".
+    7. With a target date, the change is extrapolated linearly in calendar time,
+       ``projection = latest + r·Δ`` with ``r = (target_date − latest) / (latest − baseline)``,
+       and given an interval at ``level``: ``projection ± z·√((1 + 2r)·se_latest² + r²·se_Δ²)``,
+       the variance of ``(1 + r)·latest − r·baseline`` for independent samples (Table 2's
+       changes assume the same). **Off track** when the target lies outside that plausible
+       range on the bad side, even a flat indicator (a flat trend stays where it is, give or
+       take its sampling error); **on track** when the change is significantly improving and
+       the projection reaches the target, or the whole projected interval lies past it;
+       otherwise **insufficient evidence** (the target is within the plausible range).
+    8. Without a target date: **on track** when the change is significantly improving,
+       otherwise **insufficient evidence**: a trend that cannot be told apart from sampling
+       noise supports neither "on track" nor "off track".
 
     A non-probability wave never sets a status on its own: when it is the latest wave, every
     published indicator is **insufficient evidence** (right after rule 1), and when it is the
@@ -594,11 +777,12 @@ def benchmark_status(
     rules 2 and 3 still apply to a probability latest wave, since they use it alone.
 
     The trend used is always baseline → latest (the benchmark's horizon), not previous →
-    latest, which is reported but does not decide. The projection uses point estimates; it is
-    a pace check, not a forecast with its own uncertainty.
+    latest, which is reported but does not decide. The projection interval carries the
+    sampling error of the latest estimate and of the change; it does not model uncertainty
+    about the pace itself (a straight line is an assumption, not a forecast).
 
-    Fieldwork dates are optional. Rule 3 needs the latest wave's date and the projection of
-    rule 6 needs the baseline's too; without them these rules are skipped (the indicator is
+    Fieldwork dates are optional. Rule 4 needs the latest wave's date and the projection of
+    rule 7 needs the baseline's too; without them these rules are skipped (the indicator is
     judged as if it had no target date) and the sentence says which waves lack dates.
 
     References
@@ -638,11 +822,12 @@ def benchmark_status(
     )
     dates = dict(wave_dates or {})
     frame["undated"] = _undated(frame, dates)
-    frame["projection"] = _projection(frame, dates)
+    frame[list(_PROJECTED)] = _projection(frame, dates, level)
     frame["rule"] = _rules(frame, dates.get(latest_wave))
     frame["status"] = frame["rule"].map({k: v[0] for k, v in _RULES.items()})
+    labels = dict(wave_labels or {})
     for lang in ("en", "fr"):
-        frame[f"reason_{lang}"] = [_reason(row, lang, level) for _, row in frame.iterrows()]
+        frame[f"reason_{lang}"] = [_reason(row, lang, level, labels) for _, row in frame.iterrows()]
     floats = [c for c in STATUS_COLUMNS if c in ("estimate", "ci_low", "ci_high", "target")]
     strings = [
         c for c in STATUS_COLUMNS if c not in (*floats, "target_date") and "change_" not in c
@@ -663,7 +848,7 @@ def _counts(rows: pd.DataFrame, lang: Lang) -> str:
         k = int(counts.get(status, 0))
         if k == 0:
             continue
-        word = _STATUS_WORDS[lang][status][0 if k == 1 else 1]
+        word = STATUS_WORDS[status][lang][0 if k == 1 else 1]
         if not parts:
             total = len(rows)
             if lang == "en":
@@ -678,7 +863,7 @@ def _counts(rows: pd.DataFrame, lang: Lang) -> str:
 
 def _headline(row: pd.Series, lang: Lang, level: float, alpha: float) -> str:
     """Describe the headline indicator's move from baseline to the latest wave."""
-    unit = str(row["unit"])
+    unit, kind = str(row["unit"]), str(row["type"])
     label = row[f"label_{lang}"]
     quoted = f"'{label}'" if lang == "en" else f"«\u00a0{label}\u00a0»"
     wave = row["latest_wave"]
@@ -688,14 +873,15 @@ def _headline(row: pd.Series, lang: Lang, level: float, alpha: float) -> str:
             if lang == "en"
             else f"pas d'estimation publiée pour {quoted} en {wave}"
         )
-    latest = format_value(row["estimate"], unit, lang, decimals=0)
+    latest = format_value(row["estimate"], unit, lang, kind, decimals=0)
     change = row["change_baseline"]
     if not math.isfinite(change):
         return f"{quoted}: {latest} in {wave}" if lang == "en" else f"{quoted} : {latest} en {wave}"
-    start = format_value(row["estimate"] - change, unit, lang, decimals=0)
+    start = format_value(row["estimate"] - change, unit, lang, kind, decimals=0)
     low, high = row["change_baseline_ci_low"], row["change_baseline_ci_high"]
     significant = row["change_baseline_p"] < alpha and (low > 0 or high < 0)
-    detail = f"{format_change(change, unit, lang)}, {format_interval(low, high, unit, lang, level)}"
+    interval = format_interval(low, high, unit, lang, level, kind)
+    detail = f"{format_change(change, unit, lang, kind)}, {interval}"
     if lang == "en":
         verb = ("rose" if change > 0 else "fell") if significant else "went"
         note = "" if significant else ", not significant"

@@ -366,7 +366,6 @@ class _Builder:
             ui("n_respondents", lang),
             ui("deff_kish", lang),
             ui("moe", lang),
-            *([ui("weighting", lang)] if lang == "en" else []),
         )
         rows = []
         for facts in self.data.facts:
@@ -382,11 +381,16 @@ class _Builder:
                     ""
                     if math.isnan(moe)
                     else "±" + number(100 * moe, 1, lang) + percent_sign(lang),
-                    *([facts.weighting] if lang == "en" else []),
                 )
             )
         designs = list(dict.fromkeys(f.design[lang] for f in self.data.facts if f.design[lang]))
-        notes = (*designs, ui("moe_note", lang), export_text("note_trend", lang), *self.notes())
+        notes = (
+            *designs,
+            ui("weighting_note", lang),
+            ui("moe_note", lang),
+            export_text("note_trend", lang),
+            *self.notes(),
+        )
         return Table(self.t.methodology_intro.format(survey=survey), header, tuple(rows), notes)
 
     def fieldwork(self, wave: str) -> str:

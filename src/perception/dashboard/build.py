@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
@@ -17,9 +17,10 @@ from perception.dashboard.geo import GeoJson, load_geojson
 from perception.dashboard.page import BiText, render_page
 from perception.dashboard.text import LANGS, Lang, ui
 from perception.errors import ConfigError, ValidationError
+from perception.indicators.config import IndicatorCatalogue
 from perception.storage import atomic_write
 
-__all__ = ["build_dashboard", "dashboard_figures"]
+__all__ = ["build_dashboard", "dashboard_figures", "question_wording"]
 
 _log = logging.getLogger(__name__)
 
@@ -35,6 +36,7 @@ def build_dashboard(
     geojson_path: str | Path | None = None,
     lang: Lang = "en",
     heatmap_indicator: str | None = None,
+    questions: Mapping[str, Sequence[Label]] | None = None,
 ) -> Path:
     """Write the offline, bilingual leadership dashboard as one self-contained HTML file.
 
@@ -58,7 +60,9 @@ def build_dashboard(
 
     ``generated_at`` is printed in the page; with the same inputs the file is byte-identical.
     ``lang`` is the language the page opens in; ``heatmap_indicator`` the indicator the
-    heatmap opens on (default: the one its dimensions come from).
+    heatmap opens on (default: the one its dimensions come from). ``questions`` gives, per
+    indicator, the wording of the questions behind it (:func:`question_wording`); the
+    methodology panel quotes them.
     Returns ``out_path``, written atomically.
     """
     data = prepare(tables, catalogue=catalogue, survey=survey, benchmark_labels=benchmark_labels)
@@ -72,6 +76,7 @@ def build_dashboard(
         generated_at=generated_at,
         lang=lang,
         heatmap_indicator=_heatmap_indicator(data, heatmap_indicator),
+        questions=dict(questions or {}),
     )
     encoded = page.encode("utf-8")
 
@@ -79,6 +84,19 @@ def build_dashboard(
         stream.write(encoded)
 
     return atomic_write(out_path, write)
+
+
+def question_wording(
+    indicators: IndicatorCatalogue, catalogue: Catalogue
+) -> dict[str, list[Label]]:
+    """Return, per indicator, the catalogue's wording of the questions it is computed from."""
+    out: dict[str, list[Label]] = {}
+    for ind in indicators.indicators:
+        items = [catalogue.variables[name] for name in ind.items or []]
+        wording = [var.question for var in items if var.question is not None]
+        if wording:
+            out[ind.id] = wording
+    return out
 
 
 def dashboard_figures(
@@ -92,7 +110,8 @@ def dashboard_figures(
 ) -> dict[str, Spec]:
     """Return every figure of the dashboard in one language, keyed ``view|indicator|choice``.
 
-    The keys are ``gaps``, ``trends|<indicator>|<breakdown>``, ``map|<indicator>|<wave>``
+    The keys are ``gaps`` (every gap, national), ``gaps|<gap>`` (one gap by group),
+    ``trends|<indicator>|<breakdown>``, ``map|<indicator>|<wave>``
     (only when the boundaries load) and ``heatmap|<indicator>``; each value is a Plotly figure
     dict, ready for :func:`~perception.dashboard.export_images` or ``go.Figure``.
     """

@@ -37,6 +37,7 @@ from perception.dashboard.text import (
 from perception.errors import ConfigError, ValidationError
 from perception.indicators.config import NATIONAL as NATIONAL_SET
 from perception.indicators.config import domain_set_columns, with_domains
+from perception.status import STATUSES, value_decimals
 
 __all__ = [
     "DISCLOSURE_COLUMNS",
@@ -70,7 +71,9 @@ TABLES: dict[str, tuple[str, ...]] = {
         "unit",
         "domain_set",
         *_VALUES,
+        "se",
         "n",
+        "n_weighted",
         "availability",
         *DISCLOSURE_COLUMNS,
     ),
@@ -107,12 +110,10 @@ TABLES: dict[str, tuple[str, ...]] = {
         "fieldwork_start",
         "fieldwork_end",
         "provider",
-        "source_file",
         "n_respondents",
         "deff_kish",
         "n_eff",
         "moe_95",
-        "weighting",
         "design_en",
         "design_fr",
         "suppress_below",
@@ -143,7 +144,6 @@ DRIVER_TABLE: tuple[str, ...] = (
     *DISCLOSURE_COLUMNS,
 )
 _DISCLOSED = ("indicator_estimates", "indicator_trends", DRIVERS)
-_STATUSES = ("achieved", "on track", "off track", "insufficient evidence")
 
 
 @dataclass(frozen=True)
@@ -156,6 +156,8 @@ class Cell:
     ci_high: float = math.nan
     n: int | None = None
     flagged: bool = False
+    se: float = math.nan
+    n_weighted: float = math.nan
 
 
 MISSING = Cell("not_estimated")
@@ -212,8 +214,8 @@ class Indicator:
 
     @property
     def decimals(self) -> int:
-        """Return the decimals shown: 2 for means (short code scales), 1 otherwise."""
-        return 2 if self.type == "mean" else 1
+        """Return the decimals shown (:func:`perception.status.value_decimals`)."""
+        return value_decimals(self.unit, self.type)
 
     def value(
         self, value: float, lang: Lang, *, change: bool = False, decimals: int | None = None
@@ -223,10 +225,11 @@ class Indicator:
         text = number(value * self.scale, places, lang, signed=change or self.signed)
         return text + self.suffix(lang, change=change)
 
-    def ci(self, low: float, high: float, lang: Lang) -> str:
-        """Format a confidence interval of a stored value."""
-        low_text = number(low * self.scale, self.decimals, lang, signed=self.signed)
-        high_text = number(high * self.scale, self.decimals, lang, signed=self.signed)
+    def ci(self, low: float, high: float, lang: Lang, *, change: bool = False) -> str:
+        """Format a confidence interval of a stored value (of a change when ``change``)."""
+        signed = change or self.signed
+        low_text = number(low * self.scale, self.decimals, lang, signed=signed)
+        high_text = number(high * self.scale, self.decimals, lang, signed=signed)
         return interval(low_text, high_text, lang)
 
     def axis_title(self, lang: Lang) -> str:
@@ -282,12 +285,10 @@ class WaveFacts:
     wave: str
     fieldwork: tuple[str, ...]
     provider: str
-    source_file: str
     n_respondents: int | None
     deff_kish: float
     n_eff: float
     moe_95: float
-    weighting: str
     design: dict[str, str]
     """The sample design in words, by language (strata, clusters or their absence)."""
 
@@ -354,8 +355,8 @@ class DashboardData:
         return wave
 
     def code_label(self, column: str, code: int, lang: Lang) -> str:
-        """Return the label of a domain code (a region, a sex, an age group...)."""
-        text: str = getattr(self.catalogue.codes(column)[code], lang)
+        """Return the label of a domain code as a group of people ("Women", a region...)."""
+        text: str = getattr(self.catalogue.group_label(column, code), lang)
         return text
 
     def column_label(self, column: str, lang: Lang) -> str:
@@ -559,11 +560,11 @@ def _indicators(
             found=f"no label for {', '.join(unknown)}",
             hint="pass benchmark_labels from config/indicators.yaml (benchmarks: ... label:)",
         )
-    bad = sorted(set(status["status"]) - set(_STATUSES))
+    bad = sorted(set(status["status"]) - set(STATUSES))
     if bad:
         raise ValidationError(
             "The benchmark status table has an unknown status",
-            expected=", ".join(_STATUSES),
+            expected=", ".join(STATUSES),
             found=", ".join(map(str, bad)),
             hint="pass the table perception.status computes",
             column="status",
@@ -596,10 +597,11 @@ def _cells(
     """Index Table 1's cells by (indicator, wave, domain)."""
     out: dict[tuple[str, str, DomainKey], Cell] = {}
     columns = ["indicator", "wave", *_VALUES, "n", "availability", "suppressed", "flagged"]
+    columns += ["se", "n_weighted"]
     codes = estimates[list(domains)].astype(object).to_dict("records")
     rows = estimates[columns].itertuples(index=False, name=None)
     for position, (row, domain) in enumerate(zip(rows, codes, strict=True)):
-        ind, wave, est, low, high, n, availability, suppressed, flagged = row
+        ind, wave, est, low, high, n, availability, suppressed, flagged, se, weighted = row
         key = (str(ind), str(wave), domain_key({str(k): v for k, v in domain.items()}))
         count = None if pd.isna(n) else int(n)
         if availability == "not_asked":
@@ -617,7 +619,16 @@ def _cells(
                 rows=[position],
             )
         else:
-            out[key] = Cell("value", float(est), float(low), float(high), count, bool(flagged))
+            out[key] = Cell(
+                "value",
+                float(est),
+                float(low),
+                float(high),
+                count,
+                bool(flagged),
+                _float(se),
+                _float(weighted),
+            )
     return out
 
 
@@ -685,12 +696,10 @@ def _facts(row: pd.Series) -> WaveFacts:
         wave=str(row["wave"]),
         fieldwork=tuple(d for d in dates if d),
         provider=_text(row["provider"]),
-        source_file=_text(row["source_file"]),
         n_respondents=None if pd.isna(row["n_respondents"]) else int(row["n_respondents"]),
         deff_kish=_float(row["deff_kish"]),
         n_eff=_float(row["n_eff"]),
         moe_95=_float(row["moe_95"]),
-        weighting=_text(row["weighting"]),
         design={"en": _text(row["design_en"]), "fr": _text(row["design_fr"])},
     )
 

@@ -37,6 +37,7 @@ from perception.dashboard.text import (
     pick,
     ui,
 )
+from perception.indicators.config import domain_set_columns
 from perception.reporting import wave_dates
 
 __all__ = [
@@ -87,6 +88,8 @@ def all_figures(data: DashboardData, lang: Lang, geo: GeoJson | None) -> dict[st
     <wave>``) for the indicators of the published drivers table.
     """
     specs: dict[str, Spec] = {"gaps": gaps_figure(data, lang)}
+    for gap in data.ordered_indicators(gaps=True):
+        specs[f"gaps|{gap.id}"] = gaps_figure(data, lang, gap.id)
     heatmap = data.heatmap_columns()
     for ind in data.ordered_indicators(gaps=False):
         for breakdown in data.breakdowns:
@@ -125,10 +128,25 @@ def _layout(lang: Lang, title: str, subtitle: str, height: int) -> dict[str, Any
     }
 
 
-def _footnote(text: str) -> dict[str, Any]:
-    """Return a small note under the plot area."""
+#: Characters per line of a figure's notes: they fit an 800 px screen.
+NOTE_WIDTH = 90
+
+
+def _footnote_height(notes: Sequence[str]) -> int:
+    """Return the height in pixels of the notes under a figure."""
+    return 15 * sum(_wrap(note, NOTE_WIDTH).count("<br>") + 1 for note in notes) + 10
+
+
+def _set_bottom(layout: dict[str, Any], bottom: int) -> None:
+    """Set the bottom margin, growing the figure by as much so that the plot keeps its size."""
+    layout["height"] += bottom - layout["margin"]["b"]
+    layout["margin"]["b"] = bottom
+
+
+def _footnote(notes: Sequence[str]) -> dict[str, Any]:
+    """Return the small notes under the plot area, each wrapped to NOTE_WIDTH characters."""
     return {
-        "text": text,
+        "text": "<br>".join(_wrap(note, NOTE_WIDTH) for note in notes),
         "xref": "paper",
         "yref": "paper",
         "x": 0,
@@ -253,7 +271,8 @@ def trends_figure(data: DashboardData, indicator: str, breakdown: str, lang: Lan
     shapes, annotations = _not_asked_marks(data, ind, lang)
     if len(series) == 1 and breakdown != "national":
         annotations.append(_message(ui("no_estimates", lang)))
-    annotations.append(_footnote("<br>".join(notes)))
+    annotations.append(_footnote(notes))
+    _set_bottom(layout, 62 + _footnote_height(notes))
     layout["shapes"] = shapes
     layout["annotations"] = annotations
     return {"data": traces, "layout": layout}
@@ -474,10 +493,41 @@ def _not_asked_marks(
 # --------------------------------------------------------------------------- gaps
 
 
-def gaps_figure(data: DashboardData, lang: Lang) -> Spec:
-    """Return every gap indicator's national estimate per wave, with CIs (a forest plot)."""
-    gaps = data.ordered_indicators(gaps=True)
-    layout = _layout(lang, ui("gaps_title", lang), "", 140 + 90 * max(len(gaps), 1))
+def gaps_figure(data: DashboardData, lang: Lang, indicator: str | None = None) -> Spec:
+    """Return gaps per wave with CIs (a forest plot): every gap nationally, or one by group.
+
+    Without ``indicator``, one row per gap indicator of the catalogue (national); with it,
+    that gap nationally and in each group of the single-variable breakdowns it is published
+    in (such as each region).
+    """
+    rows: list[tuple[Indicator, DomainKey, str]]
+    if indicator is None:
+        rows = [(g, NATIONAL, pick(g.label, lang)) for g in data.ordered_indicators(gaps=True)]
+        title, subtitle = ui("gaps_title", lang), ""
+    else:
+        gap = data.indicators[indicator]
+        rows = [(gap, NATIONAL, ui("national", lang))]
+        for domain_set in data.domain_sets[indicator]:
+            columns = domain_set_columns(domain_set, data.domains)
+            if len(columns) == 1:
+                rows += [
+                    (gap, make_key(**{columns[0]: code}), data.code_label(columns[0], code, lang))
+                    for code in data.codes(columns[0])
+                ]
+        title, subtitle = pick(gap.label, lang), ui("gap_by_group", lang)
+    return _forest(data, rows, title, subtitle, lang)
+
+
+def _forest(
+    data: DashboardData,
+    rows: Sequence[tuple[Indicator, DomainKey, str]],
+    title: str,
+    subtitle: str,
+    lang: Lang,
+) -> Spec:
+    """Return a forest plot of gap estimates per wave, one row per (indicator, domain)."""
+    gaps = [ind for ind, _, _ in rows]
+    layout = _layout(lang, title, subtitle, 140 + 90 * max(len(rows), 1))
     waves = data.waves
     shades = PALETTE[: len(waves)] if len(waves) > 1 else (NATIONAL_COLOR,)
     traces: list[Spec] = []
@@ -490,8 +540,8 @@ def gaps_figure(data: DashboardData, lang: Lang) -> Spec:
         minus: list[float | None] = []
         hover: list[str] = []
         symbols: list[str] = []
-        for j, ind in enumerate(gaps):
-            cell = data.cell(ind.id, wave)
+        for j, (ind, key, label) in enumerate(rows):
+            cell = data.cell(ind.id, wave, key)
             where = data.wave_label(wave, lang)
             if cell.state != "value":
                 annotations.append(_gap_note(cell, where, -j + offset, lang))
@@ -500,7 +550,7 @@ def gaps_figure(data: DashboardData, lang: Lang) -> Spec:
             y.append(-j + offset)
             plus.append((cell.ci_high - cell.estimate) * ind.scale)
             minus.append((cell.estimate - cell.ci_low) * ind.scale)
-            hover.append(_hover(ind, cell, pick(ind.label, lang), where, lang, data.flag_below))
+            hover.append(_hover(ind, cell, label, where, lang, data.flag_below))
             symbols.append("circle-open" if cell.flagged else "circle")
         traces.append(
             {
@@ -539,7 +589,7 @@ def gaps_figure(data: DashboardData, lang: Lang) -> Spec:
     }
     layout["yaxis"] = {
         "tickvals": [-j for j in range(len(gaps))],
-        "ticktext": [_wrap(pick(ind.label, lang), 38) for ind in gaps],
+        "ticktext": [_wrap(label, 38) for _, _, label in rows],
         "range": [-len(gaps) + 0.5, 0.5],
         "showgrid": False,
         "zeroline": False,
@@ -552,7 +602,8 @@ def gaps_figure(data: DashboardData, lang: Lang) -> Spec:
     notes = [ui("band_note", lang, flag=data.flag_below)]
     if gaps:
         notes.append(dk_note(gaps, lang))
-    annotations.append(_footnote("<br>".join(notes)))
+    annotations.append(_footnote(notes))
+    _set_bottom(layout, 62 + _footnote_height(notes))
     layout["annotations"] = annotations
     return {"data": traces, "layout": layout}
 
@@ -582,13 +633,7 @@ def map_figure(data: DashboardData, indicator: str, wave: str, lang: Lang, geo: 
     regions = [f["properties"][CODE_PROPERTY] for f in geo["features"]]
     regions = [code for code in regions if code in known]
     cells = {code: data.cell(ind.id, wave, make_key(**{area: code})) for code in regions}
-    every = [
-        data.cell(ind.id, w, make_key(**{area: code})).estimate * ind.scale
-        for w in data.waves
-        for code in regions
-        if data.cell(ind.id, w, make_key(**{area: code})).state == "value"
-    ]
-    zmin, zmax = _range(every)
+    zmin, zmax = indicator_range(data, ind)
     valued = [code for code in regions if cells[code].state == "value"]
     others = [code for code in regions if cells[code].state != "value"]
     where = data.wave_label(wave, lang)
@@ -664,7 +709,8 @@ def map_figure(data: DashboardData, indicator: str, wave: str, lang: Lang, geo: 
     notes = [ui("flagged_note", lang, mark=FLAG_MARK, flag=data.flag_below)]
     notes.append(ui("suppressed_note", lang, suppress=data.suppress_below))
     notes.append(dk_note([ind], lang))
-    layout["annotations"] = [{**_footnote("<br>".join(notes)), "yshift": -10}]
+    layout["annotations"] = [{**_footnote(notes), "yshift": -10}]
+    _set_bottom(layout, 20 + _footnote_height(notes))
     return {"data": traces, "layout": layout}
 
 
@@ -683,16 +729,21 @@ def heatmap_figure(
     wave = data.latest_wave(ind.id)
     *nested, across = dimensions
     rows: list[dict[str, int]] = [{}]
-    level: list[dict[str, int]] = [{}]
-    for column in nested:
-        level = [{**r, column: code} for r in level for code in data.codes(column)]
-        rows += level
+    for size in range(1, len(nested) + 1):
+        for subset in itertools.combinations(nested, size):
+            level: list[dict[str, int]] = [{}]
+            for column in subset:
+                level = [{**r, column: code} for r in level for code in data.codes(column)]
+            rows += level
     columns: list[int | None] = [None, *data.codes(across)]
     row_names = [_row_name(data, r, lang) for r in rows]
+    upright = len(columns) > 5  # many columns: labels upright, on one line each
     column_names = [
         _wrap(ui("national", lang) if c is None else data.code_label(across, c, lang), 12)
         for c in columns
     ]
+    if upright:
+        column_names = [name.replace("<br>", " ") for name in column_names]
     grid = [[data.cell(ind.id, wave, domain_key({**r, across: c})) for c in columns] for r in rows]
     where = data.wave_label(wave, lang)
 
@@ -700,7 +751,8 @@ def heatmap_figure(
         return f"{row_names[i]} · {column_names[j].replace('<br>', ' ')}"
 
     values = [[c.estimate * ind.scale if c.state == "value" else None for c in row] for row in grid]
-    zmin, zmax = _range([v for row in values for v in row if v is not None])
+    zmin, zmax = indicator_range(data, ind)
+    wide = IMPRECISE_SHARE * (zmax - zmin) if ind.unit != "percent" else IMPRECISE_POINTS
     axes = {"x": column_names, "y": row_names, "xgap": 2, "ygap": 2}
     blank = [
         [_NO_VALUE_LEVEL[c.state] if c.state != "value" else None for c in row] for row in grid
@@ -742,7 +794,9 @@ def heatmap_figure(
             },
             "text": [
                 [
-                    ind.cell_text(c, lang, decimals=ind.decimals - 1) if c.state == "value" else ""
+                    _imprecise(c, ind, wide) + ind.cell_text(c, lang, decimals=ind.decimals - 1)
+                    if c.state == "value"
+                    else ""
                     for c in row
                 ]
                 for row in grid
@@ -762,17 +816,32 @@ def heatmap_figure(
             "name": pick(ind.label, lang),
         },
     ]
-    title = f"{ui('heatmap_title', lang)} {pick(ind.label, lang)}"
-    layout = _layout(lang, title, where, 130 + 34 * len(rows) + 60)
-    layout["xaxis"] = {"side": "top", "showgrid": False, "tickangle": 0, "automargin": True}
+    by = ", ".join(data.column_label(c, lang).lower() for c in dimensions)
+    subtitle = f"{where} · {ui('by_groups', lang)} {by}"
+    layout = _layout(lang, pick(ind.label, lang), subtitle, 130 + 34 * len(rows) + 60)
+    layout["xaxis"] = {
+        "side": "top",
+        "showgrid": False,
+        "tickangle": -90 if upright else 0,
+        "automargin": True,
+    }
     layout["yaxis"] = {"autorange": "reversed", "showgrid": False, "automargin": True}
-    layout["margin"] = {"l": 10, "r": 30, "t": 150, "b": 80}
+    # Room above the grid for the title and the column labels (upright: about 7 px a letter).
+    top = 90 + 7 * max(len(name) for name in column_names) if upright else 150
+    layout["margin"] = {"l": 10, "r": 30, "t": top, "b": 80}
+    layout["height"] += top - 150
+    layout["title"].update({"yref": "container", "y": 1, "yanchor": "top", "pad": {"t": 12}})
     notes = [ui("flagged_note", lang, mark=FLAG_MARK, flag=data.flag_below)]
     notes.append(ui("suppressed_note", lang, suppress=data.suppress_below))
     notes.append(dk_note([ind], lang))
+    if any(_imprecise(c, ind, wide) for row in grid for c in row):
+        width = number(wide, ind.decimals - 1, lang)
+        width += f" {ui('pts', lang)}" if ind.unit == "percent" else ""
+        notes.append(ui("imprecise_note", lang, width=width))
     if any(c.state == "not_estimated" for row in grid for c in row):
         notes.append(ui("not_estimated_note", lang))
-    layout["annotations"] = [{**_footnote("<br>".join(notes)), "yshift": -10}]
+    layout["annotations"] = [{**_footnote(notes), "yshift": -10}]
+    _set_bottom(layout, 20 + _footnote_height(notes))
     return {"data": traces, "layout": layout}
 
 
@@ -787,7 +856,43 @@ def _row_name(data: DashboardData, codes: dict[str, int], lang: Lang) -> str:
     """Return the label of a heatmap row: everyone, or its codes' labels joined by " · "."""
     if not codes:
         return ui("everyone", lang)
-    return " · ".join(data.code_label(column, code, lang) for column, code in codes.items())
+    return ", ".join(data.code_label(column, code, lang) for column, code in codes.items())
+
+
+#: A heatmap cell whose 95% interval is wider than this (points, or share of the colour range
+#: for scores) carries IMPRECISE_MARK.
+IMPRECISE_POINTS = 20.0
+IMPRECISE_SHARE = 0.2
+IMPRECISE_MARK = "~"
+
+
+def _imprecise(cell: Cell, ind: Indicator, wide: float) -> str:
+    """Return the imprecision mark of a cell with a wide interval, else ""."""
+    if cell.state != "value":
+        return ""
+    return IMPRECISE_MARK if (cell.ci_high - cell.ci_low) * ind.scale > wide else ""
+
+
+def indicator_range(data: DashboardData, ind: Indicator) -> tuple[float, float]:
+    """Return the indicator's colour range, the same in every view and wave.
+
+    Percentages and indices span 0-100, net scores -100 to +100, gaps a range symmetric about
+    0; other scores (means) the span of every published value of the indicator (all waves and
+    groups).
+    """
+    if ind.type in ("proportion", "index"):
+        return 0.0, 100.0
+    if ind.type == "net":
+        return -100.0, 100.0
+    values = [
+        cell.estimate * ind.scale
+        for (ident, _, _), cell in data.cells.items()
+        if ident == ind.id and cell.state == "value"
+    ]
+    if ind.type == "gap":
+        edge = max((abs(v) for v in values), default=1.0) or 1.0
+        return -edge, edge
+    return _range(values)
 
 
 # --------------------------------------------------------------------------- drivers

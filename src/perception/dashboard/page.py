@@ -3,9 +3,11 @@
 Text in the HTML carries ``data-i18n="<key>"``; the page holds every key's English and French
 text, and every figure pre-rendered in both languages, as one JSON block. A small inline
 script fills the texts and draws the figures with ``Plotly.react`` for the chosen language,
-and redraws a figure when its selectors change. The page loads nothing: plotly.js is inline,
-fonts are the system's, the map has no tiles, and a Content-Security-Policy forbids any
-request, so a mistake shows up as a console error rather than a silent download.
+and redraws a figure when its selectors change; the chosen language is kept in the URL
+fragment (``#lang=fr``), so a reload or a shared link opens in it. The page loads nothing:
+plotly.js is inline, fonts are the system's, the map has no tiles, and a
+Content-Security-Policy forbids any request, so a mistake shows up as a console error rather
+than a silent download.
 """
 
 from __future__ import annotations
@@ -13,8 +15,9 @@ from __future__ import annotations
 import html
 import json
 import math
+import re
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from plotly.offline import get_plotlyjs
@@ -22,17 +25,89 @@ from plotly.offline import get_plotlyjs
 from perception.config import Label
 from perception.dashboard.data import Change, DashboardData, Indicator, state_word
 from perception.dashboard.figures import Spec
+from perception.dashboard.findings import GroupFinding, group_findings, widening_gaps
 from perception.dashboard.geo import GEO_ASSETS_SCRIPT, GeoJson
 from perception.dashboard.text import FLAG_MARK, LANGS, SUPPRESSED, UI, Lang, number, pick, ui
+from perception.status import STATUS_DEFINITIONS, STATUSES, format_date, status_tally
 
 __all__ = ["render_page"]
 
 PLOTLY_CONFIG = {
     "displaylogo": False,
     "responsive": True,
-    "modeBarButtonsToRemove": ["lasso2d", "select2d"],
+    "showSendToCloud": False,
+    "showEditInChartStudio": False,
+    "showLink": False,
+    "modeBarButtonsToRemove": ["lasso2d", "select2d", "sendDataToCloud", "editInChartStudio"],
     "toImageButtonOptions": {"format": "png", "scale": 2},
 }
+"""Plotly's options: no button or link that could send a figure (and its data) off the laptop."""
+PLOTLY_FR = {
+    "moduleType": "locale",
+    "name": "fr",
+    "dictionary": {
+        "Autoscale": "Échelle automatique",
+        "Box Select": "Sélection rectangulaire",
+        "Compare data on hover": "Comparer les données au survol",
+        "Double-click on legend to isolate one trace": (
+            "Double-cliquez sur la légende pour isoler une série"
+        ),
+        "Double-click to zoom back out": "Double-cliquez pour revenir au zoom initial",
+        "Download plot": "Télécharger le graphique",
+        "Download plot as a PNG": "Télécharger le graphique en PNG",
+        "Lasso Select": "Sélection au lasso",
+        "Pan": "Déplacer",
+        "Reset": "Réinitialiser",
+        "Reset axes": "Réinitialiser les axes",
+        "Reset view": "Réinitialiser la vue",
+        "Reset views": "Réinitialiser les vues",
+        "Show closest data on hover": "Afficher la donnée la plus proche au survol",
+        "Sorry, there was a problem downloading your image!": (
+            "Désolé, le téléchargement de l'image a échoué."
+        ),
+        "Toggle Spike Lines": "Afficher ou masquer les lignes de repère",
+        "Toggle show closest data on hover": ("Afficher ou non la donnée la plus proche au survol"),
+        "Zoom": "Zoom",
+        "Zoom in": "Zoom avant",
+        "Zoom out": "Zoom arrière",
+    },
+    "format": {
+        "days": ["dimanche", "lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi"],
+        "shortDays": ["dim.", "lun.", "mar.", "mer.", "jeu.", "ven.", "sam."],
+        "months": [
+            "janvier",
+            "février",
+            "mars",
+            "avril",
+            "mai",
+            "juin",
+            "juillet",
+            "août",
+            "septembre",
+            "octobre",
+            "novembre",
+            "décembre",
+        ],
+        "shortMonths": [
+            "janv.",
+            "févr.",
+            "mars",
+            "avr.",
+            "mai",
+            "juin",
+            "juil.",
+            "août",
+            "sept.",
+            "oct.",
+            "nov.",
+            "déc.",
+        ],
+        "date": "%d/%m/%Y",
+        "decimal": ",",
+        "thousands": "\u202f",
+    },
+}
+"""Plotly's French locale (toolbar tooltips, dates, numbers), registered from the page itself."""
 CSP = (
     "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
     "img-src data: blob:; font-src data:"
@@ -45,17 +120,25 @@ SCRIPT = """
 (function () {
   "use strict";
   var DATA = JSON.parse(document.getElementById("dashboard-data").textContent);
-  var current = DATA.lang;
+  var fragment = /(?:^#|&)lang=(en|fr)(?:&|$)/.exec(window.location.hash);
+  var current = fragment ? fragment[1] : DATA.lang;
+  Plotly.register(DATA.locale);
   function draw(view) {
     var key = [view.view].concat(view.selects.map(function (id) {
       return document.getElementById(id).value;
-    })).join("|");
+    })).filter(function (part) { return part !== ""; }).join("|");
     var spec = DATA.figures[current][key];
-    var traces = spec.data.map(function (trace) {
+    var traces = JSON.parse(JSON.stringify(spec.data)).map(function (trace) {
       return trace.type === "choropleth"
-        ? Object.assign({}, trace, {geojson: DATA.geojson}) : trace;
+        ? Object.assign(trace, {geojson: DATA.geojson}) : trace;
     });
-    return Plotly.react(view.div, traces, spec.layout, DATA.config);
+    var config = Object.assign({}, DATA.config, {locale: current});
+    // Plotly keeps and changes the objects it is given: hand it copies of the stored figure.
+    var layout = JSON.parse(JSON.stringify(spec.layout));
+    var div = document.getElementById(view.div);
+    div.setAttribute("role", "img");
+    div.setAttribute("aria-label", DATA.alt[current][key]);
+    return Plotly.react(div, traces, layout, config);
   }
   function setLanguage(lang) {
     current = lang;
@@ -67,6 +150,9 @@ SCRIPT = """
     document.querySelectorAll("button[data-lang]").forEach(function (button) {
       button.setAttribute("aria-pressed", String(button.getAttribute("data-lang") === lang));
     });
+    if (window.location.hash !== "#lang=" + lang) {
+      window.history.replaceState(null, "", "#lang=" + lang);
+    }
     return Promise.all(DATA.views.map(draw)).then(function () {
       document.body.setAttribute("data-rendered", lang);
     });
@@ -81,6 +167,17 @@ SCRIPT = """
       setLanguage(button.getAttribute("data-lang"));
     });
   });
+  function resizeAll() {
+    DATA.views.forEach(function (view) { Plotly.Plots.resize(view.div); });
+  }
+  document.querySelectorAll("nav a").forEach(function (link) {
+    link.addEventListener("click", function (event) {
+      event.preventDefault();  // the fragment keeps the language, not the section
+      document.querySelector(link.getAttribute("href")).scrollIntoView();
+    });
+  });
+  window.addEventListener("beforeprint", resizeAll);
+  window.addEventListener("afterprint", resizeAll);
   setLanguage(current);
 })();
 """
@@ -98,7 +195,8 @@ header .sub { opacity: .85; font-size: 14px; }
   padding: 5px 12px; cursor: pointer; }
 .lang button[aria-pressed="true"] { background: #fff; color: var(--head); font-weight: 600; }
 nav { background: #fff; border-bottom: 1px solid var(--line); padding: 8px 28px; }
-nav a { margin-right: 18px; color: var(--head); text-decoration: none; font-weight: 600; }
+nav a { display: inline-block; margin-right: 18px; color: var(--head); text-decoration: none;
+  font-weight: 600; }
 main { max-width: 1240px; margin: 0 auto; padding: 8px 20px 40px; }
 section { background: #fff; border: 1px solid var(--line); border-radius: 6px;
   margin: 18px 0; padding: 16px 20px; }
@@ -128,11 +226,44 @@ td.suppressed, td.missing { background: repeating-linear-gradient(45deg, #f3f3f3
   font-weight: 600; color: #fff; white-space: nowrap; }
 .badge.achieved { background: #14532d; } .badge.on-track { background: #1a7f37; }
 .badge.off-track { background: #b42318; } .badge.insufficient-evidence { background: #6b7280; }
+.badge.no-target { background: #fff; color: #374151; border: 1px solid #6b7280; }
+.tally { display: flex; flex-wrap: wrap; gap: 6px; margin: 4px 0 0; }
+table.summary td { vertical-align: middle; }
+ul.findings li { margin: 3px 0; }
+dl.questions dt { font-weight: 600; margin-top: 6px; }
+dl.questions dd { margin: 2px 0 0 16px; font-style: italic; }
+dl.statuses { display: grid; grid-template-columns: max-content 1fr; gap: 6px 12px; margin: 8px 0; }
+dl.statuses dt { margin: 0; } dl.statuses dd { margin: 0; font-size: 14px; }
 .flag { color: #9a6700; font-weight: 700; }
 .legend { font-size: 13px; color: var(--muted); margin-top: 10px; }
 .notice { padding: 12px 14px; background: #fff4e5; border: 1px solid #f0c27b; }
 .plot { min-height: 300px; }
+.wide { overflow-x: auto; }
 ul { margin: 6px 0; }
+@media (max-width: 900px) {
+  header, nav { padding-left: 14px; padding-right: 14px; }
+  main { padding: 4px 8px 24px; }
+  section { padding: 12px 10px; }
+  th, td { padding: 6px 4px; }
+  .big { font-size: 15px; white-space: normal; }
+  .badge { white-space: normal; }
+  table.summary td { display: block; border-bottom: none; }
+  table.summary tr { display: block; border-bottom: 1px solid var(--line); }
+  dl.statuses { grid-template-columns: 1fr; }
+}
+@page { size: A4 landscape; margin: 12mm; }
+@media print {
+  * { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
+  body { background: #fff; font-size: 11pt; }
+  header { padding: 10px 14px; }
+  .lang, nav, .controls, .modebar-container { display: none !important; }
+  main { max-width: none; padding: 0; }
+  section { border: none; border-radius: 0; margin: 0 0 10px; padding: 6px 0; }
+  h2, h3 { break-after: avoid; page-break-after: avoid; }
+  tr, li, dl.statuses, .plot, .js-plotly-plot, .notice { break-inside: avoid;
+    page-break-inside: avoid; }
+  .plot { min-height: 0; }
+}
 """
 
 
@@ -177,6 +308,7 @@ def render_page(
     generated_at: datetime,
     lang: Lang,
     heatmap_indicator: str | None,
+    questions: Mapping[str, Sequence[Label]],
 ) -> str:
     """Return the dashboard's HTML document."""
     t = Texts(lang)
@@ -186,7 +318,7 @@ def render_page(
             "div": "fig-trends",
             "selects": ["trends-indicator", "trends-breakdown"],
         },
-        {"view": "gaps", "div": "fig-gaps", "selects": []},
+        {"view": "gaps", "div": "fig-gaps", "selects": ["gaps-indicator"]},
     ]
     if heatmap_indicator is not None:
         views.append({"view": "heatmap", "div": "fig-heatmap", "selects": ["heatmap-indicator"]})
@@ -206,13 +338,14 @@ def render_page(
             _header(t, data, title, generated_at),
             _nav(t, geo is not None or map_problem is not None),
             "<main>",
+            _summary(t, data),
             _scorecard(t, data),
             _trends(t, data),
-            _gaps(t),
+            _gaps(t, data),
             _map(t, data, geo, map_problem),
             _heatmap(t, data, heatmap_indicator),
             _drivers(t, data),
-            _methodology(t, data, generated_at),
+            _methodology(t, data, generated_at, questions),
             "</main>",
         ]
     )
@@ -222,10 +355,14 @@ def render_page(
     payload = {
         "lang": lang,
         "config": PLOTLY_CONFIG,
+        "locale": PLOTLY_FR,
         "views": views,
         "geojson": geo,
         "text": t.table,
         "figures": {code: _strip_geojson(figures[code]) for code in LANGS},
+        "alt": {
+            code: {key: _alt(spec, code) for key, spec in figures[code].items()} for code in LANGS
+        },
     }
     blob = json.dumps(_rounded(payload), ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     blob = blob.replace("<", "\\u003c")
@@ -264,6 +401,15 @@ def _rounded(value: Any) -> Any:
     return value
 
 
+def _alt(spec: Spec, lang: Lang) -> str:
+    """Return a figure's text alternative: what it shows, from its title, subtitle and notes."""
+    title = spec["layout"].get("title", {})
+    parts = [title.get("text", ""), title.get("subtitle", {}).get("text", "")]
+    parts += [a.get("text", "") for a in spec["layout"].get("annotations", [])[-1:]]
+    text = ". ".join(p for p in (re.sub(r"<[^>]+>", " ", part).strip() for part in parts) if p)
+    return f"{ui('chart', lang)}{_colon(lang)}{' '.join(text.split())}"
+
+
 def _strip_geojson(figures: Mapping[str, Spec]) -> dict[str, Spec]:
     """Drop the GeoJSON from choropleth traces: the page holds it once and the script adds it."""
     out: dict[str, Spec] = {}
@@ -283,12 +429,11 @@ def _strip_geojson(figures: Mapping[str, Spec]) -> dict[str, Spec]:
 
 def _header(t: Texts, data: DashboardData, title: str, generated_at: datetime) -> str:
     """Return the banner: title, country, generation time and the language switch."""
-    stamp = generated_at.isoformat(sep=" ", timespec="minutes")
     sub = t.tag(
         "div",
         lambda code: (
             f"{ui('dashboard', code)} · {pick(data.survey.country, code)} · "
-            f"{ui('generated', code)} {stamp}"
+            f"{ui('generated', code)} {_stamp(generated_at, code)}"
         ),
         'class="sub"',
     )
@@ -309,7 +454,15 @@ def _pressed(code: Lang, t: Texts) -> str:
 
 def _nav(t: Texts, with_map: bool) -> str:
     """Return the links to the sections."""
-    sections = ["scorecard", "trends", "gaps", *(["map"] if with_map else []), "heatmap", "drivers"]
+    sections = [
+        "summary",
+        "scorecard",
+        "trends",
+        "gaps",
+        *(["map"] if with_map else []),
+        "heatmap",
+        "drivers",
+    ]
     links = [t.ui("a", name, f'href="#{name}"') for name in [*sections, "methodology"]]
     return f"<nav>{''.join(links)}</nav>"
 
@@ -379,11 +532,148 @@ def _scorecard(t: Texts, data: DashboardData) -> str:
         "p",
         lambda code: (
             f"{ui('flagged_note', code, mark=FLAG_MARK, flag=data.flag_below)}. "
-            f"{ui('suppressed_note', code, suppress=data.suppress_below).capitalize()}."
+            f"{ui('suppressed_note', code, suppress=data.suppress_below).capitalize()}. "
+            f"{ui('adjusted_note', code)}"
         ),
         'class="legend"',
     )
-    return _section(t, "scorecard", "".join(groups) + legend)
+    definitions = t.ui("h3", "status_rules") + _status_definitions(t)
+    return _section(t, "scorecard", "".join(groups) + legend + definitions)
+
+
+def _summary(t: Texts, data: DashboardData) -> str:
+    """Return the top panel: per benchmark, a tally of its indicators' statuses."""
+    rows: list[str] = []
+    for bench, label in data.benchmarks.items():
+        statuses = [ind.status for ind in data.indicators.values() if ind.benchmark == bench]
+        if not statuses:
+            continue
+        chips = "".join(
+            t.tag(
+                "span",
+                _tally_text([status] * statuses.count(status)),
+                f'class="badge {status.replace(" ", "-")}" data-status="{status}"',
+            )
+            for status in STATUSES
+            if status in statuses
+        )
+        rows.append(
+            f'<tr data-benchmark="{html.escape(bench)}"><td>{t.tag("span", label)}</td>'
+            f'<td><div class="tally">{chips}</div></td></tr>'
+        )
+    table = f'<table class="summary"><tbody>{"".join(rows)}</tbody></table>'
+    return _section(t, "summary", table + _findings(t, data))
+
+
+#: Groups listed by name in the key findings; the others are counted.
+MAX_GROUPS = 6
+
+
+def _findings(t: Texts, data: DashboardData) -> str:
+    """Return the key findings: groups worse off than the country, and widening gaps."""
+    by_group: dict[tuple[str, int], list[GroupFinding]] = {}
+    for finding in group_findings(data):
+        by_group.setdefault((finding.column, finding.code), []).append(finding)
+    ranked = sorted(by_group.items(), key=lambda item: -len(item[1]))
+    asked = len(data.ordered_indicators(gaps=False))
+    items = [
+        t.tag("li", _group_text(data, column, code, found, asked), 'class="finding"')
+        for (column, code), found in ranked[:MAX_GROUPS]
+    ]
+    if len(ranked) > MAX_GROUPS:
+        items.append(t.ui("li", "findings_more", count=len(ranked) - MAX_GROUPS))
+    if not ranked:
+        items.append(t.ui("li", "findings_none"))
+    gaps = widening_gaps(data)
+    for ident in gaps:
+        items.append(t.tag("li", _gap_text(data, ident), 'class="finding gap"'))
+    if not gaps:
+        items.append(t.ui("li", "gaps_none"))
+    return (
+        t.ui("h3", "findings")
+        + t.ui("p", "findings_rule", 'class="legend"')
+        + f'<ul class="findings">{"".join(items)}</ul>'
+    )
+
+
+def _group_text(
+    data: DashboardData, column: str, code: int, found: list[GroupFinding], asked: int
+) -> BiText:
+    """Describe one group's findings: on how many indicators it is worse off, and the largest."""
+    first = found[0]
+    ind = data.indicators[first.indicator]
+
+    def text(code_lang: Lang) -> str:
+        group = (
+            f"{data.code_label(column, code, code_lang)} ({data.column_label(column, code_lang)})"
+        )
+        return ui(
+            "finding_group",
+            code_lang,
+            group=group,
+            count=len(found),
+            total=asked,
+            indicator=pick(ind.label, code_lang),
+            value=ind.value(first.estimate, code_lang),
+            national=ind.value(first.national, code_lang),
+            difference=ind.value(first.difference, code_lang, change=True),
+        )
+
+    return text
+
+
+def _gap_text(data: DashboardData, ident: str) -> BiText:
+    """Describe a gap that widened since the baseline."""
+    ind = data.indicators[ident]
+    wave = data.latest_wave(ident)
+    cell = data.cell(ident, wave)
+    change = data.changes[(ident, "baseline", wave)]
+
+    def text(lang: Lang) -> str:
+        return ui(
+            "finding_gap",
+            lang,
+            indicator=pick(ind.label, lang),
+            before=ind.value(cell.estimate - change.estimate, lang),
+            latest=ind.value(cell.estimate, lang),
+            baseline=data.wave_label(data.waves[0], lang),
+        )
+
+    return text
+
+
+def _status_definitions(t: Texts) -> str:
+    """Return the list defining each status, with its badge."""
+    items = "".join(
+        "<dt>" + _badge(t, status) + "</dt>" + t.tag("dd", _definition_text(status))
+        for status in STATUSES
+    )
+    return f'<dl class="statuses">{items}</dl>'
+
+
+def _tally_text(statuses: list[str]) -> BiText:
+    """Return the tally of some statuses as a text of the language ("2 off track")."""
+    return lambda code: status_tally(statuses, code)
+
+
+def _definition_text(status: str) -> BiText:
+    """Return a status's definition as a text of the language."""
+    return lambda code: _capital(STATUS_DEFINITIONS[status][code])
+
+
+def _badge(t: Texts, status: str) -> str:
+    """Return a status badge."""
+    return t.ui("span", status, f'class="badge {status.replace(" ", "-")}"')
+
+
+def _date(iso: str, lang: Lang) -> str:
+    """Write an ISO date (or timestamp) as a date for people, in the language."""
+    return format_date(date.fromisoformat(iso[:10]), lang)
+
+
+def _capital(text: str) -> str:
+    """Return a text with its first letter capitalised."""
+    return text[:1].upper() + text[1:]
 
 
 _COLUMNS = (
@@ -450,8 +740,14 @@ def _change_value(t: Texts, ind: Indicator, change: Change) -> str:
     )
     if change.flagged:
         delta += f'<span class="flag">{FLAG_MARK}</span>'
-    ci = t.tag("span", lambda code: ind.ci(change.ci_low, change.ci_high, code), 'class="small"')
-    word = t.ui("span", direction, 'class="small"')
+    ci = t.tag(
+        "span",
+        lambda code: ind.ci(change.ci_low, change.ci_high, code, change=True),
+        'class="small"',
+    )
+    excludes_zero = change.ci_low > 0 or change.ci_high < 0
+    key = "no change adjusted" if direction == "no change" and excludes_zero else direction
+    word = t.ui("span", key, 'class="small"')
     return f'<td class="{direction.replace(" ", "-")}">{delta}{ci}{word}</td>'
 
 
@@ -474,14 +770,14 @@ def _target(t: Texts, ind: Indicator) -> str:
         "span",
         lambda code: (
             ind.value(ind.target, code)
-            + (f" {ui('by', code)} {ind.target_date}" if ind.target_date else "")
+            + (f" {ui('by', code)} {_date(ind.target_date, code)}" if ind.target_date else "")
         ),
     )
 
 
 def _status(t: Texts, ind: Indicator) -> str:
     """Return the status badge and its one-sentence reason."""
-    badge = t.ui("span", ind.status, f'class="badge {ind.status.replace(" ", "-")}"')
+    badge = _badge(t, ind.status)
     reason = t.tag("span", ind.reason, 'class="small"')
     return badge + reason
 
@@ -506,9 +802,12 @@ def _trends(t: Texts, data: DashboardData) -> str:
     return _section(t, "trends", f'<div class="controls">{controls}</div>{_plot("fig-trends")}')
 
 
-def _gaps(t: Texts) -> str:
-    """Return the gaps section."""
-    return _section(t, "gaps", _plot("fig-gaps"))
+def _gaps(t: Texts, data: DashboardData) -> str:
+    """Return the gaps section: every gap nationally, or one gap by group."""
+    options: list[tuple[str, BiText | Label]] = [("", UI["all_gaps"])]
+    options += [(g.id, g.label) for g in data.ordered_indicators(gaps=True)]
+    controls = _select(t, "gaps-indicator", "gap", options, "")
+    return _section(t, "gaps", f'<div class="controls">{controls}</div>{_plot("fig-gaps")}')
 
 
 def _map(t: Texts, data: DashboardData, geo: GeoJson | None, problem: BiText | None) -> str:
@@ -550,25 +849,30 @@ def _drivers(t: Texts, data: DashboardData) -> str:
 # --------------------------------------------------------------------------- methodology
 
 
-def _methodology(t: Texts, data: DashboardData, generated_at: datetime) -> str:
-    """Return the methodology panel: waves, weighting, margins of error, rules, provenance."""
-    keys: tuple[str, ...] = ("wave", "fieldwork", "provider", "source_file", "n_respondents")
-    keys += ("deff_kish", "n_eff", "moe", "weighting", "design")
+def _methodology(
+    t: Texts,
+    data: DashboardData,
+    generated_at: datetime,
+    questions: Mapping[str, Sequence[Label]],
+) -> str:
+    """Return the methodology panel, for people: waves, design, precision, rules, dates.
+
+    No variable or file names and no technical diagnostics: those are in the exported
+    methodology table, for analysts.
+    """
+    keys: tuple[str, ...] = ("wave", "fieldwork", "provider", "n_respondents")
+    keys += ("deff_kish", "n_eff", "moe", "design")
     head = "".join(t.ui("th", key) for key in keys)
     rows = []
     for fact in data.facts:
         cells: list[str] = [
             t.tag("td", _wave_text(data, fact.wave)),
-            "<td>"
-            + " – ".join(f'<span class="nowrap">{html.escape(d)}</span>' for d in fact.fieldwork)
-            + "</td>",
+            t.tag("td", _fieldwork(fact.fieldwork)),
             f"<td>{html.escape(fact.provider)}</td>",
-            f"<td><code>{html.escape(fact.source_file)}</code></td>",
             _number_cell(t, fact.n_respondents, 0),
             _number_cell(t, fact.deff_kish, 2),
             _number_cell(t, fact.n_eff, 0),
             t.tag("td", _moe(fact.moe_95)),
-            f'<td class="small">{html.escape(fact.weighting)}</td>',
             t.tag(
                 "td",
                 Label(en=fact.design["en"] or "–", fr=fact.design["fr"] or "–"),
@@ -576,7 +880,10 @@ def _methodology(t: Texts, data: DashboardData, generated_at: datetime) -> str:
             ),
         ]
         rows.append(f"<tr>{''.join(cells)}</tr>")
-    table = f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    table = (
+        f'<div class="wide"><table class="methods"><thead><tr>{head}</tr></thead>'
+        f"<tbody>{''.join(rows)}</tbody></table></div>"
+    )
     rules = [
         t.tag(
             "li",
@@ -597,24 +904,86 @@ def _methodology(t: Texts, data: DashboardData, generated_at: datetime) -> str:
     ]
     if data.complementary:
         rules.append(t.ui("li", "rule_complementary"))
-    rules.append(t.ui("li", "rule_counts", suppressed=data.n_suppressed, flagged=data.n_flagged))
+    rules.append(
+        t.tag(
+            "li",
+            lambda code: ui(
+                "rule_counts",
+                code,
+                suppressed=number(data.n_suppressed, 0, code),
+                flagged=number(data.n_flagged, 0, code),
+            ),
+        )
+    )
     rules.append(t.ui("li", "microdata_note"))
-    sources = "".join(f"<li><code>{html.escape(f.source_file)}</code></li>" for f in data.facts)
-    stamp = generated_at.isoformat(sep=" ", timespec="minutes")
+    computed = _moment(data.tables_generated)
     provenance = [
-        f"<li>{t.ui('span', 'source_files')}<ul>{sources}</ul></li>",
-        f"<li>{t.ui('span', 'tables_generated')}: {html.escape(data.tables_generated)}</li>",
-        f"<li>{t.ui('span', 'dashboard_generated')}: {html.escape(stamp)}</li>",
+        t.tag("li", lambda code: f"{ui('tables_generated', code)}{_colon(code)}{computed(code)}"),
+        t.tag(
+            "li",
+            lambda code: (
+                f"{ui('dashboard_generated', code)}{_colon(code)}{_stamp(generated_at, code)}"
+            ),
+        ),
     ]
     content = [
         table,
+        t.ui("p", "weighting_note", 'class="legend"'),
         t.ui("p", "moe_note", 'class="legend"'),
+        _questions(t, data, questions),
+        t.ui("h3", "status_rules"),
+        _status_definitions(t),
+        t.ui("p", "projection_note", 'class="legend"'),
         t.ui("h3", "rules"),
         f"<ul>{''.join(rules)}</ul>",
         t.ui("h3", "provenance"),
         f"<ul>{''.join(provenance)}</ul>",
     ]
     return _section(t, "methodology", "".join(content))
+
+
+def _questions(t: Texts, data: DashboardData, questions: Mapping[str, Sequence[Label]]) -> str:
+    """Return the questions behind each indicator, in the catalogue's wording ("" if none)."""
+    items = []
+    for ind in data.ordered_indicators(gaps=False):
+        for wording in questions.get(ind.id, ()):
+            items.append(
+                t.tag("dt", ind.label, 'class="question-of"')
+                + t.tag("dd", wording, 'class="question"')
+            )
+    if not items:
+        return ""
+    return t.ui("h3", "questions") + f'<dl class="questions">{"".join(items)}</dl>'
+
+
+def _colon(lang: Lang) -> str:
+    """Return a colon and its spaces: ``": "`` in English, ``" : "`` (no-break) in French."""
+    return ": " if lang == "en" else "\u00a0: "
+
+
+def _stamp(moment: datetime, lang: Lang) -> str:
+    """Write a date and time for people: ``2 September 2026, 14:30`` / ``… à 14 h 30``."""
+    day = format_date(moment.date(), lang)
+    if lang == "fr":
+        return f"{day} à {moment.hour} h {moment.minute:02d}"
+    return f"{day}, {moment.hour:02d}:{moment.minute:02d}"
+
+
+def _moment(text: str) -> BiText:
+    """Write a stored date or timestamp for people (as given when it is not one)."""
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return lambda code: text
+    if len(text) <= 10:
+        return lambda code: format_date(moment.date(), code)
+    return lambda code: _stamp(moment, code)
+
+
+def _fieldwork(dates: tuple[str, ...]) -> BiText:
+    """Write fieldwork dates without times: ``3 March 2025 – 28 March 2025``."""
+    days = [date.fromisoformat(d[:10]) for d in dates]
+    return lambda code: " – ".join(format_date(d, code) for d in days) or "—"
 
 
 def _number_cell(t: Texts, value: float | None, decimals: int) -> str:

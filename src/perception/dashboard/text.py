@@ -13,6 +13,7 @@ from datetime import date
 from typing import Literal
 
 from perception.config import Label
+from perception.status import STATUSES, status_label
 
 Lang = Literal["en", "fr"]
 LANGS: tuple[Lang, ...] = ("en", "fr")
@@ -35,6 +36,58 @@ UI: dict[str, Label] = {
         fr="Ce fichier fonctionne hors ligne : il ne nécessite aucune connexion Internet.",
     ),
     "nav": Label(en="Sections", fr="Sections"),
+    "summary": Label(en="At a glance", fr="En bref"),
+    "summary_intro": Label(
+        en="How many indicators of each benchmark have met their target, are on track, are off "
+        "track or cannot yet be judged; the statuses are defined below the scorecard.",
+        fr="Combien d'indicateurs de chaque critère ont atteint leur cible, sont en bonne voie, "
+        "hors trajectoire ou ne peuvent pas encore être jugés ; les statuts sont définis sous "
+        "le tableau des critères.",
+    ),
+    "findings": Label(en="Key findings: who is worse off", fr="Constats clés : qui est en retrait"),
+    "findings_rule": Label(
+        en="Groups whose latest estimate is worse than the national figure, and gaps that "
+        "widened since the baseline, only where the difference is clear after adjusting for "
+        "the many comparisons made (Benjamini-Hochberg, as for the statuses).",
+        fr="Groupes dont la dernière estimation est moins bonne que celle de l'ensemble du pays, "
+        "et écarts qui se sont creusés depuis la référence, seulement lorsque la différence "
+        "est nette après correction des nombreuses comparaisons effectuées (Benjamini-Hochberg, "
+        "comme pour les statuts).",
+    ),
+    "finding_group": Label(
+        en="{group}: worse off than nationally on {count} of {total} indicators; most on "
+        "“{indicator}”, {value} against {national} nationally ({difference}).",
+        fr="{group} : en retrait par rapport à l'ensemble du pays pour {count} indicateurs sur "
+        "{total} ; surtout pour « {indicator} », {value} contre {national} pour l'ensemble du pays "
+        "({difference}).",
+    ),
+    "findings_more": Label(
+        en="{count} other groups are also worse off on at least one indicator (see the trends "
+        "and the map).",
+        fr="{count} autres groupes sont aussi en retrait pour au moins un indicateur (voir les "
+        "tendances et la carte).",
+    ),
+    "findings_none": Label(
+        en="No group is clearly worse off than the national figure.",
+        fr="Aucun groupe n'est nettement en retrait par rapport à l'ensemble du pays.",
+    ),
+    "finding_gap": Label(
+        en="“{indicator}” widened since {baseline}: from {before} to {latest}.",
+        fr="« {indicator} » s'est creusé depuis {baseline} : de {before} à {latest}.",
+    ),
+    "gaps_none": Label(
+        en="No gap widened clearly since the baseline.",
+        fr="Aucun écart ne s'est nettement creusé depuis la référence.",
+    ),
+    "status_rules": Label(en="What the statuses mean", fr="Signification des statuts"),
+    "projection_note": Label(
+        en="The projection extends the change since the baseline in a straight line to the "
+        "target date; its 95% range carries the sampling error of the latest estimate and of "
+        "the change, not any doubt about the pace itself.",
+        fr="La projection prolonge en ligne droite l'évolution depuis la référence jusqu'à la "
+        "date cible ; sa plage à 95 % reflète l'erreur d'échantillonnage de la dernière "
+        "estimation et de l'évolution, pas l'incertitude sur le rythme lui-même.",
+    ),
     "scorecard": Label(en="Benchmark scorecard", fr="Tableau des critères de référence"),
     "scorecard_intro": Label(
         en="Latest national estimate of each indicator (don't know kept in the base), its "
@@ -73,12 +126,15 @@ UI: dict[str, Label] = {
         en="No boundary file is configured (survey.yaml, key geojson).",
         fr="Aucun fichier de limites n'est configuré (survey.yaml, clé geojson).",
     ),
-    "heatmap": Label(en="Who feels excluded", fr="Qui se sent exclu"),
+    "heatmap": Label(en="Who is worse off", fr="Qui est en retrait"),
     "heatmap_intro": Label(
-        en="The latest estimate in the most detailed published crossing of groups. Red marks "
-        "the worse end of the indicator, blue the better end.",
-        fr="La dernière estimation dans le croisement de groupes le plus détaillé publié. Le "
-        "rouge marque le côté défavorable de l'indicateur, le bleu le côté favorable.",
+        en="The latest estimate for each group and crossing of groups. Red marks the worse end "
+        "of the indicator, blue the better end; the colours span the indicator's whole range "
+        "(0-100% for percentages), the same in every wave.",
+        fr="La dernière estimation pour chaque groupe et croisement de groupes. Le rouge marque "
+        "le côté défavorable de l'indicateur, le bleu le côté favorable ; les couleurs couvrent "
+        "toute l'étendue de l'indicateur (0-100 % pour les pourcentages), la même à chaque "
+        "vague.",
     ),
     "heatmap_unavailable": Label(
         en="No heatmap: no indicator is published in a crossing of two or more groups "
@@ -105,12 +161,25 @@ UI: dict[str, Label] = {
     "improving": Label(en="improving", fr="en amélioration"),
     "worsening": Label(en="worsening", fr="en dégradation"),
     "no change": Label(en="no clear change", fr="pas d'évolution nette"),
+    "no change adjusted": Label(
+        en="no clear change once adjusted for the many comparisons made",
+        fr="pas d'évolution nette une fois corrigé des nombreuses comparaisons",
+    ),
+    "adjusted_note": Label(
+        en="The words improving, worsening and no clear change account for the many "
+        "comparisons made (Benjamini-Hochberg adjustment); the 95% intervals shown do not, so "
+        "an interval that excludes zero can still read no clear change.",
+        fr="Les mentions en amélioration, en dégradation et pas d'évolution nette tiennent "
+        "compte des nombreuses comparaisons effectuées (correction de Benjamini-Hochberg) ; "
+        "les intervalles à 95 % affichés n'en tiennent pas compte : un intervalle qui exclut "
+        "zéro peut donc se lire pas d'évolution nette.",
+    ),
     "not_available": Label(en="not available", fr="non disponible"),
     "not_asked_in": Label(en="not asked in", fr="non posé en"),
-    "achieved": Label(en="Achieved", fr="Atteint"),
-    "on track": Label(en="On track", fr="En bonne voie"),
-    "off track": Label(en="Off track", fr="Hors trajectoire"),
-    "insufficient evidence": Label(en="Insufficient evidence", fr="Données insuffisantes"),
+    **{
+        status: Label(en=status_label(status, "en"), fr=status_label(status, "fr"))
+        for status in STATUSES
+    },
     "national": Label(en="National", fr="Ensemble du pays"),
     "everyone": Label(en="Everyone", fr="Ensemble"),
     "respondents": Label(en="respondents", fr="répondants"),
@@ -162,19 +231,40 @@ UI: dict[str, Label] = {
         en="No estimates for this breakdown", fr="Aucune estimation pour cette ventilation"
     ),
     "no_gaps": Label(en="No gap indicators", fr="Aucun indicateur d'écart"),
+    "gap_by_group": Label(en="Nationally and by group", fr="Ensemble du pays et par groupe"),
+    "all_gaps": Label(en="All gaps (national)", fr="Tous les écarts (ensemble du pays)"),
+    "gap": Label(en="Gap", fr="Écart"),
     "gaps_title": Label(
         en="Gaps between groups (national)", fr="Écarts entre groupes (ensemble du pays)"
     ),
-    "heatmap_title": Label(en="Who feels excluded?", fr="Qui se sent exclu ?"),
+    "by_groups": Label(en="by", fr="par"),
+    "chart": Label(en="Chart", fr="Graphique"),
+    "questions": Label(en="The questions asked", fr="Les questions posées"),
+    "imprecise_note": Label(
+        en="~ 95% confidence interval wider than {width}: imprecise",
+        fr="~ intervalle de confiance à 95 % plus large que {width} : imprécis",
+    ),
     "fieldwork": Label(en="Fieldwork", fr="Terrain"),
     "provider": Label(en="Data collection", fr="Collecte"),
-    "source_file": Label(en="Source file", fr="Fichier source"),
     "n_respondents": Label(en="Respondents", fr="Répondants"),
     "deff_kish": Label(en="Design effect (Kish)", fr="Effet de plan (Kish)"),
     "n_eff": Label(en="Effective sample size", fr="Taille effective de l'échantillon"),
     "moe": Label(en="Margin of error (95%)", fr="Marge d'erreur (95 %)"),
-    "weighting": Label(en="Weighting", fr="Pondération"),
     "design": Label(en="Sample design", fr="Plan de sondage"),
+    "weighting_note": Label(
+        en="Answers are weighted so that each wave's sample represents the population: with "
+        "the weights the data provider delivered, or by adjusting them to known population "
+        "figures (such as sex, age and region), very large weights being capped. Weighting "
+        "costs some precision: the design effect says how much, and the effective sample size "
+        "is the number of respondents the sample is worth. The exported methodology table "
+        "gives the technical details.",
+        fr="Les réponses sont pondérées pour que l'échantillon de chaque vague représente la "
+        "population : avec les poids livrés par le prestataire, ou en les ajustant à des "
+        "chiffres connus de la population (sexe, âge, région par exemple), les poids très "
+        "élevés étant plafonnés. La pondération coûte un peu de précision : l'effet de plan "
+        "indique combien, et la taille effective de l'échantillon le nombre de répondants "
+        "auquel il équivaut. La table de méthodologie exportée donne le détail technique.",
+    ),
     "moe_note": Label(
         en="The margin of error is that of a 50% proportion for the whole sample, including "
         "the design effect of the weights; subgroups have wider margins.",
@@ -212,7 +302,6 @@ UI: dict[str, Label] = {
         "soumis au contrôle de la confidentialité ; il ne contient aucune réponse individuelle.",
     ),
     "provenance": Label(en="Provenance", fr="Provenance"),
-    "source_files": Label(en="Source files", fr="Fichiers sources"),
     "tables_generated": Label(en="Indicator tables computed", fr="Tableaux d'indicateurs calculés"),
     "dashboard_generated": Label(en="Dashboard generated", fr="Tableau de bord généré"),
     "drivers": Label(

@@ -20,6 +20,7 @@ from pandas.api import types as ptypes
 
 from perception.errors import ValidationError
 from perception.indicators.config import with_domains
+from perception.status import STATUSES
 
 SqlType = Literal["VARCHAR", "DOUBLE", "BIGINT", "BOOLEAN", "DATE"]
 
@@ -214,7 +215,7 @@ TABLE_VALUES: Mapping[str, Mapping[str, tuple[str, ...]]] = {
         "unit": ("percent", "score"),
         "benchmark_term": ("short", "medium", "long"),
         "direction": ("higher", "lower"),
-        "status": ("achieved", "on track", "off track", "insufficient evidence"),
+        "status": STATUSES,
     },
     METHODOLOGY: {},
     DRIVERS: {"model": ("binomial", "gaussian"), "unit": ("percentage points", "points")},

@@ -10,6 +10,7 @@ import pandas as pd
 
 from perception.config import Catalogue, SurveyConfig
 from perception.errors import ConfigError, ValidationError
+from perception.status import STATUSES, status_label
 
 Lang = Literal["en", "fr"]
 LANGS: tuple[Lang, ...] = ("en", "fr")
@@ -208,10 +209,7 @@ _TEXTS: Mapping[str, Mapping[Lang, str]] = {
     "target_date": {"en": "Target date", "fr": "Date cible"},
     "status": {"en": "Status", "fr": "Statut"},
     "reason": {"en": "Reason", "fr": "Justification"},
-    "achieved": {"en": "Achieved", "fr": "Atteint"},
-    "on track": {"en": "On track", "fr": "En bonne voie"},
-    "off track": {"en": "Off track", "fr": "Hors trajectoire"},
-    "insufficient evidence": {"en": "Insufficient evidence", "fr": "Données insuffisantes"},
+    **{status: {code: status_label(status, code) for code in LANGS} for status in STATUSES},
     "status_title": {
         "en": "Benchmark status: latest estimate, trend and target of each indicator",
         "fr": "Statut des critères : dernière estimation, tendance et cible de chaque indicateur",

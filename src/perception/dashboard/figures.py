@@ -994,7 +994,6 @@ def drivers_figure(data: DashboardData, indicator: str, wave: str, lang: Lang) -
         "automargin": True,
     }
     layout["margin"]["t"] = 100 if "<br>" in layout["title"]["text"] else 80
-    layout["margin"]["b"] = 175
     if not effects:
         annotations.append(_message(ui("drivers_no_model", lang)))
     factors = ", ".join(pick(label, lang) for label in _driver_labels(effects))
@@ -1003,8 +1002,8 @@ def drivers_figure(data: DashboardData, indicator: str, wave: str, lang: Lang) -
         ui("drivers_small", lang, suppress=data.suppress_below),
         ui("flagged_note", lang, mark="○", flag=data.flag_below),
     ]
-    lines = "<br>".join(_wrap(note, 110) for note in notes)
-    annotations.append({**_footnote(lines), "yshift": -58})
+    annotations.append({**_footnote(notes), "yshift": -58})
+    _set_bottom(layout, 58 + _footnote_height(notes))
     layout["annotations"] = annotations
     return {"data": traces, "layout": layout}
 

@@ -5,7 +5,7 @@ import datetime as dt
 import dagster as dg
 import pandas as pd
 
-from perception import disclosure
+from perception import disclosure, readback
 from perception.dashboard import build_dashboard, dashboard_figures, export_images
 from perception.errors import PerceptionError
 from perception.exports import (
@@ -212,7 +212,21 @@ def build_reporting_assets(
         )
 
     @dg.asset(
-        deps=[exports], partitions_def=surveys, group_name="reporting", kinds={"plotly", "html"}
+        deps=[exports],
+        partitions_def=surveys,
+        group_name="reporting",
+        kinds={"plotly", "html"},
+        check_specs=[
+            dg.AssetCheckSpec(
+                "outputs_disclose_nothing",
+                asset="dashboard_html",
+                description="Read back from disk, the exports (CSV, Parquet, DuckDB, every "
+                "sheet of the workbook) and the dashboard's embedded data show no hidden cell "
+                "and no number beyond the audited tables, and the joint audit recovers none; "
+                "the dashboard is replaced only when they pass.",
+                blocking=True,
+            )
+        ],
     )
     def dashboard_html(
         context: dg.AssetExecutionContext, project: SurveyProject
@@ -248,6 +262,27 @@ def build_reporting_assets(
             context.log.warning(f"Chart images were not exported:\n{error}")
         else:
             context.log.info(f"Chart images (PNG, SVG) written to {images}")
+        try:
+            readback.audit_outputs(
+                loaded,
+                indicators,
+                disclosure.load_disclosure_rules(project.disclosure_path(loaded)),
+                exports=project.folder(loaded, "exports") / "latest",
+                published=folder,
+                dashboard=out,
+            )
+        except PerceptionError as error:
+            context.log.error(f"Dashboard not published:\n{error}")
+            return dg.MaterializeResult(
+                metadata={"path": dg.MetadataValue.path(str(out))},
+                check_results=[
+                    dg.AssetCheckResult(
+                        check_name="outputs_disclose_nothing",
+                        passed=False,
+                        metadata={"error": str(error)},
+                    )
+                ],
+            )
         latest = atomic_write(
             project.dashboards(loaded) / "dashboard.html",
             lambda stream: stream.write(out.read_bytes()),
@@ -257,7 +292,8 @@ def build_reporting_assets(
             metadata={
                 "path": dg.MetadataValue.path(str(latest)),
                 "size_mb": round(latest.stat().st_size / 1e6, 2),
-            }
+            },
+            check_results=[dg.AssetCheckResult(check_name="outputs_disclose_nothing", passed=True)],
         )
 
     return [indicator_trends, benchmark_status, exports, dashboard_html]

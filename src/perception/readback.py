@@ -292,7 +292,6 @@ def _compare_copy(path: Path, name: str, audited: pd.DataFrame) -> list[Finding]
                 encoding="utf-8-sig",
                 keep_default_na=False,
                 na_values=[""],
-                float_precision="round_trip",
             )
         else:
             found = pd.read_parquet(path)
@@ -547,5 +546,6 @@ def _place(path: Sequence[str | int]) -> tuple[str, str, tuple[int, ...]]:
         parts.pop()
     depth = 3 if parts[:1] == ["figures"] else 1
     table = "/".join(str(p) for p in parts[:depth]) or "dashboard-data"
-    field = ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in parts[depth:])
+    field = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in parts[depth:])
+    field = field.removeprefix(".")
     return table, field or "-", rows

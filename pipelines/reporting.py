@@ -253,15 +253,6 @@ def build_reporting_assets(
             generated_at=dt.datetime.now(dt.UTC).replace(microsecond=0),
             **options,  # type: ignore[arg-type]
         )
-        images = project.dashboards(loaded) / "images"
-        try:
-            for lang in ("en", "fr"):
-                figures = dashboard_figures(tables, lang=lang, **options)  # type: ignore[arg-type]
-                export_images(_report_views(figures), images / lang)
-        except PerceptionError as error:  # e.g. no Chromium: the dashboard itself is still fine
-            context.log.warning(f"Chart images were not exported:\n{error}")
-        else:
-            context.log.info(f"Chart images (PNG, SVG) written to {images}")
         try:
             readback.audit_outputs(
                 loaded,
@@ -272,9 +263,10 @@ def build_reporting_assets(
                 dashboard=out,
             )
         except PerceptionError as error:
-            context.log.error(f"Dashboard not published:\n{error}")
+            out.unlink()  # the run's page may show what the audit refused
+            context.log.error(f"Dashboard not published (the last one stays):\n{error}")
             return dg.MaterializeResult(
-                metadata={"path": dg.MetadataValue.path(str(out))},
+                metadata={"path": dg.MetadataValue.path(str(project.dashboards(loaded)))},
                 check_results=[
                     dg.AssetCheckResult(
                         check_name="outputs_disclose_nothing",
@@ -283,6 +275,16 @@ def build_reporting_assets(
                     )
                 ],
             )
+        # Charts are drawn from the same published tables, which the audit just compared.
+        images = project.dashboards(loaded) / "images"
+        try:
+            for lang in ("en", "fr"):
+                figures = dashboard_figures(tables, lang=lang, **options)  # type: ignore[arg-type]
+                export_images(_report_views(figures), images / lang)
+        except PerceptionError as error:  # e.g. no Chromium: the dashboard itself is still fine
+            context.log.warning(f"Chart images were not exported:\n{error}")
+        else:
+            context.log.info(f"Chart images (PNG, SVG) written to {images}")
         latest = atomic_write(
             project.dashboards(loaded) / "dashboard.html",
             lambda stream: stream.write(out.read_bytes()),

@@ -357,3 +357,38 @@ def test_unhidden_dk_share_that_recovers_a_hidden_cell_is_caught(run: Run, tmp_p
     assert caught.value.column == "indicator_estimates + indicator_trends: dk_share"
     assert f"row {twin} (" in str(caught.value)
     assert "hidden estimate recoverable" in str(caught.value)
+
+
+def test_failed_readback_keeps_the_last_dashboard(run: Run, tmp_path: Path) -> None:
+    """It shows a hidden value in published/estimates.parquet: dashboard_html refuses to publish."""
+    root = tmp_path / "project"
+    shutil.copytree(run.root, root)
+    published = root / "data" / "processed" / SURVEY / "published" / "estimates.parquet"
+    estimates = pd.read_parquet(published)
+    position, truth = _hidden_row(run, estimates, variant="all")
+    estimates.loc[position, ["suppressed", "disclosure"]] = [False, ""]
+    for column in ("estimate", "se", "ci_low", "ci_high"):
+        estimates.loc[position, column] = truth[column]
+    write_parquet(estimates, published)
+    folder = root / "dashboards" / SURVEY
+    before = (folder / "dashboard.html").read_bytes()
+    pages = set((folder / "runs").iterdir())
+    definitions = build_definitions(root)
+    with warnings.catch_warnings(), dg.DagsterInstance.ephemeral() as instance:
+        warnings.simplefilter("ignore")
+        result = dg.materialize(
+            [definitions.get_assets_def("dashboard_html")],
+            partition_key=SURVEY,
+            resources=definitions.resources,
+            instance=instance,
+            raise_on_error=False,
+        )
+    (check,) = result.get_asset_check_evaluations()
+    assert check.check_name == "outputs_disclose_nothing"
+    assert not check.passed
+    error = str(check.metadata["error"].value)
+    assert str(published) in error
+    assert "a suppressed cell shows a value" in error
+    assert not result.success  # a failed blocking check fails the run
+    assert (folder / "dashboard.html").read_bytes() == before
+    assert set((folder / "runs").iterdir()) == pages  # the refused page is not left behind

@@ -230,8 +230,9 @@ def find_disclosures(
     findings += _compare_workbook(exports / XLSX, tables, labels)
     if dashboard is not None:
         source = dict(tables)
-        if published is not None:  # the dashboard's own input, proven equal to the audited tables
-            with contextlib.suppress(OSError, ValueError):  # unreadable: reported above
+        equal = not any(f.file.parent == published for f in findings)
+        if published is not None and equal:  # the dashboard's input, equal to the audited tables
+            with contextlib.suppress(OSError, ValueError):
                 source = {n: pd.read_parquet(published / f) for n, f in PUBLISHED_FILES.items()}
         findings += _compare_dashboard(dashboard, source, dashboard_inputs or {})
     return findings

@@ -18,9 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
+import numpy as np
 import openpyxl
 import pandas as pd
 import pytest
+from statsmodels.stats.multitest import multipletests
 
 from perception.config import Project, load_project
 from perception.dashboard import build_dashboard
@@ -143,6 +145,15 @@ def test_readback_passes_on_the_real_outputs(run: Run) -> None:
     assert estimates["suppressed"].sum() > 50
     assert (estimates["disclosure"] == "suppressed: complementary").any()
     assert estimates.loc[estimates["suppressed"], "estimate"].isna().all()
+    # Adjusted p-values are Benjamini-Hochberg over the published tests of a family only.
+    trends = tables["indicator_trends"]
+    gaps = estimates[(estimates["type"] == "gap") & (estimates["availability"] == "estimated")]
+    for table, keys in ((trends, ["comparison", "wave"]), (gaps, ["wave", "variant"])):
+        shown = table[~table["suppressed"] & table["p_value"].notna()]
+        assert table.loc[table["suppressed"], "p_adjusted"].isna().all()
+        for _, family in shown.groupby(keys):
+            expected = multipletests(family["p_value"], method="fdr_bh")[1]
+            np.testing.assert_allclose(family["p_adjusted"], expected, rtol=1e-12)
 
 
 def test_hidden_value_written_into_the_csv_is_caught(run: Run, tmp_path: Path) -> None:

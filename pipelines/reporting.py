@@ -1,6 +1,7 @@
 """Cross-wave assets, one partition per survey: published indicators, trends, status, exports."""
 
 import datetime as dt
+from pathlib import Path
 
 import dagster as dg
 import pandas as pd
@@ -196,9 +197,21 @@ def build_reporting_assets(
             indicators={i.id: i.label.model_dump() for i in indicators.indicators},
             benchmarks={k: b.label.model_dump() for k, b in indicators.benchmarks.items()},
         )
-        result = write_exports(
-            tables, project.folder(loaded, "exports"), run_id=context.run_id, labels=labels
-        )
+
+        def audit(files: Path) -> None:
+            """Read the written files back and audit them before they are published."""
+            readback.audit_outputs(loaded, indicators, rules, exports=files, published=folder)
+
+        try:
+            result = write_exports(
+                tables,
+                project.folder(loaded, "exports"),
+                run_id=context.run_id,
+                labels=labels,
+                check=audit,
+            )
+        except PerceptionError as error:
+            raise as_failure(error) from error
         same = all(
             (result.latest_dir / name).read_bytes() == (result.run_dir / name).read_bytes()
             for name in EXPORT_FILES

@@ -370,30 +370,41 @@ def test_unhidden_dk_share_that_recovers_a_hidden_cell_is_caught(run: Run, tmp_p
     assert "hidden estimate recoverable" in str(caught.value)
 
 
-def test_failed_readback_keeps_the_last_dashboard(run: Run, tmp_path: Path) -> None:
-    """It shows a hidden value in published/estimates.parquet: dashboard_html refuses to publish."""
-    root = tmp_path / "project"
+def _show_hidden_cell(run: Run, root: Path) -> Path:
+    """Copy the run to ``root`` and show a hidden cell, unmarked, in published/estimates."""
     shutil.copytree(run.root, root)
     published = root / "data" / "processed" / SURVEY / "published" / "estimates.parquet"
     estimates = pd.read_parquet(published)
-    position, truth = _hidden_row(run, estimates, variant="all")
+    position, truth = _hidden_row(run, estimates, variant="all", disclosure=run.rules.small_reason)
     estimates.loc[position, ["suppressed", "disclosure"]] = [False, ""]
     for column in ("estimate", "se", "ci_low", "ci_high"):
         estimates.loc[position, column] = truth[column]
     write_parquet(estimates, published)
-    folder = root / "dashboards" / SURVEY
-    before = (folder / "dashboard.html").read_bytes()
-    pages = set((folder / "runs").iterdir())
+    return published
+
+
+def _materialize(root: Path, asset: str) -> dg.ExecuteInProcessResult:
+    """Materialize one reporting asset of the demo survey on an ephemeral instance."""
     definitions = build_definitions(root)
     with warnings.catch_warnings(), dg.DagsterInstance.ephemeral() as instance:
         warnings.simplefilter("ignore")
-        result = dg.materialize(
-            [definitions.get_assets_def("dashboard_html")],
+        return dg.materialize(
+            [definitions.get_assets_def(asset)],
             partition_key=SURVEY,
             resources=definitions.resources,
             instance=instance,
             raise_on_error=False,
         )
+
+
+def test_failed_readback_keeps_the_last_dashboard(run: Run, tmp_path: Path) -> None:
+    """It shows a hidden value in published/estimates.parquet: dashboard_html refuses to publish."""
+    root = tmp_path / "project"
+    published = _show_hidden_cell(run, root)
+    folder = root / "dashboards" / SURVEY
+    before = (folder / "dashboard.html").read_bytes()
+    pages = set((folder / "runs").iterdir())
+    result = _materialize(root, "dashboard_html")
     (check,) = result.get_asset_check_evaluations()
     assert check.check_name == "outputs_disclose_nothing"
     assert not check.passed
@@ -403,3 +414,21 @@ def test_failed_readback_keeps_the_last_dashboard(run: Run, tmp_path: Path) -> N
     assert not result.success  # a failed blocking check fails the run
     assert (folder / "dashboard.html").read_bytes() == before
     assert set((folder / "runs").iterdir()) == pages  # the refused page is not left behind
+
+
+def test_failed_readback_keeps_the_last_exports(run: Run, tmp_path: Path) -> None:
+    """It exports a hidden value shown in published/: the run fails, latest/ stays as it was."""
+    root = tmp_path / "project"
+    _show_hidden_cell(run, root)
+    exports = root / "data" / "processed" / SURVEY / "exports"
+    before = {p.name: p.read_bytes() for p in (exports / "latest").iterdir()}
+    runs = set((exports / "runs").iterdir())
+    result = _materialize(root, "exports")
+    assert not result.success
+    (failure,) = [e for e in result.all_events if e.is_step_failure]
+    message = str(failure.step_failure_data.error)
+    assert "indicators.duckdb" in message
+    assert "n < 25 with a value shown" in message
+    assert {p.name: p.read_bytes() for p in (exports / "latest").iterdir()} == before
+    assert set((exports / "runs").iterdir()) == runs
+    assert not [p for p in (exports / "runs").iterdir() if p.name.startswith(".")]

@@ -147,14 +147,14 @@ def audit_outputs(
     rules: DisclosureRules,
     *,
     exports: str | Path,
-    dashboard: str | Path | None,
     published: str | Path | None = None,
+    dashboard: str | Path | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Audit a survey's published outputs as read back from disk; return the audited tables.
 
-    ``exports`` is the folder of one run's export files (``exports/latest``), ``dashboard``
-    the dashboard's HTML file and ``published`` the pipeline's ``published/`` folder (each
-    optional but the first). See the module docstring for what is checked.
+    ``exports`` is the folder of one run's export files (``exports/latest``), ``published``
+    the pipeline's ``published/`` folder and ``dashboard`` the dashboard's HTML file (both
+    optional). See the module docstring for what is checked.
 
     Raises
     ------

@@ -36,7 +36,7 @@ import os
 import re
 import shutil
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -81,6 +81,7 @@ def write_exports(
     run_id: str,
     labels: ExportLabels,
     lang: Lang = "en",
+    check: Callable[[Path], object] | None = None,
 ) -> ExportResult:
     """Write the report-ready exports of a run, then replace ``latest`` with them.
 
@@ -88,7 +89,9 @@ def write_exports(
     (Table 1), ``indicators.duckdb`` (all four tables) and ``indicators.xlsx`` (the report
     workbook in ``lang``) into ``out_root/runs/<run_id>/``, then copies them to
     ``out_root/latest/`` (see the module docstring for the exact sequence). Rerunning with the
-    same run id replaces that run's folder.
+    same run id replaces that run's folder. ``check``, when given, is called with the folder of
+    the complete files before they become ``runs/<run_id>/``: an error it raises leaves no run
+    folder and ``latest/`` untouched (the pipeline reads the files back and audits them there).
 
     Raises
     ------
@@ -120,6 +123,8 @@ def write_exports(
         write_parquet(checked.estimates, staging / PARQUET)
         _write_duckdb(checked.by_name(), staging / DUCKDB, token, labels.domains)
         _write_bytes(staging / XLSX, workbook_bytes(checked, labels, lang))
+        if check is not None:
+            check(staging)
         run_dir = runs / run_id
         _replace_dir(staging, run_dir, token)
     except BaseException:

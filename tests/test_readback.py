@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 import numpy as np
 import openpyxl
 import pandas as pd
@@ -265,6 +266,20 @@ def test_hidden_value_written_into_the_dashboard_data_is_caught(run: Run, tmp_pa
     assert caught.value.column == f"figures/en/{key}: data[1].z[{i}]"
     assert caught.value.rows == [j]
     assert "where the audited tables hide it" in str(caught.value)
+
+
+def test_extra_table_in_the_duckdb_file_is_caught(run: Run, tmp_path: Path) -> None:
+    """It adds a table of the true, unsuppressed estimates to indicators.duckdb."""
+    outputs = run.copy_outputs(tmp_path)
+    path = outputs.exports / "indicators.duckdb"
+    secrets = run.true_values()[[*KEYS, "estimate"]]
+    with duckdb.connect(str(path)) as connection:
+        connection.register("secrets", secrets)
+        connection.execute("CREATE TABLE true_estimates AS SELECT * FROM secrets")
+    with pytest.raises(ValidationError) as caught:
+        run.audit(outputs)
+    assert caught.value.file == str(path)
+    assert "true_estimates" in caught.value.found
 
 
 def _republish(run: Run, tables: dict[str, pd.DataFrame], to: Path) -> Outputs:

@@ -93,7 +93,8 @@ def read_published(exports: str | Path, domains: Sequence[str]) -> dict[str, pd.
     Raises
     ------
     ValidationError
-        When the file is missing or lacks a table or a column of its contract.
+        When the file is missing, lacks a table or a column of its contract, or holds another
+        table.
 
     """
     path = Path(exports) / DUCKDB
@@ -118,6 +119,15 @@ def read_published(exports: str | Path, domains: Sequence[str]) -> dict[str, pd.
                     file=path,
                 )
             tables[name] = connection.execute(f'SELECT * FROM "{name}"').df()
+    extra = sorted(present - set(TABLE_COLUMNS))
+    if extra:
+        raise ValidationError(
+            "The DuckDB export holds tables beyond the published ones",
+            expected=", ".join(TABLE_COLUMNS),
+            found="also " + ", ".join(extra),
+            hint="only the four published tables may be exported; rerun the exports",
+            file=path,
+        )
     for name, contract in TABLE_COLUMNS.items():
         table = tables[name]
         wanted = [*contract, *(domains if name in (ESTIMATES, TRENDS) else ())]

@@ -1,11 +1,12 @@
 """Cross-wave assets, one partition per survey: published indicators, trends, status, exports."""
 
 import datetime as dt
+from pathlib import Path
 
 import dagster as dg
 import pandas as pd
 
-from perception import disclosure
+from perception import disclosure, readback
 from perception.dashboard import (
     build_dashboard,
     dashboard_figures,
@@ -218,9 +219,21 @@ def build_reporting_assets(
             indicators={i.id: i.label.model_dump() for i in indicators.indicators},
             benchmarks={k: b.label.model_dump() for k, b in indicators.benchmarks.items()},
         )
-        result = write_exports(
-            tables, project.folder(loaded, "exports"), run_id=context.run_id, labels=labels
-        )
+
+        def audit(files: Path) -> None:
+            """Read the written files back and audit them before they are published."""
+            readback.audit_outputs(loaded, indicators, rules, exports=files, published=folder)
+
+        try:
+            result = write_exports(
+                tables,
+                project.folder(loaded, "exports"),
+                run_id=context.run_id,
+                labels=labels,
+                check=audit,
+            )
+        except PerceptionError as error:
+            raise as_failure(error) from error
         same = all(
             (result.latest_dir / name).read_bytes() == (result.run_dir / name).read_bytes()
             for name in EXPORT_FILES
@@ -236,7 +249,21 @@ def build_reporting_assets(
         )
 
     @dg.asset(
-        deps=[exports], partitions_def=surveys, group_name="reporting", kinds={"plotly", "html"}
+        deps=[exports],
+        partitions_def=surveys,
+        group_name="reporting",
+        kinds={"plotly", "html"},
+        check_specs=[
+            dg.AssetCheckSpec(
+                "outputs_disclose_nothing",
+                asset="dashboard_html",
+                description="Read back from disk, the exports (CSV, Parquet, DuckDB, every "
+                "sheet of the workbook) and the dashboard's embedded data show no hidden cell "
+                "and no number beyond the audited tables, and the joint audit recovers none; "
+                "the dashboard is replaced only when they pass.",
+                blocking=True,
+            )
+        ],
     )
     def dashboard_html(
         context: dg.AssetExecutionContext, project: SurveyProject
@@ -264,6 +291,29 @@ def build_reporting_assets(
             generated_at=dt.datetime.now(dt.UTC).replace(microsecond=0),
             **options,  # type: ignore[arg-type]
         )
+        try:
+            readback.audit_outputs(
+                loaded,
+                indicators,
+                disclosure.load_disclosure_rules(project.disclosure_path(loaded)),
+                exports=project.folder(loaded, "exports") / "latest",
+                published=folder,
+                dashboard=out,
+            )
+        except PerceptionError as error:
+            out.unlink()  # the run's page may show what the audit refused
+            context.log.error(f"Dashboard not published (the last one stays):\n{error}")
+            return dg.MaterializeResult(
+                metadata={"path": dg.MetadataValue.path(str(project.dashboards(loaded)))},
+                check_results=[
+                    dg.AssetCheckResult(
+                        check_name="outputs_disclose_nothing",
+                        passed=False,
+                        metadata={"error": str(error)},
+                    )
+                ],
+            )
+        # Charts are drawn from the same published tables, which the audit just compared.
         images = project.dashboards(loaded) / "images"
         try:
             for lang in ("en", "fr"):
@@ -282,7 +332,8 @@ def build_reporting_assets(
             metadata={
                 "path": dg.MetadataValue.path(str(latest)),
                 "size_mb": round(latest.stat().st_size / 1e6, 2),
-            }
+            },
+            check_results=[dg.AssetCheckResult(check_name="outputs_disclose_nothing", passed=True)],
         )
 
     brief = build_brief_asset([benchmark_status, exports, dashboard_html], surveys)

@@ -142,6 +142,7 @@ def test_definitions_load_with_described_grouped_assets() -> None:
         "no_disclosure_risk",
         "one_status_per_indicator",
         "latest_is_this_run",
+        "outputs_disclose_nothing",
     }
     assert defs.resolve_schedule_def("weekly_reporting").job_name == "reporting_job"
     waves = [f"demo|{w.id}" for w in load_survey(PROJECT_ROOT / SURVEY_FILE).waves]

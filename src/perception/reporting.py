@@ -15,7 +15,7 @@ from perception.disclosure import (
 )
 from perception.indicators import IndicatorCatalogue
 from perception.status import benchmark_status, benchmark_summary
-from perception.trends import indicator_trends
+from perception.trends import adjust_published, bh_within, indicator_trends
 
 
 def gap_sides(indicators: IndicatorCatalogue) -> dict[str, GapSides]:
@@ -60,7 +60,23 @@ def publish_indicators(
         domains=domains,
         baseline=indicators.baselines(),
     )
-    return publish_tables(estimates, trends, rules, gaps=gap_sides(indicators))
+    published, changes = publish_tables(estimates, trends, rules, gaps=gap_sides(indicators))
+    return _published_gap_p_values(published), adjust_published(changes, indicators.directions())
+
+
+def _published_gap_p_values(published: pd.DataFrame) -> pd.DataFrame:
+    """Re-adjust the gaps' p-values over the published gaps of each wave and variant only.
+
+    As :func:`perception.trends.adjust_published` does for changes: a family holding a hidden
+    gap would let its published neighbours' adjusted p-values give the hidden one's away.
+    """
+    tested = (
+        published["type"].eq("gap")
+        & published["availability"].eq("estimated")
+        & ~published["suppressed"].astype(bool)
+        & published["p_value"].notna()
+    )
+    return published.assign(p_adjusted=bh_within(published, tested, ("survey", "wave", "variant")))
 
 
 def status_table(

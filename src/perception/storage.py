@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import os
 import tempfile
@@ -13,12 +14,21 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+TEMP_SUFFIX = ".tmp"
+
 
 def atomic_write(path: str | Path, write: Callable[[BinaryIO], object]) -> Path:
-    """Write through ``write`` to a temporary file beside ``path``, fsync, then rename over it."""
+    """Write through ``write`` to a temporary file beside ``path``, fsync, then rename over it.
+
+    First it deletes the hidden temporary files of ``path`` that an earlier write left behind
+    when it was killed (``SIGKILL`` runs no cleanup): one writer at a time per file.
+    """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    sweep_temporaries(target)
+    handle, temp = tempfile.mkstemp(
+        prefix=f".{target.name}.", suffix=TEMP_SUFFIX, dir=target.parent
+    )
     try:
         with os.fdopen(handle, "wb") as stream:
             write(stream)
@@ -31,6 +41,16 @@ def atomic_write(path: str | Path, write: Callable[[BinaryIO], object]) -> Path:
         raise
     fsync_dir(target.parent)
     return target
+
+
+def sweep_temporaries(path: Path) -> list[Path]:
+    """Delete the leftover temporary files of ``path`` (``.<name>.*.tmp`` beside it)."""
+    swept = []
+    for leftover in path.parent.glob(f".{glob.escape(path.name)}.*{TEMP_SUFFIX}"):
+        if leftover.is_file() and not leftover.is_symlink():
+            leftover.unlink(missing_ok=True)
+            swept.append(leftover)
+    return swept
 
 
 def write_parquet(

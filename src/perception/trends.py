@@ -63,6 +63,8 @@ _REQUIRED: tuple[str, ...] = (
     "n",
     "availability",
 )
+#: The columns that name one multiple-testing family of changes.
+FAMILY = ("survey", "comparison", "wave")
 _FLOATS: tuple[str, ...] = ("estimate", "se", "ci_low", "ci_high", "df", "p_value", "p_adjusted")
 _STRINGS: tuple[str, ...] = (
     "survey",
@@ -240,6 +242,46 @@ def _bh(p_values: pd.Series) -> pd.Series:
     return adjusted
 
 
+def bh_within(table: pd.DataFrame, tested: pd.Series, keys: Sequence[str]) -> pd.Series:
+    """Return Benjamini-Hochberg adjusted p-values within each ``keys`` family of ``tested`` rows.
+
+    Rows outside ``tested`` get NaN and take no part in any family.
+
+    References
+    ----------
+    .. [1] Benjamini, Y. and Hochberg, Y. (1995). Controlling the false discovery rate.
+       *Journal of the Royal Statistical Society B*, 57(1), 289-300.
+
+    """
+    adjusted = pd.Series(np.nan, index=table.index, dtype="float64")
+    rows = table[tested.to_numpy(dtype=bool)]
+    if len(rows):
+        adjusted[rows.index] = rows.groupby(list(keys), sort=False)["p_value"].transform(_bh)
+    return adjusted
+
+
+def adjust_published(
+    trends: pd.DataFrame, directions: Mapping[str, str], alpha: float = 0.05
+) -> pd.DataFrame:
+    """Re-adjust the p-values of published Table 2 over the published changes only.
+
+    :func:`indicator_trends` adjusts each family before disclosure control, so a published
+    ``p_adjusted`` (a minimum of ``m/j p_(j)`` over the family) could equal a hidden change's
+    scaled p-value and give its test statistic away. Here each family (same survey,
+    comparison and wave) holds only the changes that are shown, so every published adjusted
+    p-value is a function of published p-values; ``significant`` and ``direction`` follow.
+    Suppressed rows keep NA. The family is chosen by disclosure rules (cell sizes), never by
+    the p-values, so BH still controls the false discovery rate among the published changes.
+    """
+    out = trends.copy()
+    shown = ~out["suppressed"].astype(bool)
+    out["p_adjusted"] = bh_within(out, shown, FAMILY)
+    significant, direction = _verdict(out[shown], directions, alpha)
+    out.loc[shown, "significant"] = significant
+    out.loc[shown, "direction"] = direction
+    return out
+
+
 def _verdict(
     changes: pd.DataFrame, directions: Mapping[str, str], alpha: float
 ) -> tuple[pd.Series, pd.Series]:
@@ -377,9 +419,7 @@ def indicator_trends(
     )
     columns = [*keys, "benchmark", "type", "unit", "comparison", "wave", "reference_wave"]
     out = pairs[columns].assign(**change)
-    out["p_adjusted"] = out.groupby(["survey", "comparison", "wave"], sort=False)[
-        "p_value"
-    ].transform(_bh)
+    out["p_adjusted"] = bh_within(out, pd.Series(True, index=out.index), FAMILY)
     out["significant"], out["direction"] = _verdict(out, directions, alpha)
     n_a, n_b = pairs["n"].astype("Int64"), pairs["n_b"].astype("Int64")
     out["n"] = np.minimum(n_a, n_b)

@@ -36,7 +36,7 @@ import os
 import re
 import shutil
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -96,6 +96,7 @@ def write_exports(
     *,
     run_id: str,
     labels: ExportLabels,
+    check: Callable[[Path], object] | None = None,
 ) -> ExportResult:
     """Write the report-ready exports of a run, then replace ``latest`` with them.
 
@@ -104,7 +105,10 @@ def write_exports(
     (``indicators.xlsx``) and French (``indicators_fr.xlsx``), ``drivers.csv`` and
     ``drivers.parquet`` (the published drivers table) into ``out_root/runs/<run_id>/``, then
     copies them to ``out_root/latest/`` (see the module docstring for the exact sequence).
-    Rerunning with the same run id replaces that run's folder.
+    Rerunning with the same run id replaces that run's folder. ``check``, when given, is called
+    with the folder of the complete files before they become ``runs/<run_id>/``: an error it
+    raises leaves no run folder and ``latest/`` untouched (the pipeline reads the files back and
+    audits them there).
 
     Raises
     ------
@@ -133,6 +137,8 @@ def write_exports(
             _write_bytes(staging / name, workbook_bytes(checked, labels, lang))
         _write_csv(checked.drivers, staging / DRIVERS_CSV)
         write_parquet(checked.drivers, staging / DRIVERS_PARQUET)
+        if check is not None:
+            check(staging)
         run_dir = runs / run_id
         _replace_dir(staging, run_dir, token)
     except BaseException:

@@ -1,0 +1,574 @@
+"""Read a survey's published outputs back from disk and audit every number they show.
+
+:func:`perception.disclosure.audit_published` proves, from the tables it is given, that no
+small cell shows a value and that no hidden cell is recoverable by any linear combination of
+the published numbers. This module gives it the tables a reader actually gets, and proves that
+every other output shows nothing beyond them:
+
+1. The audited tables are the tables of ``exports/latest/indicators.duckdb`` (Tables 1-3,
+   the methodology and the drivers), read from disk. They go through the joint audit, the
+   status table included; a suppressed drivers row must show no value.
+2. Every tidy copy of a table (``indicators.csv`` and ``indicators.parquet``, Table 1;
+   ``drivers.csv`` and ``drivers.parquet``; the pipeline's ``published/*.parquet`` when given)
+   is compared with its audited table, cell by cell: a value where the audited table has NA is
+   a hidden cell shown; any other difference is a number that is not in the audited tables.
+3. The workbooks (``indicators.xlsx`` and ``indicators_fr.xlsx``, every sheet) and the
+   dashboard (the JSON embedded in its HTML, then the rest of the page) are presentations: each
+   is rebuilt from the audited tables by the writer that made it, and compared with the file,
+   cell by cell and number by number. Whatever a presentation shows that equals its rebuild is
+   a function of the audited tables alone, so it discloses nothing they do not; whatever
+   differs is reported with its sheet and
+   cell, or its figure and position.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import io
+import json
+import re
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from itertools import zip_longest
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+import openpyxl
+import pandas as pd
+from openpyxl.utils import get_column_letter
+
+from perception.config import Project
+from perception.dashboard import build_dashboard
+from perception.disclosure import DisclosureRules, GapSides, audit_published
+from perception.errors import PerceptionError, ValidationError, show_rows
+from perception.exports import TABLE_COLUMNS, ExportLabels, PublishedTables, check_tables
+from perception.exports.contract import DRIVERS, ESTIMATES, METHODOLOGY, STATUS, TRENDS
+from perception.exports.labels import Lang
+from perception.exports.workbook import FORMULA_PREFIXES, SUPPRESSED, workbook_bytes
+from perception.exports.writer import (
+    CSV,
+    DRIVERS_CSV,
+    DRIVERS_PARQUET,
+    DUCKDB,
+    PARQUET,
+    WORKBOOKS,
+)
+from perception.indicators import IndicatorCatalogue
+from perception.reporting import gap_sides
+
+__all__ = ["Finding", "audit_outputs", "find_disclosures", "read_published"]
+
+#: The pipeline's ``published/`` Parquet file of each table.
+PUBLISHED_FILES = {
+    ESTIMATES: "estimates.parquet",
+    TRENDS: "trends.parquet",
+    STATUS: "status.parquet",
+    METHODOLOGY: "methodology.parquet",
+    DRIVERS: "drivers.parquet",
+}
+_BLOB = re.compile(r'<script type="application/json" id="dashboard-data">(.*?)</script>', re.DOTALL)
+_STAMP = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}(?:[+-]\d{2}:\d{2}|Z)?")
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One thing an output shows that the audited tables do not allow."""
+
+    file: Path
+    table: str
+    column: str
+    rows: tuple[int, ...]
+    problem: str
+
+    def __str__(self) -> str:
+        """Render as ``file [table] column, rows …: problem``."""
+        rows = f", rows {show_rows(list(self.rows))}" if self.rows else ""
+        return f"{self.file} [{self.table}] {self.column}{rows}: {self.problem}"
+
+
+def read_published(exports: str | Path, domains: Sequence[str]) -> dict[str, pd.DataFrame]:
+    """Load the published tables from ``indicators.duckdb`` in ``exports``.
+
+    Columns keep the dtypes the pipeline writes (text as ``str``, domain and count columns as
+    ``Int64``, ``DATE`` columns as :class:`datetime.date`), so the writers accept them back.
+
+    Raises
+    ------
+    ValidationError
+        When the file is missing, lacks a table or a column of its contract, or holds another
+        table.
+
+    """
+    path = Path(exports) / DUCKDB
+    if not path.is_file():
+        raise ValidationError(
+            "The exports have no DuckDB file to audit",
+            expected=f"{DUCKDB} in the exports folder",
+            found="no such file",
+            hint="run the exports first (reporting_job)",
+            file=path,
+        )
+    tables: dict[str, pd.DataFrame] = {}
+    with duckdb.connect(str(path), read_only=True) as connection:
+        present = {str(row[0]) for row in connection.execute("SHOW TABLES").fetchall()}
+        for name in TABLE_COLUMNS:
+            if name not in present:
+                raise ValidationError(
+                    f"The DuckDB export lacks the table {name}",
+                    expected=", ".join(TABLE_COLUMNS),
+                    found=", ".join(sorted(present)) or "no table",
+                    hint="rerun the exports; never edit the published files by hand",
+                    file=path,
+                )
+            tables[name] = connection.execute(f'SELECT * FROM "{name}"').df()
+    extra = sorted(present - set(TABLE_COLUMNS))
+    if extra:
+        raise ValidationError(
+            "The DuckDB export holds tables beyond the published ones",
+            expected=", ".join(TABLE_COLUMNS),
+            found="also " + ", ".join(extra),
+            hint="only the published tables may be exported; rerun the exports",
+            file=path,
+        )
+    for name, contract in TABLE_COLUMNS.items():
+        table = tables[name]
+        wanted = [*contract, *(domains if name in (ESTIMATES, TRENDS) else ())]
+        missing = [c for c in wanted if c not in table.columns]
+        if missing:
+            raise ValidationError(
+                f"The DuckDB table {name} lacks columns of its contract",
+                expected=", ".join(wanted),
+                found="missing " + ", ".join(missing),
+                hint="rerun the exports; never edit the published files by hand",
+                file=path,
+                column=missing[0],
+            )
+        for column, sql in contract.items():
+            if sql == "DATE":
+                table[column] = pd.Series(
+                    [None if pd.isna(v) else pd.Timestamp(v).date() for v in table[column]],
+                    index=table.index,
+                    dtype=object,
+                )
+    return tables
+
+
+def audit_outputs(
+    project: Project,
+    indicators: IndicatorCatalogue,
+    rules: DisclosureRules,
+    *,
+    exports: str | Path,
+    published: str | Path | None = None,
+    dashboard: str | Path | None = None,
+) -> dict[str, pd.DataFrame]:
+    """Audit a survey's published outputs as read back from disk; return the audited tables.
+
+    ``exports`` is the folder of one run's export files (``exports/latest``), ``published``
+    the pipeline's ``published/`` folder and ``dashboard`` the dashboard's HTML file (both
+    optional). See the module docstring for what is checked.
+
+    Raises
+    ------
+    ValidationError
+        Naming the file, the table (or sheet, or figure), the column (or cell) and the rows of
+        each problem: a suppressed cell that shows a value in any output, an output number that
+        is not in the audited tables, a hidden cell that the published numbers recover, or a
+        published file that is missing or unreadable.
+
+    """
+    tables = read_published(exports, project.catalogue.domain_columns)
+    findings = find_disclosures(
+        tables,
+        rules,
+        gaps=gap_sides(indicators),
+        exports=Path(exports),
+        dashboard=None if dashboard is None else Path(dashboard),
+        published=None if published is None else Path(published),
+        labels=ExportLabels.from_config(
+            project.survey,
+            project.catalogue,
+            indicators={i.id: i.label.model_dump() for i in indicators.indicators},
+            benchmarks={k: b.label.model_dump() for k, b in indicators.benchmarks.items()},
+        ),
+        dashboard_inputs={
+            "catalogue": project.catalogue,
+            "survey": project.survey,
+            "benchmark_labels": {k: b.label for k, b in indicators.benchmarks.items()},
+        },
+    )
+    if findings:
+        first = findings[0]
+        raise ValidationError(
+            f"The published outputs disclose what disclosure control hides "
+            f"({len(findings)} problem(s))",
+            expected="every output shows only the numbers of the audited tables, and no hidden "
+            "cell is recoverable from them",
+            found="\n            ".join(str(f) for f in findings[:10]),
+            hint="do not hand the outputs out; rerun reporting_job so every output is written "
+            "from the disclosure-controlled tables, and report a problem that persists",
+            file=first.file,
+            column=f"{first.table}: {first.column}",
+            rows=list(first.rows),
+        )
+    return tables
+
+
+def find_disclosures(
+    tables: Mapping[str, pd.DataFrame],
+    rules: DisclosureRules,
+    *,
+    gaps: Mapping[str, GapSides],
+    exports: Path,
+    labels: ExportLabels,
+    dashboard: Path | None = None,
+    dashboard_inputs: Mapping[str, Any] | None = None,
+    published: Path | None = None,
+) -> list[Finding]:
+    """Return every problem of the outputs against the audited ``tables`` (empty: clean).
+
+    ``tables`` are the audited tables (:func:`read_published`); the other arguments as for
+    :func:`audit_outputs`, ``dashboard_inputs`` being the keyword arguments
+    :func:`~perception.dashboard.build_dashboard` needs beside the tables. The dashboard is
+    rebuilt from the ``published`` tables it was built from (they are first compared with the
+    audited tables), else from the audited tables.
+    """
+    findings = _joint_audit(tables, rules, gaps, exports / DUCKDB)
+    copies: list[tuple[Path, str]] = [
+        (exports / PARQUET, ESTIMATES),
+        (exports / CSV, ESTIMATES),
+        (exports / DRIVERS_PARQUET, DRIVERS),
+        (exports / DRIVERS_CSV, DRIVERS),
+    ]
+    if published is not None:
+        copies += [(published / stem, name) for name, stem in PUBLISHED_FILES.items()]
+    for path, name in copies:
+        findings += _compare_copy(path, name, tables[name])
+    for lang, workbook in WORKBOOKS.items():
+        findings += _compare_workbook(exports / workbook, tables, labels, lang)
+    if dashboard is not None:
+        source = dict(tables)
+        equal = not any(f.file.parent == published for f in findings)
+        if published is not None and equal:  # the dashboard's input, equal to the audited tables
+            with contextlib.suppress(OSError, ValueError):
+                source = {n: pd.read_parquet(published / f) for n, f in PUBLISHED_FILES.items()}
+        findings += _compare_dashboard(dashboard, source, dashboard_inputs or {})
+    return findings
+
+
+# --------------------------------------------------------------------------- audited tables
+
+
+def _joint_audit(
+    tables: Mapping[str, pd.DataFrame],
+    rules: DisclosureRules,
+    gaps: Mapping[str, GapSides],
+    path: Path,
+) -> list[Finding]:
+    """Run the joint disclosure audit on the audited tables, one finding per problem."""
+    problems = audit_published(
+        tables[ESTIMATES], tables[TRENDS], rules, gaps=gaps, status=tables[STATUS]
+    )
+    return [
+        Finding(
+            path,
+            STATUS if problem.startswith("status") else f"{ESTIMATES} + {TRENDS}",
+            _column_of(problem),
+            _rows_of(problem),
+            problem,
+        )
+        for problem in problems
+    ]
+
+
+def _rows_of(problem: str) -> tuple[int, ...]:
+    """Return the row numbers an audit line starts with (``rows 1, 2: …``, ``row 5 (…)``)."""
+    match = re.match(r"(?:status )?rows? ([\d, ]+)", problem)
+    if match is None:
+        return ()
+    return tuple(int(r) for r in match.group(1).replace(" ", "").split(",") if r)
+
+
+def _column_of(problem: str) -> str:
+    """Return the column an audit line is about."""
+    for column in ("dk_share", "change_previous", "change_baseline"):
+        if column in problem:
+            return column
+    if "recoverable" in problem:
+        return "estimate, n_weighted (joint solve)"
+    return "estimate" if "gap" in problem or "change" in problem else "value columns"
+
+
+# --------------------------------------------------------------------------- tidy copies
+
+
+def _compare_copy(path: Path, name: str, audited: pd.DataFrame) -> list[Finding]:
+    """Compare a tidy copy of a table with its audited table, cell by cell."""
+    try:
+        if path.suffix == ".csv":
+            found = pd.read_csv(
+                path,
+                encoding="utf-8-sig",
+                keep_default_na=False,
+                na_values=[""],
+            )
+        else:
+            found = pd.read_parquet(path)
+    except (OSError, ValueError) as error:
+        return [Finding(path, name, "-", (), f"cannot be read back ({error})")]
+    extra = [c for c in found.columns if c not in audited.columns]
+    missing = [c for c in audited.columns if c not in found.columns]
+    findings = [
+        Finding(path, name, column, (), what)
+        for columns, what in (
+            (extra, "column not in the audited tables"),
+            (missing, "column of the audited table missing"),
+        )
+        for column in columns
+    ]
+    if len(found) != len(audited):
+        return [
+            *findings,
+            Finding(
+                path, name, "-", (), f"{len(found)} rows; the audited table has {len(audited)}"
+            ),
+        ]
+    suppressed = _flags(audited, "suppressed")
+    for column in audited.columns:
+        if column not in found.columns:
+            continue
+        shown, differs = _differences(found[column], audited[column], csv=path.suffix == ".csv")
+        for mask, what in (
+            (shown & suppressed, "a suppressed cell shows a value"),
+            (shown & ~suppressed, "shows a value the audited table hides"),
+            (differs, "differs from the audited table (a number not in the audited tables)"),
+        ):
+            if mask.any():
+                rows = tuple(np.flatnonzero(mask).tolist())
+                findings.append(Finding(path, name, column, rows, what))
+    return findings
+
+
+def _flags(table: pd.DataFrame, column: str) -> np.ndarray[Any, np.dtype[np.bool_]]:
+    """Return a boolean column as an array (False where absent or NA)."""
+    if column not in table.columns:
+        return np.zeros(len(table), dtype=bool)
+    return np.asarray(table[column].fillna(False).to_numpy(dtype=bool), dtype=np.bool_)
+
+
+def _differences(
+    found: pd.Series, audited: pd.Series, *, csv: bool
+) -> tuple[np.ndarray[Any, np.dtype[np.bool_]], np.ndarray[Any, np.dtype[np.bool_]]]:
+    """Return where ``found`` shows a value the audited column hides, and where they differ."""
+    missing = audited.isna().to_numpy(dtype=bool)
+    present = found.notna().to_numpy(dtype=bool)
+    shown = missing & present
+    both = ~missing & present
+    gone = ~missing & ~present
+    if pd.api.types.is_bool_dtype(audited) or pd.api.types.is_numeric_dtype(audited):
+        a = audited.astype("float64").to_numpy(dtype=np.float64, na_value=np.nan)
+        f = pd.to_numeric(found.astype(object).map(_as_number), errors="coerce")
+        b = f.astype("float64").to_numpy(dtype=np.float64, na_value=np.nan)
+        unequal = both & ~(a == b)
+    else:
+        a_text = _texts(audited, csv=False)
+        f_text = _texts(found, csv=csv)
+        unequal = a_text != f_text
+        shown = missing & (f_text != "")
+        gone = np.zeros(len(found), dtype=bool)
+        unequal &= ~shown
+    return shown, unequal | gone
+
+
+def _as_number(value: object) -> object:
+    """Read ``True``/``False`` text (a CSV boolean) as 1/0; leave anything else."""
+    if isinstance(value, str) and value in ("True", "False"):
+        return float(value == "True")
+    if isinstance(value, (bool, np.bool_)):
+        return float(value)
+    return value
+
+
+def _texts(column: pd.Series, *, csv: bool) -> np.ndarray[Any, np.dtype[np.object_]]:
+    """Return a text or date column as comparable text (see :func:`_plain`)."""
+    if pd.api.types.is_string_dtype(column) and not csv:
+        return np.asarray(column.fillna("").astype(str).to_numpy(dtype=object))
+    values = column.astype(object).tolist()
+    return np.array([_plain(_unquoted(v) if csv else v) for v in values], dtype=object)
+
+
+def _plain(value: object) -> str:
+    """Return a text or date cell as text: NA and empty alike, dates and timestamps in ISO."""
+    if value is None or (not isinstance(value, str) and bool(pd.isna(value))):  # type: ignore[call-overload]
+        return ""
+    if isinstance(value, (dt.date, np.datetime64)):
+        return pd.Timestamp(value).isoformat()
+    return str(value)
+
+
+def _unquoted(value: object) -> object:
+    """Undo the CSV writer's apostrophe before a text a spreadsheet would run as a formula."""
+    if isinstance(value, str) and value.startswith("'") and value[1:].startswith(FORMULA_PREFIXES):
+        return value[1:]
+    return value
+
+
+# --------------------------------------------------------------------------- workbook
+
+
+def _compare_workbook(
+    path: Path, tables: Mapping[str, pd.DataFrame], labels: ExportLabels, lang: Lang
+) -> list[Finding]:
+    """Compare every sheet of a workbook with the workbook the audited tables give in ``lang``."""
+    try:
+        book = openpyxl.load_workbook(path, read_only=True)
+    except (OSError, ValueError, KeyError) as error:
+        return [Finding(path, "workbook", "-", (), f"cannot be read back ({error})")]
+    try:
+        checked = check_tables(
+            PublishedTables(
+                estimates=tables[ESTIMATES],
+                trends=tables[TRENDS],
+                status=tables[STATUS],
+                methodology=tables[METHODOLOGY],
+                drivers=tables[DRIVERS],
+            ),
+            labels.domains,
+        )
+        rebuilt = io.BytesIO(workbook_bytes(checked, labels, lang))
+        expected = openpyxl.load_workbook(rebuilt, read_only=True)
+    except PerceptionError as error:
+        return [Finding(path, "workbook", "-", (), f"cannot be rebuilt: {error.message}")]
+    findings = [
+        Finding(path, sheet, "-", (), "sheet not in the workbook the audited tables give")
+        for sheet in book.sheetnames
+        if sheet not in expected.sheetnames
+    ]
+    findings += [
+        Finding(path, sheet, "-", (), "sheet missing")
+        for sheet in expected.sheetnames
+        if sheet not in book.sheetnames
+    ]
+    for sheet in (s for s in book.sheetnames if s in expected.sheetnames):
+        rows = zip_longest(
+            book[sheet].iter_rows(values_only=True), expected[sheet].iter_rows(values_only=True)
+        )
+        for number, (found, wanted) in enumerate(rows, start=1):
+            cells = zip_longest(found or (), wanted or ())
+            for column, (value, want) in enumerate(cells, start=1):
+                if value == want:
+                    continue
+                where = " / ".join(str(v) for v in (found or ())[:3] if v is not None)
+                what = (
+                    f"shows {value!r} where the audited tables hide the cell (*)"
+                    if want == SUPPRESSED
+                    else f"shows {value!r}; the audited tables give {want!r}"
+                )
+                cell = f"cell {get_column_letter(column)}{number}"
+                findings.append(Finding(path, sheet, cell, (number,), f"{what} ({where})"))
+    return findings
+
+
+# --------------------------------------------------------------------------- dashboard
+
+
+def _compare_dashboard(
+    path: Path, tables: Mapping[str, pd.DataFrame], inputs: Mapping[str, Any]
+) -> list[Finding]:
+    """Compare the dashboard's embedded data, then its page, with the page the tables give."""
+    try:
+        page = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        return [Finding(path, "page", "-", (), f"cannot be read back ({error})")]
+    blob, stamp = _BLOB.search(page), _STAMP.search(page)
+    if blob is None or stamp is None:
+        return [Finding(path, "page", "-", (), "no embedded dashboard data or generation time")]
+    try:
+        data = json.loads(blob.group(1))
+    except ValueError as error:
+        return [Finding(path, "dashboard-data", "-", (), f"embedded JSON unreadable ({error})")]
+    with tempfile.TemporaryDirectory() as folder:
+        try:
+            rebuilt = build_dashboard(
+                tables,
+                out_path=Path(folder) / "dashboard.html",
+                generated_at=dt.datetime.fromisoformat(stamp.group(0)),
+                lang=data.get("lang", "en") if isinstance(data, dict) else "en",
+                **inputs,
+            ).read_text(encoding="utf-8")
+        except PerceptionError as error:
+            return [Finding(path, "page", "-", (), f"cannot be rebuilt: {error.message}")]
+    match = _BLOB.search(rebuilt)
+    assert match is not None  # the page writer always embeds its data
+    findings = [
+        Finding(path, table, column, rows, what)
+        for table, column, rows, what in _tree_differences(data, json.loads(match.group(1)), [])
+    ]
+    if not findings:
+        outside = (page[: blob.start()] + page[blob.end() :]).splitlines()
+        theirs = (rebuilt[: match.start()] + rebuilt[match.end() :]).splitlines()
+        for line, (a, b) in enumerate(zip(outside, theirs, strict=False), start=1):
+            if a != b:
+                findings.append(
+                    Finding(
+                        path,
+                        "page",
+                        f"line {line}",
+                        (),
+                        "differs from the page the audited tables give",
+                    )
+                )
+                break
+        else:
+            if len(outside) != len(theirs):
+                findings.append(
+                    Finding(
+                        path,
+                        "page",
+                        "-",
+                        (),
+                        "has other lines than the page the audited tables give",
+                    )
+                )
+    return findings
+
+
+def _tree_differences(
+    found: object, wanted: object, path: list[str | int]
+) -> Iterator[tuple[str, str, tuple[int, ...], str]]:
+    """Yield (figure, field, position, problem) for each leaf where two JSON trees differ."""
+    if isinstance(found, dict) and isinstance(wanted, dict):
+        for key in sorted(set(found) | set(wanted), key=str):
+            if key not in wanted:
+                yield (*_place([*path, key]), "not in the page the audited tables give")
+            elif key not in found:
+                yield (*_place([*path, key]), "missing")
+            else:
+                yield from _tree_differences(found[key], wanted[key], [*path, key])
+    elif isinstance(found, list) and isinstance(wanted, list):
+        if len(found) != len(wanted):
+            yield (*_place(path), f"{len(found)} values; the audited tables give {len(wanted)}")
+        for index, (a, b) in enumerate(zip(found, wanted, strict=False)):
+            yield from _tree_differences(a, b, [*path, index])
+    elif found != wanted or type(found) is not type(wanted):
+        hidden = "where the audited tables hide it " if wanted is None else ""
+        yield (*_place(path), f"shows {found!r} {hidden}(the audited tables give {wanted!r})")
+
+
+def _place(path: Sequence[str | int]) -> tuple[str, str, tuple[int, ...]]:
+    """Split a JSON path into its figure (``figures/en/<key>``), field and position."""
+    parts = list(path)
+    rows: tuple[int, ...] = ()
+    last = parts[-1] if parts else None
+    if isinstance(last, int):
+        rows = (last,)
+        parts.pop()
+    depth = 3 if parts[:1] == ["figures"] else 1
+    table = "/".join(str(p) for p in parts[:depth]) or "dashboard-data"
+    field = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in parts[depth:])
+    field = field.removeprefix(".")
+    return table, field or "-", rows

@@ -370,7 +370,7 @@ def indicator_meta_frame(meta: pd.DataFrame | Mapping[str, Mapping[str, Any]]) -
 # --------------------------------------------------------------------------- formatting
 
 
-_MONTHS = {
+MONTHS: dict[Lang, list[str]] = {
     "en": [
         "January",
         "February",
@@ -400,12 +400,13 @@ _MONTHS = {
         "décembre",
     ],
 }
+"""Month names by language, the one source for every date written for people."""
 
 
 def format_date(value: dt.date, lang: Lang) -> str:
     """Write a date for people: ``"30 June 2027"`` / ``"30 juin 2027"`` (``"1er"`` in French)."""
     day = "1er" if lang == "fr" and value.day == 1 else str(value.day)
-    return f"{day} {_MONTHS[lang][value.month - 1]} {value.year}"
+    return f"{day} {MONTHS[lang][value.month - 1]} {value.year}"
 
 
 def _number(value: float, decimals: int, lang: Lang, sign: bool = False) -> str:

@@ -23,11 +23,12 @@ from perception.brief.config import BriefConfig, Templates
 from perception.config import Catalogue, Label, SurveyConfig
 from perception.dashboard.data import Cell, Change, DashboardData, prepare
 from perception.dashboard.data import Indicator as IndicatorView
-from perception.dashboard.text import LANGS, Lang, full_date, month_year, number, percent_sign, ui
+from perception.dashboard.text import LANGS, Lang, month_year, number, percent_sign, ui
 from perception.errors import ConfigError
 from perception.exports.labels import text as export_text
 from perception.indicators import IndicatorCatalogue
 from perception.indicators.config import NATIONAL as NATIONAL_SET
+from perception.status import format_date
 
 FLAG_OPEN, FLAG_CLOSE, SUPPRESSED_MARK = "(", ")", "*"
 _IMAGE_TITLES = {"gaps": "gaps_title", "trends": "trends", "map": "map", "heatmap": "heatmap_title"}
@@ -147,8 +148,8 @@ def _gaps(
             p = float(national["p_adjusted"].astype("float64").get(ind.id, math.nan))
             excludes = cell.ci_low > 0 or cell.ci_high < 0
             significant = bool(p < rules.ALPHA and excludes)
-        codes = data.catalogue.codes(ind.by)
-        out[ind.id] = (codes[ind.a], codes[ind.b], significant)
+        group = data.catalogue.group_label
+        out[ind.id] = (group(ind.by, ind.a), group(ind.by, ind.b), significant)
     return out
 
 
@@ -398,7 +399,7 @@ class _Builder:
         for config in self.data.survey.waves:
             if config.id == wave and config.fieldwork is not None:
                 ends = (config.fieldwork.start, config.fieldwork.end)
-                return " – ".join(full_date(d, self.lang) for d in ends)
+                return " – ".join(format_date(d, self.lang) for d in ends)
         return ""
 
     # ------------------------------------------------------------------ images

@@ -28,7 +28,7 @@ from perception.dashboard.figures import Spec
 from perception.dashboard.findings import GroupFinding, group_findings, widening_gaps
 from perception.dashboard.geo import GEO_ASSETS_SCRIPT, GeoJson
 from perception.dashboard.text import FLAG_MARK, LANGS, SUPPRESSED, UI, Lang, number, pick, ui
-from perception.status import STATUS_DEFINITIONS, STATUSES, format_date, status_tally
+from perception.status import MONTHS, STATUS_DEFINITIONS, STATUSES, format_date, status_tally
 
 __all__ = ["render_page"]
 
@@ -74,20 +74,7 @@ PLOTLY_FR = {
     "format": {
         "days": ["dimanche", "lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi"],
         "shortDays": ["dim.", "lun.", "mar.", "mer.", "jeu.", "ven.", "sam."],
-        "months": [
-            "janvier",
-            "février",
-            "mars",
-            "avril",
-            "mai",
-            "juin",
-            "juillet",
-            "août",
-            "septembre",
-            "octobre",
-            "novembre",
-            "décembre",
-        ],
+        "months": MONTHS["fr"],
         "shortMonths": [
             "janv.",
             "févr.",

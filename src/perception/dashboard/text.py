@@ -13,7 +13,7 @@ from datetime import date
 from typing import Literal
 
 from perception.config import Label
-from perception.status import STATUSES, status_label
+from perception.status import MONTHS, STATUSES, status_label
 
 Lang = Literal["en", "fr"]
 LANGS: tuple[Lang, ...] = ("en", "fr")
@@ -381,44 +381,6 @@ def interval(low: str, high: str, lang: Lang) -> str:
     return f"[{low}, {high}]" if lang == "en" else f"[{low}\u202f; {high}]"
 
 
-MONTHS: dict[Lang, tuple[str, ...]] = {
-    "en": (
-        "January",
-        "February",
-        "March",
-        "April",
-        "May",
-        "June",
-        "July",
-        "August",
-        "September",
-        "October",
-        "November",
-        "December",
-    ),
-    "fr": (
-        "janvier",
-        "février",
-        "mars",
-        "avril",
-        "mai",
-        "juin",
-        "juillet",
-        "août",
-        "septembre",
-        "octobre",
-        "novembre",
-        "décembre",
-    ),
-}
-
-
 def month_year(when: date, lang: Lang) -> str:
     """Write a month as a report dates it: ``August 2026``, ``août 2026``."""
     return f"{MONTHS[lang][when.month - 1]} {when.year}"
-
-
-def full_date(when: date, lang: Lang) -> str:
-    """Write a day as a report dates it: ``3 March 2025``, ``1er mars 2025``."""
-    day = "1er" if lang == "fr" and when.day == 1 else str(when.day)
-    return f"{day} {month_year(when, lang)}"

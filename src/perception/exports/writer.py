@@ -144,7 +144,7 @@ def write_exports(
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    latest = _publish_latest(run_dir, Path(out_root), token)
+    latest = _publish_latest([run_dir / n for n in EXPORT_FILES], Path(out_root), token)
     return ExportResult(
         run_dir=run_dir,
         latest_dir=latest,
@@ -243,14 +243,14 @@ def _load_table(
         connection.unregister("published_source")
 
 
-def _publish_latest(run_dir: Path, out_root: Path, token: str) -> Path:
-    """Copy a complete run folder to ``latest`` and swap it in (module docstring, steps 3-4)."""
+def _publish_latest(sources: Sequence[Path], out_root: Path, token: str) -> Path:
+    """Copy complete files into a new ``latest`` and swap it in (module docstring, steps 3-4)."""
     staging = out_root / f".{LATEST}.tmp-{token}"
     staging.mkdir()
     latest = out_root / LATEST
     try:
-        for name in EXPORT_FILES:
-            _copy_synced(run_dir / name, staging / name)
+        for source in sources:
+            _copy_synced(source, staging / source.name)
         fsync_dir(staging)
         _replace_dir(staging, latest, token)
     except BaseException:
@@ -308,20 +308,7 @@ def add_to_latest(
     run_dir.mkdir(parents=True, exist_ok=True)
     for name, content in files.items():
         _write_bytes(run_dir / name, content)
-    token = uuid.uuid4().hex[:12]
     latest = root / LATEST
-    staging = root / f".{LATEST}.tmp-{token}"
-    staging.mkdir()
-    try:
-        kept = [] if not latest.is_dir() else sorted(p for p in latest.iterdir() if p.is_file())
-        for path in kept:
-            if path.name not in replaces and path.name not in files:
-                _copy_synced(path, staging / path.name)
-        for name in files:
-            _copy_synced(run_dir / name, staging / name)
-        fsync_dir(staging)
-        _replace_dir(staging, latest, token)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    return latest
+    current = sorted(p for p in latest.iterdir() if p.is_file()) if latest.is_dir() else []
+    kept = [p for p in current if p.name not in replaces and p.name not in files]
+    return _publish_latest([*kept, *(run_dir / n for n in files)], root, uuid.uuid4().hex[:12])

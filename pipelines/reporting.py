@@ -11,7 +11,7 @@ from perception.dashboard import (
     build_dashboard,
     dashboard_figures,
     export_images,
-    question_wording,
+    page_inputs,
 )
 from perception.errors import PerceptionError
 from perception.exports import (
@@ -278,18 +278,12 @@ def build_reporting_assets(
             for name, stem in DASHBOARD_TABLES.items()
         }
         out = project.dashboards(loaded) / "runs" / f"{context.run_id}.html"
-        options = {
-            "catalogue": loaded.catalogue,
-            "survey": survey,
-            "benchmark_labels": {k: b.label for k, b in indicators.benchmarks.items()},
-            "geojson_path": survey.resolve(survey.geojson) if survey.geojson else None,
-        }
+        inputs = page_inputs(survey, loaded.catalogue, indicators)
         build_dashboard(
             tables,
             out_path=out,
-            questions=question_wording(indicators, loaded.catalogue),
             generated_at=dt.datetime.now(dt.UTC).replace(microsecond=0),
-            **options,  # type: ignore[arg-type]
+            **inputs,
         )
         try:
             readback.audit_outputs(
@@ -317,7 +311,8 @@ def build_reporting_assets(
         images = project.dashboards(loaded) / "images"
         try:
             for lang in ("en", "fr"):
-                figures = dashboard_figures(tables, lang=lang, **options)  # type: ignore[arg-type]
+                options = {k: v for k, v in inputs.items() if k != "questions"}
+                figures = dashboard_figures(tables, lang=lang, **options)
                 export_images(_report_views(figures), images / lang)
         except PerceptionError as error:  # e.g. no Chromium: the dashboard itself is still fine
             context.log.warning(f"Chart images were not exported:\n{error}")

@@ -127,7 +127,7 @@ def _status_with(
 
 def test_a_nonprobability_latest_wave_never_sets_a_status() -> None:
     """A clear gain and a target met in an SMS wave give insufficient evidence, saying why."""
-    meta = _meta(up={}, met={"target": 0.3})
+    meta = _meta(up={"target": 0.9}, met={"target": 0.3})
     series = {
         "up": {"w1": (0.40, 0.01), "w3": (0.50, 0.01)},
         "met": {"w1": (0.40, 0.01), "w3": (0.50, 0.01)},
@@ -142,7 +142,7 @@ def test_a_nonprobability_latest_wave_never_sets_a_status() -> None:
 
 def test_a_nonprobability_baseline_decides_nothing_but_the_target_still_can() -> None:
     """A change since an SMS baseline decides nothing; a probability wave past the target does."""
-    meta = _meta(up={}, met={"target": 0.3})
+    meta = _meta(up={"target": 0.9}, met={"target": 0.3})
     series = {
         "up": {"w1": (0.40, 0.01), "w3": (0.50, 0.01)},
         "met": {"w1": (0.40, 0.01), "w3": (0.50, 0.01)},

@@ -26,13 +26,13 @@ import pytest
 from statsmodels.stats.multitest import multipletests
 
 from perception.config import Project, load_project
-from perception.dashboard import build_dashboard
+from perception.dashboard import build_dashboard, page_inputs
 from perception.demo import generate
 from perception.disclosure import DisclosureRules, load_disclosure_rules, recoverable
 from perception.errors import ValidationError
 from perception.exports import ExportLabels, PublishedTables, write_exports
 from perception.indicators import IndicatorCatalogue, load_indicators
-from perception.readback import audit_outputs, read_published
+from perception.readback import PUBLISHED_FILES, audit_outputs, read_published
 from perception.reporting import gap_sides
 from perception.storage import write_parquet
 from pipelines.definitions import PROJECT_ROOT, build_definitions
@@ -285,13 +285,8 @@ def test_extra_table_in_the_duckdb_file_is_caught(run: Run, tmp_path: Path) -> N
 def _republish(run: Run, tables: dict[str, pd.DataFrame], to: Path) -> Outputs:
     """Write ``tables`` through the real writers: published tables, exports and dashboard."""
     published = to / "published"
-    for name, stem in (
-        ("indicator_estimates", "estimates"),
-        ("indicator_trends", "trends"),
-        ("benchmark_status", "status"),
-        ("methodology", "methodology"),
-    ):
-        write_parquet(tables[name], published / f"{stem}.parquet")
+    for name, file in PUBLISHED_FILES.items():
+        write_parquet(tables[name], published / file)
     labels = ExportLabels.from_config(
         run.project.survey,
         run.project.catalogue,
@@ -304,26 +299,17 @@ def _republish(run: Run, tables: dict[str, pd.DataFrame], to: Path) -> Outputs:
             trends=tables["indicator_trends"],
             status=tables["benchmark_status"],
             methodology=tables["methodology"],
+            drivers=tables["indicator_drivers"],
         ),
         to / "exports",
         run_id="tampered",
         labels=labels,
     )
     dashboard = build_dashboard(
-        {
-            n: pd.read_parquet(published / f"{s}.parquet")
-            for n, s in (
-                ("indicator_estimates", "estimates"),
-                ("indicator_trends", "trends"),
-                ("benchmark_status", "status"),
-                ("methodology", "methodology"),
-            )
-        },
-        catalogue=run.project.catalogue,
-        survey=run.project.survey,
-        benchmark_labels={k: b.label for k, b in run.indicators.benchmarks.items()},
+        {n: pd.read_parquet(published / f) for n, f in PUBLISHED_FILES.items()},
         out_path=to / "dashboard.html",
         generated_at=dt.datetime(2026, 9, 1, 12, 0, tzinfo=dt.UTC),
+        **page_inputs(run.project.survey, run.project.catalogue, run.indicators),
     )
     return Outputs(result.latest_dir, published, dashboard)
 
@@ -332,13 +318,7 @@ def test_unhidden_dk_share_that_recovers_a_hidden_cell_is_caught(run: Run, tmp_p
     """It shows a hidden cell's dk_share, from which its hidden "excl_dk" twin follows."""
     domains = list(run.project.catalogue.domain_columns)
     tables = {
-        n: pd.read_parquet(run.processed / "published" / f"{s}.parquet")
-        for n, s in (
-            ("indicator_estimates", "estimates"),
-            ("indicator_trends", "trends"),
-            ("benchmark_status", "status"),
-            ("methodology", "methodology"),
-        )
+        n: pd.read_parquet(run.processed / "published" / f) for n, f in PUBLISHED_FILES.items()
     }
     estimates, trends = tables["indicator_estimates"], tables["indicator_trends"]
     truth = estimates[KEYS + domains].merge(run.true_values(), on=KEYS + domains, how="left")

@@ -42,7 +42,7 @@ import pandas as pd
 from openpyxl.utils import get_column_letter
 
 from perception.config import Project
-from perception.dashboard import build_dashboard
+from perception.dashboard import build_dashboard, page_inputs
 from perception.disclosure import DisclosureRules, GapSides, audit_published
 from perception.errors import PerceptionError, ValidationError, show_rows
 from perception.exports import TABLE_COLUMNS, ExportLabels, PublishedTables, check_tables
@@ -71,7 +71,7 @@ PUBLISHED_FILES = {
     DRIVERS: "drivers.parquet",
 }
 _BLOB = re.compile(r'<script type="application/json" id="dashboard-data">(.*?)</script>', re.DOTALL)
-_STAMP = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}(?:[+-]\d{2}:\d{2}|Z)?")
+_STAMP = re.compile(r'<meta name="generated" content="([^"]+)">')
 
 
 @dataclass(frozen=True)
@@ -170,7 +170,8 @@ def audit_outputs(
 
     ``exports`` is the folder of one run's export files (``exports/latest``), ``published``
     the pipeline's ``published/`` folder and ``dashboard`` the dashboard's HTML file (both
-    optional). See the module docstring for what is checked.
+    optional). The dashboard is rebuilt with :func:`~perception.dashboard.page_inputs`, as the
+    pipeline builds it. See the module docstring for what is checked.
 
     Raises
     ------
@@ -195,11 +196,7 @@ def audit_outputs(
             indicators={i.id: i.label.model_dump() for i in indicators.indicators},
             benchmarks={k: b.label.model_dump() for k, b in indicators.benchmarks.items()},
         ),
-        dashboard_inputs={
-            "catalogue": project.catalogue,
-            "survey": project.survey,
-            "benchmark_labels": {k: b.label for k, b in indicators.benchmarks.items()},
-        },
+        dashboard_inputs=page_inputs(project.survey, project.catalogue, indicators),
     )
     if findings:
         first = findings[0]
@@ -496,7 +493,7 @@ def _compare_dashboard(
             rebuilt = build_dashboard(
                 tables,
                 out_path=Path(folder) / "dashboard.html",
-                generated_at=dt.datetime.fromisoformat(stamp.group(0)),
+                generated_at=dt.datetime.fromisoformat(stamp.group(1)),
                 lang=data.get("lang", "en") if isinstance(data, dict) else "en",
                 **inputs,
             ).read_text(encoding="utf-8")

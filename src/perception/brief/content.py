@@ -31,7 +31,13 @@ from perception.indicators.config import NATIONAL as NATIONAL_SET
 from perception.status import format_date
 
 FLAG_OPEN, FLAG_CLOSE, SUPPRESSED_MARK = "(", ")", "*"
-_IMAGE_TITLES = {"gaps": "gaps_title", "trends": "trends", "map": "map", "heatmap": "heatmap_title"}
+_IMAGE_TITLES = {
+    "gaps": "gaps_title",
+    "trends": "trends",
+    "map": "map",
+    "heatmap": "heatmap",
+    "drivers": "drivers",
+}
 
 
 @dataclass(frozen=True)

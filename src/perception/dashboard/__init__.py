@@ -17,7 +17,12 @@ figure also exports to PNG and SVG.
 
 from __future__ import annotations
 
-from perception.dashboard.build import build_dashboard, dashboard_figures, question_wording
+from perception.dashboard.build import (
+    build_dashboard,
+    dashboard_figures,
+    page_inputs,
+    question_wording,
+)
 from perception.dashboard.data import TABLES
 from perception.dashboard.geo import load_geojson
 from perception.dashboard.images import export_images
@@ -28,5 +33,6 @@ __all__ = [
     "dashboard_figures",
     "export_images",
     "load_geojson",
+    "page_inputs",
     "question_wording",
 ]

@@ -6,7 +6,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import pandas as pd
 
@@ -97,6 +97,23 @@ def question_wording(
         if wording:
             out[ind.id] = wording
     return out
+
+
+def page_inputs(
+    survey: SurveyConfig, catalogue: Catalogue, indicators: IndicatorCatalogue
+) -> dict[str, Any]:
+    """Return the keyword arguments of :func:`build_dashboard` beside the tables and times.
+
+    The pipeline builds the page with them and the readback audit rebuilds it with them;
+    :func:`dashboard_figures` takes the same without ``questions``.
+    """
+    return {
+        "catalogue": catalogue,
+        "survey": survey,
+        "benchmark_labels": {k: b.label for k, b in indicators.benchmarks.items()},
+        "geojson_path": survey.resolve(survey.geojson) if survey.geojson else None,
+        "questions": question_wording(indicators, catalogue),
+    }
 
 
 def dashboard_figures(

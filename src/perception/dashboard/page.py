@@ -361,6 +361,7 @@ def render_page(
             '<meta charset="utf-8">',
             f'<meta http-equiv="Content-Security-Policy" content="{CSP}">',
             '<meta name="viewport" content="width=device-width, initial-scale=1">',
+            f'<meta name="generated" content="{generated_at.isoformat()}">',
             page_title,
             f"<style>{STYLE}</style>",
             "</head>",

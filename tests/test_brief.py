@@ -390,9 +390,9 @@ def test_headline_table_marks_flagged_and_suppressed_cells(demo: Demo) -> None:
     hidden_region = next(k for k in rows if k.startswith("Region: "))
     assert rows[hidden_region][1:] == ("*", "", "")
     assert rows["National"][1:] == ("*", "", "")
-    woman = rows["Gender: Woman"]
+    woman = rows["Gender: Women"]
     assert woman[1].startswith("(") and woman[1].endswith(")") and woman[2].startswith("(")
-    assert rows["Gender: Man"][1][0].isdigit()
+    assert rows["Gender: Men"][1][0].isdigit()
     assert len(truth) == 4  # the two hidden cells, in both variants (all, excl_dk)
 
 

@@ -593,7 +593,7 @@ def test_benchmark_sheet_shows_previous_and_latest_waves_with_ci(
     assert "Wave 2 (November 2025): estimate" in header
     assert "Wave 3 (August 2026): 95% CI low" in header
     assert "Change since Wave 2 (November 2025)" in header
-    row = _row(sheet, INDICATORS["incl_feel_included"][4], "Gender: Woman")
+    row = _row(sheet, INDICATORS["incl_feel_included"][4], "Women")
     e = tables.estimates
     source = e[
         (e["indicator"] == "incl_feel_included")
@@ -684,8 +684,8 @@ def test_a_change_that_rounds_to_zero_is_never_minus_zero(
 def test_domain_labels_come_from_the_catalogue(workbook: openpyxl.Workbook) -> None:
     """It names domains with the catalogue's labels, crossed sets joined by ×."""
     domains = {row[2].value for row in workbook["inclusion"].iter_rows(min_row=4)}
-    assert {"National", "Gender: Woman", "Region: Northern Highlands"} <= domains
-    assert "Gender: Man × Region: Lake District" in domains
+    assert {"National", "Women", "Northern Highlands"} <= domains
+    assert "Men, Lake District" in domains
     breakdowns = {row[1].value for row in workbook["inclusion"].iter_rows(min_row=4)}
     assert "Gender × Region" in breakdowns
 
@@ -698,15 +698,15 @@ def test_suppressed_cells_show_a_star_and_flagged_cells_parentheses(
     header = _header(sheet)
     label = INDICATORS["incl_feel_included"][4]
     estimate = header.index("Wave 3 (August 2026): estimate")
-    hidden = _row(sheet, label, "Gender: Woman × Region: Lake District")
+    hidden = _row(sheet, label, "Women, Lake District")
     assert [c.value for c in hidden[estimate : estimate + 3]] == ["*", "*", "*"]
     assert hidden[estimate + 3].value == 20
-    complement = _row(sheet, label, "Gender: Man × Region: Lake District")
+    complement = _row(sheet, label, "Men, Lake District")
     assert complement[estimate].value == "*"
     change = header.index("Change since Wave 2 (November 2025)")
     assert complement[change].value == "*"
     assert complement[header.index("Trend")].value == "*"
-    flagged = _row(sheet, label, "Gender: Man × Region: Northern Highlands")
+    flagged = _row(sheet, label, "Men, Northern Highlands")
     e = tables.estimates
     source = e[
         (e["indicator"] == "incl_feel_included")
@@ -739,7 +739,7 @@ def test_gaps_are_in_percentage_points_and_missing_items_are_marked(
     ].iloc[0]
     assert gap[estimate].value == pytest.approx(100 * source["estimate"])
     assert '" pp"' in gap[estimate].number_format
-    empty = _row(sheet, INDICATORS["incl_index"][4], "Gender: Woman × Region: Northern Highlands")
+    empty = _row(sheet, INDICATORS["incl_index"][4], "Women, Northern Highlands")
     assert empty[estimate].value == "–"
     violence = workbook["violence"]
     previous = _header(violence).index("Wave 2 (November 2025): estimate")
@@ -796,7 +796,7 @@ def test_french_workbook_uses_french_labels(
     book = openpyxl.load_workbook(tmp_path / "latest" / "indicators_fr.xlsx")
     assert book.sheetnames == ["Statut", "inclusion", "violence", "Méthodologie", "Facteurs"]
     domains = {row[2].value for row in book["inclusion"].iter_rows(min_row=4)}
-    assert "Sexe: Femme" in domains
+    assert "Femmes" in domains
     assert str(book["inclusion"]["A2"].value).startswith("Critère à moyen terme.")
     assert _header(book["inclusion"])[0] == "Indicateur"
     assert book["Méthodologie"]["L4"].value.startswith("Erreurs types par linéarisation")

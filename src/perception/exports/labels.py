@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal, TypeVar
 
 import pandas as pd
@@ -28,8 +28,10 @@ class ExportLabels:
     """Labels of everything the workbook names, each as ``{"en": ..., "fr": ...}``.
 
     ``variables`` and ``codes`` label the survey's domain columns, in table order, and their
-    codes (from the variable catalogue, see :meth:`from_config`); ``indicators`` and
-    ``benchmarks`` come from the indicator catalogue; ``survey`` is the survey's title.
+    codes (from the variable catalogue, see :meth:`from_config`); ``groups`` names a code as a
+    group of people ("Women"; the catalogue's ``groups:``, else the code's label);
+    ``indicators`` and ``benchmarks`` come from the indicator catalogue; ``survey`` is the
+    survey's title.
     """
 
     survey: Text
@@ -37,6 +39,7 @@ class ExportLabels:
     benchmarks: Mapping[str, Text]
     variables: Mapping[str, Text]
     codes: Mapping[str, Mapping[int, Text]]
+    groups: Mapping[str, Mapping[int, Text]] = field(default_factory=dict)
 
     @classmethod
     def from_config(
@@ -58,6 +61,12 @@ class ExportLabels:
                 c: {code: label.model_dump() for code, label in catalogue.codes(c).items()}
                 for c in domains
             },
+            groups={
+                c: {
+                    code: catalogue.group_label(c, code).model_dump() for code in catalogue.codes(c)
+                }
+                for c in domains
+            },
         )
 
     @property
@@ -72,11 +81,11 @@ class ExportLabels:
         return " × ".join(self.variables[c][lang] for c in set_columns(domain_set))
 
     def domain(self, domain_set: str, codes: Mapping[str, int], lang: Lang) -> str:
-        """Name a domain: ``National``, ``Gender: Woman`` or ``Gender: Woman × Region: Nord``."""
+        """Name a domain for people: ``National``, ``Women`` or ``Women, 18-24, Lake District``."""
         if domain_set == NATIONAL:
             return text("national", lang)
-        return " × ".join(
-            f"{self.variables[c][lang]}: {self.codes[c][codes[c]][lang]}"
+        return ", ".join(
+            (self.groups.get(c, {}).get(codes[c]) or self.codes[c][codes[c]])[lang]
             for c in set_columns(domain_set)
         )
 

@@ -512,6 +512,26 @@ def test_parquet_round_trips(exported: Path, tables: PublishedTables) -> None:
     pd.testing.assert_frame_equal(back, tables.estimates)
 
 
+def test_duckdb_tables_and_columns_say_what_they_hold(exported: Path) -> None:
+    """Every DuckDB table and column carries a comment; domain columns and changes say theirs."""
+    with duckdb.connect(str(exported / "latest" / "indicators.duckdb"), read_only=True) as con:
+        tables = dict(
+            con.execute(
+                "SELECT table_name, comment FROM duckdb_tables() WHERE NOT internal"
+            ).fetchall()
+        )
+        columns = con.execute(
+            "SELECT table_name, column_name, comment FROM duckdb_columns() WHERE NOT internal"
+        ).fetchall()
+    assert len(tables) == 5 and all(tables.values())
+    assert "Table 1" in tables["indicator_estimates"]
+    described = {(table, column): comment for table, column, comment in columns}
+    assert all(described.values()), [k for k, v in described.items() if not v]
+    assert described[("indicator_estimates", "gender")].startswith("Code of the domain")
+    assert "change" in described[("indicator_trends", "estimate")]
+    assert "marginal effect" in described[("indicator_drivers", "estimate")]
+
+
 def test_duckdb_round_trips_with_portable_types(exported: Path, tables: PublishedTables) -> None:
     """It stores the four tables in DuckDB with plain SQL types, reading back equal."""
     expected = {

@@ -186,6 +186,128 @@ TABLE_KEYS: Mapping[str, tuple[str, ...]] = {
 ``domain_set``); a repeated key means it is not an aggregate table."""
 
 
+TABLE_DESCRIPTIONS: Mapping[str, str] = {
+    ESTIMATES: "Table 1: every indicator by wave, variant (don't know kept or excluded) and "
+    "domain, with its design-based standard error and 95% confidence interval, after "
+    "disclosure control.",
+    TRENDS: "Table 2: the change of every indicator × domain since the previous wave and the "
+    "baseline, with its interval and Benjamini-Hochberg adjusted p-value, after disclosure "
+    "control.",
+    STATUS: "Table 3: each indicator's benchmark status (achieved, on track, off track, "
+    "insufficient evidence, no target) with the sentence that explains it.",
+    METHODOLOGY: "One row per wave: fieldwork, provider, sample size, design effect, margin "
+    "of error, weighting, sample design, variance method and the disclosure rules.",
+    DRIVERS: "Survey-weighted regression of an indicator on its drivers: average marginal "
+    "effect of each group against its reference group; associations, not causes.",
+}
+"""What each published table holds: the comment of its DuckDB table."""
+
+COLUMN_DESCRIPTIONS: Mapping[str, str] = {
+    "survey": "Survey id (config survey.yaml).",
+    "wave": "Wave id.",
+    "indicator": "Indicator id (config indicators.yaml).",
+    "variant": "all: don't know kept in the base; excl_dk: don't know excluded.",
+    "benchmark": "Benchmark id the indicator reports to.",
+    "benchmark_term": "short, medium or long term benchmark.",
+    "type": "Indicator type: proportion, mean, net, index or gap.",
+    "unit": "Unit of the values: percent (as a fraction 0-1), score or percentage points.",
+    "domain_set": "Which breakdown the row belongs to (national, gender, gender×region...).",
+    "estimate": "The estimate, in the indicator's unit.",
+    "se": "Design-based standard error of the estimate.",
+    "ci_low": "Lower bound of the 95% confidence interval.",
+    "ci_high": "Upper bound of the 95% confidence interval.",
+    "df": "Degrees of freedom of the interval (design df).",
+    "deff": "Design effect (variance against simple random sampling).",
+    "n": "Respondents in the base (unweighted).",
+    "n_weighted": "Weighted count of the base.",
+    "n_eff": "Effective sample size (n / design effect).",
+    "dk_share": "Weighted share of don't know answers.",
+    "n_refused": "Respondents who refused the item.",
+    "availability": "estimated, not_asked (the wave did not ask) or no_data (no respondent).",
+    "n_a": "Respondents in the first group of a gap or the earlier wave of a change.",
+    "n_b": "Respondents in the second group of a gap or the later wave of a change.",
+    "p_value": "p-value of the test (gap or change against zero).",
+    "p_adjusted": "Benjamini-Hochberg adjusted p-value over the published tests of its family.",
+    "suppressed": "True when the cell is hidden (too few respondents, or to protect another).",
+    "flagged": "True when the cell rests on few respondents: interpret with caution.",
+    "disclosure": "Why the cell is suppressed or flagged.",
+    "comparison": "previous (since the previous wave) or baseline (since the first wave).",
+    "reference_wave": "The wave the change is measured from.",
+    "significant": "True when the adjusted p-value is below 0.05 and the interval excludes 0.",
+    "direction": "improving, worsening or no change, given the indicator's good direction.",
+    "label_en": "Label in English.",
+    "label_fr": "Label in French.",
+    "latest_wave": "The wave whose estimate is judged.",
+    "change_previous": "Change since the previous wave.",
+    "change_previous_ci_low": "Lower 95% bound of the change since the previous wave.",
+    "change_previous_ci_high": "Upper 95% bound of the change since the previous wave.",
+    "change_previous_p": "Adjusted p-value of the change since the previous wave.",
+    "change_baseline": "Change since the baseline wave.",
+    "change_baseline_ci_low": "Lower bound of the 95% interval of the change since the baseline.",
+    "change_baseline_ci_high": "Upper bound of the 95% interval of the change since the baseline.",
+    "change_baseline_p": "Adjusted p-value of the change since the baseline.",
+    "target": "Target value, in the indicator's unit.",
+    "target_date": "Date by which the target is to be reached.",
+    "status": "Benchmark status.",
+    "reason_en": "Why the status, in English.",
+    "reason_fr": "Why the status, in French.",
+    "fieldwork_start": "First day of fieldwork.",
+    "fieldwork_end": "Last day of fieldwork.",
+    "provider": "Who collected the data.",
+    "source_file": "Name of the delivered data file.",
+    "n_respondents": "Respondents in the wave.",
+    "deff_kish": "Kish design effect of the weights.",
+    "moe_95": "Margin of error at 95% of a 50% proportion, as a fraction.",
+    "weighting": "How the weights were made.",
+    "design_en": "Sample design and variance method, in English.",
+    "design_fr": "Sample design and variance method, in French.",
+    "variance_method": "taylor, a replicate type (JK1, JKn, BRR, Fay, bootstrap...), "
+    "chen-li-wu or none.",
+    "suppress_below": "Cells with fewer respondents are suppressed.",
+    "flag_below": "Cells with fewer respondents are flagged.",
+    "generated_at": "When the tables were computed (UTC).",
+    "model": "The regression model (formula and family).",
+    "driver": "Driver variable.",
+    "driver_label_en": "Driver label in English.",
+    "driver_label_fr": "Driver label in French.",
+    "level": "Code of the group.",
+    "level_label_en": "Group label in English.",
+    "level_label_fr": "Group label in French.",
+    "reference": "Code of the reference group.",
+    "reference_label_en": "Reference group label in English.",
+    "reference_label_fr": "Reference group label in French.",
+    "driver_p_value": "Wald test p-value of the driver as a whole.",
+    "n_level": "Respondents in the group.",
+    "n_reference": "Respondents in the reference group.",
+    "note_en": "Note on the model or the group, in English.",
+    "note_fr": "Note on the model or the group, in French.",
+}
+"""What each published column holds: the comment of its DuckDB column (all tables)."""
+
+_TABLE_COLUMN_DESCRIPTIONS: Mapping[str, Mapping[str, str]] = {
+    TRENDS: {
+        "estimate": "The change (later minus earlier wave), in the indicator's unit.",
+        "se": "Standard error of the change.",
+        "ci_low": "Lower bound of the 95% interval of the change.",
+        "ci_high": "Upper bound of the 95% interval of the change.",
+        "n": "Respondents in the later wave.",
+    },
+    STATUS: {"estimate": "The latest national estimate, in the indicator's unit."},
+    DRIVERS: {
+        "estimate": "Average marginal effect against the reference group.",
+        "n": "Respondents in the model.",
+        "unit": "Unit of the effects (percentage points or score).",
+    },
+}
+
+
+def column_description(name: str, column: str, domains: Sequence[str]) -> str:
+    """Return what a column of a published table holds, for its DuckDB comment."""
+    if column in domains:
+        return f"Code of the domain variable {column} (NA where the breakdown does not use it)."
+    return _TABLE_COLUMN_DESCRIPTIONS.get(name, {}).get(column) or COLUMN_DESCRIPTIONS[column]
+
+
 def table_columns(name: str, domains: Sequence[str]) -> dict[str, SqlType]:
     """Return the columns of a published table and their SQL types, for a survey's domains."""
     fixed = TABLE_COLUMNS[name]

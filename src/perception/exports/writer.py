@@ -45,7 +45,13 @@ import duckdb
 import pandas as pd
 
 from perception.errors import ConfigError
-from perception.exports.contract import PublishedTables, check_tables, table_columns
+from perception.exports.contract import (
+    TABLE_DESCRIPTIONS,
+    PublishedTables,
+    check_tables,
+    column_description,
+    table_columns,
+)
 from perception.exports.labels import LANGS, ExportLabels, Lang
 from perception.exports.workbook import FORMULA_PREFIXES, workbook_bytes
 from perception.storage import atomic_write, fsync_dir, write_parquet
@@ -241,6 +247,15 @@ def _load_table(
         connection.execute(f'INSERT INTO "{name}" SELECT {casts} FROM published_source')
     finally:
         connection.unregister("published_source")
+    connection.execute(f'COMMENT ON TABLE "{name}" IS {_sql_text(TABLE_DESCRIPTIONS[name])}')
+    for column in contract:
+        comment = _sql_text(column_description(name, column, domains))
+        connection.execute(f'COMMENT ON COLUMN "{name}"."{column}" IS {comment}')
+
+
+def _sql_text(value: str) -> str:
+    """Quote a text as an SQL string literal."""
+    return "'" + value.replace("'", "''") + "'"
 
 
 def _publish_latest(sources: Sequence[Path], out_root: Path, token: str) -> Path:

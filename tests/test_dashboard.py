@@ -30,10 +30,10 @@ from perception.dashboard import (
 )
 from perception.dashboard.data import prepare
 from perception.dashboard.findings import domain_minus_total_variance, group_findings
-from perception.dashboard.text import UI, number
 from perception.errors import ConfigError, ValidationError
 from perception.indicators import load_indicators
-from perception.status import STATUS_DEFINITIONS
+from perception.status import STATUSES
+from perception.words import LANGS, capital, entries, number, status_definition
 
 REPO = Path(__file__).resolve().parents[1]
 CAT = catalogue()
@@ -271,8 +271,13 @@ def test_every_text_has_both_languages(page: str) -> None:
         assert all(content["text"][lang][k] for k in keys)
     differ = sum(content["text"]["en"][k] != content["text"]["fr"][k] for k in keys)
     assert differ > 0.8 * len(keys)
-    same = {key for key, label in UI.items() if label.en == label.fr}
-    assert same == {"nav", "pts", "score", "provenance"}  # identical words in both languages
+    same = {key for key, text in entries().items() if text["en"] == text["fr"]}
+    # identical words in both languages
+    assert same == {"nav", "pts", "score", "provenance", "long", "point", "points"} | {
+        "brief.sentence_alone",
+        "language_name.en",
+        "language_name.fr",
+    }
 
 
 def test_french_numbers() -> None:
@@ -508,9 +513,9 @@ def test_summary_tallies_each_benchmark_from_the_status_table(
 def test_statuses_are_defined_on_the_page_in_both_languages(page: str) -> None:
     """It defines every status in the scorecard and the methodology, from perception.status."""
     content = payload(page)
-    for status, words in STATUS_DEFINITIONS.items():
-        for lang in ("en", "fr"):
-            text = words[lang][:1].upper() + words[lang][1:]
+    for status in STATUSES:
+        for lang in LANGS:
+            text = capital(status_definition(status, lang))
             key = next(k for k, v in content["text"][lang].items() if v == text)
             assert page.count(f'<dd data-i18n="{key}">') == 2, status
 
@@ -584,9 +589,11 @@ def test_key_findings_are_at_the_top_in_both_languages(
     english = [content["text"]["en"][k] for k in keys]
     french = [content["text"]["fr"][k] for k in keys]
     assert any("(Region): worse off than nationally on" in text for text in english)
-    assert any("(Région) : en retrait" in text for text in french)
+    assert any("(Région)\u202f: en retrait" in text for text in french)
     assert english[-1].startswith("“Gender gap, feels included (women − men)” widened since")
-    assert french[-1].startswith("« Écart femmes-hommes, se sentir inclus (F − H) » s'est creusé")
+    assert french[-1].startswith(
+        "«\u202fÉcart femmes-hommes, se sentir inclus (F − H)\u202f» s'est creusé"
+    )
 
 
 def test_heatmap_rows_title_scale_and_imprecision_marks(

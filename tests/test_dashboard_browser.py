@@ -31,8 +31,8 @@ from playwright.sync_api import Browser, Page, sync_playwright
 from pypdf import PdfReader
 
 from perception.dashboard import build_dashboard
-from perception.dashboard.text import UI
-from perception.status import STATUS_DEFINITIONS, STATUS_WORDS
+from perception.status import STATUSES
+from perception.words import entries, status_definition, status_word
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = [
@@ -331,7 +331,7 @@ def test_drivers_view_renders_in_english_and_french(
     assert "Ce sont des associations, pas des causes" in page.inner_text("#drivers .intro")
     title = page.eval_on_selector("#fig-drivers text.gtitle", "n => n.textContent")
     label = "Les gens comme moi sont inclus dans le processus de paix"
-    assert title == f"Ce qui va de pair avec : {label}"
+    assert title == f"Ce qui va de pair avec\u202f: {label}"
     assert _drawn_points(page) == (len(first), len(first))
     words = texts(page, "#fig-drivers")
     assert "Fait confiance à la mission de l'ONU (par rapport à Pas du tout)" in words
@@ -377,7 +377,7 @@ def test_status_tally_is_at_the_top(opened: Opened, tables: dict[str, pd.DataFra
             f"#summary tr[data-benchmark='{bench}'] .badge", "els => els.map(e => e.textContent)"
         )
         counts = group["status"].value_counts()
-        expected = {f"{k} {STATUS_WORDS[s]['en'][0 if k == 1 else 1]}" for s, k in counts.items()}
+        expected = {f"{k} {status_word(s, 'en', k)}" for s, k in counts.items()}
         assert set(chips) == expected
 
 
@@ -440,7 +440,7 @@ def test_prints_to_pdf_with_header_and_badges_on_page_one(
     assert "English" not in first and "Français" not in first
     for _, group in tables["benchmark_status"].groupby("benchmark"):
         for status, k in group["status"].value_counts().items():
-            chip = f"{k} {STATUS_WORDS[status]['en'][0 if k == 1 else 1]}"
+            chip = f"{k} {status_word(status, 'en', k)}"
             assert chip in first, chip
     assert len(reader.pages) > 1
     OUTPUT.mkdir(exist_ok=True)
@@ -462,8 +462,8 @@ def english_strings(tables: dict[str, pd.DataFrame]) -> set[str]:
     status = tables["benchmark_status"]
     pairs += list(zip(status["label_en"], status["label_fr"], strict=True))
     pairs += list(zip(status["reason_en"], status["reason_fr"], strict=True))
-    pairs += [(d["en"], d["fr"]) for d in STATUS_DEFINITIONS.values()]
-    pairs += [(label.en.split("{")[0], label.fr) for label in UI.values()]
+    pairs += [(status_definition(s, "en"), status_definition(s, "fr")) for s in STATUSES]
+    pairs += [(text["en"].split("{")[0], text["fr"]) for text in entries().values()]
     method = tables["methodology"]
     pairs += list(zip(method["design_en"], method["design_fr"], strict=True))
     return {en.strip() for en, fr in pairs if en.strip() != fr.strip() and len(en.strip()) >= 6}
@@ -481,7 +481,7 @@ def test_french_page_has_no_english_text(
     left = sorted(text for text in english_strings(tables) if text in shown)
     assert left == []
     assert "Généré le 2 septembre 2026 à 14 h 30" in shown
-    assert "Tableau de bord généré\u00a0: 2 septembre 2026" in shown
+    assert "Tableau de bord généré\u202f: 2 septembre 2026" in shown
     assert "3 mars 2025 – " in shown  # fieldwork dates, no time
     assert " 00:00" not in shown
     assert ".sav" not in shown and "e-1" not in shown
@@ -546,7 +546,7 @@ def test_at_800_px_no_sideways_scroll_no_overlap_and_alt_text(
     page.goto(dashboard.as_uri())
     page.wait_for_selector("body[data-rendered='en']", timeout=TIMEOUT_MS)
     OUTPUT.mkdir(exist_ok=True)
-    for lang, word in (("en", "Chart: "), ("fr", "Graphique\u00a0: ")):
+    for lang, word in (("en", "Chart: "), ("fr", "Graphique\u202f: ")):
         if lang == "fr":
             switch(page, "fr")
         wide = page.evaluate(

@@ -15,18 +15,14 @@ import pytest
 from perception.errors import ConfigError, ValidationError
 from perception.status import (
     STATUS_COLUMNS,
-    STATUS_DEFINITIONS,
-    STATUS_WORDS,
     STATUSES,
     benchmark_status,
     benchmark_summary,
-    format_change,
-    format_interval,
-    format_value,
     indicator_meta_frame,
     status_tally,
 )
 from perception.trends import indicator_trends
+from perception.words import has, status_definition, status_word
 
 WAVES = ("w1", "w2", "w3")
 #: The demo survey's domain columns (config/variables.yaml `domains:`).
@@ -139,7 +135,7 @@ def test_achieved_needs_the_whole_interval_past_the_target() -> None:
     assert status.loc["straddles", "status"] == "insufficient evidence"
     assert "entirely above the target of 50.0%" in status.loc["clear", "reason_en"]
     assert "entirely below the target of 30.0%" in status.loc["lower", "reason_en"]
-    assert "au-dessus de la cible de 50,0\u00a0%" in status.loc["clear", "reason_fr"]
+    assert "au-dessus de la cible de 50,0\u202f%" in status.loc["clear", "reason_fr"]
 
 
 def test_significant_change_in_the_good_direction_is_on_track() -> None:
@@ -246,7 +242,7 @@ def test_significant_change_in_the_bad_direction_is_off_track() -> None:
     status = _status(series, meta)
     assert status["status"].tolist() == ["off track", "off track"]
     reason = status.loc["falls", "reason_en"]
-    assert reason.startswith("It worsened significantly since w1, by -6.0")
+    assert reason.startswith("It worsened significantly since w1, by \u22126.0")
 
 
 def test_insufficient_evidence_cases() -> None:
@@ -398,7 +394,7 @@ def test_summary_counts_statuses_and_quotes_the_headline_in_english() -> None:
     label = LABELS["inclusion"]["en"]
     assert line.startswith(f"Medium-term benchmark '{label}': 2 of 4 indicators on track,")
     assert "1 achieved, 1 insufficient evidence;" in line
-    assert "'feel_included (en)' rose from 37% at baseline to 39% in w3 (+2.1 points" in line
+    assert "'feel_included (en)' rose from 37% at baseline to 39% in w3 (+2.1\u00a0points" in line
     assert "95% CI +0." in line
     other = benchmark_summary(status, LABELS, "inclusion", headline="leaders_listen")
     assert "'leaders_listen (en)' went from 40% at baseline to 41% in w3" in other
@@ -409,10 +405,10 @@ def test_summary_in_french() -> None:
     """It writes the same summary in French, with decimal commas and French quotes."""
     line = benchmark_summary(_four_indicators(), LABELS, "inclusion", lang="fr")
     label = LABELS["inclusion"]["fr"]
-    assert line.startswith(f"Repère à moyen terme «\u00a0{label}\u00a0»\u00a0: 2 indicateurs sur 4")
+    assert line.startswith(f"Repère à moyen terme «\u202f{label}\u202f»\u202f: 2 indicateurs sur 4")
     assert "en bonne voie, 1 atteint, 1 sans preuve suffisante" in line
-    assert "a progressé de 37\u00a0% à la référence à 39\u00a0% en w3 (+2,1 points" in line
-    assert "IC à 95\u00a0%" in line
+    assert "a progressé de 37\u202f% à la référence à 39\u202f% en w3 (+2,1\u00a0points" in line
+    assert "IC à 95\u202f%" in line
 
 
 def test_summary_rejects_unknown_benchmark_language_and_several_surveys() -> None:
@@ -447,18 +443,6 @@ def test_changes_suppressed_by_disclosure_are_not_used() -> None:
     assert np.isnan(status.loc["a", "change_baseline"])
 
 
-def test_values_are_written_in_their_own_unit() -> None:
-    """It writes gaps in signed points, means with two decimals, and never "-0.0"."""
-    assert format_value(0.079, "percent", "en", "gap") == "+7.9 points"
-    assert format_value(-0.05, "percent", "en", "gap") == "-5.0 points"
-    assert format_value(-0.015, "percent", "fr", "gap") == "-1,5 point"
-    assert format_value(0.372, "percent", "fr") == "37,2\u00a0%"
-    assert format_value(2.414, "score", "en", "mean") == "2.41"
-    assert format_change(-0.0004, "score", "en", "mean") == "0.00"
-    assert format_change(-0.0004, "percent", "en") == "0.0 points"
-    assert format_interval(-0.0004, 0.12, "score", "en", 0.95, "mean") == "95% CI 0.00 to +0.12"
-
-
 def test_gap_target_and_wave_labels_in_the_sentences() -> None:
     """It quotes a gap's target in points and names waves by their labels, in both languages."""
     meta = _meta(gap={"type": "gap", "target": -0.05, "direction": "lower"})
@@ -470,8 +454,8 @@ def test_gap_target_and_wave_labels_in_the_sentences() -> None:
         table, trends, meta, latest_wave="w3", wave_dates=DATES, wave_labels=labels
     ).set_index("indicator")
     assert status.loc["gap", "status"] == "on track"
-    assert "since Wave 1, by -2.1 points" in status.loc["gap", "reason_en"]
-    assert "depuis Vague 1, de -2,1 points" in status.loc["gap", "reason_fr"]
+    assert "since Wave 1, by \u22122.1\u00a0points" in status.loc["gap", "reason_en"]
+    assert "depuis Vague 1, de \u22122,1\u00a0points" in status.loc["gap", "reason_fr"]
     assert "%" not in status.loc["gap", "reason_en"].replace("95% CI", "")
 
 
@@ -482,11 +466,11 @@ def test_tally_lists_statuses_in_a_fixed_order() -> None:
         "2 achieved, 1 off track, 1 insufficient evidence, 1 no target (monitoring)"
     )
     assert status_tally(statuses, "fr").startswith("2 atteints, 1 hors trajectoire")
-    assert set(STATUS_WORDS) == set(STATUSES) == set(STATUS_DEFINITIONS)
+    assert all(has(f"status.{s}") and has(f"status.{s}.definition") for s in STATUSES)
 
 
 def test_architecture_states_the_status_rules_as_the_code_does() -> None:
-    """ARCHITECTURE.md defines each status in the same words as STATUS_DEFINITIONS."""
+    """ARCHITECTURE.md defines each status in the same words as words.yaml."""
     text = " ".join((Path(__file__).resolve().parents[1] / "ARCHITECTURE.md").read_text().split())
     for status in STATUSES:
-        assert f"**{STATUS_WORDS[status]['en'][0]}**: {STATUS_DEFINITIONS[status]['en']}" in text
+        assert f"**{status_word(status, 'en')}**: {status_definition(status, 'en')}" in text

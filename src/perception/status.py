@@ -3,7 +3,7 @@
 :func:`benchmark_status` reads the national, "all" variant row of each indicator in the latest
 wave (Table 1) and its changes (Table 2) and gives each indicator one of four statuses with a
 sentence saying why ("Table 3"); :func:`benchmark_summary` condenses one benchmark into the
-line a quarterly report quotes.
+line a quarterly report quotes. The rules are here; their words are in :mod:`perception.words`.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Collection, Mapping, Sequence
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -20,8 +20,17 @@ from scipy.stats import norm
 from perception.errors import ConfigError, ValidationError
 from perception.estimation import NATIONAL
 from perception.trends import DIRECTIONS, check_estimates, check_levels
+from perception.words import (
+    Lang,
+    format_change,
+    format_date,
+    format_interval,
+    format_value,
+    level_interval,
+    say,
+    status_word,
+)
 
-Lang = Literal["en", "fr"]
 STATUSES: tuple[str, ...] = (
     "achieved",
     "on track",
@@ -95,186 +104,29 @@ _CHANGE = {
     "p_adjusted": "_p",
     "se": "_se",
 }
-STATUS_WORDS: dict[str, dict[Lang, tuple[str, str]]] = {
-    "achieved": {"en": ("achieved", "achieved"), "fr": ("atteint", "atteints")},
-    "on track": {"en": ("on track", "on track"), "fr": ("en bonne voie", "en bonne voie")},
-    "off track": {
-        "en": ("off track", "off track"),
-        "fr": ("hors trajectoire", "hors trajectoire"),
-    },
-    "insufficient evidence": {
-        "en": ("insufficient evidence", "insufficient evidence"),
-        "fr": ("sans preuve suffisante", "sans preuve suffisante"),
-    },
-    "no target": {
-        "en": ("no target (monitoring)", "no target (monitoring)"),
-        "fr": ("sans cible (suivi)", "sans cible (suivi)"),
-    },
-}
-"""Each status's words, (singular, plural) by language: the one source of every status text."""
-STATUS_DEFINITIONS: dict[str, dict[Lang, str]] = {
-    "achieved": {
-        "en": "the latest 95% confidence interval lies entirely on the good side of the target.",
-        "fr": "l'intervalle de confiance à 95 % le plus récent se situe entièrement du bon côté "
-        "de la cible.",
-    },
-    "on track": {
-        "en": "not yet achieved, but improving significantly since the baseline and, where the "
-        "target has a date, projected to reach it by then at the pace observed.",
-        "fr": "pas encore atteint, mais en amélioration significative depuis la référence et, si "
-        "la cible est datée, projeté pour l'atteindre à cette date au rythme observé.",
-    },
-    "off track": {
-        "en": "the target lies outside the plausible range at its date: beyond the projected "
-        "95% interval at the pace since the baseline (or beyond the latest interval once the "
-        "date has passed); or the indicator worsened significantly since the baseline.",
-        "fr": "la cible se situe hors de la plage plausible à sa date : au-delà de l'intervalle à "
-        "95 % projeté au rythme observé depuis la référence (ou au-delà du dernier intervalle "
-        "une fois la date passée) ; ou l'indicateur s'est dégradé de façon significative "
-        "depuis la référence.",
-    },
-    "insufficient evidence": {
-        "en": "the target is still within the plausible range and the change is not clear "
-        "enough to say more; or the latest value is not published, or there is no earlier wave "
-        "to compare with.",
-        "fr": "la cible reste dans la plage plausible et l'évolution n'est pas assez nette pour "
-        "conclure ; ou la dernière valeur n'est pas publiée, ou aucune vague antérieure ne "
-        "permet la comparaison.",
-    },
-    "no target": {
-        "en": "the indicator has no target; it is reported for monitoring only.",
-        "fr": "l'indicateur n'a pas de cible ; il est suivi à titre d'information.",
-    },
-}
-"""What each status means, in the words the dashboard and ARCHITECTURE.md show."""
 _SUMMARY_ORDER = ("on track", "achieved", "off track", "insufficient evidence", "no target")
-_TERM_WORDS = {
-    "en": {"short": "Short-term", "medium": "Medium-term", "long": "Long-term"},
-    "fr": {"short": "à court terme", "medium": "à moyen terme", "long": "à long terme"},
-}
-
-# One rule per row; each has a status and a sentence in each language. Fields: wave, est, ci,
+# The status each rule gives; its sentence is words.yaml's reason.<rule>. Fields: wave, est, ci,
 # target, side (above/below), miss (the other side), base, change, change_ci, date, proj.
-_RULES: dict[str, tuple[str, str, str]] = {
-    "no_target": (
-        "no target",
-        "No target is set: the indicator is reported for monitoring.",
-        "Aucune cible n'est fixée : l'indicateur est suivi à titre d'information.",
-    ),
-    "missing": (
-        "insufficient evidence",
-        "There is no estimate for {wave}.",
-        "Il n'y a pas d'estimation pour {wave}.",
-    ),
-    "not_asked": (
-        "insufficient evidence",
-        "The question was not asked in {wave}.",
-        "La question n'a pas été posée en {wave}.",
-    ),
-    "no_data": (
-        "insufficient evidence",
-        "No respondent answered in {wave}.",
-        "Aucune personne interrogée n'a répondu en {wave}.",
-    ),
-    "suppressed": (
-        "insufficient evidence",
-        "The {wave} estimate is suppressed (too few respondents).",
-        "L'estimation de {wave} est masquée (trop peu de personnes interrogées).",
-    ),
-    "achieved": (
-        "achieved",
-        "The {wave} estimate ({est}, {ci}) lies entirely {side} the target of {target}.",
-        "L'estimation de {wave} ({est}, {ci}) se situe entièrement {side} de la cible de {target}.",
-    ),
-    "deadline_missed": (
-        "off track",
-        "The target date {date} has passed and the {wave} estimate ({est}, {ci}) lies entirely "
-        "{miss} the target of {target}.",
-        "La date cible du {date} est passée et l'estimation de {wave} ({est}, {ci}) se situe "
-        "entièrement {miss} de la cible de {target}.",
-    ),
-    "deadline_unclear": (
-        "insufficient evidence",
-        "The target date {date} has passed and the {wave} interval ({ci}) still includes the "
-        "target of {target}.",
-        "La date cible du {date} est passée et l'intervalle de {wave} ({ci}) contient encore la "
-        "cible de {target}.",
-    ),
-    "nonprobability": (
-        "insufficient evidence",
-        "{wave} is a non-probability poll (SMS, IVR or online panel): on its own it cannot set "
-        "a benchmark status.",
-        "{wave} est un sondage non probabiliste (SMS, serveur vocal ou panel en ligne) : à lui "
-        "seul, il ne peut pas fixer le statut d'un indicateur.",
-    ),
-    "nonprobability_baseline": (
-        "insufficient evidence",
-        "The baseline {base} is a non-probability poll (SMS, IVR or online panel): a change "
-        "since it cannot set a benchmark status.",
-        "La vague de référence {base} est un sondage non probabiliste (SMS, serveur vocal ou "
-        "panel en ligne) : une évolution depuis celle-ci ne peut pas fixer le statut d'un "
-        "indicateur.",
-    ),
-    "no_change": (
-        "insufficient evidence",
-        "No change since the baseline can be assessed in {wave} (a single wave so far, or the "
-        "baseline wave lacks the item).",
-        "Aucune évolution depuis la référence ne peut être évaluée en {wave} (une seule vague à "
-        "ce jour, ou la question manque dans la vague de référence).",
-    ),
-    "worsening": (
-        "off track",
-        "It worsened significantly since {base}, by {change} ({change_ci}), after "
-        "Benjamini-Hochberg adjustment.",
-        "Il s'est dégradé de façon significative depuis {base}, de {change} ({change_ci}), "
-        "après correction de Benjamini-Hochberg.",
-    ),
-    "projected_short": (
-        "off track",
-        "Since {base} it changed by {change}; at that pace it would be at {proj} ({proj_ci}) "
-        "by {date}: the target of {target} lies outside that range.",
-        "Depuis {base}, il a évolué de {change} ; à ce rythme il serait à {proj} ({proj_ci}) "
-        "au {date} : la cible de {target} se situe hors de cette plage.",
-    ),
-    "on_pace": (
-        "on track",
-        "It improved significantly since {base}, by {change} ({change_ci}); at this pace it "
-        "would reach {proj} ({proj_ci}) by {date}, meeting the target of {target}.",
-        "Il s'est amélioré de façon significative depuis {base}, de {change} ({change_ci}) ; à "
-        "ce rythme il atteindrait {proj} ({proj_ci}) au {date}, et la cible de {target} serait "
-        "atteinte.",
-    ),
-    "projected_unclear": (
-        "insufficient evidence",
-        "Since {base} it changed by {change} ({change_ci}); at that pace it would be at {proj} "
-        "({proj_ci}) by {date}: the target of {target} is within that range.",
-        "Depuis {base}, il a évolué de {change} ({change_ci}) ; à ce rythme il serait à {proj} "
-        "({proj_ci}) au {date} : la cible de {target} se situe dans cette plage.",
-    ),
-    "improving": (
-        "on track",
-        "It improved significantly since {base}, by {change} ({change_ci}), after "
-        "Benjamini-Hochberg adjustment.",
-        "Il s'est amélioré de façon significative depuis {base}, de {change} ({change_ci}), "
-        "après correction de Benjamini-Hochberg.",
-    ),
-    "not_significant": (
-        "insufficient evidence",
-        "The change since {base}, {change} ({change_ci}), is not significant after "
-        "Benjamini-Hochberg adjustment.",
-        "L'évolution depuis {base}, de {change} ({change_ci}), n'est pas significative après "
-        "correction de Benjamini-Hochberg.",
-    ),
+_RULES: dict[str, str] = {
+    "no_target": "no target",
+    "missing": "insufficient evidence",
+    "not_asked": "insufficient evidence",
+    "no_data": "insufficient evidence",
+    "suppressed": "insufficient evidence",
+    "achieved": "achieved",
+    "deadline_missed": "off track",
+    "deadline_unclear": "insufficient evidence",
+    "nonprobability": "insufficient evidence",
+    "nonprobability_baseline": "insufficient evidence",
+    "no_change": "insufficient evidence",
+    "worsening": "off track",
+    "projected_short": "off track",
+    "on_pace": "on track",
+    "projected_unclear": "insufficient evidence",
+    "improving": "on track",
+    "not_significant": "insufficient evidence",
 }
 _PROJECTED = ("projection", "projection_low", "projection_high")
-_SIDES = {"en": ("above", "below"), "fr": ("au-dessus", "en dessous")}
-# Appended to the sentence of a row whose target date could not be assessed for want of dates.
-_UNDATED = (
-    " Fieldwork dates are missing for {undated}, so progress towards the target date {date} "
-    "is not assessed.",
-    " Les dates de terrain manquent pour {undated} : la progression vers la date cible du "
-    "{date} n'est pas évaluée.",
-)
 _DATELESS_RULES = (
     "no_target",
     "missing",
@@ -367,132 +219,10 @@ def indicator_meta_frame(meta: pd.DataFrame | Mapping[str, Mapping[str, Any]]) -
     )
 
 
-# --------------------------------------------------------------------------- formatting
-
-
-MONTHS: dict[Lang, list[str]] = {
-    "en": [
-        "January",
-        "February",
-        "March",
-        "April",
-        "May",
-        "June",
-        "July",
-        "August",
-        "September",
-        "October",
-        "November",
-        "December",
-    ],
-    "fr": [
-        "janvier",
-        "février",
-        "mars",
-        "avril",
-        "mai",
-        "juin",
-        "juillet",
-        "août",
-        "septembre",
-        "octobre",
-        "novembre",
-        "décembre",
-    ],
-}
-"""Month names by language, the one source for every date written for people."""
-
-
-def format_date(value: dt.date, lang: Lang) -> str:
-    """Write a date for people: ``"30 June 2027"`` / ``"30 juin 2027"`` (``"1er"`` in French)."""
-    day = "1er" if lang == "fr" and value.day == 1 else str(value.day)
-    return f"{day} {MONTHS[lang][value.month - 1]} {value.year}"
-
-
-def _number(value: float, decimals: int, lang: Lang, sign: bool = False) -> str:
-    """Format a number with a decimal point (en) or comma (fr), optionally signed; never -0.0."""
-    rounded = round(value, decimals) + 0.0  # "+ 0.0" turns -0.0 into 0.0
-    text = f"{rounded:+.{decimals}f}" if sign and rounded != 0 else f"{rounded:.{decimals}f}"
-    return text.replace(".", ",") if lang == "fr" else text
-
-
-def value_decimals(unit: str, kind: str) -> int:
-    """Return the decimals of an indicator: 2 for short scales (means and their gaps), else 1."""
-    return 2 if unit != "percent" and kind in ("mean", "gap") else 1
-
-
-def _points(text: str, lang: Lang) -> str:
-    """Append "points" to a difference of percentages (French singular below 2)."""
-    number = abs(float(text.lstrip("+-").replace(",", ".")))
-    return f"{text} point" if lang == "fr" and number < 2 else f"{text} points"
-
-
-def format_value(
-    value: float, unit: str, lang: Lang, kind: str = "proportion", decimals: int | None = None
-) -> str:
-    """Format a level in its unit: ``"37.2%"``, ``"+7.9 points"`` for gaps, ``"2.41"`` for means.
-
-    ``kind`` is the indicator's type: percentages of a ``proportion`` carry ``%``; net scores
-    and gaps in percent units are differences of percentages, in signed points.
-    """
-    if not math.isfinite(value):
-        return "n/a" if lang == "en" else "n.d."
-    decimals = value_decimals(unit, kind) if decimals is None else decimals
-    if unit != "percent":
-        return _number(value, decimals, lang, sign=kind == "gap")
-    if kind in ("net", "gap"):
-        return _points(_number(100 * value, decimals, lang, sign=True), lang)
-    return _number(100 * value, decimals, lang) + ("\u00a0%" if lang == "fr" else "%")
-
-
-def format_change(value: float, unit: str, lang: Lang, kind: str = "proportion") -> str:
-    """Format a change: ``"+2.1 points"`` / ``"+2,1 points"`` in percent units, else ``"+0.12"``."""
-    if not math.isfinite(value):
-        return "n/a" if lang == "en" else "n.d."
-    scale = 100.0 if unit == "percent" else 1.0
-    text = _number(scale * value, value_decimals(unit, kind), lang, sign=True)
-    return _points(text, lang) if unit == "percent" else text
-
-
-def format_interval(
-    low: float, high: float, unit: str, lang: Lang, level: float, kind: str = "proportion"
-) -> str:
-    """Format an interval of a change: ``"95% CI +0.3 to +3.9"`` / ``"IC à 95 % +0,3 à +3,9"``."""
-    pct = _number(100 * level, 0 if (100 * level).is_integer() else 1, lang)
-    scale = 100.0 if unit == "percent" else 1.0
-    decimals = value_decimals(unit, kind)
-    ends = [
-        _number(scale * x, decimals, lang, sign=True) if math.isfinite(x) else "n/a"
-        for x in (low, high)
-    ]
-    if lang == "fr":
-        return f"IC à {pct}\u00a0% {ends[0]} à {ends[1]}"
-    return f"{pct}% CI {ends[0]} to {ends[1]}"
-
-
-def _level_interval(
-    low: float, high: float, unit: str, lang: Lang, level: float, kind: str = "proportion"
-) -> str:
-    """Format the interval of a level: ``"95% CI 35.1% to 39.0%"``."""
-    pct = _number(100 * level, 0 if (100 * level).is_integer() else 1, lang)
-    ends = [format_value(x, unit, lang, kind) for x in (low, high)]
-    if lang == "fr":
-        return f"IC à {pct}\u00a0% {ends[0]} à {ends[1]}"
-    return f"{pct}% CI {ends[0]} to {ends[1]}"
-
-
-def status_label(status: str, lang: Lang) -> str:
-    """Return a status as a badge or column shows it: ``"Off track"``, ``"Sans cible (suivi)"``."""
-    word = STATUS_WORDS[status][lang][0]
-    return word[:1].upper() + word[1:]
-
-
 def status_tally(statuses: Sequence[str], lang: Lang) -> str:
     """Count statuses in :data:`STATUSES` order: ``"2 achieved, 3 on track, 4 off track"``."""
     counts = {status: list(statuses).count(status) for status in STATUSES}
-    parts = [
-        f"{k} {STATUS_WORDS[status][lang][0 if k == 1 else 1]}" for status, k in counts.items() if k
-    ]
+    parts = [f"{k} {status_word(status, lang, k)}" for status, k in counts.items() if k]
     return ", ".join(parts)
 
 
@@ -648,7 +378,7 @@ def _reason(
     """Write the sentence of one row's rule in one language."""
     unit, kind = str(row["unit"]), str(row["type"])
     higher = row["direction"] == "higher"
-    above, below = _SIDES[lang]
+    above, below = say("reason.above", lang), say("reason.below", lang)
     target, date = row["target"], row["target_date"]
 
     def wave(ident: Any) -> str:
@@ -657,7 +387,7 @@ def _reason(
     fields = {
         "wave": wave(row["latest_wave"]),
         "est": format_value(row["estimate"], unit, lang, kind),
-        "ci": _level_interval(row["ci_low"], row["ci_high"], unit, lang, level, kind),
+        "ci": level_interval(row["ci_low"], row["ci_high"], unit, lang, level, kind),
         "target": format_value(target, unit, lang, kind),
         "side": above if higher else below,
         "miss": below if higher else above,
@@ -668,15 +398,15 @@ def _reason(
         ),
         "date": format_date(date, lang) if isinstance(date, dt.date) else "",
         "proj": format_value(row["projection"], unit, lang, kind),
-        "proj_ci": _level_interval(
+        "proj_ci": level_interval(
             row["projection_low"], row["projection_high"], unit, lang, level, kind
         ),
     }
-    template = _RULES[str(row["rule"])][1 if lang == "en" else 2]
-    if row["undated"] and row["rule"] not in _DATELESS_RULES:
-        template += _UNDATED[0 if lang == "en" else 1]
     undated = ", ".join(wave(w) for w in str(row["undated"]).split(", ") if w)
-    return template.format(**fields, undated=undated)
+    text = say(f"reason.{row['rule']}", lang, **fields)
+    if row["undated"] and row["rule"] not in _DATELESS_RULES:
+        text += " " + say("reason.undated", lang, undated=undated, date=fields["date"])
+    return text
 
 
 def benchmark_status(
@@ -738,8 +468,8 @@ def benchmark_status(
 
     Notes
     -----
-    The first rule that applies decides, in this order (:data:`STATUS_DEFINITIONS` says the
-    same in words, for the dashboard and ``ARCHITECTURE.md``):
+    The first rule that applies decides, in this order (``status.<status>.definition`` in
+    ``words.yaml`` says the same in words, for the dashboard and ``ARCHITECTURE.md``):
 
     1. **no target** (monitoring) when the indicator has no target.
     2. **insufficient evidence** when the latest national row is absent, not asked, has no
@@ -825,7 +555,7 @@ def benchmark_status(
     frame["undated"] = _undated(frame, dates)
     frame[list(_PROJECTED)] = _projection(frame, dates, level)
     frame["rule"] = _rules(frame, dates.get(latest_wave))
-    frame["status"] = frame["rule"].map({k: v[0] for k, v in _RULES.items()})
+    frame["status"] = frame["rule"].map(_RULES)
     labels = dict(wave_labels or {})
     for lang in ("en", "fr"):
         frame[f"reason_{lang}"] = [_reason(row, lang, level, labels) for _, row in frame.iterrows()]
@@ -849,13 +579,11 @@ def _counts(rows: pd.DataFrame, lang: Lang) -> str:
         k = int(counts.get(status, 0))
         if k == 0:
             continue
-        word = STATUS_WORDS[status][lang][0 if k == 1 else 1]
+        word = status_word(status, lang, k)
         if not parts:
             total = len(rows)
-            if lang == "en":
-                lead = f"{k} of {total} indicator{'s' if total > 1 else ''}"
-            else:
-                lead = f"{k} indicateur{'s' if k > 1 else ''} sur {total}"
+            one = total == 1 if lang == "en" else k == 1
+            lead = say("summary.lead_one" if one else "summary.lead", lang, k=k, total=total)
             parts.append(f"{lead} {word}")
         else:
             parts.append(f"{k} {word}")
@@ -865,31 +593,21 @@ def _counts(rows: pd.DataFrame, lang: Lang) -> str:
 def _headline(row: pd.Series, lang: Lang, level: float, alpha: float) -> str:
     """Describe the headline indicator's move from baseline to the latest wave."""
     unit, kind = str(row["unit"]), str(row["type"])
-    label = row[f"label_{lang}"]
-    quoted = f"'{label}'" if lang == "en" else f"«\u00a0{label}\u00a0»"
+    label = say("summary.quote", lang, label=row[f"label_{lang}"])
     wave = row["latest_wave"]
     if not math.isfinite(row["estimate"]):
-        return (
-            f"no published estimate of {quoted} in {wave}"
-            if lang == "en"
-            else f"pas d'estimation publiée pour {quoted} en {wave}"
-        )
+        return say("summary.unpublished", lang, label=label, wave=wave)
     latest = format_value(row["estimate"], unit, lang, kind, decimals=0)
     change = row["change_baseline"]
     if not math.isfinite(change):
-        return f"{quoted}: {latest} in {wave}" if lang == "en" else f"{quoted} : {latest} en {wave}"
+        return say("summary.latest", lang, label=label, latest=latest, wave=wave)
     start = format_value(row["estimate"] - change, unit, lang, kind, decimals=0)
     low, high = row["change_baseline_ci_low"], row["change_baseline_ci_high"]
     significant = row["change_baseline_p"] < alpha and (low > 0 or high < 0)
     interval = format_interval(low, high, unit, lang, level, kind)
     detail = f"{format_change(change, unit, lang, kind)}, {interval}"
-    if lang == "en":
-        verb = ("rose" if change > 0 else "fell") if significant else "went"
-        note = "" if significant else ", not significant"
-        return f"{quoted} {verb} from {start} at baseline to {latest} in {wave} ({detail}{note})"
-    verb = ("a progressé" if change > 0 else "a reculé") if significant else "est passé"
-    note = "" if significant else ", non significatif"
-    return f"{quoted} {verb} de {start} à la référence à {latest} en {wave} ({detail}{note})"
+    key = ("summary.rose" if change > 0 else "summary.fell") if significant else "summary.went"
+    return say(key, lang, label=label, start=start, latest=latest, wave=wave, detail=detail)
 
 
 def benchmark_summary(
@@ -968,10 +686,11 @@ def benchmark_summary(
             found=repr(headline),
             hint="pick an indicator of this benchmark, or leave headline unset",
         )
-    term = _TERM_WORDS[lang][str(rows["benchmark_term"].iloc[0])]
-    label = benchmark_labels[benchmark][lang]
-    counts = _counts(rows, lang)
-    move = _headline(chosen.iloc[0], lang, level, alpha)
-    if lang == "en":
-        return f"{term} benchmark '{label}': {counts}; {move}."
-    return f"Repère {term} «\u00a0{label}\u00a0»\u00a0: {counts}\u00a0; {move}."
+    return say(
+        "summary.benchmark",
+        lang,
+        term=say(f"term.{rows['benchmark_term'].iloc[0]}", lang),
+        label=say("summary.quote", lang, label=benchmark_labels[benchmark][lang]),
+        counts=_counts(rows, lang),
+        move=_headline(chosen.iloc[0], lang, level, alpha),
+    )

@@ -19,9 +19,9 @@ from perception.brief.config import BRIEF_FILE, BriefConfig, Templates, load_bri
 from perception.brief.content import Brief, build_briefs, paragraphs_by_indicator
 from perception.brief.pdf import brief_html, find_browser, pdf_bytes
 from perception.brief.word import docx_bytes
-from perception.dashboard.text import Lang, ui
 from perception.errors import PerceptionError
 from perception.status import STATUSES
+from perception.words import Lang, status_label
 
 __all__ = [
     "BRIEF_FILE",
@@ -57,7 +57,7 @@ def render_briefs(briefs: Mapping[Lang, Brief], *, pdf: bool = True) -> Rendered
     try:
         browser = find_browser()
         pages = {
-            lang: brief_html(brief, {ui(s, lang): s for s in STATUSES})
+            lang: brief_html(brief, {status_label(s, lang): s for s in STATUSES})
             for lang, brief in briefs.items()
         }
         with ThreadPoolExecutor(max_workers=len(pages)) as pool:

@@ -4,19 +4,21 @@ Each template is a Python format string whose ``{fields}`` the brief fills from 
 tables; :data:`FIELDS` lists the fields each template may use, and a template naming any other
 field is a :class:`~perception.errors.ConfigError` naming the file and the key. Which template
 a sentence uses is decided by the statistics, never by the template (:mod:`perception.brief.rules`).
-Without ``config/brief.yaml`` the defaults below are used.
+The defaults are the ``brief.*`` entries of ``words.yaml``; ``config/brief.yaml`` overrides
+any of them.
 """
 
 from __future__ import annotations
 
 import string
 from pathlib import Path
-from typing import Literal, Self
+from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, model_validator
 from pydantic_core import PydanticCustomError
 
 from perception.config import validate_document
+from perception.words import LANGS, Lang, say, typeset
 from perception.yamlio import load_yaml
 
 BRIEF_FILE = "config/brief.yaml"
@@ -56,8 +58,15 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def _optional_in_files(schema: dict[str, Any]) -> None:
+    """Drop ``required`` from the JSON Schema: a file sets only the templates it changes."""
+    schema.pop("required", None)
+
+
 class Templates(_Model):
     """One language's templates; each key's allowed fields are in :data:`FIELDS`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra=_optional_in_files)
 
     title: str
     intro: str
@@ -118,83 +127,41 @@ def _rule(key: str, found: str, allowed: tuple[str, ...]) -> PydanticCustomError
     )
 
 
-EN = Templates(
-    title="Results brief: {survey}, {wave}",
-    intro="Latest results of {survey}, {wave}, compared with {previous_wave}. A change is "
-    "called a rise or a fall only when it is statistically significant after the "
-    "Benjamini-Hochberg adjustment for multiple comparisons; “about” marks an estimate "
-    "based on few respondents; groups too small to report are not quoted.",
-    intro_first="Results of {survey}, {wave}, its first wave: no change can be assessed yet. "
-    "The word “about” marks an estimate based on few respondents; groups too small to "
-    "report are not quoted.",
-    interval="{low} to {high}",
-    about="about ",
-    level="“{label}” was {about}{value} in {wave} (95% CI {ci})",
-    level_suppressed="“{label}”: the group is too small to report in {wave}",
-    level_not_asked="“{label}” was not asked in {wave}",
-    level_no_data="“{label}”: no respondent answered in {wave}",
-    rose="it rose by {about}{change} since {reference_wave} (95% CI {change_ci})",
-    fell="it fell by {about}{change} since {reference_wave} (95% CI {change_ci})",
-    no_change="no clear change since {reference_wave} ({about}{change}, 95% CI {change_ci})",
-    change_suppressed="the change since {reference_wave} rests on too few respondents to report",
-    gap_above="“{a}” are significantly above “{b}”",
-    gap_below="“{a}” are significantly below “{b}”",
-    gap_none="no clear gap between “{a}” and “{b}”",
-    sentence="{level}; {change}.",
-    sentence_alone="{level}.",
-    regions_above="Significantly above the national figure: {regions}.",
-    regions_below="Significantly below the national figure: {regions}.",
-    region="{region} ({about}{value}, 95% CI {ci})",
-    scorecard="Latest national estimate of each indicator, its change since the previous "
-    "wave and its status against the benchmark.",
-    headline_table="“{label}” by group, {wave}",
-    images="Charts",
-    methodology_intro="How the figures of {survey} were produced.",
-)
-FR = Templates(
-    title="Note de résultats : {survey}, {wave}",
-    intro="Derniers résultats : {survey}, {wave}, comparés à {previous_wave}. Une évolution "
-    "n'est qualifiée de hausse ou de baisse que si elle est statistiquement significative "
-    "après la correction de Benjamini-Hochberg pour comparaisons multiples ; « environ » "
-    "signale une estimation fondée sur peu de personnes interrogées ; les groupes trop petits "
-    "pour être publiés ne sont pas cités.",
-    intro_first="Résultats : {survey}, {wave}, première vague : aucune évolution ne peut encore "
-    "être évaluée. Le mot « environ » signale une estimation fondée sur peu de personnes "
-    "interrogées ; les groupes trop petits pour être publiés ne sont pas cités.",
-    interval="{low} à {high}",
-    about="environ ",
-    level="« {label} » : {about}{value} en {wave} (IC à 95 % : {ci})",
-    level_suppressed="« {label} » : le groupe est trop petit pour être publié en {wave}",
-    level_not_asked="« {label} » : la question n'a pas été posée en {wave}",
-    level_no_data="« {label} » : aucune personne interrogée n'a répondu en {wave}",
-    rose="en hausse de {about}{change} depuis {reference_wave} (IC à 95 % : {change_ci})",
-    fell="en baisse de {about}{change} depuis {reference_wave} (IC à 95 % : {change_ci})",
-    no_change="sans évolution nette depuis {reference_wave} ({about}{change}, IC à 95 % : "
-    "{change_ci})",
-    change_suppressed="l'évolution depuis {reference_wave} repose sur trop peu de personnes "
-    "interrogées pour être publiée",
-    gap_above="« {a} » se situent nettement au-dessus de « {b} »",
-    gap_below="« {a} » se situent nettement en dessous de « {b} »",
-    gap_none="pas d'écart net entre « {a} » et « {b} »",
-    sentence="{level}, {change}.",
-    sentence_alone="{level}.",
-    regions_above="Nettement au-dessus de l'ensemble du pays : {regions}.",
-    regions_below="Nettement en dessous de l'ensemble du pays : {regions}.",
-    region="{region} ({about}{value}, IC à 95 % : {ci})",
-    scorecard="Dernière estimation nationale de chaque indicateur, son évolution depuis la "
-    "vague précédente et son statut au regard du critère.",
-    headline_table="« {label} » par groupe, {wave}",
-    images="Graphiques",
-    methodology_intro="Comment les chiffres ont été produits : {survey}.",
-)
+def default_templates(lang: Lang) -> Templates:
+    """Return the default templates of a language, from :mod:`perception.words` (``brief.*``)."""
+    return Templates(**{key: say(f"brief.{key}", lang) for key in FIELDS})
+
+
+EN = default_templates("en")
+FR = default_templates("fr")
 
 
 class BriefConfig(_Model):
-    """``config/brief.yaml``: the comparison the sentences quote and the templates by language."""
+    """``config/brief.yaml``: the comparison the sentences quote and templates by language.
+
+    A language's templates override the defaults key by key; French ones are typeset as
+    :func:`perception.words.typeset` does (narrow no-break spaces before ``: ; %``).
+    """
 
     comparison: Literal["previous", "baseline"] = "previous"
     en: Templates = EN
     fr: Templates = FR
+
+    @model_validator(mode="before")
+    @classmethod
+    def _defaults(cls, data: Any) -> Any:
+        """Take every template a language does not set from the defaults."""
+        if not isinstance(data, dict):
+            return data
+        out = dict(data)
+        for lang in LANGS:
+            given = out.get(lang)
+            if isinstance(given, dict):
+                set_here = {
+                    k: typeset(v, lang) if isinstance(v, str) else v for k, v in given.items()
+                }
+                out[lang] = {**default_templates(lang).model_dump(), **set_here}
+        return out
 
 
 def load_brief_config(path: str | Path) -> BriefConfig:

@@ -23,12 +23,19 @@ from perception.brief.config import BriefConfig, Templates
 from perception.config import Catalogue, Label, SurveyConfig
 from perception.dashboard.data import Cell, Change, DashboardData, prepare
 from perception.dashboard.data import Indicator as IndicatorView
-from perception.dashboard.text import LANGS, Lang, month_year, number, percent_sign, ui
 from perception.errors import ConfigError
-from perception.exports.labels import text as export_text
 from perception.indicators import IndicatorCatalogue
 from perception.indicators.config import NATIONAL as NATIONAL_SET
-from perception.status import format_date
+from perception.words import (
+    LANGS,
+    Lang,
+    format_date,
+    margin,
+    month_year,
+    number,
+    say,
+    status_label,
+)
 
 FLAG_OPEN, FLAG_CLOSE, SUPPRESSED_MARK = "(", ")", "*"
 _IMAGE_TITLES = {
@@ -202,13 +209,13 @@ class _Builder:
             )
             if position
             else t.intro_first.format(survey=survey, wave=self.date(self.wave)),
-            scorecard_heading=ui("scorecard", self.lang),
+            scorecard_heading=say("scorecard", self.lang),
             scorecard=self.scorecard(),
             sections=tuple(self.sections()),
             headline=self.headline(headline),
             images_heading=t.images,
             images=tuple(self.images()),
-            methodology_heading=ui("methodology", self.lang),
+            methodology_heading=say("methodology", self.lang),
             methodology=self.methodology(survey),
         )
 
@@ -222,7 +229,7 @@ class _Builder:
             members = [ind for ind in ordered if ind.benchmark == benchmark]
             if members:
                 paragraphs = tuple(
-                    Paragraph(ind.id, ui(ind.status, self.lang), self.paragraph(ind))
+                    Paragraph(ind.id, status_label(ind.status, self.lang), self.paragraph(ind))
                     for ind in members
                 )
                 out.append(Section(self.label(label), paragraphs))
@@ -302,18 +309,18 @@ class _Builder:
             "flag_last": self.data.flag_below - 1,
         }
         return (
-            export_text("note_suppressed", self.lang, **values),
-            export_text("note_flagged", self.lang, **values),
+            say("note_suppressed", self.lang, **values),
+            say("note_flagged", self.lang, **values),
         )
 
     def scorecard(self) -> Table:
         """Each indicator's latest value, change since the previous wave and status."""
         lang = self.lang
         header = (
-            ui("indicator", lang),
-            ui("latest", lang),
-            ui("change_previous", lang),
-            ui("status", lang),
+            say("indicator", lang),
+            say("latest", lang),
+            say("change_previous", lang),
+            say("status", lang),
         )
         rows = []
         ordered = self.data.ordered_indicators(gaps=False) + self.data.ordered_indicators(gaps=True)
@@ -322,7 +329,12 @@ class _Builder:
             change = self.data.changes.get((ind.id, "previous", self.wave))
             latest = f"{value} ({ci})" if ci else value
             rows.append(
-                (self.label(ind.label), latest, self.change_cell(ind, change), ui(ind.status, lang))
+                (
+                    self.label(ind.label),
+                    latest,
+                    self.change_cell(ind, change),
+                    status_label(ind.status, lang),
+                )
             )
         return Table(self.t.scorecard, header, tuple(rows), self.notes())
 
@@ -335,14 +347,14 @@ class _Builder:
         value = rules.value_text(ind, change.estimate, self.lang, change=True)
         if change.flagged:
             value = f"{FLAG_OPEN}{value}{FLAG_CLOSE}"
-        word = ui(change.direction if change.significant else "no change", self.lang)
+        word = say(change.direction if change.significant else "no change", self.lang)
         return f"{value}, {word}"
 
     def headline(self, ind: IndicatorView) -> Table:
         """Tabulate the headline indicator by every domain of the survey, with 95% CIs and n."""
         lang = self.lang
-        header = (ui("breakdown", lang), self.label(ind.label), ui("ci95", lang), "n")
-        rows = [self.headline_row(ind, ui("national", lang), self.data.cell(ind.id, self.wave))]
+        header = (say("breakdown", lang), self.label(ind.label), say("ci95", lang), "n")
+        rows = [self.headline_row(ind, say("national", lang), self.data.cell(ind.id, self.wave))]
         for column in self.data.domains:
             for code in self.data.codes(column):
                 key = ((column, code),)
@@ -362,17 +374,17 @@ class _Builder:
         """One group of the headline table (no n shown for a suppressed group)."""
         value, ci = self.cell_texts(ind, cell)
         shown = cell.state == "value" and cell.n is not None
-        return (name, value, ci, f"{cell.n:,}".replace(",", "\u202f") if shown else "")
+        return (name, value, ci, number(cell.n or 0, 0, self.lang) if shown else "")
 
     def methodology(self, survey: str) -> Table:
         """Sample, fieldwork, weighting, margin of error and the suppression rule, per wave."""
         lang = self.lang
         header = (
-            ui("wave", lang),
-            ui("fieldwork", lang),
-            ui("n_respondents", lang),
-            ui("deff_kish", lang),
-            ui("moe", lang),
+            say("wave", lang),
+            say("fieldwork", lang),
+            say("n_respondents", lang),
+            say("deff_kish", lang),
+            say("moe", lang),
         )
         rows = []
         for facts in self.data.facts:
@@ -381,21 +393,17 @@ class _Builder:
                 (
                     self.data.wave_label(facts.wave, lang),
                     self.fieldwork(facts.wave),
-                    ""
-                    if facts.n_respondents is None
-                    else f"{facts.n_respondents:,}".replace(",", "\u202f"),
+                    "" if facts.n_respondents is None else number(facts.n_respondents, 0, lang),
                     "" if math.isnan(facts.deff_kish) else number(facts.deff_kish, 2, lang),
-                    ""
-                    if math.isnan(moe)
-                    else "±" + number(100 * moe, 1, lang) + percent_sign(lang),
+                    "" if math.isnan(moe) else margin(moe, lang),
                 )
             )
         designs = list(dict.fromkeys(f.design[lang] for f in self.data.facts if f.design[lang]))
         notes = (
             *designs,
-            ui("weighting_note", lang),
-            ui("moe_note", lang),
-            export_text("note_trend", lang),
+            say("weighting_note", lang),
+            say("moe_note", lang),
+            say("note_trend", lang),
             *self.notes(),
         )
         return Table(self.t.methodology_intro.format(survey=survey), header, tuple(rows), notes)
@@ -421,7 +429,7 @@ class _Builder:
         for path in sorted(folder.glob("*.png")):
             kind = path.stem.split("_")[0]
             if kind in _IMAGE_TITLES:
-                out.append(Image(path, ui(_IMAGE_TITLES[kind], self.lang)))
+                out.append(Image(path, say(_IMAGE_TITLES[kind], self.lang)))
         return out
 
 

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from perception.brief.config import Templates
 from perception.dashboard.data import Cell, Change
 from perception.dashboard.data import Indicator as IndicatorView
-from perception.dashboard.text import Lang, number, percent_sign, ui
+from perception.words import NBSP, Lang, number, percent_sign, points
 
 ALPHA = 0.05
 """False discovery rate at which a gap is called significant (as the trends use)."""
@@ -49,14 +49,6 @@ class Gap:
     significant: bool
 
 
-def points(value: float, lang: Lang) -> str:
-    """Write the unit of a change in percentage points, singular below 2 in French."""
-    words = ui("percent_points", lang)
-    if lang == "fr" and abs(value) < 2:
-        return words.replace("points", "point", 1)
-    return words
-
-
 def value_text(
     ind: IndicatorView, value: float, lang: Lang, *, change: bool = False, signed: bool = True
 ) -> str:
@@ -67,7 +59,7 @@ def value_text(
         return text
     if ind.type == "proportion" and not change:
         return text + percent_sign(lang)
-    return f"{text}\u00a0{points(round(scaled, ind.decimals), lang)}"
+    return f"{text}{NBSP}{points(round(scaled, ind.decimals), lang, long=True)}"
 
 
 def interval_text(

@@ -10,7 +10,7 @@ from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.shared import Inches, Pt, RGBColor
 
 from perception.brief.content import Brief, Table
-from perception.dashboard.text import UI
+from perception.words import LANGS, status_label
 
 IMAGE_WIDTH = Inches(6.3)
 """Print width of a chart: the dashboard's 2,200-pixel PNGs come out at about 350 dpi."""
@@ -62,7 +62,7 @@ def docx_bytes(brief: Brief) -> bytes:
 def _colour(badge: str) -> RGBColor | None:
     """Return a badge's colour by the status it names (English or French words)."""
     for status, colour in _BADGE_COLOURS.items():
-        if badge in (UI[status].en, UI[status].fr):
+        if badge in {status_label(status, lang) for lang in LANGS}:
             return colour
     return None
 

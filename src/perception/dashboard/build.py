@@ -15,10 +15,10 @@ from perception.dashboard.data import DashboardData, prepare
 from perception.dashboard.figures import Spec, all_figures
 from perception.dashboard.geo import GeoJson, load_geojson
 from perception.dashboard.page import BiText, render_page
-from perception.dashboard.text import LANGS, Lang, ui
 from perception.errors import ConfigError, ValidationError
 from perception.indicators.config import IndicatorCatalogue
 from perception.storage import atomic_write
+from perception.words import LANGS, Lang, say
 
 __all__ = ["build_dashboard", "dashboard_figures", "question_wording"]
 
@@ -143,18 +143,18 @@ def _geography(
     """Load the boundaries, or return why the map cannot be drawn."""
     survey = data.survey
     if geojson_path is None and survey.geojson is None:
-        return None, lambda code: ui("map_not_configured", code)
+        return None, lambda code: say("map_not_configured", code)
     area = survey.map_variable
     if area not in data.domains:
         _log.warning("dashboard without its map: map_variable %r is not a domain", area)
-        return None, lambda code: f"{ui('map_variable_unusable', code)} {area!r}."
+        return None, lambda code: f"{say('map_variable_unusable', code)} {area!r}."
     path = Path(geojson_path) if geojson_path is not None else survey.resolve(survey.geojson or "")
     try:
         return load_geojson(path, data.present_codes(area)), None
     except ConfigError as exc:
         _log.warning("dashboard without its map: %s", exc)
         reason = f"{exc.message} ({exc.file}): {exc.found}."
-        return None, lambda code: f"{ui('map_unavailable', code)} {reason}"
+        return None, lambda code: f"{say('map_unavailable', code)} {reason}"
 
 
 def _heatmap_indicator(data: DashboardData, chosen: str | None) -> str | None:

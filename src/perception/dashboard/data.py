@@ -21,23 +21,20 @@ from typing import Any, Literal
 import pandas as pd
 
 from perception.config import Catalogue, Label, SurveyConfig
-from perception.dashboard.text import (
+from perception.errors import ConfigError, ValidationError
+from perception.indicators.config import NATIONAL as NATIONAL_SET
+from perception.indicators.config import domain_set_columns, with_domains
+from perception.status import STATUSES
+from perception.words import (
     FLAG_MARK,
-    NO_DATA,
-    NOT_ASKED,
-    NOT_ESTIMATED,
-    SUPPRESSED,
+    NBSP,
     Lang,
     interval,
     number,
     percent_sign,
-    pick,
-    ui,
+    say,
+    value_decimals,
 )
-from perception.errors import ConfigError, ValidationError
-from perception.indicators.config import NATIONAL as NATIONAL_SET
-from perception.indicators.config import domain_set_columns, with_domains
-from perception.status import STATUSES, value_decimals
 
 __all__ = [
     "DISCLOSURE_COLUMNS",
@@ -210,11 +207,11 @@ class Indicator:
             return ""
         if self.type == "proportion" and not change:
             return percent_sign(lang)
-        return "\u00a0" + ui("pts", lang)
+        return NBSP + say("pts", lang)
 
     @property
     def decimals(self) -> int:
-        """Return the decimals shown (:func:`perception.status.value_decimals`)."""
+        """Return the decimals shown (:func:`perception.words.value_decimals`)."""
         return value_decimals(self.unit, self.type)
 
     def value(
@@ -235,8 +232,8 @@ class Indicator:
     def axis_title(self, lang: Lang) -> str:
         """Return the y-axis title of the indicator's values."""
         if self.unit != "percent":
-            return ui("score", lang)
-        return ui("percent_points", lang) if self.signed else "%"
+            return say("score", lang)
+        return say("percent_points", lang) if self.signed else "%"
 
     def cell_text(self, cell: Cell, lang: Lang, *, decimals: int | None = None) -> str:
         """Return what a cell shows: the value (with the flag mark) or why there is none."""
@@ -248,13 +245,7 @@ class Indicator:
 
 def state_word(state: State, lang: Lang) -> str:
     """Return the word shown for a cell without a value."""
-    words = {
-        "suppressed": SUPPRESSED,
-        "not_asked": NOT_ASKED,
-        "no_data": NO_DATA,
-        "not_estimated": NOT_ESTIMATED,
-    }
-    return pick(words[state], lang)
+    return say(state, lang)
 
 
 @dataclass(frozen=True)
@@ -362,7 +353,7 @@ class DashboardData:
     def column_label(self, column: str, lang: Lang) -> str:
         """Return the label of a breakdown (a catalogue variable, or "national")."""
         if column == "national":
-            return ui("national", lang)
+            return say("national", lang)
         text: str = getattr(self.catalogue.variables[column].label, lang)
         return text
 

@@ -27,18 +27,18 @@ from perception.dashboard.data import (
     state_word,
 )
 from perception.dashboard.geo import CODE_PROPERTY, GeoJson, centroid
-from perception.dashboard.text import (
+from perception.indicators.config import domain_set_columns
+from perception.reporting import wave_dates
+from perception.words import (
     FLAG_MARK,
-    SUPPRESSED,
+    NBSP,
     Lang,
     interval,
     number,
     percent_sign,
     pick,
-    ui,
+    say,
 )
-from perception.indicators.config import domain_set_columns
-from perception.reporting import wave_dates
 
 __all__ = [
     "Spec",
@@ -178,12 +178,12 @@ def _hover(ind: Indicator, cell: Cell, title: str, where: str, lang: Lang, flag_
     lines = [
         f"<b>{title}</b>",
         f"{where}: {ind.value(cell.estimate, lang)}",
-        f"{ui('ci95', lang)} {ind.ci(cell.ci_low, cell.ci_high, lang)}",
+        f"{say('ci95', lang)} {ind.ci(cell.ci_low, cell.ci_high, lang)}",
     ]
     if cell.n is not None:
         lines.append(f"n = {cell.n}")
     if cell.flagged:
-        lines.append(ui("flagged_note", lang, mark=FLAG_MARK, flag=flag_below))
+        lines.append(say("flagged_note", lang, mark=FLAG_MARK, flag=flag_below))
     return "<br>".join(lines)
 
 
@@ -191,7 +191,7 @@ def _no_value_hover(cell: Cell, title: str, where: str, lang: Lang, suppress: in
     """Return the hover text of a cell without a value: why there is none."""
     text = f"<b>{title}</b><br>{where}: {state_word(cell.state, lang)}"
     if cell.state == "suppressed":
-        text += "<br>" + ui("suppressed_note", lang, suppress=suppress)
+        text += "<br>" + say("suppressed_note", lang, suppress=suppress)
     return text
 
 
@@ -233,9 +233,11 @@ def _rgba(color: str, alpha: float) -> str:
 def trends_figure(data: DashboardData, indicator: str, breakdown: str, lang: Lang) -> Spec:
     """Return an indicator's trend across waves, nationally or by one breakdown, with CIs."""
     ind = data.indicators[indicator]
-    series = [_Series(ui("national", lang), NATIONAL, NATIONAL_COLOR, band=breakdown == "national")]
+    series = [
+        _Series(say("national", lang), NATIONAL, NATIONAL_COLOR, band=breakdown == "national")
+    ]
     if breakdown != "national":
-        series[0] = _Series(ui("national", lang), NATIONAL, "#888888", band=False, dash="dash")
+        series[0] = _Series(say("national", lang), NATIONAL, "#888888", band=False, dash="dash")
         for i, code in enumerate(data.codes(breakdown)):
             key = make_key(**{breakdown: code})
             if any(data.cell(ind.id, w, key).state != "not_estimated" for w in data.waves):
@@ -254,23 +256,23 @@ def trends_figure(data: DashboardData, indicator: str, breakdown: str, lang: Lan
         "ticksuffix": percent_sign(lang) if ind.type == "proportion" else "",
         "domain": [0.16 if suppressed else 0.0, 1.0],
     }
-    notes = [ui("band_note", lang, flag=data.flag_below), dk_note([ind], lang)]
+    notes = [say("band_note", lang, flag=data.flag_below), dk_note([ind], lang)]
     if suppressed:
         traces.append(_strip_trace(suppressed, lang))
         layout["yaxis2"] = {
             "domain": [0.0, 0.08],
             "range": [-1, 1],
             "tickvals": [0],
-            "ticktext": [ui("strip_suppressed", lang)],
+            "ticktext": [say("strip_suppressed", lang)],
             "fixedrange": True,
             "showgrid": False,
             "zeroline": False,
         }
         layout["xaxis"]["anchor"] = "y2"
-        notes.append("✕ " + ui("suppressed_note", lang, suppress=data.suppress_below))
+        notes.append("✕ " + say("suppressed_note", lang, suppress=data.suppress_below))
     shapes, annotations = _not_asked_marks(data, ind, lang)
     if len(series) == 1 and breakdown != "national":
-        annotations.append(_message(ui("no_estimates", lang)))
+        annotations.append(_message(say("no_estimates", lang)))
     annotations.append(_footnote(notes))
     _set_bottom(layout, 62 + _footnote_height(notes))
     layout["shapes"] = shapes
@@ -286,8 +288,8 @@ def dk_note(indicators: Sequence[Indicator], lang: Lang) -> str:
     """
     kept = {ind.unit == "percent" for ind in indicators}
     if kept == {True, False}:
-        return ui("dk_mixed", lang)
-    return ui("dk_kept" if kept == {True} else "dk_excluded", lang)
+        return say("dk_mixed", lang)
+    return say("dk_kept" if kept == {True} else "dk_excluded", lang)
 
 
 def wave_positions(data: DashboardData) -> list[float]:
@@ -435,7 +437,7 @@ def _strip_trace(points: Sequence[tuple[float, str, str]], lang: Lang) -> Spec:
     return {
         "type": "scatter",
         "mode": "markers",
-        "name": pick(SUPPRESSED, lang),
+        "name": say("suppressed", lang),
         "x": [p[0] for p in points],
         "y": [0] * len(points),
         "yaxis": "y2",
@@ -478,7 +480,7 @@ def _not_asked_marks(
         )
         annotations.append(
             {
-                "text": ui("not_asked_wave", lang),
+                "text": say("not_asked_wave", lang),
                 "xref": "x",
                 "yref": "paper",
                 "x": x[i],
@@ -503,10 +505,10 @@ def gaps_figure(data: DashboardData, lang: Lang, indicator: str | None = None) -
     rows: list[tuple[Indicator, DomainKey, str]]
     if indicator is None:
         rows = [(g, NATIONAL, pick(g.label, lang)) for g in data.ordered_indicators(gaps=True)]
-        title, subtitle = ui("gaps_title", lang), ""
+        title, subtitle = say("gaps_title", lang), ""
     else:
         gap = data.indicators[indicator]
-        rows = [(gap, NATIONAL, ui("national", lang))]
+        rows = [(gap, NATIONAL, say("national", lang))]
         for domain_set in data.domain_sets[indicator]:
             columns = domain_set_columns(domain_set, data.domains)
             if len(columns) == 1:
@@ -514,7 +516,7 @@ def gaps_figure(data: DashboardData, lang: Lang, indicator: str | None = None) -
                     (gap, make_key(**{columns[0]: code}), data.code_label(columns[0], code, lang))
                     for code in data.codes(columns[0])
                 ]
-        title, subtitle = pick(gap.label, lang), ui("gap_by_group", lang)
+        title, subtitle = pick(gap.label, lang), say("gap_by_group", lang)
     return _forest(data, rows, title, subtitle, lang)
 
 
@@ -579,9 +581,9 @@ def _forest(
             }
         )
     percent = all(ind.unit == "percent" for ind in gaps)
-    unit = ui("percent_points", lang) if percent else ui("difference", lang)
+    unit = say("percent_points", lang) if percent else say("difference", lang)
     layout["xaxis"] = {
-        "title": {"text": f"{ui('gaps', lang)} ({unit})"},
+        "title": {"text": f"{say('gaps', lang)} ({unit})"},
         "zeroline": True,
         "zerolinecolor": "#444444",
         "zerolinewidth": 1.5,
@@ -598,8 +600,8 @@ def _forest(
     layout["legend"] = {"orientation": "h", "x": 0, "y": 1.0, "yanchor": "bottom"}
     layout["margin"]["t"] = 110
     if not gaps:
-        annotations.append(_message(ui("no_gaps", lang)))
-    notes = [ui("band_note", lang, flag=data.flag_below)]
+        annotations.append(_message(say("no_gaps", lang)))
+    notes = [say("band_note", lang, flag=data.flag_below)]
     if gaps:
         notes.append(dk_note(gaps, lang))
     annotations.append(_footnote(notes))
@@ -678,7 +680,7 @@ def map_figure(data: DashboardData, indicator: str, wave: str, lang: Lang, geo: 
                     for c in others
                 ],
                 "hovertemplate": "%{customdata}<extra></extra>",
-                "name": pick(SUPPRESSED, lang),
+                "name": say("suppressed", lang),
             }
         )
     points = [centroid(geo, code) for code in regions]
@@ -706,8 +708,8 @@ def map_figure(data: DashboardData, indicator: str, wave: str, lang: Lang, geo: 
         "bgcolor": "rgba(0,0,0,0)",
     }
     layout["margin"] = {"l": 10, "r": 10, "t": 80, "b": 80}
-    notes = [ui("flagged_note", lang, mark=FLAG_MARK, flag=data.flag_below)]
-    notes.append(ui("suppressed_note", lang, suppress=data.suppress_below))
+    notes = [say("flagged_note", lang, mark=FLAG_MARK, flag=data.flag_below)]
+    notes.append(say("suppressed_note", lang, suppress=data.suppress_below))
     notes.append(dk_note([ind], lang))
     layout["annotations"] = [{**_footnote(notes), "yshift": -10}]
     _set_bottom(layout, 20 + _footnote_height(notes))
@@ -739,7 +741,7 @@ def heatmap_figure(
     row_names = [_row_name(data, r, lang) for r in rows]
     upright = len(columns) > 5  # many columns: labels upright, on one line each
     column_names = [
-        _wrap(ui("national", lang) if c is None else data.code_label(across, c, lang), 12)
+        _wrap(say("national", lang) if c is None else data.code_label(across, c, lang), 12)
         for c in columns
     ]
     if upright:
@@ -779,7 +781,7 @@ def heatmap_figure(
                 for i, row in enumerate(grid)
             ],
             "hovertemplate": "%{customdata}<extra></extra>",
-            "name": pick(SUPPRESSED, lang),
+            "name": say("suppressed", lang),
         },
         {
             "type": "heatmap",
@@ -817,7 +819,7 @@ def heatmap_figure(
         },
     ]
     by = ", ".join(data.column_label(c, lang).lower() for c in dimensions)
-    subtitle = f"{where} · {ui('by_groups', lang)} {by}"
+    subtitle = f"{where} · {say('by_groups', lang)} {by}"
     layout = _layout(lang, pick(ind.label, lang), subtitle, 130 + 34 * len(rows) + 60)
     layout["xaxis"] = {
         "side": "top",
@@ -831,15 +833,15 @@ def heatmap_figure(
     layout["margin"] = {"l": 10, "r": 30, "t": top, "b": 80}
     layout["height"] += top - 150
     layout["title"].update({"yref": "container", "y": 1, "yanchor": "top", "pad": {"t": 12}})
-    notes = [ui("flagged_note", lang, mark=FLAG_MARK, flag=data.flag_below)]
-    notes.append(ui("suppressed_note", lang, suppress=data.suppress_below))
+    notes = [say("flagged_note", lang, mark=FLAG_MARK, flag=data.flag_below)]
+    notes.append(say("suppressed_note", lang, suppress=data.suppress_below))
     notes.append(dk_note([ind], lang))
     if any(_imprecise(c, ind, wide) for row in grid for c in row):
         width = number(wide, ind.decimals - 1, lang)
-        width += f" {ui('pts', lang)}" if ind.unit == "percent" else ""
-        notes.append(ui("imprecise_note", lang, width=width))
+        width += f" {say('pts', lang)}" if ind.unit == "percent" else ""
+        notes.append(say("imprecise_note", lang, width=width))
     if any(c.state == "not_estimated" for row in grid for c in row):
-        notes.append(ui("not_estimated_note", lang))
+        notes.append(say("not_estimated_note", lang))
     layout["annotations"] = [{**_footnote(notes), "yshift": -10}]
     _set_bottom(layout, 20 + _footnote_height(notes))
     return {"data": traces, "layout": layout}
@@ -855,7 +857,7 @@ def _blank_word(cell: Cell, lang: Lang) -> str:
 def _row_name(data: DashboardData, codes: dict[str, int], lang: Lang) -> str:
     """Return the label of a heatmap row: everyone, or its codes' labels joined by " · "."""
     if not codes:
-        return ui("everyone", lang)
+        return say("everyone", lang)
     return ", ".join(data.code_label(column, code, lang) for column, code in codes.items())
 
 
@@ -911,7 +913,7 @@ def drivers_figure(data: DashboardData, indicator: str, wave: str, lang: Lang) -
     ind = data.indicators[indicator]
     effects = data.driver_effects(indicator, wave)
     where = data.wave_label(wave, lang)
-    title = ui("drivers_title", lang, label=pick(ind.label, lang))
+    title = say("drivers_title", lang, label=pick(ind.label, lang))
     models = {e.n for e in effects if e.n is not None}
     subtitle = where + (f" · n = {max(models)}" if models else "")
     ticks: list[str] = []
@@ -929,7 +931,7 @@ def drivers_figure(data: DashboardData, indicator: str, wave: str, lang: Lang) -
     for effect in effects:
         if effect.driver not in drivers:
             drivers.append(effect.driver)
-            reference = ui("drivers_reference", lang, level=pick(effect.reference_label, lang))
+            reference = say("drivers_reference", lang, level=pick(effect.reference_label, lang))
             ticks.append(f"<b>{pick(effect.driver_label, lang)}</b> ({reference})")
             positions.append(row)
             row += 1
@@ -937,7 +939,7 @@ def drivers_figure(data: DashboardData, indicator: str, wave: str, lang: Lang) -
         positions.append(row)
         name = f"{pick(effect.driver_label, lang)}: {pick(effect.level_label, lang)}"
         if effect.suppressed:
-            annotations.append(_effect_note(pick(SUPPRESSED, lang), row))
+            annotations.append(_effect_note(say("suppressed", lang), row))
         else:
             x.append(effect.estimate)
             y.append(row)
@@ -977,9 +979,9 @@ def drivers_figure(data: DashboardData, indicator: str, wave: str, lang: Lang) -
     ]
     layout = _layout(lang, _wrap(title, 90), subtitle, 190 + 30 * max(row, 3))
     unit = effects[0].unit if effects else "percentage points"
-    axis_unit = ui("percent_points", lang) if unit == "percentage points" else ui("score", lang)
+    axis_unit = say("percent_points", lang) if unit == "percentage points" else say("score", lang)
     layout["xaxis"] = {
-        "title": {"text": f"{ui('drivers_axis', lang)} ({axis_unit})"},
+        "title": {"text": f"{say('drivers_axis', lang)} ({axis_unit})"},
         "zeroline": True,
         "zerolinecolor": "#444444",
         "zerolinewidth": 1.5,
@@ -995,12 +997,12 @@ def drivers_figure(data: DashboardData, indicator: str, wave: str, lang: Lang) -
     }
     layout["margin"]["t"] = 100 if "<br>" in layout["title"]["text"] else 80
     if not effects:
-        annotations.append(_message(ui("drivers_no_model", lang)))
+        annotations.append(_message(say("drivers_no_model", lang)))
     factors = ", ".join(pick(label, lang) for label in _driver_labels(effects))
     notes = [
-        ui("drivers_caveat", lang, factors=factors) if factors else ui("drivers_causes", lang),
-        ui("drivers_small", lang, suppress=data.suppress_below),
-        ui("flagged_note", lang, mark="○", flag=data.flag_below),
+        say("drivers_caveat", lang, factors=factors) if factors else say("drivers_causes", lang),
+        say("drivers_small", lang, suppress=data.suppress_below),
+        say("flagged_note", lang, mark="○", flag=data.flag_below),
     ]
     annotations.append({**_footnote(notes), "yshift": -58})
     _set_bottom(layout, 58 + _footnote_height(notes))
@@ -1018,18 +1020,18 @@ def _driver_labels(effects: Sequence[Effect]) -> list[Label]:
 
 def _effect_hover(effect: Effect, name: str, lang: Lang, flag_below: int) -> str:
     """Return the hover text of a published effect."""
-    suffix = "\u00a0" + ui("pts", lang)
+    suffix = NBSP + say("pts", lang)
     low = number(effect.ci_low, 1, lang, signed=True)
     high = number(effect.ci_high, 1, lang, signed=True)
-    reference = ui("drivers_reference", lang, level=pick(effect.reference_label, lang))
+    reference = say("drivers_reference", lang, level=pick(effect.reference_label, lang))
     lines = [
         f"<b>{name}</b>",
         f"{reference}: {number(effect.estimate, 1, lang, signed=True)}{suffix}",
-        f"{ui('ci95', lang)} {interval(low, high, lang)}",
+        f"{say('ci95', lang)} {interval(low, high, lang)}",
         f"n = {effect.n_level} ({reference}: {effect.n_reference})",
     ]
     if effect.flagged:
-        lines.append(ui("flagged_note", lang, mark="○", flag=flag_below))
+        lines.append(say("flagged_note", lang, mark="○", flag=flag_below))
     return "<br>".join(lines)
 
 

@@ -27,8 +27,23 @@ from perception.dashboard.data import Change, DashboardData, Indicator, state_wo
 from perception.dashboard.figures import Spec
 from perception.dashboard.findings import GroupFinding, group_findings, widening_gaps
 from perception.dashboard.geo import GEO_ASSETS_SCRIPT, GeoJson
-from perception.dashboard.text import FLAG_MARK, LANGS, SUPPRESSED, UI, Lang, number, pick, ui
-from perception.status import MONTHS, STATUS_DEFINITIONS, STATUSES, format_date, status_tally
+from perception.status import STATUSES, status_tally
+from perception.words import (
+    FLAG_MARK,
+    LANGS,
+    Lang,
+    capital,
+    format_date,
+    format_moment,
+    has,
+    margin,
+    number,
+    pick,
+    plotly_locale,
+    say,
+    status_definition,
+    status_label,
+)
 
 __all__ = ["render_page"]
 
@@ -42,59 +57,6 @@ PLOTLY_CONFIG = {
     "toImageButtonOptions": {"format": "png", "scale": 2},
 }
 """Plotly's options: no button or link that could send a figure (and its data) off the laptop."""
-PLOTLY_FR = {
-    "moduleType": "locale",
-    "name": "fr",
-    "dictionary": {
-        "Autoscale": "Échelle automatique",
-        "Box Select": "Sélection rectangulaire",
-        "Compare data on hover": "Comparer les données au survol",
-        "Double-click on legend to isolate one trace": (
-            "Double-cliquez sur la légende pour isoler une série"
-        ),
-        "Double-click to zoom back out": "Double-cliquez pour revenir au zoom initial",
-        "Download plot": "Télécharger le graphique",
-        "Download plot as a PNG": "Télécharger le graphique en PNG",
-        "Lasso Select": "Sélection au lasso",
-        "Pan": "Déplacer",
-        "Reset": "Réinitialiser",
-        "Reset axes": "Réinitialiser les axes",
-        "Reset view": "Réinitialiser la vue",
-        "Reset views": "Réinitialiser les vues",
-        "Show closest data on hover": "Afficher la donnée la plus proche au survol",
-        "Sorry, there was a problem downloading your image!": (
-            "Désolé, le téléchargement de l'image a échoué."
-        ),
-        "Toggle Spike Lines": "Afficher ou masquer les lignes de repère",
-        "Toggle show closest data on hover": ("Afficher ou non la donnée la plus proche au survol"),
-        "Zoom": "Zoom",
-        "Zoom in": "Zoom avant",
-        "Zoom out": "Zoom arrière",
-    },
-    "format": {
-        "days": ["dimanche", "lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi"],
-        "shortDays": ["dim.", "lun.", "mar.", "mer.", "jeu.", "ven.", "sam."],
-        "months": MONTHS["fr"],
-        "shortMonths": [
-            "janv.",
-            "févr.",
-            "mars",
-            "avr.",
-            "mai",
-            "juin",
-            "juil.",
-            "août",
-            "sept.",
-            "oct.",
-            "nov.",
-            "déc.",
-        ],
-        "date": "%d/%m/%Y",
-        "decimal": ",",
-        "thousands": "\u202f",
-    },
-}
-"""Plotly's French locale (toolbar tooltips, dates, numbers), registered from the page itself."""
 CSP = (
     "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
     "img-src data: blob:; font-src data:"
@@ -283,7 +245,7 @@ class Texts:
 
     def ui(self, name: str, key: str, attrs: str = "", **values: object) -> str:
         """Return an element holding an interface text."""
-        return self.tag(name, lambda lang: ui(key, lang, **values), attrs)
+        return self.tag(name, lambda lang: say(key, lang, **values), attrs)
 
 
 def render_page(
@@ -337,12 +299,12 @@ def render_page(
         ]
     )
     page_title = t.tag(
-        "title", lambda code: f"{ui('dashboard', code)} – {pick(data.survey.title, code)}"
+        "title", lambda code: f"{say('dashboard', code)} – {pick(data.survey.title, code)}"
     )
     payload = {
         "lang": lang,
         "config": PLOTLY_CONFIG,
-        "locale": PLOTLY_FR,
+        "locale": plotly_locale(),
         "views": views,
         "geojson": geo,
         "text": t.table,
@@ -395,7 +357,7 @@ def _alt(spec: Spec, lang: Lang) -> str:
     parts = [title.get("text", ""), title.get("subtitle", {}).get("text", "")]
     parts += [a.get("text", "") for a in spec["layout"].get("annotations", [])[-1:]]
     text = ". ".join(p for p in (re.sub(r"<[^>]+>", " ", part).strip() for part in parts) if p)
-    return f"{ui('chart', lang)}{_colon(lang)}{' '.join(text.split())}"
+    return say("labelled", lang, label=say("chart", lang), text=" ".join(text.split()))
 
 
 def _strip_geojson(figures: Mapping[str, Spec]) -> dict[str, Spec]:
@@ -420,17 +382,20 @@ def _header(t: Texts, data: DashboardData, title: str, generated_at: datetime) -
     sub = t.tag(
         "div",
         lambda code: (
-            f"{ui('dashboard', code)} · {pick(data.survey.country, code)} · "
-            f"{ui('generated', code)} {_stamp(generated_at, code)}"
+            f"{say('dashboard', code)} · {pick(data.survey.country, code)} · "
+            f"{say('generated', code)} {format_moment(generated_at, code)}"
         ),
         'class="sub"',
     )
+    names = " / ".join(say("language", code) for code in LANGS)
     switch = (
-        '<div class="lang" role="group" aria-label="Language / Langue">'
-        f'<button type="button" id="lang-en" data-lang="en" aria-pressed="{_pressed("en", t)}">'
-        "English</button>"
-        f'<button type="button" id="lang-fr" data-lang="fr" aria-pressed="{_pressed("fr", t)}">'
-        "Français</button></div>"
+        f'<div class="lang" role="group" aria-label="{names}">'
+        + "".join(
+            f'<button type="button" id="lang-{c}" data-lang="{c}" aria-pressed="{_pressed(c, t)}">'
+            f"{say(f'language_name.{c}', c)}</button>"
+            for c in LANGS
+        )
+        + "</div>"
     )
     return f"<header><div>{title}{sub}</div>{switch}</header>"
 
@@ -457,7 +422,7 @@ def _nav(t: Texts, with_map: bool) -> str:
 
 def _section(t: Texts, name: str, content: str) -> str:
     """Return a titled section with its introduction."""
-    intro = t.ui("p", f"{name}_intro", 'class="intro"') if f"{name}_intro" in UI else ""
+    intro = t.ui("p", f"{name}_intro", 'class="intro"') if has(f"{name}_intro") else ""
     return f'<section id="{name}">{t.ui("h2", name)}{intro}{content}</section>'
 
 
@@ -519,9 +484,9 @@ def _scorecard(t: Texts, data: DashboardData) -> str:
     legend = t.tag(
         "p",
         lambda code: (
-            f"{ui('flagged_note', code, mark=FLAG_MARK, flag=data.flag_below)}. "
-            f"{ui('suppressed_note', code, suppress=data.suppress_below).capitalize()}. "
-            f"{ui('adjusted_note', code)}"
+            f"{say('flagged_note', code, mark=FLAG_MARK, flag=data.flag_below)}. "
+            f"{say('suppressed_note', code, suppress=data.suppress_below).capitalize()}. "
+            f"{say('adjusted_note', code)}"
         ),
         'class="legend"',
     )
@@ -595,7 +560,7 @@ def _group_text(
         group = (
             f"{data.code_label(column, code, code_lang)} ({data.column_label(column, code_lang)})"
         )
-        return ui(
+        return say(
             "finding_group",
             code_lang,
             group=group,
@@ -618,7 +583,7 @@ def _gap_text(data: DashboardData, ident: str) -> BiText:
     change = data.changes[(ident, "baseline", wave)]
 
     def text(lang: Lang) -> str:
-        return ui(
+        return say(
             "finding_gap",
             lang,
             indicator=pick(ind.label, lang),
@@ -646,22 +611,18 @@ def _tally_text(statuses: list[str]) -> BiText:
 
 def _definition_text(status: str) -> BiText:
     """Return a status's definition as a text of the language."""
-    return lambda code: _capital(STATUS_DEFINITIONS[status][code])
+    return lambda code: capital(status_definition(status, code))
 
 
 def _badge(t: Texts, status: str) -> str:
     """Return a status badge."""
-    return t.ui("span", status, f'class="badge {status.replace(" ", "-")}"')
+    label = lambda code: status_label(status, code)  # noqa: E731
+    return t.tag("span", label, f'class="badge {status.replace(" ", "-")}"')
 
 
 def _date(iso: str, lang: Lang) -> str:
     """Write an ISO date (or timestamp) as a date for people, in the language."""
     return format_date(date.fromisoformat(iso[:10]), lang)
-
-
-def _capital(text: str) -> str:
-    """Return a text with its first letter capitalised."""
-    return text[:1].upper() + text[1:]
 
 
 _COLUMNS = (
@@ -690,7 +651,7 @@ def _scorecard_row(t: Texts, data: DashboardData, ind: Indicator) -> str:
         if cell.state == "suppressed":
             value += t.tag(
                 "span",
-                lambda code: ui("suppressed_note", code, suppress=data.suppress_below),
+                lambda code: say("suppressed_note", code, suppress=data.suppress_below),
                 'class="small"',
             )
     cells = [
@@ -711,7 +672,7 @@ def _change_cell(t: Texts, data: DashboardData, ind: Indicator, comparison: str,
         reason = t.tag("span", _no_change_reason(data, ind, comparison, wave))
         return f'<td class="missing">{reason}</td>'
     if change.suppressed:
-        word = t.tag("span", SUPPRESSED, 'class="big"')
+        word = t.ui("span", "suppressed", 'class="big"')
         return f'<td class="suppressed">{word}</td>'
     return _change_value(t, ind, change)
 
@@ -746,8 +707,8 @@ def _no_change_reason(data: DashboardData, ind: Indicator, comparison: str, wave
         return lambda code: "—"
     reference = data.waves[position - 1] if comparison == "previous" else data.waves[0]
     if data.cell(ind.id, reference).state == "not_asked":
-        return lambda code: f"{ui('not_asked_in', code)} {data.wave_label(reference, code)}"
-    return lambda code: ui("not_available", code)
+        return lambda code: f"{say('not_asked_in', code)} {data.wave_label(reference, code)}"
+    return lambda code: say("not_available", code)
 
 
 def _target(t: Texts, ind: Indicator) -> str:
@@ -758,7 +719,7 @@ def _target(t: Texts, ind: Indicator) -> str:
         "span",
         lambda code: (
             ind.value(ind.target, code)
-            + (f" {ui('by', code)} {_date(ind.target_date, code)}" if ind.target_date else "")
+            + (f" {say('by', code)} {_date(ind.target_date, code)}" if ind.target_date else "")
         ),
     )
 
@@ -792,7 +753,7 @@ def _trends(t: Texts, data: DashboardData) -> str:
 
 def _gaps(t: Texts, data: DashboardData) -> str:
     """Return the gaps section: every gap nationally, or one gap by group."""
-    options: list[tuple[str, BiText | Label]] = [("", UI["all_gaps"])]
+    options: list[tuple[str, BiText | Label]] = [("", lambda code: say("all_gaps", code))]
     options += [(g.id, g.label) for g in data.ordered_indicators(gaps=True)]
     controls = _select(t, "gaps-indicator", "gap", options, "")
     return _section(t, "gaps", f'<div class="controls">{controls}</div>{_plot("fig-gaps")}')
@@ -860,7 +821,7 @@ def _methodology(
             _number_cell(t, fact.n_respondents, 0),
             _number_cell(t, fact.deff_kish, 2),
             _number_cell(t, fact.n_eff, 0),
-            t.tag("td", _moe(fact.moe_95)),
+            t.tag("td", _margin(fact.moe_95)),
             t.tag(
                 "td",
                 Label(en=fact.design["en"] or "–", fr=fact.design["fr"] or "–"),
@@ -875,13 +836,13 @@ def _methodology(
     rules = [
         t.tag(
             "li",
-            lambda code: ui(
-                "rule_suppress", code, suppress=data.suppress_below, word=pick(SUPPRESSED, code)
+            lambda code: say(
+                "rule_suppress", code, suppress=data.suppress_below, word=say("suppressed", code)
             ),
         ),
         t.tag(
             "li",
-            lambda code: ui(
+            lambda code: say(
                 "rule_flag",
                 code,
                 suppress=data.suppress_below,
@@ -895,7 +856,7 @@ def _methodology(
     rules.append(
         t.tag(
             "li",
-            lambda code: ui(
+            lambda code: say(
                 "rule_counts",
                 code,
                 suppressed=number(data.n_suppressed, 0, code),
@@ -906,11 +867,19 @@ def _methodology(
     rules.append(t.ui("li", "microdata_note"))
     computed = _moment(data.tables_generated)
     provenance = [
-        t.tag("li", lambda code: f"{ui('tables_generated', code)}{_colon(code)}{computed(code)}"),
         t.tag(
             "li",
-            lambda code: (
-                f"{ui('dashboard_generated', code)}{_colon(code)}{_stamp(generated_at, code)}"
+            lambda code: say(
+                "labelled", code, label=say("tables_generated", code), text=computed(code)
+            ),
+        ),
+        t.tag(
+            "li",
+            lambda code: say(
+                "labelled",
+                code,
+                label=say("dashboard_generated", code),
+                text=format_moment(generated_at, code),
             ),
         ),
     ]
@@ -944,19 +913,6 @@ def _questions(t: Texts, data: DashboardData, questions: Mapping[str, Sequence[L
     return t.ui("h3", "questions") + f'<dl class="questions">{"".join(items)}</dl>'
 
 
-def _colon(lang: Lang) -> str:
-    """Return a colon and its spaces: ``": "`` in English, ``" : "`` (no-break) in French."""
-    return ": " if lang == "en" else "\u00a0: "
-
-
-def _stamp(moment: datetime, lang: Lang) -> str:
-    """Write a date and time for people: ``2 September 2026, 14:30`` / ``… à 14 h 30``."""
-    day = format_date(moment.date(), lang)
-    if lang == "fr":
-        return f"{day} à {moment.hour} h {moment.minute:02d}"
-    return f"{day}, {moment.hour:02d}:{moment.minute:02d}"
-
-
 def _moment(text: str) -> BiText:
     """Write a stored date or timestamp for people (as given when it is not one)."""
     try:
@@ -965,7 +921,7 @@ def _moment(text: str) -> BiText:
         return lambda code: text
     if len(text) <= 10:
         return lambda code: format_date(moment.date(), code)
-    return lambda code: _stamp(moment, code)
+    return lambda code: format_moment(moment, code)
 
 
 def _fieldwork(dates: tuple[str, ...]) -> BiText:
@@ -981,8 +937,8 @@ def _number_cell(t: Texts, value: float | None, decimals: int) -> str:
     return t.tag("td", lambda code: number(float(value), decimals, code))
 
 
-def _moe(value: float) -> BiText:
+def _margin(value: float) -> BiText:
     """Write a margin of error (a fraction) as ± percentage points."""
     if math.isnan(value):
         return lambda code: "—"
-    return lambda code: f"±{number(value * 100, 1, code)} {ui('pts', code)}"
+    return lambda code: margin(value, code)

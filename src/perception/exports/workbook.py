@@ -44,7 +44,8 @@ from perception.exports.contract import (
     national_disclosure,
     wave_order,
 )
-from perception.exports.labels import ExportLabels, Lang, set_columns, text
+from perception.exports.labels import ExportLabels, set_columns
+from perception.words import LANGS, Lang, capital, say, status_label
 
 SUPPRESSED = "*"
 NOT_ASKED = "n/a"
@@ -180,7 +181,7 @@ class _Context:
 
     def text(self, key: str, **values: object) -> str:
         """Return a workbook text in the workbook's language."""
-        return text(key, self.lang, **values)
+        return say(key, self.lang, **values)
 
     def benchmarks(self) -> list[str]:
         """Return the benchmarks with indicators, in the catalogue's order."""
@@ -419,7 +420,7 @@ def _change_cells(context: _Context, row: Mapping[str, object] | None) -> list[_
         if mark == "suppressed"
         else _BLANK
         if _missing(direction)
-        else _Cell(context.text(str(direction)))
+        else _Cell(capital(context.text(str(direction))))
     )
     return [
         _number(row["estimate"], kind, mark),
@@ -441,9 +442,9 @@ def _term(context: _Context, benchmark: str) -> str:
 def _sheet_name(benchmark: str) -> str:
     """Return a benchmark's sheet name: its id, if Excel accepts it."""
     reserved = {
-        text(k, lang).casefold()
-        for k in ("status_sheet", "methodology_sheet", "drivers_sheet")
-        for lang in ("en", "fr")
+        say(k, lang).casefold()
+        for k in ("status", "methodology", "drivers_sheet")
+        for lang in LANGS
     }
     if not _SHEET_NAME.match(benchmark) or benchmark.casefold() in reserved:
         raise ConfigError(
@@ -479,11 +480,11 @@ def _status_sheet(context: _Context) -> _Sheet:
         _Column(context.text("status_estimate"), 11, wrap=True),
         _Column(context.text("status_ci_low"), 11, wrap=True),
         _Column(context.text("status_ci_high"), 11, wrap=True),
-        _Column(context.text("change_previous"), 13, wrap=True),
+        _Column(context.text("change_previous_column"), 13, wrap=True),
         _Column(context.text("status_ci_low"), 11, wrap=True),
         _Column(context.text("status_ci_high"), 11, wrap=True),
         _Column(context.text("p_value"), 9),
-        _Column(context.text("change_baseline"), 13, wrap=True),
+        _Column(context.text("change_baseline_column"), 13, wrap=True),
         _Column(context.text("status_ci_low"), 11, wrap=True),
         _Column(context.text("status_ci_high"), 11, wrap=True),
         _Column(context.text("p_value"), 9),
@@ -493,7 +494,7 @@ def _status_sheet(context: _Context) -> _Sheet:
         _Column(context.text("reason"), 60, wrap=True),
     ]
     return _Sheet(
-        name=context.text("status_sheet"),
+        name=context.text("status"),
         title=context.text("status_title"),
         subtitle=context.text("status_subtitle", survey=context.labels.survey[context.lang]),
         columns=columns,
@@ -537,7 +538,7 @@ def _status_row(
     cells += [
         _number(row["target"], level),
         _date(row["target_date"]),
-        _BLANK if _missing(status) else _Cell(context.text(str(status))),
+        _BLANK if _missing(status) else _Cell(status_label(str(status), context.lang)),
         _text_cell(row[f"reason_{context.lang}"]),
     ]
     return cells
@@ -553,9 +554,9 @@ def _methodology_sheet(context: _Context) -> _Sheet:
         _Column(context.text("wave_label"), 24, wrap=True),
         _Column(context.text("fieldwork_start"), 12, wrap=True),
         _Column(context.text("fieldwork_end"), 12, wrap=True),
-        _Column(context.text("provider"), 34, wrap=True),
+        _Column(context.text("data_provider"), 34, wrap=True),
         _Column(context.text("source_file"), 24, wrap=True),
-        _Column(context.text("n_respondents"), 12, wrap=True),
+        _Column(context.text("n_respondents_column"), 12, wrap=True),
         _Column(context.text("deff_kish"), 11, wrap=True),
         _Column(context.text("n_eff"), 12, wrap=True),
         _Column(context.text("moe_95"), 12, wrap=True),
@@ -580,7 +581,7 @@ def _methodology_sheet(context: _Context) -> _Sheet:
         for row in _records(context.tables.methodology)
     ]
     return _Sheet(
-        name=context.text("methodology_sheet"),
+        name=context.text("methodology"),
         title=context.text("methodology_title"),
         subtitle=context.labels.survey[context.lang],
         columns=columns,
@@ -625,7 +626,7 @@ def _drivers_sheet(context: _Context) -> _Sheet:
     rows = [_drivers_row(context, row) for _, row in records]
     return _Sheet(
         name=context.text("drivers_sheet"),
-        title=context.text("drivers_title"),
+        title=context.text("drivers_sheet_title"),
         subtitle=context.text("drivers_subtitle", survey=context.labels.survey[lang]),
         columns=columns,
         rows=rows,

@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-import io
 import re
 import shutil
 import string
-import warnings
-from collections.abc import Iterator
-from contextlib import redirect_stdout
-from dataclasses import dataclass
 from pathlib import Path
 
 import docx
@@ -17,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pypdfium2 as pdfium
 import pytest
+from demo_project import DemoRun
 from pypdf import PdfReader
 
 from perception.brief import (
@@ -38,15 +34,10 @@ from perception.indicators import load_indicators
 from perception.words import LANGS, Lang
 from pipelines.cli import main as cli_main
 from pipelines.definitions import PROJECT_ROOT
-from pipelines.demo import run_demo
 
 OUTPUT = PROJECT_ROOT / "test-output"
-TABLES = {
-    "indicator_estimates": "estimates",
-    "indicator_trends": "trends",
-    "benchmark_status": "status",
-    "methodology": "methodology",
-}
+TABLES = ("indicator_estimates", "indicator_trends", "benchmark_status", "methodology")
+"""The published tables a brief is written from."""
 KEY = ["indicator", "variant", "domain_set", "gender", "age_band", "youth", "region", "urban_rural"]
 ENGLISH = re.compile(
     r"\b(the|was|since|and|with|rose|fell|about|respondents|significantly|group|change)\b"
@@ -55,37 +46,6 @@ needs_chromium = pytest.mark.skipif(
     shutil.which("chromium") is None,
     reason="Debian's chromium is not installed (apt-get install -y chromium): no PDF brief",
 )
-
-
-@dataclass(frozen=True)
-class Demo:
-    """A demo project run through the pipeline, with what the brief was built from."""
-
-    root: Path
-    latest: Path
-    tables: dict[str, pd.DataFrame]
-    raw: pd.DataFrame  # the unpublished estimates of every wave (true values of hidden cells)
-
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
-    """Yield a copy of the demo project whose waves and reporting (brief included) have run."""
-    root = tmp_path_factory.mktemp("brief")
-    shutil.copytree(PROJECT_ROOT / "config", root / "config")
-    stdout = io.StringIO()
-    with warnings.catch_warnings(), redirect_stdout(stdout):
-        warnings.simplefilter("ignore")
-        code = run_demo(root)
-    assert code == 0, stdout.getvalue()
-    processed = root / "data" / "processed" / "demo"
-    tables = {
-        n: pd.read_parquet(processed / "published" / f"{s}.parquet") for n, s in TABLES.items()
-    }
-    raw = pd.concat(
-        [pd.read_parquet(p) for p in sorted((processed / "estimates").glob("*.parquet"))],
-        ignore_index=True,
-    )
-    yield Demo(root, processed / "exports" / "latest", tables, raw)
 
 
 def _docx_text(path: Path) -> tuple[list[str], str]:
@@ -102,19 +62,24 @@ def _pdf_text(path: Path) -> str:
     return _squeeze(text)
 
 
+def _published(demo: DemoRun) -> dict[str, pd.DataFrame]:
+    """Return the demo's published tables that a brief is written from."""
+    return {name: table for name, table in demo.tables().items() if name in TABLES}
+
+
 def _squeeze(text: str) -> str:
     """Drop every kind of whitespace, so texts laid out differently compare."""
     return re.sub(r"\s+", "", text)
 
 
 def _briefs(
-    demo: Demo, config: BriefConfig | None = None, tables: dict[str, pd.DataFrame] | None = None
+    demo: DemoRun, config: BriefConfig | None = None, tables: dict[str, pd.DataFrame] | None = None
 ):  # type: ignore[no-untyped-def]
     """Build both briefs of the demo from its published tables."""
     project = load_project(demo.root / "config" / "survey.yaml", demo.root)
     indicators = load_indicators(demo.root / "config" / "indicators.yaml", project.catalogue)
     return build_briefs(
-        tables or demo.tables,
+        tables or _published(demo),
         catalogue=project.catalogue,
         survey=project.survey,
         indicators=indicators,
@@ -123,12 +88,14 @@ def _briefs(
     )
 
 
-def _views(demo: Demo, tables: dict[str, pd.DataFrame] | None = None) -> dict[str, IndicatorView]:
+def _views(
+    demo: DemoRun, tables: dict[str, pd.DataFrame] | None = None
+) -> dict[str, IndicatorView]:
     """Return the dashboard's view of every indicator (units and formatting)."""
     project = load_project(demo.root / "config" / "survey.yaml", demo.root)
     indicators = load_indicators(demo.root / "config" / "indicators.yaml", project.catalogue)
     data = prepare(
-        tables or demo.tables,
+        tables or _published(demo),
         catalogue=project.catalogue,
         survey=project.survey,
         benchmark_labels={k: b.label for k, b in indicators.benchmarks.items()},
@@ -136,7 +103,7 @@ def _views(demo: Demo, tables: dict[str, pd.DataFrame] | None = None) -> dict[st
     return data.indicators
 
 
-def test_brief_files_are_published_with_the_exports(demo: Demo) -> None:
+def test_brief_files_are_published_with_the_exports(demo: DemoRun) -> None:
     """The reporting job puts the brief files in latest/ beside the exports and in its run."""
     names = {p.name for p in demo.latest.iterdir()}
     assert set(EXPORT_FILES) <= names
@@ -147,7 +114,7 @@ def test_brief_files_are_published_with_the_exports(demo: Demo) -> None:
     assert (runs[0] / "brief_en.docx").read_bytes() == (demo.latest / "brief_en.docx").read_bytes()
 
 
-def test_chart_images_are_in_the_docx_at_print_resolution(demo: Demo) -> None:
+def test_chart_images_are_in_the_docx_at_print_resolution(demo: DemoRun) -> None:
     """Every exported chart of the language is in its Word brief, at 300 dpi or more."""
     for lang in LANGS:
         charts = sorted((demo.root / "dashboards" / "demo" / "images" / lang).glob("*.png"))
@@ -162,9 +129,9 @@ def test_chart_images_are_in_the_docx_at_print_resolution(demo: Demo) -> None:
             assert pixels / shape.width.inches >= 300
 
 
-def test_every_indicator_has_its_sentence_in_docx_and_pdf(demo: Demo) -> None:
+def test_every_indicator_has_its_sentence_in_docx_and_pdf(demo: DemoRun) -> None:
     """Each indicator's generated paragraph is in the Word and the PDF brief, in both languages."""
-    status = demo.tables["benchmark_status"]
+    status = _published(demo)["benchmark_status"]
     for lang, brief in _briefs(demo).items():
         paragraphs = paragraphs_by_indicator(brief)
         assert set(paragraphs) == set(status["indicator"])
@@ -179,9 +146,9 @@ def test_every_indicator_has_its_sentence_in_docx_and_pdf(demo: Demo) -> None:
                 assert _squeeze(text) in pdf, (lang, row.indicator)
 
 
-def _changes(demo: Demo, comparison: str, wave: str = "w3") -> pd.DataFrame:
+def _changes(demo: DemoRun, comparison: str, wave: str = "w3") -> pd.DataFrame:
     """Return the national changes of the 'all' variant for ``wave`` from the trends table."""
-    trends = demo.tables["indicator_trends"]
+    trends = _published(demo)["indicator_trends"]
     return trends[
         (trends["domain_set"] == "national")
         & (trends["variant"] == "all")
@@ -194,11 +161,11 @@ RISE = {"en": re.compile(r"\b(rose|fell)\b"), "fr": re.compile(r"\ben (hausse|ba
 
 
 @pytest.mark.parametrize("comparison", ["previous", "baseline"])
-def test_rise_or_fall_only_for_significant_changes(demo: Demo, comparison: str) -> None:
+def test_rise_or_fall_only_for_significant_changes(demo: DemoRun, comparison: str) -> None:
     """Every sentence says rose/fell exactly when the trends table calls the change significant."""
     changes = _changes(demo, comparison)
     briefs = _briefs(demo, BriefConfig(comparison=comparison))  # type: ignore[arg-type]
-    gaps = set(demo.tables["benchmark_status"].query("type == 'gap'")["indicator"])
+    gaps = set(_published(demo)["benchmark_status"].query("type == 'gap'")["indicator"])
     significant = 0
     for lang, brief in briefs.items():
         for indicator, text in paragraphs_by_indicator(brief).items():
@@ -220,10 +187,10 @@ def test_rise_or_fall_only_for_significant_changes(demo: Demo, comparison: str) 
         assert significant > 0, "the demo should have significant changes since the baseline"
 
 
-def test_saved_brief_words_match_the_trends_table(demo: Demo) -> None:
+def test_saved_brief_words_match_the_trends_table(demo: DemoRun) -> None:
     """The published DOCX and PDF say rose/fell only for changes Table 2 calls significant."""
     changes = _changes(demo, "previous")
-    status = demo.tables["benchmark_status"].set_index("indicator")
+    status = _published(demo)["benchmark_status"].set_index("indicator")
     for lang in LANGS:
         paragraphs, _ = _docx_text(demo.latest / f"brief_{lang}.docx")
         for indicator, row in status.iterrows():
@@ -235,12 +202,12 @@ def test_saved_brief_words_match_the_trends_table(demo: Demo) -> None:
             assert said == (called and row["type"] != "gap"), (lang, mine[0])
 
 
-def test_first_wave_brief_claims_no_change(demo: Demo) -> None:
+def test_first_wave_brief_claims_no_change(demo: DemoRun) -> None:
     """A brief of the first wave quotes no change and says none can be assessed yet."""
     project = load_project(demo.root / "config" / "survey.yaml", demo.root)
     indicators = load_indicators(demo.root / "config" / "indicators.yaml", project.catalogue)
     briefs = build_briefs(
-        demo.tables,
+        _published(demo),
         catalogue=project.catalogue,
         survey=project.survey,
         indicators=indicators,
@@ -255,7 +222,7 @@ def test_first_wave_brief_claims_no_change(demo: Demo) -> None:
         assert ("March 2025" if lang == "en" else "mars 2025") in brief.title
 
 
-def test_french_brief_has_no_english_sentence(demo: Demo) -> None:
+def test_french_brief_has_no_english_sentence(demo: DemoRun) -> None:
     """The French brief holds no English word or fragment of an English template."""
     _, french = _docx_text(demo.latest / "brief_fr.docx")
     texts = [french]
@@ -288,7 +255,7 @@ def _format_all(view: IndicatorView, estimate: float, low: float, high: float) -
 
 
 def _hide(
-    tables: dict[str, pd.DataFrame], demo: Demo
+    tables: dict[str, pd.DataFrame], demo: DemoRun
 ) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
     """Suppress, as disclosure control would, the headline's national and first-region cells of w3.
 
@@ -313,17 +280,17 @@ def _hide(
     return {**tables, "indicator_estimates": estimates, "indicator_trends": trends}, truth
 
 
-def test_suppressed_values_never_appear(demo: Demo, tmp_path: Path) -> None:
+def test_suppressed_values_never_appear(demo: DemoRun, tmp_path: Path) -> None:
     """No suppressed cell's true value is written, in either format or language."""
-    tables, truth = _hide(demo.tables, demo)
+    tables, truth = _hide(_published(demo), demo)
     views = _views(demo, tables)
     leaks = set()
     for row in truth.itertuples():
         leaks |= _format_all(views[str(row.indicator)], row.estimate, row.ci_low, row.ci_high)
     # Every hidden cell of the real run too, with its true value from the unpublished table.
-    published = demo.tables["indicator_estimates"]
+    published = _published(demo)["indicator_estimates"]
     hidden = published[published["suppressed"] & (published["wave"] == "w3")]
-    real = hidden[[*KEY, "wave"]].merge(demo.raw, on=[*KEY, "wave"], how="left")
+    real = hidden[[*KEY, "wave"]].merge(demo.estimates(), on=[*KEY, "wave"], how="left")
     for row in real.itertuples():
         leaks |= _format_all(views[str(row.indicator)], row.estimate, row.ci_low, row.ci_high)
     briefs = _briefs(demo, tables=tables)
@@ -374,9 +341,9 @@ def _docx_text_bytes(content: bytes, folder: Path, lang: Lang) -> str:
     return _docx_text(path)[1]
 
 
-def test_headline_table_marks_flagged_and_suppressed_cells(demo: Demo) -> None:
+def test_headline_table_marks_flagged_and_suppressed_cells(demo: DemoRun) -> None:
     """The headline table shows * for a hidden group (no n) and parentheses for a flagged one."""
-    tables, truth = _hide(demo.tables, demo)
+    tables, truth = _hide(_published(demo), demo)
     estimates = tables["indicator_estimates"]
     flag = (
         (estimates["indicator"] == "incl_feel_included")
@@ -413,7 +380,7 @@ def test_shipped_config_equals_the_defaults() -> None:
 
 
 def test_pdf_is_skipped_without_a_browser(
-    demo: Demo, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    demo: DemoRun, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     """Without Chromium on PATH the Word briefs are still written and the PDF error says why."""
     monkeypatch.setenv("PATH", str(tmp_path))
@@ -423,7 +390,7 @@ def test_pdf_is_skipped_without_a_browser(
 
 
 @needs_chromium
-def test_pdf_page_rendered_to_png(demo: Demo) -> None:
+def test_pdf_page_rendered_to_png(demo: DemoRun) -> None:
     """The first page of each PDF brief is rendered to test-output/ for a person to look at."""
     OUTPUT.mkdir(exist_ok=True)
     for lang in LANGS:
@@ -436,17 +403,17 @@ def test_pdf_page_rendered_to_png(demo: Demo) -> None:
         assert (pixels < 128).mean() > 0.01  # text on the page, not a blank sheet
 
 
-def test_cli_writes_the_brief_of_a_chosen_wave(demo: Demo) -> None:
+def test_cli_writes_the_brief_of_a_chosen_wave(demo_copy: DemoRun) -> None:
     """`perception brief --wave w2` materializes results_brief: a brief of November 2025."""
-    before = (demo.latest / "indicators.csv").read_bytes()
+    before = (demo_copy.latest / "indicators.csv").read_bytes()
     code = cli_main(
-        ["brief", "--root", str(demo.root), "--survey", "config/survey.yaml", "--wave", "w2"]
+        ["brief", "--root", str(demo_copy.root), "--survey", "config/survey.yaml", "--wave", "w2"]
     )
     assert code == 0
-    paragraphs, _ = _docx_text(demo.latest / "brief_en.docx")
+    paragraphs, _ = _docx_text(demo_copy.latest / "brief_en.docx")
     assert "November 2025" in paragraphs[0] and "August 2026" not in paragraphs[0]
-    assert (demo.latest / "indicators.csv").read_bytes() == before
-    assert cli_main(["brief", "--root", str(demo.root), "--wave", "w9"]) == 2
+    assert (demo_copy.latest / "indicators.csv").read_bytes() == before
+    assert cli_main(["brief", "--root", str(demo_copy.root), "--wave", "w9"]) == 2
 
 
 def test_config_check_reports_a_broken_template(

@@ -62,11 +62,9 @@ INCLUSION = "incl_peace_process"
 
 
 @pytest.fixture(scope="module")
-def raw_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Generate the three default raw wave files once for the module."""
-    folder = tmp_path_factory.mktemp("raw")
-    generate(folder)
-    return folder
+def raw_dir(demo_raw: Path) -> Path:
+    """Return the three default raw wave files, generated once for the session."""
+    return demo_raw
 
 
 @pytest.fixture(scope="module")

@@ -36,7 +36,7 @@ from test_pipeline import _distinctive
 
 from perception.codebook import ID_SECRET_FILE, harmonize_file
 from perception.config import load_project
-from perception.demo import generate, pii_canaries
+from perception.demo import pii_canaries
 from perception.exports import ExportLabels, PublishedTables, write_exports
 from perception.indicators import load_indicators
 from pipelines.definitions import PROJECT_ROOT, build_definitions
@@ -103,12 +103,12 @@ def _plant_hostile_labels(config: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def deployment(tmp_path_factory: pytest.TempPathFactory) -> Deployment:
+def deployment(tmp_path_factory: pytest.TempPathFactory, demo_raw: Path) -> Deployment:
     """Run every wave and the reporting of ``pilot`` on a SQLite Dagster instance, no secret."""
     root = tmp_path_factory.mktemp("deployment")
     shutil.copytree(PROJECT_ROOT / "config", root / "config")
     _plant_hostile_labels(root / "config")
-    generate(root / "data" / "raw")
+    shutil.copytree(demo_raw, root / "data" / "raw")
     home = root / ".dagster"
     home.mkdir()
     shutil.copy(PROJECT_ROOT / "deploy" / "local" / "dagster.yaml", home / "dagster.yaml")

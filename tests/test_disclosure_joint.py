@@ -10,7 +10,6 @@ equations' rows with zero residual.
 from __future__ import annotations
 
 import itertools
-import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,13 +17,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from demo_project import DemoRun
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_disclosure import DOMAIN_COLUMNS, Cell, attack, row, table
 
-from perception.codebook import harmonize_file
 from perception.config import SurveyConfig, load_project
-from perception.demo import generate
 from perception.disclosure import (
     DisclosureRules,
     GapSides,
@@ -33,9 +31,8 @@ from perception.disclosure import (
     publish_tables,
     recoverable,
 )
-from perception.indicators import IndicatorCatalogue, compute_indicators, load_indicators
+from perception.indicators import IndicatorCatalogue, load_indicators
 from perception.reporting import gap_sides, publish_indicators, status_table
-from perception.weighting import load_targets, load_weighting_config, weight_wave
 
 ROOT = Path(__file__).resolve().parents[1]
 RULES = DisclosureRules()
@@ -334,29 +331,14 @@ Demo = tuple[pd.DataFrame, IndicatorCatalogue, SurveyConfig]
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
+def demo_tables(demo: DemoRun) -> Demo:
     """Return the demo's Table 1 for its three waves, its indicator catalogue and its survey."""
     project = load_project(ROOT / "config" / "survey.yaml", root=ROOT)
-    raw = tmp_path_factory.mktemp("raw")
-    generate(raw)
-    config = load_weighting_config(ROOT / "config" / "weighting.yaml")
-    targets = load_targets(ROOT / "config" / "targets" / "demo_census.yaml")
     waves = [w.id for w in project.survey.waves]
     indicators = load_indicators(
         ROOT / "config" / "indicators.yaml", project.catalogue, waves=waves
     )
-    tables = []
-    for wave in project.survey.waves:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # the fallback-salt warning for a personal id
-            df = harmonize_file(
-                raw / wave.file, project.codebooks[wave.id], project.catalogue, survey="demo"
-            )
-        design, _ = weight_wave(df, config, targets)
-        tables.append(
-            compute_indicators(design, indicators, project.catalogue, survey="demo", wave=wave.id)
-        )
-    return pd.concat(tables, ignore_index=True), indicators, project.survey
+    return demo.estimates(), indicators, project.survey
 
 
 def dk_attack(published: pd.DataFrame) -> Iterator[tuple[int, float, float]]:
@@ -404,9 +386,9 @@ def _cell(estimates: pd.DataFrame, wave: str, gender: int, region: int) -> int:
 
 
 @pytest.mark.slow
-def test_issue_attack_works_on_suppression_per_variant(demo: Demo) -> None:
+def test_issue_attack_works_on_suppression_per_variant(demo_tables: Demo) -> None:
     """Suppressing each variant apart lets dk_share give back five cells, then three small ones."""
-    estimates, indicators, _ = demo
+    estimates, indicators, _ = demo_tables
     apart = pd.concat(
         [
             apply_disclosure(
@@ -433,9 +415,9 @@ def test_issue_attack_works_on_suppression_per_variant(demo: Demo) -> None:
 
 
 @pytest.mark.slow
-def test_issue_attack_fails_on_joint_suppression(demo: Demo) -> None:
+def test_issue_attack_fails_on_joint_suppression(demo_tables: Demo) -> None:
     """publish_indicators leaves the attack nothing; the audit of every published table is clean."""
-    estimates, indicators, survey = demo
+    estimates, indicators, survey = demo_tables
     waves = [w.id for w in survey.waves]
     published, trends = publish_indicators(
         estimates, indicators, RULES, waves=waves, domains=DOMAIN_COLUMNS
@@ -450,9 +432,9 @@ def test_issue_attack_fails_on_joint_suppression(demo: Demo) -> None:
 
 
 @pytest.mark.slow
-def test_audit_catches_status_number_whose_source_is_hidden(demo: Demo) -> None:
+def test_audit_catches_status_number_whose_source_is_hidden(demo_tables: Demo) -> None:
     """The audit reports a status estimate or change still shown after its source was hidden."""
-    estimates, indicators, survey = demo
+    estimates, indicators, survey = demo_tables
     waves = [w.id for w in survey.waves]
     published, trends = publish_indicators(
         estimates, indicators, RULES, waves=waves, domains=DOMAIN_COLUMNS

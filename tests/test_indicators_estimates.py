@@ -12,7 +12,7 @@ from statsmodels.stats.multitest import multipletests
 
 from perception.codebook import harmonize_file
 from perception.config import Catalogue, Project, load_project
-from perception.demo import PLANTED_EFFECTS, generate, true_share
+from perception.demo import PLANTED_EFFECTS, true_share
 from perception.design import SurveyDesign
 from perception.errors import ConfigError
 from perception.estimation import contrast, estimate
@@ -125,10 +125,9 @@ def catalogue(project: Project) -> Catalogue:
 
 
 @pytest.fixture(scope="session")
-def designs(tmp_path_factory: pytest.TempPathFactory, project: Project) -> dict[str, SurveyDesign]:
-    """Generate, harmonize and weight (rake to the census, trim) the three demo waves."""
-    raw = tmp_path_factory.mktemp("raw")
-    generate(raw)
+def designs(demo_raw: Path, project: Project) -> dict[str, SurveyDesign]:
+    """Harmonize and weight (rake to the census, trim) the three demo waves."""
+    raw = demo_raw
     config = load_weighting_config(ROOT / "config" / "weighting.yaml")
     targets = load_targets(ROOT / "config" / "targets" / "demo_census.yaml")
     out = {}

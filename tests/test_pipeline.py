@@ -8,8 +8,8 @@ import io
 import re
 import shutil
 import warnings
-from collections.abc import Iterator
 from contextlib import redirect_stdout
+from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
@@ -19,6 +19,7 @@ import openpyxl
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
+from demo_project import DemoRun
 from pypdf import PdfReader
 
 from perception.config import SURVEY_FILE, load_survey
@@ -48,17 +49,31 @@ def _outputs(root: Path) -> dict[Path, str]:
     return {p: _digest(p) for p in sorted((root / "data" / "processed").rglob("*")) if p.is_file()}
 
 
+@dataclass(frozen=True)
+class Rerun:
+    """A copy of the demo run whose wave w3 was run again, with its files before and after."""
+
+    result: dg.ExecuteInProcessResult
+    raw_before: dict[Path, tuple[str, int]]
+    raw_after: dict[Path, tuple[str, int]]
+    outputs_before: dict[Path, str]
+    outputs_after: dict[Path, str]
+
+
+def _raw_files(root: Path) -> dict[Path, tuple[str, int]]:
+    """Return every raw file with its digest and modification time."""
+    return {
+        p: (_digest(p), p.stat().st_mtime_ns) for p in sorted((root / "data" / "raw").iterdir())
+    }
+
+
 @pytest.fixture(scope="module")
-def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """Yield a copy of the demo project whose three waves have been run through the pipeline."""
-    root = tmp_path_factory.mktemp("project")
-    shutil.copytree(PROJECT_ROOT / "config", root / "config")
-    stdout = io.StringIO()
-    with warnings.catch_warnings(), redirect_stdout(stdout):
-        warnings.simplefilter("ignore")
-        code = run_demo(root)
-    assert code == 0, stdout.getvalue()
-    yield root
+def rerun(demo: DemoRun, tmp_path_factory: pytest.TempPathFactory) -> Rerun:
+    """Run wave w3 again on a copy of the demo run, unchanged inputs."""
+    root = demo.copy(tmp_path_factory.mktemp("rerun") / "project").root
+    raw, outputs = _raw_files(root), _outputs(root)
+    result = _run_wave(root, "demo|w3")
+    return Rerun(result, raw, _raw_files(root), outputs, _outputs(root))
 
 
 def add_second_survey(root: Path) -> Path:
@@ -161,9 +176,9 @@ def test_exports_depend_on_the_drivers_asset() -> None:
     assert parents == {"benchmark_status", "indicator_drivers"}
 
 
-def test_demo_publishes_and_exports_the_drivers_table(project: Path) -> None:
+def test_demo_publishes_and_exports_the_drivers_table(demo: DemoRun) -> None:
     """It exports every wave's drivers (CSV, Parquet, DuckDB, a sheet), no level under 25."""
-    processed = project / "data" / "processed" / "demo"
+    processed = demo.root / "data" / "processed" / "demo"
     published = pd.read_parquet(processed / "published" / "drivers.parquet")
     latest = processed / "exports" / "latest"
     assert set(published["wave"]) == {"w1", "w2", "w3"}
@@ -189,9 +204,9 @@ def test_demo_publishes_and_exports_the_drivers_table(project: Path) -> None:
     assert "Drivers" in book.sheetnames
 
 
-def test_demo_writes_every_wave_output(project: Path) -> None:
+def test_demo_writes_every_wave_output(demo: DemoRun) -> None:
     """It writes harmonized, weighted, report and estimate Parquet files for every wave."""
-    processed = project / "data" / "processed" / "demo"
+    processed = demo.root / "data" / "processed" / "demo"
     for kind in (
         "harmonized",
         "weighted",
@@ -210,9 +225,9 @@ def test_demo_writes_every_wave_output(project: Path) -> None:
     assert weighted["weight"].sum() == pytest.approx(4_623_899, rel=1e-6)
 
 
-def test_asset_checks_pass_on_the_demo(project: Path) -> None:
+def test_asset_checks_pass_on_the_demo(rerun: Rerun) -> None:
     """It runs the harmonization and weighting checks on a wave and they all pass."""
-    result = _run_wave(project, "demo|w3")
+    result = rerun.result
     assert result.success
     evaluations = result.get_asset_check_evaluations()
     assert {e.check_name for e in evaluations} == {
@@ -227,11 +242,11 @@ def test_asset_checks_pass_on_the_demo(project: Path) -> None:
     assert 1.0 < metadata["kish_deff"].value < 2.5  # type: ignore[operator]
 
 
-def test_no_personal_data_canary_in_any_processed_file(project: Path) -> None:
+def test_no_personal_data_canary_in_any_processed_file(demo: DemoRun) -> None:
     """It finds no name, phone, GPS point or comment from the raw files in any processed output."""
-    canaries = pii_canaries(project / "data" / "raw")
+    canaries = pii_canaries(demo.root / "data" / "raw")
     assert len(canaries) > 1000
-    files = [p for p in (project / "data" / "processed").rglob("*") if p.is_file()]
+    files = [p for p in (demo.root / "data" / "processed").rglob("*") if p.is_file()]
     briefs = {".docx", ".pdf"} if shutil.which("chromium") else {".docx"}
     assert {p.suffix for p in files} == {".parquet", ".csv", ".xlsx", ".duckdb", *briefs}
     textual = _distinctive(canaries)
@@ -273,9 +288,9 @@ def _contents(path: Path) -> tuple[list[pd.DataFrame], str]:
     return [pd.DataFrame({"cell": cells})], " ".join(map(str, cells))
 
 
-def test_published_outputs_hide_small_cells(project: Path) -> None:
+def test_published_outputs_hide_small_cells(demo: DemoRun) -> None:
     """It publishes no value for a cell under 25 respondents, in the tables and the exports."""
-    processed = project / "data" / "processed" / "demo"
+    processed = demo.root / "data" / "processed" / "demo"
     latest = pd.read_parquet(processed / "exports" / "latest" / "indicators.parquet")
     published = pd.read_parquet(processed / "published" / "estimates.parquet")
     for table in (latest, published):
@@ -291,25 +306,21 @@ def test_published_outputs_hide_small_cells(project: Path) -> None:
     assert set(status["status"]) <= set(STATUSES)
 
 
-def test_raw_files_are_left_untouched(project: Path) -> None:
+def test_raw_files_are_left_untouched(rerun: Rerun) -> None:
     """It reads raw files without changing their bytes or modification times."""
-    raw = sorted((project / "data" / "raw").iterdir())
-    before = {p: (_digest(p), p.stat().st_mtime_ns) for p in raw}
-    assert _run_wave(project, "demo|w1").success
-    assert {p: (_digest(p), p.stat().st_mtime_ns) for p in raw} == before
+    assert rerun.result.success
+    assert rerun.raw_after == rerun.raw_before
 
 
-def test_rerun_reproduces_byte_identical_outputs(project: Path) -> None:
+def test_rerun_reproduces_byte_identical_outputs(rerun: Rerun) -> None:
     """It writes the same bytes when a wave is run again on unchanged inputs."""
-    before = _outputs(project)
-    assert _run_wave(project, "demo|w2").success
-    assert _outputs(project) == before
+    assert rerun.result.success
+    assert rerun.outputs_after == rerun.outputs_before
 
 
-def test_a_fresh_sensor_starts_from_the_last_good_runs(project: Path, tmp_path: Path) -> None:
+def test_a_fresh_sensor_starts_from_the_last_good_runs(demo_copy: DemoRun) -> None:
     """A fresh sensor re-runs no wave already run on the same bytes, only a changed one."""
-    copy = tmp_path / "copy"
-    shutil.copytree(project, copy)
+    copy = demo_copy.root
     defs = build_definitions(copy)
     sensor = defs.resolve_sensor_def("raw_files_sensor")
 
@@ -372,23 +383,23 @@ def test_demo_kobo_layouts_read_alike(headers: str, tmp_path: Path) -> None:
         assert "Sexe du répondant" in split.columns
 
 
-def test_demo_dashboard_renders_offline_with_suppressed_cells(project: Path) -> None:
+def test_demo_dashboard_renders_offline_with_suppressed_cells(demo: DemoRun) -> None:
     """It renders the real demo dashboard in Chromium offline, every region mapped, cells hidden."""
     from playwright.sync_api import sync_playwright
     from test_dashboard_browser import ARGS, CHROMIUM, open_dashboard, texts
 
-    path = project / "dashboards" / "demo" / "dashboard.html"
+    path = demo.root / "dashboards" / "demo" / "dashboard.html"
     assert path.stat().st_size < 10_000_000
-    images = sorted((project / "dashboards" / "demo" / "images").rglob("*"))
+    images = sorted((demo.root / "dashboards" / "demo" / "images").rglob("*"))
     pngs = [p for p in images if p.suffix == ".png"]
     assert len(pngs) == 10 and len(images) == 2 + 20  # en/ and fr/, each 5 charts × PNG, SVG
     assert {p.name for p in pngs} >= {"drivers_incl_feel_included_w3.png"}
     assert all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in pngs)
     published = pd.read_parquet(
-        project / "data" / "processed" / "demo" / "published" / "estimates.parquet"
+        demo.root / "data" / "processed" / "demo" / "published" / "estimates.parquet"
     )
     html = path.read_text(encoding="utf-8")
-    assert not [c for c in _distinctive(pii_canaries(project / "data" / "raw")) if c in html]
+    assert not [c for c in _distinctive(pii_canaries(demo.root / "data" / "raw")) if c in html]
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
         try:
@@ -410,7 +421,7 @@ def test_demo_dashboard_renders_offline_with_suppressed_cells(project: Path) -> 
             ]
             assert texts(opened.page, "#fig-heatmap").count("suppressed") == len(hidden) > 0
             drivers = pd.read_parquet(
-                project / "data" / "processed" / "demo" / "published" / "drivers.parquet"
+                demo.root / "data" / "processed" / "demo" / "published" / "drivers.parquet"
             )
             points = opened.page.evaluate(
                 "() => document.getElementById('fig-drivers').data[0].x.length"

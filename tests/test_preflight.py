@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from perception.demo import generate
 from perception.errors import ConfigError
 from pipelines.definitions import PROJECT_ROOT
 from pipelines.preflight import CONNECT_TIMEOUT_S, main, preflight
@@ -22,14 +21,6 @@ PG_ENV = {
     "PERCEPTION_PG_PASSWORD": "perception",
     "PERCEPTION_PG_DB": "perception",
 }
-
-
-@pytest.fixture(scope="module")
-def demo_raw(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Generate the demo survey's raw files once."""
-    raw = tmp_path_factory.mktemp("raw")
-    generate(raw)
-    return raw
 
 
 @pytest.fixture

@@ -1,8 +1,8 @@
 """The readback audit on a real demo run, then on tampered copies of its published files.
 
-The demo runs once through Dagster (every wave, then the reporting job); each tampering test
-copies the published outputs to its own folder, writes one hidden number into one of them, and
-expects :func:`perception.readback.audit_outputs` to refuse it, naming the file.
+The demo runs once per session through Dagster (every wave, then the reporting job); each
+tampering test copies the published outputs to its own folder, writes one hidden number into one
+of them, and expects :func:`perception.readback.audit_outputs` to refuse it, naming the file.
 """
 
 from __future__ import annotations
@@ -23,11 +23,11 @@ import numpy as np
 import openpyxl
 import pandas as pd
 import pytest
+from demo_project import DemoRun
 from statsmodels.stats.multitest import multipletests
 
 from perception.config import Project, load_project
 from perception.dashboard import build_dashboard, page_inputs
-from perception.demo import generate
 from perception.disclosure import DisclosureRules, load_disclosure_rules, recoverable
 from perception.errors import ValidationError
 from perception.exports import ExportLabels, PublishedTables, write_exports
@@ -35,7 +35,7 @@ from perception.indicators import IndicatorCatalogue, load_indicators
 from perception.readback import PUBLISHED_FILES, audit_outputs, read_published
 from perception.reporting import gap_sides
 from perception.storage import write_parquet
-from pipelines.definitions import PROJECT_ROOT, build_definitions
+from pipelines.definitions import build_definitions
 
 SURVEY = "demo"
 KEYS = ["survey", "wave", "indicator", "variant", "domain_set"]
@@ -91,32 +91,13 @@ class Outputs:
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory: pytest.TempPathFactory) -> Run:
-    """Run every demo wave and the reporting job once, through Dagster, in a temporary project."""
-    root = tmp_path_factory.mktemp("readback")
-    shutil.copytree(PROJECT_ROOT / "config", root / "config")
-    generate(root / "data" / "raw")
-    definitions = build_definitions(root)
-    with warnings.catch_warnings(), dg.DagsterInstance.ephemeral() as instance:
-        warnings.simplefilter("ignore")
-        for wave in ("w1", "w2", "w3"):
-            result = definitions.resolve_job_def("wave_job").execute_in_process(
-                partition_key=f"{SURVEY}|{wave}", instance=instance
-            )
-            assert result.success
-        reporting = definitions.resolve_job_def("reporting_job").execute_in_process(
-            partition_key=SURVEY, instance=instance, raise_on_error=False
-        )
-    assert reporting.success
-    checks = {
-        e.check_name: e.passed
-        for e in reporting.get_asset_check_evaluations()
-        if e.asset_key == dg.AssetKey("dashboard_html")
-    }
-    project = load_project(root / "config" / "survey.yaml", root=root)
-    indicators = load_indicators(root / "config" / "indicators.yaml", project.catalogue)
-    rules = load_disclosure_rules(root / "config" / "disclosure.yaml")
-    return Run(root, project, indicators, rules, checks["outputs_disclose_nothing"])
+def run(demo: DemoRun) -> Run:
+    """Return the demo run (every wave and the reporting job, through Dagster) with its rules."""
+    project = load_project(demo.root / "config" / "survey.yaml", root=demo.root)
+    indicators = load_indicators(demo.root / "config" / "indicators.yaml", project.catalogue)
+    rules = load_disclosure_rules(demo.root / "config" / "disclosure.yaml")
+    passed = demo.checks["dashboard_html:outputs_disclose_nothing"]
+    return Run(demo.root, project, indicators, rules, passed)
 
 
 def _hidden_row(run: Run, table: pd.DataFrame, **where: str) -> tuple[int, pd.Series]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -11,17 +10,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from demo_project import DemoRun
 from statsmodels.stats.multitest import multipletests
 
-from perception.codebook import harmonize_file
 from perception.config import load_project
-from perception.demo import PLANTED_EFFECTS, generate
+from perception.demo import PLANTED_EFFECTS
 from perception.errors import ConfigError, ValidationError
 from perception.estimation import wave_difference
-from perception.indicators import IndicatorCatalogue, compute_indicators, load_indicators
+from perception.indicators import IndicatorCatalogue, load_indicators
 from perception.status import benchmark_status
 from perception.trends import KEY_COLUMNS, indicator_trends, trend_columns
-from perception.weighting import load_targets, load_weighting_config, weight_wave
 
 ROOT = Path(__file__).resolve().parents[1]
 WAVES = ("w1", "w2", "w3")
@@ -430,38 +428,23 @@ of inclusion is constant, PLANTED_EFFECTS.youth_gap)."""
 
 
 @pytest.fixture(scope="module")
-def demo(
-    tmp_path_factory: pytest.TempPathFactory,
+def demo_estimates(
+    demo: DemoRun,
 ) -> tuple[pd.DataFrame, IndicatorCatalogue, dict[str, dt.date]]:
-    """Generate, harmonize, weight and estimate the demo's three waves with the catalogue."""
-    raw = tmp_path_factory.mktemp("raw")
-    generate(raw)
+    """Return the demo run's estimates of its three waves, its catalogue and its wave dates."""
     project = load_project(ROOT / "config" / "survey.yaml", root=ROOT)
-    config = load_weighting_config(ROOT / "config" / "weighting.yaml")
-    targets = load_targets(ROOT / "config" / "targets" / "demo_census.yaml")
     waves = project.survey.waves
     catalogue = load_indicators(
         ROOT / "config" / "indicators.yaml", project.catalogue, waves=[w.id for w in waves]
     )
-    parts = []
-    for wave in waves:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # the fallback-salt warning for wave 2's personal id
-            df = harmonize_file(
-                raw / wave.file, project.codebooks[wave.id], project.catalogue, survey="demo"
-            )
-        design, _ = weight_wave(df, config, targets)
-        parts.append(
-            compute_indicators(design, catalogue, project.catalogue, survey="demo", wave=wave.id)
-        )
     dates = {w.id: w.fieldwork.start + (w.fieldwork.end - w.fieldwork.start) / 2 for w in waves}
-    return pd.concat(parts, ignore_index=True), catalogue, dates
+    return demo.estimates(), catalogue, dates
 
 
 @pytest.fixture(scope="module")
-def demo_trends(demo: tuple[pd.DataFrame, IndicatorCatalogue, Any]) -> pd.DataFrame:
+def demo_trends(demo_estimates: tuple[pd.DataFrame, IndicatorCatalogue, Any]) -> pd.DataFrame:
     """Compute the demo's trends with the catalogue's directions and baselines."""
-    estimates, catalogue, _ = demo
+    estimates, catalogue, _ = demo_estimates
     return indicator_trends(
         estimates,
         domains=DOMAINS,
@@ -480,12 +463,12 @@ def _planted(trends: pd.DataFrame) -> pd.Series:
 
 
 def test_demo_changes_equal_wave_difference_row_by_row(
-    demo: tuple[pd.DataFrame, IndicatorCatalogue, Any], demo_trends: pd.DataFrame
+    demo_estimates: tuple[pd.DataFrame, IndicatorCatalogue, Any], demo_trends: pd.DataFrame
 ) -> None:
     """It gives, on real demo comparisons of every type and domain, wave_difference's numbers."""
     assert len(demo_trends) > 5000
     assert set(demo_trends["type"]) == {"proportion", "net", "index", "mean", "gap"}
-    _assert_equal_to_wave_difference(demo[0], demo_trends.iloc[::17])
+    _assert_equal_to_wave_difference(demo_estimates[0], demo_trends.iloc[::17])
 
 
 def test_demo_inclusion_rises_in_two_regions_and_falls_in_one(demo_trends: pd.DataFrame) -> None:
@@ -507,10 +490,10 @@ def test_demo_inclusion_rises_in_two_regions_and_falls_in_one(demo_trends: pd.Da
 
 
 def test_demo_gender_gap_narrows(
-    demo: tuple[pd.DataFrame, IndicatorCatalogue, Any], demo_trends: pd.DataFrame
+    demo_estimates: tuple[pd.DataFrame, IndicatorCatalogue, Any], demo_trends: pd.DataFrame
 ) -> None:
     """It finds the women − men inclusion gap negative in w1 and significantly narrower by w3."""
-    estimates = demo[0]
+    estimates = demo_estimates[0]
     gaps = estimates[
         estimates["indicator"].eq("incl_gender_gap")
         & estimates["variant"].eq("all")
@@ -550,10 +533,11 @@ def test_demo_has_no_false_change_nationally_or_by_region(demo_trends: pd.DataFr
 
 
 def test_demo_benchmark_status_finds_no_trend_in_unchanged_indicators(
-    demo: tuple[pd.DataFrame, IndicatorCatalogue, dict[str, dt.date]], demo_trends: pd.DataFrame
+    demo_estimates: tuple[pd.DataFrame, IndicatorCatalogue, dict[str, dt.date]],
+    demo_trends: pd.DataFrame,
 ) -> None:
     """It sees no trend in unplanted indicators, and puts the planted gender gap on track."""
-    estimates, catalogue, dates = demo
+    estimates, catalogue, dates = demo_estimates
     units = estimates.groupby("indicator")["unit"].first()
     meta = {
         i.id: {

@@ -1,0 +1,104 @@
+"""Fixtures shared by every test module: the demo project run once per test session.
+
+The demo (three waves and the reporting, through Dagster as ``make demo`` runs it) is built once
+per session. Under pytest-xdist one worker builds it in the session's shared temporary folder,
+holding a file lock, and the other workers wait for it and reuse it. The run is read-only: a test
+that writes into a project takes :func:`demo_copy` (or ``demo.copy(to)``); a test that changed the
+shared run fails the session at teardown.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager, redirect_stdout
+from pathlib import Path
+
+import pytest
+from demo_project import DemoRun
+from filelock import FileLock
+
+from perception.demo import generate
+from pipelines.definitions import PROJECT_ROOT, build_definitions
+from pipelines.demo import run_demo
+from pipelines.run import open_instance
+
+
+def _build(root: Path, log: Path) -> dict[str, bool]:
+    """Run the demo in a new project at ``root``; return its checks' outcomes."""
+    shutil.copytree(PROJECT_ROOT / "config", root / "config")
+    stdout = io.StringIO()
+    with (
+        pytest.MonkeyPatch.context() as env,
+        warnings.catch_warnings(),
+        redirect_stdout(stdout),
+    ):
+        env.delenv("DAGSTER_HOME", raising=False)  # the run's own instance, in root/.dagster
+        warnings.simplefilter("ignore")
+        code = run_demo(root)
+        log.write_text(stdout.getvalue(), encoding="utf-8")
+        assert code == 0, stdout.getvalue()
+        checks = {}
+        with open_instance(root) as instance:
+            for key in build_definitions(root).resolve_asset_graph().asset_check_keys:
+                record = instance.get_latest_asset_check_evaluation_record(key)
+                if record is not None and record.evaluation is not None:
+                    name = f"{key.asset_key.to_user_string()}:{key.name}"
+                    checks[name] = record.evaluation.passed
+    return checks
+
+
+def _snapshot(root: Path) -> dict[str, tuple[int, int]]:
+    """Return every file of a tree with its size and modification time."""
+    return {
+        str(p.relative_to(root)): (p.stat().st_size, p.stat().st_mtime_ns)
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
+
+
+@pytest.fixture(scope="session")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoRun]:
+    """Yield the demo project run once for the session (shared by xdist workers); read-only."""
+    base = tmp_path_factory.getbasetemp()
+    # Each xdist worker has its own base folder inside the session's: share the session's.
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    root = shared / "demo"
+    outcomes = shared / "demo-checks.json"
+    with FileLock(str(shared / "demo.lock")):
+        if not outcomes.exists():
+            shutil.rmtree(root, ignore_errors=True)  # what a failed build left
+            checks = _build(root, shared / "demo-run.log")
+            outcomes.write_text(json.dumps(checks), encoding="utf-8")
+    run = DemoRun(root, json.loads(outcomes.read_text(encoding="utf-8")))
+    with _unchanged(root, "the shared demo run (use demo_copy)"):
+        yield run
+
+
+@pytest.fixture(scope="session")
+def demo_raw(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Yield a folder with the demo survey's three raw wave files, generated once; read-only."""
+    folder = tmp_path_factory.mktemp("demo-raw")
+    generate(folder)
+    with _unchanged(folder, "the shared demo raw files (copy them first)"):
+        yield folder
+
+
+@contextmanager
+def _unchanged(root: Path, what: str) -> Iterator[None]:
+    """Fail when the files under ``root`` changed inside the block."""
+    before = _snapshot(root)
+    yield
+    after = _snapshot(root)
+    changed = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
+    assert not changed, f"tests changed {what}: {changed[:10]}"
+
+
+@pytest.fixture
+def demo_copy(demo: DemoRun, tmp_path: Path) -> DemoRun:
+    """Return a private copy of the demo run, for a test that writes into the project."""
+    return demo.copy(tmp_path / "project")

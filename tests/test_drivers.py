@@ -18,14 +18,13 @@ from perception.indicators import load_indicators
 from perception.indicators.drivers import (
     DRIVER_COLUMNS,
     DRIVER_VALUE_COLUMNS,
-    POOLED_PREFIX,
-    POOLED_PREFIX_FR,
     PUBLISHED_DRIVER_COLUMNS,
     indicator_drivers,
     publish_drivers,
 )
 from perception.regression import marginal_effects, regress
 from perception.storage import write_parquet
+from perception.words import say
 
 ROOT = Path(__file__).resolve().parents[1]
 _catalogue = demo_catalogue
@@ -63,14 +62,16 @@ def test_small_levels_are_pooled_or_dropped_with_a_note() -> None:
     """Regions 7 and 8 (20 + 12 rows) are pooled; the 15 returnees alone are left out, noted."""
     table = _table()
     region = table[table["driver"] == "region"]
-    pooled = region[region["level_label_en"].str.startswith(POOLED_PREFIX)]
+    pooled = region[region["level_label_en"].str.startswith(say("drivers.pooled_prefix", "en"))]
     assert len(pooled) == 1 and 25 <= pooled["n_level"].iloc[0] <= 32
     assert pooled["level_label_en"].iloc[0] == "Pooled: Coastal Region, Southern Savannah"
-    assert pooled["level_label_fr"].iloc[0].startswith(POOLED_PREFIX_FR)
+    assert pooled["level_label_fr"].iloc[0].startswith(say("drivers.pooled_prefix", "fr"))
     assert "Pooled" not in pooled["level_label_fr"].iloc[0]
     english = "Region: levels with fewer than 25 respondents pooled (Coastal Region, Southern"
     assert region["note_en"].iloc[0].startswith(english)
-    french = "Région : niveaux de moins de 25 répondants regroupés (Région Côtière, Savane du Sud)"
+    french = (
+        "Région\u202f: niveaux de moins de 25 répondants regroupés (Région Côtière, Savane du Sud)"
+    )
     assert french in region["note_fr"].iloc[0]
     displacement = table[table["driver"] == "displacement"]
     assert set(displacement["level"]) == {2}
@@ -129,7 +130,7 @@ def test_a_model_that_cannot_be_fitted_gives_a_noted_row() -> None:
     assert len(table) == 1
     assert np.isnan(table["estimate"].iloc[0])
     assert "perfectly separated" in table["note_en"].iloc[0]
-    assert table["note_fr"].iloc[0].startswith("modèle non estimé : ")
+    assert table["note_fr"].iloc[0].startswith("modèle non estimé\u202f: ")
 
 
 def test_drivers_must_be_categorical_catalogue_variables(tmp_path: Path) -> None:

@@ -1098,7 +1098,7 @@ def test_french_drivers_sheet_uses_french_labels(
     assert header[:5] == ["Indicateur", "Vague", "Facteur", "Groupe", "Par rapport à"]
     rows = _drivers_rows(sheet)
     assert {r["Facteur"].value for r in rows} >= {"Sexe", "Région", "Handicap"}
-    assert "Regroupés : Région Côtière, Savane du Sud" in {r["Groupe"].value for r in rows}
+    assert "Regroupés\u202f: Région Côtière, Savane du Sud" in {r["Groupe"].value for r in rows}
     assert "Pas du tout" in {r["Par rapport à"].value for r in rows}
     assert any("regroupés (Région Côtière" in str(r["Remarque"].value) for r in rows)
     assert rows[0]["Indicateur"].value == INDICATORS["incl_feel_included"][5]

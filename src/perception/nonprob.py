@@ -51,8 +51,6 @@ from perception.weighting.diagnostics import effective_sample_size, kish_deff
 
 Method = Literal["clw", "valliant_dever"]
 METHODS: tuple[str, ...] = ("clw", "valliant_dever")
-SAMPLE_LABEL = {"en": "non-probability", "fr": "non probabiliste"}
-"""How every estimate of a non-probability sample is labelled."""
 ESTIMATE_COLUMNS: tuple[str, ...] = (
     "variable",
     "estimate",

@@ -30,10 +30,10 @@ from perception.errors import ConfigError, ModelError, ValidationError
 from perception.estimation import check_level
 from perception.indicators.config import IndicatorCatalogue
 from perception.variance import FloatArray
+from perception.words import LANGS, say
 
 __all__ = [
     "AREA_TABLE_COLUMNS",
-    "MODEL_BASED",
     "SMALL_AREA_COLUMNS",
     "FayHerriotFit",
     "fay_herriot",
@@ -720,24 +720,6 @@ AREA_TABLE_COLUMNS: dict[str, str] = {
     "basis_fr": "str",
 }
 
-#: How each kind of small-area number is described, in English and French.
-MODEL_BASED: dict[str, dict[str, str]] = {
-    "eblup": {
-        "en": "Model-based estimate (Fay-Herriot EBLUP: the area's survey estimate combined "
-        "with a regression on area covariates); not a direct survey estimate",
-        "fr": "Estimation fondée sur un modèle (EBLUP de Fay-Herriot : l'estimation de "
-        "l'enquête dans la zone combinée à une régression sur des covariables de zone) ; "
-        "pas une estimation directe de l'enquête",
-    },
-    "synthetic": {
-        "en": "Model-based synthetic estimate (no respondents in this area, or too few to "
-        "publish: a regression prediction from area covariates); not a survey estimate",
-        "fr": "Estimation synthétique fondée sur un modèle (aucun répondant dans cette zone, "
-        "ou trop peu pour publier : une prédiction par régression sur des covariables de "
-        "zone) ; pas une estimation de l'enquête",
-    },
-}
-
 
 def load_area_covariates(
     path: str | Path, level: str, catalogue: Catalogue, columns: Sequence[str] | None = None
@@ -827,8 +809,9 @@ def indicator_small_areas(
     -------
     pandas.DataFrame
         :data:`AREA_TABLE_COLUMNS`: one row per indicator, variant and area, each described
-        in ``basis_en``/``basis_fr`` as model-based (:data:`MODEL_BASED`). Proportions go
-        through the arcsine transform unless the level's ``transform`` says otherwise.
+        in ``basis_en``/``basis_fr`` as model-based (``small_area.*`` in ``words.yaml``).
+        Proportions go through the arcsine transform unless the level's ``transform`` says
+        otherwise.
 
     """
     parts: list[pd.DataFrame] = []
@@ -871,6 +854,6 @@ def indicator_small_areas(
     if not parts:
         return pd.DataFrame({c: pd.Series(dtype=t) for c, t in AREA_TABLE_COLUMNS.items()})
     out = pd.concat(parts, ignore_index=True)
-    out["basis_en"] = out["kind"].map(lambda k: MODEL_BASED[k]["en"])
-    out["basis_fr"] = out["kind"].map(lambda k: MODEL_BASED[k]["fr"])
+    for lang in LANGS:
+        out[f"basis_{lang}"] = out["kind"].map(lambda k, lang=lang: say(f"small_area.{k}", lang))
     return out[list(AREA_TABLE_COLUMNS)].astype(AREA_TABLE_COLUMNS)

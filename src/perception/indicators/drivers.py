@@ -22,12 +22,11 @@ from perception.errors import ModelError, ValidationError
 from perception.indicators.config import Indicator, IndicatorCatalogue
 from perception.indicators.scores import item_codes, score_indicator
 from perception.regression import Family, marginal_effects, regress
+from perception.words import LANGS, say
 
 __all__ = [
     "DRIVER_COLUMNS",
     "DRIVER_VALUE_COLUMNS",
-    "POOLED_PREFIX",
-    "POOLED_PREFIX_FR",
     "PUBLISHED_DRIVER_COLUMNS",
     "indicator_drivers",
     "publish_drivers",
@@ -71,10 +70,6 @@ PUBLISHED_DRIVER_COLUMNS: dict[str, str] = {
 }
 #: Columns blanked on a suppressed row of the published drivers table.
 DRIVER_VALUE_COLUMNS = ("estimate", "se", "ci_low", "ci_high", "p_value", "driver_p_value")
-POOLED_PREFIX = "Pooled: "
-"""Start of the English label of a level that pools several small levels."""
-POOLED_PREFIX_FR = "Regroupés : "
-"""Start of the French label of a level that pools several small levels."""
 Note = tuple[str, str]
 """A note in English and French."""
 _OUTCOME = "_drivers_outcome"
@@ -89,6 +84,15 @@ class _Driver:
     codes: np.ndarray
     labels: dict[int, tuple[str, str]]
     notes: tuple[Note, ...]
+
+
+def _note(key: str, name: Note, names: Note = ("", ""), **fields: object) -> Note:
+    """Write a note of words.yaml's ``drivers.<key>`` in English and French."""
+    en, fr = (
+        say(f"drivers.{key}", lang, name=name[i], names=names[i], **fields)
+        for i, lang in enumerate(LANGS)
+    )
+    return en, fr
 
 
 def _pool(
@@ -111,23 +115,12 @@ def _pool(
     if len(small) > 1 and total >= min_n:
         target = small[0]
         codes[np.isin(codes, small)] = target
-        labels[target] = (POOLED_PREFIX + names, POOLED_PREFIX_FR + names_fr)
-        notes.append(
-            (
-                f"{name[0]}: levels with fewer than {min_n} respondents pooled ({names})",
-                f"{name[1]} : niveaux de moins de {min_n} répondants regroupés ({names_fr})",
-            )
-        )
+        prefix = _note("pooled_prefix", ("", ""))
+        labels[target] = (prefix[0] + names, prefix[1] + names_fr)
+        notes.append(_note("pooled", name, (names, names_fr), min_n=min_n))
     else:
         codes[np.isin(codes, small)] = np.nan
-        notes.append(
-            (
-                f"{name[0]}: {total} respondents in levels with fewer than {min_n} left out "
-                f"({names})",
-                f"{name[1]} : {total} répondants de niveaux de moins de {min_n} laissés hors "
-                f"du modèle ({names_fr})",
-            )
-        )
+        notes.append(_note("dropped_levels", name, (names, names_fr), min_n=min_n, total=total))
     return codes, labels, notes
 
 
@@ -147,12 +140,7 @@ def _drivers(
         label = catalogue.variables[name].label
         titles[name] = (label.en, label.fr)
         if name not in data.columns or not data[name].notna().any():
-            notes.append(
-                (
-                    f"{label.en}: not asked in this wave, left out",
-                    f"{label.fr} : non posé lors de cette vague, laissé hors du modèle",
-                )
-            )
+            notes.append(_note("not_asked", (label.en, label.fr)))
             continue
         codes = item_codes(data[name])
         known = catalogue.codes(name)
@@ -178,13 +166,7 @@ def _drivers(
         keep &= ~np.isnan(codes)
     for name, codes in drivers.items():
         if np.unique(codes[keep]).size < 2:
-            notes.append(
-                (
-                    f"{titles[name][0]}: fewer than two levels with {min_n} respondents, left out",
-                    f"{titles[name][1]} : moins de deux niveaux de {min_n} répondants, laissé "
-                    "hors du modèle",
-                )
-            )
+            notes.append(_note("too_few_levels", titles[name], min_n=min_n))
             continue
         out.append(_Driver(name, codes, labels[name], tuple(pooled_notes[name])))
     return out, notes
@@ -290,7 +272,7 @@ def indicator_drivers(
             model = regress(design.with_columns(columns), formula, family, level=level)
         except ModelError as error:
             reason = f"{error.message} ({error.found})"
-            notes.append((f"model not fitted: {reason}", f"modèle non estimé : {reason}"))
+            notes.append(_note("not_fitted", ("", ""), reason=reason))
             rows.append({**base, "unit": unit, **_notes(notes)})
             continue
         effects = marginal_effects(model)

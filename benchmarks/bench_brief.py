@@ -24,10 +24,9 @@ from pathlib import Path
 import pandas as pd
 
 from benchmarks import _harness as h
-from perception.brief import BriefConfig, build_briefs, render_briefs
+from perception.brief import build_briefs, render_briefs
 from perception.brief.word import docx_bytes
-from perception.config import load_catalogue, load_survey
-from perception.indicators import load_indicators
+from perception.config import BriefConfig, load_catalogue, load_indicators, load_survey
 
 TARGET = 10.0
 TABLES = {

@@ -34,9 +34,8 @@ import duckdb
 import pandas as pd
 
 from benchmarks import _harness as h
-from perception.config import Label, load_catalogue, load_survey
+from perception.config import Label, load_catalogue, load_indicators, load_survey
 from perception.dashboard import TABLES, build_dashboard
-from perception.indicators import load_indicators
 
 DEMO_EXPORT = h.REPO / "data" / "processed" / "demo" / "exports" / "latest" / "indicators.duckdb"
 CHROMIUM = Path("/usr/bin/chromium")

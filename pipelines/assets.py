@@ -13,29 +13,29 @@ from perception.codebook import (
     read_harmonized,
     write_harmonized,
 )
-from perception.config import Project, WaveConfig
+from perception.config import (
+    IndicatorCatalogue,
+    Project,
+    WaveConfig,
+    WeightingConfig,
+    load_disclosure_rules,
+    load_indicators,
+    load_wave_targets,
+    load_weighting_config,
+)
 from perception.design import SurveyDesign
-from perception.disclosure import load_disclosure_rules
 from perception.errors import PerceptionError
 from perception.indicators import (
     DRIVER_COLUMNS,
-    IndicatorCatalogue,
     compute_indicators,
     estimate_columns,
     index_reliability,
     indicator_drivers,
-    load_indicators,
 )
 from perception.nonprob import estimate_nonprobability_wave, without_design_uncertainty
 from perception.small_area import indicator_small_areas, load_area_covariates
 from perception.storage import file_sha256, write_parquet
-from perception.weighting import (
-    WeightingConfig,
-    load_wave_targets,
-    load_weighting_config,
-    weight_wave,
-    weighted_table,
-)
+from perception.weighting import weight_wave, weighted_table
 from pipelines.resources import SurveyProject, split_partition
 from pipelines.sensors import SOURCE_SHA256
 

@@ -5,10 +5,10 @@ from collections.abc import Sequence
 import dagster as dg
 import pandas as pd
 
-from perception.brief import BRIEF_FILE, BRIEF_FILES, build_briefs, load_brief_config, render_briefs
+from perception.brief import BRIEF_FILES, build_briefs, render_briefs
+from perception.config import BRIEF_FILE, load_brief_config, load_indicators
 from perception.errors import PerceptionError
 from perception.exports import add_to_latest
-from perception.indicators import load_indicators
 from pipelines.assets import as_failure
 from pipelines.resources import SurveyProject
 

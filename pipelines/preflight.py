@@ -32,14 +32,14 @@ from dagster_shared.error import SerializableErrorInfo
 from perception.config import (
     DEPLOYMENT_FILE,
     SurveyConfig,
+    check_replicate_weights,
     load_catalogue,
     load_deployment,
+    load_indicators,
     load_survey,
 )
 from perception.errors import ConfigError
-from perception.indicators import load_indicators
 from perception.small_area import load_area_covariates
-from perception.weighting.config import check_replicate_weights
 from perception.yamlio import YamlDocument, load_yaml
 
 __all__ = [

@@ -7,6 +7,7 @@ import dagster as dg
 import pandas as pd
 
 from perception import disclosure, readback
+from perception.config import load_disclosure_rules, load_indicators, load_weighting_config
 from perception.dashboard import (
     build_dashboard,
     dashboard_figures,
@@ -21,11 +22,10 @@ from perception.exports import (
     methodology_table,
     write_exports,
 )
-from perception.indicators import DRIVER_COLUMNS, load_indicators, publish_drivers
+from perception.indicators import DRIVER_COLUMNS, publish_drivers
 from perception.reporting import gap_sides, publish_indicators, status_table, summary
 from perception.status import STATUSES
 from perception.storage import atomic_write, write_parquet
-from perception.weighting import load_weighting_config
 from pipelines.assets import as_failure, markdown_table
 from pipelines.brief import build_brief_asset
 from pipelines.resources import SurveyProject, split_partition
@@ -84,7 +84,7 @@ def build_reporting_assets(
             indicators = load_indicators(
                 project.indicators_path(loaded), loaded.catalogue, waves=waves
             )
-            rules = disclosure.load_disclosure_rules(project.disclosure_path(loaded))
+            rules = load_disclosure_rules(project.disclosure_path(loaded))
             estimates = pd.concat([pd.read_parquet(f) for f in available], ignore_index=True)
             published, trends = publish_indicators(
                 estimates, indicators, rules, waves=waves, domains=loaded.catalogue.domain_columns
@@ -179,7 +179,7 @@ def build_reporting_assets(
         survey = loaded.survey
         folder = project.folder(loaded, PUBLISHED)
         indicators = load_indicators(project.indicators_path(loaded), loaded.catalogue)
-        rules = disclosure.load_disclosure_rules(project.disclosure_path(loaded))
+        rules = load_disclosure_rules(project.disclosure_path(loaded))
         estimates = pd.read_parquet(folder / "estimates.parquet")
         reports = {
             w: pd.read_parquet(project.output(loaded, "weighting_report", w))
@@ -289,7 +289,7 @@ def build_reporting_assets(
             readback.audit_outputs(
                 loaded,
                 indicators,
-                disclosure.load_disclosure_rules(project.disclosure_path(loaded)),
+                load_disclosure_rules(project.disclosure_path(loaded)),
                 exports=project.folder(loaded, "exports") / "latest",
                 published=folder,
                 dashboard=out,

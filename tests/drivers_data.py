@@ -17,10 +17,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from perception.config import Catalogue, load_project
+from perception.config import (
+    Catalogue,
+    DisclosureRules,
+    IndicatorCatalogue,
+    load_indicators,
+    load_project,
+)
 from perception.design import SurveyDesign
-from perception.disclosure import DisclosureRules
-from perception.indicators import IndicatorCatalogue, load_indicators
 from perception.indicators.drivers import indicator_drivers, publish_drivers
 
 ROOT = Path(__file__).resolve().parents[1]

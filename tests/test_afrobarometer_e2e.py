@@ -22,7 +22,7 @@ import pytest
 import yaml
 from config_samples import AFROBAROMETER
 
-from perception.weighting.config import NO_PSU_NOTE
+from perception.config.weighting import NO_PSU_NOTE
 from pipelines.cli import main
 
 REFERENCE = Path(__file__).resolve().parent / "reference" / "afrobarometer_tun_e2e.json"

@@ -15,22 +15,14 @@ import pytest
 from demo_project import DemoRun
 from pypdf import PdfReader
 
-from perception.brief import (
-    BRIEF_FILES,
-    BriefConfig,
-    build_briefs,
-    load_brief_config,
-    paragraphs_by_indicator,
-    render_briefs,
-)
-from perception.brief.config import EN
+from perception.brief import BRIEF_FILES, build_briefs, paragraphs_by_indicator, render_briefs
 from perception.brief.rules import interval_text, value_text
-from perception.config import load_project
+from perception.config import BriefConfig, load_brief_config, load_indicators, load_project
+from perception.config.brief import EN
 from perception.dashboard.data import Indicator as IndicatorView
 from perception.dashboard.data import prepare
 from perception.errors import ConfigError
 from perception.exports import EXPORT_FILES
-from perception.indicators import load_indicators
 from perception.words import LANGS, Lang
 from pipelines.cli import main as cli_main
 from pipelines.definitions import PROJECT_ROOT

@@ -9,10 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from perception.calibration import MISSING_CATEGORY
 from perception.design import SurveyDesign
 from perception.errors import CalibrationError
 from perception.estimation import estimate
+from perception.weighting.calibration import MISSING_CATEGORY
 
 REFERENCE = Path(__file__).resolve().parent / "reference"
 TYPES = {"E": 4421, "H": 755, "M": 1018}

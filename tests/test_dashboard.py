@@ -22,6 +22,7 @@ from dashboard_data import (
     survey,
 )
 
+from perception.config import load_indicators
 from perception.dashboard import (
     build_dashboard,
     dashboard_figures,
@@ -31,7 +32,6 @@ from perception.dashboard import (
 from perception.dashboard.data import prepare
 from perception.dashboard.findings import domain_minus_total_variance, group_findings
 from perception.errors import ConfigError, ValidationError
-from perception.indicators import load_indicators
 from perception.status import STATUSES
 from perception.words import LANGS, capital, entries, number, status_definition
 

@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from perception.codebook import harmonize
-from perception.config import Project, load_project
+from perception.config import Project, load_project, load_targets
 from perception.demo import (
     FIELDWORK,
     FILES,
@@ -36,7 +36,6 @@ from perception.demo.items import ITEMS, item, item_parameters, positive_probabi
 from perception.demo.personal import FIRST_NAMES, SURNAMES
 from perception.demo.sample import EA_EFFECT, INTERVIEWS_PER_EA
 from perception.io import read_survey
-from perception.weighting.targets import load_targets
 
 ROOT = Path(__file__).resolve().parents[1]
 THEMES = {

@@ -15,17 +15,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from perception.config import DisclosureRules, load_disclosure_rules
 from perception.disclosure import (
     REASON_COMPLEMENTARY,
     REASON_SIDE,
     TREND_VALUE_COLUMNS,
     VALUE_COLUMNS,
-    DisclosureRules,
     GapSides,
     apply_disclosure,
     apply_disclosure_trends,
     check_published,
-    load_disclosure_rules,
 )
 from perception.errors import ConfigError, ValidationError
 

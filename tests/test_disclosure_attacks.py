@@ -35,10 +35,9 @@ import yaml
 from test_pipeline import _distinctive
 
 from perception.codebook import ID_SECRET_FILE, harmonize_file
-from perception.config import load_project
+from perception.config import load_indicators, load_project
 from perception.demo import pii_canaries
 from perception.exports import ExportLabels, PublishedTables, write_exports
-from perception.indicators import load_indicators
 from pipelines.definitions import PROJECT_ROOT, build_definitions
 
 SURVEY = "pilot"

@@ -22,16 +22,20 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_disclosure import DOMAIN_COLUMNS, Cell, attack, row, table
 
-from perception.config import SurveyConfig, load_project
-from perception.disclosure import (
+from perception.config import (
     DisclosureRules,
+    IndicatorCatalogue,
+    SurveyConfig,
+    load_indicators,
+    load_project,
+)
+from perception.disclosure import (
     GapSides,
     apply_disclosure,
     audit_published,
     publish_tables,
     recoverable,
 )
-from perception.indicators import IndicatorCatalogue, load_indicators
 from perception.reporting import gap_sides, publish_indicators, status_table
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -21,19 +21,22 @@ import pandas as pd
 import pytest
 import yaml
 
-from perception.config import Catalogue, SurveyConfig, load_catalogue, load_survey
+from perception.config import (
+    Catalogue,
+    DisclosureRules,
+    IndicatorCatalogue,
+    SurveyConfig,
+    load_catalogue,
+    load_indicators,
+    load_survey,
+)
 from perception.dashboard import build_dashboard
 from perception.demo import generate
 from perception.design import SurveyDesign
-from perception.disclosure import DisclosureRules, check_published
+from perception.disclosure import check_published
 from perception.errors import ConfigError
 from perception.exports import ExportLabels, PublishedTables, table_columns, write_exports
-from perception.indicators import (
-    IndicatorCatalogue,
-    compute_indicators,
-    estimate_columns,
-    load_indicators,
-)
+from perception.indicators import compute_indicators, estimate_columns
 from perception.reporting import gap_sides, publish_indicators, status_table, summary
 from perception.trends import trend_columns
 from pipelines.definitions import PROJECT_ROOT

@@ -10,11 +10,10 @@ import pandas as pd
 import pytest
 from drivers_data import LOOSE_MIN_N, demo_catalogue, demo_indicators, planted_wave
 
+from perception.config import DisclosureRules, load_indicators
 from perception.design import SurveyDesign
-from perception.disclosure import DisclosureRules
 from perception.errors import ConfigError, ValidationError
 from perception.exports import check_published
-from perception.indicators import load_indicators
 from perception.indicators.drivers import (
     DRIVER_COLUMNS,
     DRIVER_VALUE_COLUMNS,

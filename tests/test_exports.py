@@ -17,7 +17,8 @@ from drivers_data import published_drivers
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from perception.config import load_catalogue, load_survey
+from perception.config import WeightingConfig, load_catalogue, load_survey, load_weighting_config
+from perception.config.weighting import NO_PSU_NOTE
 from perception.errors import ConfigError, ValidationError
 from perception.exports import (
     EXPORT_FILES,
@@ -27,8 +28,7 @@ from perception.exports import (
     methodology_table,
     write_exports,
 )
-from perception.weighting import WeightingConfig, load_weighting_config, weight_report
-from perception.weighting.config import NO_PSU_NOTE
+from perception.weighting import weight_report
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "config"

@@ -10,14 +10,15 @@ import pandas as pd
 import pytest
 import yaml
 
-from perception.config import Catalogue, load_catalogue
-from perception.errors import ConfigError
-from perception.indicators import (
+from perception.config import (
+    Catalogue,
     IndicatorCatalogue,
-    domain_set_columns,
+    load_catalogue,
     load_indicators,
     validate_indicators,
 )
+from perception.config.indicators import domain_set_columns
+from perception.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT = ROOT / "config" / "indicators.yaml"

@@ -11,20 +11,26 @@ import pytest
 from statsmodels.stats.multitest import multipletests
 
 from perception.codebook import harmonize_file
-from perception.config import Catalogue, Project, load_project
+from perception.config import (
+    Catalogue,
+    IndicatorCatalogue,
+    Project,
+    load_indicators,
+    load_project,
+    load_targets,
+    load_weighting_config,
+)
 from perception.demo import PLANTED_EFFECTS, true_share
 from perception.design import SurveyDesign
 from perception.errors import ConfigError
 from perception.estimation import contrast, estimate
 from perception.indicators import (
     RELIABILITY_COLUMNS,
-    IndicatorCatalogue,
     compute_indicators,
     estimate_columns,
     index_reliability,
-    load_indicators,
 )
-from perception.weighting import load_targets, load_weighting_config, weight_wave
+from perception.weighting import weight_wave
 
 ROOT = Path(__file__).resolve().parents[1]
 WAVES = ("w1", "w2", "w3")

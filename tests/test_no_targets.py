@@ -18,18 +18,21 @@ import yaml
 from config_samples import AFROBAROMETER, CATALOGUE_YAML, SURVEY_YAML
 
 from perception.codebook import FILTER_ATTR, harmonize, harmonize_file
-from perception.config import Catalogue, Codebook, load_catalogue, load_codebook, load_survey
+from perception.config import (
+    Catalogue,
+    Codebook,
+    WeightingConfig,
+    load_catalogue,
+    load_codebook,
+    load_survey,
+    load_wave_targets,
+)
+from perception.config.weighting import NO_PSU_NOTE
 from perception.design import SurveyDesign
 from perception.errors import CodebookError, ConfigError, ValidationError
 from perception.estimation import estimate, estimate_domains
 from perception.io import SurveyMetadata
-from perception.weighting import (
-    WeightingConfig,
-    WeightingWarning,
-    load_wave_targets,
-    weight_wave,
-)
-from perception.weighting.config import NO_PSU_NOTE
+from perception.weighting import WeightingWarning, weight_wave
 
 REFERENCE = Path(__file__).resolve().parent / "reference"
 GOLDEN_RTOL = 1e-6

@@ -9,14 +9,18 @@ from config_samples import CODEBOOK_YAML, SURVEY_YAML, write_project
 from test_exports import GENERATED_AT, _weight_reports
 from test_status import DATES, DOMAINS, WAVES, _estimates, _meta
 
-from perception.config import load_catalogue, load_project, load_survey
+from perception.config import (
+    load_catalogue,
+    load_indicators,
+    load_project,
+    load_survey,
+    load_weighting_config,
+)
 from perception.errors import ConfigError
 from perception.exports import methodology_table
-from perception.indicators import load_indicators
 from perception.reporting import status_table
 from perception.status import benchmark_status
 from perception.trends import indicator_trends
-from perception.weighting import load_weighting_config
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -12,11 +12,10 @@ import pandas as pd
 import pytest
 
 from perception.codebook import harmonize_file, write_harmonized
-from perception.config import Project
+from perception.config import Project, load_indicators, load_targets, load_weighting_config
 from perception.demo import generate
-from perception.indicators import load_indicators
 from perception.nonprob import DESIGN_UNCERTAINTY, estimate_nonprobability_wave
-from perception.weighting import load_targets, load_weighting_config, weight_wave
+from perception.weighting import weight_wave
 from pipelines.assets import _nonprobability_table
 from pipelines.resources import SurveyProject
 

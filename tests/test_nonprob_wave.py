@@ -10,17 +10,24 @@ import pandas as pd
 import pytest
 
 from perception.codebook import harmonize_file
-from perception.config import Project, load_project
+from perception.config import (
+    IndicatorCatalogue,
+    Project,
+    load_indicators,
+    load_project,
+    load_targets,
+    load_weighting_config,
+)
 from perception.demo import generate
 from perception.design import SurveyDesign
-from perception.indicators import IndicatorCatalogue, load_indicators, score_indicator
+from perception.indicators import score_indicator
 from perception.nonprob import (
     DESIGN_UNCERTAINTY,
     balance_table,
     estimate_nonprobability_wave,
     nonprob_means,
 )
-from perception.weighting import load_targets, load_weighting_config, weight_wave
+from perception.weighting import weight_wave
 
 ROOT = Path(__file__).resolve().parents[1]
 COVARIATES = ["gender", "age_band", "region"]

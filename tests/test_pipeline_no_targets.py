@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 from config_samples import AFROBAROMETER, CATALOGUE_YAML
 
-from perception.weighting.config import NO_PSU_NOTE
+from perception.config.weighting import NO_PSU_NOTE
 from pipelines.definitions import PROJECT_ROOT, build_definitions
 
 R8 = AFROBAROMETER / "tun_r8_data.sav"

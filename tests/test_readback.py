@@ -26,12 +26,18 @@ import pytest
 from demo_project import DemoRun
 from statsmodels.stats.multitest import multipletests
 
-from perception.config import Project, load_project
+from perception.config import (
+    DisclosureRules,
+    IndicatorCatalogue,
+    Project,
+    load_disclosure_rules,
+    load_indicators,
+    load_project,
+)
 from perception.dashboard import build_dashboard, page_inputs
-from perception.disclosure import DisclosureRules, load_disclosure_rules, recoverable
+from perception.disclosure import recoverable
 from perception.errors import ValidationError
 from perception.exports import ExportLabels, PublishedTables, write_exports
-from perception.indicators import IndicatorCatalogue, load_indicators
 from perception.readback import PUBLISHED_FILES, audit_outputs, read_published
 from perception.reporting import gap_sides
 from perception.storage import write_parquet

@@ -18,14 +18,20 @@ import pytest
 import yaml
 
 from perception.codebook import check_harmonized, harmonize
-from perception.config import Catalogue, Codebook, load_survey
+from perception.config import (
+    Catalogue,
+    Codebook,
+    PopulationTargets,
+    WeightingConfig,
+    check_replicate_weights,
+    load_survey,
+    load_weighting_config,
+)
 from perception.errors import ConfigError, DesignError, ValidationError
 from perception.estimation import estimate
 from perception.exports import methodology_table
 from perception.io import SurveyMetadata
-from perception.weighting import load_weighting_config, weight_report, weight_wave
-from perception.weighting.config import WeightingConfig, check_replicate_weights
-from perception.weighting.targets import PopulationTargets
+from perception.weighting import weight_report, weight_wave
 from pipelines.definitions import PROJECT_ROOT
 
 REFERENCE = Path(__file__).resolve().parent / "reference"

@@ -248,8 +248,7 @@ def test_replicate_count_must_fit_rep_type() -> None:
 
 def test_weighting_config_builds_replicates_before_raking() -> None:
     """weighting.yaml design.replicates: JK1 replicates raked one by one give R's SE."""
-    from perception.weighting.config import WeightingConfig
-    from perception.weighting.targets import PopulationTargets
+    from perception.config import PopulationTargets, WeightingConfig
     from perception.weighting.workflow import weight_wave
 
     data = pd.read_csv(REFERENCE / "apiclus1.csv", dtype={"cds": str})

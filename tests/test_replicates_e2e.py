@@ -26,7 +26,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from perception.weighting import load_weighting_config
+from perception.config import load_weighting_config
 from pipelines.cli import main
 from pipelines.definitions import PROJECT_ROOT
 

@@ -369,9 +369,8 @@ def test_scaffold_passes_config_check_as_written(rounds: list[Path], tmp_path: P
 def test_scaffold_harmonizes_and_weights_as_written(rounds: list[Path], tmp_path: Path) -> None:
     """Every wave harmonizes with a derived stratum and design-only weights."""
     from perception.codebook import harmonize_file
-    from perception.config import load_project
+    from perception.config import load_project, load_weighting_config
     from perception.survey_init import survey_init
-    from perception.weighting import load_weighting_config
 
     out = tmp_path / "config" / "tun"
     survey_init(rounds, out)

@@ -15,9 +15,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from perception.config import Catalogue, load_catalogue
+from perception.config import Catalogue, load_catalogue, load_indicators
 from perception.errors import ConfigError
-from perception.indicators import load_indicators
 from perception.small_area import (
     AREA_TABLE_COLUMNS,
     indicator_small_areas,

@@ -13,11 +13,10 @@ import pytest
 from demo_project import DemoRun
 from statsmodels.stats.multitest import multipletests
 
-from perception.config import load_project
+from perception.config import IndicatorCatalogue, load_indicators, load_project
 from perception.demo import PLANTED_EFFECTS
 from perception.errors import ConfigError, ValidationError
 from perception.estimation import wave_difference
-from perception.indicators import IndicatorCatalogue, load_indicators
 from perception.status import benchmark_status
 from perception.trends import KEY_COLUMNS, indicator_trends, trend_columns
 

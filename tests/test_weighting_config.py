@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 import yaml
 
+from perception.config import WeightingConfig, load_weighting_config
 from perception.errors import ConfigError
-from perception.weighting import WeightingConfig, load_weighting_config
 
 ROOT = Path(__file__).resolve().parents[1]
 

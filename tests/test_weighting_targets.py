@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 import yaml
 
+from perception.config import load_targets
 from perception.errors import ConfigError
-from perception.weighting import load_targets
 
 ROOT = Path(__file__).resolve().parents[1]
 

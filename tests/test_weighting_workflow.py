@@ -10,14 +10,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from perception.config import PopulationTargets, WeightingConfig
 from perception.design import SurveyDesign
 from perception.errors import CalibrationError, ConfigError, DesignError
 from perception.estimation import estimate
 from perception.weighting import (
     MISSING_LABEL,
     REPORT_COLUMNS,
-    PopulationTargets,
-    WeightingConfig,
     WeightingWarning,
     effective_sample_size,
     kish_deff,

@@ -158,9 +158,13 @@ def _config_check(args: argparse.Namespace) -> int:
 
 def _check_survey(path: Path, root: Path | None) -> None:
     """Validate one survey's configuration, print its warnings and a summary."""
-    from perception.config import load_project, survey_warnings
-    from perception.weighting import load_wave_targets, load_weighting_config
-    from perception.weighting.config import check_replicate_weights
+    from perception.config import (
+        check_replicate_weights,
+        load_project,
+        load_wave_targets,
+        load_weighting_config,
+        survey_warnings,
+    )
 
     project = load_project(path, root)
     survey = project.survey
@@ -174,7 +178,7 @@ def _check_survey(path: Path, root: Path | None) -> None:
         load_geojson(
             survey.resolve(survey.geojson), project.catalogue.codes(survey.map_variable or "region")
         )
-    from perception.brief import BRIEF_FILE, load_brief_config
+    from perception.config import BRIEF_FILE, load_brief_config
 
     load_brief_config(survey.root / BRIEF_FILE)
     for warning in survey_warnings(survey):

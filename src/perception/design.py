@@ -9,14 +9,6 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from perception.calibration import (
-    CalibrationStep,
-    GregTerms,
-    Missing,
-    calibrate_weights,
-    greg_terms,
-    poststratify_weights,
-)
 from perception.errors import ConfigError, DesignError
 from perception.replicates import (
     brr_psu_rank,
@@ -39,6 +31,14 @@ from perception.variance import (
     combine_codes,
     degrees_of_freedom,
     representative_rows,
+)
+from perception.weighting.calibration import (
+    CalibrationStep,
+    GregTerms,
+    Missing,
+    calibrate_weights,
+    greg_terms,
+    poststratify_weights,
 )
 
 Calfun = Literal["linear", "raking"]
@@ -594,8 +594,9 @@ class SurveyDesign:
             Stop when every ``|achieved − target| / max(|target|, 1)`` is at most ``tol``.
         missing
             ``"error"`` (default) rejects a missing value in a margin variable; ``"category"``
-            treats it as the level :data:`perception.calibration.MISSING_CATEGORY`, which then
-            needs its own target.
+            treats it as the level
+            :data:`perception.weighting.calibration.MISSING_CATEGORY`, which then needs its own
+            target.
 
         Returns
         -------

@@ -36,20 +36,15 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Self
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, model_validator
-from pydantic_core import PydanticCustomError
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from perception.config import validate_document
+from perception.config.disclosure import DisclosureRules
 from perception.errors import ValidationError, show_rows
-from perception.yamlio import load_yaml
 
 __all__ = [
     "DISCLOSURE_COLUMNS",
@@ -57,13 +52,11 @@ __all__ = [
     "REASON_SIDE",
     "TREND_VALUE_COLUMNS",
     "VALUE_COLUMNS",
-    "DisclosureRules",
     "GapSides",
     "apply_disclosure",
     "apply_disclosure_trends",
     "audit_published",
     "check_published",
-    "load_disclosure_rules",
     "publish_tables",
     "recoverable",
 ]
@@ -124,65 +117,6 @@ _FIXED = frozenset(
 _NO_CODE = -1  # domain code of a column the domain set does not use
 _RANK_TOLERANCE = 1e-10  # relative singular-value cut-off for the 0/±1 identity matrices
 _DETERMINED_TOLERANCE = 1e-8  # a diagonal entry of the row-space projector this close to 1
-
-
-# --------------------------------------------------------------------------- configuration
-
-
-class DisclosureRules(BaseModel):
-    """Thresholds of disclosure control (``config/disclosure.yaml``).
-
-    ``suppress_below``: a cell with unweighted denominator below it is hidden (default 25).
-    ``flag_below``: a cell with ``suppress_below <= n < flag_below`` is shown and flagged
-    (default 50). ``complementary``: also hide cells from which a hidden one could be recovered.
-    """
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    suppress_below: StrictInt = Field(default=25, gt=0)
-    flag_below: StrictInt = 50
-    complementary: StrictBool = True
-
-    @model_validator(mode="after")
-    def _ordered(self) -> Self:
-        """Check that the flag threshold is not below the suppression threshold."""
-        if self.flag_below < self.suppress_below:
-            # A "perception_rule" error: perception.config turns it into a ConfigError at the key.
-            raise PydanticCustomError(
-                "perception_rule",
-                "{found}; expected {expected}",
-                {
-                    "expected": f"flag_below >= suppress_below ({self.suppress_below})",
-                    "found": f"flag_below: {self.flag_below}",
-                    "hint": "cells below suppress_below are hidden and those below flag_below "
-                    "are flagged; the defaults are 25 and 50",
-                    "at": ("flag_below",),
-                },
-            )
-        return self
-
-    @property
-    def small_reason(self) -> str:
-        """Return the reason written on a cell hidden for its small ``n``."""
-        return f"suppressed: n<{self.suppress_below}"
-
-    @property
-    def flag_reason(self) -> str:
-        """Return the reason written on a flagged cell."""
-        return f"flagged: {self.suppress_below}<=n<{self.flag_below}"
-
-
-def load_disclosure_rules(path: str | Path) -> DisclosureRules:
-    """Load ``config/disclosure.yaml``.
-
-    Raises
-    ------
-    ConfigError
-        For a missing or malformed file, an unknown key or a bad value; the error names the file,
-        the key and its line.
-
-    """
-    return validate_document(DisclosureRules, load_yaml(path), "disclosure configuration")
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,6 @@ import numpy as np
 import pandas as pd
 from scipy import sparse, special, stats
 
-from perception.calibration import greg_coefficients
 from perception.design import SurveyDesign
 from perception.errors import ConfigError, ValidationError
 from perception.variance import (
@@ -31,6 +30,7 @@ from perception.variance import (
     variance,
     weighted_bincount,
 )
+from perception.weighting.calibration import greg_coefficients
 
 Stat = Literal["mean", "total", "proportion"]
 CiMethod = Literal["logit", "beta", "wald"]

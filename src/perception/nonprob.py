@@ -11,7 +11,7 @@ offered, both logistic in the covariates:
   (``S_A`` with weight 1, ``S_B`` with its design weights; Valliant and Dever 2011), with the
   odds correction of Wang, Valliant and Li (2021): pseudo-weights ``(1 − p̂_i)/p̂_i``.
 
-Either can be followed by raking to population margins (:func:`perception.calibration.
+Either can be followed by raking to population margins (:func:`perception.weighting.calibration.
 calibrate_weights`). Means come with the linearized variance of Chen, Li and Wu (2020), whose
 reference-sample component goes through the one variance kernel (via
 :func:`perception.regression.influence_covariance`); after raking no variance is supplied.
@@ -32,21 +32,16 @@ import numpy.typing as npt
 import pandas as pd
 from scipy import stats
 
-from perception.calibration import calibrate_weights
-from perception.config import Catalogue
+from perception.config import Catalogue, IndicatorCatalogue
+from perception.config.indicators import domain_set_columns
 from perception.design import SurveyDesign
 from perception.errors import ModelError, ValidationError
 from perception.estimation import check_level, confidence_interval
-from perception.indicators import (
-    VARIANTS,
-    IndicatorCatalogue,
-    compute_indicators,
-    domain_set_columns,
-    score_indicator,
-)
+from perception.indicators import VARIANTS, compute_indicators, score_indicator
 from perception.indicators.scores import item_codes
 from perception.regression import _check_rank, influence_covariance
 from perception.variance import FloatArray
+from perception.weighting.calibration import calibrate_weights
 from perception.weighting.diagnostics import effective_sample_size, kish_deff
 
 Method = Literal["clw", "valliant_dever"]
@@ -350,7 +345,7 @@ def pseudo_weights(
         ``"clw"`` (default) or ``"valliant_dever"``.
     rake_to
         Optional population margins ``{column: {level: count}}``: the pseudo-weights are then
-        raked to them (:func:`perception.calibration.calibrate_weights`).
+        raked to them (:func:`perception.weighting.calibration.calibrate_weights`).
 
     Returns
     -------

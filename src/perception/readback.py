@@ -41,9 +41,9 @@ import openpyxl
 import pandas as pd
 from openpyxl.utils import get_column_letter
 
-from perception.config import Project
+from perception.config import DisclosureRules, IndicatorCatalogue, Project
 from perception.dashboard import build_dashboard, page_inputs
-from perception.disclosure import DisclosureRules, GapSides, audit_published
+from perception.disclosure import GapSides, audit_published
 from perception.errors import PerceptionError, ValidationError, show_rows
 from perception.exports import TABLE_COLUMNS, ExportLabels, PublishedTables, check_tables
 from perception.exports.contract import DRIVERS, ESTIMATES, METHODOLOGY, STATUS, TRENDS
@@ -57,7 +57,6 @@ from perception.exports.writer import (
     PARQUET,
     WORKBOOKS,
 )
-from perception.indicators import IndicatorCatalogue
 from perception.reporting import gap_sides
 
 __all__ = ["Finding", "audit_outputs", "find_disclosures", "read_published"]

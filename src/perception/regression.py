@@ -23,11 +23,11 @@ import patsy
 import statsmodels.api as sm
 from scipy import linalg, optimize, stats
 
-from perception.calibration import greg_coefficients
 from perception.design import SurveyDesign
 from perception.errors import ConfigError, ModelError
 from perception.estimation import check_level
 from perception.variance import FloatArray, IntArray, stratified_variance
+from perception.weighting.calibration import greg_coefficients
 
 Family = Literal["gaussian", "binomial", "poisson"]
 FAMILIES: tuple[str, ...] = ("gaussian", "binomial", "poisson")

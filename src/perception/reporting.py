@@ -7,13 +7,8 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from perception.config import SurveyConfig
-from perception.disclosure import (
-    DisclosureRules,
-    GapSides,
-    publish_tables,
-)
-from perception.indicators import IndicatorCatalogue
+from perception.config import DisclosureRules, IndicatorCatalogue, SurveyConfig
+from perception.disclosure import GapSides, publish_tables
 from perception.status import benchmark_status, benchmark_summary
 from perception.trends import adjust_published, bh_within, indicator_trends
 

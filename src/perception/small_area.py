@@ -25,10 +25,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from perception.config import Catalogue
+from perception.config import Catalogue, IndicatorCatalogue
 from perception.errors import ConfigError, ModelError, ValidationError
 from perception.estimation import check_level
-from perception.indicators.config import IndicatorCatalogue
 from perception.variance import FloatArray
 from perception.words import LANGS, say
 

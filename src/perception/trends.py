@@ -15,9 +15,9 @@ import numpy as np
 import pandas as pd
 from statsmodels.stats.multitest import multipletests
 
+from perception.config.indicators import NATIONAL, with_domains
 from perception.errors import ConfigError, ValidationError
 from perception.estimation import wave_differences
-from perception.indicators.config import NATIONAL, with_domains
 
 KEY_COLUMNS: tuple[str, ...] = ("survey", "indicator", "variant", "domain_set")
 """Fixed columns that, with the survey's domain columns after them, identify one estimate

@@ -3,7 +3,7 @@
 - :func:`build_briefs` turns the published tables into a :class:`Brief` per language
   (:mod:`perception.brief.content`), each sentence chosen by the rule table of
   :mod:`perception.brief.rules` and written from the templates of ``config/brief.yaml``
-  (:func:`load_brief_config`, :mod:`perception.brief.config`);
+  (:mod:`perception.config.brief`);
 - :func:`render_briefs` lays them out as ``brief_en.docx``, ``brief_fr.docx`` (python-docx)
   and ``brief_en.pdf``, ``brief_fr.pdf`` (HTML printed by headless Chromium; skipped, with
   the reason, when no browser is available).
@@ -15,7 +15,6 @@ from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from perception.brief.config import BRIEF_FILE, BriefConfig, Templates, load_brief_config
 from perception.brief.content import Brief, build_briefs, paragraphs_by_indicator
 from perception.brief.pdf import brief_html, find_browser, pdf_bytes
 from perception.brief.word import docx_bytes
@@ -24,15 +23,11 @@ from perception.status import STATUSES
 from perception.words import Lang, status_label
 
 __all__ = [
-    "BRIEF_FILE",
     "BRIEF_FILES",
     "Brief",
-    "BriefConfig",
     "RenderedBriefs",
-    "Templates",
     "brief_html",
     "build_briefs",
-    "load_brief_config",
     "paragraphs_by_indicator",
     "render_briefs",
 ]

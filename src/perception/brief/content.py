@@ -19,13 +19,18 @@ from pathlib import Path
 import pandas as pd
 
 from perception.brief import rules
-from perception.brief.config import BriefConfig, Templates
-from perception.config import Catalogue, Label, SurveyConfig
+from perception.config import (
+    BriefConfig,
+    Catalogue,
+    IndicatorCatalogue,
+    Label,
+    SurveyConfig,
+    Templates,
+)
+from perception.config.indicators import NATIONAL as NATIONAL_SET
 from perception.dashboard.data import Cell, Change, DashboardData, prepare
 from perception.dashboard.data import Indicator as IndicatorView
 from perception.errors import ConfigError
-from perception.indicators import IndicatorCatalogue
-from perception.indicators.config import NATIONAL as NATIONAL_SET
 from perception.words import (
     LANGS,
     Lang,

@@ -31,7 +31,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from perception.brief.config import Templates
+from perception.config import Templates
 from perception.dashboard.data import Cell, Change
 from perception.dashboard.data import Indicator as IndicatorView
 from perception.words import NBSP, Lang, number, percent_sign, points

@@ -10,13 +10,12 @@ from typing import Any, BinaryIO
 
 import pandas as pd
 
-from perception.config import Catalogue, Label, SurveyConfig
+from perception.config import Catalogue, IndicatorCatalogue, Label, SurveyConfig
 from perception.dashboard.data import DashboardData, prepare
 from perception.dashboard.figures import Spec, all_figures
 from perception.dashboard.geo import GeoJson, load_geojson
 from perception.dashboard.page import BiText, render_page
 from perception.errors import ConfigError, ValidationError
-from perception.indicators.config import IndicatorCatalogue
 from perception.storage import atomic_write
 from perception.words import LANGS, Lang, say
 

@@ -21,9 +21,9 @@ from typing import Any, Literal
 import pandas as pd
 
 from perception.config import Catalogue, Label, SurveyConfig
+from perception.config.indicators import NATIONAL as NATIONAL_SET
+from perception.config.indicators import domain_set_columns, with_domains
 from perception.errors import ConfigError, ValidationError
-from perception.indicators.config import NATIONAL as NATIONAL_SET
-from perception.indicators.config import domain_set_columns, with_domains
 from perception.status import STATUSES
 from perception.words import (
     FLAG_MARK,
@@ -57,7 +57,7 @@ NATIONAL: DomainKey = ()
 State = Literal["value", "suppressed", "not_asked", "no_data", "not_estimated"]
 
 #: The columns the dashboard reads from each table; Tables 1 and 2 also need the survey's
-#: domain columns after ``domain_set`` (:func:`perception.indicators.with_domains`).
+#: domain columns after ``domain_set`` (:func:`perception.config.indicators.with_domains`).
 TABLES: dict[str, tuple[str, ...]] = {
     "indicator_estimates": (
         "survey",

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from perception.config import Label
+from perception.config.indicators import domain_set_columns
 from perception.dashboard.data import (
     NATIONAL,
     Cell,
@@ -27,7 +28,6 @@ from perception.dashboard.data import (
     state_word,
 )
 from perception.dashboard.geo import CODE_PROPERTY, GeoJson, centroid
-from perception.indicators.config import domain_set_columns
 from perception.reporting import wave_dates
 from perception.words import (
     FLAG_MARK,

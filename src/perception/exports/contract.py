@@ -18,8 +18,8 @@ from typing import Any, Literal
 import pandas as pd
 from pandas.api import types as ptypes
 
+from perception.config.indicators import with_domains
 from perception.errors import ValidationError
-from perception.indicators.config import with_domains
 from perception.status import STATUSES
 
 SqlType = Literal["VARCHAR", "DOUBLE", "BIGINT", "BOOLEAN", "DATE"]

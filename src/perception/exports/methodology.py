@@ -10,10 +10,10 @@ from typing import Any, Literal
 
 import pandas as pd
 
-from perception.config import SurveyConfig, WaveConfig
+from perception.config import SurveyConfig, WaveConfig, WeightingConfig
 from perception.errors import ConfigError, ValidationError
 from perception.exports.contract import METHODOLOGY, TABLE_COLUMNS
-from perception.weighting import WeightBound, WeightingConfig
+from perception.weighting import WeightBound
 
 Z_95 = 1.96
 """Normal quantile of a two-sided 95% interval, as in the contract's margin-of-error formula."""

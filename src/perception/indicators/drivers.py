@@ -15,11 +15,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from perception.config import Catalogue
+from perception.config import Catalogue, DisclosureRules, Indicator, IndicatorCatalogue
 from perception.design import SurveyDesign
-from perception.disclosure import DisclosureRules
 from perception.errors import ModelError, ValidationError
-from perception.indicators.config import Indicator, IndicatorCatalogue
 from perception.indicators.scores import item_codes, score_indicator
 from perception.regression import Family, marginal_effects, regress
 from perception.words import LANGS, say

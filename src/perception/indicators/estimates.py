@@ -15,18 +15,16 @@ import numpy as np
 import pandas as pd
 from statsmodels.stats.multitest import multipletests
 
-from perception.config import Catalogue
-from perception.design import SurveyDesign
-from perception.errors import ConfigError
-from perception.estimation import CiMethod, Stat, domain_gaps, estimate_domains
-from perception.indicators.config import (
+from perception.config import Catalogue, Indicator, IndicatorCatalogue
+from perception.config.indicators import (
     DOMAIN_DTYPE,
-    Indicator,
-    IndicatorCatalogue,
     domain_set_columns,
     domain_set_label,
     with_domains,
 )
+from perception.design import SurveyDesign
+from perception.errors import ConfigError
+from perception.estimation import CiMethod, Stat, domain_gaps, estimate_domains
 from perception.indicators.scores import (
     VARIANTS,
     Responses,
@@ -122,7 +120,7 @@ def compute_indicators(
         The wave's calibrated design (:func:`perception.weighting.weight_wave`); its data are
         the harmonized responses.
     indicators
-        The indicator catalogue (:func:`perception.indicators.load_indicators`).
+        The indicator catalogue (:func:`perception.config.load_indicators`).
     catalogue
         The variable catalogue.
     survey, wave

@@ -29,8 +29,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from perception.config import Catalogue
-from perception.indicators.config import Indicator
+from perception.config import Catalogue, Indicator
 
 __all__ = [
     "VARIANTS",

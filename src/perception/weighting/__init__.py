@@ -1,17 +1,23 @@
 """Survey weighting as a data officer runs it every wave.
 
 base weights (:mod:`.base`) → nonresponse adjustment (:mod:`.nonresponse`) → calibration to the
-population targets (:mod:`.targets`, through ``SurveyDesign.rake`` / ``poststratify`` /
+population targets (:mod:`perception.config.targets`; raking, post-stratification and linear
+calibration in :mod:`.calibration`, through ``SurveyDesign.rake`` / ``poststratify`` /
 ``calibrate``) → trimming with re-calibration (:mod:`.trimming`) → diagnostics
 (:mod:`.diagnostics`). :func:`weight_wave` runs them all from ``config/weighting.yaml``
-(:mod:`.config`).
+(:mod:`perception.config.weighting`).
+
+The workflow is imported on first use: it builds a ``SurveyDesign``, whose module imports
+:mod:`.calibration` from this package.
 """
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from perception.weighting._common import MISSING_LABEL, WeightingWarning
 from perception.weighting.base import base_weights_from_column, base_weights_from_probabilities
-from perception.weighting.config import WeightingConfig, load_weighting_config
 from perception.weighting.diagnostics import (
     MARGIN_ERROR_COLUMNS,
     REPORT_COLUMNS,
@@ -21,12 +27,6 @@ from perception.weighting.diagnostics import (
     weight_report,
 )
 from perception.weighting.nonresponse import NonresponseResult, adjust_nonresponse
-from perception.weighting.targets import (
-    PopulationTargets,
-    TargetTable,
-    load_targets,
-    load_wave_targets,
-)
 from perception.weighting.trimming import (
     TrimmingSettings,
     TrimResult,
@@ -34,7 +34,9 @@ from perception.weighting.trimming import (
     trim_and_recalibrate,
     trim_weights,
 )
-from perception.weighting.workflow import WEIGHT_COLUMN, weight_wave, weighted_table
+
+if TYPE_CHECKING:
+    from perception.weighting.workflow import WEIGHT_COLUMN, weight_wave, weighted_table
 
 __all__ = [
     "MARGIN_ERROR_COLUMNS",
@@ -42,21 +44,15 @@ __all__ = [
     "REPORT_COLUMNS",
     "WEIGHT_COLUMN",
     "NonresponseResult",
-    "PopulationTargets",
-    "TargetTable",
     "TrimResult",
     "TrimmingSettings",
     "WeightBound",
-    "WeightingConfig",
     "WeightingWarning",
     "adjust_nonresponse",
     "base_weights_from_column",
     "base_weights_from_probabilities",
     "effective_sample_size",
     "kish_deff",
-    "load_targets",
-    "load_wave_targets",
-    "load_weighting_config",
     "margin_errors",
     "trim_and_recalibrate",
     "trim_weights",
@@ -64,3 +60,12 @@ __all__ = [
     "weight_wave",
     "weighted_table",
 ]
+
+_LAZY = {"WEIGHT_COLUMN", "weight_wave", "weighted_table"}
+
+
+def __getattr__(name: str) -> Any:
+    """Import the workflow's names on first use (see the module docstring)."""
+    if name in _LAZY:
+        return getattr(importlib.import_module("perception.weighting.workflow"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -29,6 +29,12 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from perception.config import (
+    CalibrationSettings,
+    DesignSettings,
+    PopulationTargets,
+    WeightingConfig,
+)
 from perception.design import SurveyDesign
 from perception.errors import CalibrationError, ConfigError, PerceptionError
 from perception.weighting._common import (
@@ -46,10 +52,8 @@ from perception.weighting._common import (
     spec_variables,
 )
 from perception.weighting.base import base_weights_from_column, base_weights_from_probabilities
-from perception.weighting.config import CalibrationSettings, DesignSettings, WeightingConfig
 from perception.weighting.diagnostics import largest_margin_error, weight_report
 from perception.weighting.nonresponse import adjust_nonresponse
-from perception.weighting.targets import PopulationTargets
 from perception.weighting.trimming import trim_and_recalibrate
 
 INPUT_WEIGHT_COLUMN = "_input_weight"

@@ -19,14 +19,8 @@ from typing import Annotated, Literal
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, StrictInt, StringConstraints
 
-from perception.config import (
-    Catalogue,
-    Label,
-    VariableName,
-    WaveId,
-    config_error,
-    validate_document,
-)
+from perception.config.catalogue import Catalogue, Label, VariableName, WaveId
+from perception.config.document import config_error, validate_document
 from perception.errors import ConfigError
 from perception.estimation import CiMethod
 from perception.yamlio import YamlDocument, load_yaml

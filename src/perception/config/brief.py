@@ -17,7 +17,7 @@ from typing import Any, Literal, Self
 from pydantic import BaseModel, ConfigDict, model_validator
 from pydantic_core import PydanticCustomError
 
-from perception.config import validate_document
+from perception.config.document import validate_document
 from perception.words import LANGS, Lang, say, typeset
 from perception.yamlio import load_yaml
 
@@ -120,7 +120,7 @@ def _rule(key: str, found: str, allowed: tuple[str, ...]) -> PydanticCustomError
         {
             "expected": f"only the fields {fields}",
             "found": found,
-            "hint": "see FIELDS in perception.brief.config for what each template may name; "
+            "hint": "see FIELDS in perception.config.brief for what each template may name; "
             "write a literal brace as {{ or }}",
             "at": (key,),
         },

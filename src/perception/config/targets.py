@@ -11,11 +11,12 @@ from typing import NoReturn, Self
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationInfo, model_validator
 
-from perception.config import Catalogue, SurveyConfig, config_error
+from perception.config.catalogue import Catalogue
+from perception.config.document import config_error, document_of, load_model
+from perception.config.project import SurveyConfig
+from perception.config.weighting import WeightingConfig
 from perception.errors import ConfigError
 from perception.weighting._common import as_spec, spec_name, spec_variables
-from perception.weighting._yaml import document_of, load_model, located_error
-from perception.weighting.config import WeightingConfig
 from perception.yamlio import YamlDocument, load_yaml
 
 TOTAL_TOLERANCE = 1e-3
@@ -85,10 +86,10 @@ class PopulationTargets(BaseModel):
 
     def _fail(self, loc: tuple[int | str, ...], expected: str, found: str, hint: str) -> NoReturn:
         """Raise a ConfigError about key ``loc`` of this file."""
-        raise located_error(
+        raise config_error(
             self._document,
             loc,
-            "population targets",
+            "Invalid population targets",
             expected=expected,
             found=found,
             hint=hint,

@@ -17,10 +17,10 @@ from pydantic import (
     model_validator,
 )
 
-from perception.config import Catalogue
+from perception.config.catalogue import Catalogue
+from perception.config.document import config_error, load_model
 from perception.variance import RepType
 from perception.weighting._common import MarginSpec, MissingPolicy, as_spec, spec_name
-from perception.weighting._yaml import load_model, located_error
 from perception.weighting.trimming import TrimmingSettings
 from perception.yamlio import load_yaml
 
@@ -388,10 +388,10 @@ def check_replicate_weights(path: str | Path, catalogue: Catalogue) -> list[str]
     if settings.columns is not None:
         for index, column in enumerate(settings.columns):
             if column not in replicates:
-                raise located_error(
+                raise config_error(
                     document,
                     ("design", "replicate_weights", "columns", index),
-                    "weighting config",
+                    "Invalid weighting config",
                     expected="a variable of the catalogue with role replicate_weight ("
                     + (", ".join(replicates[:5]) or "none declared")
                     + (", ..." if len(replicates) > 5 else "")
@@ -404,10 +404,10 @@ def check_replicate_weights(path: str | Path, catalogue: Catalogue) -> list[str]
     pattern = re.compile(settings.pattern)
     matched = [n for n in replicates if pattern.search(n)]
     if len(matched) < 2:
-        raise located_error(
+        raise config_error(
             document,
             ("design", "replicate_weights", "pattern"),
-            "weighting config",
+            "Invalid weighting config",
             expected="a pattern matching two or more replicate_weight variables of the catalogue",
             found=f"{len(matched)} matched among {len(replicates)} replicate_weight variable(s)",
             hint=hint,

@@ -18,17 +18,18 @@ from config_samples import AFROBAROMETER, CATALOGUE_YAML, CODEBOOK_YAML, PYREADS
 from perception.codebook import (
     PseudonymisationWarning,
     check_harmonized,
+    codebook_stub,
     harmonize,
     harmonize_file,
     harmonized_labels,
     read_harmonized,
     read_harmonized_labels,
+    suggest_codebook,
     write_harmonized,
 )
 from perception.config import Catalogue, Codebook, load_catalogue, load_codebook
 from perception.errors import CodebookError, ReadError, ValidationError
 from perception.io import SurveyMetadata, read_survey
-from perception.scaffold import codebook_stub, suggest_codebook
 
 N = 60
 SALT_ENV = "PERCEPTION_TEST_SALT"

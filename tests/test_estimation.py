@@ -9,15 +9,10 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+from perception.contrasts import contrast, wave_difference
 from perception.design import SurveyDesign
 from perception.errors import ConfigError, ValidationError
-from perception.estimation import (
-    NATIONAL,
-    contrast,
-    estimate,
-    estimate_domains,
-    wave_difference,
-)
+from perception.estimation import NATIONAL, estimate, estimate_domains
 
 REFERENCE = Path(__file__).resolve().parent / "reference"
 COLUMNS = ["estimate", "se", "ci_low", "ci_high", "df", "deff", "n", "n_weighted", "n_eff"]

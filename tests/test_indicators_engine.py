@@ -8,9 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from perception.contrasts import GAP_COLUMNS, contrast, domain_gaps
 from perception.design import SurveyDesign
 from perception.errors import DesignError, ValidationError
-from perception.estimation import GAP_COLUMNS, contrast, domain_gaps, estimate
+from perception.estimation import estimate
 
 REFERENCE = Path(__file__).resolve().parent / "reference"
 MARGINS = {"stype": {"E": 4421, "H": 755, "M": 1018}, "sch.wide": {"No": 1072, "Yes": 5122}}

@@ -20,10 +20,11 @@ from perception.config import (
     load_targets,
     load_weighting_config,
 )
+from perception.contrasts import contrast
 from perception.demo import PLANTED_EFFECTS, true_share
 from perception.design import SurveyDesign
 from perception.errors import ConfigError
-from perception.estimation import contrast, estimate
+from perception.estimation import estimate
 from perception.indicators import (
     RELIABILITY_COLUMNS,
     compute_indicators,

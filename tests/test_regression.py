@@ -13,7 +13,8 @@ import pandas as pd
 import pytest
 
 from perception import ConfigError, ModelError, SurveyDesign, regress
-from perception.estimation import contrast, estimate
+from perception.contrasts import contrast
+from perception.estimation import estimate
 from perception.regression import influence_covariance, marginal_effects, wald_test
 
 REFERENCE = Path(__file__).resolve().parent / "reference"

@@ -14,9 +14,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from perception.contrasts import contrast, domain_gaps
 from perception.design import SurveyDesign
 from perception.errors import ConfigError, DesignError
-from perception.estimation import contrast, domain_gaps, estimate, estimate_domains
+from perception.estimation import estimate, estimate_domains
 from perception.variance import describe
 
 REFERENCE = Path(__file__).resolve().parent / "reference"

@@ -10,8 +10,8 @@ import pyreadstat
 import pytest
 from config_samples import AFROBAROMETER
 
+from perception.codebook import suggest_codebook
 from perception.io import read_survey
-from perception.scaffold import suggest_codebook
 
 R8 = AFROBAROMETER / "tun_r8_data.sav"
 R9 = AFROBAROMETER / "tun_r9_data.sav"

@@ -14,9 +14,9 @@ from demo_project import DemoRun
 from statsmodels.stats.multitest import multipletests
 
 from perception.config import IndicatorCatalogue, load_indicators, load_project
+from perception.contrasts import wave_difference
 from perception.demo import PLANTED_EFFECTS
 from perception.errors import ConfigError, ValidationError
-from perception.estimation import wave_difference
 from perception.status import benchmark_status
 from perception.trends import KEY_COLUMNS, indicator_trends, trend_columns
 

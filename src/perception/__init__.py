@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from perception.contrasts import Comparison, contrast, wave_difference, wave_differences
 from perception.design import SurveyDesign
 from perception.errors import (
     CalibrationError,
@@ -13,14 +14,7 @@ from perception.errors import (
     ReadError,
     ValidationError,
 )
-from perception.estimation import (
-    Comparison,
-    contrast,
-    estimate,
-    estimate_domains,
-    wave_difference,
-    wave_differences,
-)
+from perception.estimation import estimate, estimate_domains
 from perception.io import SurveyMetadata, read_survey
 from perception.regression import Regression, WaldTest, marginal_effects, regress, wald_test
 

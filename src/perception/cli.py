@@ -108,7 +108,7 @@ def _parser() -> tuple[
 
 def _codebook_init(args: argparse.Namespace) -> int:
     """Write a codebook stub to a file or standard output."""
-    from perception.scaffold import codebook_stub
+    from perception.codebook import codebook_stub
 
     output: Path | None = args.output
     if output is not None and output.exists() and not args.force:

@@ -29,17 +29,12 @@ from typing import Any
 
 import pandas as pd
 
-from perception.codebook import SourceKey, _fold, _normalized
+from perception.codebook import VariableSuggestion, render_codebook_stub, suggest_codebook
+from perception.codebook.scaffold import _label_key, _yaml_scalar
+from perception.codebook.values import SourceKey, _fold, _normalized
 from perception.config import ID_VARIABLE
 from perception.errors import ConfigError, ReadError
 from perception.io import read_survey
-from perception.scaffold import (
-    VariableSuggestion,
-    _label_key,
-    _yaml_scalar,
-    render_codebook_stub,
-    suggest_codebook,
-)
 from perception.storage import atomic_write
 
 __all__ = ["MATCH", "UNCERTAIN", "Match", "SurveyScaffold", "survey_init"]

@@ -3,7 +3,7 @@
 :func:`indicator_trends` turns the long table of indicator estimates (one row per survey ×
 wave × indicator × variant × domain, "Table 1") into the long table of changes ("Table 2"):
 each estimate against the previous wave and against the indicator's baseline wave, as
-independent-sample differences (:func:`perception.estimation.wave_differences`),
+independent-sample differences (:func:`perception.contrasts.wave_differences`),
 with Benjamini-Hochberg adjusted p-values and an improving / worsening / no change verdict.
 """
 
@@ -16,8 +16,8 @@ import pandas as pd
 from statsmodels.stats.multitest import multipletests
 
 from perception.config.indicators import NATIONAL, with_domains
+from perception.contrasts import wave_differences
 from perception.errors import ConfigError, ValidationError
-from perception.estimation import wave_differences
 
 KEY_COLUMNS: tuple[str, ...] = ("survey", "indicator", "variant", "domain_set")
 """Fixed columns that, with the survey's domain columns after them, identify one estimate
@@ -375,8 +375,8 @@ def indicator_trends(
       there is no "previous" row (the change against the last wave that asked it is the
       baseline comparison when it is the baseline, or can be read off the estimates).
     * Variance: waves are independent samples, so the change is
-      :func:`perception.estimation.wave_difference` (Welch-Satterthwaite df), computed for all
-      rows at once by :func:`perception.estimation.wave_differences`.
+      :func:`perception.contrasts.wave_difference` (Welch-Satterthwaite df), computed for all
+      rows at once by :func:`perception.contrasts.wave_differences`.
     * Multiple testing: Benjamini-Hochberg (``statsmodels`` ``multipletests``,
       ``method="fdr_bh"``) within each family = all rows of one survey with the same
       ``comparison`` and ``wave`` (every indicator, variant and domain tested at once). Rows

@@ -3,7 +3,7 @@
 Each indicator's per-respondent values (:mod:`perception.indicators.scores`) become columns of
 the calibrated design, and one :func:`perception.estimation.estimate_domains` call per
 statistic estimates every indicator, variant and domain at once; gaps come from
-:func:`perception.estimation.domain_gaps`, with the covariance of their two sides.
+:func:`perception.contrasts.domain_gaps`, with the covariance of their two sides.
 """
 
 from __future__ import annotations
@@ -22,9 +22,10 @@ from perception.config.indicators import (
     domain_set_label,
     with_domains,
 )
+from perception.contrasts import domain_gaps
 from perception.design import SurveyDesign
 from perception.errors import ConfigError
-from perception.estimation import CiMethod, Stat, domain_gaps, estimate_domains
+from perception.estimation import CiMethod, Stat, estimate_domains
 from perception.indicators.scores import (
     VARIANTS,
     Responses,

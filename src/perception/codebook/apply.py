@@ -1,12 +1,9 @@
-"""Codebook harmonization: source survey columns → one typed table on the catalogue's schema.
+"""Apply a codebook: source survey columns → one typed table on the catalogue's schema.
 
 ``harmonize`` applies a codebook (missing codes, recodes, bins, type conversion), derives
 ``age_band`` and ``youth`` from ``age``, adds ``wave``, keeps only catalogue variables (so
 every other column, and every ``pii: true`` column, is dropped) and replaces a personal
 respondent id by a keyed hash (HMAC-SHA256 under the deployment's secret).
-``write_harmonized``/``read_harmonized`` store the table as Parquet with its bilingual value
-labels; ``check_harmonized`` lists rule violations for the pipeline's asset checks. Drafting
-a codebook from a file's metadata is ``perception.scaffold``.
 """
 
 from __future__ import annotations
@@ -14,23 +11,31 @@ from __future__ import annotations
 import difflib
 import hashlib
 import hmac
-import json
 import os
 import re
 import secrets
 import tempfile
-import unicodedata
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 
+from perception.codebook.values import (
+    SHOWN_VALUES,
+    SourceKey,
+    SourceMetadata,
+    _categorical,
+    _key,
+    _keys,
+    _lookup,
+    _normalized,
+    _text,
+    _texts,
+)
 from perception.config import (
     DERIVED_FROM_AGE,
     ID_VARIABLE,
@@ -42,67 +47,16 @@ from perception.config import (
     VariableMap,
     validate_codebook,
 )
-from perception.errors import CodebookError, ConfigError, ReadError, ValidationError
+from perception.errors import CodebookError, ConfigError, ValidationError
 from perception.io import read_survey
-from perception.storage import write_parquet
 
 if TYPE_CHECKING:
     import numpy.typing as npt
 
-__all__ = [
-    "FILTER_ATTR",
-    "ID_SECRET_FILE",
-    "Finding",
-    "PseudonymisationWarning",
-    "SourceMetadata",
-    "check_harmonized",
-    "harmonize",
-    "harmonize_file",
-    "harmonized_labels",
-    "read_harmonized",
-    "read_harmonized_labels",
-    "write_harmonized",
-]
-
-SourceKey = int | float | str
-_LABELS_KEY = "perception.labels"
 _HASH_CHARS = 16
 _MIN_SECRET_CHARS = 32
 ID_SECRET_FILE = Path(".perception", "secrets", "id_salt")
 """The deployment's secret keying hashed respondent ids, relative to the project root."""
-_SHOWN_VALUES = 10
-
-
-class SourceMetadata(Protocol):
-    """What harmonization and scaffolding read from ``perception.io.SurveyMetadata``."""
-
-    @property
-    def format(self) -> str:
-        """File format ("spss", "stata", "kobo-xlsx"...)."""
-
-    @property
-    def file_label(self) -> str | None:
-        """The file's own label, if any."""
-
-    @property
-    def column_labels(self) -> Mapping[str, str]:
-        """Variable label per column."""
-
-    @property
-    def value_labels(self) -> Mapping[str, Mapping[Any, str]]:
-        """Value labels per column."""
-
-    @property
-    def missing_ranges(self) -> Mapping[str, Any]:
-        """Declared SPSS user-missing values and ranges per column."""
-
-    @property
-    def extended_missing(self) -> Mapping[str, Sequence[str]]:
-        """Stata extended missing codes (".a"...) present per column."""
-
-    @property
-    def variable_types(self) -> Mapping[str, str]:
-        """Return "numeric", "string", "date", "datetime" or "time" per column."""
 
 
 class PseudonymisationWarning(UserWarning):
@@ -309,7 +263,7 @@ def _derived_values(
                 "rows or filter them out",
                 file=source,
                 column=column,
-                rows=rows[:_SHOWN_VALUES].tolist(),
+                rows=rows[:SHOWN_VALUES].tolist(),
             )
         parts.append([_text(v) for v in values.to_numpy(dtype=object)])
     return pd.Series(["|".join(str(p) for p in row) for row in zip(*parts, strict=True)])
@@ -421,12 +375,9 @@ def _failer(
         offending = list(dict.fromkeys(_key(v) for v in values.iloc[rows]))
         labels = ctx.value_labels.get(src, {})
         shown = [
-            repr(v) + (f" ({labels[v]!r})" if v in labels else "")
-            for v in offending[:_SHOWN_VALUES]
+            repr(v) + (f" ({labels[v]!r})" if v in labels else "") for v in offending[:SHOWN_VALUES]
         ]
-        more = (
-            f" and {len(offending) - _SHOWN_VALUES} more" if len(offending) > _SHOWN_VALUES else ""
-        )
+        more = f" and {len(offending) - SHOWN_VALUES} more" if len(offending) > SHOWN_VALUES else ""
         raise ValidationError(
             f"Values outside the codebook in column {src} (target {name}): {len(rows)} row(s)",
             expected=expected,
@@ -488,78 +439,6 @@ def _dates(
     return parsed.reset_index(drop=True)
 
 
-def _texts(values: pd.Series) -> pd.Series:
-    """Convert ids and other text to the ``string`` dtype; 12.0 becomes "12"."""
-    return pd.Series([_text(v) for v in values.to_numpy(dtype=object)], dtype="string")
-
-
-def _text(value: object) -> str | None:
-    """Return a value as text, or None when it is missing."""
-    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
-        return None
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
-def _normalized(series: pd.Series) -> pd.Series:
-    """Return source values ready for lookup: blanks missing, text stripped, 1.0 as 1."""
-    if isinstance(series.dtype, pd.CategoricalDtype):
-        series = series.astype(object)
-    if pd.api.types.is_bool_dtype(series.dtype):
-        return series.astype("float64")
-    if pd.api.types.is_numeric_dtype(series.dtype):
-        return series.astype("float64")
-    if pd.api.types.is_datetime64_any_dtype(series.dtype):
-        return series
-    return pd.Series(
-        [_scalar(v) for v in series.to_numpy(dtype=object)], index=series.index, dtype=object
-    )
-
-
-def _scalar(value: object) -> object:
-    """Normalize one source value: NaN/NA/blank → NaN, numpy → Python, 1.0 → 1, text stripped."""
-    if value is None or value is pd.NA or value is pd.NaT:
-        return np.nan
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, str):
-        text = value.strip()
-        return text if text else np.nan
-    if isinstance(value, float):
-        if np.isnan(value):
-            return np.nan
-        return int(value) if value.is_integer() else value
-    return value
-
-
-def _lookup(values: pd.Series, table: Mapping[SourceKey, Any]) -> pd.Series:
-    """Map source values through a codebook table; text columns also match numeric keys."""
-    if not table:
-        return pd.Series(np.nan, index=values.index, dtype=object)
-    keys: dict[Any, Any] = dict(table)
-    if values.dtype == object:
-        for key, value in table.items():
-            if not isinstance(key, str):
-                keys.setdefault(_text(key), value)
-    return values.map(keys)
-
-
-def _keys(table: Mapping[SourceKey, Any]) -> str:
-    """List a table's keys briefly."""
-    keys = [repr(k) for k in table]
-    return ", ".join(keys[:12]) + (", ..." if len(keys) > 12 else "")
-
-
-def _categorical(
-    codes: npt.NDArray[np.float64], categories: list[int], *, ordered: bool
-) -> pd.Series:
-    """Build a Categorical with integer categories from float codes (NaN = missing)."""
-    index = pd.Index(categories, dtype="int64")
-    positions = index.get_indexer(pd.Index(codes))
-    return pd.Series(pd.Categorical.from_codes(positions, categories=index, ordered=ordered))
-
-
 def _empty(name: str, var: Variable, catalogue: Catalogue, n: int) -> pd.Series:
     """Return an all-missing column of a variable's type."""
     if var.kind == "categorical":
@@ -609,9 +488,9 @@ def _check_ids(ids: pd.Series, ctx: _Context, src: str, *, personal: bool) -> No
         counts = ids[duplicated].value_counts(sort=False)
         described = [
             ("(personal id)" if personal else repr(value)) + f" {int(times)} times"
-            for value, times in list(counts.items())[:_SHOWN_VALUES]
+            for value, times in list(counts.items())[:SHOWN_VALUES]
         ]
-        more = len(counts) - _SHOWN_VALUES
+        more = len(counts) - SHOWN_VALUES
         raise ValidationError(
             f"Duplicate respondent ids: {len(counts):,} id(s) used more than once, "
             f"in {rows.size:,} rows",
@@ -694,289 +573,3 @@ def _pseudonymise(ids: pd.Series, key: bytes) -> pd.Series:
 
 
 # =========================================================================== storage
-
-
-def harmonized_labels(catalogue: Catalogue) -> dict[str, Any]:
-    """Return the labels of every harmonized column, as stored beside the Parquet data.
-
-    The result is JSON-ready: ``{"special_codes": {...}, "variables": {name: {"role", "kind",
-    "label": {en, fr}, "ordered", "theme", "question", "codes": {"1": {en, fr}, ...}}}}``.
-    """
-    variables: dict[str, Any] = {}
-    for name, var in catalogue.variables.items():
-        entry: dict[str, Any] = {
-            "role": var.role,
-            "kind": var.kind,
-            "label": var.label.model_dump(),
-        }
-        if var.theme is not None:
-            entry["theme"] = var.theme
-        if var.question is not None:
-            entry["question"] = var.question.model_dump()
-        if var.kind == "categorical":
-            entry["ordered"] = var.ordered
-            entry["codes"] = {
-                str(code): label.model_dump() for code, label in catalogue.code_labels(name).items()
-            }
-        variables[name] = entry
-    variables[WAVE_COLUMN] = {
-        "role": "wave",
-        "kind": "string",
-        "label": {"en": "Survey wave", "fr": "Vague d'enquête"},
-    }
-    return {
-        "special_codes": catalogue.special_codes.model_dump(),
-        "variables": variables,
-    }
-
-
-def write_harmonized(df: pd.DataFrame, path: str | Path, catalogue: Catalogue) -> Path:
-    """Write a harmonized table atomically as Parquet, with its labels in the schema metadata.
-
-    Readers never see a half-written file (see :func:`perception.storage.atomic_write`), and
-    the same table always gives the same bytes.
-    """
-    labels = json.dumps(harmonized_labels(catalogue), ensure_ascii=False)
-    return write_parquet(df, path, {_LABELS_KEY: labels})
-
-
-def read_harmonized_labels(path: str | Path) -> dict[str, Any]:
-    """Return the labels stored in a harmonized Parquet file."""
-    metadata = _parquet_schema(Path(path)).metadata or {}
-    if _LABELS_KEY.encode() not in metadata:
-        raise ReadError(
-            "Not a harmonized table",
-            expected="a Parquet file written by perception.codebook.write_harmonized",
-            found="no perception.labels entry in the Parquet metadata",
-            hint="harmonize the wave again",
-            file=path,
-        )
-    labels: dict[str, Any] = json.loads(metadata[_LABELS_KEY.encode()])
-    return labels
-
-
-def read_harmonized(path: str | Path) -> pd.DataFrame:
-    """Read a harmonized Parquet file back with the dtypes ``harmonize`` produced."""
-    file = Path(path)
-    labels = read_harmonized_labels(file)["variables"]
-    df = pq.read_table(file).to_pandas()
-    columns: dict[str, pd.Series] = {}
-    for name in df.columns:
-        spec = labels.get(name, {"kind": "string"})
-        column = df[name]
-        if spec["kind"] == "categorical":
-            codes = column.to_numpy(dtype=float, na_value=np.nan)
-            cats = [int(code) for code in spec["codes"]]
-            columns[name] = _categorical(codes, cats, ordered=bool(spec["ordered"]))
-        elif spec["kind"] == "integer":
-            columns[name] = column.astype("Int64")
-        elif spec["kind"] == "number":
-            columns[name] = column.astype("float64")
-        elif spec["kind"] == "date":
-            columns[name] = column.astype("datetime64[ns]")
-        else:
-            columns[name] = column.astype("string")
-    return pd.DataFrame(columns)
-
-
-def _parquet_schema(file: Path) -> pa.Schema:
-    """Return a Parquet file's Arrow schema, or raise a ReadError."""
-    try:
-        return pq.read_schema(file)
-    except (OSError, pa.ArrowException) as exc:
-        raise ReadError(
-            "Cannot read the harmonized table",
-            expected="a readable Parquet file",
-            found=str(exc),
-            hint="harmonize the wave again",
-            file=file,
-        ) from exc
-
-
-# =========================================================================== checks
-
-CheckName = Literal["unique_ids", "conformance", "design", "no_pii"]
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One violated rule in a harmonized table."""
-
-    check: CheckName
-    column: str | None
-    message: str
-    rows: tuple[int, ...] = ()
-
-
-def check_harmonized(df: pd.DataFrame, catalogue: Catalogue) -> list[Finding]:
-    """List every rule a harmonized table breaks; an empty list means it is sound.
-
-    Checks: ``unique_ids`` (one non-missing id per row), ``conformance`` (every catalogue
-    column present with its type and codes), ``design`` (weights finite and positive, strata
-    and PSU ids present), ``no_pii`` (no column outside the catalogue, no column named like
-    personal data, no e-mail address or phone number in a text column).
-    """
-    findings = _check_ids_finding(df)
-    for name, var in catalogue.variables.items():
-        findings += _check_conformance(df, name, var, catalogue)
-        if var.role in ("design", "replicate_weight"):
-            findings += _check_design(df, name, var)
-    findings += _check_pii(df, catalogue)
-    return findings
-
-
-def _rows(mask: npt.NDArray[np.bool_]) -> tuple[int, ...]:
-    """Return the first offending row positions of a mask."""
-    return tuple(int(r) for r in np.flatnonzero(mask)[:_SHOWN_VALUES])
-
-
-def _check_ids_finding(df: pd.DataFrame) -> list[Finding]:
-    """Check that respondent ids are present and unique."""
-    if ID_VARIABLE not in df.columns:
-        return [Finding("unique_ids", ID_VARIABLE, "no respondent_id column")]
-    ids = df[ID_VARIABLE]
-    out = []
-    absent = ids.isna().to_numpy()
-    if absent.any():
-        out.append(
-            Finding("unique_ids", ID_VARIABLE, f"{absent.sum()} missing id(s)", _rows(absent))
-        )
-    duplicated = (ids.duplicated(keep=False) & ids.notna()).to_numpy()
-    if duplicated.any():
-        out.append(
-            Finding(
-                "unique_ids",
-                ID_VARIABLE,
-                f"{ids[duplicated].nunique()} id(s) used more than once",
-                _rows(duplicated),
-            )
-        )
-    return out
-
-
-def _check_conformance(
-    df: pd.DataFrame, name: str, var: Variable, catalogue: Catalogue
-) -> list[Finding]:
-    """Check that a catalogue column is present with its type and allowed values."""
-    if name not in df.columns:
-        return [Finding("conformance", name, "column missing from the harmonized table")]
-    column = df[name]
-    if var.kind == "categorical":
-        cats = catalogue.categories(name)
-        if not isinstance(column.dtype, pd.CategoricalDtype):
-            return [Finding("conformance", name, f"expected a categorical, found {column.dtype}")]
-        if list(column.cat.categories) != cats:
-            return [
-                Finding(
-                    "conformance",
-                    name,
-                    f"categories {list(column.cat.categories)} instead of {cats}",
-                )
-            ]
-        return []
-    if var.kind == "integer":
-        if str(column.dtype) != "Int64":
-            return [Finding("conformance", name, f"expected Int64, found {column.dtype}")]
-        specials = [catalogue.special_codes.dont_know, catalogue.special_codes.refused]
-        values = column.to_numpy(dtype=float, na_value=np.nan)
-        low = var.min if var.min is not None else -np.inf
-        high = var.max if var.max is not None else np.inf
-        bad = ~np.isnan(values) & ((values < low) | (values > high)) & ~np.isin(values, specials)
-        if bad.any():
-            return [Finding("conformance", name, f"values outside {var.min}-{var.max}", _rows(bad))]
-        return []
-    expected_dtype = {"number": "float64", "date": "datetime64[ns]", "string": "string"}[var.kind]
-    if str(column.dtype) != expected_dtype:
-        return [Finding("conformance", name, f"expected {expected_dtype}, found {column.dtype}")]
-    return []
-
-
-def _check_design(df: pd.DataFrame, name: str, var: Variable) -> list[Finding]:
-    """Check a design column: weights finite and > 0 (replicate weights ≥ 0), ids never missing.
-
-    A design column the codebook does not map (entirely missing) is not a finding: many
-    files release no PSU ids, and the weighting configuration says which columns the design
-    uses (building the design fails, naming the column, if it needs an absent one).
-    """
-    if name not in df.columns:
-        return [Finding("design", name, "design column missing")]
-    column = df[name]
-    if column.isna().all():
-        return []
-    if var.role == "replicate_weight":
-        values = pd.to_numeric(column, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-        bad = ~np.isfinite(values) | (values < 0)
-        what = "replicate weights must be finite and ≥ 0"
-    elif var.kind == "number":
-        values = pd.to_numeric(column, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-        bad = ~np.isfinite(values) | (values <= 0)
-        what = "weights must be finite and > 0"
-    else:
-        bad = column.isna().to_numpy()
-        what = "ids must not be missing"
-    if bad.any():
-        return [Finding("design", name, f"{bad.sum()} invalid row(s): {what}", _rows(bad))]
-    return []
-
-
-#: Column names no harmonized table may have (strong signals only, unlike the stub heuristics).
-_PII_COLUMN = re.compile(
-    r"name|(?:^|_)(?:nom|prenom)(?:_|$)|phone|telephone|e_?mail|courriel|gps|latitude|longitude"
-    r"|geopoint|address|adresse|birth|naissance|passport|passeport"
-)
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
-_PHONE = re.compile(r"^\+?\d{1,4}(?:[ .-]\d{2,4}){3,}$|^\+\d{8,15}$")
-
-
-def _check_pii(df: pd.DataFrame, catalogue: Catalogue) -> list[Finding]:
-    """Check that no column outside the catalogue, or that looks personal, is present."""
-    out = []
-    allowed = {*catalogue.variables, WAVE_COLUMN}
-    for column in df.columns:
-        name = str(column)
-        if name not in allowed:
-            out.append(Finding("no_pii", name, "column not in the variable catalogue"))
-        var = catalogue.variables.get(name)
-        coded = var is not None and var.kind == "categorical" and bool(var.codes)
-        # A coded categorical holds only its labelled codes (the conformance check), so a name
-        # like "cell_phone_service" or "addressing_needs" cannot carry personal data.
-        suspect = None if coded else _PII_COLUMN.search(_name_key(name))
-        if suspect:
-            out.append(
-                Finding("no_pii", name, f"column name looks like personal data ({suspect[0]!r})")
-            )
-        values = df[column]
-        if not (pd.api.types.is_string_dtype(values.dtype) or values.dtype == object):
-            continue
-        text = values.dropna().astype(str).str.strip()
-        personal = text.str.contains(_EMAIL.pattern) | text.str.fullmatch(_PHONE.pattern)
-        if personal.any():
-            mask = np.zeros(len(values), dtype=bool)
-            mask[np.flatnonzero(values.notna().to_numpy())[personal.to_numpy()]] = True
-            out.append(
-                Finding("no_pii", name, "e-mail addresses or phone numbers in values", _rows(mask))
-            )
-    return out
-
-
-# =========================================================================== shared helpers
-
-
-def _fold(text: str) -> str:
-    """Lower-case, strip accents and punctuation: "Sexe du répondant" → "sexe du repondant"."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).lower()
-    return " ".join(re.sub(r"[^a-z0-9]+", " ", plain).split())
-
-
-def _name_key(name: str) -> str:
-    """Normalize a column name: "withinwt_EA" → "withinwt_ea", "grp/sexe" → "grp_sexe"."""
-    return _fold(name).replace(" ", "_")
-
-
-def _key(value: object) -> SourceKey:
-    """Normalize a value-label key: 1.0 → 1."""
-    scalar = _scalar(value)
-    if isinstance(scalar, int | float | str):
-        return scalar
-    return str(value)

@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from perception.codebook import (
+from perception.codebook.values import (
     SourceKey,
     SourceMetadata,
     _fold,

@@ -208,6 +208,17 @@ def test_hidden_value_written_into_the_workbook_is_caught(run: Run, tmp_path: Pa
     assert "where the audited tables hide the cell" in str(caught.value)
 
 
+def test_workbook_that_is_not_a_workbook_is_caught(run: Run, tmp_path: Path) -> None:
+    """A workbook that differs from its rebuild and cannot be opened is a finding, not a crash."""
+    outputs = run.copy_outputs(tmp_path)
+    path = outputs.exports / "indicators_fr.xlsx"
+    path.write_bytes(b"not a zip file")
+    with pytest.raises(ValidationError) as caught:
+        run.audit(outputs)
+    assert caught.value.file == str(path)
+    assert "cannot be read back" in str(caught.value)
+
+
 def test_hidden_value_written_into_the_dashboard_data_is_caught(run: Run, tmp_path: Path) -> None:
     """It writes a suppressed heatmap cell's true estimate into the dashboard's embedded JSON."""
     outputs = run.copy_outputs(tmp_path)

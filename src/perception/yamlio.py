@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import copy
+import functools
 import re
+import types
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -94,15 +97,7 @@ def load_yaml(path: str | Path) -> YamlDocument:
             file=file,
         ) from exc
     try:
-        loader = StrictLoader(text)
-        lines: dict[KeyPath, int] = {}
-        try:
-            node = loader.get_single_node()
-            data = loader.construct_document(node) if node is not None else None
-            if node is not None:
-                _collect_lines(loader, node, (), lines)
-        finally:
-            loader.dispose()
+        data, lines = _parse(text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else "?"
@@ -121,7 +116,26 @@ def load_yaml(path: str | Path) -> YamlDocument:
             hint="fix the YAML syntax",
             file=file,
         ) from exc
-    return YamlDocument(path=file, data=data, lines=lines)
+    return YamlDocument(path=file, data=copy.deepcopy(data), lines=lines)
+
+
+@functools.lru_cache(maxsize=128)
+def _parse(text: str) -> tuple[Any, Mapping[KeyPath, int]]:
+    """Parse a YAML text once per process: the same text gives the same data and lines.
+
+    Callers get a copy of the data (:func:`load_yaml`), so what one does to it never reaches
+    another.
+    """
+    loader = StrictLoader(text)
+    lines: dict[KeyPath, int] = {}
+    try:
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
+        if node is not None:
+            _collect_lines(loader, node, (), lines)
+    finally:
+        loader.dispose()
+    return data, types.MappingProxyType(lines)
 
 
 def _collect_lines(

@@ -86,6 +86,10 @@ _HEADER_ROW = 3
 _LINE_HEIGHT = 15.0
 _SHEET_NAME = re.compile(r"^[^\[\]:*?/\\]{1,31}$")
 _HEADER_FILL = PatternFill(fill_type="solid", start_color="FFD9E1F2", end_color="FFD9E1F2")
+# One object per style: openpyxl looks each assigned style up in the workbook's style list, and
+# building a new one per cell is most of the time a workbook takes.
+_WRAP_TOP = Alignment(wrap_text=True, vertical="top")
+_RIGHT = Alignment(horizontal="right")
 
 
 @dataclass(frozen=True)
@@ -671,15 +675,15 @@ def _render(sheet: Worksheet, content: _Sheet) -> None:
         cell = _put(sheet, _HEADER_ROW, index, _Cell(column.header))
         cell.font = Font(bold=True)
         cell.fill = _HEADER_FILL
-        cell.alignment = Alignment(wrap_text=True, vertical="top")
+        cell.alignment = _WRAP_TOP
         sheet.column_dimensions[get_column_letter(index)].width = column.width
     for offset, row in enumerate(content.rows, start=1):
         for index, (value, column) in enumerate(zip(row, content.columns, strict=True), start=1):
             cell = _put(sheet, _HEADER_ROW + offset, index, value)
             if value.value in (SUPPRESSED, NOT_ASKED, NO_DATA):
-                cell.alignment = Alignment(horizontal="right")
+                cell.alignment = _RIGHT
             elif column.wrap:
-                cell.alignment = Alignment(wrap_text=True, vertical="top")
+                cell.alignment = _WRAP_TOP
     last = _HEADER_ROW + len(content.rows)
     for offset, note in enumerate(content.notes, start=2):
         _put(sheet, last + offset, 1, _Cell(note)).font = Font(italic=True, size=9)

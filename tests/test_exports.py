@@ -316,7 +316,9 @@ def _trend_rows(estimates: pd.DataFrame) -> list[dict[str, object]]:
             significant = not hidden and p < 0.05
             higher = INDICATORS[str(now["indicator"])][3] == "higher"
             direction = (
-                ("improving" if (diff > 0) == higher else "worsening")
+                None
+                if hidden
+                else ("improving" if (diff > 0) == higher else "worsening")
                 if significant
                 else "no change"
             )

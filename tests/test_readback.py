@@ -41,6 +41,7 @@ from perception.exports import ExportLabels, PublishedTables, write_exports
 from perception.readback import PUBLISHED_FILES, audit_outputs, read_published
 from perception.reporting import gap_sides
 from perception.storage import write_parquet
+from perception.tables import DRIVERS, ESTIMATES, TABLES
 from pipelines.definitions import build_definitions
 
 SURVEY = "demo"
@@ -142,6 +143,43 @@ def test_readback_passes_on_the_real_outputs(run: Run) -> None:
         for _, family in shown.groupby(keys):
             expected = multipletests(family["p_value"], method="fdr_bh")[1]
             np.testing.assert_allclose(family["p_adjusted"], expected, rtol=1e-12)
+
+
+def test_every_output_holds_exactly_the_columns_of_its_schema(run: Run) -> None:
+    """Every table the run wrote has the columns perception.tables declares, in order."""
+    domains = run.project.catalogue.domain_columns
+    found: dict[Path, tuple[list[str], list[str]]] = {}
+    for kind, name in (("estimates", ESTIMATES), ("drivers", DRIVERS)):
+        wanted = list(TABLES[name].columns(domains, published=False))
+        for path in sorted((run.processed / kind).glob("*.parquet")):
+            found[path] = (list(pd.read_parquet(path).columns), wanted)
+    for name, file in PUBLISHED_FILES.items():
+        path = run.processed / "published" / file
+        found[path] = (list(pd.read_parquet(path).columns), list(TABLES[name].columns(domains)))
+    exports = run.processed / "exports" / "latest"
+    with duckdb.connect(str(exports / "indicators.duckdb"), read_only=True) as connection:
+        for name, schema in TABLES.items():
+            described = connection.execute(f'DESCRIBE "{name}"').fetchall()
+            columns = {str(r[0]): str(r[1]) for r in described}
+            found[exports / f"indicators.duckdb:{name}"] = (
+                [f"{c} {t}" for c, t in columns.items()],
+                [f"{c} {t}" for c, t in schema.columns(domains).items()],
+            )
+    for file, name in (
+        ("indicators.csv", ESTIMATES),
+        ("indicators.parquet", ESTIMATES),
+        ("drivers.csv", DRIVERS),
+        ("drivers.parquet", DRIVERS),
+    ):
+        path = exports / file
+        table = (
+            pd.read_csv(path, encoding="utf-8-sig", nrows=1)
+            if path.suffix == ".csv"
+            else pd.read_parquet(path)
+        )
+        found[path] = (list(table.columns), list(TABLES[name].columns(domains)))
+    assert len(found) > 12
+    assert {p: c for p, (c, w) in found.items() if c != w} == {}
 
 
 def test_hidden_value_written_into_the_csv_is_caught(run: Run, tmp_path: Path) -> None:

@@ -45,6 +45,13 @@ from scipy.sparse.csgraph import connected_components
 
 from perception.config.disclosure import DisclosureRules
 from perception.errors import ValidationError, show_rows
+from perception.tables import (
+    DISCLOSURE_COLUMNS,
+    ESTIMATES_TABLE,
+    TRENDS_TABLE,
+    Table,
+    reserved_columns,
+)
 
 __all__ = [
     "DISCLOSURE_COLUMNS",
@@ -66,22 +73,10 @@ IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
 
 #: Columns of Table 1 set to NA on a suppressed row (``n`` stays).
-VALUE_COLUMNS = (
-    "estimate",
-    "se",
-    "ci_low",
-    "ci_high",
-    "deff",
-    "n_eff",
-    "n_weighted",
-    "dk_share",
-    "p_value",
-    "p_adjusted",
-)
-#: Columns of Table 2 set to NA on a suppressed row.
-TREND_VALUE_COLUMNS = ("estimate", "se", "ci_low", "ci_high", "p_value", "p_adjusted")
-#: Columns appended by disclosure control.
-DISCLOSURE_COLUMNS = ("suppressed", "flagged", "disclosure")
+VALUE_COLUMNS = ESTIMATES_TABLE.hidden_values
+#: Numeric columns of Table 2 set to NA on a suppressed row (``significant`` becomes False and
+#: ``direction`` NA as well: every column the schema marks hidden).
+TREND_VALUE_COLUMNS = TRENDS_TABLE.hidden_values
 REASON_COMPLEMENTARY = "suppressed: complementary"
 REASON_SIDE = "suppressed: side suppressed"
 
@@ -111,9 +106,7 @@ _TREND_COLUMNS = (
     "n",
 )
 #: Columns of Tables 1 and 2 that are never domain columns.
-_FIXED = frozenset(
-    {*_ESTIMATE_COLUMNS, *_TREND_COLUMNS, *DISCLOSURE_COLUMNS, "benchmark", "unit", "df"}
-)
+_FIXED = reserved_columns()
 _NO_CODE = -1  # domain code of a column the domain set does not use
 _RANK_TOLERANCE = 1e-10  # relative singular-value cut-off for the 0/±1 identity matrices
 _DETERMINED_TOLERANCE = 1e-8  # a diagonal entry of the row-space projector this close to 1
@@ -210,7 +203,7 @@ def apply_disclosure(
     reason[side_hidden] = REASON_SIDE
     flagged = asked & ~hidden & (n >= rules.suppress_below) & (n < rules.flag_below)
     reason[flagged] = rules.flag_reason
-    out = _published(estimates, VALUE_COLUMNS, hidden, flagged, reason)
+    out = _published(estimates, ESTIMATES_TABLE, hidden, flagged, reason)
     out.loc[_dk_leak(out), "dk_share"] = np.nan
     return out
 
@@ -293,10 +286,7 @@ def apply_disclosure_trends(
         )
     flagged &= ~hidden
     reason = np.where(hidden, REASON_SIDE, np.where(flagged, rules.flag_reason, "")).astype(object)
-    out = _published(trends, TREND_VALUE_COLUMNS, hidden, flagged, reason)
-    out.loc[hidden, "significant"] = False
-    out.loc[hidden, "direction"] = pd.NA
-    return out
+    return _published(trends, TRENDS_TABLE, hidden, flagged, reason)
 
 
 def publish_tables(
@@ -1095,14 +1085,21 @@ def _groups(table: pd.DataFrame, mask: BoolArray, keys: Sequence[str]) -> list[I
 
 def _published(
     table: pd.DataFrame,
-    values: Sequence[str],
+    schema: Table,
     hidden: BoolArray,
     flagged: BoolArray,
     reason: npt.NDArray[np.object_],
 ) -> pd.DataFrame:
-    """Return a copy with ``values`` NA on hidden rows and the disclosure columns appended."""
+    """Return a copy blank on hidden rows (:attr:`Table.hidden`), disclosure columns appended.
+
+    Hidden numbers become NA, hidden yes/no columns False and hidden texts NA.
+    """
     out = table.copy()
-    out.loc[hidden, list(values)] = np.nan
+    for column in schema.hidden:
+        sql = schema.by_name[column].sql
+        out.loc[hidden, column] = (
+            np.nan if sql == "DOUBLE" else False if sql == "BOOLEAN" else pd.NA
+        )
     out["suppressed"] = hidden
     out["flagged"] = flagged
     out["disclosure"] = pd.Series(reason, index=out.index, dtype="str")

@@ -46,8 +46,7 @@ from perception.config import DisclosureRules, IndicatorCatalogue, Project
 from perception.dashboard import build_dashboard, page_inputs
 from perception.disclosure import GapSides, audit_published
 from perception.errors import PerceptionError, ValidationError, show_rows
-from perception.exports import TABLE_COLUMNS, ExportLabels, PublishedTables, check_tables
-from perception.exports.contract import DRIVERS, ESTIMATES, METHODOLOGY, STATUS, TRENDS
+from perception.exports import ExportLabels, PublishedTables, check_tables
 from perception.exports.labels import Lang
 from perception.exports.workbook import FORMULA_PREFIXES, SUPPRESSED, workbook_bytes
 from perception.exports.writer import (
@@ -59,6 +58,7 @@ from perception.exports.writer import (
     WORKBOOKS,
 )
 from perception.reporting import gap_sides
+from perception.tables import DRIVERS, ESTIMATES, METHODOLOGY, STATUS, TABLES, TRENDS
 
 __all__ = ["Finding", "audit_outputs", "find_disclosures", "read_published"]
 
@@ -115,28 +115,29 @@ def read_published(exports: str | Path, domains: Sequence[str]) -> dict[str, pd.
     tables: dict[str, pd.DataFrame] = {}
     with duckdb.connect(str(path), read_only=True) as connection:
         present = {str(row[0]) for row in connection.execute("SHOW TABLES").fetchall()}
-        for name in TABLE_COLUMNS:
+        for name in TABLES:
             if name not in present:
                 raise ValidationError(
                     f"The DuckDB export lacks the table {name}",
-                    expected=", ".join(TABLE_COLUMNS),
+                    expected=", ".join(TABLES),
                     found=", ".join(sorted(present)) or "no table",
                     hint="rerun the exports; never edit the published files by hand",
                     file=path,
                 )
             tables[name] = connection.execute(f'SELECT * FROM "{name}"').df()
-    extra = sorted(present - set(TABLE_COLUMNS))
+    extra = sorted(present - set(TABLES))
     if extra:
         raise ValidationError(
             "The DuckDB export holds tables beyond the published ones",
-            expected=", ".join(TABLE_COLUMNS),
+            expected=", ".join(TABLES),
             found="also " + ", ".join(extra),
             hint="only the published tables may be exported; rerun the exports",
             file=path,
         )
-    for name, contract in TABLE_COLUMNS.items():
+    for name, schema in TABLES.items():
         table = tables[name]
-        wanted = [*contract, *(domains if name in (ESTIMATES, TRENDS) else ())]
+        contract = schema.columns(domains)
+        wanted = list(contract)
         missing = [c for c in wanted if c not in table.columns]
         if missing:
             raise ValidationError(

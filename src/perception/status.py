@@ -19,7 +19,9 @@ from scipy.stats import norm
 
 from perception.errors import ConfigError, ValidationError
 from perception.estimation import NATIONAL
-from perception.trends import DIRECTIONS, check_estimates, check_levels
+from perception.tables import DIRECTIONS, STATUS_TABLE, TERMS
+from perception.tables import STATUSES as STATUSES  # the statuses, re-exported
+from perception.trends import check_estimates, check_levels
 from perception.words import (
     Lang,
     format_change,
@@ -31,15 +33,6 @@ from perception.words import (
     status_word,
 )
 
-STATUSES: tuple[str, ...] = (
-    "achieved",
-    "on track",
-    "off track",
-    "insufficient evidence",
-    "no target",
-)
-"""The statuses, in the order a tally lists them."""
-TERMS: tuple[str, ...] = ("short", "medium", "long")
 META_COLUMNS: tuple[str, ...] = (
     "indicator",
     "benchmark",
@@ -53,34 +46,8 @@ META_COLUMNS: tuple[str, ...] = (
     "target_date",
 )
 """Indicator metadata that :func:`benchmark_status` reads (``target``, ``target_date`` optional)."""
-STATUS_COLUMNS: tuple[str, ...] = (
-    "survey",
-    "indicator",
-    "benchmark",
-    "benchmark_term",
-    "label_en",
-    "label_fr",
-    "type",
-    "unit",
-    "direction",
-    "latest_wave",
-    "estimate",
-    "ci_low",
-    "ci_high",
-    "change_previous",
-    "change_previous_ci_low",
-    "change_previous_ci_high",
-    "change_previous_p",
-    "change_baseline",
-    "change_baseline_ci_low",
-    "change_baseline_ci_high",
-    "change_baseline_p",
-    "target",
-    "target_date",
-    "status",
-    "reason_en",
-    "reason_fr",
-)
+STATUS_COLUMNS: tuple[str, ...] = tuple(STATUS_TABLE.columns())
+"""Table 3's columns, in order (:data:`perception.tables.STATUS_TABLE`)."""
 _OPTIONAL = ("target", "target_date")
 _TREND_NEEDED = (
     "survey",
@@ -559,13 +526,9 @@ def benchmark_status(
     labels = dict(wave_labels or {})
     for lang in ("en", "fr"):
         frame[f"reason_{lang}"] = [_reason(row, lang, level, labels) for _, row in frame.iterrows()]
-    floats = [c for c in STATUS_COLUMNS if c in ("estimate", "ci_low", "ci_high", "target")]
-    strings = [
-        c for c in STATUS_COLUMNS if c not in (*floats, "target_date") and "change_" not in c
-    ]
-    return frame[list(STATUS_COLUMNS)].astype(
-        {**{c: "float64" for c in floats}, **{c: "str" for c in strings}}
-    )
+    dtypes = STATUS_TABLE.dtypes()
+    dtypes.pop("target_date")  # datetime.date values, or None
+    return frame[list(STATUS_COLUMNS)].astype(dtypes)
 
 
 # --------------------------------------------------------------------------- summary

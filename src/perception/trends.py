@@ -15,42 +15,23 @@ import numpy as np
 import pandas as pd
 from statsmodels.stats.multitest import multipletests
 
-from perception.config.indicators import NATIONAL, with_domains
+from perception.config.indicators import NATIONAL
 from perception.contrasts import wave_differences
 from perception.errors import ConfigError, ValidationError
+from perception.tables import (
+    AVAILABILITY,
+    COMPARISONS,
+    DIRECTIONS,
+    TRENDS_TABLE,
+    with_domains,
+)
 
 KEY_COLUMNS: tuple[str, ...] = ("survey", "indicator", "variant", "domain_set")
 """Fixed columns that, with the survey's domain columns after them, identify one estimate
 within a wave."""
-AVAILABILITY: tuple[str, ...] = ("estimated", "not_asked", "no_data")
-COMPARISONS: tuple[str, ...] = ("previous", "baseline")
-DIRECTIONS: tuple[str, ...] = ("higher", "lower")
 #: Table 2's fixed columns; the table has the survey's domain columns after ``domain_set``
 #: (:func:`trend_columns`).
-TREND_COLUMNS: tuple[str, ...] = (
-    "survey",
-    "indicator",
-    "variant",
-    "benchmark",
-    "type",
-    "unit",
-    "domain_set",
-    "comparison",
-    "wave",
-    "reference_wave",
-    "estimate",
-    "se",
-    "ci_low",
-    "ci_high",
-    "df",
-    "p_value",
-    "p_adjusted",
-    "significant",
-    "direction",
-    "n",
-    "n_a",
-    "n_b",
-)
+TREND_COLUMNS: tuple[str, ...] = tuple(TRENDS_TABLE.columns(published=False))
 _REQUIRED: tuple[str, ...] = (
     *KEY_COLUMNS,
     "wave",
@@ -65,20 +46,6 @@ _REQUIRED: tuple[str, ...] = (
 )
 #: The columns that name one multiple-testing family of changes.
 FAMILY = ("survey", "comparison", "wave")
-_FLOATS: tuple[str, ...] = ("estimate", "se", "ci_low", "ci_high", "df", "p_value", "p_adjusted")
-_STRINGS: tuple[str, ...] = (
-    "survey",
-    "indicator",
-    "variant",
-    "benchmark",
-    "type",
-    "unit",
-    "domain_set",
-    "comparison",
-    "wave",
-    "reference_wave",
-    "direction",
-)
 _SIDE: tuple[str, ...] = ("estimate", "se", "df", "n")
 
 
@@ -299,18 +266,8 @@ def _verdict(
 
 def _empty(domains: Sequence[str]) -> pd.DataFrame:
     """Return a Table 2 with no rows and the contract's dtypes."""
-    columns: dict[str, pd.Series] = {}
-    for column in trend_columns(domains):
-        if column in _STRINGS:
-            dtype = "str"
-        elif column in _FLOATS:
-            dtype = "float64"
-        elif column == "significant":
-            dtype = "bool"
-        else:
-            dtype = "Int64"
-        columns[column] = pd.Series([], dtype=dtype)
-    return pd.DataFrame(columns)
+    dtypes = TRENDS_TABLE.dtypes(domains, published=False)
+    return pd.DataFrame({c: pd.Series([], dtype=t) for c, t in dtypes.items()})
 
 
 def indicator_trends(

@@ -23,6 +23,7 @@ from perception.config.catalogue import Catalogue, Label, VariableName, WaveId
 from perception.config.document import config_error, validate_document
 from perception.errors import ConfigError
 from perception.estimation import CiMethod
+from perception.tables import DOMAIN_DTYPE, reserved_columns, with_domains
 from perception.yamlio import YamlDocument, load_yaml
 
 __all__ = [
@@ -45,8 +46,6 @@ IndicatorType = Literal["proportion", "mean", "net", "index", "gap"]
 Direction = Literal["higher", "lower"]
 Term = Literal["short", "medium", "long"]
 
-#: The dtype of every domain column (a catalogue code, NA where the domain set does not use it).
-DOMAIN_DTYPE = "Int64"
 #: Joins the columns of a domain set's name, as ``perception.estimation`` labels sets.
 SET_SEPARATOR = "×"
 NATIONAL = "national"
@@ -205,21 +204,6 @@ class IndicatorCatalogue(_Model):
         return {ind.id: self.baseline_wave(ind) for ind in self.indicators}
 
 
-def with_domains(columns: Iterable[str], domains: Sequence[str]) -> tuple[str, ...]:
-    """Return a table's columns: its fixed ``columns`` and ``domains`` after ``domain_set``.
-
-    This is the one rule of every table with domains (estimates, trends, published tables,
-    exports, dashboard): the fixed columns of the table, with the survey's domain columns
-    (``Catalogue.domain_columns``, each :data:`DOMAIN_DTYPE`) right after ``domain_set``.
-    """
-    out: list[str] = []
-    for column in columns:
-        out.append(column)
-        if column == "domain_set":
-            out.extend(domains)
-    return tuple(out)
-
-
 def domain_set_columns(name: str, domains: Sequence[str]) -> tuple[str, ...]:
     """Return the columns of a domain set name: ``national`` → (), ``gender×region`` → both.
 
@@ -344,10 +328,7 @@ class _Checker:
 
     def check_domains(self) -> None:
         """Check that no domain of the catalogue takes the name of a fixed table column."""
-        # Imported here: perception.exports imports this module.
-        from perception.exports.contract import TABLE_COLUMNS
-
-        reserved = {c for columns in TABLE_COLUMNS.values() for c in columns}
+        reserved = reserved_columns()
         clash = [d for d in self.catalogue.domain_columns if d in reserved]
         if clash:
             raise ConfigError(

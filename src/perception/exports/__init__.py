@@ -10,9 +10,7 @@ builds the per-wave methodology table from the survey file and the weighting rep
 from __future__ import annotations
 
 from perception.exports.contract import (
-    TABLE_COLUMNS,
     PublishedTables,
-    SqlType,
     check_published,
     check_tables,
     table_columns,
@@ -23,12 +21,10 @@ from perception.exports.writer import EXPORT_FILES, ExportResult, add_to_latest,
 
 __all__ = [
     "EXPORT_FILES",
-    "TABLE_COLUMNS",
     "ExportLabels",
     "ExportResult",
     "Lang",
     "PublishedTables",
-    "SqlType",
     "add_to_latest",
     "check_published",
     "check_tables",

@@ -1,11 +1,10 @@
-"""The published tables an export accepts: their columns, SQL types and the no-microdata gate.
+"""The no-microdata gate: every exported table checked against its schema in perception.tables.
 
-Every exported table must hold exactly the columns of its contract (the indicator contracts of
-issue 4): an extra column is refused, so respondent-level columns such as
-``respondent_id`` can never reach a published file, and Tables 1 and 2 (and the drivers table)
-must carry the disclosure columns appended by :mod:`perception.disclosure`
-(:func:`perception.indicators.publish_drivers`). The SQL types are the portable subset shared by
-DuckDB and PostgreSQL (``VARCHAR``, ``DOUBLE``, ``BIGINT``, ``BOOLEAN``, ``DATE``).
+Every exported table must hold exactly the columns of its schema (:mod:`perception.tables`):
+an extra column is refused, so respondent-level columns such as ``respondent_id`` can never
+reach a published file; Tables 1 and 2 and the drivers table must carry the disclosure columns
+appended by :mod:`perception.disclosure` (:func:`perception.indicators.publish_drivers`), and
+no suppressed row may show a value in a column the schema marks hidden.
 """
 
 from __future__ import annotations
@@ -13,360 +12,35 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 import pandas as pd
 from pandas.api import types as ptypes
 
-from perception.config.indicators import with_domains
 from perception.errors import ValidationError
-from perception.status import STATUSES
-
-SqlType = Literal["VARCHAR", "DOUBLE", "BIGINT", "BOOLEAN", "DATE"]
-
-ESTIMATES = "indicator_estimates"
-TRENDS = "indicator_trends"
-STATUS = "benchmark_status"
-METHODOLOGY = "methodology"
-DRIVERS = "indicator_drivers"
-
-DISCLOSURE_COLUMNS: tuple[str, ...] = ("suppressed", "flagged", "disclosure")
-"""Columns appended by perception.disclosure; a table without them is not published."""
-
-_DOMAIN: SqlType = "BIGINT"
-_DISCLOSURE: dict[str, SqlType] = {
-    "suppressed": "BOOLEAN",
-    "flagged": "BOOLEAN",
-    "disclosure": "VARCHAR",
-}
-
-TABLE_COLUMNS: Mapping[str, Mapping[str, SqlType]] = {
-    ESTIMATES: {
-        "survey": "VARCHAR",
-        "wave": "VARCHAR",
-        "indicator": "VARCHAR",
-        "variant": "VARCHAR",
-        "benchmark": "VARCHAR",
-        "type": "VARCHAR",
-        "unit": "VARCHAR",
-        "domain_set": "VARCHAR",
-        "estimate": "DOUBLE",
-        "se": "DOUBLE",
-        "ci_low": "DOUBLE",
-        "ci_high": "DOUBLE",
-        "df": "DOUBLE",
-        "deff": "DOUBLE",
-        "n": "BIGINT",
-        "n_weighted": "DOUBLE",
-        "n_eff": "DOUBLE",
-        "dk_share": "DOUBLE",
-        "n_refused": "BIGINT",
-        "availability": "VARCHAR",
-        "n_a": "BIGINT",
-        "n_b": "BIGINT",
-        "p_value": "DOUBLE",
-        "p_adjusted": "DOUBLE",
-        **_DISCLOSURE,
-    },
-    TRENDS: {
-        "survey": "VARCHAR",
-        "indicator": "VARCHAR",
-        "variant": "VARCHAR",
-        "benchmark": "VARCHAR",
-        "type": "VARCHAR",
-        "unit": "VARCHAR",
-        "domain_set": "VARCHAR",
-        "comparison": "VARCHAR",
-        "wave": "VARCHAR",
-        "reference_wave": "VARCHAR",
-        "estimate": "DOUBLE",
-        "se": "DOUBLE",
-        "ci_low": "DOUBLE",
-        "ci_high": "DOUBLE",
-        "df": "DOUBLE",
-        "p_value": "DOUBLE",
-        "p_adjusted": "DOUBLE",
-        "significant": "BOOLEAN",
-        "direction": "VARCHAR",
-        "n": "BIGINT",
-        "n_a": "BIGINT",
-        "n_b": "BIGINT",
-        **_DISCLOSURE,
-    },
-    STATUS: {
-        "survey": "VARCHAR",
-        "indicator": "VARCHAR",
-        "benchmark": "VARCHAR",
-        "benchmark_term": "VARCHAR",
-        "label_en": "VARCHAR",
-        "label_fr": "VARCHAR",
-        "type": "VARCHAR",
-        "unit": "VARCHAR",
-        "direction": "VARCHAR",
-        "latest_wave": "VARCHAR",
-        "estimate": "DOUBLE",
-        "ci_low": "DOUBLE",
-        "ci_high": "DOUBLE",
-        "change_previous": "DOUBLE",
-        "change_previous_ci_low": "DOUBLE",
-        "change_previous_ci_high": "DOUBLE",
-        "change_previous_p": "DOUBLE",
-        "change_baseline": "DOUBLE",
-        "change_baseline_ci_low": "DOUBLE",
-        "change_baseline_ci_high": "DOUBLE",
-        "change_baseline_p": "DOUBLE",
-        "target": "DOUBLE",
-        "target_date": "DATE",
-        "status": "VARCHAR",
-        "reason_en": "VARCHAR",
-        "reason_fr": "VARCHAR",
-    },
-    METHODOLOGY: {
-        "survey": "VARCHAR",
-        "wave": "VARCHAR",
-        "label_en": "VARCHAR",
-        "label_fr": "VARCHAR",
-        "fieldwork_start": "DATE",
-        "fieldwork_end": "DATE",
-        "provider": "VARCHAR",
-        "source_file": "VARCHAR",
-        "n_respondents": "BIGINT",
-        "deff_kish": "DOUBLE",
-        "n_eff": "DOUBLE",
-        "moe_95": "DOUBLE",
-        "weighting": "VARCHAR",
-        "design_en": "VARCHAR",
-        "design_fr": "VARCHAR",
-        "variance_method": "VARCHAR",
-        "suppress_below": "BIGINT",
-        "flag_below": "BIGINT",
-        "generated_at": "VARCHAR",
-    },
-    DRIVERS: {
-        "survey": "VARCHAR",
-        "wave": "VARCHAR",
-        "indicator": "VARCHAR",
-        "model": "VARCHAR",
-        "driver": "VARCHAR",
-        "driver_label_en": "VARCHAR",
-        "driver_label_fr": "VARCHAR",
-        "level": "BIGINT",
-        "level_label_en": "VARCHAR",
-        "level_label_fr": "VARCHAR",
-        "reference": "BIGINT",
-        "reference_label_en": "VARCHAR",
-        "reference_label_fr": "VARCHAR",
-        "estimate": "DOUBLE",
-        "se": "DOUBLE",
-        "ci_low": "DOUBLE",
-        "ci_high": "DOUBLE",
-        "df": "DOUBLE",
-        "p_value": "DOUBLE",
-        "driver_p_value": "DOUBLE",
-        "unit": "VARCHAR",
-        "n_level": "BIGINT",
-        "n_reference": "BIGINT",
-        "n": "BIGINT",
-        "note_en": "VARCHAR",
-        "note_fr": "VARCHAR",
-        **_DISCLOSURE,
-    },
-}
-"""Fixed columns of each published table, in order, with the SQL type each is stored as; Tables
-1 and 2 also have the survey's domain columns after ``domain_set`` (:func:`table_columns`)."""
-
-TABLE_KEYS: Mapping[str, tuple[str, ...]] = {
-    ESTIMATES: ("survey", "wave", "indicator", "variant", "domain_set"),
-    TRENDS: ("survey", "indicator", "variant", "domain_set", "comparison", "wave"),
-    STATUS: ("survey", "indicator"),
-    METHODOLOGY: ("survey", "wave"),
-    DRIVERS: ("survey", "wave", "indicator", "driver", "level"),
-}
-"""Fixed columns identifying one row of each table (with the domain columns after
-``domain_set``); a repeated key means it is not an aggregate table."""
-
-
-TABLE_DESCRIPTIONS: Mapping[str, str] = {
-    ESTIMATES: "Table 1: every indicator by wave, variant (don't know kept or excluded) and "
-    "domain, with its design-based standard error and 95% confidence interval, after "
-    "disclosure control.",
-    TRENDS: "Table 2: the change of every indicator × domain since the previous wave and the "
-    "baseline, with its interval and Benjamini-Hochberg adjusted p-value, after disclosure "
-    "control.",
-    STATUS: "Table 3: each indicator's benchmark status (achieved, on track, off track, "
-    "insufficient evidence, no target) with the sentence that explains it.",
-    METHODOLOGY: "One row per wave: fieldwork, provider, sample size, design effect, margin "
-    "of error, weighting, sample design, variance method and the disclosure rules.",
-    DRIVERS: "Survey-weighted regression of an indicator on its drivers: average marginal "
-    "effect of each group against its reference group; associations, not causes.",
-}
-"""What each published table holds: the comment of its DuckDB table."""
-
-COLUMN_DESCRIPTIONS: Mapping[str, str] = {
-    "survey": "Survey id (config survey.yaml).",
-    "wave": "Wave id.",
-    "indicator": "Indicator id (config indicators.yaml).",
-    "variant": "all: don't know kept in the base; excl_dk: don't know excluded.",
-    "benchmark": "Benchmark id the indicator reports to.",
-    "benchmark_term": "short, medium or long term benchmark.",
-    "type": "Indicator type: proportion, mean, net, index or gap.",
-    "unit": "Unit of the values: percent (as a fraction 0-1), score or percentage points.",
-    "domain_set": "Which breakdown the row belongs to (national, gender, gender×region...).",
-    "estimate": "The estimate, in the indicator's unit.",
-    "se": "Design-based standard error of the estimate.",
-    "ci_low": "Lower bound of the 95% confidence interval.",
-    "ci_high": "Upper bound of the 95% confidence interval.",
-    "df": "Degrees of freedom of the interval (design df).",
-    "deff": "Design effect (variance against simple random sampling).",
-    "n": "Respondents in the base (unweighted).",
-    "n_weighted": "Weighted count of the base.",
-    "n_eff": "Effective sample size (n / design effect).",
-    "dk_share": "Weighted share of don't know answers.",
-    "n_refused": "Respondents who refused the item.",
-    "availability": "estimated, not_asked (the wave did not ask) or no_data (no respondent).",
-    "n_a": "Respondents in the first group of a gap or the earlier wave of a change.",
-    "n_b": "Respondents in the second group of a gap or the later wave of a change.",
-    "p_value": "p-value of the test (gap or change against zero).",
-    "p_adjusted": "Benjamini-Hochberg adjusted p-value over the published tests of its family.",
-    "suppressed": "True when the cell is hidden (too few respondents, or to protect another).",
-    "flagged": "True when the cell rests on few respondents: interpret with caution.",
-    "disclosure": "Why the cell is suppressed or flagged.",
-    "comparison": "previous (since the previous wave) or baseline (since the first wave).",
-    "reference_wave": "The wave the change is measured from.",
-    "significant": "True when the adjusted p-value is below 0.05 and the interval excludes 0.",
-    "direction": "improving, worsening or no change, given the indicator's good direction.",
-    "label_en": "Label in English.",
-    "label_fr": "Label in French.",
-    "latest_wave": "The wave whose estimate is judged.",
-    "change_previous": "Change since the previous wave.",
-    "change_previous_ci_low": "Lower 95% bound of the change since the previous wave.",
-    "change_previous_ci_high": "Upper 95% bound of the change since the previous wave.",
-    "change_previous_p": "Adjusted p-value of the change since the previous wave.",
-    "change_baseline": "Change since the baseline wave.",
-    "change_baseline_ci_low": "Lower bound of the 95% interval of the change since the baseline.",
-    "change_baseline_ci_high": "Upper bound of the 95% interval of the change since the baseline.",
-    "change_baseline_p": "Adjusted p-value of the change since the baseline.",
-    "target": "Target value, in the indicator's unit.",
-    "target_date": "Date by which the target is to be reached.",
-    "status": "Benchmark status.",
-    "reason_en": "Why the status, in English.",
-    "reason_fr": "Why the status, in French.",
-    "fieldwork_start": "First day of fieldwork.",
-    "fieldwork_end": "Last day of fieldwork.",
-    "provider": "Who collected the data.",
-    "source_file": "Name of the delivered data file.",
-    "n_respondents": "Respondents in the wave.",
-    "deff_kish": "Kish design effect of the weights.",
-    "moe_95": "Margin of error at 95% of a 50% proportion, as a fraction.",
-    "weighting": "How the weights were made.",
-    "design_en": "Sample design and variance method, in English.",
-    "design_fr": "Sample design and variance method, in French.",
-    "variance_method": "taylor, a replicate type (JK1, JKn, BRR, Fay, bootstrap...), "
-    "chen-li-wu or none.",
-    "suppress_below": "Cells with fewer respondents are suppressed.",
-    "flag_below": "Cells with fewer respondents are flagged.",
-    "generated_at": "When the tables were computed (UTC).",
-    "model": "The regression model (formula and family).",
-    "driver": "Driver variable.",
-    "driver_label_en": "Driver label in English.",
-    "driver_label_fr": "Driver label in French.",
-    "level": "Code of the group.",
-    "level_label_en": "Group label in English.",
-    "level_label_fr": "Group label in French.",
-    "reference": "Code of the reference group.",
-    "reference_label_en": "Reference group label in English.",
-    "reference_label_fr": "Reference group label in French.",
-    "driver_p_value": "Wald test p-value of the driver as a whole.",
-    "n_level": "Respondents in the group.",
-    "n_reference": "Respondents in the reference group.",
-    "note_en": "Note on the model or the group, in English.",
-    "note_fr": "Note on the model or the group, in French.",
-}
-"""What each published column holds: the comment of its DuckDB column (all tables)."""
-
-_TABLE_COLUMN_DESCRIPTIONS: Mapping[str, Mapping[str, str]] = {
-    TRENDS: {
-        "estimate": "The change (later minus earlier wave), in the indicator's unit.",
-        "se": "Standard error of the change.",
-        "ci_low": "Lower bound of the 95% interval of the change.",
-        "ci_high": "Upper bound of the 95% interval of the change.",
-        "n": "Respondents in the later wave.",
-    },
-    STATUS: {"estimate": "The latest national estimate, in the indicator's unit."},
-    DRIVERS: {
-        "estimate": "Average marginal effect against the reference group.",
-        "n": "Respondents in the model.",
-        "unit": "Unit of the effects (percentage points or score).",
-    },
-}
-
-
-def column_description(name: str, column: str, domains: Sequence[str]) -> str:
-    """Return what a column of a published table holds, for its DuckDB comment."""
-    if column in domains:
-        return f"Code of the domain variable {column} (NA where the breakdown does not use it)."
-    return _TABLE_COLUMN_DESCRIPTIONS.get(name, {}).get(column) or COLUMN_DESCRIPTIONS[column]
+from perception.tables import (
+    DISCLOSURE_COLUMNS,
+    DRIVERS,
+    ESTIMATES,
+    METHODOLOGY,
+    STATUS,
+    STATUS_PARTS,
+    TABLES,
+    TRENDS,
+    SqlType,
+)
 
 
 def table_columns(name: str, domains: Sequence[str]) -> dict[str, SqlType]:
     """Return the columns of a published table and their SQL types, for a survey's domains."""
-    fixed = TABLE_COLUMNS[name]
-    return {c: fixed.get(c, _DOMAIN) for c in with_domains(fixed, domains)}
-
-
-def table_keys(name: str, domains: Sequence[str]) -> tuple[str, ...]:
-    """Return the columns identifying one row of a published table, for a survey's domains."""
-    return with_domains(TABLE_KEYS[name], domains)
-
-
-_TYPES = ("proportion", "mean", "net", "index", "gap")
-_INDICATOR_VALUES: Mapping[str, tuple[str, ...]] = {
-    "variant": ("all", "excl_dk"),
-    "type": _TYPES,
-    "unit": ("percent", "score"),
-}
-TABLE_VALUES: Mapping[str, Mapping[str, tuple[str, ...]]] = {
-    ESTIMATES: {**_INDICATOR_VALUES, "availability": ("estimated", "not_asked", "no_data")},
-    TRENDS: {
-        **_INDICATOR_VALUES,
-        "comparison": ("previous", "baseline"),
-        "direction": ("improving", "worsening", "no change"),
-    },
-    STATUS: {
-        "type": _TYPES,
-        "unit": ("percent", "score"),
-        "benchmark_term": ("short", "medium", "long"),
-        "direction": ("higher", "lower"),
-        "status": STATUSES,
-    },
-    METHODOLOGY: {},
-    DRIVERS: {"model": ("binomial", "gaussian"), "unit": ("percentage points", "points")},
-}
-"""The values each coded text column may take (NA aside)."""
-
-_HIDDEN_WHEN_SUPPRESSED: Mapping[str, tuple[str, ...]] = {
-    ESTIMATES: (
-        "estimate",
-        "se",
-        "ci_low",
-        "ci_high",
-        "deff",
-        "n_eff",
-        "n_weighted",
-        "dk_share",
-    ),
-    TRENDS: ("estimate", "se", "ci_low", "ci_high"),
-    DRIVERS: ("estimate", "se", "ci_low", "ci_high", "p_value", "driver_p_value"),
-}
-"""Value columns that disclosure blanks on a suppressed row; a value there means a leak."""
+    return TABLES[name].columns(domains)
 
 
 def empty_drivers() -> pd.DataFrame:
     """Return a drivers table without rows (a survey whose indicators name no drivers)."""
-    dtypes = {"VARCHAR": "str", "DOUBLE": "float64", "BIGINT": "Int64", "BOOLEAN": "bool"}
-    return pd.DataFrame(
-        {c: pd.Series(dtype=dtypes[sql]) for c, sql in TABLE_COLUMNS[DRIVERS].items()}
-    )
+    return pd.DataFrame({c: pd.Series(dtype=t) for c, t in TABLES[DRIVERS].dtypes().items()})
 
 
 @dataclass(frozen=True, eq=False)
@@ -408,10 +82,10 @@ def check_published(table: pd.DataFrame, name: str, domains: Sequence[str]) -> p
         value; the same key appears twice; or a suppressed row still shows a value.
 
     """
-    if name not in TABLE_COLUMNS:
+    if name not in TABLES:
         raise ValidationError(
             f"Unknown published table `{name}`",
-            expected=f"one of {', '.join(TABLE_COLUMNS)}",
+            expected=f"one of {', '.join(TABLES)}",
             found=name,
             hint="export only the tables of the indicator contract",
         )
@@ -440,16 +114,16 @@ def check_published(table: pd.DataFrame, name: str, domains: Sequence[str]) -> p
     ordered = table.loc[:, list(contract)].reset_index(drop=True)
     for column, sql in contract.items():
         _check_type(ordered[column], sql, name)
-    for column, allowed in TABLE_VALUES[name].items():
+    for column, allowed in TABLES[name].values.items():
         _check_values(ordered[column], allowed, name)
-    _check_unique(ordered, name, table_keys(name, domains))
+    _check_unique(ordered, name, TABLES[name].key(domains))
     _check_hidden(ordered, name)
     return ordered
 
 
 def _check_disclosed(table: pd.DataFrame, name: str) -> None:
     """Refuse Table 1, 2 or the drivers table when it lacks the disclosure columns."""
-    if name not in _HIDDEN_WHEN_SUPPRESSED:
+    if not TABLES[name].disclosed:
         return
     absent = [c for c in DISCLOSURE_COLUMNS if c not in table.columns]
     if absent:
@@ -539,21 +213,27 @@ def _check_unique(table: pd.DataFrame, name: str, keys: Sequence[str]) -> None:
 
 def _check_hidden(table: pd.DataFrame, name: str) -> None:
     """Refuse a suppressed row that still shows a value: disclosure was not applied."""
-    columns = _HIDDEN_WHEN_SUPPRESSED.get(name, ())
+    columns = TABLES[name].hidden
     if not columns:
         return
-    shown = table["suppressed"].to_numpy(dtype=bool) & table[list(columns)].notna().any(
-        axis=1
-    ).to_numpy(dtype=bool)
+    suppressed = table["suppressed"].to_numpy(dtype=bool)
+    shown = suppressed & np.any([shows(table[c]) for c in columns], axis=0)
     if shown.any():
         rows = [int(i) for i in shown.nonzero()[0]]
         raise ValidationError(
             f"Table `{name}` shows values on suppressed rows",
-            expected=f"NA in {', '.join(columns)} wherever suppressed is true",
+            expected=f"NA (False for a yes/no) in {', '.join(columns)} wherever suppressed is true",
             found=f"{len(rows)} suppressed row(s) with a value",
             hint="apply perception.disclosure to the table before exporting it",
             rows=rows,
         )
+
+
+def shows(column: pd.Series[Any]) -> npt.NDArray[np.bool_]:
+    """Return where a column shows something: a value, or True for a yes/no column."""
+    if ptypes.is_bool_dtype(column.dtype):
+        return np.asarray(column.fillna(False).to_numpy(dtype=bool), dtype=np.bool_)
+    return np.asarray(column.notna().to_numpy(dtype=bool), dtype=np.bool_)
 
 
 def check_tables(tables: PublishedTables, domains: Sequence[str]) -> PublishedTables:
@@ -618,24 +298,6 @@ def check_tables(tables: PublishedTables, domains: Sequence[str]) -> PublishedTa
     generated_at(checked.methodology)
     _check_status_hidden(checked)
     return checked
-
-
-STATUS_PARTS: Mapping[str, tuple[str, ...]] = {
-    "estimate": ("estimate", "ci_low", "ci_high"),
-    "previous": (
-        "change_previous",
-        "change_previous_ci_low",
-        "change_previous_ci_high",
-        "change_previous_p",
-    ),
-    "baseline": (
-        "change_baseline",
-        "change_baseline_ci_low",
-        "change_baseline_ci_high",
-        "change_baseline_p",
-    ),
-}
-"""Columns of Table 3 that repeat a national cell: its Table 1 estimate, its Table 2 changes."""
 
 
 def national_disclosure(

@@ -12,7 +12,7 @@ import pandas as pd
 
 from perception.config import SurveyConfig, WaveConfig, WeightingConfig
 from perception.errors import ConfigError, ValidationError
-from perception.exports.contract import METHODOLOGY, TABLE_COLUMNS
+from perception.tables import METHODOLOGY, TABLES
 from perception.weighting import WeightBound
 
 Z_95 = 1.96
@@ -104,30 +104,8 @@ def methodology_table(
         for wave in survey.waves
         if wave.id in reports
     ]
-    table = pd.DataFrame(rows, columns=list(TABLE_COLUMNS[METHODOLOGY]))
-    return table.astype(
-        {
-            "survey": "str",
-            "wave": "str",
-            "label_en": "str",
-            "label_fr": "str",
-            "fieldwork_start": "datetime64[s]",
-            "fieldwork_end": "datetime64[s]",
-            "provider": "str",
-            "source_file": "str",
-            "n_respondents": "Int64",
-            "deff_kish": "float64",
-            "n_eff": "float64",
-            "moe_95": "float64",
-            "weighting": "str",
-            "design_en": "str",
-            "design_fr": "str",
-            "variance_method": "str",
-            "suppress_below": "Int64",
-            "flag_below": "Int64",
-            "generated_at": "str",
-        }
-    )
+    schema = TABLES[METHODOLOGY]
+    return pd.DataFrame(rows, columns=list(schema.columns())).astype(schema.dtypes())
 
 
 def _wave_row(

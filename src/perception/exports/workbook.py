@@ -38,13 +38,13 @@ from openpyxl.writer.excel import ExcelWriter
 
 from perception.errors import ConfigError
 from perception.exports.contract import (
-    STATUS_PARTS,
     PublishedTables,
     generated_at,
     national_disclosure,
     wave_order,
 )
 from perception.exports.labels import ExportLabels, set_columns
+from perception.tables import STATUS_PARTS
 from perception.words import LANGS, Lang, capital, say, status_label
 
 SUPPRESSED = "*"

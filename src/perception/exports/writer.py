@@ -45,16 +45,11 @@ import duckdb
 import pandas as pd
 
 from perception.errors import ConfigError
-from perception.exports.contract import (
-    TABLE_DESCRIPTIONS,
-    PublishedTables,
-    check_tables,
-    column_description,
-    table_columns,
-)
+from perception.exports.contract import PublishedTables, check_tables
 from perception.exports.labels import LANGS, ExportLabels, Lang
 from perception.exports.workbook import FORMULA_PREFIXES, workbook_bytes
 from perception.storage import atomic_write, fsync_dir, write_parquet
+from perception.tables import TABLES
 
 CSV = "indicators.csv"
 PARQUET = "indicators.parquet"
@@ -238,7 +233,8 @@ def _load_table(
     connection: duckdb.DuckDBPyConnection, name: str, table: pd.DataFrame, domains: Sequence[str]
 ) -> None:
     """Create table ``name`` from its contract and insert ``table`` with explicit casts."""
-    contract = table_columns(name, domains)
+    schema = TABLES[name]
+    contract = schema.columns(domains)
     columns = ", ".join(f'"{column}" {sql}' for column, sql in contract.items())
     casts = ", ".join(f'CAST("{column}" AS {sql})' for column, sql in contract.items())
     connection.execute(f'CREATE TABLE "{name}" ({columns})')
@@ -247,9 +243,9 @@ def _load_table(
         connection.execute(f'INSERT INTO "{name}" SELECT {casts} FROM published_source')
     finally:
         connection.unregister("published_source")
-    connection.execute(f'COMMENT ON TABLE "{name}" IS {_sql_text(TABLE_DESCRIPTIONS[name])}')
+    connection.execute(f'COMMENT ON TABLE "{name}" IS {_sql_text(schema.description)}')
     for column in contract:
-        comment = _sql_text(column_description(name, column, domains))
+        comment = _sql_text(schema.description_of(column, domains))
         connection.execute(f'COMMENT ON COLUMN "{name}"."{column}" IS {comment}')
 
 

@@ -20,6 +20,7 @@ from perception.design import SurveyDesign
 from perception.errors import ModelError, ValidationError
 from perception.indicators.scores import item_codes, score_indicator
 from perception.regression import Family, marginal_effects, regress
+from perception.tables import DRIVERS_TABLE
 from perception.words import LANGS, say
 
 __all__ = [
@@ -30,44 +31,13 @@ __all__ = [
     "publish_drivers",
 ]
 
-#: The drivers table: every column and its dtype, in order.
-DRIVER_COLUMNS: dict[str, str] = {
-    "survey": "str",
-    "wave": "str",
-    "indicator": "str",
-    "model": "str",
-    "driver": "str",
-    "driver_label_en": "str",
-    "driver_label_fr": "str",
-    "level": "Int64",
-    "level_label_en": "str",
-    "level_label_fr": "str",
-    "reference": "Int64",
-    "reference_label_en": "str",
-    "reference_label_fr": "str",
-    "estimate": "float64",
-    "se": "float64",
-    "ci_low": "float64",
-    "ci_high": "float64",
-    "df": "float64",
-    "p_value": "float64",
-    "driver_p_value": "float64",
-    "unit": "str",
-    "n_level": "Int64",
-    "n_reference": "Int64",
-    "n": "Int64",
-    "note_en": "str",
-    "note_fr": "str",
-}
+#: The drivers table: every column and its dtype, in order (``perception.tables.DRIVERS_TABLE``).
+DRIVER_COLUMNS: dict[str, str] = DRIVERS_TABLE.dtypes(published=False)
 #: The published drivers table (:func:`publish_drivers`): the same, disclosure columns appended.
-PUBLISHED_DRIVER_COLUMNS: dict[str, str] = {
-    **DRIVER_COLUMNS,
-    "suppressed": "bool",
-    "flagged": "bool",
-    "disclosure": "str",
-}
+PUBLISHED_DRIVER_COLUMNS: dict[str, str] = DRIVERS_TABLE.dtypes()
 #: Columns blanked on a suppressed row of the published drivers table.
-DRIVER_VALUE_COLUMNS = ("estimate", "se", "ci_low", "ci_high", "p_value", "driver_p_value")
+DRIVER_VALUE_COLUMNS = DRIVERS_TABLE.hidden
+
 Note = tuple[str, str]
 """A note in English and French."""
 _OUTCOME = "_drivers_outcome"

@@ -17,10 +17,8 @@ from statsmodels.stats.multitest import multipletests
 
 from perception.config import Catalogue, Indicator, IndicatorCatalogue
 from perception.config.indicators import (
-    DOMAIN_DTYPE,
     domain_set_columns,
     domain_set_label,
-    with_domains,
 )
 from perception.contrasts import domain_gaps
 from perception.design import SurveyDesign
@@ -34,6 +32,7 @@ from perception.indicators.scores import (
     rescaled_items,
     score_indicator,
 )
+from perception.tables import ESTIMATES_TABLE
 
 __all__ = [
     "ESTIMATE_COLUMNS",
@@ -45,32 +44,7 @@ __all__ = [
 
 #: Table 1 (``indicator_estimates``): its fixed columns and their dtypes, in order; the table
 #: has the survey's domain columns after ``domain_set`` (:func:`estimate_columns`).
-ESTIMATE_COLUMNS: dict[str, str] = {
-    "survey": "str",
-    "wave": "str",
-    "indicator": "str",
-    "variant": "str",
-    "benchmark": "str",
-    "type": "str",
-    "unit": "str",
-    "domain_set": "str",
-    "estimate": "float64",
-    "se": "float64",
-    "ci_low": "float64",
-    "ci_high": "float64",
-    "df": "float64",
-    "deff": "float64",
-    "n": "Int64",
-    "n_weighted": "float64",
-    "n_eff": "float64",
-    "dk_share": "float64",
-    "n_refused": "Int64",
-    "availability": "str",
-    "n_a": "Int64",
-    "n_b": "Int64",
-    "p_value": "float64",
-    "p_adjusted": "float64",
-}
+ESTIMATE_COLUMNS: dict[str, str] = ESTIMATES_TABLE.dtypes(published=False)
 #: Cronbach's alpha of each index indicator in a wave: every column and its dtype.
 RELIABILITY_COLUMNS: dict[str, str] = {
     "survey": "str",
@@ -80,28 +54,14 @@ RELIABILITY_COLUMNS: dict[str, str] = {
     "n": "Int64",
     "alpha": "float64",
 }
-_VALUES = (
-    "estimate",
-    "se",
-    "ci_low",
-    "ci_high",
-    "df",
-    "deff",
-    "n_weighted",
-    "n_eff",
-    "dk_share",
-    "p_value",
-    "p_adjusted",
-)
+_VALUES = tuple(c for c, dtype in ESTIMATE_COLUMNS.items() if dtype == "float64")
 _RESULTS = ("estimate", "se", "ci_low", "ci_high", "df", "deff", "n", "n_weighted", "n_eff")
 _NONE = -1  # domain code of a column the domain set does not use, while merging
 
 
 def estimate_columns(domains: Sequence[str]) -> dict[str, str]:
     """Return every column of Table 1 and its dtype, in order, for a survey's domain columns."""
-    return {
-        c: ESTIMATE_COLUMNS.get(c, DOMAIN_DTYPE) for c in with_domains(ESTIMATE_COLUMNS, domains)
-    }
+    return ESTIMATES_TABLE.dtypes(domains, published=False)
 
 
 def compute_indicators(

@@ -1,0 +1,460 @@
+"""Every published table's schema: its columns, types, keys, coded values and descriptions.
+
+This module is the one definition of the tables the library publishes: Table 1
+(``indicator_estimates``), Table 2 (``indicator_trends``), Table 3 (``benchmark_status``), the
+``methodology`` and the drivers table (``indicator_drivers``). Their producers build them from
+it, :mod:`perception.disclosure` blanks the columns it marks ``hidden``,
+:mod:`perception.exports` checks and writes every output against it (with its descriptions as
+DuckDB comments), and :mod:`perception.readback` reads the outputs back against it.
+
+Types are the portable SQL subset of DuckDB and PostgreSQL (``VARCHAR``, ``DOUBLE``,
+``BIGINT``, ``BOOLEAN``, ``DATE``); :func:`Table.dtypes` gives the pandas dtype of each.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+SqlType = Literal["VARCHAR", "DOUBLE", "BIGINT", "BOOLEAN", "DATE"]
+
+ESTIMATES = "indicator_estimates"
+TRENDS = "indicator_trends"
+STATUS = "benchmark_status"
+METHODOLOGY = "methodology"
+DRIVERS = "indicator_drivers"
+
+DOMAIN_DTYPE = "Int64"
+"""The dtype of every domain column (a catalogue code, NA where the domain set does not use it)."""
+DOMAIN_SQL: SqlType = "BIGINT"
+DOMAIN_SET = "domain_set"
+
+DTYPES: Mapping[SqlType, str] = {
+    "VARCHAR": "str",
+    "DOUBLE": "float64",
+    "BIGINT": "Int64",
+    "BOOLEAN": "bool",
+    "DATE": "datetime64[s]",
+}
+"""The pandas dtype a producer gives each SQL type (read back, ``DATE`` holds datetime.date)."""
+
+# Coded values of the text columns.
+VARIANTS: tuple[str, ...] = ("all", "excl_dk")
+TYPES: tuple[str, ...] = ("proportion", "mean", "net", "index", "gap")
+UNITS: tuple[str, ...] = ("percent", "score")
+AVAILABILITY: tuple[str, ...] = ("estimated", "not_asked", "no_data")
+COMPARISONS: tuple[str, ...] = ("previous", "baseline")
+DIRECTIONS: tuple[str, ...] = ("higher", "lower")
+"""The good direction of an indicator."""
+CHANGE_DIRECTIONS: tuple[str, ...] = ("improving", "worsening", "no change")
+TERMS: tuple[str, ...] = ("short", "medium", "long")
+STATUSES: tuple[str, ...] = (
+    "achieved",
+    "on track",
+    "off track",
+    "insufficient evidence",
+    "no target",
+)
+"""The benchmark statuses, in the order a tally lists them."""
+
+
+def with_domains(columns: Iterable[str], domains: Sequence[str]) -> tuple[str, ...]:
+    """Return a table's columns: its fixed ``columns`` and ``domains`` after ``domain_set``.
+
+    This is the one rule of every table with domains (estimates, trends, published tables,
+    exports, dashboard): the fixed columns of the table, with the survey's domain columns
+    (``Catalogue.domain_columns``, each :data:`DOMAIN_DTYPE`) right after ``domain_set``.
+    """
+    out: list[str] = []
+    for column in columns:
+        out.append(column)
+        if column == DOMAIN_SET:
+            out.extend(domains)
+    return tuple(out)
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a published table: its name, SQL type and what it holds.
+
+    ``hidden``: disclosure control blanks it on a suppressed row (NA, or False for a
+    ``BOOLEAN``), so a value there is a leak. ``values``: the codes a text column may take.
+    """
+
+    name: str
+    sql: SqlType
+    description: str
+    hidden: bool = False
+    values: tuple[str, ...] = ()
+
+
+DISCLOSURE: tuple[Column, ...] = (
+    Column(
+        "suppressed",
+        "BOOLEAN",
+        "True when the cell is hidden (too few respondents, or to protect another).",
+    ),
+    Column(
+        "flagged", "BOOLEAN", "True when the cell rests on few respondents: interpret with caution."
+    ),
+    Column("disclosure", "VARCHAR", "Why the cell is suppressed or flagged."),
+)
+DISCLOSURE_COLUMNS: tuple[str, ...] = tuple(c.name for c in DISCLOSURE)
+"""Columns appended by :mod:`perception.disclosure`; a table without them is not published."""
+
+
+@dataclass(frozen=True)
+class Table:
+    """A published table: its fixed columns in order, keys, and whether it has domains.
+
+    ``disclosed`` tables get :data:`DISCLOSURE` appended when published; ``domains`` tables
+    have the survey's domain columns after ``domain_set`` (:func:`with_domains`).
+    """
+
+    name: str
+    description: str
+    fixed: tuple[Column, ...]
+    keys: tuple[str, ...]
+    domains: bool = False
+    disclosed: bool = False
+    by_name: Mapping[str, Column] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        """Index the columns by name."""
+        every = (*self.fixed, *(DISCLOSURE if self.disclosed else ()))
+        object.__setattr__(self, "by_name", {c.name: c for c in every})
+
+    def columns(self, domains: Sequence[str] = (), *, published: bool = True) -> dict[str, SqlType]:
+        """Return the columns and SQL types, for a survey's domains (before disclosure or not)."""
+        fixed = self.fixed if not published else tuple(self.by_name.values())
+        names = with_domains((c.name for c in fixed), domains if self.domains else ())
+        return {n: self.by_name[n].sql if n in self.by_name else DOMAIN_SQL for n in names}
+
+    def dtypes(self, domains: Sequence[str] = (), *, published: bool = True) -> dict[str, str]:
+        """Return the columns and the pandas dtypes their producers give them, in order."""
+        return {c: DTYPES[sql] for c, sql in self.columns(domains, published=published).items()}
+
+    def key(self, domains: Sequence[str] = ()) -> tuple[str, ...]:
+        """Return the columns identifying one row, for a survey's domains."""
+        return with_domains(self.keys, domains if self.domains else ())
+
+    @property
+    def hidden(self) -> tuple[str, ...]:
+        """Return the columns disclosure control blanks on a suppressed row."""
+        return tuple(c.name for c in self.by_name.values() if c.hidden)
+
+    @property
+    def hidden_values(self) -> tuple[str, ...]:
+        """Return the numeric hidden columns: a value there shows the cell."""
+        return tuple(c for c in self.hidden if self.by_name[c].sql == "DOUBLE")
+
+    @property
+    def values(self) -> dict[str, tuple[str, ...]]:
+        """Return the codes each coded text column may take (NA aside)."""
+        return {c.name: c.values for c in self.by_name.values() if c.values}
+
+    def description_of(self, column: str, domains: Sequence[str] = ()) -> str:
+        """Return what a column holds, for its DuckDB comment."""
+        if column in domains and column not in self.by_name:
+            return f"Code of the domain variable {column} (NA where the breakdown does not use it)."
+        return self.by_name[column].description
+
+
+def _c(
+    name: str, sql: SqlType, description: str, *, hidden: bool = False, values: tuple[str, ...] = ()
+) -> Column:
+    """Return a column (a short spelling for the tables below)."""
+    return Column(name, sql, description, hidden=hidden, values=values)
+
+
+_SURVEY = _c("survey", "VARCHAR", "Survey id (config survey.yaml).")
+_WAVE = _c("wave", "VARCHAR", "Wave id.")
+_INDICATOR = _c("indicator", "VARCHAR", "Indicator id (config indicators.yaml).")
+_VARIANT = _c(
+    "variant",
+    "VARCHAR",
+    "all: don't know kept in the base; excl_dk: don't know excluded.",
+    values=VARIANTS,
+)
+_BENCHMARK = _c("benchmark", "VARCHAR", "Benchmark id the indicator reports to.")
+_TYPE = _c("type", "VARCHAR", "Indicator type: proportion, mean, net, index or gap.", values=TYPES)
+_UNIT = _c(
+    "unit",
+    "VARCHAR",
+    "Unit of the indicator: percent (stored as a fraction 0-1 in the library's tables) or score.",
+    values=UNITS,
+)
+_DOMAIN_SET = _c(
+    DOMAIN_SET,
+    "VARCHAR",
+    "Which breakdown the row belongs to (national, gender, gender×region...).",
+)
+_SE = "Design-based standard error of the estimate."
+_DF = _c("df", "DOUBLE", "Degrees of freedom of the interval (design df).")
+_N_A = _c(
+    "n_a", "BIGINT", "Respondents in the first group of a gap or the earlier wave of a change."
+)
+_N_B = _c(
+    "n_b", "BIGINT", "Respondents in the second group of a gap or the later wave of a change."
+)
+
+
+def _tested(what: str, estimate: str) -> tuple[Column, ...]:
+    """Return the hidden estimate, se, interval and p-value columns of a tested difference."""
+    return (
+        _c("estimate", "DOUBLE", estimate, hidden=True),
+        _c("se", "DOUBLE", f"Standard error of the {what}.", hidden=True),
+        _c("ci_low", "DOUBLE", f"Lower bound of the 95% interval of the {what}.", hidden=True),
+        _c("ci_high", "DOUBLE", f"Upper bound of the 95% interval of the {what}.", hidden=True),
+        _DF,
+        _c("p_value", "DOUBLE", f"p-value of the {what} against zero.", hidden=True),
+    )
+
+
+_P_ADJUSTED = "Benjamini-Hochberg adjusted p-value over the published tests of its family."
+
+ESTIMATES_TABLE = Table(
+    ESTIMATES,
+    "Table 1: every indicator by wave, variant (don't know kept or excluded) and domain, with "
+    "its design-based standard error and 95% confidence interval, after disclosure control.",
+    (
+        _SURVEY,
+        _WAVE,
+        _INDICATOR,
+        _VARIANT,
+        _BENCHMARK,
+        _TYPE,
+        _UNIT,
+        _DOMAIN_SET,
+        _c("estimate", "DOUBLE", "The estimate, in the indicator's unit.", hidden=True),
+        _c("se", "DOUBLE", _SE, hidden=True),
+        _c("ci_low", "DOUBLE", "Lower bound of the 95% confidence interval.", hidden=True),
+        _c("ci_high", "DOUBLE", "Upper bound of the 95% confidence interval.", hidden=True),
+        _DF,
+        _c(
+            "deff",
+            "DOUBLE",
+            "Design effect (variance against simple random sampling).",
+            hidden=True,
+        ),
+        _c("n", "BIGINT", "Respondents in the base (unweighted)."),
+        _c("n_weighted", "DOUBLE", "Weighted count of the base.", hidden=True),
+        _c("n_eff", "DOUBLE", "Effective sample size (n / design effect).", hidden=True),
+        _c("dk_share", "DOUBLE", "Weighted share of don't know answers.", hidden=True),
+        _c("n_refused", "BIGINT", "Respondents who refused the item."),
+        _c(
+            "availability",
+            "VARCHAR",
+            "estimated, not_asked (the wave did not ask) or no_data (no respondent).",
+            values=AVAILABILITY,
+        ),
+        _N_A,
+        _N_B,
+        _c("p_value", "DOUBLE", "p-value of a gap against zero.", hidden=True),
+        _c("p_adjusted", "DOUBLE", _P_ADJUSTED, hidden=True),
+    ),
+    keys=("survey", "wave", "indicator", "variant", DOMAIN_SET),
+    domains=True,
+    disclosed=True,
+)
+
+TRENDS_TABLE = Table(
+    TRENDS,
+    "Table 2: the change of every indicator × domain since the previous wave and the "
+    "baseline, with its interval and Benjamini-Hochberg adjusted p-value, after disclosure "
+    "control.",
+    (
+        _SURVEY,
+        _INDICATOR,
+        _VARIANT,
+        _BENCHMARK,
+        _TYPE,
+        _UNIT,
+        _DOMAIN_SET,
+        _c(
+            "comparison",
+            "VARCHAR",
+            "previous (since the previous wave) or baseline (since the first wave).",
+            values=COMPARISONS,
+        ),
+        _c("wave", "VARCHAR", "The later wave of the change."),
+        _c("reference_wave", "VARCHAR", "The wave the change is measured from."),
+        *_tested("change", "The change (later minus earlier wave), in the indicator's unit."),
+        _c("p_adjusted", "DOUBLE", _P_ADJUSTED, hidden=True),
+        _c(
+            "significant",
+            "BOOLEAN",
+            "True when the adjusted p-value is below 0.05 and the interval excludes 0.",
+            hidden=True,
+        ),
+        _c(
+            "direction",
+            "VARCHAR",
+            "improving, worsening or no change, given the indicator's good direction.",
+            hidden=True,
+            values=CHANGE_DIRECTIONS,
+        ),
+        _c("n", "BIGINT", "Respondents in the later wave."),
+        _N_A,
+        _N_B,
+    ),
+    keys=("survey", "indicator", "variant", DOMAIN_SET, "comparison", "wave"),
+    domains=True,
+    disclosed=True,
+)
+
+_CHANGE = {"previous": "the previous wave", "baseline": "the baseline wave"}
+STATUS_TABLE = Table(
+    STATUS,
+    "Table 3: each indicator's benchmark status (achieved, on track, off track, insufficient "
+    "evidence, no target) with the sentence that explains it.",
+    (
+        _SURVEY,
+        _INDICATOR,
+        _BENCHMARK,
+        _c("benchmark_term", "VARCHAR", "short, medium or long term benchmark.", values=TERMS),
+        _c("label_en", "VARCHAR", "Indicator label in English."),
+        _c("label_fr", "VARCHAR", "Indicator label in French."),
+        _TYPE,
+        _UNIT,
+        _c(
+            "direction",
+            "VARCHAR",
+            "The indicator's good direction: higher or lower.",
+            values=DIRECTIONS,
+        ),
+        _c("latest_wave", "VARCHAR", "The wave whose estimate is judged."),
+        _c("estimate", "DOUBLE", "The latest national estimate, in the indicator's unit."),
+        _c("ci_low", "DOUBLE", "Lower bound of the 95% confidence interval."),
+        _c("ci_high", "DOUBLE", "Upper bound of the 95% confidence interval."),
+        *(
+            column
+            for part, since in _CHANGE.items()
+            for column in (
+                _c(f"change_{part}", "DOUBLE", f"Change since {since}."),
+                _c(
+                    f"change_{part}_ci_low",
+                    "DOUBLE",
+                    f"Lower 95% bound of the change since {since}.",
+                ),
+                _c(
+                    f"change_{part}_ci_high",
+                    "DOUBLE",
+                    f"Upper 95% bound of the change since {since}.",
+                ),
+                _c(f"change_{part}_p", "DOUBLE", f"Adjusted p-value of the change since {since}."),
+            )
+        ),
+        _c("target", "DOUBLE", "Target value, in the indicator's unit."),
+        _c("target_date", "DATE", "Date by which the target is to be reached."),
+        _c("status", "VARCHAR", "Benchmark status.", values=STATUSES),
+        _c("reason_en", "VARCHAR", "Why the status, in English."),
+        _c("reason_fr", "VARCHAR", "Why the status, in French."),
+    ),
+    keys=("survey", "indicator"),
+)
+
+STATUS_PARTS: Mapping[str, tuple[str, ...]] = {
+    "estimate": ("estimate", "ci_low", "ci_high"),
+    **{
+        part: (
+            f"change_{part}",
+            f"change_{part}_ci_low",
+            f"change_{part}_ci_high",
+            f"change_{part}_p",
+        )
+        for part in _CHANGE
+    },
+}
+"""Columns of Table 3 that repeat a national cell: its Table 1 estimate, its Table 2 changes;
+hidden when that cell is suppressed."""
+
+METHODOLOGY_TABLE = Table(
+    METHODOLOGY,
+    "One row per wave: fieldwork, provider, sample size, design effect, margin of error, "
+    "weighting, sample design, variance method and the disclosure rules.",
+    (
+        _SURVEY,
+        _WAVE,
+        _c("label_en", "VARCHAR", "Wave label in English."),
+        _c("label_fr", "VARCHAR", "Wave label in French."),
+        _c("fieldwork_start", "DATE", "First day of fieldwork."),
+        _c("fieldwork_end", "DATE", "Last day of fieldwork."),
+        _c("provider", "VARCHAR", "Who collected the data."),
+        _c("source_file", "VARCHAR", "Name of the delivered data file."),
+        _c("n_respondents", "BIGINT", "Respondents in the wave."),
+        _c("deff_kish", "DOUBLE", "Kish design effect of the weights."),
+        _c("n_eff", "DOUBLE", "Effective sample size (n / design effect)."),
+        _c("moe_95", "DOUBLE", "Margin of error at 95% of a 50% proportion, as a fraction."),
+        _c("weighting", "VARCHAR", "How the weights were made."),
+        _c("design_en", "VARCHAR", "Sample design and variance method, in English."),
+        _c("design_fr", "VARCHAR", "Sample design and variance method, in French."),
+        _c(
+            "variance_method",
+            "VARCHAR",
+            "taylor, a replicate type (JK1, JKn, BRR, Fay, bootstrap...), chen-li-wu or none.",
+        ),
+        _c("suppress_below", "BIGINT", "Cells with fewer respondents are suppressed."),
+        _c("flag_below", "BIGINT", "Cells with fewer respondents are flagged."),
+        _c("generated_at", "VARCHAR", "When the tables were computed (UTC)."),
+    ),
+    keys=("survey", "wave"),
+)
+
+DRIVERS_TABLE = Table(
+    DRIVERS,
+    "Survey-weighted regression of an indicator on its drivers: average marginal effect of "
+    "each group against its reference group; associations, not causes.",
+    (
+        _SURVEY,
+        _WAVE,
+        _INDICATOR,
+        _c(
+            "model",
+            "VARCHAR",
+            "The regression family: binomial (logistic) or gaussian (linear).",
+            values=("binomial", "gaussian"),
+        ),
+        _c("driver", "VARCHAR", "Driver variable."),
+        _c("driver_label_en", "VARCHAR", "Driver label in English."),
+        _c("driver_label_fr", "VARCHAR", "Driver label in French."),
+        _c("level", "BIGINT", "Code of the group."),
+        _c("level_label_en", "VARCHAR", "Group label in English."),
+        _c("level_label_fr", "VARCHAR", "Group label in French."),
+        _c("reference", "BIGINT", "Code of the reference group."),
+        _c("reference_label_en", "VARCHAR", "Reference group label in English."),
+        _c("reference_label_fr", "VARCHAR", "Reference group label in French."),
+        *_tested("effect", "Average marginal effect against the reference group."),
+        _c(
+            "driver_p_value",
+            "DOUBLE",
+            "Wald test p-value of the driver as a whole.",
+            hidden=True,
+        ),
+        _c(
+            "unit",
+            "VARCHAR",
+            "Unit of the effects: percentage points or (score) points.",
+            values=("percentage points", "points"),
+        ),
+        _c("n_level", "BIGINT", "Respondents in the group."),
+        _c("n_reference", "BIGINT", "Respondents in the reference group."),
+        _c("n", "BIGINT", "Respondents in the model."),
+        _c("note_en", "VARCHAR", "Note on the model or the group, in English."),
+        _c("note_fr", "VARCHAR", "Note on the model or the group, in French."),
+    ),
+    keys=("survey", "wave", "indicator", "driver", "level"),
+    disclosed=True,
+)
+
+TABLES: Mapping[str, Table] = {
+    t.name: t
+    for t in (ESTIMATES_TABLE, TRENDS_TABLE, STATUS_TABLE, METHODOLOGY_TABLE, DRIVERS_TABLE)
+}
+"""Every published table, by its database name, in the order the exports write them."""
+
+
+def reserved_columns() -> frozenset[str]:
+    """Return every fixed column name of the published tables (no domain may take one)."""
+    return frozenset(c for t in TABLES.values() for c in t.by_name)

@@ -1,0 +1,71 @@
+"""The one schema of the published tables (perception.tables) and the export gate reading it."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from perception.errors import ValidationError
+from perception.exports import check_published
+from perception.tables import DRIVERS, ESTIMATES, TABLES, TRENDS, Table
+
+DOMAINS = ("gender", "region")
+
+
+def _one_row(schema: Table, *, suppressed: bool) -> pd.DataFrame:
+    """Return a one-row table of ``schema`` that the export gate accepts."""
+    row: dict[str, object] = {}
+    for column, sql in schema.columns(DOMAINS).items():
+        coded = schema.values.get(column)
+        row[column] = {
+            "VARCHAR": coded[0] if coded else "x",
+            "DOUBLE": 0.5,
+            "BIGINT": 1,
+            "BOOLEAN": False,
+            "DATE": None,
+        }[sql]
+    if schema.domains:
+        row["domain_set"] = "national"
+        row["gender"] = row["region"] = None
+    if suppressed:
+        row["suppressed"] = True
+        for column in schema.hidden:
+            row[column] = False if schema.by_name[column].sql == "BOOLEAN" else None
+    return pd.DataFrame([row]).astype(schema.dtypes(DOMAINS))
+
+
+def test_the_gate_blanks_what_disclosure_blanks() -> None:
+    """Table 2's p-values, verdict and direction are hidden when suppressed, as disclosure does."""
+    assert {"p_value", "p_adjusted", "significant", "direction"} <= set(TABLES[TRENDS].hidden)
+    assert {"p_value", "p_adjusted", "dk_share", "n_weighted"} <= set(TABLES[ESTIMATES].hidden)
+    assert "n" not in TABLES[ESTIMATES].hidden  # counts stay published
+
+
+@pytest.mark.parametrize("name", [ESTIMATES, TRENDS, DRIVERS])
+def test_every_hidden_column_shown_on_a_suppressed_row_is_refused(name: str) -> None:
+    """A suppressed row passes blank, and is refused as soon as one hidden column shows."""
+    schema = TABLES[name]
+    blank = _one_row(schema, suppressed=True)
+    check_published(blank, name, DOMAINS)
+    for column in schema.hidden:
+        shown = blank.copy()
+        if schema.by_name[column].sql == "BOOLEAN":
+            shown[column] = True
+        elif schema.by_name[column].sql == "VARCHAR":
+            shown[column] = schema.values.get(column, ("x",))[0]
+        else:
+            shown[column] = 0.25
+        with pytest.raises(ValidationError, match="shows values on suppressed rows"):
+            check_published(shown, name, DOMAINS)
+
+
+def test_every_column_has_a_description_and_one_sql_type() -> None:
+    """Every column of every table says what it holds; a name keeps its type across tables."""
+    types: dict[str, set[str]] = {}
+    for schema in TABLES.values():
+        assert schema.description
+        for column in schema.columns(DOMAINS):
+            assert schema.description_of(column, DOMAINS)
+            types.setdefault(column, set()).add(schema.columns(DOMAINS)[column])
+        assert set(schema.key(DOMAINS)) <= set(schema.columns(DOMAINS))
+    assert {c: t for c, t in types.items() if len(t) > 1} == {}

@@ -22,6 +22,7 @@ from perception.config import (
     load_indicators,
     load_wave_targets,
     load_weighting_config,
+    nonprobability_weighting,
 )
 from perception.design import SurveyDesign
 from perception.errors import PerceptionError
@@ -35,7 +36,7 @@ from perception.indicators import (
 from perception.nonprob import estimate_nonprobability_wave, without_design_uncertainty
 from perception.small_area import indicator_small_areas, load_area_covariates
 from perception.storage import file_sha256, write_parquet
-from perception.weighting import weight_wave, weighted_table
+from perception.weighting import weight_nonprobability, weight_wave, weighted_table
 from pipelines.resources import SurveyProject, split_partition
 from pipelines.sensors import SOURCE_SHA256
 
@@ -91,11 +92,17 @@ SMALL_AREA_CHECKS: dict[str, tuple[str, bool]] = {
 def _weigh(
     loaded: Project, wave_id: str, df: pd.DataFrame
 ) -> tuple[WeightingConfig, SurveyDesign, pd.DataFrame]:
-    """Weight a harmonized wave with its survey's weighting config and the wave's targets."""
+    """Weight a wave by its weighting config and targets (a poll without reference: equal)."""
     survey = loaded.survey
     config = load_weighting_config(survey.resolve(survey.weighting))
+    wave = next(w for w in survey.waves if w.id == wave_id)
+    if wave.is_probability or wave.reference_wave is not None:
+        targets = load_wave_targets(survey, wave_id, config, loaded.catalogue)
+        design, report = weight_wave(df, config, targets)
+        return config, design, report
+    config = nonprobability_weighting(config, rake=wave.rake)
     targets = load_wave_targets(survey, wave_id, config, loaded.catalogue)
-    design, report = weight_wave(df, config, targets)
+    design, report = weight_nonprobability(df, config, targets)
     return config, design, report
 
 
@@ -371,14 +378,18 @@ def build_assets(waves: dg.StaticPartitionsDefinition) -> Sequence[Any]:
             indicators = load_indicators(project.indicators_path(loaded), loaded.catalogue)
             rules = load_disclosure_rules(project.disclosure_path(loaded))
             _, design, _ = _weigh(loaded, wave_id, df)
-            table = indicator_drivers(
-                design,
-                indicators,
-                loaded.catalogue,
-                survey=loaded.survey.survey,
-                wave=wave_id,
-                min_n=rules.suppress_below,
-            )
+            if project.wave(loaded, wave_id).is_probability:
+                table = indicator_drivers(
+                    design,
+                    indicators,
+                    loaded.catalogue,
+                    survey=loaded.survey.survey,
+                    wave=wave_id,
+                    min_n=rules.suppress_below,
+                )
+            else:  # their intervals and p-values would be design-based
+                context.log.info("No drivers from a non-probability wave")
+                table = pd.DataFrame(columns=list(DRIVER_COLUMNS)).astype(DRIVER_COLUMNS)
         except PerceptionError as error:
             raise as_failure(error) from error
         path = write_parquet(table, project.output(loaded, "drivers", wave_id))
@@ -426,6 +437,10 @@ def build_assets(waves: dg.StaticPartitionsDefinition) -> Sequence[Any]:
                 for level, s in levels.items()
             }
             estimates = pd.read_parquet(project.output(loaded, "estimates", wave_id))
+            if not project.wave(loaded, wave_id).is_probability:
+                # Fay-Herriot needs design-based sampling variances, which such a wave lacks.
+                context.log.info("No small-area estimates from a non-probability wave")
+                estimates = estimates.iloc[:0]
             table = indicator_small_areas(
                 estimates, indicators, covariates, suppress_below=rules.suppress_below, files=files
             )

@@ -72,6 +72,12 @@ def test_plain_nonprobability_wave_needs_no_reference(tmp_path: Path) -> None:
         ("    covariates: [gender]\n", "waves[1].reference_wave", "no reference_wave"),
         ("    propensity: clw\n", "waves[1].propensity", "without a reference wave"),
         ("    sample: panel\n", "waves[1].sample", "panel"),
+        ("    sample: probability\n    rake: true\n", "waves[1].rake", "sample: probability"),
+        (
+            "    reference_wave: w1\n    covariates: [gender]\n    rake: true\n",
+            "waves[1].rake",
+            "rake: true with reference_wave: w1",
+        ),
     ],
 )
 def test_wave_key_rules(tmp_path: Path, extra: str, key: str, found: str) -> None:
@@ -202,9 +208,23 @@ def test_methodology_labels_a_nonprobability_wave_without_margin_of_error() -> N
     assert sms["design_fr"].startswith("Échantillon non probabiliste (SMS, serveur vocal")
     assert "describe the respondents, not the population" in sms["design_en"]
     assert sms["moe_95"] != sms["moe_95"]  # NaN
-    assert sms["weighting"].startswith("non-probability sample, not weighted")
+    assert sms["weighting"] == (
+        "non-probability sample, equal weights for every respondent, unweighted; "
+        "no calibration to population targets, no trimming; no design-based variance."
+    )
     assert table.loc["w2", "moe_95"] > 0
     assert table.loc["w2", "design_en"].startswith("Taylor-linearised")
+
+
+def test_methodology_says_a_raked_poll_is_raked_from_equal_weights() -> None:
+    """With rake: true the SMS wave's weighting text names raking of equal weights, no SEs."""
+    sms = _methodology_with_sms({"rake": True}).loc["w3"]
+    assert sms["weighting"].startswith(
+        "non-probability sample, equal weights for every respondent (rake: true); raking of "
+        "the equal weights to population margins gender, age_band, region, urban_rural"
+    )
+    assert "; no design-based variance; calibration converged;" in sms["weighting"]
+    assert "Taylor" not in sms["weighting"] and sms["moe_95"] != sms["moe_95"]
 
 
 def test_methodology_names_the_pseudo_weights_and_their_variance() -> None:

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from perception.config import Templates
 from perception.dashboard.data import Cell, Change
 from perception.dashboard.data import Indicator as IndicatorView
-from perception.words import NBSP, Lang, number, percent_sign, points
+from perception.words import NBSP, Lang, number, percent_sign, points, say
 
 ALPHA = 0.05
 """False discovery rate at which a gap is called significant (as the trends use)."""
@@ -65,7 +65,12 @@ def value_text(
 def interval_text(
     ind: IndicatorView, low: float, high: float, lang: Lang, t: Templates, *, change: bool = False
 ) -> str:
-    """Write a 95% interval: the level's ends with their unit, a change's ends signed."""
+    """Write a 95% interval: the level's ends with their unit, a change's ends signed.
+
+    A non-probability poll's estimate without an interval says it has no margin of error.
+    """
+    if not math.isfinite(low + high):
+        return say("no_margin", lang)
     if change or ind.signed:
         ends = [number(x * ind.scale, ind.decimals, lang, signed=True) for x in (low, high)]
     else:

@@ -72,17 +72,20 @@ from perception.config.targets import (
     load_wave_targets,
 )
 from perception.config.weighting import (
+    EQUAL_WEIGHT,
     CalibrationSettings,
     DesignSettings,
     WeightingConfig,
     check_replicate_weights,
     load_weighting_config,
+    nonprobability_weighting,
 )
 
 __all__ = [
     "BRIEF_FILE",
     "DEPLOYMENT_FILE",
     "DERIVED_FROM_AGE",
+    "EQUAL_WEIGHT",
     "ID_VARIABLE",
     "SURVEY_FILE",
     "WAVE_COLUMN",
@@ -129,6 +132,7 @@ __all__ = [
     "load_targets",
     "load_wave_targets",
     "load_weighting_config",
+    "nonprobability_weighting",
     "project_root",
     "survey_warnings",
     "validate_codebook",

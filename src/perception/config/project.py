@@ -74,6 +74,8 @@ class WaveConfig(ConfigModel):
     """Catalogue variables both waves measured, for the participation propensity model."""
     propensity: Literal["clw", "valliant_dever"] | None = None
     """Propensity model: ``clw`` (Chen-Li-Wu 2020, the default) or ``valliant_dever``."""
+    rake: bool = False
+    """Without a reference wave: rake equal weights to the census margins (default unweighted)."""
 
     @model_validator(mode="after")
     def _nonprobability_keys(self) -> Self:
@@ -93,6 +95,16 @@ class WaveConfig(ConfigModel):
                 f"no {missing}",
                 "e.g. reference_wave: w2, covariates: [gender, age_band, region]",
                 (missing,),
+            )
+        if self.rake and (self.is_probability or self.reference_wave is not None):
+            raise rule_error(
+                "rake: true only on a non-probability wave without reference_wave",
+                "rake: true with sample: probability"
+                if self.is_probability
+                else f"rake: true with reference_wave: {self.reference_wave}",
+                "a probability wave is weighted by config/weighting.yaml, and pseudo-weights "
+                "are fitted to the reference wave's weighted totals already; remove rake",
+                ("rake",),
             )
         if self.propensity is not None and self.reference_wave is None:
             raise rule_error(

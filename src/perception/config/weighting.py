@@ -348,6 +348,29 @@ class WeightingConfig(_Strict):
         return tuple(as_spec(d) for d in self.domains)
 
 
+EQUAL_WEIGHT = "equal_weight"
+"""The base weight (1 for everyone) of a non-probability wave weighted without a reference."""
+
+
+def nonprobability_weighting(config: WeightingConfig, *, rake: bool) -> WeightingConfig:
+    """Return the weighting of a non-probability wave without a reference wave.
+
+    Every respondent starts from the same weight (:data:`EQUAL_WEIGHT`), with no strata, PSUs,
+    replicates or nonresponse step: a self-selected poll has no design. With ``rake`` the
+    weights are then calibrated and trimmed as ``config`` says; otherwise they stay equal
+    (the estimates are unweighted).
+    """
+    return config.model_copy(
+        update={
+            "design": DesignSettings(),
+            "base_weight": BaseWeightSettings(column=EQUAL_WEIGHT),
+            "nonresponse": None,
+            "calibration": config.calibration if rake else CalibrationSettings(method="none"),
+            "trimming": config.trimming if rake else None,
+        }
+    )
+
+
 def load_weighting_config(path: str | Path) -> WeightingConfig:
     """Load ``config/weighting.yaml``.
 

@@ -156,6 +156,11 @@ class Cell:
     se: float = math.nan
     n_weighted: float = math.nan
 
+    @property
+    def has_interval(self) -> bool:
+        """Whether the cell has a value and a confidence interval (a poll may have none)."""
+        return self.state == "value" and math.isfinite(self.ci_low + self.ci_high)
+
 
 MISSING = Cell("not_estimated")
 
@@ -224,6 +229,8 @@ class Indicator:
 
     def ci(self, low: float, high: float, lang: Lang, *, change: bool = False) -> str:
         """Format a confidence interval of a stored value (of a change when ``change``)."""
+        if not math.isfinite(low + high):
+            return say("no_margin", lang)
         signed = change or self.signed
         low_text = number(low * self.scale, self.decimals, lang, signed=signed)
         high_text = number(high * self.scale, self.decimals, lang, signed=signed)
@@ -426,7 +433,7 @@ def prepare(
         benchmarks=dict(benchmark_labels),
         waves=waves,
         indicators=indicators,
-        cells=_cells(estimates, domains),
+        cells=_cells(estimates, domains, set(survey.nonprobability_waves())),
         changes=_changes(trends),
         domain_sets={
             str(ind): list(dict.fromkeys(group))
@@ -583,9 +590,14 @@ def _indicators(
 
 
 def _cells(
-    estimates: pd.DataFrame, domains: tuple[str, ...]
+    estimates: pd.DataFrame, domains: tuple[str, ...], nonprobability: set[str]
 ) -> dict[tuple[str, str, DomainKey], Cell]:
-    """Index Table 1's cells by (indicator, wave, domain)."""
+    """Index Table 1's cells by (indicator, wave, domain).
+
+    A wave of ``nonprobability`` may have estimates without an interval (no reference wave):
+    their cells have NaN ``ci_low`` and ``ci_high``, which the views show as "no margin of
+    error".
+    """
     out: dict[tuple[str, str, DomainKey], Cell] = {}
     columns = ["indicator", "wave", *_VALUES, "n", "availability", "suppressed", "flagged"]
     columns += ["se", "n_weighted"]
@@ -601,7 +613,7 @@ def _cells(
             out[key] = Cell("suppressed", n=count)
         elif availability == "no_data":
             out[key] = Cell("no_data", n=count)
-        elif pd.isna(est) or pd.isna(low) or pd.isna(high):
+        elif pd.isna(est) or ((pd.isna(low) or pd.isna(high)) and str(wave) not in nonprobability):
             raise ValidationError(
                 "An estimated, unsuppressed cell of the indicator table has no value",
                 expected="estimate, ci_low and ci_high on every estimated row",

@@ -178,7 +178,9 @@ def _hover(ind: Indicator, cell: Cell, title: str, where: str, lang: Lang, flag_
     lines = [
         f"<b>{title}</b>",
         f"{where}: {ind.value(cell.estimate, lang)}",
-        f"{say('ci95', lang)} {ind.ci(cell.ci_low, cell.ci_high, lang)}",
+        f"{say('ci95', lang)} {ind.ci(cell.ci_low, cell.ci_high, lang)}"
+        if cell.has_interval
+        else ind.ci(cell.ci_low, cell.ci_high, lang),
     ]
     if cell.n is not None:
         lines.append(f"n = {cell.n}")
@@ -345,7 +347,8 @@ def _series_traces(
             for i, v in enumerate(valued)
         ]
         with_bars = [
-            v and (bars or (line.band and iso)) for v, iso in zip(valued, isolated, strict=True)
+            c.has_interval and (bars or (line.band and iso))
+            for c, iso in zip(cells, isolated, strict=True)
         ]
         trace: Spec = {
             "type": "scatter",
@@ -401,7 +404,7 @@ def _band(
     """Return a filled CI band over each run of two or more consecutive values."""
     runs: list[list[int]] = []
     for i, cell in enumerate(cells):
-        if cell.state != "value":
+        if not cell.has_interval:
             continue
         if runs and runs[-1][-1] == i - 1:
             runs[-1].append(i)
@@ -550,8 +553,8 @@ def _forest(
                 continue
             x.append(cell.estimate * ind.scale)
             y.append(-j + offset)
-            plus.append((cell.ci_high - cell.estimate) * ind.scale)
-            minus.append((cell.estimate - cell.ci_low) * ind.scale)
+            plus.append((cell.ci_high - cell.estimate) * ind.scale if cell.has_interval else None)
+            minus.append((cell.estimate - cell.ci_low) * ind.scale if cell.has_interval else None)
             hover.append(_hover(ind, cell, label, where, lang, data.flag_below))
             symbols.append("circle-open" if cell.flagged else "circle")
         traces.append(

@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 import pandas as pd
 
-from perception.config import SurveyConfig, WaveConfig, WeightingConfig
+from perception.config import SurveyConfig, WaveConfig, WeightingConfig, nonprobability_weighting
 from perception.errors import ConfigError, ValidationError
 from perception.tables import METHODOLOGY, TABLES
 from perception.weighting import WeightBound
@@ -118,6 +118,8 @@ def _wave_row(
     stamp: str,
 ) -> dict[str, object]:
     """Return the methodology row of one wave."""
+    if not wave.is_probability and wave.reference_wave is None:
+        weighting = nonprobability_weighting(weighting, rake=wave.rake)
     overall = report.loc[report["domain"] == "overall"]
     if overall.empty:
         raise ValidationError(
@@ -260,7 +262,9 @@ def _nonprobability_prefix(wave: WaveConfig) -> str:
     if wave.is_probability:
         return ""
     if wave.reference_wave is None:
-        return "non-probability sample, not weighted to a probability sample; "
+        return "non-probability sample, equal weights for every respondent" + (
+            " (rake: true); " if wave.rake else ", unweighted; "
+        )
     return (
         f"non-probability sample: its estimates use {_PROPENSITY_NAMES[wave.propensity or 'clw']} "
         f"pseudo-weights against probability wave {wave.reference_wave} on "
@@ -275,6 +279,9 @@ def _weighting_text(
     """Describe the weighting of a wave: method, margins, targets, trimming and diagnostics."""
     calibration = weighting.calibration
     _, targets = survey.targets_key(wave)
+    equal = not wave.is_probability and wave.reference_wave is None
+    if equal and calibration.method == "none":
+        return "no calibration to population targets, no trimming; no design-based variance."
     if calibration.method == "none" or targets is None:
         parts = ["design weights used as delivered, without calibration to population targets"]
     else:
@@ -282,7 +289,8 @@ def _weighting_text(
             spec if isinstance(spec, str) else " × ".join(spec) for spec in calibration.specs
         )
         parts = [
-            f"{_METHOD_NAMES[calibration.method]} of the design weights to population margins "
+            f"{_METHOD_NAMES[calibration.method]} of the {'equal' if equal else 'design'} "
+            "weights to population margins "
             f"{margins} (targets: {Path(targets).name})"
         ]
     trimming = weighting.trimming
@@ -299,7 +307,9 @@ def _weighting_text(
         )
     replicates = weighting.design.replicates
     delivered = weighting.design.replicate_weights
-    if delivered is not None:
+    if equal:
+        parts.append("no design-based variance")
+    elif delivered is not None:
         text = f"variance from {delivered.type} replicate weights supplied with the data"
         if calibration.needs_targets:
             text += ", each replicate calibrated like the full sample"

@@ -167,6 +167,8 @@ class _Context:
     wave_labels: Mapping[str, str]
     suppress_below: int
     flag_below: int
+    no_margin: frozenset[str]
+    """Non-probability waves without a margin of error (methodology ``variance_method: none``)."""
 
     @classmethod
     def of(cls, tables: PublishedTables, labels: ExportLabels, lang: Lang) -> _Context:
@@ -181,6 +183,7 @@ class _Context:
             wave_labels=dict(zip(method["wave"], method[f"label_{lang}"], strict=True)),
             suppress_below=int(method["suppress_below"].iloc[0]),
             flag_below=int(method["flag_below"].iloc[0]),
+            no_margin=frozenset(method.loc[method["variance_method"].eq("none"), "wave"]),
         )
 
     def text(self, key: str, **values: object) -> str:
@@ -198,7 +201,14 @@ class _Context:
 
     def notes(self, *keys: str) -> list[str]:
         """Return the footnotes named by ``keys``, then the source line."""
-        values = {"suppress": self.suppress_below, "flag_last": self.flag_below - 1}
+        polls = [self.wave_labels[w] for w in self.waves if w in self.no_margin]
+        if polls:
+            keys = (*keys, "note_nonprobability")
+        values = {
+            "suppress": self.suppress_below,
+            "flag_last": self.flag_below - 1,
+            "waves": ", ".join(polls),
+        }
         source = self.text(
             "note_source",
             survey=self.labels.survey[self.lang],
@@ -387,14 +397,19 @@ def _benchmark_row(
         _Cell(labels.domain(domain_set, {c: int(codes[c]) for c in set_columns(domain_set)}, lang)),  # type: ignore[call-overload]
     ]
     for wave in shown:
-        cells += _wave_cells(waves.get(wave))
+        no_margin = context.text("no_margin") if wave in context.no_margin else None
+        cells += _wave_cells(waves.get(wave), no_margin)
     for change in changes:
         cells += _change_cells(context, change.get(key))
     return cells
 
 
-def _wave_cells(row: Mapping[str, object] | None) -> list[_Cell]:
-    """Return estimate, CI, n and don't-know cells of one wave (blank when the row is absent)."""
+def _wave_cells(row: Mapping[str, object] | None, no_margin: str | None = None) -> list[_Cell]:
+    """Return estimate, CI, n and don't-know cells of one wave (blank when the row is absent).
+
+    A shown estimate without an interval in a wave of ``no_margin`` text (a non-probability
+    poll) has that text where its lower bound would be.
+    """
     if row is None:
         return [_BLANK] * 5
     availability = row["availability"]
@@ -403,9 +418,12 @@ def _wave_cells(row: Mapping[str, object] | None) -> list[_Cell]:
         return [_Cell(marker), _BLANK, _BLANK, _number(row["n"], "count"), _BLANK]
     mark = _mark(row)
     kind = _level_kind(row["type"], row["unit"])
+    unbounded = no_margin is not None and mark != "suppressed" and _missing(row["ci_low"])
     return [
         _number(row["estimate"], kind, mark),
-        _number(row["ci_low"], kind, mark),
+        _Cell(no_margin)
+        if unbounded and not _missing(row["estimate"])
+        else _number(row["ci_low"], kind, mark),
         _number(row["ci_high"], kind, mark),
         _number(row["n"], "count"),
         _number(row["dk_share"], "percent", mark),
@@ -578,7 +596,9 @@ def _methodology_sheet(context: _Context) -> _Sheet:
             _number(row["n_respondents"], "count"),
             _number(row["deff_kish"], "ratio"),
             _number(row["n_eff"], "count"),
-            _number(row["moe_95"], "margin"),
+            _Cell(context.text("no_margin"))
+            if row["wave"] in context.no_margin
+            else _number(row["moe_95"], "margin"),
             _text_cell(row["weighting"]),
             _text_cell(row[f"design_{context.lang}"]),
         ]

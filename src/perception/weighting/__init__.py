@@ -36,7 +36,12 @@ from perception.weighting.trimming import (
 )
 
 if TYPE_CHECKING:
-    from perception.weighting.workflow import WEIGHT_COLUMN, weight_wave, weighted_table
+    from perception.weighting.workflow import (
+        WEIGHT_COLUMN,
+        weight_nonprobability,
+        weight_wave,
+        weighted_table,
+    )
 
 __all__ = [
     "MARGIN_ERROR_COLUMNS",
@@ -56,12 +61,18 @@ __all__ = [
     "margin_errors",
     "trim_and_recalibrate",
     "trim_weights",
+    "weight_nonprobability",
     "weight_report",
     "weight_wave",
     "weighted_table",
 ]
 
-_LAZY = {"WEIGHT_COLUMN", "weight_wave", "weighted_table"}
+_LAZY = {
+    "WEIGHT_COLUMN",
+    "weight_nonprobability",
+    "weight_wave",
+    "weighted_table",
+}
 
 
 def __getattr__(name: str) -> Any:

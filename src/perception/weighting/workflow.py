@@ -30,6 +30,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from perception.config import (
+    EQUAL_WEIGHT,
     CalibrationSettings,
     DesignSettings,
     PopulationTargets,
@@ -471,6 +472,20 @@ def _plan(
 
 WEIGHT_COLUMN = "weight"
 """Column of :func:`weighted_table` holding the final weights."""
+
+
+def weight_nonprobability(
+    df: pd.DataFrame, config: WeightingConfig, targets: PopulationTargets | None
+) -> tuple[SurveyDesign, pd.DataFrame]:
+    """Weight a non-probability wave (``config`` from ``config.nonprobability_weighting``).
+
+    Strata and PSU columns in the data are ignored without the warning a probability wave gets.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings(
+            "ignore", r".*but design\.(strata|psu) is not set", WeightingWarning
+        )
+        return weight_wave(df.assign(**{EQUAL_WEIGHT: 1.0}), config, targets)
 
 
 def weighted_table(design: SurveyDesign) -> pd.DataFrame:

@@ -1,0 +1,124 @@
+"""`perception run` with the demo's wave 3 polled by SMS and no reference wave, end to end."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+import warnings
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+from openpyxl import load_workbook
+
+from perception.codebook import read_harmonized
+from perception.config import (
+    load_project,
+    load_wave_targets,
+    load_weighting_config,
+    nonprobability_weighting,
+)
+from perception.demo import generate
+from perception.weighting import weight_nonprobability
+from pipelines.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+NO_MARGIN = {"en": "non-probability — no margin of error", "fr": "non probabiliste — sans marge"}
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Copy the demo config, declare w3 `sample: nonprobability`, and run every wave."""
+    root = tmp_path_factory.mktemp("sms")
+    shutil.copytree(ROOT / "config", root / "config")
+    survey = root / "config" / "survey.yaml"
+    anchor = "    codebook: config/codebooks/demo_w3.yaml\n"
+    text = survey.read_text(encoding="utf-8")
+    assert anchor in text
+    survey.write_text(text.replace(anchor, anchor + "    sample: nonprobability\n"), "utf-8")
+    generate(root / "data" / "raw")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert main(["run", "--root", str(root)]) == 0
+    return root
+
+
+def _published(root: Path, table: str) -> pd.DataFrame:
+    """Read one published table of the run."""
+    return pd.read_parquet(root / "data" / "processed" / "demo" / "published" / f"{table}.parquet")
+
+
+def test_the_poll_is_unweighted_and_has_no_design_based_interval(run: Path) -> None:
+    """w3's weights are all 1; its estimates have values, and no SE, CI, df or deff (blank)."""
+    processed = run / "data" / "processed" / "demo"
+    weights = pd.read_parquet(processed / "weighted" / "w3.parquet")["weight"]
+    assert (weights == 1.0).all() and len(weights) > 100
+    estimates = _published(run, "estimates")
+    shown = estimates["availability"].eq("estimated") & ~estimates["suppressed"]
+    poll = estimates[shown & estimates["wave"].eq("w3")]
+    assert len(poll) > 100 and poll["estimate"].notna().all()
+    assert poll[["se", "ci_low", "ci_high", "df", "deff"]].isna().all(axis=None)
+    others = estimates[shown & estimates["wave"].ne("w3")]
+    assert others[["se", "ci_low", "ci_high"]].notna().all(axis=None)
+    with (processed / "exports" / "latest" / "indicators.csv").open(encoding="utf-8") as file:
+        rows = [r for r in csv.DictReader(file) if r["wave"] == "w3" and r["estimate"]]
+    assert rows and all(r["ci_low"] == "" and r["ci_high"] == "" for r in rows)
+    # Nothing model- or design-based is computed from the poll.
+    assert pd.read_parquet(processed / "drivers" / "w3.parquet").empty
+    assert pd.read_parquet(processed / "small_area" / "w3.parquet").empty
+
+
+def test_the_poll_never_drives_a_status_or_a_change(run: Path) -> None:
+    """Every status judges w2, the latest probability wave; no change is tested to w3."""
+    status = _published(run, "status")
+    assert set(status["latest_wave"]) == {"w2"}
+    trends = _published(run, "trends")
+    assert not (trends["wave"].eq("w3") & trends["p_value"].notna()).any()
+
+
+def test_every_output_says_non_probability(run: Path) -> None:
+    """Methodology, workbooks and the dashboard say, in EN and FR, the poll has no margin."""
+    method = _published(run, "methodology").set_index("wave")
+    assert method.loc["w3", "design_en"].startswith("Non-probability sample")
+    assert method.loc["w3", "weighting"].startswith(
+        "non-probability sample, equal weights for every respondent, unweighted"
+    )
+    latest = run / "data" / "processed" / "demo" / "exports" / "latest"
+    with duckdb.connect(str(latest / "indicators.duckdb"), read_only=True) as con:
+        design = con.execute("select design_en from methodology where wave = 'w3'").fetchone()
+    assert design is not None and design[0].startswith("Non-probability sample")
+    for lang, name in (("en", "indicators.xlsx"), ("fr", "indicators_fr.xlsx")):
+        book = load_workbook(latest / name, read_only=True)
+        texts = {
+            str(value)
+            for sheet in book.worksheets
+            for row in sheet.iter_rows(values_only=True)
+            for value in row
+            if isinstance(value, str)
+        }
+        assert any(NO_MARGIN[lang] in t for t in texts), (lang, name)
+    page = (run / "dashboards" / "demo" / "dashboard.html").read_text(encoding="utf-8")
+    assert NO_MARGIN["en"] in page and NO_MARGIN["fr"] in page
+
+
+def test_rake_true_rakes_the_equal_weights_to_the_census_margins(run: Path) -> None:
+    """With rake: true the poll's equal weights meet every census margin of weighting.yaml."""
+    project = load_project(run / "config" / "survey.yaml", run)
+    survey = project.survey
+    df = read_harmonized(run / "data" / "processed" / "demo" / "harmonized" / "w3.parquet")
+    config = nonprobability_weighting(
+        load_weighting_config(survey.resolve(survey.weighting)), rake=True
+    )
+    targets = load_wave_targets(survey, "w3", config, project.catalogue)
+    assert targets is not None
+    design, _ = weight_nonprobability(df, config, targets)
+    weights = pd.Series(design.weights, index=design.data.index)
+    assert float(np.ptp(design.weights)) > 0
+    for margin in ("gender", "age_band", "region", "urban_rural"):
+        achieved = weights.groupby(design.data[margin]).sum()
+        for code, target in targets.margin(margin).items():
+            assert achieved[code] == pytest.approx(target, rel=1e-6), (margin, code)
+    unweighted, _ = weight_nonprobability(df, nonprobability_weighting(config, rake=False), None)
+    assert (unweighted.weights == 1.0).all()

@@ -178,6 +178,12 @@ BENCHMARKS = {
         "fr": "Diminution des violences contre les civils",
     },
 }
+SHEETS = {
+    "inclusion": "Benchmark 1 – The population…",
+    "violence": "Benchmark 2 – Violence against…",
+}
+"""The benchmark sheets' names: number and title, cut to Excel's 31 characters on a word."""
+SHEETS_FR = {"inclusion": "Critère 1 – La population…", "violence": "Critère 2 – Diminution des…"}
 SETS = {
     "national": [],
     "gender": ["gender"],
@@ -590,8 +596,8 @@ def test_workbook_has_status_benchmark_and_methodology_sheets(
     workbook: openpyxl.Workbook,
 ) -> None:
     """It writes a status sheet, one sheet per benchmark and a methodology sheet, headers frozen."""
-    assert workbook.sheetnames == ["Status", "inclusion", "violence", "Methodology", "Drivers"]
-    assert workbook["inclusion"].freeze_panes == "D4"
+    assert workbook.sheetnames == ["Status", *SHEETS.values(), "Methodology", "Drivers"]
+    assert workbook[SHEETS["inclusion"]].freeze_panes == "D4"
     assert workbook["Status"].freeze_panes == "D4"
     assert workbook["Methodology"].freeze_panes == "B4"
     for sheet in workbook.worksheets:
@@ -599,8 +605,8 @@ def test_workbook_has_status_benchmark_and_methodology_sheets(
         headers = sum(1 for cell in sheet[3] if cell.value is not None)
         for index in range(1, headers + 1):
             assert sheet.column_dimensions[get_column_letter(index)].customWidth
-    assert workbook["inclusion"].column_dimensions["A"].width > 30
-    assert workbook["inclusion"]["A1"].value == BENCHMARKS["inclusion"]["en"]
+    assert workbook[SHEETS["inclusion"]].column_dimensions["A"].width > 30
+    assert workbook[SHEETS["inclusion"]]["A1"].value == BENCHMARKS["inclusion"]["en"]
     assert workbook.properties.created == GENERATED_AT.replace(tzinfo=None)
     assert workbook.properties.modified == GENERATED_AT.replace(tzinfo=None)
 
@@ -609,7 +615,7 @@ def test_benchmark_sheet_shows_previous_and_latest_waves_with_ci(
     workbook: openpyxl.Workbook, tables: PublishedTables
 ) -> None:
     """It shows each indicator by domain for waves 2 and 3, with CI, n, don't know and change."""
-    sheet = workbook["inclusion"]
+    sheet = workbook[SHEETS["inclusion"]]
     header = _header(sheet)
     assert header[:3] == ["Indicator", "Breakdown", "Domain"]
     assert "Wave 2 (November 2025): estimate" in header
@@ -642,7 +648,7 @@ def test_benchmark_sheet_includes_the_baseline_it_quotes(
     workbook: openpyxl.Workbook, tables: PublishedTables
 ) -> None:
     """It shows the baseline wave and the change since it, as the status sheet quotes them."""
-    sheet = workbook["inclusion"]
+    sheet = workbook[SHEETS["inclusion"]]
     header = _header(sheet)
     assert header.index("Wave 1 (March 2025): estimate") < header.index(
         "Wave 2 (November 2025): estimate"
@@ -693,7 +699,7 @@ def test_a_change_that_rounds_to_zero_is_never_minus_zero(
     trends.loc[shown, "estimate"] = -0.0004
     write_exports(_replace(tables, trends=trends), tmp_path, run_id="zero", labels=labels)
     book = openpyxl.load_workbook(tmp_path / "latest" / "indicators.xlsx")
-    sheet = book["inclusion"]
+    sheet = book[SHEETS["inclusion"]]
     column = _header(sheet).index("Change since Wave 2 (November 2025)")
     values = [
         r[column].value
@@ -705,10 +711,10 @@ def test_a_change_that_rounds_to_zero_is_never_minus_zero(
 
 def test_domain_labels_come_from_the_catalogue(workbook: openpyxl.Workbook) -> None:
     """It names domains with the catalogue's labels, crossed sets joined by ×."""
-    domains = {row[2].value for row in workbook["inclusion"].iter_rows(min_row=4)}
+    domains = {row[2].value for row in workbook[SHEETS["inclusion"]].iter_rows(min_row=4)}
     assert {"National", "Women", "Northern Highlands"} <= domains
     assert "Men, Lake District" in domains
-    breakdowns = {row[1].value for row in workbook["inclusion"].iter_rows(min_row=4)}
+    breakdowns = {row[1].value for row in workbook[SHEETS["inclusion"]].iter_rows(min_row=4)}
     assert "Gender × Region" in breakdowns
 
 
@@ -716,7 +722,7 @@ def test_suppressed_cells_show_a_star_and_flagged_cells_parentheses(
     workbook: openpyxl.Workbook, tables: PublishedTables
 ) -> None:
     """It writes * for suppressed values and keeps flagged values numeric in ( ) formats."""
-    sheet = workbook["inclusion"]
+    sheet = workbook[SHEETS["inclusion"]]
     header = _header(sheet)
     label = INDICATORS["incl_feel_included"][4]
     estimate = header.index("Wave 3 (August 2026): estimate")
@@ -748,7 +754,7 @@ def test_gaps_are_in_percentage_points_and_missing_items_are_marked(
     workbook: openpyxl.Workbook, tables: PublishedTables
 ) -> None:
     """It shows gaps in pp, n/a where the wave did not ask, and – where a domain is empty."""
-    sheet = workbook["inclusion"]
+    sheet = workbook[SHEETS["inclusion"]]
     header = _header(sheet)
     estimate = header.index("Wave 3 (August 2026): estimate")
     gap = _row(sheet, INDICATORS["incl_gender_gap"][4], "National")
@@ -763,7 +769,7 @@ def test_gaps_are_in_percentage_points_and_missing_items_are_marked(
     assert '" pp"' in gap[estimate].number_format
     empty = _row(sheet, INDICATORS["incl_index"][4], "Women, Northern Highlands")
     assert empty[estimate].value == "–"
-    violence = workbook["violence"]
+    violence = workbook[SHEETS["violence"]]
     previous = _header(violence).index("Wave 2 (November 2025): estimate")
     not_asked = _row(violence, INDICATORS["viol_experienced"][4], "National")
     assert not_asked[previous].value == "n/a"
@@ -816,11 +822,11 @@ def test_french_workbook_uses_french_labels(
     """It writes the workbook in French: sheet names, headers, domains and footnotes."""
     write_exports(tables, tmp_path, run_id="fr", labels=labels)
     book = openpyxl.load_workbook(tmp_path / "latest" / "indicators_fr.xlsx")
-    assert book.sheetnames == ["Statut", "inclusion", "violence", "Méthodologie", "Facteurs"]
-    domains = {row[2].value for row in book["inclusion"].iter_rows(min_row=4)}
+    assert book.sheetnames == ["Statut", *SHEETS_FR.values(), "Méthodologie", "Facteurs"]
+    domains = {row[2].value for row in book[SHEETS_FR["inclusion"]].iter_rows(min_row=4)}
     assert "Femmes" in domains
-    assert str(book["inclusion"]["A2"].value).startswith("Critère à moyen terme.")
-    assert _header(book["inclusion"])[0] == "Indicateur"
+    assert str(book[SHEETS_FR["inclusion"]]["A2"].value).startswith("Critère à moyen terme.")
+    assert _header(book[SHEETS_FR["inclusion"]])[0] == "Indicateur"
     assert book["Méthodologie"]["L4"].value.startswith("Erreurs types par linéarisation")
 
 
@@ -829,7 +835,8 @@ def test_text_starting_with_equals_stays_text(tables: PublishedTables, tmp_path:
     labels = _labels(incl_index={"en": "=SUM(A1:A9)", "fr": "=SOMME(A1:A9)"})
     write_exports(tables, tmp_path, run_id="eq", labels=labels)
     book = openpyxl.load_workbook(tmp_path / "latest" / "indicators.xlsx")
-    cells = [r[0] for r in book["inclusion"].iter_rows(min_row=4) if r[0].value == "=SUM(A1:A9)"]
+    rows = book[SHEETS["inclusion"]].iter_rows(min_row=4)
+    cells = [r[0] for r in rows if r[0].value == "=SUM(A1:A9)"]
     assert cells and all(c.data_type == "s" for c in cells)
 
 

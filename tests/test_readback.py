@@ -228,7 +228,8 @@ def test_hidden_value_written_into_the_workbook_is_caught(run: Run, tmp_path: Pa
         labels.domain(str(row["domain_set"]), codes, "en"),
     )
     book = openpyxl.load_workbook(path)
-    sheet = book[str(row["benchmark"])]
+    title = labels.benchmarks[str(row["benchmark"])]["en"]
+    (sheet,) = [s for s in book.worksheets if s["A1"].value == title]
     matches = [
         r
         for r in range(1, sheet.max_row + 1)
@@ -242,7 +243,7 @@ def test_hidden_value_written_into_the_workbook_is_caught(run: Run, tmp_path: Pa
     with pytest.raises(ValidationError) as caught:
         run.audit(outputs)
     assert caught.value.file == str(path)
-    assert caught.value.column == f"{row['benchmark']}: cell {cell.coordinate}"
+    assert caught.value.column == f"{sheet.title}: cell {cell.coordinate}"
     assert "where the audited tables hide the cell" in str(caught.value)
 
 

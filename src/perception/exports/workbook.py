@@ -45,7 +45,7 @@ from perception.exports.contract import (
 )
 from perception.exports.labels import ExportLabels, set_columns
 from perception.tables import STATUS_PARTS
-from perception.words import LANGS, Lang, capital, say, status_label
+from perception.words import Lang, capital, say, status_label
 
 SUPPRESSED = "*"
 NOT_ASKED = "n/a"
@@ -84,7 +84,8 @@ _HALF_LAST_DIGIT: Mapping[Kind, float] = {
 _DATE_FORMAT = "yyyy-mm-dd"
 _HEADER_ROW = 3
 _LINE_HEIGHT = 15.0
-_SHEET_NAME = re.compile(r"^[^\[\]:*?/\\]{1,31}$")
+_NOT_IN_SHEET_NAMES = re.compile(r"[\[\]:*?/\\]")
+_SHEET_NAME_LENGTH = 31
 _HEADER_FILL = PatternFill(fill_type="solid", start_color="FFD9E1F2", end_color="FFD9E1F2")
 # One object per style: openpyxl looks each assigned style up in the workbook's style list, and
 # building a new one per cell is most of the time a workbook takes.
@@ -133,7 +134,7 @@ def workbook_bytes(tables: PublishedTables, labels: ExportLabels, lang: Lang) ->
     Raises
     ------
     ConfigError
-        If a benchmark id cannot be a sheet name, or a label holds a character Excel refuses.
+        If a label holds a character Excel refuses.
 
     """
     context = _Context.of(tables, labels, lang)
@@ -329,7 +330,7 @@ def _benchmark_sheet(context: _Context, benchmark: str) -> _Sheet:
     term = _term(context, benchmark)
     notes = ["note_suppressed", "note_flagged", "note_dk", "note_missing", "note_units"]
     return _Sheet(
-        name=_sheet_name(benchmark),
+        name=_sheet_name(context, benchmark),
         title=context.labels.benchmarks[benchmark][context.lang],
         subtitle=" ".join(
             filter(
@@ -461,22 +462,23 @@ def _term(context: _Context, benchmark: str) -> str:
     return context.text(f"term_{terms[0]}")
 
 
-def _sheet_name(benchmark: str) -> str:
-    """Return a benchmark's sheet name: its id, if Excel accepts it."""
-    reserved = {
-        say(k, lang).casefold()
-        for k in ("status", "methodology", "drivers_sheet")
-        for lang in LANGS
-    }
-    if not _SHEET_NAME.match(benchmark) or benchmark.casefold() in reserved:
-        raise ConfigError(
-            f"Benchmark id `{benchmark}` cannot name an Excel sheet",
-            expected="at most 31 characters, none of [ ] : * ? / \\, and not Status, "
-            "Methodology or Drivers",
-            found=benchmark,
-            hint="rename the benchmark in config/indicators.yaml",
-        )
-    return benchmark
+def _sheet_name(context: _Context, benchmark: str) -> str:
+    """Return a benchmark's sheet name for people: ``Benchmark 1 – <title>``, cut to 31 chars.
+
+    The number is the benchmark's place in the catalogue, so names are unique; characters
+    Excel refuses in a sheet name (brackets, colon, star, question mark, slashes) are left
+    out, and a cut title keeps whole words and ends in ``…``.
+    """
+    number = list(context.labels.benchmarks).index(benchmark) + 1
+    title = _NOT_IN_SHEET_NAMES.sub("", context.labels.benchmarks[benchmark][context.lang])
+    prefix = f"{say('benchmark', context.lang)} {number} – "
+    name = prefix + " ".join(title.split())
+    if len(name) <= _SHEET_NAME_LENGTH:
+        return name
+    cut = name[len(prefix) : _SHEET_NAME_LENGTH - 1]
+    if name[_SHEET_NAME_LENGTH - 1] != " ":
+        cut = cut.rsplit(" ", 1)[0]  # whole words, unless the first one is too long
+    return prefix + cut.rstrip(" ,;.–-") + "…"
 
 
 # --------------------------------------------------------------------------- status sheet

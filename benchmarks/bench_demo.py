@@ -71,11 +71,11 @@ KINDS: dict[str, tuple[str, ...]] = {
     "config models": (
         "perception.config:load_deployment",
         "perception.config:load_project",
-        "perception.indicators:load_indicators",
-        "perception.disclosure:load_disclosure_rules",
-        "perception.weighting:load_weighting_config",
-        "perception.weighting:load_wave_targets",
-        "perception.brief:load_brief_config",
+        "perception.config:load_indicators",
+        "perception.config:load_disclosure_rules",
+        "perception.config:load_weighting_config",
+        "perception.config:load_wave_targets",
+        "perception.config:load_brief_config",
     ),
     "raw file reading": ("perception.io.reader:read_survey",),
     "statistics": (

@@ -291,7 +291,7 @@ def test_numeric_header_cells_become_text(tmp_path: Path) -> None:
 
 
 def test_legacy_xls_export() -> None:
-    """It reads a legacy .xls KoBoToolbox export (combined layout, groups, dates) via xlrd."""
+    """It reads a legacy .xls KoBoToolbox export (combined layout, groups, dates)."""
     frame, meta = read_survey(FIXTURES / "kobo_export.xls")
     assert meta.format == "xls"
     assert meta.multiple_response == {"sources_info": ["radio", "tele", "whatsapp"]}

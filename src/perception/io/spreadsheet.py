@@ -1,28 +1,23 @@
-"""Excel workbooks (.xlsx through openpyxl, .xls through xlrd): the first sheet is the data."""
+"""Excel workbooks (.xlsx and .xls, through calamine): the first sheet is the data."""
 
 from __future__ import annotations
 
-import io
-import struct
-import warnings
 import zipfile
 from pathlib import Path
 from typing import Literal
-from xml.etree.ElementTree import ParseError
 
 import pandas as pd
-import xlrd
+from python_calamine import CalamineError, PasswordError, XmlError, ZipError
 
 from perception.errors import ReadError
 
-# What openpyxl (zip + XML) and xlrd (OLE2 records, checked with asserts and struct) raise on
-# damaged input.
+# What calamine (and pandas' check of the file's format) raise on damaged input.
 _WORKBOOK_ERRORS = (
+    CalamineError,
+    PasswordError,
+    XmlError,
+    ZipError,
     zipfile.BadZipFile,
-    ParseError,
-    xlrd.XLRDError,
-    struct.error,
-    AssertionError,
     LookupError,
     ValueError,
     EOFError,
@@ -36,18 +31,10 @@ def read_workbook(path: Path, kind: Literal["xlsx", "xls"]) -> tuple[pd.DataFram
     KoBoToolbox puts repeat groups on further sheets; they are not part of the respondent table.
     Only empty cells are missing: "NA" or "None" stay text for the codebook to judge.
     """
-    engine: Literal["openpyxl", "xlrd"] = "openpyxl" if kind == "xlsx" else "xlrd"
     try:
-        with warnings.catch_warnings():
-            # pandas 3 deprecates its xlrd engine in favour of python-calamine; xlrd still works.
-            warnings.filterwarnings("ignore", message="The xlrd engine is deprecated")
-            # xlrd prints its complaints about damaged files to stdout unless given a log file.
-            options = {"logfile": io.StringIO()} if engine == "xlrd" else {}
-            with pd.ExcelFile(path, engine=engine, engine_kwargs=options) as book:
-                sheets = [str(name) for name in book.sheet_names]
-                frame = pd.read_excel(
-                    book, sheet_name=sheets[0], keep_default_na=False, na_values=[""]
-                )
+        with pd.ExcelFile(path, engine="calamine") as book:
+            sheets = [str(name) for name in book.sheet_names]
+            frame = pd.read_excel(book, sheet_name=sheets[0], keep_default_na=False, na_values=[""])
     except _WORKBOOK_ERRORS as error:
         raise ReadError(
             f"{path.name} is corrupt or truncated",

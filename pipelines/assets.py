@@ -1,140 +1,36 @@
-"""Assets: raw wave files → harmonized responses → weights, one partition per survey × wave."""
+"""Per-wave assets, one partition per survey × wave: each calls one step of perception.flow."""
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import dagster as dg
 import pandas as pd
 
-from perception.codebook import (
-    FILTER_ATTR,
-    check_harmonized,
-    harmonize_file,
-    read_harmonized,
-    write_harmonized,
-)
-from perception.config import (
-    IndicatorCatalogue,
-    Project,
-    WaveConfig,
-    WeightingConfig,
-    load_disclosure_rules,
-    load_indicators,
-    load_wave_targets,
-    load_weighting_config,
-    nonprobability_weighting,
-)
-from perception.design import SurveyDesign
+from perception import flow
 from perception.errors import PerceptionError
-from perception.indicators import (
-    DRIVER_COLUMNS,
-    compute_indicators,
-    estimate_columns,
-    index_reliability,
-    indicator_drivers,
-)
-from perception.nonprob import estimate_nonprobability_wave, without_design_uncertainty
-from perception.small_area import indicator_small_areas, load_area_covariates
-from perception.storage import file_sha256, write_parquet
-from perception.weighting import weight_nonprobability, weight_wave, weighted_table
 from pipelines.resources import SurveyProject, split_partition
-from pipelines.sensors import SOURCE_SHA256
 
-HARMONIZED_CHECKS: dict[str, str] = {
-    "unique_ids": "Every respondent id is present and unique.",
-    "conformance": "Every value is a code or value the variable catalogue allows.",
-    "design": "Mapped design columns (base weight, stratum, PSU) are complete and valid.",
-    "no_pii": "No column outside the catalogue, and none that looks like personal data.",
+if TYPE_CHECKING:
+    Materialized: TypeAlias = dg.MaterializeResult[Any]
+else:
+    # Dagster tells an asset with checks by its return annotation, compared with the bare class
+    # (op_definition._is_result_object_type): a subscripted generic would be refused at runtime.
+    Materialized = dg.MaterializeResult
+
+#: The asset each step of perception.flow materializes.
+ASSETS = {
+    "harmonize": "harmonized_responses",
+    "weigh": "weights",
+    "estimate": "indicator_estimates",
+    "drivers": "indicator_drivers",
+    "small_areas": "small_area_estimates",
+    "trends": "indicator_trends",
+    "status": "indicator_status",
+    "exports": "exports",
+    "dashboard": "dashboard_html",
+    "brief": "results_brief",
 }
-
-
-WEIGHT_CHECKS: dict[str, tuple[str, bool]] = {
-    "calibration_converged": ("Calibration converged (trivially without calibration).", True),
-    "margins_met": (
-        "Weighted totals meet every calibration margin within tolerance (none without "
-        "calibration).",
-        True,
-    ),
-    "design_effect": ("Kish design effect from weighting is below the warning threshold.", False),
-}
-
-
-ESTIMATE_CHECKS: dict[str, str] = {
-    "fixed_schema": "The table has exactly the published columns, in order.",
-    "not_asked_is_not_zero": "An item a wave lacks is 'not asked' with no value, never zero.",
-    "estimates_in_range": "Proportions and net scores lie in their range.",
-}
-
-
-DRIVER_CHECKS: dict[str, str] = {
-    "no_small_driver_level": "No driver level or reference rests on fewer respondents than "
-    "the disclosure threshold (small levels are pooled or left out).",
-}
-
-
-SMALL_AREA_CHECKS: dict[str, tuple[str, bool]] = {
-    "model_based_labelled": (
-        "Every small-area number says it is model-based (EBLUP or synthetic), in EN and FR.",
-        True,
-    ),
-    "no_small_direct_value": (
-        "No direct estimate of an area under the disclosure threshold is in the table.",
-        True,
-    ),
-    "area_variance_positive": (
-        "The area random-effect variance is positive (at 0 every area gets its synthetic "
-        "estimate).",
-        False,
-    ),
-}
-
-
-def _weigh(
-    loaded: Project, wave_id: str, df: pd.DataFrame
-) -> tuple[WeightingConfig, SurveyDesign, pd.DataFrame]:
-    """Weight a wave by its weighting config and targets (a poll without reference: equal)."""
-    survey = loaded.survey
-    config = load_weighting_config(survey.resolve(survey.weighting))
-    wave = next(w for w in survey.waves if w.id == wave_id)
-    if wave.is_probability or wave.reference_wave is not None:
-        targets = load_wave_targets(survey, wave_id, config, loaded.catalogue)
-        design, report = weight_wave(df, config, targets)
-        return config, design, report
-    config = nonprobability_weighting(config, rake=wave.rake)
-    targets = load_wave_targets(survey, wave_id, config, loaded.catalogue)
-    design, report = weight_nonprobability(df, config, targets)
-    return config, design, report
-
-
-def _nonprobability_table(
-    project: SurveyProject,
-    loaded: Project,
-    wave: WaveConfig,
-    df: pd.DataFrame,
-    table: pd.DataFrame,
-    indicators: IndicatorCatalogue,
-) -> pd.DataFrame:
-    """Table 1 of a `sample: nonprobability` wave: no design-based CI, CLW's where it applies."""
-    if wave.reference_wave is None:
-        return without_design_uncertainty(table)
-    reference = project.output(loaded, "harmonized", wave.reference_wave)
-    if not reference.exists():
-        raise dg.Failure(
-            description=f"Wave {wave.id} needs its reference wave {wave.reference_wave} "
-            f"harmonized first (no {reference})",
-        )
-    _, design, _ = _weigh(loaded, wave.reference_wave, read_harmonized(reference))
-    nonprob, _ = estimate_nonprobability_wave(
-        df,
-        indicators,
-        loaded.catalogue,
-        survey=loaded.survey.survey,
-        wave=wave.id,
-        reference=design,
-        covariates=wave.covariates or [],
-        method=wave.propensity or "clw",
-    )
-    return nonprob
 
 
 def as_failure(error: PerceptionError) -> dg.Failure:
@@ -145,8 +41,66 @@ def as_failure(error: PerceptionError) -> dg.Failure:
     )
 
 
-def build_assets(waves: dg.StaticPartitionsDefinition) -> Sequence[Any]:
-    """Build the per-wave assets over the given ``"<survey>|<wave>"`` partitions."""
+def check_specs(step: str) -> list[dg.AssetCheckSpec]:
+    """Declare a step's checks (perception.flow.CHECKS) on its asset."""
+    return [
+        dg.AssetCheckSpec(name, asset=ASSETS[step], description=text, blocking=blocking)
+        for name, (text, blocking) in flow.CHECKS[step].items()
+    ]
+
+
+def _metadata_value(value: object) -> dg.MetadataValue[Any]:
+    """Show a path as a path, a table as Markdown, a list as JSON in the Dagster UI."""
+    if isinstance(value, Path):
+        return dg.MetadataValue.path(str(value))
+    if isinstance(value, pd.DataFrame):
+        return dg.MetadataValue.md(markdown_table(value))
+    if isinstance(value, bool):
+        return dg.MetadataValue.bool(value)
+    if isinstance(value, int):
+        return dg.MetadataValue.int(value)
+    if isinstance(value, float):
+        return dg.MetadataValue.float(value)
+    if isinstance(value, list):
+        return dg.MetadataValue.json(value)
+    return dg.MetadataValue.text(str(value))
+
+
+def materialize(context: dg.AssetExecutionContext, run: Callable[[], flow.Step]) -> Materialized:
+    """Run one flow step; log its notes, attach its metadata and check results."""
+    try:
+        step = run()
+    except PerceptionError as error:
+        raise as_failure(error) from error
+    for note in step.notes:
+        context.log.info(note)
+    for warning in step.warnings:
+        context.log.warning(warning)
+    metadata = {"path": step.path, **step.metadata}
+    return dg.MaterializeResult(
+        metadata={key: _metadata_value(value) for key, value in metadata.items()},
+        check_results=[
+            dg.AssetCheckResult(
+                check_name=name,
+                passed=check.passed,
+                severity=dg.AssetCheckSeverity.ERROR
+                if check.blocking
+                else dg.AssetCheckSeverity.WARN,
+                metadata={k: _metadata_value(v) for k, v in check.metadata.items()},
+            )
+            for name, check in step.checks.items()
+        ],
+    )
+
+
+def build_assets(
+    waves: dg.StaticPartitionsDefinition, references: Mapping[str, str]
+) -> list[dg.AssetsDefinition | dg.AssetSpec]:
+    """Build the per-wave assets over the given ``"<survey>|<wave>"`` partitions.
+
+    ``references`` maps a non-probability wave's partition to its reference wave's partition:
+    its estimates read that wave's checked weights too.
+    """
     raw_survey_file = dg.AssetSpec(
         "raw_survey_file",
         description="A wave's survey export as delivered (SPSS, Stata, KoBoToolbox…); read-only.",
@@ -154,342 +108,89 @@ def build_assets(waves: dg.StaticPartitionsDefinition) -> Sequence[Any]:
         kinds={"file"},
         partitions_def=waves,
     )
+    readers: dict[str, set[str]] = {key: {key} for key in waves.get_partition_keys()}
+    for wave, reference in references.items():
+        readers[reference].add(wave)
+    weights_and_references = dg.StaticPartitionMapping(readers)
 
     @dg.asset(
         deps=[raw_survey_file],
         partitions_def=waves,
         group_name="ingest",
         kinds={"pandas", "parquet"},
-        check_specs=[
-            dg.AssetCheckSpec(name, asset="harmonized_responses", description=text, blocking=True)
-            for name, text in HARMONIZED_CHECKS.items()
-        ],
+        check_specs=check_specs("harmonize"),
     )
     def harmonized_responses(
         context: dg.AssetExecutionContext, project: SurveyProject
-    ) -> dg.MaterializeResult:
+    ) -> Materialized:
         """A wave on the harmonized catalogue through its codebook, personal data dropped."""
-        survey_key, wave_id = split_partition(context.partition_key)
-        loaded = project.load(survey_key)
-        wave = project.wave(loaded, wave_id)
-        raw = loaded.survey.raw_path(wave)
-        context.log.info(f"Reading {raw}")
-        source_sha256 = file_sha256(raw) if raw.is_file() else "missing"
-        try:
-            df = harmonize_file(
-                raw,
-                loaded.codebooks[wave.id],
-                loaded.catalogue,
-                survey=loaded.survey.survey,
-                root=loaded.survey.root,
-            )
-        except PerceptionError as error:
-            raise as_failure(error) from error
-        context.log.info(f"Harmonized {len(df)} rows into {len(df.columns)} catalogue columns")
-        if FILTER_ATTR in df.attrs:
-            context.log.info(f"Codebook {df.attrs[FILTER_ATTR]}")
-        path = write_harmonized(df, project.output(loaded, "harmonized", wave.id), loaded.catalogue)
-        findings = check_harmonized(df, loaded.catalogue)
-        return dg.MaterializeResult(
-            metadata={
-                "path": dg.MetadataValue.path(str(path)),
-                "source": dg.MetadataValue.path(str(raw)),
-                SOURCE_SHA256: source_sha256,
-                "rows": len(df),
-                "filter": str(df.attrs.get(FILTER_ATTR, "none")),
-                "columns": len(df.columns),
-                "preview": dg.MetadataValue.md(markdown_table(df.head(5))),
-            },
-            check_results=[
-                dg.AssetCheckResult(
-                    check_name=name,
-                    passed=not (found := [f for f in findings if f.check == name]),
-                    metadata={"findings": "\n".join(f.message for f in found[:20]) or "none"},
-                )
-                for name in HARMONIZED_CHECKS
-            ],
-        )
+        survey, wave = split_partition(context.partition_key)
+        return materialize(context, lambda: flow.harmonize(project.load(survey), wave)[0])
 
     @dg.asset(
         deps=[harmonized_responses],
         partitions_def=waves,
         group_name="weighting",
         kinds={"pandas", "parquet"},
-        check_specs=[
-            dg.AssetCheckSpec(name, asset="weights", description=text, blocking=blocking)
-            for name, (text, blocking) in WEIGHT_CHECKS.items()
-        ],
+        check_specs=check_specs("weigh"),
     )
-    def weights(context: dg.AssetExecutionContext, project: SurveyProject) -> dg.MaterializeResult:
+    def weights(context: dg.AssetExecutionContext, project: SurveyProject) -> Materialized:
         """A wave's final weights: calibrated to its targets if any, trimmed, with diagnostics."""
-        survey_key, wave_id = split_partition(context.partition_key)
-        loaded = project.load(survey_key)
-        df = read_harmonized(project.output(loaded, "harmonized", wave_id))
-        try:
-            config, design, report = _weigh(loaded, wave_id, df)
-        except PerceptionError as error:
-            raise as_failure(error) from error
-        overall = report.iloc[0]
-        context.log.info(
-            f"Weighted {len(df)} rows ({config.calibration.method} calibration): "
-            f"{int(overall['iterations'])} iterations, {int(overall['trim_rounds'])} trimming "
-            f"rounds, Kish deff {overall['deff_kish']:.3f}"
-        )
-        if overall["design"]:
-            context.log.warning(f"Design: {overall['design']}")
-        replicates = int(overall["n_replicates"])
-        variance = config.design.replicate_text(replicates) or "Taylor linearisation"
-        context.log.info(f"Variance: {variance}")
-        path = write_parquet(weighted_table(design), project.output(loaded, "weighted", wave_id))
-        write_parquet(report, project.output(loaded, "weighting_report", wave_id))
-        tolerance = (
-            config.trimming.margin_tolerance if config.trimming else config.calibration.tolerance
-        )
-        # NaN without calibration margins (method none): then no margin can be missed.
-        worst = float(report["margin_error_rel"].max(skipna=True))
-        deff = float(overall["deff_kish"])
-        return dg.MaterializeResult(
-            metadata={
-                "path": dg.MetadataValue.path(str(path)),
-                "rows": len(df),
-                "kish_deff": deff,
-                "effective_n": float(overall["n_eff"]),
-                "max_min_ratio": float(overall["max_min_ratio"]),
-                "iterations": int(overall["iterations"]),
-                "largest_margin_error": worst,
-                "design": str(overall["design"]) or "PSU ids given",
-                "variance": variance,
-                "report": dg.MetadataValue.md(markdown_table(report)),
-            },
-            check_results=[
-                dg.AssetCheckResult(
-                    check_name="calibration_converged",
-                    passed=bool(report["converged"].all()),
-                    metadata={"iterations": int(overall["iterations"])},
-                ),
-                dg.AssetCheckResult(
-                    check_name="margins_met",
-                    passed=not worst > tolerance,
-                    metadata={
-                        "largest_relative_error": worst,
-                        "tolerance": tolerance,
-                        "calibration": config.calibration.method,
-                    },
-                ),
-                dg.AssetCheckResult(
-                    check_name="design_effect",
-                    passed=deff <= config.deff_warning,
-                    severity=dg.AssetCheckSeverity.WARN,
-                    metadata={"kish_deff": deff, "threshold": config.deff_warning},
-                ),
-            ],
-        )
+        survey, wave = split_partition(context.partition_key)
+        return materialize(context, lambda: flow.weigh(project.load(survey), wave)[0])
 
     @dg.asset(
-        deps=[weights],
+        deps=[
+            harmonized_responses,
+            dg.AssetDep(weights, partition_mapping=weights_and_references),
+        ],
         partitions_def=waves,
         group_name="estimation",
         kinds={"pandas", "parquet"},
-        check_specs=[
-            dg.AssetCheckSpec(name, asset="indicator_estimates", description=text, blocking=True)
-            for name, text in ESTIMATE_CHECKS.items()
-        ],
+        check_specs=check_specs("estimate"),
     )
     def indicator_estimates(
         context: dg.AssetExecutionContext, project: SurveyProject
-    ) -> dg.MaterializeResult:
+    ) -> Materialized:
         """Every indicator of a wave in every domain, with SE, CI, deff and effective n."""
-        survey_key, wave_id = split_partition(context.partition_key)
-        loaded = project.load(survey_key)
-        survey = loaded.survey
-        df = read_harmonized(project.output(loaded, "harmonized", wave_id))
-        try:
-            indicators = load_indicators(
-                project.indicators_path(loaded),
-                loaded.catalogue,
-                waves=[w.id for w in survey.waves],
-            )
-            # The calibrated design is rebuilt from the same inputs as the weights asset (it is
-            # deterministic): the estimates need its calibration model for their variance.
-            _, design, _ = _weigh(loaded, wave_id, df)
-            table = compute_indicators(
-                design, indicators, loaded.catalogue, survey=survey.survey, wave=wave_id
-            )
-            wave = project.wave(loaded, wave_id)
-            if not wave.is_probability:
-                table = _nonprobability_table(project, loaded, wave, df, table, indicators)
-            alpha = index_reliability(
-                design, indicators, loaded.catalogue, survey=survey.survey, wave=wave_id
-            )
-        except PerceptionError as error:
-            raise as_failure(error) from error
-        path = write_parquet(table, project.output(loaded, "estimates", wave_id))
-        write_parquet(alpha, project.output(loaded, "reliability", wave_id))
-        asked = table["availability"] != "not_asked"
-        values = table[["estimate", "se", "n"]]
-        percent = (table["unit"] == "percent") & (table["type"] != "gap")
-        outside = percent & ((table["estimate"] < -1) | (table["estimate"] > 1))
-        return dg.MaterializeResult(
-            check_results=[
-                dg.AssetCheckResult(
-                    check_name="fixed_schema",
-                    passed=list(table.columns)
-                    == list(estimate_columns(loaded.catalogue.domain_columns)),
-                ),
-                dg.AssetCheckResult(
-                    check_name="not_asked_is_not_zero",
-                    passed=bool(values[~asked].isna().all(axis=None)),
-                    metadata={"not_asked_rows": int((~asked).sum())},
-                ),
-                dg.AssetCheckResult(
-                    check_name="estimates_in_range",
-                    passed=not outside.any(),
-                    metadata={"rows_out_of_range": int(outside.sum())},
-                ),
-            ],
-            metadata={
-                "path": dg.MetadataValue.path(str(path)),
-                "rows": len(table),
-                "indicators": int(table["indicator"].nunique()),
-                "not_asked": sorted(set(table.loc[~asked, "indicator"])),
-                "cronbach_alpha": dg.MetadataValue.md(markdown_table(alpha)),
-            },
-        )
+        survey, wave = split_partition(context.partition_key)
+        return materialize(context, lambda: flow.estimate(project.load(survey), wave))
 
     @dg.asset(
-        name="indicator_drivers",
         deps=[weights],
         partitions_def=waves,
         group_name="estimation",
         kinds={"pandas", "parquet"},
-        check_specs=[
-            dg.AssetCheckSpec(name, asset="indicator_drivers", description=text, blocking=True)
-            for name, text in DRIVER_CHECKS.items()
-        ],
+        check_specs=check_specs("drivers"),
     )
-    def indicator_drivers_table(
+    def indicator_drivers(
         context: dg.AssetExecutionContext, project: SurveyProject
-    ) -> dg.MaterializeResult:
+    ) -> Materialized:
         """What goes with each indicator naming drivers: AMEs in a wave (associations)."""
-        survey_key, wave_id = split_partition(context.partition_key)
-        loaded = project.load(survey_key)
-        df = read_harmonized(project.output(loaded, "harmonized", wave_id))
-        try:
-            indicators = load_indicators(project.indicators_path(loaded), loaded.catalogue)
-            rules = load_disclosure_rules(project.disclosure_path(loaded))
-            _, design, _ = _weigh(loaded, wave_id, df)
-            if project.wave(loaded, wave_id).is_probability:
-                table = indicator_drivers(
-                    design,
-                    indicators,
-                    loaded.catalogue,
-                    survey=loaded.survey.survey,
-                    wave=wave_id,
-                    min_n=rules.suppress_below,
-                )
-            else:  # their intervals and p-values would be design-based
-                context.log.info("No drivers from a non-probability wave")
-                table = pd.DataFrame(columns=list(DRIVER_COLUMNS)).astype(DRIVER_COLUMNS)
-        except PerceptionError as error:
-            raise as_failure(error) from error
-        path = write_parquet(table, project.output(loaded, "drivers", wave_id))
-        counts = table[["n_level", "n_reference"]]
-        small = (counts.notna() & (counts < rules.suppress_below)).any(axis=1)
-        return dg.MaterializeResult(
-            check_results=[
-                dg.AssetCheckResult(
-                    check_name="no_small_driver_level",
-                    passed=bool(not small.any() and list(table.columns) == list(DRIVER_COLUMNS)),
-                    metadata={"small_levels": int(small.sum())},
-                )
-            ],
-            metadata={
-                "path": dg.MetadataValue.path(str(path)),
-                "rows": len(table),
-                "notes": sorted(set(table["note_en"]) - {""}),
-            },
-        )
+        survey, wave = split_partition(context.partition_key)
+        return materialize(context, lambda: flow.drivers(project.load(survey), wave))
 
     @dg.asset(
         deps=[indicator_estimates],
         partitions_def=waves,
         group_name="estimation",
         kinds={"pandas", "parquet"},
-        check_specs=[
-            dg.AssetCheckSpec(name, asset="small_area_estimates", description=text, blocking=b)
-            for name, (text, b) in SMALL_AREA_CHECKS.items()
-        ],
+        check_specs=check_specs("small_areas"),
     )
     def small_area_estimates(
         context: dg.AssetExecutionContext, project: SurveyProject
-    ) -> dg.MaterializeResult:
+    ) -> Materialized:
         """Model-based (Fay-Herriot) estimates by area for indicators that list `areas:`."""
-        survey_key, wave_id = split_partition(context.partition_key)
-        loaded = project.load(survey_key)
-        survey = loaded.survey
-        try:
-            indicators = load_indicators(project.indicators_path(loaded), loaded.catalogue)
-            rules = load_disclosure_rules(project.disclosure_path(loaded))
-            levels = indicators.areas or {}
-            files = {level: survey.resolve(s.covariates) for level, s in levels.items()}
-            covariates = {
-                level: load_area_covariates(files[level], level, loaded.catalogue, s.columns)
-                for level, s in levels.items()
-            }
-            estimates = pd.read_parquet(project.output(loaded, "estimates", wave_id))
-            if not project.wave(loaded, wave_id).is_probability:
-                # Fay-Herriot needs design-based sampling variances, which such a wave lacks.
-                context.log.info("No small-area estimates from a non-probability wave")
-                estimates = estimates.iloc[:0]
-            table = indicator_small_areas(
-                estimates, indicators, covariates, suppress_below=rules.suppress_below, files=files
-            )
-        except PerceptionError as error:
-            raise as_failure(error) from error
-        path = write_parquet(table, project.output(loaded, "small_area", wave_id))
-        small = table["n"].fillna(0).lt(rules.suppress_below) & table["direct"].notna()
-        return dg.MaterializeResult(
-            metadata={
-                "path": dg.MetadataValue.path(str(path)),
-                "rows": len(table),
-                "indicators": sorted(set(table["indicator"])),
-                "synthetic_areas": int(table["kind"].eq("synthetic").sum()),
-            },
-            check_results=[
-                dg.AssetCheckResult(
-                    check_name="model_based_labelled",
-                    passed=bool(
-                        table["kind"].isin(["eblup", "synthetic"]).all()
-                        and table["basis_en"].str.contains("Model-based").all()
-                        and table["basis_fr"].str.contains("modèle").all()
-                    ),
-                ),
-                dg.AssetCheckResult(
-                    check_name="no_small_direct_value",
-                    passed=not small.any(),
-                    metadata={"rows": int(small.sum())},
-                ),
-                dg.AssetCheckResult(
-                    check_name="area_variance_positive",
-                    passed=not table["sigma2_u"].eq(0).any(),
-                    severity=dg.AssetCheckSeverity.WARN,
-                    metadata={
-                        "indicators_at_zero": sorted(
-                            set(table.loc[table["sigma2_u"].eq(0), "indicator"])
-                        )
-                    },
-                ),
-            ],
-        )
+        survey, wave = split_partition(context.partition_key)
+        return materialize(context, lambda: flow.small_areas(project.load(survey), wave))
 
-    # indicator_estimates stays last: the cross-wave assets are built downstream of it.
     return [
         raw_survey_file,
         harmonized_responses,
         weights,
-        indicator_drivers_table,
-        small_area_estimates,
         indicator_estimates,
+        indicator_drivers,
+        small_area_estimates,
     ]
 
 

@@ -11,7 +11,7 @@ import dagster as dg
 from perception.config import DEPLOYMENT_FILE, load_deployment
 from pipelines.assets import build_assets
 from pipelines.preflight import preflight
-from pipelines.reporting import build_reporting_assets
+from pipelines.publishing import build_publishing_assets
 from pipelines.resources import SurveyProject, wave_partition
 from pipelines.sensors import build_raw_files_sensor
 
@@ -37,11 +37,19 @@ def build_definitions(
         [wave_partition(key, wave.id) for key, survey in surveys.items() for wave in survey.waves]
     )
     survey_partitions = dg.StaticPartitionsDefinition(list(surveys))
-    wave_assets = build_assets(waves)
-    reporting_assets = build_reporting_assets(wave_assets[-1], waves, survey_partitions)
+    references = {
+        wave_partition(key, wave.id): wave_partition(key, wave.reference_wave)
+        for key, survey in surveys.items()
+        for wave in survey.waves
+        if wave.reference_wave is not None
+    }
+    wave_assets = build_assets(waves, references)
+    reporting_assets = build_publishing_assets(waves, survey_partitions)
     wave_job = dg.define_asset_job(
         "wave_job",
-        selection=dg.AssetSelection.assets(*(a.key for a in wave_assets[1:])),
+        selection=dg.AssetSelection.assets(
+            *(a.key for a in wave_assets if isinstance(a, dg.AssetsDefinition))
+        ),
         description="Ingest, harmonize and weight one wave of one survey.",
         # Scheduled and sensor runs use one process per step; tests and `make demo` run the
         # same job in-process with execute_in_process.

@@ -19,15 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import dagster as dg
 import psycopg2
-from dagster._config import process_config, resolve_to_config_type
-from dagster._config.errors import EvaluationError
-from dagster._config.stack import EvaluationStackListItemEntry, EvaluationStackPathEntry
-from dagster._core.errors import DagsterInvalidConfigError
-from dagster._core.instance.config import DAGSTER_CONFIG_YAML_FILENAME
-from dagster._core.instance.ref import InstanceRef
-from dagster._serdes import ConfigurableClassData
-from dagster_shared.error import SerializableErrorInfo
 
 from perception.config import (
     DEPLOYMENT_FILE,
@@ -55,6 +48,10 @@ __all__ = [
 
 #: Seconds to wait for the PostgreSQL server of the instance before giving up.
 CONNECT_TIMEOUT_S = 3
+DAGSTER_CONFIG_YAML_FILENAME = "dagster.yaml"
+#: The op that carries one instance component's config through dg.validate_run_config.
+_PROBE = "component"
+
 DEFAULT_SURVEY_FILE = "config/survey.yaml"
 #: The survey key of the generated demo survey (``make demo`` writes its raw files).
 DEMO_SURVEY = "demo"
@@ -251,16 +248,32 @@ def validate_instance_config(home: Path) -> dict[str, Component]:
             file=file,
         )
     try:
-        ref = InstanceRef.from_dir(str(home))
-    except DagsterInvalidConfigError as error:
+        declared = _instance_components(home)
+    except dg.DagsterInvalidConfigError as error:
         raise _invalid(doc, (), error.errors, str(error)) from None
     data = doc.data if isinstance(doc.data, dict) else {}
-    components: dict[str, Component] = {}
+    return {
+        key: _validate_component(doc, _prefix(data, key), component)
+        for key, component in declared.items()
+    }
+
+
+def _instance_components(home: Path) -> dict[str, Component]:
+    """Validate dagster.yaml against Dagster's instance schema; return its declared components.
+
+    This is the one place that uses Dagster's private API (``InstanceRef``): Dagster has no
+    public function that validates an instance configuration without building the instance,
+    and building it connects to its storage (PostgreSQL), which preflight reports separately.
+    The components' own configs are not validated here (:func:`_validate_component`).
+    """
+    from dagster._core.instance.ref import InstanceRef
+
+    ref = InstanceRef.from_dir(str(home))
+    components = {}
     for key, attribute in _COMPONENTS.items():
-        component: ConfigurableClassData | None = getattr(ref, attribute)
-        if component is not None:
-            config = _validate_component(doc, _prefix(data, key), component)
-            components[key] = Component(component.module_name, component.class_name, config)
+        data = getattr(ref, attribute)
+        if data is not None:
+            components[key] = Component(data.module_name, data.class_name, data.config_dict)
     return components
 
 
@@ -273,9 +286,13 @@ def _prefix(data: Mapping[str, Any], key: str) -> tuple[Hashable, ...]:
 
 
 def _validate_component(
-    doc: YamlDocument, prefix: tuple[Hashable, ...], component: ConfigurableClassData
-) -> Mapping[str, Any]:
-    """Validate one component's config against its class's schema; return the resolved config."""
+    doc: YamlDocument, prefix: tuple[Hashable, ...], component: Component
+) -> Component:
+    """Validate one component's config against its class's schema; resolve its ``env:`` values.
+
+    The class's schema is checked by Dagster's public run-config validation, on a job of one
+    op that takes the component's config.
+    """
     try:
         klass = getattr(importlib.import_module(component.module_name), component.class_name)
     except (ImportError, AttributeError):
@@ -286,17 +303,39 @@ def _validate_component(
             hint="fix the spelling, or install the integration package into the environment",
             file=doc.path,
         ) from None
-    result = process_config(resolve_to_config_type(klass.config_type()), component.config_dict)
-    if not result.success:
-        raise _invalid(doc, prefix, result.errors or [], f"{component.class_name} config")
-    value: Mapping[str, Any] = result.value or {}
-    return value
+
+    @dg.op(name=_PROBE, config_schema=klass.config_type())
+    def probe() -> None:
+        """Carry the component's config (never run)."""
+
+    @dg.job(name="instance_component")
+    def job() -> None:
+        """Validate the component's config (never run)."""
+        probe()
+
+    try:
+        resolved = dg.validate_run_config(job, {"ops": {_PROBE: {"config": component.config}}})
+    except dg.DagsterInvalidConfigError as error:
+        raise _invalid(
+            doc, prefix, error.errors, f"{component.class_name} config", skip=("ops", _PROBE)
+        ) from None
+    config: Mapping[str, Any] = resolved["ops"][_PROBE].get("config") or {}
+    return Component(component.module_name, component.class_name, config)
 
 
 def _invalid(
-    doc: YamlDocument, prefix: tuple[Hashable, ...], errors: Sequence[EvaluationError], what: str
+    doc: YamlDocument,
+    prefix: tuple[Hashable, ...],
+    errors: Sequence[Any],
+    what: str,
+    skip: Sequence[str] = (),
 ) -> ConfigError:
-    """Translate Dagster's first config error into a ConfigError with the key path and line."""
+    """Translate Dagster's first config error into a ConfigError with the key path and line.
+
+    ``errors`` are Dagster's evaluation errors (read by their public attributes: a stack of
+    path entries, a message, error data); ``skip`` drops the leading keys of the probe job's
+    run config (``ops``, the op, ``config``) from the path.
+    """
     if not errors:
         return ConfigError(
             "Invalid Dagster instance configuration",
@@ -306,12 +345,15 @@ def _invalid(
             file=doc.path,
         )
     first = errors[0]
-    key = [*prefix]
+    path: list[Hashable] = []
     for entry in first.stack.entries:
-        if isinstance(entry, EvaluationStackPathEntry):
-            key.append(entry.field_name)
-        elif isinstance(entry, EvaluationStackListItemEntry):
-            key.append(entry.list_index)
+        if hasattr(entry, "field_name"):
+            path.append(entry.field_name)
+        elif hasattr(entry, "list_index"):
+            path.append(entry.list_index)
+    if skip and path[: len(skip)] == list(skip):
+        path = path[len(skip) + (1 if path[len(skip) : len(skip) + 1] == ["config"] else 0) :]
+    key = [*prefix, *path]
     field = getattr(first.error_data, "field_name", None)
     if field is not None:
         key.append(field)
@@ -330,11 +372,12 @@ def _invalid(
     )
 
 
-def _describe(error: EvaluationError) -> tuple[str, str]:
+def _describe(error: Any) -> tuple[str, str]:
     """Split a Dagster config error into what was found and what was expected."""
-    if isinstance(error.error_data, SerializableErrorInfo):
+    if type(error.error_data).__name__ == "SerializableErrorInfo":
         # A failed post-processing step, such as an `env:` variable that is not set.
-        return error.error_data.message.split(": ", 1)[-1].strip(), "a value Dagster can resolve"
+        message = str(error.error_data.message)
+        return message.split(": ", 1)[-1].strip(), "a value Dagster can resolve"
     found, _, expected = error.message.partition(". Expected: ")
     return found, expected.strip('".') or "a dagster.yaml that Dagster's instance schema accepts"
 

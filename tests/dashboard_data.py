@@ -26,8 +26,7 @@ from scipy.stats import norm
 from statsmodels.stats.multitest import multipletests
 
 from perception.config import Catalogue, Label, SurveyConfig, load_catalogue, load_survey
-from perception.reporting import wave_dates
-from perception.status import benchmark_status
+from perception.status import indicator_status, wave_dates
 
 REPO = Path(__file__).resolve().parents[1]
 GEOJSON = REPO / "config" / "geo" / "demo_admin1.geojson"
@@ -847,7 +846,7 @@ def _status(estimates: pd.DataFrame, trends: pd.DataFrame, cat: Catalogue) -> pd
         }
         for spec in SPECS
     }
-    status = benchmark_status(
+    status = indicator_status(
         estimates,
         trends,
         meta,

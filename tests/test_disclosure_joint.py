@@ -36,7 +36,8 @@ from perception.disclosure import (
     publish_tables,
     recoverable,
 )
-from perception.reporting import gap_sides, publish_indicators, status_table
+from perception.flow import publish_indicators
+from perception.status import survey_status
 
 ROOT = Path(__file__).resolve().parents[1]
 RULES = DisclosureRules()
@@ -396,7 +397,7 @@ def test_issue_attack_works_on_suppression_per_variant(demo_tables: Demo) -> Non
     apart = pd.concat(
         [
             apply_disclosure(
-                estimates[estimates["variant"] == v], RULES, gaps=gap_sides(indicators)
+                estimates[estimates["variant"] == v], RULES, gaps=indicators.gap_sides()
             )
             for v in VARIANTS
         ]
@@ -414,7 +415,7 @@ def test_issue_attack_works_on_suppression_per_variant(demo_tables: Demo) -> Non
     assert [estimates.at[p, "n"] for p in sorted(expected)] == [18, 5, 16]
     for position, value in recovered.items():
         assert value == pytest.approx(estimates.at[position, "estimate"], rel=1e-9, abs=1e-12)
-    found = recoverable(apart, gaps=gap_sides(indicators))
+    found = recoverable(apart, gaps=indicators.gap_sides())
     assert twins | expected <= set(found["row"])
 
 
@@ -428,8 +429,8 @@ def test_issue_attack_fails_on_joint_suppression(demo_tables: Demo) -> None:
     )
     assert list(dk_attack(published)) == []
     assert full_attack(published) == {}
-    status = status_table(published, trends, indicators, survey)
-    gaps = gap_sides(indicators)
+    status = survey_status(published, trends, indicators, survey)
+    gaps = indicators.gap_sides()
     assert audit_published(published, trends, RULES, gaps=gaps, status=status) == []
     for wave, gender, region in (("w1", 2, 5), ("w2", 2, 8), ("w3", 1, 8)):
         assert published.at[_cell(estimates, wave, gender, region), "suppressed"]
@@ -443,7 +444,7 @@ def test_audit_catches_status_number_whose_source_is_hidden(demo_tables: Demo) -
     published, trends = publish_indicators(
         estimates, indicators, RULES, waves=waves, domains=DOMAIN_COLUMNS
     )
-    status = status_table(published, trends, indicators, survey)
+    status = survey_status(published, trends, indicators, survey)
     source = (
         (published["indicator"] == status.at[0, "indicator"])
         & (published["wave"] == status.at[0, "latest_wave"])
@@ -454,6 +455,6 @@ def test_audit_catches_status_number_whose_source_is_hidden(demo_tables: Demo) -
     leaky.loc[source, "estimate"] = np.nan
     changed = trends.copy()
     changed.loc[changed["indicator"] == status.at[0, "indicator"], "estimate"] = np.nan
-    problems = audit_published(leaky, changed, RULES, gaps=gap_sides(indicators), status=status)
+    problems = audit_published(leaky, changed, RULES, gaps=indicators.gap_sides(), status=status)
     assert any(p.startswith("status row 0") and "estimate shown" in p for p in problems)
     assert any(p.startswith("status row 0") and "change_previous shown" in p for p in problems)

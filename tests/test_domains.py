@@ -36,8 +36,9 @@ from perception.design import SurveyDesign
 from perception.disclosure import check_published
 from perception.errors import ConfigError
 from perception.exports import ExportLabels, PublishedTables, table_columns, write_exports
+from perception.flow import publish_indicators
 from perception.indicators import compute_indicators, estimate_columns
-from perception.reporting import gap_sides, publish_indicators, status_table, summary
+from perception.status import headline_summary, survey_status
 from perception.trends import trend_columns
 from pipelines.definitions import PROJECT_ROOT
 from pipelines.demo import run_demo
@@ -246,7 +247,7 @@ def published(
     table1, table2 = publish_indicators(
         estimates, indicators, rules, waves=WAVES, domains=catalogue.domain_columns
     )
-    status = status_table(table1, table2, indicators, survey)
+    status = survey_status(table1, table2, indicators, survey)
     return {"raw": estimates, "estimates": table1, "trends": table2, "status": status}
 
 
@@ -315,10 +316,10 @@ def test_disclosure_and_status_work_on_other_domains(
     """The published tables pass the disclosure audit; every indicator has a status."""
     _, _, indicators = project
     estimates, trends, status = published["estimates"], published["trends"], published["status"]
-    assert check_published(estimates, gaps=gap_sides(indicators)) == []
+    assert check_published(estimates, gaps=indicators.gap_sides()) == []
     assert check_published(trends, estimates=estimates) == []
     assert sorted(status["indicator"]) == sorted(i.id for i in indicators.indicators)
-    assert "Governance" in summary(status, indicators)
+    assert "Governance" in headline_summary(status, indicators)
 
 
 def test_exports_and_dashboard_without_geojson(

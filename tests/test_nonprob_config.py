@@ -18,8 +18,7 @@ from perception.config import (
 )
 from perception.errors import ConfigError
 from perception.exports import methodology_table
-from perception.reporting import status_table
-from perception.status import benchmark_status
+from perception.status import indicator_status, survey_status
 from perception.trends import indicator_trends
 
 REPO = Path(__file__).resolve().parents[1]
@@ -125,7 +124,7 @@ def _status_with(
     table = _estimates(series)
     directions = {k: str(v["direction"]) for k, v in meta.items()}
     trends = indicator_trends(table, domains=DOMAINS, waves=WAVES, directions=directions)
-    return benchmark_status(
+    return indicator_status(
         table,
         trends,
         meta,
@@ -177,7 +176,7 @@ def test_status_table_judges_the_latest_probability_wave() -> None:
     trends = indicator_trends(
         table, domains=DOMAINS, waves=WAVES, directions={first.id: first.direction}
     )
-    status = status_table(table, trends, indicators, survey).set_index("indicator")
+    status = survey_status(table, trends, indicators, survey).set_index("indicator")
     assert status.loc[first.id, "latest_wave"] == "w2"
     assert status.loc[first.id, "estimate"] == pytest.approx(0.41)
 

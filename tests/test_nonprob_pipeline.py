@@ -1,4 +1,4 @@
-"""The indicator_estimates asset's handling of a `sample: nonprobability` wave."""
+"""The estimate step's handling of a `sample: nonprobability` wave (perception.flow)."""
 
 from __future__ import annotations
 
@@ -6,18 +6,17 @@ import shutil
 import warnings
 from pathlib import Path
 
-import dagster as dg
 import numpy as np
 import pandas as pd
 import pytest
 
+from perception import flow
 from perception.codebook import harmonize_file, write_harmonized
-from perception.config import Project, load_indicators, load_targets, load_weighting_config
+from perception.config import load_targets, load_weighting_config
 from perception.demo import generate
+from perception.errors import PerceptionError
 from perception.nonprob import DESIGN_UNCERTAINTY, estimate_nonprobability_wave
 from perception.weighting import weight_wave
-from pipelines.assets import _nonprobability_table
-from pipelines.resources import SurveyProject
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -25,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="module")
 def setup(
     tmp_path_factory: pytest.TempPathFactory,
-) -> tuple[SurveyProject, Project, dict[str, pd.DataFrame]]:
+) -> tuple[flow.Workspace, dict[str, pd.DataFrame]]:
     """Copy the demo config, declare w2 an SMS poll against w1, harmonize w1 and w2."""
     root = tmp_path_factory.mktemp("project")
     shutil.copytree(ROOT / "config", root / "config")
@@ -41,68 +40,58 @@ def setup(
         ),
         encoding="utf-8",
     )
-    project = SurveyProject(root=str(root))
-    loaded = project.load("demo")
+    ws = flow.load_workspace(survey, root)
     raw = root / "data" / "raw"
     generate(raw, waves=["w1", "w2"])
     frames = {}
-    for wave in loaded.survey.waves[:2]:
+    for wave in ws.survey.waves[:2]:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the fallback-salt warning for a personal id
             frames[wave.id] = harmonize_file(
-                raw / wave.file, loaded.codebooks[wave.id], loaded.catalogue, survey="demo"
+                raw / wave.file, ws.project.codebooks[wave.id], ws.project.catalogue, survey="demo"
             )
-    return project, loaded, frames
+        write_harmonized(frames[wave.id], ws.output("harmonized", wave.id), ws.project.catalogue)
+    return ws, frames
 
 
-def test_missing_reference_output_is_a_dagster_failure(
-    setup: tuple[SurveyProject, Project, dict[str, pd.DataFrame]],
+def test_missing_reference_weights_fail_naming_the_wave(
+    setup: tuple[flow.Workspace, dict[str, pd.DataFrame]],
 ) -> None:
-    """Before the reference wave is harmonized, the SMS wave's estimates fail naming it."""
-    project, loaded, frames = setup
-    path = project.output(loaded, "harmonized", "w1")
-    path.unlink(missing_ok=True)
-    indicators = load_indicators(project.indicators_path(loaded), loaded.catalogue)
-    with pytest.raises(dg.Failure, match="reference wave w1 harmonized first"):
-        _nonprobability_table(
-            project, loaded, project.wave(loaded, "w2"), frames["w2"], pd.DataFrame(), indicators
-        )
+    """Before the reference wave is weighted, the SMS wave's estimates fail naming it."""
+    ws, _ = setup
+    ws.output("weighted", "w1").unlink(missing_ok=True)
+    with pytest.raises(PerceptionError, match="Wave w1 has no weights"):
+        flow._nonprobability_table(ws, ws.wave("w2"), pd.DataFrame())
 
 
-def test_without_reference_the_asset_blanks_design_uncertainty(
-    setup: tuple[SurveyProject, Project, dict[str, pd.DataFrame]],
+def test_without_reference_the_step_blanks_design_uncertainty(
+    setup: tuple[flow.Workspace, dict[str, pd.DataFrame]],
 ) -> None:
     """A non-probability wave without a reference keeps its estimates and loses every SE/CI."""
-    project, loaded, frames = setup
-    wave = project.wave(loaded, "w2").model_copy(
-        update={"reference_wave": None, "covariates": None}
-    )
+    ws, _ = setup
+    wave = ws.wave("w2").model_copy(update={"reference_wave": None, "covariates": None})
     table = pd.DataFrame({"estimate": [0.4, 0.5], **{c: [0.1, 0.2] for c in DESIGN_UNCERTAINTY}})
-    indicators = load_indicators(project.indicators_path(loaded), loaded.catalogue)
-    out = _nonprobability_table(project, loaded, wave, frames["w2"], table, indicators)
+    out = flow._nonprobability_table(ws, wave, table)
     assert out["estimate"].tolist() == [0.4, 0.5]
     assert out[list(DESIGN_UNCERTAINTY)].isna().all().all()
 
 
-def test_with_reference_the_asset_uses_the_weighted_reference_wave(
-    setup: tuple[SurveyProject, Project, dict[str, pd.DataFrame]],
+def test_with_reference_the_step_uses_the_checked_weights_of_the_reference_wave(
+    setup: tuple[flow.Workspace, dict[str, pd.DataFrame]],
 ) -> None:
-    """The asset fits the pseudo-weights to the reference wave as the weights asset weights it."""
-    project, loaded, frames = setup
-    write_harmonized(frames["w1"], project.output(loaded, "harmonized", "w1"), loaded.catalogue)
-    indicators = load_indicators(project.indicators_path(loaded), loaded.catalogue)
-    wave = project.wave(loaded, "w2")
-    got = _nonprobability_table(project, loaded, wave, frames["w2"], pd.DataFrame(), indicators)
-    root = Path(project.root)
+    """The pseudo-weights are fitted to the reference wave's design as the weights step wrote it."""
+    ws, frames = setup
+    flow.weigh(ws, "w1")
+    got = flow._nonprobability_table(ws, ws.wave("w2"), pd.DataFrame())
     reference, _ = weight_wave(
         frames["w1"],
-        load_weighting_config(root / "config" / "weighting.yaml"),
-        load_targets(root / "config" / "targets" / "demo_census.yaml"),
+        load_weighting_config(ws.root / "config" / "weighting.yaml"),
+        load_targets(ws.root / "config" / "targets" / "demo_census.yaml"),
     )
     want, _ = estimate_nonprobability_wave(
         frames["w2"],
-        indicators,
-        loaded.catalogue,
+        ws.indicators,
+        ws.project.catalogue,
         survey="demo",
         wave="w2",
         reference=reference,

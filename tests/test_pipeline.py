@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 import io
+import pickle
 import re
 import shutil
 import warnings
@@ -24,15 +25,9 @@ from pypdf import PdfReader
 
 from perception.config import SURVEY_FILE, load_survey
 from perception.demo import generate, pii_canaries
+from perception.flow import CHECKS
 from perception.io import read_survey
 from perception.status import STATUSES
-from pipelines.assets import (
-    DRIVER_CHECKS,
-    ESTIMATE_CHECKS,
-    HARMONIZED_CHECKS,
-    SMALL_AREA_CHECKS,
-    WEIGHT_CHECKS,
-)
 from pipelines.cli import main as cli_main
 from pipelines.definitions import PROJECT_ROOT, build_definitions
 from pipelines.demo import run_demo
@@ -137,7 +132,7 @@ def test_definitions_load_with_described_grouped_assets() -> None:
         "indicator_drivers",
         "small_area_estimates",
         "indicator_trends",
-        "benchmark_status",
+        "indicator_status",
         "exports",
         "dashboard_html",
         "results_brief",
@@ -148,17 +143,8 @@ def test_definitions_load_with_described_grouped_assets() -> None:
         assert node.group_name in {"ingest", "weighting", "estimation", "reporting"}, key
         assert node.kinds, key
     checks = {key.name for key in graph.asset_check_keys}
-    assert checks == {
-        *HARMONIZED_CHECKS,
-        *WEIGHT_CHECKS,
-        *ESTIMATE_CHECKS,
-        *DRIVER_CHECKS,
-        *SMALL_AREA_CHECKS,
-        "no_disclosure_risk",
-        "one_status_per_indicator",
-        "latest_is_this_run",
-        "outputs_disclose_nothing",
-    }
+    assert checks == {name for step in CHECKS.values() for name in step}
+    assert len(checks) == sum(len(step) for step in CHECKS.values())
     assert defs.resolve_schedule_def("weekly_reporting").job_name == "reporting_job"
     waves = [f"demo|{w.id}" for w in load_survey(PROJECT_ROOT / SURVEY_FILE).waves]
     job = defs.resolve_job_def("wave_job")
@@ -169,11 +155,11 @@ def test_definitions_load_with_described_grouped_assets() -> None:
     assert reporting.partitions_def.get_partition_keys() == ["demo"]
 
 
-def test_exports_depend_on_the_drivers_asset() -> None:
-    """It builds the exports after every wave's drivers table, as after its estimates."""
+def test_exports_depend_on_every_table_they_read() -> None:
+    """It builds the exports after the trends, the status, and every wave's drivers and weights."""
     graph = build_definitions(PROJECT_ROOT).resolve_asset_graph()
     parents = {k.to_user_string() for k in graph.get(dg.AssetKey("exports")).parent_keys}
-    assert parents == {"benchmark_status", "indicator_drivers"}
+    assert parents == {"indicator_trends", "indicator_status", "indicator_drivers", "weights"}
 
 
 def test_demo_publishes_and_exports_the_drivers_table(demo: DemoRun) -> None:
@@ -215,7 +201,7 @@ def test_demo_writes_every_wave_output(demo: DemoRun) -> None:
         "reliability",
         "drivers",
     ):
-        assert sorted(p.name for p in (processed / kind).iterdir()) == [
+        assert sorted(p.name for p in (processed / kind).glob("*.parquet")) == [
             "w1.parquet",
             "w2.parquet",
             "w3.parquet",
@@ -230,13 +216,8 @@ def test_asset_checks_pass_on_the_demo(rerun: Rerun) -> None:
     result = rerun.result
     assert result.success
     evaluations = result.get_asset_check_evaluations()
-    assert {e.check_name for e in evaluations} == {
-        *HARMONIZED_CHECKS,
-        *WEIGHT_CHECKS,
-        *ESTIMATE_CHECKS,
-        *DRIVER_CHECKS,
-        *SMALL_AREA_CHECKS,
-    }
+    per_wave = ("harmonize", "weigh", "estimate", "drivers", "small_areas")
+    assert {e.check_name for e in evaluations} == {n for s in per_wave for n in CHECKS[s]}
     assert all(e.passed for e in evaluations)
     metadata = result.asset_materializations_for_node("weights")[0].metadata
     assert 1.0 < metadata["kish_deff"].value < 2.5  # type: ignore[operator]
@@ -248,7 +229,7 @@ def test_no_personal_data_canary_in_any_processed_file(demo: DemoRun) -> None:
     assert len(canaries) > 1000
     files = [p for p in (demo.root / "data" / "processed").rglob("*") if p.is_file()]
     briefs = {".docx", ".pdf"} if shutil.which("chromium") else {".docx"}
-    assert {p.suffix for p in files} == {".parquet", ".csv", ".xlsx", ".duckdb", *briefs}
+    assert {p.suffix for p in files} == {".parquet", ".pickle", ".csv", ".xlsx", ".duckdb", *briefs}
     textual = _distinctive(canaries)
     for path in files:
         frames, text = _contents(path)
@@ -271,6 +252,9 @@ def _contents(path: Path) -> tuple[list[pd.DataFrame], str]:
         table = pq.read_table(path)
         text = b" ".join((table.schema.metadata or {}).values()).decode("utf-8", "replace")
         return [table.to_pandas()], text
+    if path.suffix == ".pickle":  # a wave's weighted design (perception.flow.weigh)
+        design = pickle.loads(path.read_bytes())
+        return [design.data], ""
     if path.suffix == ".csv":
         return [pd.read_csv(path)], path.read_text(encoding="utf-8-sig")
     if path.suffix == ".duckdb":

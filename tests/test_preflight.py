@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -235,3 +238,18 @@ def test_make_demo_without_a_demo_survey_stops_before_generating(tmp_path: Path)
     )
     assert run_demo(root) == 2  # nothing generated or run
     assert not (root / "data").exists()
+
+
+def test_importing_the_code_location_runs_no_preflight(tmp_path: Path) -> None:
+    """Importing pipelines.definitions checks nothing: a broken instance fails only at load."""
+    env = {**os.environ, "PERCEPTION_ROOT": str(tmp_path), "DAGSTER_HOME": str(tmp_path / "no")}
+    env["PYTHONPATH"] = os.pathsep.join(sys.path)
+    code = "import pipelines.definitions as d; print(type(d.defs).__name__)"
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    loading = [sys.executable, "-c", code.replace("print(type(d.defs).__name__)", "d.defs()")]
+    failed = subprocess.run(loading, env=env, capture_output=True, text=True, check=False)
+    assert failed.returncode != 0
+    assert "ConfigError" in failed.stderr

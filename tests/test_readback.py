@@ -39,7 +39,6 @@ from perception.disclosure import recoverable
 from perception.errors import ValidationError
 from perception.exports import ExportLabels, PublishedTables, write_exports
 from perception.readback import PUBLISHED_FILES, audit_outputs, read_published
-from perception.reporting import gap_sides
 from perception.storage import write_parquet
 from perception.tables import DRIVERS, ESTIMATES, TABLES
 from pipelines.definitions import build_definitions
@@ -359,7 +358,7 @@ def test_unhidden_dk_share_that_recovers_a_hidden_cell_is_caught(run: Run, tmp_p
     }
     estimates, trends = tables["indicator_estimates"], tables["indicator_trends"]
     truth = estimates[KEYS + domains].merge(run.true_values(), on=KEYS + domains, how="left")
-    gaps = gap_sides(run.indicators)
+    gaps = run.indicators.gap_sides()
     shown = ["estimate", "se", "ci_low", "ci_high", "deff", "n_eff", "p_value", "p_adjusted"]
     candidates = (
         (estimates["disclosure"] == "suppressed: complementary")

@@ -16,9 +16,9 @@ from perception.errors import ConfigError, ValidationError
 from perception.status import (
     STATUS_COLUMNS,
     STATUSES,
-    benchmark_status,
     benchmark_summary,
     indicator_meta_frame,
+    indicator_status,
     status_tally,
 )
 from perception.trends import indicator_trends
@@ -92,7 +92,7 @@ def _status(
     table = _estimates(series) if estimates is None else estimates
     directions = {k: str(v["direction"]) for k, v in meta.items()}
     trends = indicator_trends(table, domains=DOMAINS, waves=WAVES, directions=directions)
-    status = benchmark_status(table, trends, meta, latest_wave=latest, wave_dates=DATES)
+    status = indicator_status(table, trends, meta, latest_wave=latest, wave_dates=DATES)
     return status.set_index("indicator")
 
 
@@ -104,7 +104,7 @@ def test_status_table_has_the_contract_columns_one_row_per_indicator() -> None:
     trends = indicator_trends(
         table, domains=DOMAINS, waves=WAVES, directions={"a": "higher", "b": "higher"}
     )
-    status = benchmark_status(table, trends, meta, latest_wave="w3", wave_dates=DATES)
+    status = indicator_status(table, trends, meta, latest_wave="w3", wave_dates=DATES)
     assert tuple(status.columns) == STATUS_COLUMNS
     assert status["indicator"].tolist() == ["b", "a"]
     assert status["target_date"].tolist() == [None, dt.date(2027, 6, 30)]
@@ -312,9 +312,9 @@ def test_bad_metadata_and_missing_dates_raise_config_errors() -> None:
     table = _estimates({"a": {"w1": (0.4, 0.01), "w3": (0.5, 0.01)}})
     trends = indicator_trends(table, domains=DOMAINS, waves=WAVES, directions={"a": "higher"})
     with pytest.raises(ConfigError, match="no metadata"):
-        benchmark_status(table, trends, _meta(b={}), latest_wave="w3")
+        indicator_status(table, trends, _meta(b={}), latest_wave="w3")
     with pytest.raises(ValidationError) as missing:
-        benchmark_status(table, trends.drop(columns="p_adjusted"), _meta(a={}), latest_wave="w3")
+        indicator_status(table, trends.drop(columns="p_adjusted"), _meta(a={}), latest_wave="w3")
     assert missing.value.column == "p_adjusted"
 
 
@@ -341,7 +341,7 @@ def test_missing_wave_dates_fall_back_to_the_rules_without_dates() -> None:
         table, domains=DOMAINS, waves=WAVES, directions=dict.fromkeys(meta, "higher")
     )
     for dates in (None, {"w3": DATES["w3"]}):
-        status = benchmark_status(table, trends, meta, latest_wave="w3", wave_dates=dates)
+        status = indicator_status(table, trends, meta, latest_wave="w3", wave_dates=dates)
         status = status.set_index("indicator")
         assert status["status"].to_dict() == {
             "fast": "on track",  # improving significantly, as without a target date
@@ -355,7 +355,7 @@ def test_missing_wave_dates_fall_back_to_the_rules_without_dates() -> None:
         assert "Les dates de terrain manquent pour " in status.loc["fast", "reason_fr"]
     assert (
         "missing for w3, w1"
-        in benchmark_status(table, trends, meta, latest_wave="w3")
+        in indicator_status(table, trends, meta, latest_wave="w3")
         .set_index("indicator")
         .loc["fast", "reason_en"]
     )
@@ -379,7 +379,7 @@ def _four_indicators() -> pd.DataFrame:
     trends = indicator_trends(
         table, domains=DOMAINS, waves=WAVES, directions=dict.fromkeys(meta, "higher")
     )
-    return benchmark_status(table, trends, meta, latest_wave="w3", wave_dates=DATES)
+    return indicator_status(table, trends, meta, latest_wave="w3", wave_dates=DATES)
 
 
 def test_summary_counts_statuses_and_quotes_the_headline_in_english() -> None:
@@ -438,7 +438,7 @@ def test_changes_suppressed_by_disclosure_are_not_used() -> None:
         table, domains=DOMAINS, waves=WAVES, directions={"a": "higher", "b": "higher"}
     )
     trends["suppressed"] = trends["indicator"].eq("a")
-    status = benchmark_status(table, trends, meta, latest_wave="w3").set_index("indicator")
+    status = indicator_status(table, trends, meta, latest_wave="w3").set_index("indicator")
     assert status["status"].to_dict() == {"a": "insufficient evidence", "b": "on track"}
     assert np.isnan(status.loc["a", "change_baseline"])
 
@@ -450,7 +450,7 @@ def test_gap_target_and_wave_labels_in_the_sentences() -> None:
     table = _estimates(series).assign(type="gap")
     trends = indicator_trends(table, domains=DOMAINS, waves=WAVES, directions={"gap": "lower"})
     labels = {"w1": {"en": "Wave 1", "fr": "Vague 1"}, "w3": {"en": "Wave 3", "fr": "Vague 3"}}
-    status = benchmark_status(
+    status = indicator_status(
         table, trends, meta, latest_wave="w3", wave_dates=DATES, wave_labels=labels
     ).set_index("indicator")
     assert status.loc["gap", "status"] == "on track"

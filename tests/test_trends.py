@@ -17,7 +17,7 @@ from perception.config import IndicatorCatalogue, load_indicators, load_project
 from perception.contrasts import wave_difference
 from perception.demo import PLANTED_EFFECTS
 from perception.errors import ConfigError, ValidationError
-from perception.status import benchmark_status
+from perception.status import indicator_status
 from perception.trends import KEY_COLUMNS, indicator_trends, trend_columns
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -552,7 +552,7 @@ def test_demo_benchmark_status_finds_no_trend_in_unchanged_indicators(
         }
         for i in catalogue.indicators
     }
-    status = benchmark_status(
+    status = indicator_status(
         estimates, demo_trends, meta, latest_wave="w3", wave_dates=dates
     ).set_index("indicator")
     unplanted = status.drop(index=list(PLANTED_INDICATORS))

@@ -44,6 +44,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from perception.config.disclosure import DisclosureRules
+from perception.config.indicators import GapSides
 from perception.errors import ValidationError, show_rows
 from perception.tables import (
     DISCLOSURE_COLUMNS,
@@ -110,16 +111,6 @@ _FIXED = reserved_columns()
 _NO_CODE = -1  # domain code of a column the domain set does not use
 _RANK_TOLERANCE = 1e-10  # relative singular-value cut-off for the 0/±1 identity matrices
 _DETERMINED_TOLERANCE = 1e-8  # a diagonal entry of the row-space projector this close to 1
-
-
-@dataclass(frozen=True)
-class GapSides:
-    """The cells a gap indicator contrasts: indicator ``of`` at ``by == a`` minus ``by == b``."""
-
-    of: str
-    by: str
-    a: int
-    b: int
 
 
 # --------------------------------------------------------------------------- Table 1

@@ -61,7 +61,6 @@ from perception.exports.writer import (
     PARQUET,
     WORKBOOKS,
 )
-from perception.reporting import gap_sides
 from perception.tables import DRIVERS, ESTIMATES, METHODOLOGY, STATUS, TABLES, TRENDS
 
 __all__ = ["Finding", "audit_outputs", "find_disclosures", "read_published"]
@@ -191,7 +190,7 @@ def audit_outputs(
     findings = find_disclosures(
         tables,
         rules,
-        gaps=gap_sides(indicators),
+        gaps=indicators.gap_sides(),
         exports=Path(exports),
         dashboard=None if dashboard is None else Path(dashboard),
         published=None if published is None else Path(published),

@@ -1,6 +1,6 @@
 """Benchmark status of every indicator and a one-line summary of a benchmark, in English and French.
 
-:func:`benchmark_status` reads the national, "all" variant row of each indicator in the latest
+:func:`indicator_status` reads the national, "all" variant row of each indicator in the latest
 wave (Table 1) and its changes (Table 2) and gives each indicator one of four statuses with a
 sentence saying why ("Table 3"); :func:`benchmark_summary` condenses one benchmark into the
 line a quarterly report quotes. The rules are here; their words are in :mod:`perception.words`.
@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
+from perception.config import IndicatorCatalogue, SurveyConfig
 from perception.errors import ConfigError, ValidationError
 from perception.estimation import NATIONAL
 from perception.tables import DIRECTIONS, STATUS_TABLE, TERMS
@@ -45,7 +46,7 @@ META_COLUMNS: tuple[str, ...] = (
     "target",
     "target_date",
 )
-"""Indicator metadata that :func:`benchmark_status` reads (``target``, ``target_date`` optional)."""
+"""Indicator metadata that :func:`indicator_status` reads (``target``, ``target_date`` optional)."""
 STATUS_COLUMNS: tuple[str, ...] = tuple(STATUS_TABLE.columns())
 """Table 3's columns, in order (:data:`perception.tables.STATUS_TABLE`)."""
 _OPTIONAL = ("target", "target_date")
@@ -240,7 +241,7 @@ def _changes(trends: pd.DataFrame, latest_wave: str) -> pd.DataFrame:
 
 
 def _rules(frame: pd.DataFrame, latest_date: dt.date | None) -> pd.Series:
-    """Name the rule that decides each row's status (see :func:`benchmark_status`)."""
+    """Name the rule that decides each row's status (see :func:`indicator_status`)."""
     higher = frame["direction"].eq("higher")
     target = frame["target"]
     has_target = target.notna()
@@ -376,7 +377,7 @@ def _reason(
     return text
 
 
-def benchmark_status(
+def indicator_status(
     estimates: pd.DataFrame,
     trends: pd.DataFrame,
     indicators_meta: pd.DataFrame | Mapping[str, Mapping[str, Any]],
@@ -588,7 +589,7 @@ def benchmark_summary(
     Parameters
     ----------
     status
-        Table 3 of one survey (:func:`benchmark_status`).
+        Table 3 of one survey (:func:`indicator_status`).
     benchmark_labels
         Benchmark id → ``{"en": …, "fr": …}`` label (the indicator catalogue's benchmarks).
     benchmark
@@ -657,3 +658,46 @@ def benchmark_summary(
         counts=_counts(rows, lang),
         move=_headline(chosen.iloc[0], lang, level, alpha),
     )
+
+
+def wave_dates(survey: SurveyConfig) -> dict[str, dt.date]:
+    """Return each wave's fieldwork midpoint, the date trends are projected from."""
+    return {
+        w.id: w.fieldwork.start + (w.fieldwork.end - w.fieldwork.start) / 2
+        for w in survey.waves
+        if w.fieldwork is not None
+    }
+
+
+def survey_status(
+    estimates: pd.DataFrame,
+    trends: pd.DataFrame,
+    indicators: IndicatorCatalogue,
+    survey: SurveyConfig,
+) -> pd.DataFrame:
+    """Return each indicator's status (:func:`indicator_status`) for a survey's waves.
+
+    The latest probability wave is judged: a non-probability wave (``sample:
+    nonprobability``) is judged only when no probability wave has estimates, and then every
+    status is insufficient evidence.
+    """
+    order = [w.id for w in survey.waves if w.id in set(estimates["wave"])]
+    nonprobability = survey.nonprobability_waves()
+    probability = [w for w in order if w not in nonprobability]
+    return indicator_status(
+        estimates,
+        trends,
+        indicators.metadata(),
+        latest_wave=(probability or order)[-1],
+        wave_dates=wave_dates(survey),
+        nonprobability_waves=nonprobability,
+        wave_labels={w.id: {"en": w.label.en, "fr": w.label.fr} for w in survey.waves},
+    )
+
+
+def headline_summary(
+    status: pd.DataFrame, indicators: IndicatorCatalogue, lang: Lang = "en"
+) -> str:
+    """Return the one-line summary of the headline benchmark (the first in the catalogue)."""
+    labels = {k: {"en": b.label.en, "fr": b.label.fr} for k, b in indicators.benchmarks.items()}
+    return benchmark_summary(status, labels, indicators.headline, lang)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Hashable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Literal
@@ -52,6 +53,16 @@ NATIONAL = "national"
 
 IndicatorId = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$")]
 SetName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+
+
+@dataclass(frozen=True)
+class GapSides:
+    """The cells a gap indicator contrasts: indicator ``of`` at ``by == a`` minus ``by == b``."""
+
+    of: str
+    by: str
+    a: int
+    b: int
 
 
 class _Model(BaseModel):
@@ -202,6 +213,14 @@ class IndicatorCatalogue(_Model):
     def baselines(self) -> dict[str, str]:
         """Return each indicator's baseline wave."""
         return {ind.id: self.baseline_wave(ind) for ind in self.indicators}
+
+    def gap_sides(self) -> dict[str, GapSides]:
+        """Return the two sides of every gap indicator, for complementary suppression."""
+        return {
+            i.id: GapSides(i.of, i.by, i.a, i.b)
+            for i in self.indicators
+            if i.type == "gap" and i.of and i.by and i.a is not None and i.b is not None
+        }
 
 
 def domain_set_columns(name: str, domains: Sequence[str]) -> tuple[str, ...]:

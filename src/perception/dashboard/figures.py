@@ -28,7 +28,7 @@ from perception.dashboard.data import (
     state_word,
 )
 from perception.dashboard.geo import CODE_PROPERTY, GeoJson, centroid
-from perception.reporting import wave_dates
+from perception.status import wave_dates
 from perception.words import (
     FLAG_MARK,
     NBSP,

@@ -85,7 +85,7 @@ def test_estimates_refuse_weights_whose_config_changed_since(
     for step in (flow.estimate, flow.drivers):
         with pytest.raises(PerceptionError, match="changed after they were computed") as caught:
             step(ws, WAVE)
-        assert str(edited_weighting) in caught.value.found
+        assert edited_weighting.relative_to(ws.survey.root).as_posix() in caught.value.found
         assert "--wave w1" in caught.value.hint
 
 

@@ -358,7 +358,13 @@ def weighting_inputs(ws: Workspace, wave_id: str) -> dict[str, str]:
     files = [ws.output("harmonized", wave_id), survey.resolve(survey.weighting)]
     files += [survey.resolve(survey.variables)]
     files += [] if targets is None else [survey.resolve(targets)]
-    return {str(f): _digest(f) for f in files}
+    # Paths relative to the project root, so that a copied or moved project keeps its record.
+    return {_relative(f, survey.root): _digest(f) for f in files}
+
+
+def _relative(path: Path, root: Path) -> str:
+    """Return ``path`` relative to ``root`` when it lies inside it, else as it is."""
+    return path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)
 
 
 def _design_path(ws: Workspace, wave_id: str) -> Path:

@@ -3,15 +3,30 @@
 from __future__ import annotations
 
 import datetime as dt
+import html
+import json
+import math
+import re
 import string
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
+import docx
+import openpyxl
 import pytest
+from demo_project import DemoRun
 
+from perception.config import load_project
+from perception.exports.writer import WORKBOOKS
+from perception.indicators import load_indicators
 from perception.status import STATUSES
 from perception.words import (
     LANGS,
     MINUS,
+    MONTHS,
     NNBSP,
+    capital,
     entries,
     format_change,
     format_date,
@@ -108,3 +123,173 @@ def test_statuses_have_one_word_each() -> None:
         for lang in LANGS:
             assert say(f"status.{status}", lang) == status_word(status, lang)
             assert say(f"status.{status}.definition", lang)
+
+
+# --------------------------------------------------------------------------- the demo's outputs
+
+Texts = dict[str, list[str]]
+"""French texts by where they were read: ``"dashboard"``, ``"workbook"``, ``"brief"``."""
+
+#: Keys of a Plotly figure whose strings are shown to people (the others are styles and ids).
+_SHOWN = {"text", "name", "customdata", "ticktext", "hovertext", "x", "y"}
+#: A French number as perception.words writes it, optionally signed and with its unit.
+_NUMBER = re.compile(rf"[+{MINUS}]?\d{{1,3}}(?:{NNBSP}\d{{3}})*(?:,\d+)?(?:{NNBSP}%)?|1er")
+#: What a French number must never look like: a decimal point, a hyphen for minus, "- 0,0".
+_ENGLISH_NUMBER = re.compile(r"\d\.\d|(?<![\w\d])-\s?\d|\d %|\d\u00a0%")
+_NOT_WORDS = re.compile(r"[^\W\d_]+")
+
+
+def _strings(tree: Any, key: str = "") -> Iterator[str]:
+    """Yield the shown strings of a figure spec (the values of the keys in ``_SHOWN``)."""
+    if isinstance(tree, dict):
+        for name, value in tree.items():
+            yield from _strings(value, name)
+    elif isinstance(tree, list):
+        for value in tree:
+            yield from _strings(value, key)
+    elif isinstance(tree, str) and key in _SHOWN:
+        yield tree
+
+
+def _pieces(markup: str) -> list[str]:
+    """Split a text at its HTML tags (``<b>``, ``<br>``), keeping the text between them."""
+    return [p for p in re.split(r"<[^>]+>", html.unescape(markup)) if p.strip()]
+
+
+def _dashboard(page: Path) -> list[str]:
+    """Return every French text of the dashboard: interface texts, figures and their alt texts."""
+    found = re.search(
+        r'<script type="application/json" id="dashboard-data">(.*?)</script>',
+        page.read_text(encoding="utf-8"),
+    )
+    assert found is not None
+    data = json.loads(found.group(1))
+    texts = [*data["text"]["fr"].values(), *data["alt"]["fr"].values()]
+    texts += [s for spec in data["figures"]["fr"].values() for s in _strings(spec)]
+    return [p for text in texts for p in _pieces(text)]
+
+
+def _workbook(path: Path) -> list[str]:
+    """Return every text cell and sheet name of a workbook, leaving out the weighting record."""
+    book = openpyxl.load_workbook(path)
+    texts = list(book.sheetnames)
+    for sheet in book.worksheets:
+        skip: set[int] = set()
+        for row in sheet.iter_rows():
+            for cell in row:
+                if not isinstance(cell.value, str):
+                    continue
+                if cell.value == say("weighting", "fr"):
+                    # methodology.weighting is a technical record written in English only
+                    skip.add(cell.column)
+                elif cell.column not in skip:
+                    texts.append(cell.value)
+    return texts
+
+
+def _brief(path: Path) -> list[str]:
+    """Return the paragraphs and table cells of a Word brief."""
+    document = docx.Document(str(path))
+    texts = [p.text for p in document.paragraphs]
+    texts += [c.text for t in document.tables for row in t.rows for c in row.cells]
+    return [t for t in texts if t.strip()]
+
+
+def _configured(tree: Any) -> Iterator[str]:
+    """Yield every string of a loaded configuration (labels, question texts, file names)."""
+    if isinstance(tree, dict):
+        for value in tree.values():
+            yield from _configured(value)
+    elif isinstance(tree, list | tuple):
+        for value in tree:
+            yield from _configured(value)
+    elif isinstance(tree, str):
+        yield tree
+
+
+@pytest.fixture(scope="module")
+def french(demo: DemoRun) -> Texts:
+    """Read every French text of the demo's dashboard, French workbook and French brief."""
+    return {
+        "dashboard": _dashboard(demo.dashboard),
+        "workbook": _workbook(demo.latest / WORKBOOKS["fr"]),
+        "brief": _brief(demo.latest / "brief_fr.docx"),
+    }
+
+
+@pytest.fixture(scope="module")
+def explain(demo: DemoRun) -> re.Pattern[str]:
+    """Match what words.yaml and the configuration account for, longest first."""
+    config = demo.root / "config"
+    project = load_project(config / "survey.yaml", demo.root)
+    indicators = load_indicators(config / "indicators.yaml", project.catalogue)
+    known = {*_configured(project.survey.model_dump()), *_configured(indicators.model_dump())}
+    known |= {*_configured(project.catalogue.model_dump())}
+    for name in project.catalogue.variables:
+        known |= {
+            t for label in project.catalogue.codes(name).values() for t in (label.en, label.fr)
+        }
+    for text in entries().values():
+        pieces = [literal for literal, _, _, _ in string.Formatter().parse(text["fr"])]
+        known |= {p.strip() for p in pieces} | {capital(p.strip()) for p in pieces}
+    known |= set(MONTHS["fr"])
+    fragments = sorted((k for k in known if k.strip()), key=len, reverse=True)
+    edges = [
+        ("(?<!\\w)" if k[0].isalnum() else "")
+        + re.escape(k)
+        + ("(?!\\w)" if k[-1].isalnum() else "")
+        for k in fragments
+    ]
+    return re.compile("|".join(edges))
+
+
+def _unexplained(texts: list[str], explain: re.Pattern[str]) -> dict[str, str]:
+    """Return each text with words that neither words.yaml nor the configuration account for."""
+    out = {}
+    for text in texts:
+        rest = _NUMBER.sub(" ", explain.sub(" ", text))
+        letters = " ".join(_NOT_WORDS.findall(rest))
+        if letters:
+            out[text] = letters
+    return out
+
+
+@pytest.mark.parametrize("output", ["dashboard", "workbook", "brief"])
+def test_every_french_text_comes_from_words(
+    output: str, french: Texts, explain: re.Pattern[str]
+) -> None:
+    """Every French word the output shows is a words.yaml entry, configuration or a number."""
+    texts = french[output]
+    assert len(texts) > 50  # the output was read
+    assert not _unexplained(texts, explain)
+    english_numbers = {t for t in texts if _ENGLISH_NUMBER.search(explain.sub(" ", t))}
+    assert not english_numbers
+
+
+def test_the_check_finds_a_stray_french_text(explain: re.Pattern[str]) -> None:
+    """A French word written outside words.yaml is reported, with what is left of it."""
+    shown = say("findings", "fr")
+    assert not _unexplained([shown, "45,2\u202f%", f"{MINUS}3,1"], explain)
+    assert _unexplained([shown + " (données provisoires)"], explain) == {
+        shown + " (données provisoires)": "données provisoires"
+    }
+    assert _ENGLISH_NUMBER.search("45.2 %")
+
+
+def test_numbers_agree_across_dashboard_workbook_and_brief(demo: DemoRun, french: Texts) -> None:
+    """The latest national value of each indicator is written the same way in every output."""
+    status = demo.tables()["benchmark_status"]
+    book = openpyxl.load_workbook(demo.latest / WORKBOOKS["fr"])
+    reasons = {row[-1].value for row in book[say("status", "fr")].iter_rows() if row[-1].value}
+    brief = "\n".join(french["brief"])
+    dashboard = "\n".join(french["dashboard"])
+    quoted = 0
+    for row in status.itertuples():
+        assert row.reason_fr in reasons  # the workbook and the status table say the same
+        if not math.isfinite(row.estimate):
+            continue
+        value = format_value(row.estimate, row.unit, "fr", row.type)
+        assert value in dashboard, (row.indicator, value)
+        assert value in brief, (row.indicator, value)
+        quoted += value in row.reason_fr
+    assert quoted  # some reasons quote the latest value, in the same words

@@ -36,6 +36,7 @@ FLAG_MARK = "†"
 """Appended to a flagged value (few respondents: interpret with caution)."""
 
 _FRENCH_SPACES = re.compile(r"[ \u00a0]([:;!?%»])|(«)[ \u00a0]")
+_BREAKABLE = re.compile(r"[ \t\r\n]+")
 _MONTHS = "months"
 _PLOTLY = "plotly_fr"
 
@@ -89,6 +90,11 @@ def pick(text: Bilingual, lang: Lang) -> str:
 def has(key: str) -> bool:
     """Tell whether ``words.yaml`` has an entry ``key``."""
     return key in entries()
+
+
+def breakable_words(text: str) -> list[str]:
+    """Split a text at its breakable spaces only: ``"45,2 %"`` (U+202F) stays one word."""
+    return [word for word in _BREAKABLE.split(text) if word]
 
 
 def capital(text: str) -> str:

@@ -358,7 +358,12 @@ class _Builder:
     def headline(self, ind: IndicatorView) -> Table:
         """Tabulate the headline indicator by every domain of the survey, with 95% CIs and n."""
         lang = self.lang
-        header = (say("breakdown", lang), self.label(ind.label), say("ci95", lang), "n")
+        header = (
+            say("breakdown", lang),
+            self.label(ind.label),
+            say("ci95", lang),
+            say("n_symbol", lang),
+        )
         rows = [self.headline_row(ind, say("national", lang), self.data.cell(ind.id, self.wave))]
         for column in self.data.domains:
             for code in self.data.codes(column):

@@ -33,6 +33,7 @@ from perception.words import (
     FLAG_MARK,
     NBSP,
     Lang,
+    breakable_words,
     interval,
     number,
     percent_sign,
@@ -215,7 +216,7 @@ def _range(values: Sequence[float]) -> tuple[float, float]:
 def _wrap(text: str, width: int) -> str:
     """Break a label into lines of about ``width`` characters with ``<br>``."""
     lines: list[str] = []
-    for word in text.split():
+    for word in breakable_words(text):
         if lines and len(lines[-1]) + 1 + len(word) <= width:
             lines[-1] += " " + word
         else:

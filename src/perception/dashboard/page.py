@@ -32,6 +32,7 @@ from perception.words import (
     FLAG_MARK,
     LANGS,
     Lang,
+    breakable_words,
     capital,
     format_date,
     format_moment,
@@ -357,7 +358,7 @@ def _alt(spec: Spec, lang: Lang) -> str:
     parts = [title.get("text", ""), title.get("subtitle", {}).get("text", "")]
     parts += [a.get("text", "") for a in spec["layout"].get("annotations", [])[-1:]]
     text = ". ".join(p for p in (re.sub(r"<[^>]+>", " ", part).strip() for part in parts) if p)
-    return say("labelled", lang, label=say("chart", lang), text=" ".join(text.split()))
+    return say("labelled", lang, label=say("chart", lang), text=" ".join(breakable_words(text)))
 
 
 def _strip_geojson(figures: Mapping[str, Spec]) -> dict[str, Spec]:

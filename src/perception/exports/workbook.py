@@ -45,10 +45,11 @@ from perception.exports.contract import (
 )
 from perception.exports.labels import ExportLabels, set_columns
 from perception.tables import STATUS_PARTS
-from perception.words import Lang, capital, say, status_label
+from perception.words import Lang, capital, format_moment, say, status_label
 
 SUPPRESSED = "*"
-NOT_ASKED = "n/a"
+NOT_ASKED = say("not_asked_mark", "en")
+"""Marks a question not asked in a wave, the same in both workbooks (``not_asked_mark``)."""
 NO_DATA = "–"
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 """First characters that make a spreadsheet read a text as a formula (OWASP CSV injection)."""
@@ -214,7 +215,7 @@ class _Context:
             "note_source",
             survey=self.labels.survey[self.lang],
             waves=", ".join(self.wave_labels[w] for w in wave_order(self.tables.methodology)),
-            generated=generated_at(self.tables.methodology).strftime("%Y-%m-%d %H:%M UTC"),
+            generated=format_moment(generated_at(self.tables.methodology), self.lang),
         )
         return [*(self.text(k, **values) for k in keys), source]
 

@@ -22,7 +22,7 @@ import pytest
 import yaml
 from config_samples import AFROBAROMETER
 
-from perception.config.weighting import NO_PSU_NOTE
+from perception.words import say
 from pipelines.cli import main
 
 REFERENCE = Path(__file__).resolve().parent / "reference" / "afrobarometer_tun_e2e.json"
@@ -126,7 +126,7 @@ def test_change_table_dashboard_and_exports(project: tuple[Path, str]) -> None:
     page = dashboard.read_text(encoding="utf-8")
     assert "Afrobarometer Tunisia" in page and "Round 9 (2022)" in page
     for lang in ("en", "fr"):  # the methodology panel says how the SEs treat the missing PSUs
-        assert html.escape(NO_PSU_NOTE[lang]) in page or NO_PSU_NOTE[lang] in page
+        assert html.escape(say("design.no_psu", lang)) in page or say("design.no_psu", lang) in page
     latest = root / "data" / "processed" / "tun" / "exports" / "latest"
     for name in ("indicators.csv", "indicators.xlsx", "indicators.parquet", "indicators.duckdb"):
         assert (latest / name).is_file()

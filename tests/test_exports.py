@@ -18,7 +18,6 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from perception.config import WeightingConfig, load_catalogue, load_survey, load_weighting_config
-from perception.config.weighting import NO_PSU_NOTE
 from perception.errors import ConfigError, ValidationError
 from perception.exports import (
     EXPORT_FILES,
@@ -29,6 +28,7 @@ from perception.exports import (
     write_exports,
 )
 from perception.weighting import weight_report
+from perception.words import say
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "config"
@@ -1190,13 +1190,13 @@ def test_methodology_of_a_survey_without_targets_or_psu_ids() -> None:
     assert first["weighting"].startswith("design weights used as delivered, without calibration")
     assert "calibration converged" not in first["weighting"]
     assert first["design_en"] == (
-        "Taylor-linearised standard errors; strata: stratum; " + NO_PSU_NOTE["en"] + "."
+        "Taylor-linearised standard errors; strata: stratum; " + say("design.no_psu", "en") + "."
     )
-    assert NO_PSU_NOTE["en"] == (
+    assert say("design.no_psu", "en") == (
         "no PSU ids were released: each respondent is treated as its own cluster within "
         "strata, which understates SEs if the sample is clustered"
     )
-    assert first["design_fr"].endswith(NO_PSU_NOTE["fr"] + ".")
+    assert first["design_fr"].endswith(say("design.no_psu", "fr") + ".")
     assert "sous-estime les erreurs types" in first["design_fr"]
 
 

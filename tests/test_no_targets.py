@@ -27,12 +27,12 @@ from perception.config import (
     load_survey,
     load_wave_targets,
 )
-from perception.config.weighting import NO_PSU_NOTE
 from perception.design import SurveyDesign
 from perception.errors import CodebookError, ConfigError, ValidationError
 from perception.estimation import estimate, estimate_domains
 from perception.io import SurveyMetadata
 from perception.weighting import WeightingWarning, weight_wave
+from perception.words import say
 
 REFERENCE = Path(__file__).resolve().parent / "reference"
 GOLDEN_RTOL = 1e-6
@@ -140,7 +140,7 @@ def test_weight_wave_without_calibration_keeps_the_delivered_weights(
     np.testing.assert_array_equal(final.weights, extract["withinwt_hh"].to_numpy())
     assert final.calibration == ()
     assert (final.n_strata, final.n_psus) == (14, 1200)
-    assert set(report["design"]) == {NO_PSU_NOTE["en"]}
+    assert set(report["design"]) == {say("design.no_psu", "en")}
     assert report["converged"].all() and report["margin_error_rel"].isna().all()
     police = estimate(final, ["trust_police"], "proportion", ci_method="logit").iloc[0]
     _check(police, _cases(golden)[0])
@@ -457,4 +457,4 @@ def test_afrobarometer_r9_french_file_harmonizes_with_the_same_rules(
         {"design": {"strata": "stratum"}, "base_weight": {"column": "base_weight"}}
     )
     final, report = weight_wave(out, config)
-    assert final.degf == 1200 - 14 and report.loc[0, "design"] == NO_PSU_NOTE["en"]
+    assert final.degf == 1200 - 14 and report.loc[0, "design"] == say("design.no_psu", "en")

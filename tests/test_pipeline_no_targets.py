@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 from config_samples import AFROBAROMETER, CATALOGUE_YAML
 
-from perception.config.weighting import NO_PSU_NOTE
+from perception.words import say
 from pipelines.definitions import PROJECT_ROOT, build_definitions
 
 R8 = AFROBAROMETER / "tun_r8_data.sav"
@@ -131,7 +131,7 @@ def test_a_survey_without_targets_runs_and_matches_r(tmp_path: Path) -> None:
     assert checks and all(c.passed for c in checks), [c.check_name for c in checks if not c.passed]
     processed = tmp_path / "data" / "processed" / "afro"
     report = pd.read_parquet(processed / "weighting_report" / "r8.parquet")
-    assert report.loc[0, "design"] == NO_PSU_NOTE["en"]
+    assert report.loc[0, "design"] == say("design.no_psu", "en")
     weighted = pd.read_parquet(processed / "weighted" / "r8.parquet")
     source = pd.read_csv(REFERENCE / "afrobarometer_tun_r8.csv")
     assert weighted["weight"].tolist() == source["withinwt_hh"].tolist()

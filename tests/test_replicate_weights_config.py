@@ -303,8 +303,8 @@ def test_replicate_columns_must_be_replicate_weights_of_the_catalogue(tmp_path: 
             "taylor",
             "Taylor-linearised standard errors; strata: stratum; primary sampling units "
             "(clusters): psu.",
-            "Erreurs types par linéarisation de Taylor ; strates : stratum; unités primaires "
-            "(grappes) : psu.",
+            "Erreurs types par linéarisation de Taylor\u202f; strates\u202f: stratum\u202f; "
+            "unités primaires (grappes)\u202f: psu.",
         ),
         (
             {"strata": "stratum", "psu": "psu", "replicates": {"method": "JKn"}},
@@ -312,9 +312,9 @@ def test_replicate_columns_must_be_replicate_weights_of_the_catalogue(tmp_path: 
             "JKn",
             "Replicate-weight standard errors: Jackknife (JKn), 120 replicate weights built from "
             "the strata and PSUs; strata: stratum; primary sampling units (clusters): psu.",
-            "Erreurs types par poids répliqués : Jackknife (JKn), 120 poids répliqués construits "
-            "à partir des strates et des UPE; strates : stratum; unités primaires (grappes) : "
-            "psu.",
+            "Erreurs types par poids répliqués\u202f: Jackknife (JKn), 120 poids répliqués "
+            "construits à partir des strates et des UPE\u202f; strates\u202f: stratum\u202f; "
+            "unités primaires (grappes)\u202f: psu.",
         ),
         (
             {"replicate_weights": {"pattern": "^repw_", "type": "JK1"}},
@@ -322,7 +322,7 @@ def test_replicate_columns_must_be_replicate_weights_of_the_catalogue(tmp_path: 
             "JK1",
             "Replicate-weight standard errors: Jackknife (JK1), 80 replicate weights supplied "
             "with the data.",
-            "Erreurs types par poids répliqués : Jackknife (JK1), 80 poids répliqués fournis "
+            "Erreurs types par poids répliqués\u202f: Jackknife (JK1), 80 poids répliqués fournis "
             "avec les données.",
         ),
     ],

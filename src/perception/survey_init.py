@@ -36,6 +36,7 @@ from perception.config import ID_VARIABLE
 from perception.errors import ConfigError, ReadError
 from perception.io import read_survey
 from perception.storage import atomic_write
+from perception.words import LANGS, say
 
 __all__ = ["MATCH", "UNCERTAIN", "Match", "SurveyScaffold", "survey_init"]
 
@@ -207,21 +208,16 @@ _SUCCESS = re.compile(
     r"^(?:a lot|somewhat|strongly agree|agree|tout a fait d accord|d accord|beaucoup|un peu"
     r"|approve|strongly approve|approuve|tres|very)"
 )
-_THEMES: dict[str, tuple[re.Pattern[str], str, str]] = {
-    "trust": (_TRUST, "Trust in institutions", "Confiance dans les institutions"),
-    "safety": (_SAFE, "Safety and security", "Sécurité"),
-    "corruption": (
-        re.compile(r"\b(?:corruption|corrupt|bribe|pot de vin)\b"),
-        "Corruption",
-        "Corruption",
-    ),
-    "democracy": (
-        re.compile(r"\b(?:democracy|democratie|election|elections|vote|freedom|liberte)\b"),
-        "Democracy and elections",
-        "Démocratie et élections",
+_THEMES: dict[str, re.Pattern[str]] = {
+    "trust": _TRUST,
+    "safety": _SAFE,
+    "corruption": re.compile(r"\b(?:corruption|corrupt|bribe|pot de vin)\b"),
+    "democracy": re.compile(
+        r"\b(?:democracy|democratie|election|elections|vote|freedom|liberte)\b"
     ),
 }
-_OTHER_THEME = ("general", "Other items", "Autres questions")
+"""Themes guessed from item labels; each theme's name is words.yaml's ``draft.theme.<key>``."""
+_OTHER_THEME = "general"
 
 
 @dataclass(frozen=True)
@@ -484,12 +480,17 @@ def _yaml_label(en: str, fr: str) -> str:
     return f"{{en: {_yaml_scalar(en or fr)}, fr: {_yaml_scalar(fr or en)}}}"
 
 
+def _draft(entry: str, **fields: object) -> str:
+    """Render a words.yaml entry as a bilingual label inline, for a drafted file."""
+    return _yaml_label(*(say(entry, lang, **fields) for lang in LANGS))
+
+
 def _theme(tokens_text: str) -> str:
     """Guess an item's theme from its label."""
-    for key, (pattern, _, _) in _THEMES.items():
+    for key, pattern in _THEMES.items():
         if pattern.search(tokens_text):
             return key
-    return _OTHER_THEME[0]
+    return _OTHER_THEME
 
 
 def survey_init(
@@ -645,42 +646,39 @@ def _catalogue(
     used_themes = sorted({_theme(_fold(_entry_label(e)[0])) for e in entries})
     lines.append("themes:")
     for theme in used_themes:
-        en, fr = _THEMES[theme][1:] if theme in _THEMES else _OTHER_THEME[1:]
-        lines.append(f"  {theme}: {_yaml_label(en, fr)}")
+        lines.append(f"  {theme}: {_draft(f'draft.theme.{theme}')}")
     lines += [
         "variables:",
-        f"  respondent_id: {{role: id, kind: string, label: "
-        f"{_yaml_label('Respondent ID', 'Identifiant du répondant')}}}",
+        f"  respondent_id: {{role: id, kind: string, label: {_draft('draft.respondent_id')}}}",
     ]
     if "interview_date" in roles:
         lines.append(
-            "  interview_date: {role: date, kind: date, label: "
-            f"{_yaml_label('Interview date', 'Date de l’entretien')}}}"
+            f"  interview_date: {{role: date, kind: date, label: {_draft('draft.interview_date')}}}"
         )
     if "gender" in roles:
         lines += [
             "  gender:",
             "    role: demographic",
             "    kind: categorical",
-            f"    label: {_yaml_label('Gender', 'Sexe')}",
+            f"    label: {_draft('draft.gender')}",
             "    codes:",
-            f"      1: {_yaml_label('Man', 'Homme')}",
-            f"      2: {_yaml_label('Woman', 'Femme')}",
+            f"      1: {_draft('draft.man')}",
+            f"      2: {_draft('draft.woman')}",
         ]
     if "age" in roles:
         lines += [
             f"  age: {{role: demographic, kind: integer, min: {low}, max: {high}, label: "
-            f"{_yaml_label('Age', 'Âge')}}}",
+            f"{_draft('draft.age')}}}",
             "  age_band: {role: derived, kind: categorical, derived_from: age, label: "
-            f"{_yaml_label('Age group', 'Tranche d’âge')}}}",
+            f"{_draft('draft.age_group')}}}",
             "  youth:",
             "    role: derived",
             "    kind: categorical",
             "    derived_from: age",
-            f"    label: {_yaml_label('Youth', 'Jeunes')}",
+            f"    label: {_draft('draft.youth')}",
             "    codes:",
-            f"      1: {_yaml_label('Youth (18-35)', 'Jeunes (18-35 ans)')}",
-            f"      2: {_yaml_label('Adults (36+)', 'Adultes (36 ans et plus)')}",
+            f"      1: {_draft('draft.youth_18_35')}",
+            f"      2: {_draft('draft.adults_36')}",
         ]
     if "region" in roles:
         codes: dict[int, str] = {}
@@ -695,7 +693,7 @@ def _catalogue(
             "  region:",
             "    role: demographic",
             "    kind: categorical",
-            f"    label: {_yaml_label('Region', 'Région')}",
+            f"    label: {_draft('draft.region')}",
             "    codes:",
         ]
         lines += [f"      {c}: {_yaml_label(v, v)}" for c, v in sorted(codes.items())]
@@ -704,23 +702,20 @@ def _catalogue(
             "  urban_rural:",
             "    role: demographic",
             "    kind: categorical",
-            f"    label: {_yaml_label('Area of residence', 'Milieu de résidence')}",
+            f"    label: {_draft('draft.area_of_residence')}",
             "    codes:",
-            f"      1: {_yaml_label('Urban', 'Urbain')}",
-            f"      2: {_yaml_label('Rural', 'Rural')}",
+            f"      1: {_draft('draft.urban')}",
+            f"      2: {_draft('draft.rural')}",
         ]
     lines.append(
-        "  base_weight: {role: design, kind: number, label: "
-        f"{_yaml_label('Design weight', 'Poids de sondage')}}}"
+        f"  base_weight: {{role: design, kind: number, label: {_draft('draft.design_weight')}}}"
     )
     lines.append(
-        "  stratum: {role: design, kind: string, label: "
-        f"{_yaml_label('Sampling stratum', 'Strate de sondage')}}}"
+        f"  stratum: {{role: design, kind: string, label: {_draft('draft.sampling_stratum')}}}"
     )
     if "psu" in roles:
         lines.append(
-            "  psu: {role: design, kind: string, label: "
-            f"{_yaml_label('Primary sampling unit', 'Unité primaire de sondage')}}}"
+            f"  psu: {{role: design, kind: string, label: {_draft('draft.primary_sampling_unit')}}}"
         )
     for entry in entries:
         en, fr = _entry_label(entry)
@@ -853,8 +848,7 @@ def _indicators(
         "benchmarks:",
         "  perceptions:",
         "    term: medium",
-        "    label: "
-        + _yaml_label("Perceptions of the population", "Perceptions de la population"),
+        "    label: " + _draft("draft.perceptions_benchmark"),
         "defaults:",
         f"  disaggregations: [{', '.join(domains)}]",
         f"  baseline_wave: {rounds[0].wave}",
@@ -926,8 +920,8 @@ def _survey(key: str, rounds: list[_Round], rel: str) -> str:
     lines = [
         "# Survey drafted by `perception survey init`; paths are relative to the project root.",
         f"survey: {key}",
-        f"title: {_yaml_label(f'Survey {key}', f'Enquête {key}')}",
-        f"country: {_yaml_label('(country)', '(pays)')}",
+        f"title: {_draft('draft.survey_title', key=key)}",
+        f"country: {_draft('draft.country')}",
         f"raw_dir: {_yaml_scalar(raw)}",
         "processed_dir: data/processed",
         f"variables: {rel}/variables.yaml",
@@ -941,7 +935,7 @@ def _survey(key: str, rounds: list[_Round], rel: str) -> str:
     for number, rnd in enumerate(rounds, start=1):
         lines += [
             f"  - id: {rnd.wave}",
-            f"    label: {_yaml_label(f'Round {number}', f'Vague {number}')}",
+            f"    label: {_draft('draft.round', number=number)}",
             f"    file: {_yaml_scalar(rnd.path.name)}",
             f"    codebook: {rel}/codebooks/{rnd.wave}.yaml",
         ]

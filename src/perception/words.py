@@ -67,7 +67,7 @@ def entries() -> dict[str, dict[Lang, str]]:
     }
 
 
-def say(key: str, lang: Lang, **fields: object) -> str:
+def say(key: str, lang: Lang, /, **fields: object) -> str:
     """Return the text of ``key`` in ``lang``, its ``{fields}`` filled from ``fields``."""
     text = entries()[key][lang]
     return text.format(**fields) if fields else text

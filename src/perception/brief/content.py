@@ -285,7 +285,7 @@ class _Builder:
                         ci=rules.interval_text(ind, cell.ci_low, cell.ci_high, self.lang, self.t),
                     )
                 )
-        separator = ", " if self.lang == "en" else " ; "
+        separator = say("list_separator", self.lang)
         out = []
         if sides["above"]:
             out.append(self.t.regions_above.format(regions=separator.join(sides["above"])))
@@ -321,12 +321,7 @@ class _Builder:
     def scorecard(self) -> Table:
         """Each indicator's latest value, change since the previous wave and status."""
         lang = self.lang
-        header = (
-            say("indicator", lang),
-            say("latest", lang),
-            say("change_previous", lang),
-            say("status", lang),
-        )
+        header = tuple(say(k, lang) for k in ("indicator", "latest", "change_previous", "status"))
         rows = []
         ordered = self.data.ordered_indicators(gaps=False) + self.data.ordered_indicators(gaps=True)
         for ind in sorted(ordered, key=lambda i: list(self.data.benchmarks).index(i.benchmark)):
@@ -371,10 +366,13 @@ class _Builder:
                 cell = self.data.cell(ind.id, self.wave, key)
                 if cell.state == "not_estimated":
                     continue
-                name = self.data.column_label(column, lang) + (": " if lang == "en" else " : ")
-                rows.append(
-                    self.headline_row(ind, name + self.data.code_label(column, code, lang), cell)
+                name = say(
+                    "labelled",
+                    lang,
+                    label=self.data.column_label(column, lang),
+                    text=self.data.code_label(column, code, lang),
                 )
+                rows.append(self.headline_row(ind, name, cell))
         caption = self.t.headline_table.format(
             label=self.label(ind.label), wave=self.date(self.wave)
         )
@@ -389,13 +387,8 @@ class _Builder:
     def methodology(self, survey: str) -> Table:
         """Sample, fieldwork, weighting, margin of error and the suppression rule, per wave."""
         lang = self.lang
-        header = (
-            say("wave", lang),
-            say("fieldwork", lang),
-            say("n_respondents", lang),
-            say("deff_kish", lang),
-            say("moe", lang),
-        )
+        keys = ("wave", "fieldwork", "n_respondents", "deff_kish", "moe")
+        header = tuple(say(k, lang) for k in keys)
         rows = []
         for facts in self.data.facts:
             moe = facts.moe_95

@@ -18,6 +18,7 @@ from perception.config import (
 )
 from perception.errors import ReadError
 from perception.storage import write_parquet
+from perception.words import LANGS, say
 
 _LABELS_KEY = "perception.labels"
 
@@ -48,7 +49,7 @@ def harmonized_labels(catalogue: Catalogue) -> dict[str, Any]:
     variables[WAVE_COLUMN] = {
         "role": "wave",
         "kind": "string",
-        "label": {"en": "Survey wave", "fr": "Vague d'enquête"},
+        "label": {lang: say("wave_variable", lang) for lang in LANGS},
     }
     return {
         "special_codes": catalogue.special_codes.model_dump(),

@@ -23,6 +23,7 @@ from pydantic import (
 )
 
 from perception.config.document import ConfigModel, rule_error, validate_document
+from perception.words import LANGS, say
 from perception.yamlio import load_yaml
 
 NonEmptyStr = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
@@ -98,8 +99,8 @@ class SpecialCodes(ConfigModel):
     def labels(self) -> dict[int, Label]:
         """Return the bilingual label of each special code."""
         return {
-            self.dont_know: Label(en="Don't know", fr="Ne sait pas"),
-            self.refused: Label(en="Refused", fr="Refus"),
+            self.dont_know: Label(**{lang: say("code.dont_know", lang) for lang in LANGS}),
+            self.refused: Label(**{lang: say("code.refused", lang) for lang in LANGS}),
         }
 
 

@@ -22,6 +22,7 @@ from perception.config.document import config_error, load_model
 from perception.variance import RepType
 from perception.weighting._common import MarginSpec, MissingPolicy, as_spec, spec_name
 from perception.weighting.trimming import TrimmingSettings
+from perception.words import Lang, say
 from perception.yamlio import load_yaml
 
 
@@ -115,39 +116,6 @@ class ReplicateWeightSettings(_Strict):
         return self
 
 
-REPLICATE_NAMES: dict[str, dict[str, str]] = {
-    "en": {
-        "JK1": "Jackknife (JK1)",
-        "JKn": "Jackknife (JKn)",
-        "BRR": "Balanced repeated replication (BRR)",
-        "Fay": "Fay's balanced repeated replication",
-        "bootstrap": "Bootstrap",
-        "successive-difference": "Successive difference replication",
-    },
-    "fr": {
-        "JK1": "Jackknife (JK1)",
-        "JKn": "Jackknife (JKn)",
-        "BRR": "Demi-échantillons répétés équilibrés (BRR)",
-        "Fay": "Demi-échantillons répétés équilibrés de Fay",
-        "bootstrap": "Bootstrap",
-        "successive-difference": "Réplication par différences successives",
-    },
-}
-"""Each replicate type's name in English and French."""
-
-REPLICATE_WORDS: dict[str, dict[str, str]] = {
-    "en": {
-        "delivered": "{method}, {count} replicate weights supplied with the data",
-        "built": "{method}, {count} replicate weights built from the strata and PSUs",
-    },
-    "fr": {
-        "delivered": "{method}, {count} poids répliqués fournis avec les données",
-        "built": "{method}, {count} poids répliqués construits à partir des strates et des UPE",
-    },
-}
-"""How the methodology names a replicate variance method, in English and French."""
-
-
 class DesignSettings(_Strict):
     """Columns playing each design role, and design options (see ``perception.SurveyDesign``).
 
@@ -183,7 +151,7 @@ class DesignSettings(_Strict):
             )
         return self
 
-    def replicate_text(self, count: int, lang: Literal["en", "fr"] = "en") -> str:
+    def replicate_text(self, count: int, lang: Lang = "en") -> str:
         """Name the replicate variance method in words, empty for Taylor linearisation.
 
         E.g. ``Jackknife (JKn), 200 replicate weights supplied with the data``; ``count`` is
@@ -195,32 +163,15 @@ class DesignSettings(_Strict):
             kind, method = "built", self.replicates.method
         else:
             return ""
-        return REPLICATE_WORDS[lang][kind].format(method=REPLICATE_NAMES[lang][method], count=count)
+        return say(
+            f"design.replicates_{kind}", lang, method=say(f"replicate.{method}", lang), count=count
+        )
 
-    def note(self, lang: Literal["en", "fr"] = "en") -> str:
+    def note(self, lang: Lang = "en") -> str:
         """Return the caveat the design needs in words (empty with PSU ids or replicates)."""
         if self.psu is not None or self.replicate_weights is not None:
             return ""
-        return NO_PSU_NOTE[lang] if self.strata is not None else NO_PSU_NO_STRATA_NOTE[lang]
-
-
-NO_PSU_NOTE: dict[str, str] = {
-    "en": "no PSU ids were released: each respondent is treated as its own cluster within "
-    "strata, which understates SEs if the sample is clustered",
-    "fr": "aucun identifiant d'unité primaire (UPE) n'a été diffusé : chaque répondant est "
-    "traité comme sa propre grappe au sein des strates, ce qui sous-estime les erreurs types "
-    "si l'échantillon est en grappes",
-}
-"""What a design without PSU ids means for the standard errors, in English and French."""
-
-NO_PSU_NO_STRATA_NOTE: dict[str, str] = {
-    "en": "no PSU ids and no strata were given: each respondent is treated as its own cluster "
-    "in a single stratum, which understates SEs if the sample is clustered",
-    "fr": "ni identifiant d'unité primaire (UPE) ni strate : chaque répondant est traité comme "
-    "sa propre grappe dans une strate unique, ce qui sous-estime les erreurs types si "
-    "l'échantillon est en grappes",
-}
-"""The same caveat for a design with neither strata nor PSU ids."""
+        return say("design.no_psu" if self.strata is not None else "design.no_psu_no_strata", lang)
 
 
 class BaseWeightSettings(_Strict):

@@ -224,6 +224,29 @@ def _wrap(text: str, width: int) -> str:
     return "<br>".join(lines)
 
 
+def _difference_axis(title: str) -> dict[str, Any]:
+    """Return the x axis of a chart of differences, with a marked zero line."""
+    return {
+        "title": {"text": title},
+        "zeroline": True,
+        "zerolinecolor": "#444444",
+        "zerolinewidth": 1.5,
+        "gridcolor": "#e6e6e6",
+    }
+
+
+def _row_axis(positions: list[Any], labels: list[str], span: list[float]) -> dict[str, Any]:
+    """Return the y axis of a chart with one labelled row per item."""
+    return {
+        "tickvals": positions,
+        "ticktext": labels,
+        "range": span,
+        "showgrid": False,
+        "zeroline": False,
+        "automargin": True,
+    }
+
+
 def _rgba(color: str, alpha: float) -> str:
     """Turn ``#rrggbb`` into an ``rgba()`` colour."""
     r, g, b = (int(color[i : i + 2], 16) for i in (1, 3, 5))
@@ -586,21 +609,12 @@ def _forest(
         )
     percent = all(ind.unit == "percent" for ind in gaps)
     unit = say("percent_points", lang) if percent else say("difference", lang)
-    layout["xaxis"] = {
-        "title": {"text": f"{say('gaps', lang)} ({unit})"},
-        "zeroline": True,
-        "zerolinecolor": "#444444",
-        "zerolinewidth": 1.5,
-        "gridcolor": "#e6e6e6",
-    }
-    layout["yaxis"] = {
-        "tickvals": [-j for j in range(len(gaps))],
-        "ticktext": [_wrap(label, 38) for _, _, label in rows],
-        "range": [-len(gaps) + 0.5, 0.5],
-        "showgrid": False,
-        "zeroline": False,
-        "automargin": True,
-    }
+    layout["xaxis"] = _difference_axis(f"{say('gaps', lang)} ({unit})")
+    layout["yaxis"] = _row_axis(
+        [-j for j in range(len(gaps))],
+        [_wrap(label, 38) for _, _, label in rows],
+        [-len(gaps) + 0.5, 0.5],
+    )
     layout["legend"] = {"orientation": "h", "x": 0, "y": 1.0, "yanchor": "bottom"}
     layout["margin"]["t"] = 110
     if not gaps:
@@ -984,21 +998,8 @@ def drivers_figure(data: DashboardData, indicator: str, wave: str, lang: Lang) -
     layout = _layout(lang, _wrap(title, 90), subtitle, 190 + 30 * max(row, 3))
     unit = effects[0].unit if effects else "percentage points"
     axis_unit = say("percent_points", lang) if unit == "percentage points" else say("score", lang)
-    layout["xaxis"] = {
-        "title": {"text": f"{say('drivers_axis', lang)} ({axis_unit})"},
-        "zeroline": True,
-        "zerolinecolor": "#444444",
-        "zerolinewidth": 1.5,
-        "gridcolor": "#e6e6e6",
-    }
-    layout["yaxis"] = {
-        "tickvals": positions,
-        "ticktext": ticks,
-        "range": [row - 0.5, -0.5],
-        "showgrid": False,
-        "zeroline": False,
-        "automargin": True,
-    }
+    layout["xaxis"] = _difference_axis(f"{say('drivers_axis', lang)} ({axis_unit})")
+    layout["yaxis"] = _row_axis(positions, ticks, [row - 0.5, -0.5])
     layout["margin"]["t"] = 100 if "<br>" in layout["title"]["text"] else 80
     if not effects:
         annotations.append(_message(say("drivers_no_model", lang)))

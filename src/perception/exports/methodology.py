@@ -6,7 +6,7 @@ import datetime as dt
 import math
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import pandas as pd
 
@@ -14,6 +14,7 @@ from perception.config import SurveyConfig, WaveConfig, WeightingConfig, nonprob
 from perception.errors import ConfigError, ValidationError
 from perception.tables import METHODOLOGY, TABLES
 from perception.weighting import WeightBound
+from perception.words import Lang, say
 
 Z_95 = 1.96
 """Normal quantile of a two-sided 95% interval, as in the contract's margin-of-error formula."""
@@ -179,82 +180,41 @@ def _variance_method(weighting: WeightingConfig) -> str:
     return "taylor"
 
 
-def _design_text(weighting: WeightingConfig, lang: Literal["en", "fr"], replicates: int) -> str:
+def _design_text(weighting: WeightingConfig, lang: Lang, replicates: int) -> str:
     """Describe the sampling design the variance uses, with its caveat, in one language.
 
     ``replicates`` is the number of replicate weights of the wave's design (its weighting
     report's ``n_replicates``).
     """
     design = weighting.design
-    words = _DESIGN_WORDS[lang]
     replicated = design.replicate_text(replicates, lang)
     if design.replicate_weights is not None:
-        return words["replicate"] + replicated + "."
-    parts = [
-        words["strata"].format(design.strata) if design.strata else words["no_strata"],
-        words["psu"].format(design.psu) if design.psu else design.note(lang),
-    ]
+        return say("design.replicate", lang, method=replicated)
+    strata = say("design.strata", lang, strata=design.strata) if design.strata else None
+    psu = say("design.psu", lang, psu=design.psu) if design.psu else design.note(lang)
+    parts = say("design.join", lang).join([strata or say("design.no_strata", lang), psu])
     if replicated:
-        return words["replicate"] + replicated + "; " + "; ".join(parts) + "."
-    return words["taylor"] + "; ".join(parts) + "."
+        return say("design.replicate_with_parts", lang, method=replicated, parts=parts)
+    return say("design.taylor", lang, parts=parts)
 
 
-_DESIGN_WORDS: Mapping[str, Mapping[str, str]] = {
-    "en": {
-        "taylor": "Taylor-linearised standard errors; ",
-        "replicate": "Replicate-weight standard errors: ",
-        "strata": "strata: {}",
-        "no_strata": "no strata",
-        "psu": "primary sampling units (clusters): {}",
-    },
-    "fr": {
-        "taylor": "Erreurs types par linéarisation de Taylor ; ",
-        "replicate": "Erreurs types par poids répliqués : ",
-        "strata": "strates : {}",
-        "no_strata": "pas de strates",
-        "psu": "unités primaires (grappes) : {}",
-    },
-}
-
-
-_NONPROBABILITY_WORDS: Mapping[str, Mapping[str, str]] = {
-    "en": {
-        "label": "Non-probability sample (SMS, IVR or online panel)",
-        "none": "no design-based standard errors, confidence intervals or margin of error: "
-        "the estimates describe the respondents, not the population",
-        "clw": "pseudo-weights from the participation propensity estimated against the "
-        "probability wave {ref} on {covariates} ({method}); standard errors by the linearized "
-        "variance of Chen, Li and Wu (2020), valid only if participation depends on these "
-        "covariates alone",
-    },
-    "fr": {
-        "label": "Échantillon non probabiliste (SMS, serveur vocal ou panel en ligne)",
-        "none": "ni erreurs types, ni intervalles de confiance, ni marge d'erreur fondés sur "
-        "le plan de sondage : les estimations décrivent les répondants, pas la population",
-        "clw": "pseudo-poids tirés de la propension à participer estimée par rapport à la "
-        "vague probabiliste {ref} sur {covariates} ({method}) ; erreurs types par la variance "
-        "linéarisée de Chen, Li et Wu (2020), valable seulement si la participation ne dépend "
-        "que de ces covariables",
-    },
-}
 _PROPENSITY_NAMES: Mapping[str, str] = {
     "clw": "Chen-Li-Wu 2020",
     "valliant_dever": "Valliant-Dever 2011",
 }
 
 
-def _nonprobability_design(wave: WaveConfig, lang: Literal["en", "fr"]) -> str:
+def _nonprobability_design(wave: WaveConfig, lang: Lang) -> str:
     """Say, in one language, that a wave is a non-probability poll and what its SEs rest on."""
-    words = _NONPROBABILITY_WORDS[lang]
     if wave.reference_wave is None:
-        detail = words["none"]
-    else:
-        detail = words["clw"].format(
-            ref=wave.reference_wave,
-            covariates=", ".join(wave.covariates or []),
-            method=_PROPENSITY_NAMES[wave.propensity or "clw"],
-        )
-    return f"{words['label']}: {detail}." if lang == "en" else f"{words['label']} : {detail}."
+        return say("design.nonprobability", lang)
+    return say(
+        "design.nonprobability_clw",
+        lang,
+        ref=wave.reference_wave,
+        covariates=", ".join(wave.covariates or []),
+        method=_PROPENSITY_NAMES[wave.propensity or "clw"],
+    )
 
 
 def _nonprobability_prefix(wave: WaveConfig) -> str:

@@ -217,12 +217,31 @@ def _configured(tree: Any) -> Iterator[str]:
         yield tree
 
 
+def _configured_texts(root: Path) -> set[str]:
+    """Return every string of a project's configuration files."""
+    return {
+        text
+        for path in (root / "config").rglob("*.yaml")
+        for text in _configured(yaml.safe_load(path.read_text(encoding="utf-8")))
+    }
+
+
+def _uncut(text: str, configured: set[str]) -> str:
+    """Give a title cut to fit (``Critère 1 – Les violences…``) back its configured end."""
+    head, _, stem = text.removesuffix("…").rpartition(" – ")
+    if not text.endswith("…") or not stem:
+        return text
+    whole = [c for c in configured if c.startswith(stem)]
+    return f"{head} – {whole[0]}" if whole else text
+
+
 @pytest.fixture(scope="module")
 def french(demo: DemoRun) -> Texts:
     """Read every French text of the demo's dashboard, French workbook and French brief."""
+    configured = _configured_texts(demo.root)
     return {
         "dashboard": _dashboard(demo.dashboard),
-        "workbook": _workbook(demo.latest / WORKBOOKS["fr"]),
+        "workbook": [_uncut(t, configured) for t in _workbook(demo.latest / WORKBOOKS["fr"])],
         "brief": _brief(demo.latest / "brief_fr.docx"),
     }
 
@@ -230,11 +249,7 @@ def french(demo: DemoRun) -> Texts:
 @pytest.fixture(scope="module")
 def explain(demo: DemoRun) -> re.Pattern[str]:
     """Match what words.yaml and the configuration account for, longest first."""
-    configured = {
-        text
-        for path in (demo.root / "config").rglob("*.yaml")
-        for text in _configured(yaml.safe_load(path.read_text(encoding="utf-8")))
-    }
+    configured = _configured_texts(demo.root)
     known = configured | {text.lower() for text in configured}  # "par sexe, région"
     for text in entries().values():
         pieces = [literal for literal, _, _, _ in string.Formatter().parse(text["fr"])]

@@ -213,7 +213,8 @@ class Workspace:
         return self.root / "dashboards" / self.survey.survey
 
 
-_WORKSPACES: dict[tuple[str, ...], Workspace] = {}
+#: The last workspace of each (root, survey file), with the digests it was loaded from.
+_WORKSPACES: dict[tuple[str, str], tuple[tuple[str, ...], Workspace]] = {}
 
 
 def _config_files(survey: SurveyConfig) -> list[Path]:
@@ -238,16 +239,17 @@ def _digest(path: Path) -> str:
 def load_workspace(survey_file: str | Path, root: str | Path) -> Workspace:
     """Load and validate one survey's workspace, once per content of its configuration files.
 
-    The result is cached under the SHA-256 of every configuration file it reads, so the steps
-    of one run share one load and an edited file is read again.
+    The last load of each survey is kept with the SHA-256 of every configuration file it read,
+    so the steps of one run share one load and an edited file is read again.
     """
     survey = load_survey(survey_file, root=root)
-    files = _config_files(survey)
-    key = (str(Path(root).resolve()), *(f"{f}={_digest(f)}" for f in files))
-    if key not in _WORKSPACES:
+    where = (str(Path(root).resolve()), str(survey.path))
+    digests = tuple(f"{f}={_digest(f)}" for f in _config_files(survey))
+    cached = _WORKSPACES.get(where)
+    if cached is None or cached[0] != digests:
         project = load_project(survey_file, root=root)
         waves = [w.id for w in project.survey.waves]
-        _WORKSPACES[key] = Workspace(
+        workspace = Workspace(
             project=project,
             indicators=load_indicators(
                 survey.resolve(survey.indicators), project.catalogue, waves=waves
@@ -256,7 +258,8 @@ def load_workspace(survey_file: str | Path, root: str | Path) -> Workspace:
             weighting=load_weighting_config(survey.resolve(survey.weighting)),
             root=Path(root),
         )
-    return _WORKSPACES[key]
+        cached = _WORKSPACES[where] = (digests, workspace)
+    return cached[1]
 
 
 # --------------------------------------------------------------------------- steps

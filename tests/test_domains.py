@@ -35,10 +35,11 @@ from perception.demo import generate
 from perception.design import SurveyDesign
 from perception.disclosure import check_published
 from perception.errors import ConfigError
-from perception.exports import ExportLabels, PublishedTables, table_columns, write_exports
+from perception.exports import ExportLabels, PublishedTables, write_exports
 from perception.flow import publish_indicators
 from perception.indicators import compute_indicators, estimate_columns
 from perception.status import headline_summary, survey_status
+from perception.tables import TABLES
 from perception.trends import trend_columns
 from pipelines.definitions import PROJECT_ROOT
 from pipelines.demo import run_demo
@@ -369,7 +370,7 @@ def test_exports_and_dashboard_without_geojson(
     )
     result = write_exports(tables, tmp_path / "exports", run_id="run1", labels=labels)
     csv = pd.read_csv(result.latest_dir / "indicators.csv", encoding="utf-8-sig")
-    assert list(csv.columns) == list(table_columns("indicator_estimates", DOMAINS))
+    assert list(csv.columns) == list(TABLES["indicator_estimates"].export_columns(DOMAINS))
     parquet = pd.read_parquet(result.latest_dir / "indicators.parquet")
     assert [c for c in parquet.columns if c in (*DOMAINS, "region", "youth")] == list(DOMAINS)
     with duckdb.connect(str(result.latest_dir / "indicators.duckdb"), read_only=True) as con:

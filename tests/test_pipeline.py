@@ -181,7 +181,9 @@ def test_demo_publishes_and_exports_the_drivers_table(demo: DemoRun) -> None:
     }
     assert (published[["n_level", "n_reference"]] >= 25).all(axis=None)
     assert not published["suppressed"].any()
-    pd.testing.assert_frame_equal(pd.read_parquet(latest / "drivers.parquet"), published)
+    exported = pd.read_parquet(latest / "drivers.parquet")
+    pd.testing.assert_frame_equal(exported[list(published.columns)], published)
+    assert exported["indicator_label_en"].notna().all()
     assert len(pd.read_csv(latest / "drivers.csv", encoding="utf-8-sig")) == len(published)
     with duckdb.connect(str(latest / "indicators.duckdb"), read_only=True) as con:
         rows = con.execute("SELECT count(*) FROM indicator_drivers").fetchone()

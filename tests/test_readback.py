@@ -162,7 +162,7 @@ def test_every_output_holds_exactly_the_columns_of_its_schema(run: Run) -> None:
             columns = {str(r[0]): str(r[1]) for r in described}
             found[exports / f"indicators.duckdb:{name}"] = (
                 [f"{c} {t}" for c, t in columns.items()],
-                [f"{c} {t}" for c, t in schema.columns(domains).items()],
+                [f"{c} {t}" for c, t in schema.export_columns(domains).items()],
             )
     for file, name in (
         ("indicators.csv", ESTIMATES),
@@ -176,7 +176,7 @@ def test_every_output_holds_exactly_the_columns_of_its_schema(run: Run) -> None:
             if path.suffix == ".csv"
             else pd.read_parquet(path)
         )
-        found[path] = (list(table.columns), list(TABLES[name].columns(domains)))
+        found[path] = (list(table.columns), list(TABLES[name].export_columns(domains)))
     assert len(found) > 12
     assert {p: c for p, (c, w) in found.items() if c != w} == {}
 
@@ -316,6 +316,34 @@ def test_extra_table_in_the_duckdb_file_is_caught(run: Run, tmp_path: Path) -> N
         run.audit(outputs)
     assert caught.value.file == str(path)
     assert "true_estimates" in caught.value.found
+
+
+def test_benchmark_view_that_shows_other_numbers_is_caught(run: Run, tmp_path: Path) -> None:
+    """It redefines a benchmark's view to show a hidden cell's true estimate."""
+    outputs = run.copy_outputs(tmp_path)
+    path = outputs.exports / "indicators.duckdb"
+    estimates = read_published(outputs.exports, run.project.catalogue.domain_columns)[
+        "indicator_estimates"
+    ]
+    _, truth = _hidden_row(run, estimates)
+    view = f"benchmark_{truth['benchmark']}"
+    with duckdb.connect(str(path)) as connection:
+        select = connection.execute(
+            "SELECT sql FROM duckdb_views() WHERE view_name = ?", [view]
+        ).fetchone()
+        assert select is not None
+        columns = ", ".join(
+            f"{float(truth['estimate']) * 100!r} AS estimate" if c == "estimate" else f'"{c}"'
+            for c in connection.execute(f'SELECT * FROM "{view}" LIMIT 0').df().columns
+        )
+        connection.execute(
+            f'CREATE OR REPLACE VIEW "{view}" AS SELECT {columns} FROM indicator_estimates '
+            f"WHERE benchmark = '{truth['benchmark']}' AND variant = 'all'"
+        )
+    with pytest.raises(ValidationError) as caught:
+        run.audit(outputs)
+    assert caught.value.file == str(path)
+    assert view in caught.value.message
 
 
 def _republish(run: Run, tables: dict[str, pd.DataFrame], to: Path) -> Outputs:

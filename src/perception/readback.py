@@ -29,6 +29,7 @@ import datetime as dt
 import hashlib
 import io
 import json
+import math
 import pickle
 import re
 import tempfile
@@ -51,6 +52,7 @@ from perception.dashboard import build_dashboard, page_inputs
 from perception.disclosure import GapSides, audit_published
 from perception.errors import PerceptionError, ValidationError, show_rows
 from perception.exports import ExportLabels, PublishedTables, check_tables
+from perception.exports.analysts import analysts_tables, benchmark_views, published_table
 from perception.exports.labels import Lang
 from perception.exports.workbook import FORMULA_PREFIXES, SUPPRESSED, workbook_bytes
 from perception.exports.writer import (
@@ -65,6 +67,9 @@ from perception.tables import DRIVERS, ESTIMATES, METHODOLOGY, STATUS, TABLES, T
 
 __all__ = ["Finding", "audit_outputs", "find_disclosures", "read_published"]
 
+READBACK_RTOL = 1e-12
+"""Relative tolerance of a number read back: the exports' percent scale (× 100) and its
+inverse may move a value by an ulp or two; anything else that differs is a finding."""
 #: The pipeline's ``published/`` Parquet file of each table.
 PUBLISHED_FILES = {
     ESTIMATES: "estimates.parquet",
@@ -117,7 +122,10 @@ def read_published(exports: str | Path, domains: Sequence[str]) -> dict[str, pd.
         )
     tables: dict[str, pd.DataFrame] = {}
     with duckdb.connect(str(path), read_only=True) as connection:
-        present = {str(row[0]) for row in connection.execute("SHOW TABLES").fetchall()}
+        present = {
+            str(r[0])
+            for r in connection.execute("SELECT table_name FROM duckdb_tables()").fetchall()
+        }
         for name in TABLES:
             if name not in present:
                 raise ValidationError(
@@ -128,24 +136,24 @@ def read_published(exports: str | Path, domains: Sequence[str]) -> dict[str, pd.
                     file=path,
                 )
             tables[name] = connection.execute(f'SELECT * FROM "{name}"').df()
-    extra = sorted(present - set(TABLES))
-    if extra:
-        raise ValidationError(
-            "The DuckDB export holds tables beyond the published ones",
-            expected=", ".join(TABLES),
-            found="also " + ", ".join(extra),
-            hint="only the published tables may be exported; rerun the exports",
-            file=path,
-        )
+        extra = sorted(present - set(TABLES))
+        if extra:
+            raise ValidationError(
+                "The DuckDB export holds tables beyond the published ones",
+                expected=", ".join(TABLES),
+                found="also " + ", ".join(extra),
+                hint="only the published tables may be exported; rerun the exports",
+                file=path,
+            )
+        _check_views(connection, tables[ESTIMATES], domains, path)
     for name, schema in TABLES.items():
         table = tables[name]
-        contract = schema.columns(domains)
-        wanted = list(contract)
-        missing = [c for c in wanted if c not in table.columns]
+        contract = schema.export_columns(domains if schema.domains else ())
+        missing = [c for c in contract if c not in table.columns]
         if missing:
             raise ValidationError(
                 f"The DuckDB table {name} lacks columns of its contract",
-                expected=", ".join(wanted),
+                expected=", ".join(contract),
                 found="missing " + ", ".join(missing),
                 hint="rerun the exports; never edit the published files by hand",
                 file=path,
@@ -158,7 +166,42 @@ def read_published(exports: str | Path, domains: Sequence[str]) -> dict[str, pd.
                     index=table.index,
                     dtype=object,
                 )
+        tables[name] = published_table(table, name, domains)
     return tables
+
+
+def _check_views(
+    connection: duckdb.DuckDBPyConnection,
+    estimates: pd.DataFrame,
+    domains: Sequence[str],
+    path: Path,
+) -> None:
+    """Refuse views other than the benchmarks' readable views, or one that shows other rows."""
+    views = {
+        str(r[0])
+        for r in connection.execute(
+            "SELECT view_name FROM duckdb_views() WHERE NOT internal"
+        ).fetchall()
+    }
+    wanted = benchmark_views(estimates, domains, sorted(set(estimates["benchmark"])))
+    if views != set(wanted):
+        raise ValidationError(
+            "The DuckDB export holds other views than one per benchmark",
+            expected=", ".join(sorted(wanted)) or "no view",
+            found=", ".join(sorted(views)) or "no view",
+            hint="only the benchmarks' readable views may be exported; rerun the exports",
+            file=path,
+        )
+    for view, select in wanted.items():
+        found = connection.execute(f'SELECT * FROM "{view}"').df()
+        if not found.equals(connection.execute(select).df()):
+            raise ValidationError(
+                f"The DuckDB view {view} does not show its benchmark's published rows",
+                expected=select,
+                found="other rows or columns",
+                hint="rerun the exports; never edit the published files by hand",
+                file=path,
+            )
 
 
 def audit_outputs(
@@ -278,13 +321,21 @@ def _audit_exports(
         _CLEAN.move_to_end(key)
         return []
     findings = _joint_audit(tables, rules, gaps, exports / DUCKDB)
+    try:
+        exported = analysts_tables(_checked(tables, labels), labels)
+    except PerceptionError as error:
+        exported = {}
+        findings.append(
+            Finding(exports / DUCKDB, "tables", "-", (), f"cannot be rebuilt: {error.message}")
+        )
     for path, name in (
         (exports / PARQUET, ESTIMATES),
         (exports / CSV, ESTIMATES),
         (exports / DRIVERS_PARQUET, DRIVERS),
         (exports / DRIVERS_CSV, DRIVERS),
     ):
-        findings += _compare_copy(path, name, tables[name])
+        if name in exported:
+            findings += _compare_copy(path, name, exported[name])
     for lang, workbook in WORKBOOKS.items():
         findings += _compare_workbook(exports / workbook, tables, labels, lang)
     if key is not None and not findings:
@@ -431,7 +482,7 @@ def _differences(
         a = audited.astype("float64").to_numpy(dtype=np.float64, na_value=np.nan)
         f = pd.to_numeric(found.astype(object).map(_as_number), errors="coerce")
         b = f.astype("float64").to_numpy(dtype=np.float64, na_value=np.nan)
-        unequal = both & ~(a == b)
+        unequal = both & ~np.isclose(a, b, rtol=READBACK_RTOL, atol=0.0)
     else:
         a_text = _texts(audited, csv=False)
         f_text = _texts(found, csv=csv)
@@ -478,6 +529,27 @@ def _unquoted(value: object) -> object:
 # --------------------------------------------------------------------------- workbook
 
 
+def _checked(tables: Mapping[str, pd.DataFrame], labels: ExportLabels) -> PublishedTables:
+    """Return the audited tables checked as the exports check them."""
+    return check_tables(
+        PublishedTables(
+            estimates=tables[ESTIMATES],
+            trends=tables[TRENDS],
+            status=tables[STATUS],
+            methodology=tables[METHODOLOGY],
+            drivers=tables[DRIVERS],
+        ),
+        labels.domains,
+    )
+
+
+def _close(found: object, wanted: object) -> bool:
+    """Tell whether two numbers agree to :data:`READBACK_RTOL` (never a text or a yes/no)."""
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (found, wanted)):
+        return False
+    return math.isclose(float(found), float(wanted), rel_tol=READBACK_RTOL)  # type: ignore[arg-type]
+
+
 def _compare_workbook(
     path: Path, tables: Mapping[str, pd.DataFrame], labels: ExportLabels, lang: Lang
 ) -> list[Finding]:
@@ -491,17 +563,7 @@ def _compare_workbook(
     except OSError as error:
         return [Finding(path, "workbook", "-", (), f"cannot be read back ({error})")]
     try:
-        checked = check_tables(
-            PublishedTables(
-                estimates=tables[ESTIMATES],
-                trends=tables[TRENDS],
-                status=tables[STATUS],
-                methodology=tables[METHODOLOGY],
-                drivers=tables[DRIVERS],
-            ),
-            labels.domains,
-        )
-        rebuilt = workbook_bytes(checked, labels, lang)
+        rebuilt = workbook_bytes(_checked(tables, labels), labels, lang)
     except PerceptionError as error:
         return [Finding(path, "workbook", "-", (), f"cannot be rebuilt: {error.message}")]
     if found == rebuilt:
@@ -528,7 +590,7 @@ def _compare_workbook(
         for number, (found, wanted) in enumerate(rows, start=1):
             cells = zip_longest(found or (), wanted or ())
             for column, (value, want) in enumerate(cells, start=1):
-                if value == want:
+                if value == want or _close(value, want):
                     continue
                 where = " / ".join(str(v) for v in (found or ())[:3] if v is not None)
                 what = (
@@ -622,7 +684,7 @@ def _tree_differences(
             yield (*_place(path), f"{len(found)} values; the audited tables give {len(wanted)}")
         for index, (a, b) in enumerate(zip(found, wanted, strict=False)):
             yield from _tree_differences(a, b, [*path, index])
-    elif found != wanted or type(found) is not type(wanted):
+    elif (found != wanted and not _close(found, wanted)) or type(found) is not type(wanted):
         hidden = "where the audited tables hide it " if wanted is None else ""
         yield (*_place(path), f"shows {found!r} {hidden}(the audited tables give {wanted!r})")
 

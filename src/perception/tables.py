@@ -17,7 +17,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+import numpy as np
+import pandas as pd
+
 SqlType = Literal["VARCHAR", "DOUBLE", "BIGINT", "BOOLEAN", "DATE"]
+Scale = Literal["level", "change", "share"]
+"""What a value column holds: an indicator's level, a change or gap of it, or a share (0-1)."""
 
 ESTIMATES = "indicator_estimates"
 TRENDS = "indicator_trends"
@@ -59,6 +64,35 @@ STATUSES: tuple[str, ...] = (
 """The benchmark statuses, in the order a tally lists them."""
 
 
+LABEL_LANGS: tuple[str, ...] = ("en", "fr")
+LANGUAGE_NAMES: Mapping[str, str] = {"en": "English", "fr": "French"}
+PERCENT = 100.0
+"""The exports' scale of a share: percent 0-100 (changes of shares in percentage points)."""
+UNIT_DESCRIPTIONS: Mapping[str, str] = {
+    "value_unit": "Unit of the values of the row, as exported: percent (0-100), percentage "
+    "points, score or score points.",
+    "change_unit": "Unit of the changes of the row, as exported: percentage points or score "
+    "points.",
+}
+
+
+def label_columns(column: str) -> tuple[str, ...]:
+    """Return the names of a code column's labels in the exports: ``<column>_label_en``, ``_fr``."""
+    return tuple(f"{column}_label_{lang}" for lang in LABEL_LANGS)
+
+
+def value_unit(type_: str, unit: str) -> str:
+    """Return the unit of an indicator's exported values: percent, percentage points or score."""
+    if unit == "percent":
+        return "percentage points" if type_ in ("net", "gap") else "percent"
+    return "score points" if type_ == "gap" else "score"
+
+
+def change_unit(unit: str) -> str:
+    """Return the unit of an indicator's exported changes: percentage points or score points."""
+    return "percentage points" if unit == "percent" else "score points"
+
+
 def with_domains(columns: Iterable[str], domains: Sequence[str]) -> tuple[str, ...]:
     """Return a table's columns: its fixed ``columns`` and ``domains`` after ``domain_set``.
 
@@ -80,6 +114,8 @@ class Column:
 
     ``hidden``: disclosure control blanks it on a suppressed row (NA, or False for a
     ``BOOLEAN``), so a value there is a leak. ``values``: the codes a text column may take.
+    ``scale``: how the analysts' exports scale it (:func:`to_export_scale`): ``level`` and
+    ``change`` values of a percent indicator, and every ``share``, are written × 100.
     """
 
     name: str
@@ -87,6 +123,7 @@ class Column:
     description: str
     hidden: bool = False
     values: tuple[str, ...] = ()
+    scale: Scale | None = None
 
 
 DISCLOSURE: tuple[Column, ...] = (
@@ -109,7 +146,10 @@ class Table:
     """A published table: its fixed columns in order, keys, and whether it has domains.
 
     ``disclosed`` tables get :data:`DISCLOSURE` appended when published; ``domains`` tables
-    have the survey's domain columns after ``domain_set`` (:func:`with_domains`).
+    have the survey's domain columns after ``domain_set`` (:func:`with_domains`). In the
+    analysts' exports (:meth:`export_columns`) each ``labelled`` code column, and each domain
+    column, is followed by its labels in English and French, and ``unit`` by the ``units``
+    that name the scale of the values (:func:`value_unit`, :func:`change_unit`).
     """
 
     name: str
@@ -118,6 +158,8 @@ class Table:
     keys: tuple[str, ...]
     domains: bool = False
     disclosed: bool = False
+    labelled: tuple[str, ...] = ()
+    units: tuple[str, ...] = ()
     by_name: Mapping[str, Column] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -154,18 +196,41 @@ class Table:
         """Return the codes each coded text column may take (NA aside)."""
         return {c.name: c.values for c in self.by_name.values() if c.values}
 
+    def export_columns(self, domains: Sequence[str] = ()) -> dict[str, SqlType]:
+        """Return the columns of the analysts' exports (CSV, Parquet, DuckDB), in order."""
+        labelled = {*self.labelled, *(domains if self.domains else ())}
+        out: dict[str, SqlType] = {}
+        for column, sql in self.columns(domains).items():
+            out[column] = sql
+            if column in labelled:
+                out.update(dict.fromkeys(label_columns(column), "VARCHAR"))
+            if column == "unit":
+                out.update(dict.fromkeys(self.units, "VARCHAR"))
+        return out
+
     def description_of(self, column: str, domains: Sequence[str] = ()) -> str:
         """Return what a column holds, for its DuckDB comment."""
-        if column in domains and column not in self.by_name:
+        if column in self.by_name:
+            return self.by_name[column].description
+        if column in domains:
             return f"Code of the domain variable {column} (NA where the breakdown does not use it)."
-        return self.by_name[column].description
+        if column in UNIT_DESCRIPTIONS:
+            return UNIT_DESCRIPTIONS[column]
+        code, _, lang = column.rpartition("_label_")
+        return f"Label of {code} in {LANGUAGE_NAMES[lang]}."
 
 
 def _c(
-    name: str, sql: SqlType, description: str, *, hidden: bool = False, values: tuple[str, ...] = ()
+    name: str,
+    sql: SqlType,
+    description: str,
+    *,
+    hidden: bool = False,
+    values: tuple[str, ...] = (),
+    scale: Scale | None = None,
 ) -> Column:
     """Return a column (a short spelling for the tables below)."""
-    return Column(name, sql, description, hidden=hidden, values=values)
+    return Column(name, sql, description, hidden=hidden, values=values, scale=scale)
 
 
 _SURVEY = _c("survey", "VARCHAR", "Survey id (config survey.yaml).")
@@ -182,7 +247,8 @@ _TYPE = _c("type", "VARCHAR", "Indicator type: proportion, mean, net, index or g
 _UNIT = _c(
     "unit",
     "VARCHAR",
-    "Unit of the indicator: percent (stored as a fraction 0-1 in the library's tables) or score.",
+    "Unit of the indicator: percent (a fraction 0-1 in the library's tables, 0-100 in the "
+    "exports) or score.",
     values=UNITS,
 )
 _DOMAIN_SET = _c(
@@ -190,7 +256,10 @@ _DOMAIN_SET = _c(
     "VARCHAR",
     "Which breakdown the row belongs to (national, gender, gender×region...).",
 )
+_ESTIMATE = "The estimate, in value_unit (percent 0-100, percentage points or score)."
 _SE = "Design-based standard error of the estimate."
+_CI_LOW = "Lower bound of the 95% confidence interval."
+_CI_HIGH = "Upper bound of the 95% confidence interval."
 _DF = _c("df", "DOUBLE", "Degrees of freedom of the interval (design df).")
 _N_A = _c(
     "n_a", "BIGINT", "Respondents in the first group of a gap or the earlier wave of a change."
@@ -200,13 +269,14 @@ _N_B = _c(
 )
 
 
-def _tested(what: str, estimate: str) -> tuple[Column, ...]:
+def _tested(what: str, estimate: str, scale: Scale | None) -> tuple[Column, ...]:
     """Return the hidden estimate, se, interval and p-value columns of a tested difference."""
+    low, high = (f"{side} bound of the 95% interval of the {what}." for side in ("Lower", "Upper"))
     return (
-        _c("estimate", "DOUBLE", estimate, hidden=True),
-        _c("se", "DOUBLE", f"Standard error of the {what}.", hidden=True),
-        _c("ci_low", "DOUBLE", f"Lower bound of the 95% interval of the {what}.", hidden=True),
-        _c("ci_high", "DOUBLE", f"Upper bound of the 95% interval of the {what}.", hidden=True),
+        _c("estimate", "DOUBLE", estimate, hidden=True, scale=scale),
+        _c("se", "DOUBLE", f"Standard error of the {what}.", hidden=True, scale=scale),
+        _c("ci_low", "DOUBLE", low, hidden=True, scale=scale),
+        _c("ci_high", "DOUBLE", high, hidden=True, scale=scale),
         _DF,
         _c("p_value", "DOUBLE", f"p-value of the {what} against zero.", hidden=True),
     )
@@ -227,10 +297,10 @@ ESTIMATES_TABLE = Table(
         _TYPE,
         _UNIT,
         _DOMAIN_SET,
-        _c("estimate", "DOUBLE", "The estimate, in the indicator's unit.", hidden=True),
-        _c("se", "DOUBLE", _SE, hidden=True),
-        _c("ci_low", "DOUBLE", "Lower bound of the 95% confidence interval.", hidden=True),
-        _c("ci_high", "DOUBLE", "Upper bound of the 95% confidence interval.", hidden=True),
+        _c("estimate", "DOUBLE", _ESTIMATE, hidden=True, scale="level"),
+        _c("se", "DOUBLE", _SE, hidden=True, scale="level"),
+        _c("ci_low", "DOUBLE", _CI_LOW, hidden=True, scale="level"),
+        _c("ci_high", "DOUBLE", _CI_HIGH, hidden=True, scale="level"),
         _DF,
         _c(
             "deff",
@@ -241,7 +311,13 @@ ESTIMATES_TABLE = Table(
         _c("n", "BIGINT", "Respondents in the base (unweighted)."),
         _c("n_weighted", "DOUBLE", "Weighted count of the base.", hidden=True),
         _c("n_eff", "DOUBLE", "Effective sample size (n / design effect).", hidden=True),
-        _c("dk_share", "DOUBLE", "Weighted share of don't know answers.", hidden=True),
+        _c(
+            "dk_share",
+            "DOUBLE",
+            "Weighted share of don't know answers (percent 0-100 in the exports).",
+            hidden=True,
+            scale="share",
+        ),
         _c("n_refused", "BIGINT", "Respondents who refused the item."),
         _c(
             "availability",
@@ -257,6 +333,8 @@ ESTIMATES_TABLE = Table(
     keys=("survey", "wave", "indicator", "variant", DOMAIN_SET),
     domains=True,
     disclosed=True,
+    labelled=("wave", "indicator", "benchmark", DOMAIN_SET),
+    units=("value_unit",),
 )
 
 TRENDS_TABLE = Table(
@@ -280,7 +358,7 @@ TRENDS_TABLE = Table(
         ),
         _c("wave", "VARCHAR", "The later wave of the change."),
         _c("reference_wave", "VARCHAR", "The wave the change is measured from."),
-        *_tested("change", "The change (later minus earlier wave), in the indicator's unit."),
+        *_tested("change", "The change (later minus earlier wave), in value_unit.", "change"),
         _c("p_adjusted", "DOUBLE", _P_ADJUSTED, hidden=True),
         _c(
             "significant",
@@ -302,6 +380,8 @@ TRENDS_TABLE = Table(
     keys=("survey", "indicator", "variant", DOMAIN_SET, "comparison", "wave"),
     domains=True,
     disclosed=True,
+    labelled=("indicator", "benchmark", DOMAIN_SET, "wave", "reference_wave", "direction"),
+    units=("value_unit",),
 )
 
 _CHANGE = {"previous": "the previous wave", "baseline": "the baseline wave"}
@@ -325,34 +405,43 @@ STATUS_TABLE = Table(
             values=DIRECTIONS,
         ),
         _c("latest_wave", "VARCHAR", "The wave whose estimate is judged."),
-        _c("estimate", "DOUBLE", "The latest national estimate, in the indicator's unit."),
-        _c("ci_low", "DOUBLE", "Lower bound of the 95% confidence interval."),
-        _c("ci_high", "DOUBLE", "Upper bound of the 95% confidence interval."),
+        _c("estimate", "DOUBLE", "The latest national estimate, in value_unit.", scale="level"),
+        _c("ci_low", "DOUBLE", _CI_LOW, scale="level"),
+        _c("ci_high", "DOUBLE", _CI_HIGH, scale="level"),
         *(
             column
             for part, since in _CHANGE.items()
             for column in (
-                _c(f"change_{part}", "DOUBLE", f"Change since {since}."),
+                _c(
+                    f"change_{part}",
+                    "DOUBLE",
+                    f"Change since {since}, in change_unit.",
+                    scale="change",
+                ),
                 _c(
                     f"change_{part}_ci_low",
                     "DOUBLE",
                     f"Lower 95% bound of the change since {since}.",
+                    scale="change",
                 ),
                 _c(
                     f"change_{part}_ci_high",
                     "DOUBLE",
                     f"Upper 95% bound of the change since {since}.",
+                    scale="change",
                 ),
                 _c(f"change_{part}_p", "DOUBLE", f"Adjusted p-value of the change since {since}."),
             )
         ),
-        _c("target", "DOUBLE", "Target value, in the indicator's unit."),
+        _c("target", "DOUBLE", "Target value, in value_unit.", scale="level"),
         _c("target_date", "DATE", "Date by which the target is to be reached."),
         _c("status", "VARCHAR", "Benchmark status.", values=STATUSES),
         _c("reason_en", "VARCHAR", "Why the status, in English."),
         _c("reason_fr", "VARCHAR", "Why the status, in French."),
     ),
     keys=("survey", "indicator"),
+    labelled=("benchmark", "latest_wave", "status"),
+    units=("value_unit", "change_unit"),
 )
 
 STATUS_PARTS: Mapping[str, tuple[str, ...]] = {
@@ -386,7 +475,12 @@ METHODOLOGY_TABLE = Table(
         _c("n_respondents", "BIGINT", "Respondents in the wave."),
         _c("deff_kish", "DOUBLE", "Kish design effect of the weights."),
         _c("n_eff", "DOUBLE", "Effective sample size (n / design effect)."),
-        _c("moe_95", "DOUBLE", "Margin of error at 95% of a 50% proportion, as a fraction."),
+        _c(
+            "moe_95",
+            "DOUBLE",
+            "Margin of error at 95% of a 50% proportion (percentage points in the exports).",
+            scale="share",
+        ),
         _c("weighting", "VARCHAR", "How the weights were made."),
         _c("design_en", "VARCHAR", "Sample design and variance method, in English."),
         _c("design_fr", "VARCHAR", "Sample design and variance method, in French."),
@@ -425,7 +519,7 @@ DRIVERS_TABLE = Table(
         _c("reference", "BIGINT", "Code of the reference group."),
         _c("reference_label_en", "VARCHAR", "Reference group label in English."),
         _c("reference_label_fr", "VARCHAR", "Reference group label in French."),
-        *_tested("effect", "Average marginal effect against the reference group."),
+        *_tested("effect", "Average marginal effect against the reference group.", None),
         _c(
             "driver_p_value",
             "DOUBLE",
@@ -446,6 +540,8 @@ DRIVERS_TABLE = Table(
     ),
     keys=("survey", "wave", "indicator", "driver", "level"),
     disclosed=True,
+    labelled=("wave", "indicator"),
+    units=("value_unit",),
 )
 
 TABLES: Mapping[str, Table] = {
@@ -458,3 +554,26 @@ TABLES: Mapping[str, Table] = {
 def reserved_columns() -> frozenset[str]:
     """Return every fixed column name of the published tables (no domain may take one)."""
     return frozenset(c for t in TABLES.values() for c in t.by_name)
+
+
+def to_export_scale(frame: pd.DataFrame, schema: Table, *, back: bool = False) -> pd.DataFrame:
+    """Return a published table on the exports' scale, or ``back`` on the library's.
+
+    The one conversion between the two: the ``level`` and ``change`` columns of a percent
+    indicator (``unit`` percent) and every ``share`` column are × :data:`PERCENT` in the
+    exports, so proportions read 0-100 and their changes, gaps and net scores percentage
+    points; scores keep their own unit.
+    """
+    percent = (
+        frame["unit"].eq("percent").to_numpy(dtype=bool, na_value=False)
+        if "unit" in frame.columns
+        else np.zeros(len(frame), dtype=bool)
+    )
+    out = frame.copy()
+    for column in schema.by_name.values():
+        if column.scale is None or column.name not in out.columns:
+            continue
+        factor = np.where(percent | (column.scale == "share"), PERCENT, 1.0)
+        values = out[column.name].to_numpy(dtype=np.float64, na_value=np.nan)
+        out[column.name] = values / factor if back else values * factor
+    return out

@@ -45,11 +45,12 @@ import duckdb
 import pandas as pd
 
 from perception.errors import ConfigError
+from perception.exports.analysts import analysts_tables, benchmark_views, sql_text
 from perception.exports.contract import PublishedTables, check_tables
 from perception.exports.labels import LANGS, ExportLabels, Lang
 from perception.exports.workbook import FORMULA_PREFIXES, workbook_bytes
 from perception.storage import atomic_write, fsync_dir, write_parquet
-from perception.tables import TABLES
+from perception.tables import DRIVERS, ESTIMATES, TABLES
 
 CSV = "indicators.csv"
 PARQUET = "indicators.parquet"
@@ -70,6 +71,11 @@ EXPORT_FILES: tuple[str, ...] = (
     DRIVERS_PARQUET,
 )
 """The files of every run, in the order they are written."""
+
+_VIEW_COMMENT = (
+    "One benchmark's indicators by wave and domain, don't know kept in the base, with labels "
+    "in English and French; estimates in value_unit, NULL where suppressed."
+)
 
 LATEST = "latest"
 RUNS = "runs"
@@ -102,9 +108,10 @@ def write_exports(
     """Write the report-ready exports of a run, then replace ``latest`` with them.
 
     Writes ``indicators.csv`` (Table 1, tidy long, UTF-8 with BOM), ``indicators.parquet``
-    (Table 1), ``indicators.duckdb`` (every table), the report workbook in English
-    (``indicators.xlsx``) and French (``indicators_fr.xlsx``), ``drivers.csv`` and
-    ``drivers.parquet`` (the published drivers table) into ``out_root/runs/<run_id>/``, then
+    (Table 1), ``indicators.duckdb`` (every table, and a view per benchmark), the report
+    workbook in English (``indicators.xlsx``) and French (``indicators_fr.xlsx``),
+    ``drivers.csv`` and ``drivers.parquet`` (the published drivers table), the tables in their
+    analysts' form (:mod:`perception.exports.analysts`), into ``out_root/runs/<run_id>/``, then
     copies them to ``out_root/latest/`` (see the module docstring for the exact sequence).
     Rerunning with the same run id replaces that run's folder. ``check``, when given, is called
     with the folder of the complete files before they become ``runs/<run_id>/``: an error it
@@ -130,14 +137,16 @@ def write_exports(
     runs.mkdir(parents=True, exist_ok=True)
     staging = runs / f".{run_id}.tmp-{token}"
     staging.mkdir()
+    exported = analysts_tables(checked, labels)
     try:
-        _write_csv(checked.estimates, staging / CSV)
-        write_parquet(checked.estimates, staging / PARQUET)
-        _write_duckdb(checked.by_name(), staging / DUCKDB, token, labels.domains)
+        _write_csv(exported[ESTIMATES], staging / CSV)
+        write_parquet(exported[ESTIMATES], staging / PARQUET)
+        views = benchmark_views(checked.estimates, labels.domains, list(labels.benchmarks))
+        _write_duckdb(exported, views, staging / DUCKDB, token, labels.domains)
         for lang, name in WORKBOOKS.items():
             _write_bytes(staging / name, workbook_bytes(checked, labels, lang))
-        _write_csv(checked.drivers, staging / DRIVERS_CSV)
-        write_parquet(checked.drivers, staging / DRIVERS_PARQUET)
+        _write_csv(exported[DRIVERS], staging / DRIVERS_CSV)
+        write_parquet(exported[DRIVERS], staging / DRIVERS_PARQUET)
         if check is not None:
             check(staging)
         run_dir = runs / run_id
@@ -202,13 +211,18 @@ def _write_bytes(path: Path, content: bytes) -> None:
 
 
 def _write_duckdb(
-    tables: Mapping[str, pd.DataFrame], path: Path, token: str, domains: Sequence[str]
+    tables: Mapping[str, pd.DataFrame],
+    views: Mapping[str, str],
+    path: Path,
+    token: str,
+    domains: Sequence[str],
 ) -> None:
-    """Write the tables to a DuckDB file with portable column types, via a temp file + rename.
+    """Write the tables and views to a DuckDB file, via a temp file + rename.
 
-    Each table is created from its contract with ``VARCHAR``/``DOUBLE``/``BIGINT``/``BOOLEAN``/
-    ``DATE`` columns (types PostgreSQL loads unchanged) and filled with explicit casts, so an
-    all-NA column keeps its declared type. NaN is stored as NULL.
+    Each table is created from its export columns with ``VARCHAR``/``DOUBLE``/``BIGINT``/
+    ``BOOLEAN``/``DATE`` columns (types PostgreSQL loads unchanged) and filled with explicit
+    casts, so an all-NA column keeps its declared type. NaN is stored as NULL. ``views`` are
+    the readable views of the benchmarks (:func:`~perception.exports.analysts.benchmark_views`).
     """
     temp = path.with_name(f".{path.name}.{token}.tmp")
     try:
@@ -216,6 +230,9 @@ def _write_duckdb(
         try:
             for name, table in tables.items():
                 _load_table(connection, name, table, domains)
+            for view, select in views.items():
+                connection.execute(f'CREATE VIEW "{view}" AS {select}')
+                connection.execute(f'COMMENT ON VIEW "{view}" IS {sql_text(_VIEW_COMMENT)}')
             connection.execute("CHECKPOINT")
         finally:
             connection.close()
@@ -234,7 +251,7 @@ def _load_table(
 ) -> None:
     """Create table ``name`` from its contract and insert ``table`` with explicit casts."""
     schema = TABLES[name]
-    contract = schema.columns(domains)
+    contract = schema.export_columns(domains if schema.domains else ())
     columns = ", ".join(f'"{column}" {sql}' for column, sql in contract.items())
     casts = ", ".join(f'CAST("{column}" AS {sql})' for column, sql in contract.items())
     connection.execute(f'CREATE TABLE "{name}" ({columns})')
@@ -243,15 +260,10 @@ def _load_table(
         connection.execute(f'INSERT INTO "{name}" SELECT {casts} FROM published_source')
     finally:
         connection.unregister("published_source")
-    connection.execute(f'COMMENT ON TABLE "{name}" IS {_sql_text(schema.description)}')
+    connection.execute(f'COMMENT ON TABLE "{name}" IS {sql_text(schema.description)}')
     for column in contract:
-        comment = _sql_text(schema.description_of(column, domains))
+        comment = sql_text(schema.description_of(column, domains))
         connection.execute(f'COMMENT ON COLUMN "{name}"."{column}" IS {comment}')
-
-
-def _sql_text(value: str) -> str:
-    """Quote a text as an SQL string literal."""
-    return "'" + value.replace("'", "''") + "'"
 
 
 def _publish_latest(sources: Sequence[Path], out_root: Path, token: str) -> Path:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import io
 import json
 import os
 import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import warnings
 from collections.abc import Callable, Sequence
@@ -214,3 +217,24 @@ for (col in c("estimate", "se", "deff")) rows[[col]] <- sprintf("%.17g", rows[[c
 write.csv(rows, out_path, row.names = FALSE, quote = FALSE)
 cat("ELAPSED ", elapsed, "\n", sep = "")
 """
+
+
+def demo_run(root: Path = REPO) -> Path:
+    """Return a project whose demo has run: ``root`` after ``make demo``, else a fresh run.
+
+    The fresh run goes into a temporary folder (kept for the process) and takes a minute.
+    """
+    if (root / "data" / "processed" / "demo" / "published" / "estimates.parquet").exists():
+        return root
+    from pipelines.demo import run_demo  # Dagster is imported only when a run is needed
+
+    project = Path(tempfile.mkdtemp(prefix="bench-demo-"))
+    shutil.copytree(REPO / "config", project / "config")
+    print(f"no demo run in {root}: running the demo into {project}")
+    stdout = io.StringIO()
+    with warnings.catch_warnings(), contextlib.redirect_stdout(stdout):
+        warnings.simplefilter("ignore")
+        code = run_demo(project)
+    if code != 0:
+        raise RuntimeError(f"the demo run failed:\n{stdout.getvalue()}")
+    return project

@@ -5,8 +5,8 @@ printed beside the issue's target (both briefs, DOCX and PDF, in under 10 s for 
 with the machine's load, which moves it.
 
 Input: a demo project run by ``make demo`` (``--project``, default this repository): its
-``data/processed/demo/published/*.parquet`` and ``dashboards/demo/images/``; without them, the
-synthetic published tables of ``tests/dashboard_data.py`` (same shape, no chart images).
+``data/processed/demo/published/*.parquet`` and ``dashboards/demo/images/``; without them, a
+demo run made for the benchmark in a temporary folder.
 Each phase is the best of ``--repeats``: the content (sentences, tables) of both languages,
 the two DOCX files, the two PDFs (two headless Chromium processes at once); the total is
 the best of complete builds.
@@ -47,14 +47,6 @@ def demo_tables(root: Path) -> tuple[Mapping[str, pd.DataFrame], Path | None, st
     return tables, images if images.is_dir() else None, f"demo run in {root}"
 
 
-def synthetic_tables() -> tuple[Mapping[str, pd.DataFrame], Path | None, str]:
-    """Return the synthetic published tables of the dashboard tests (no images)."""
-    sys.path.insert(0, str(h.REPO / "tests"))
-    from dashboard_data import published_tables
-
-    return published_tables(), None, "synthetic tables (tests/dashboard_data.py), no charts"
-
-
 def main(argv: list[str] | None = None) -> None:
     """Build both briefs and print each phase's time against the target."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -63,7 +55,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args([] if argv is None else argv)
     print(h.machine())
     print("no peer writes this brief: each measure is printed against the target")
-    tables, images, source = demo_tables(args.project) or synthetic_tables()
+    tables, images, source = demo_tables(args.project) or demo_tables(h.demo_run(args.project))
     print(f"input: {source}")
     catalogue = load_catalogue(h.REPO / "config" / "variables.yaml")
     survey = load_survey(h.REPO / "config" / "survey.yaml", root=h.REPO)

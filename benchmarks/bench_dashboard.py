@@ -6,9 +6,8 @@ indicators are computed, interactive < 3 s in headless Chromium on a 2-core mach
 machine's load, which moves the times.
 
 Input: the demo's published tables from ``make demo``
-(``data/processed/demo/exports/latest/indicators.duckdb``) when they exist, else the synthetic
-published tables of ``tests/dashboard_data.py`` (same shape: 3 waves, 8 regions, 23
-indicators). ``--duckdb PATH`` picks another export.
+(``data/processed/demo/exports/latest/indicators.duckdb``) when they exist, else those of a
+demo run made for the benchmark in a temporary folder. ``--duckdb PATH`` picks another export.
 
 Generation: ``build_dashboard`` on tables already in memory, best of ``--repeats``.
 Time to interactive: wall time from ``page.goto(file://...)`` to the moment every figure is
@@ -37,7 +36,7 @@ from benchmarks import _harness as h
 from perception.config import Label, load_catalogue, load_indicators, load_survey
 from perception.dashboard import TABLES, build_dashboard
 
-DEMO_EXPORT = h.REPO / "data" / "processed" / "demo" / "exports" / "latest" / "indicators.duckdb"
+DEMO_EXPORT = Path("data") / "processed" / "demo" / "exports" / "latest" / "indicators.duckdb"
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = [
     "--no-sandbox",
@@ -61,14 +60,6 @@ def demo_tables(path: Path) -> tuple[dict[str, pd.DataFrame], dict[str, Label], 
     indicators = load_indicators(h.REPO / "config" / "indicators.yaml", catalogue)
     labels = {key: bench.label for key, bench in indicators.benchmarks.items()}
     return tables, labels, f"demo export {path}"
-
-
-def synthetic_tables() -> tuple[dict[str, pd.DataFrame], dict[str, Label], str]:
-    """Return the synthetic published tables of the dashboard tests."""
-    sys.path.insert(0, str(h.REPO / "tests"))
-    from dashboard_data import BENCHMARKS, published_tables
-
-    return published_tables(), BENCHMARKS, "synthetic tables (tests/dashboard_data.py)"
 
 
 def time_to_interactive(path: Path, repeats: int) -> list[float]:
@@ -99,8 +90,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args([] if argv is None else argv)
     print(h.machine())
     print("no peer builds this dashboard: each measure is printed against its target")
-    export = args.duckdb or (DEMO_EXPORT if DEMO_EXPORT.exists() else None)
-    tables, labels, source = demo_tables(export) if export else synthetic_tables()
+    tables, labels, source = demo_tables(args.duckdb or h.demo_run() / DEMO_EXPORT)
     print(f"input: {source}")
     catalogue = load_catalogue(h.REPO / "config" / "variables.yaml")
     survey = load_survey(h.REPO / "config" / "survey.yaml", root=h.REPO)

@@ -4,11 +4,25 @@ from __future__ import annotations
 
 import shutil
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
+from perception.config import load_project
+from perception.dashboard import build_dashboard, page_inputs
+from perception.indicators import load_indicators
 from perception.readback import PUBLISHED_FILES
+
+REPO = Path(__file__).resolve().parents[1]
+PROJECT = load_project(REPO / "config" / "survey.yaml", root=REPO)
+INDICATORS = load_indicators(REPO / "config" / "indicators.yaml", PROJECT.catalogue)
+#: What the pipeline builds the demo's dashboard with: labels, boundaries, questions.
+DASHBOARD_INPUTS = page_inputs(PROJECT.survey, PROJECT.catalogue, INDICATORS)
+GENERATED_AT = datetime(2026, 9, 2, 14, 30)
+#: A region cell the demo publishes, hidden in every wave by :func:`hide_region`.
+HIDDEN = ("incl_views_considered", 3)
 
 SURVEY = "demo"
 
@@ -54,3 +68,27 @@ class DemoRun:
         """Copy the whole project to ``to`` (a new folder) and return the copy, free to change."""
         shutil.copytree(self.root, to, symlinks=True)
         return DemoRun(to, self.checks)
+
+
+def build_page(tables: dict[str, pd.DataFrame], out: Path, **options: Any) -> Path:
+    """Build the demo's dashboard from ``tables`` into ``out``, as the pipeline does."""
+    inputs = {**DASHBOARD_INPUTS, **options}
+    return build_dashboard(tables, out_path=out, generated_at=GENERATED_AT, **inputs)
+
+
+def hide_region(
+    tables: dict[str, pd.DataFrame], indicator: str, region: int
+) -> dict[str, pd.DataFrame]:
+    """Return the tables with one region's cell of an indicator suppressed in every wave.
+
+    The demo hides small cells only in its three-way breakdown; maps and trend lines by region
+    need a hidden region, marked as disclosure control marks a cell under the threshold.
+    """
+    t1 = tables["indicator_estimates"].copy()
+    hit = (t1["indicator"] == indicator) & (t1["domain_set"] == "region") & (t1["region"] == region)
+    assert hit.sum() >= 3 and not t1.loc[hit, "suppressed"].any()
+    values = ["estimate", "se", "ci_low", "ci_high", "deff", "n_eff", "n_weighted", "dk_share"]
+    t1.loc[hit, values] = float("nan")
+    t1.loc[hit, ["suppressed", "flagged"]] = [True, False]
+    t1.loc[hit, "disclosure"] = t1.loc[t1["suppressed"] & ~hit, "disclosure"].iloc[0]
+    return {**tables, "indicator_estimates": t1}

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
-from dashboard_data import BENCHMARKS, catalogue, published_tables, survey
+from demo_project import DASHBOARD_INPUTS, PROJECT, DemoRun
 
 from perception.dashboard import dashboard_figures, export_images
 from perception.errors import PerceptionError
@@ -20,13 +20,13 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def test_exports_png_and_svg(tmp_path: Path) -> None:
+def test_exports_png_and_svg(demo: DemoRun, tmp_path: Path) -> None:
     """It writes a non-empty PNG and SVG for each figure, the map included, in French."""
     figures = dashboard_figures(
-        published_tables(),
-        catalogue=catalogue(),
-        survey=survey(),
-        benchmark_labels=BENCHMARKS,
+        demo.tables(),
+        catalogue=PROJECT.catalogue,
+        survey=PROJECT.survey,
+        benchmark_labels=DASHBOARD_INPUTS["benchmark_labels"],
         lang="fr",
     )
     chosen = {

@@ -10,9 +10,8 @@ from typing import Any
 
 import pandas as pd
 
-from perception.config import load_project
+from perception.config import load_indicators, load_project
 from perception.dashboard import build_dashboard, page_inputs
-from perception.indicators import load_indicators
 from perception.readback import PUBLISHED_FILES
 
 REPO = Path(__file__).resolve().parents[1]

@@ -7,7 +7,8 @@ machine's load, which moves the times.
 
 Input: the demo's published tables from ``make demo``
 (``data/processed/demo/exports/latest/indicators.duckdb``) when they exist, else those of a
-demo run made for the benchmark in a temporary folder. ``--duckdb PATH`` picks another export.
+demo run made for the benchmark in a temporary folder. ``--duckdb PATH`` picks another
+export's ``indicators.duckdb``.
 
 Generation: ``build_dashboard`` on tables already in memory, best of ``--repeats``.
 Time to interactive: wall time from ``page.goto(file://...)`` to the moment every figure is
@@ -29,12 +30,12 @@ import tempfile
 import time
 from pathlib import Path
 
-import duckdb
 import pandas as pd
 
 from benchmarks import _harness as h
 from perception.config import Label, load_catalogue, load_indicators, load_survey
 from perception.dashboard import TABLES, build_dashboard
+from perception.readback import read_published
 
 DEMO_EXPORT = Path("data") / "processed" / "demo" / "exports" / "latest" / "indicators.duckdb"
 CHROMIUM = Path("/usr/bin/chromium")
@@ -54,9 +55,11 @@ GENERATED_AT = dt.datetime(2026, 1, 1, 12, 0)
 
 def demo_tables(path: Path) -> tuple[dict[str, pd.DataFrame], dict[str, Label], str]:
     """Read the published tables of an export, and the benchmark labels of the demo config."""
-    with duckdb.connect(str(path), read_only=True) as connection:
-        tables = {name: connection.table(name).df() for name in TABLES}
     catalogue = load_catalogue(h.REPO / "config" / "variables.yaml")
+    # The DuckDB tables are in the exports' form (labels, percent scale): read them back as
+    # published, as the readback audit does.
+    published = read_published(path.parent, catalogue.domain_columns)
+    tables = {name: published[name] for name in TABLES}
     indicators = load_indicators(h.REPO / "config" / "indicators.yaml", catalogue)
     labels = {key: bench.label for key, bench in indicators.benchmarks.items()}
     return tables, labels, f"demo export {path}"

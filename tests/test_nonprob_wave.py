@@ -23,6 +23,7 @@ from perception.design import SurveyDesign
 from perception.indicators import score_indicator
 from perception.nonprob import (
     DESIGN_UNCERTAINTY,
+    QuasiRandomization,
     balance_table,
     estimate_nonprobability_wave,
     nonprob_means,
@@ -69,10 +70,14 @@ def waves(
     return reference, sms[keep].reset_index(drop=True)
 
 
-def test_every_estimated_row_carries_a_clw_interval(
+Estimated = tuple[pd.DataFrame, QuasiRandomization, SurveyDesign, pd.DataFrame]
+
+
+@pytest.fixture(scope="module")
+def estimation(
     project: Project, indicators: IndicatorCatalogue, waves: tuple[SurveyDesign, pd.DataFrame]
-) -> None:
-    """Every estimated row, gaps included, gets a CLW SE and interval; df, deff, p never."""
+) -> Estimated:
+    """Estimate the SMS wave against the reference wave: Table 1, the fit and both waves."""
     reference, sms = waves
     table, fit = estimate_nonprobability_wave(
         sms,
@@ -84,6 +89,26 @@ def test_every_estimated_row_carries_a_clw_interval(
         covariates=COVARIATES,
     )
     assert fit is not None
+    return table, fit, reference, sms
+
+
+def _row(table: pd.DataFrame, indicator: str, domain_set: str, **domain: int) -> pd.Series:
+    """Return the variant "all" row of an indicator in a domain."""
+    mask = (
+        table["indicator"].eq(indicator)
+        & table["variant"].eq("all")
+        & table["domain_set"].eq(domain_set)
+    )
+    for column, code in domain.items():
+        mask &= table[column].eq(code)
+    return table[mask].iloc[0]
+
+
+def test_every_estimated_row_carries_a_clw_interval(
+    project: Project, indicators: IndicatorCatalogue, estimation: Estimated
+) -> None:
+    """Every estimated row, gaps included, gets a CLW SE and interval; df, deff, p never."""
+    table, _, _, _ = estimation
     estimated = table["availability"].eq("estimated")
     assert table["domain_set"][estimated].nunique() > 3
     gaps = table[estimated & table["type"].eq("gap")]
@@ -107,63 +132,34 @@ def test_every_estimated_row_carries_a_clw_interval(
 
 
 def test_a_domain_interval_is_the_clw_mean_of_the_domain_values(
-    project: Project, indicators: IndicatorCatalogue, waves: tuple[SurveyDesign, pd.DataFrame]
+    project: Project, indicators: IndicatorCatalogue, estimation: Estimated
 ) -> None:
     """A women's row equals nonprob_means on the indicator values kept for women only."""
-    reference, sms = waves
-    table, fit = estimate_nonprobability_wave(
-        sms,
-        indicators,
-        project.catalogue,
-        survey="demo",
-        wave="sms",
-        reference=reference,
-        covariates=COVARIATES,
-    )
-    assert fit is not None
+    table, fit, reference, sms = estimation
     first = indicators.indicators[0]
     answers = score_indicator(sms, first, project.catalogue)
     assert answers is not None
     women = (sms["gender"].astype(str) == "2").to_numpy()
     frame = pd.DataFrame({"women": np.where(women, answers.variant("all"), np.nan)})
     want = nonprob_means(fit, frame, reference, ["women"]).iloc[0]
-    row = table[
-        table["indicator"].eq(first.id)
-        & table["variant"].eq("all")
-        & table["domain_set"].eq("gender")
-        & table["gender"].eq(2)
-    ].iloc[0]
+    row = _row(table, first.id, "gender", gender=2)
     assert row["estimate"] == pytest.approx(want["estimate"], rel=1e-12)
     assert row["se"] == pytest.approx(want["se"], rel=1e-10)
     assert row["n"] == want["n"]
 
 
 def test_national_estimate_is_the_pseudo_weighted_mean_of_the_scores(
-    project: Project, indicators: IndicatorCatalogue, waves: tuple[SurveyDesign, pd.DataFrame]
+    project: Project, indicators: IndicatorCatalogue, estimation: Estimated
 ) -> None:
     """The engine's national estimate equals the pseudo-weighted mean of the indicator values."""
-    reference, sms = waves
-    table, fit = estimate_nonprobability_wave(
-        sms,
-        indicators,
-        project.catalogue,
-        survey="demo",
-        wave="sms",
-        reference=reference,
-        covariates=COVARIATES,
-    )
-    assert fit is not None
+    table, fit, _, sms = estimation
     first = indicators.indicators[0]
     answers = score_indicator(sms, first, project.catalogue)
     assert answers is not None
     values = answers.variant("all")
     ok = ~np.isnan(values)
     direct = float(np.average(values[ok], weights=fit.weights[ok]))
-    row = table[
-        table["indicator"].eq(first.id)
-        & table["variant"].eq("all")
-        & table["domain_set"].eq("national")
-    ].iloc[0]
+    row = _row(table, first.id, "national")
     assert row["estimate"] == pytest.approx(direct, rel=1e-12)
     assert row["n"] == int(ok.sum())
 
@@ -182,29 +178,15 @@ def test_without_reference_the_estimates_are_unweighted_without_intervals(
     answers = score_indicator(sms, first, project.catalogue)
     assert answers is not None
     values = answers.variant("all")
-    row = table[
-        table["indicator"].eq(first.id)
-        & table["variant"].eq("all")
-        & table["domain_set"].eq("national")
-    ].iloc[0]
+    row = _row(table, first.id, "national")
     assert row["estimate"] == pytest.approx(float(np.nanmean(values)), rel=1e-12)
 
 
 def test_pseudo_weights_undo_the_self_selection_by_gender(
-    project: Project, indicators: IndicatorCatalogue, waves: tuple[SurveyDesign, pd.DataFrame]
+    estimation: Estimated,
 ) -> None:
     """The women-heavy SMS sample is rebalanced on gender against the reference wave."""
-    reference, sms = waves
-    _, fit = estimate_nonprobability_wave(
-        sms,
-        indicators,
-        project.catalogue,
-        survey="demo",
-        wave="sms",
-        reference=reference,
-        covariates=COVARIATES,
-    )
-    assert fit is not None
+    _, fit, reference, sms = estimation
     balance = balance_table(sms, reference, COVARIATES, fit.weights)
     gender = balance[balance["covariate"].eq("gender")]
     assert (gender["asmd_before"] > 0.3).all()

@@ -323,14 +323,9 @@ def test_disclosure_and_status_work_on_other_domains(
     assert "Governance" in headline_summary(status, indicators)
 
 
-def test_exports_and_dashboard_without_geojson(
-    tmp_path: Path,
-    published: dict[str, pd.DataFrame],
-    project: tuple[SurveyConfig, Catalogue, IndicatorCatalogue],
-) -> None:
-    """CSV, XLSX, Parquet, DuckDB and the dashboard are written; the page says why no map."""
-    survey, catalogue, indicators = project
-    methodology = pd.DataFrame(
+def _methodology(survey: SurveyConfig) -> pd.DataFrame:
+    """Return a methodology table of the survey's waves."""
+    return pd.DataFrame(
         [
             {
                 "survey": survey.survey,
@@ -356,6 +351,42 @@ def test_exports_and_dashboard_without_geojson(
             for w in survey.waves
         ]
     )
+
+
+def _page(
+    project: tuple[SurveyConfig, Catalogue, IndicatorCatalogue],
+    estimates: pd.DataFrame,
+    trends: pd.DataFrame,
+    status: pd.DataFrame,
+    folder: Path,
+) -> str:
+    """Build the survey's dashboard from its tables in ``folder``; return the page."""
+    survey, catalogue, indicators = project
+    tables = {
+        "indicator_estimates": estimates,
+        "indicator_trends": trends,
+        "benchmark_status": status,
+        "methodology": _methodology(survey),
+    }
+    page = build_dashboard(
+        tables,
+        catalogue=catalogue,
+        survey=survey,
+        benchmark_labels={k: b.label for k, b in indicators.benchmarks.items()},
+        out_path=folder / "dashboard.html",
+        generated_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+    )
+    return page.read_text(encoding="utf-8")
+
+
+def test_exports_and_dashboard_without_geojson(
+    tmp_path: Path,
+    published: dict[str, pd.DataFrame],
+    project: tuple[SurveyConfig, Catalogue, IndicatorCatalogue],
+) -> None:
+    """CSV, XLSX, Parquet, DuckDB and the dashboard are written; the page says why no map."""
+    survey, catalogue, indicators = project
+    methodology = _methodology(survey)
     tables = PublishedTables(
         estimates=published["estimates"],
         trends=published["trends"],
@@ -378,20 +409,9 @@ def test_exports_and_dashboard_without_geojson(
     assert "governorate" in names and "region" not in names
     assert (result.latest_dir / "indicators.xlsx").stat().st_size > 0
 
-    page = build_dashboard(
-        {
-            "indicator_estimates": published["estimates"],
-            "indicator_trends": published["trends"],
-            "benchmark_status": published["status"],
-            "methodology": methodology,
-        },
-        catalogue=catalogue,
-        survey=survey,
-        benchmark_labels={k: b.label for k, b in indicators.benchmarks.items()},
-        out_path=tmp_path / "dashboard.html",
-        generated_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+    html = _page(
+        project, published["estimates"], published["trends"], published["status"], tmp_path
     )
-    html = page.read_text(encoding="utf-8")
     assert "No boundary file is configured" in html
     assert "Aucun fichier de limites" in html
     assert "heatmap|trusts_government" in html
@@ -404,46 +424,11 @@ def test_dashboard_without_a_crossing_says_why(
     project: tuple[SurveyConfig, Catalogue, IndicatorCatalogue],
 ) -> None:
     """Without any crossed domain set the page has no heatmap and says why, in EN and FR."""
-    survey, catalogue, indicators = project
     single = {
         name: table[table["domain_set"] != "gender×governorate"].reset_index(drop=True)
         for name, table in (("estimates", published["estimates"]), ("trends", published["trends"]))
     }
-    methodology = pd.DataFrame(
-        [
-            {"survey": survey.survey, "wave": w, "suppress_below": 25, "flag_below": 50}
-            | dict.fromkeys(
-                (
-                    "fieldwork_start",
-                    "fieldwork_end",
-                    "provider",
-                    "source_file",
-                    "weighting",
-                    "design_en",
-                    "design_fr",
-                    "variance_method",
-                ),
-                "",
-            )
-            | {"n_respondents": 1200, "deff_kish": 1.2, "n_eff": 1000.0, "moe_95": 0.03}
-            | {"generated_at": "2026-01-01T00:00:00Z"}
-            for w in WAVES
-        ]
-    )
-    page = build_dashboard(
-        {
-            "indicator_estimates": single["estimates"],
-            "indicator_trends": single["trends"],
-            "benchmark_status": published["status"],
-            "methodology": methodology,
-        },
-        catalogue=catalogue,
-        survey=survey,
-        benchmark_labels={k: b.label for k, b in indicators.benchmarks.items()},
-        out_path=tmp_path / "dashboard.html",
-        generated_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
-    )
-    html = page.read_text(encoding="utf-8")
+    html = _page(project, single["estimates"], single["trends"], published["status"], tmp_path)
     assert 'id="heatmap-unavailable"' in html and "heatmap|" not in html
     assert "Pas de carte de chaleur" in html
 

@@ -20,6 +20,8 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from perception.words import LANGS
+
 SqlType = Literal["VARCHAR", "DOUBLE", "BIGINT", "BOOLEAN", "DATE"]
 Scale = Literal["level", "change", "share"]
 """What a value column holds: an indicator's level, a change or gap of it, or a share (0-1)."""
@@ -64,7 +66,8 @@ STATUSES: tuple[str, ...] = (
 """The benchmark statuses, in the order a tally lists them."""
 
 
-LABEL_LANGS: tuple[str, ...] = ("en", "fr")
+LABEL_LANGS: tuple[str, ...] = LANGS
+"""The languages of the label columns: perception.words' languages."""
 LANGUAGE_NAMES: Mapping[str, str] = {"en": "English", "fr": "French"}
 PERCENT = 100.0
 """The exports' scale of a share: percent 0-100 (changes of shares in percentage points)."""

@@ -9,6 +9,7 @@ import pytest
 from demo_project import DASHBOARD_INPUTS, PROJECT, DemoRun
 
 from perception.dashboard import dashboard_figures, export_images
+from perception.dashboard.images import MANIFEST
 from perception.errors import PerceptionError
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -33,7 +34,7 @@ def test_exports_png_and_svg(demo: DemoRun, tmp_path: Path) -> None:
         key: figures[key]
         for key in ("gaps", "map|incl_feel_included|w3", "heatmap|incl_feel_included")
     }
-    written = export_images(chosen, tmp_path / "images")
+    written = export_images({tmp_path / "images": chosen})
     names = sorted(path.name for path in written)
     assert names == [
         "gaps.png",
@@ -43,7 +44,7 @@ def test_exports_png_and_svg(demo: DemoRun, tmp_path: Path) -> None:
         "map_incl_feel_included_w3.png",
         "map_incl_feel_included_w3.svg",
     ]
-    assert sorted(p.name for p in (tmp_path / "images").iterdir()) == names
+    assert sorted(p.name for p in (tmp_path / "images").iterdir()) == sorted([*names, MANIFEST])
     for path in written:
         data = path.read_bytes()
         assert len(data) > 5_000, path
@@ -62,4 +63,35 @@ def test_exports_png_and_svg(demo: DemoRun, tmp_path: Path) -> None:
 def test_rejects_unknown_format(tmp_path: Path) -> None:
     """It names an image format it cannot write before starting a browser."""
     with pytest.raises(PerceptionError, match="Unknown image format"):
-        export_images({"x": {"data": [], "layout": {}}}, tmp_path, formats=("png", "bmp"))
+        export_images({tmp_path: {"x": {"data": [], "layout": {}}}}, formats=("png", "bmp"))
+
+
+def test_draws_only_images_whose_input_changed(tmp_path: Path) -> None:
+    """Both languages in one call; a rerun redraws only a changed figure or a changed file."""
+    figures = {
+        lang: dashboard_figures(
+            published_tables(),
+            catalogue=catalogue(),
+            survey=survey(),
+            benchmark_labels=BENCHMARKS,
+            lang=lang,
+        )
+        for lang in ("en", "fr")
+    }
+    chosen = {tmp_path / lang: {"gaps": figures[lang]["gaps"]} for lang in ("en", "fr")}
+    first = export_images(chosen, formats=("svg",))
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in first) == [
+        "en/gaps.svg",
+        "fr/gaps.svg",
+    ]
+    assert export_images(chosen, formats=("svg",)) == []
+    (tmp_path / "fr" / "gaps.svg").write_text("<svg/>", encoding="utf-8")  # a file edited by hand
+    changed = dict(chosen)
+    changed[tmp_path / "en"] = {"gaps": {**figures["en"]["gaps"], "layout": {"height": 321}}}
+    redrawn = export_images(changed, formats=("svg",))
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in redrawn) == [
+        "en/gaps.svg",
+        "fr/gaps.svg",
+    ]
+    assert "<svg/>" not in (tmp_path / "fr" / "gaps.svg").read_text("utf-8")
+    assert 'height="321"' in (tmp_path / "en" / "gaps.svg").read_text("utf-8")

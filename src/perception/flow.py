@@ -78,6 +78,7 @@ from perception.status import STATUSES, headline_summary, survey_status
 from perception.storage import atomic_write, file_sha256, write_parquet
 from perception.trends import adjust_published, bh_within, indicator_trends
 from perception.weighting import weight_nonprobability, weight_wave, weighted_table
+from perception.words import LANGS
 
 #: Every step's checks: name -> (description, blocking). Dagster declares them from here.
 CHECKS: dict[str, dict[str, tuple[str, bool]]] = {
@@ -905,9 +906,12 @@ def dashboard(ws: Workspace, run_id: str) -> Step:
     notes, warnings = [], []
     try:
         options = {k: v for k, v in inputs.items() if k != "questions"}
-        for lang in ("en", "fr"):
-            figures = dashboard_figures(tables, lang=lang, **options)
-            export_images(report_views(figures), images / lang)
+        export_images(
+            {
+                images / lang: report_views(dashboard_figures(tables, lang=lang, **options))
+                for lang in LANGS
+            }
+        )
     except PerceptionError as error:  # e.g. no Chromium: the dashboard itself is still fine
         warnings.append(f"Chart images were not exported:\n{error}")
     else:

@@ -8,40 +8,50 @@ subplots (registered empty, as in the page).
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import hashlib
 import importlib
+import importlib.metadata
 import json
 import os
 import re
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import plotly.io as pio
 
 from perception.dashboard.geo import GEO_ASSETS_SCRIPT
 from perception.errors import PerceptionError
+from perception.storage import atomic_write, file_sha256
 
 __all__ = ["export_images"]
 
 FORMATS = ("png", "svg", "pdf", "jpeg", "webp")
+MANIFEST = "images.json"
+"""The file in each image folder recording the hashes of its images' inputs and files."""
 
 
 def export_images(
-    figures: Mapping[str, Any],
-    out_dir: str | Path,
+    figures: Mapping[str | Path, Mapping[str, Any]],
     formats: Sequence[str] = ("png", "svg"),
     *,
     width: int = 1100,
     scale: float = 2.0,
 ) -> list[Path]:
-    """Write every figure in every format to ``out_dir`` and return the files written.
+    """Write every figure in every format to its folder; return the files written.
 
-    ``figures`` maps a name to a figure (a ``plotly.graph_objects.Figure`` or its dict, such as
-    :func:`perception.dashboard.dashboard_figures` returns); the file of figure ``name`` in
-    format ``fmt`` is ``<out_dir>/<name>.<fmt>``, with characters other than letters, digits,
-    ``.``, ``_`` and ``-`` replaced by ``_`` (``trends|incl|gender`` → ``trends_incl_gender``).
-    Each figure keeps its own layout height. Files appear only once all are rendered.
+    ``figures`` maps an output folder to its figures by name (a
+    ``plotly.graph_objects.Figure`` or its dict, such as
+    :func:`perception.dashboard.dashboard_figures` returns); every folder is drawn in one
+    browser session. The file of figure ``name`` in format ``fmt`` is ``<folder>/<name>.<fmt>``,
+    with characters other than letters, digits, ``.``, ``_`` and ``-`` replaced by ``_``
+    (``trends|incl|gender`` → ``trends_incl_gender``). Each figure keeps its own layout
+    height. A folder's ``images.json`` records the hash of each file's input (figure, format,
+    size, plotly and kaleido versions) and of the file: an image whose input and file are
+    unchanged is not drawn again. Files appear only once all are rendered.
     """
     unknown = [fmt for fmt in formats if fmt not in FORMATS]
     if unknown or not formats:
@@ -51,34 +61,87 @@ def export_images(
             found=", ".join(unknown) or "no format",
             hint='use formats=("png", "svg")',
         )
-    target = Path(out_dir)
-    target.mkdir(parents=True, exist_ok=True)
-    specs = {name: json.loads(pio.to_json(fig, validate=False)) for name, fig in figures.items()}
-    with tempfile.TemporaryDirectory(dir=target, prefix=".export-") as scratch:
-        folder = Path(scratch)
-        assets = folder / "geo_assets.js"
-        assets.write_text(GEO_ASSETS_SCRIPT, encoding="utf-8")
-        jobs = [
-            {
-                "fig": spec,
-                "path": folder / f"{_stem(name)}.{fmt}",
-                "opts": {
-                    "format": fmt,
-                    "width": width,
-                    "height": int(spec.get("layout", {}).get("height", 500)),
-                    "scale": scale,
-                },
+    versions = [_version("plotly"), _version("kaleido")]
+    jobs: list[dict[str, Any]] = []
+    manifests: dict[Path, dict[str, dict[str, str]]] = {}
+    for out_dir, named in figures.items():
+        target = Path(out_dir)
+        target.mkdir(parents=True, exist_ok=True)
+        recorded = _read_manifest(target)
+        manifest = manifests[target] = {}
+        for name, fig in named.items():
+            text = pio.to_json(fig, validate=False)
+            spec = json.loads(text)
+            height = int(spec.get("layout", {}).get("height", 500))
+            for fmt in formats:
+                opts = {"format": fmt, "width": width, "height": height, "scale": scale}
+                key = _sha256(json.dumps([text, opts, versions]).encode("utf-8"))
+                final = target / f"{_stem(name)}.{fmt}"
+                done = recorded.get(final.name, {})
+                if done.get("input") == key and _file_sha256(final) == done.get("file"):
+                    manifest[final.name] = done
+                    continue
+                jobs.append({"fig": spec, "final": final, "key": key, "opts": opts})
+    if jobs:
+        with contextlib.ExitStack() as stack:
+            scratch = {  # beside the images, so that moving them in place is atomic
+                target: Path(
+                    stack.enter_context(tempfile.TemporaryDirectory(prefix=".export-", dir=target))
+                )
+                for target in {job["final"].parent for job in jobs}
             }
-            for name, spec in specs.items()
-            for fmt in formats
-        ]
-        _render(jobs, assets)
-        written = []
-        for job in jobs:
-            final = target / job["path"].name
-            os.replace(job["path"], final)
-            written.append(final)
-    return written
+            assets = next(iter(scratch.values())) / "geo_assets.js"
+            assets.write_text(GEO_ASSETS_SCRIPT, encoding="utf-8")
+            for number, job in enumerate(jobs):
+                job["path"] = scratch[job["final"].parent] / f"{number}.{job['opts']['format']}"
+            _render([{k: job[k] for k in ("fig", "path", "opts")} for job in jobs], assets)
+            for job in jobs:
+                final = job["final"]
+                os.replace(job["path"], final)
+                manifests[final.parent][final.name] = {
+                    "input": job["key"],
+                    "file": file_sha256(final),
+                }
+    for target, manifest in manifests.items():
+        atomic_write(target / MANIFEST, functools.partial(_write_json, manifest))
+    return [job["final"] for job in jobs]
+
+
+def _scratch(folder: Path) -> tempfile.TemporaryDirectory[str]:
+    """Return a hidden temporary folder inside ``folder``."""
+    return tempfile.TemporaryDirectory(prefix=".export-", dir=folder)
+
+
+def _write_json(data: object, stream: BinaryIO) -> None:
+    """Write data as indented JSON with sorted keys."""
+    stream.write(json.dumps(data, indent=1, sort_keys=True).encode("utf-8"))
+
+
+def _read_manifest(folder: Path) -> dict[str, dict[str, str]]:
+    """Return a folder's record of image inputs, empty when absent or unreadable."""
+    try:
+        found = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return found if isinstance(found, dict) else {}
+
+
+def _file_sha256(path: Path) -> str | None:
+    """Return a file's SHA-256, or None when it does not exist."""
+    return file_sha256(path) if path.is_file() else None
+
+
+def _sha256(data: bytes) -> str:
+    """Return the hex SHA-256 of some bytes."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def _version(package: str) -> str:
+    """Return an installed package's version, or "none"."""
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return "none"
 
 
 def _render(jobs: list[dict[str, Any]], assets: Path) -> None:

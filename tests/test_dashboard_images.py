@@ -66,14 +66,14 @@ def test_rejects_unknown_format(tmp_path: Path) -> None:
         export_images({tmp_path: {"x": {"data": [], "layout": {}}}}, formats=("png", "bmp"))
 
 
-def test_draws_only_images_whose_input_changed(tmp_path: Path) -> None:
+def test_draws_only_images_whose_input_changed(demo: DemoRun, tmp_path: Path) -> None:
     """Both languages in one call; a rerun redraws only a changed figure or a changed file."""
     figures = {
         lang: dashboard_figures(
-            published_tables(),
-            catalogue=catalogue(),
-            survey=survey(),
-            benchmark_labels=BENCHMARKS,
+            demo.tables(),
+            catalogue=PROJECT.catalogue,
+            survey=PROJECT.survey,
+            benchmark_labels=DASHBOARD_INPUTS["benchmark_labels"],
             lang=lang,
         )
         for lang in ("en", "fr")

@@ -27,6 +27,7 @@ from perception.exports import (
     methodology_table,
     write_exports,
 )
+from perception.small_area import AREA_TABLE_COLUMNS
 from perception.weighting import weight_report
 from perception.words import say
 
@@ -636,8 +637,9 @@ def test_duckdb_tables_and_columns_say_what_they_hold(exported: Path) -> None:
             "SELECT table_name, column_name, comment FROM duckdb_columns() "
             "WHERE NOT internal AND table_name NOT LIKE 'benchmark_%'"
         ).fetchall()
-    assert len(tables) == 5 and all(tables.values())
+    assert len(tables) == 6 and all(tables.values())
     assert "Table 1" in tables["indicator_estimates"]
+    assert "Model-based" in tables["small_area_estimates"]
     described = {(table, column): comment for table, column, comment in columns}
     assert all(described.values()), [k for k, v in described.items() if not v]
     assert described[("indicator_estimates", "gender")].startswith("Code of the domain")
@@ -653,6 +655,7 @@ def test_duckdb_round_trips_with_portable_types(exported: Path, tables: Publishe
         "benchmark_status": (tables.status, STATUS_DTYPES),
         "methodology": (tables.methodology, dict(tables.methodology.dtypes.astype(str))),
         "indicator_drivers": (tables.drivers, DRIVER_DTYPES),
+        "small_area_estimates": (tables.small_areas, AREA_TABLE_COLUMNS),
     }
     with duckdb.connect(str(exported / "latest" / "indicators.duckdb"), read_only=True) as con:
         names = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}

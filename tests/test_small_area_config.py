@@ -10,7 +10,9 @@ from contextlib import redirect_stdout
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import numpy as np
+import openpyxl
 import pandas as pd
 import pytest
 import yaml
@@ -19,10 +21,13 @@ from perception.config import Catalogue, load_catalogue, load_indicators
 from perception.errors import ConfigError
 from perception.small_area import (
     AREA_TABLE_COLUMNS,
+    audit_small_areas,
     indicator_small_areas,
     load_area_covariates,
+    publish_small_areas,
     small_area,
 )
+from perception.tables import SMALL_AREAS, TABLES, to_export_scale
 
 ROOT = Path(__file__).resolve().parents[1]
 WAVES = ["w1", "w2", "w3"]
@@ -231,6 +236,44 @@ def test_a_small_areas_direct_value_cannot_be_recovered(
     pd.testing.assert_frame_equal(before, after)
 
 
+def test_published_refit_treats_a_hidden_area_as_unsampled(
+    tmp_path: Path, catalogue: Catalogue
+) -> None:
+    """An area hidden by complementary suppression is synthetic and its value enters nothing.
+
+    Region 4 has 350 respondents but is suppressed (to protect another cell): the published
+    refit equals a fit without region 4, whatever its hidden value was, and the audit passes;
+    a table showing its direct value, or an EBLUP for it, is refused.
+    """
+    indicators = load_indicators(_write(tmp_path, _data()), catalogue, waves=WAVES)
+    (tmp_path / "region.csv").write_text(AREAS_CSV + "\n")
+    covariates = {"region": load_area_covariates(tmp_path / "region.csv", "region", catalogue)}
+    table_one = _table_one([400, 380, 20, 350, 300, 410, 390, 360])
+    hidden = table_one["region"].eq(3).fillna(False) | table_one["region"].eq(4).fillna(False)
+    published = table_one.assign(suppressed=hidden)
+    published.loc[hidden, ["estimate", "se", "n_eff"]] = np.nan
+    out = publish_small_areas(published, indicators, covariates, waves=["w1"], suppress_below=25)
+    without = indicator_small_areas(
+        table_one.assign(n=table_one["n"].where(~table_one["region"].eq(4).fillna(False), 0)),
+        indicators,
+        covariates,
+        suppress_below=25,
+    )
+    pd.testing.assert_frame_equal(out, without)
+    region4 = out[out["area"].eq(4)]
+    assert region4["kind"].eq("synthetic").all() and region4["direct"].isna().all()
+    assert audit_small_areas(out, published) == []
+    leaked = out.copy()
+    leaked.loc[leaked["area"].eq(4), "direct"] = 0.5
+    assert len(audit_small_areas(leaked, published)) == 4
+    eblup = out.copy()
+    eblup.loc[eblup["area"].eq(3), "kind"] = "eblup"
+    assert len(audit_small_areas(eblup, published)) == 4
+    shifted = out.copy()
+    shifted.loc[shifted["area"].eq(5), "direct"] += 0.01
+    assert len(audit_small_areas(shifted, published)) == 4
+
+
 def test_no_areas_gives_an_empty_table(catalogue: Catalogue) -> None:
     """A catalogue without `areas:` gives an empty table with the fixed columns."""
     indicators = load_indicators(ROOT / "config" / "indicators.yaml", catalogue, waves=WAVES)
@@ -271,6 +314,41 @@ def test_pipeline_writes_model_based_area_table(tmp_path: Path) -> None:
     low = np.minimum(mine["direct"], np.sin(mine["synthetic"].clip(0, np.pi / 2)) ** 2)
     high = np.maximum(mine["direct"], np.sin(mine["synthetic"].clip(0, np.pi / 2)) ** 2)
     assert ((mine["estimate"] >= low - 1e-12) & (mine["estimate"] <= high + 1e-12)).all()
+    # The published table: refitted on the published estimates of every probability wave.
+    published = pd.read_parquet(processed / "published" / "estimates.parquet")
+    areas = pd.read_parquet(processed / "published" / "small_areas.parquet")
+    assert set(areas["wave"]) == {"w1", "w2", "w3"}
+    assert audit_small_areas(areas, published) == []
+    first = areas[areas["wave"].eq("w1")].reset_index(drop=True)
+    hidden = published["suppressed"] & published["domain_set"].eq("region")
+    if not hidden[published["wave"].eq("w1")].any():
+        pd.testing.assert_frame_equal(first, table.reset_index(drop=True))
+    # Exported beside the other tables (and read back and audited before publication).
+    latest = processed / "exports" / "latest"
+    exported = pd.read_parquet(latest / "small_areas.parquet")
+    pd.testing.assert_frame_equal(exported, to_export_scale(areas, TABLES[SMALL_AREAS]))
+    percent = areas["unit"].eq("percent")
+    np.testing.assert_allclose(
+        exported.loc[percent, "estimate"], 100 * areas.loc[percent, "estimate"]
+    )
+    with duckdb.connect(str(latest / "indicators.duckdb"), read_only=True) as con:
+        rows = con.execute("SELECT count(*) FROM small_area_estimates").fetchone()
+    assert rows is not None and rows[0] == len(areas)
+    csv_text = (latest / "small_areas.csv").read_text(encoding="utf-8-sig")
+    assert csv_text.count("\n") == len(areas) + 1
+    shown = areas[areas["variant"].eq("all")]
+    for name, sheet, word in (
+        ("indicators.xlsx", "Small areas (model)", "model-based"),
+        ("indicators_fr.xlsx", "Zones (modèle)", "fondée sur un modèle"),
+    ):
+        book = openpyxl.load_workbook(latest / name, read_only=True)
+        body = [
+            r
+            for r in book[sheet].iter_rows(values_only=True)
+            if isinstance(r[3], str) and word in r[3]
+        ]
+        assert len(body) == len(shown)
+        np.testing.assert_allclose(sorted(r[4] for r in body), sorted(shown["estimate"]))
 
 
 def test_preflight_checks_the_covariate_file(tmp_path: Path) -> None:

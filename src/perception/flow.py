@@ -73,7 +73,12 @@ from perception.indicators import (
     publish_drivers,
 )
 from perception.nonprob import estimate_nonprobability_wave, without_design_uncertainty
-from perception.small_area import indicator_small_areas, load_area_covariates
+from perception.small_area import (
+    audit_small_areas,
+    indicator_small_areas,
+    load_area_covariates,
+    publish_small_areas,
+)
 from perception.status import STATUSES, headline_summary, survey_status
 from perception.storage import atomic_write, file_sha256, write_parquet
 from perception.trends import adjust_published, bh_within, indicator_trends
@@ -139,7 +144,8 @@ CHECKS: dict[str, dict[str, tuple[str, bool]]] = {
     "trends": {
         "no_disclosure_risk": (
             "No small cell shows a value and no hidden cell is recoverable from the published "
-            "estimates, trends, gaps and status jointly.",
+            "estimates, trends, gaps and status jointly; the small-area table shows no hidden "
+            "area's direct value (such areas are synthetic).",
             True,
         ),
     },
@@ -629,17 +635,23 @@ def drivers(ws: Workspace, wave_id: str, design: SurveyDesign | None = None) -> 
     )
 
 
-def small_areas(ws: Workspace, wave_id: str) -> Step:
-    """Model-based (Fay-Herriot) estimates by area from the wave's estimates.
-
-    A non-probability wave has none: Fay-Herriot needs design-based sampling variances.
-    """
+def _area_covariates(ws: Workspace) -> tuple[dict[str, pd.DataFrame], dict[str, Path]]:
+    """Load the covariates of every area level of `areas:`, and name their files."""
     levels = ws.indicators.areas or {}
     files = {level: ws.survey.resolve(s.covariates) for level, s in levels.items()}
     covariates = {
         level: load_area_covariates(files[level], level, ws.project.catalogue, s.columns)
         for level, s in levels.items()
     }
+    return covariates, files
+
+
+def small_areas(ws: Workspace, wave_id: str) -> Step:
+    """Model-based (Fay-Herriot) estimates by area from the wave's estimates.
+
+    A non-probability wave has none: Fay-Herriot needs design-based sampling variances.
+    """
+    covariates, files = _area_covariates(ws)
     estimates = pd.read_parquet(ws.output("estimates", wave_id))
     notes = []
     if not ws.wave(wave_id).is_probability:
@@ -751,16 +763,27 @@ def trends(ws: Workspace) -> Step:
         waves=waves,
         domains=ws.project.catalogue.domain_columns,
     )
+    covariates, area_files = _area_covariates(ws)
+    present = set(published["wave"])
+    areas = publish_small_areas(
+        published,
+        ws.indicators,
+        covariates,
+        waves=[w.id for w in ws.survey.waves if w.is_probability and w.id in present],
+        suppress_below=ws.rules.suppress_below,
+        files=area_files,
+    )
     folder = ws.folder(PUBLISHED)
     write_parquet(published, folder / "estimates.parquet")
     write_parquet(changes, folder / "trends.parquet")
+    write_parquet(areas, folder / "small_areas.parquet")
     problems = audit_published(
         published,
         changes,
         ws.rules,
         gaps=ws.indicators.gap_sides(),
         status=survey_status(published, changes, ws.indicators, ws.survey),
-    )
+    ) + audit_small_areas(areas, published)
     return Step(
         "trends",
         folder,
@@ -769,6 +792,7 @@ def trends(ws: Workspace) -> Step:
             "suppressed_cells": int(published["suppressed"].sum()),
             "flagged_cells": int(published["flagged"].sum()),
             "significant_changes": int(changes["significant"].sum()),
+            "small_area_rows": len(areas),
         },
         _checks(
             "trends",
@@ -840,6 +864,7 @@ def exports(ws: Workspace, run_id: str) -> Step:
         status=pd.read_parquet(folder / "status.parquet"),
         methodology=methodology,
         drivers=published_drivers,
+        small_areas=pd.read_parquet(folder / "small_areas.parquet"),
     )
     labels = ExportLabels.from_config(
         survey,

@@ -61,9 +61,20 @@ from perception.exports.writer import (
     DRIVERS_PARQUET,
     DUCKDB,
     PARQUET,
+    SMALL_AREAS_CSV,
+    SMALL_AREAS_PARQUET,
     WORKBOOKS,
 )
-from perception.tables import DRIVERS, ESTIMATES, METHODOLOGY, STATUS, TABLES, TRENDS
+from perception.small_area import audit_small_areas
+from perception.tables import (
+    DRIVERS,
+    ESTIMATES,
+    METHODOLOGY,
+    SMALL_AREAS,
+    STATUS,
+    TABLES,
+    TRENDS,
+)
 
 __all__ = ["Finding", "audit_outputs", "find_disclosures", "read_published"]
 
@@ -77,6 +88,7 @@ PUBLISHED_FILES = {
     STATUS: "status.parquet",
     METHODOLOGY: "methodology.parquet",
     DRIVERS: "drivers.parquet",
+    SMALL_AREAS: "small_areas.parquet",
 }
 _BLOB = re.compile(r'<script type="application/json" id="dashboard-data">(.*?)</script>', re.DOTALL)
 _STAMP = re.compile(r'<meta name="generated" content="([^"]+)">')
@@ -333,6 +345,8 @@ def _audit_exports(
         (exports / CSV, ESTIMATES),
         (exports / DRIVERS_PARQUET, DRIVERS),
         (exports / DRIVERS_CSV, DRIVERS),
+        (exports / SMALL_AREAS_PARQUET, SMALL_AREAS),
+        (exports / SMALL_AREAS_CSV, SMALL_AREAS),
     ):
         if name in exported:
             findings += _compare_copy(path, name, exported[name])
@@ -354,7 +368,8 @@ def _exports_key(
 ) -> str | None:
     """Return the SHA-256 of everything the export audit reads, or None if a file is missing."""
     digest = hashlib.sha256()
-    for name in (DUCKDB, PARQUET, CSV, DRIVERS_PARQUET, DRIVERS_CSV, *WORKBOOKS.values()):
+    names = (DUCKDB, PARQUET, CSV, DRIVERS_PARQUET, DRIVERS_CSV, SMALL_AREAS_PARQUET)
+    for name in (*names, SMALL_AREAS_CSV, *WORKBOOKS.values()):
         path = exports / name
         if not path.is_file():
             return None
@@ -391,6 +406,9 @@ def _joint_audit(
             problem,
         )
         for problem in problems
+    ] + [
+        Finding(path, SMALL_AREAS, "kind, direct", (), problem)
+        for problem in audit_small_areas(tables[SMALL_AREAS], tables[ESTIMATES])
     ]
 
 
@@ -538,6 +556,7 @@ def _checked(tables: Mapping[str, pd.DataFrame], labels: ExportLabels) -> Publis
             status=tables[STATUS],
             methodology=tables[METHODOLOGY],
             drivers=tables[DRIVERS],
+            small_areas=tables[SMALL_AREAS],
         ),
         labels.domains,
     )

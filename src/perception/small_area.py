@@ -28,6 +28,7 @@ from scipy import stats
 from perception.config import Catalogue, IndicatorCatalogue
 from perception.errors import ConfigError, ModelError, ValidationError
 from perception.estimation import check_level
+from perception.tables import SMALL_AREAS, TABLES
 from perception.variance import FloatArray
 from perception.words import LANGS, say
 
@@ -35,9 +36,11 @@ __all__ = [
     "AREA_TABLE_COLUMNS",
     "SMALL_AREA_COLUMNS",
     "FayHerriotFit",
+    "audit_small_areas",
     "fay_herriot",
     "indicator_small_areas",
     "load_area_covariates",
+    "publish_small_areas",
     "small_area",
 ]
 
@@ -704,20 +707,8 @@ def small_area(
 
 # --------------------------------------------------------------------------- per-wave table
 
-#: The per-wave small-area table (``small_area/<wave>.parquet``): its columns and dtypes.
-AREA_TABLE_COLUMNS: dict[str, str] = {
-    "survey": "str",
-    "wave": "str",
-    "indicator": "str",
-    "variant": "str",
-    "type": "str",
-    "unit": "str",
-    "domain_set": "str",
-    "area": "Int64",
-    **SMALL_AREA_COLUMNS,
-    "basis_en": "str",
-    "basis_fr": "str",
-}
+#: The small-area table's columns and dtypes (``perception.tables.SMALL_AREAS_TABLE``).
+AREA_TABLE_COLUMNS: dict[str, str] = TABLES[SMALL_AREAS].dtypes()
 
 
 def load_area_covariates(
@@ -801,6 +792,7 @@ def indicator_small_areas(
         An area with fewer respondents is treated as unsampled: its direct estimate enters
         neither the model fit nor the table, and it gets the synthetic estimate. An EBLUP
         would give the hidden direct value back, as (EBLUP - (1 - gamma) x synthetic) / gamma.
+        So is an area whose row is ``suppressed`` when the table is a published one.
     files
         Each level's covariate file, for error messages.
 
@@ -831,6 +823,8 @@ def indicator_small_areas(
         )
         for variant, group in rows.groupby("variant", sort=False):
             publishable = group["n"].fillna(0).ge(suppress_below)
+            if "suppressed" in group.columns:  # a published table: hidden areas are unsampled
+                publishable &= ~group["suppressed"].astype(bool)
             direct = group.loc[publishable, [level, "estimate", "se", "n", "n_eff"]]
             table = small_area(
                 direct,
@@ -851,8 +845,89 @@ def indicator_small_areas(
             table["domain_set"] = level
             parts.append(table)
     if not parts:
-        return pd.DataFrame({c: pd.Series(dtype=t) for c, t in AREA_TABLE_COLUMNS.items()})
+        return _empty_table()
     out = pd.concat(parts, ignore_index=True)
     for lang in LANGS:
         out[f"basis_{lang}"] = out["kind"].map(lambda k, lang=lang: say(f"small_area.{k}", lang))
     return out[list(AREA_TABLE_COLUMNS)].astype(AREA_TABLE_COLUMNS)
+
+
+def publish_small_areas(
+    published: pd.DataFrame,
+    indicators: IndicatorCatalogue,
+    covariates: dict[str, pd.DataFrame],
+    *,
+    waves: Sequence[str],
+    suppress_below: int,
+    files: dict[str, Path] | None = None,
+) -> pd.DataFrame:
+    """Small-area estimates of each wave, refitted on the published (disclosure-controlled) Table 1.
+
+    Parameters
+    ----------
+    published
+        The published estimates (:func:`perception.reporting.publish_indicators`), every wave.
+    indicators, covariates, suppress_below, files
+        As :func:`indicator_small_areas`.
+    waves
+        The waves to model: probability waves (a non-probability poll has no design-based
+        variance for the model to weigh its direct estimates by).
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`AREA_TABLE_COLUMNS`, wave by wave. An area whose direct estimate is suppressed,
+        for too few respondents or to protect another cell, counts as unsampled: the model
+        never sees its direct value, so no published number (EBLUP, gamma, synthetic) can give
+        it back, and it gets the synthetic estimate (``kind: synthetic``).
+
+    """
+    parts = [
+        indicator_small_areas(
+            published[published["wave"].eq(wave)],
+            indicators,
+            covariates,
+            suppress_below=suppress_below,
+            files=files,
+        )
+        for wave in waves
+    ]
+    return pd.concat(parts, ignore_index=True) if parts else _empty_table()
+
+
+def _empty_table() -> pd.DataFrame:
+    """Return an empty small-area table with the fixed columns."""
+    return pd.DataFrame({c: pd.Series(dtype=t) for c, t in AREA_TABLE_COLUMNS.items()})
+
+
+def audit_small_areas(table: pd.DataFrame, published: pd.DataFrame) -> list[str]:
+    """Return the problems of a small-area table against the published estimates (none: []).
+
+    Every direct value it shows must be a published, unsuppressed estimate of that wave,
+    indicator, variant and area; an area whose estimate is suppressed must be synthetic.
+    """
+    keys = ["wave", "indicator", "variant", "domain_set", "area"]
+    shown = [
+        published.loc[
+            published["domain_set"].eq(level) & ~published["suppressed"].astype(bool),
+            ["wave", "indicator", "variant", "domain_set", "estimate"],
+        ].assign(area=published[level].astype("Int64"))
+        for level in table["domain_set"].unique()
+    ]
+    if not shown:
+        return []
+    merged = table.merge(
+        pd.concat(shown, ignore_index=True).rename(columns={"estimate": "published"}),
+        on=keys,
+        how="left",
+        indicator=True,
+    )
+    hidden = merged["_merge"].eq("left_only")
+    direct = merged["direct"].to_numpy(dtype=np.float64, na_value=np.nan)
+    value = merged["published"].to_numpy(dtype=np.float64, na_value=np.nan)
+    leaks = hidden & (merged["kind"].ne("synthetic") | ~np.isnan(direct))
+    differs = ~hidden & ~np.isnan(direct) & ~np.isclose(direct, value, rtol=1e-12, atol=0.0)
+    where = merged[keys].astype(str).agg(" ".join, axis=1)
+    return [f"{w}: a hidden or unpublished area is not synthetic" for w in where[leaks]] + [
+        f"{w}: its direct value is not the published estimate" for w in where[differs]
+    ]

@@ -31,6 +31,7 @@ TRENDS = "indicator_trends"
 STATUS = "benchmark_status"
 METHODOLOGY = "methodology"
 DRIVERS = "indicator_drivers"
+SMALL_AREAS = "small_area_estimates"
 
 DOMAIN_DTYPE = "Int64"
 """The dtype of every domain column (a catalogue code, NA where the domain set does not use it)."""
@@ -547,9 +548,78 @@ DRIVERS_TABLE = Table(
     units=("value_unit",),
 )
 
+SMALL_AREAS_TABLE = Table(
+    SMALL_AREAS,
+    "Model-based (Fay-Herriot) estimates by area for indicators that list areas:, refitted on "
+    "the published direct estimates; areas hidden by disclosure control or without respondents "
+    "get the synthetic (regression) estimate. Not design-based survey estimates.",
+    (
+        _SURVEY,
+        _WAVE,
+        _INDICATOR,
+        _VARIANT,
+        _TYPE,
+        _UNIT,
+        _c(DOMAIN_SET, "VARCHAR", "The area level (a domain variable of the catalogue)."),
+        _c("area", "BIGINT", "Code of the area in the area level."),
+        _c(
+            "kind",
+            "VARCHAR",
+            "eblup: the area's published direct estimate combined with the regression; "
+            "synthetic: the regression prediction alone (no published direct estimate).",
+            values=("eblup", "synthetic"),
+        ),
+        _c("n", "BIGINT", "Respondents behind the direct estimate (0 for a synthetic one)."),
+        _c(
+            "direct",
+            "DOUBLE",
+            "The published direct (design-based) estimate the EBLUP used.",
+            scale="level",
+        ),
+        _c("direct_se", "DOUBLE", "Its design-based standard error.", scale="level"),
+        _c("sampling_variance", "DOUBLE", "Sampling variance the model used (model scale)."),
+        _c("variance_smoothed", "BOOLEAN", "True when it comes from the variance function."),
+        _c("synthetic", "DOUBLE", "Regression prediction x'beta (model scale)."),
+        _c("gamma", "DOUBLE", "Shrinkage factor: the weight of the direct estimate."),
+        _c(
+            "estimate",
+            "DOUBLE",
+            "The model-based estimate, in the indicator's unit.",
+            scale="level",
+        ),
+        _c(
+            "mse",
+            "DOUBLE",
+            "Prasad-Rao mean squared error of the estimate (for a percent indicator, of the "
+            "proportion as a fraction 0-1).",
+        ),
+        _c("rmse", "DOUBLE", "Root mean squared error.", scale="level"),
+        _c("cv", "DOUBLE", "Coefficient of variation: rmse / estimate."),
+        _c(
+            "ci_low",
+            "DOUBLE",
+            "Lower bound of the 95% interval (estimate ± 1.96 rmse).",
+            scale="level",
+        ),
+        _c("ci_high", "DOUBLE", "Upper bound of the 95% interval.", scale="level"),
+        _c("sigma2_u", "DOUBLE", "Variance of the area random effect (model scale)."),
+        _c("method", "VARCHAR", "fay_herriot_<reml|ml|fh>, with _arcsin on that scale."),
+        _c("basis_en", "VARCHAR", "What the number is (model-based), in English."),
+        _c("basis_fr", "VARCHAR", "What the number is (model-based), in French."),
+    ),
+    keys=("survey", "wave", "indicator", "variant", "domain_set", "area"),
+)
+
 TABLES: Mapping[str, Table] = {
     t.name: t
-    for t in (ESTIMATES_TABLE, TRENDS_TABLE, STATUS_TABLE, METHODOLOGY_TABLE, DRIVERS_TABLE)
+    for t in (
+        ESTIMATES_TABLE,
+        TRENDS_TABLE,
+        STATUS_TABLE,
+        METHODOLOGY_TABLE,
+        DRIVERS_TABLE,
+        SMALL_AREAS_TABLE,
+    )
 }
 """Every published table, by its database name, in the order the exports write them."""
 

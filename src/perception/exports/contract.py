@@ -25,6 +25,7 @@ from perception.tables import (
     DRIVERS,
     ESTIMATES,
     METHODOLOGY,
+    SMALL_AREAS,
     STATUS,
     STATUS_PARTS,
     TABLES,
@@ -43,6 +44,11 @@ def empty_drivers() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype=t) for c, t in TABLES[DRIVERS].dtypes().items()})
 
 
+def empty_small_areas() -> pd.DataFrame:
+    """Return a small-area table without rows (no indicator lists ``areas:``)."""
+    return pd.DataFrame({c: pd.Series(dtype=t) for c, t in TABLES[SMALL_AREAS].dtypes().items()})
+
+
 @dataclass(frozen=True, eq=False)
 class PublishedTables:
     """The tables of one export: Tables 1-3 and the drivers table, published, and the methodology.
@@ -56,6 +62,8 @@ class PublishedTables:
     status: pd.DataFrame
     methodology: pd.DataFrame
     drivers: pd.DataFrame = field(default_factory=empty_drivers)
+    small_areas: pd.DataFrame = field(default_factory=empty_small_areas)
+    """Model-based estimates by area (:func:`perception.small_area.publish_small_areas`)."""
 
     def by_name(self) -> dict[str, pd.DataFrame]:
         """Return the tables under their database names, in the contract's order."""
@@ -65,6 +73,7 @@ class PublishedTables:
             STATUS: self.status,
             METHODOLOGY: self.methodology,
             DRIVERS: self.drivers,
+            SMALL_AREAS: self.small_areas,
         }
 
 
@@ -253,7 +262,7 @@ def check_tables(tables: PublishedTables, domains: Sequence[str]) -> PublishedTa
         **{
             field: check_published(table, name, domains)
             for field, (name, table) in zip(
-                ("estimates", "trends", "status", "methodology", "drivers"),
+                ("estimates", "trends", "status", "methodology", "drivers", "small_areas"),
                 tables.by_name().items(),
                 strict=True,
             )
@@ -275,6 +284,7 @@ def check_tables(tables: PublishedTables, domains: Sequence[str]) -> PublishedTa
         | set(checked.trends["reference_wave"].dropna())
         | set(checked.status["latest_wave"].dropna())
         | set(checked.drivers["wave"])
+        | set(checked.small_areas["wave"])
     )
     undescribed = sorted(used - described)
     if undescribed:

@@ -144,6 +144,7 @@ def workbook_bytes(tables: PublishedTables, labels: ExportLabels, lang: Lang) ->
         *(_benchmark_sheet(context, b) for b in context.benchmarks()),
         _methodology_sheet(context),
         *([_drivers_sheet(context)] if len(tables.drivers) else []),
+        *([_small_areas_sheet(context)] if len(tables.small_areas) else []),
     ]
     workbook = Workbook()
     workbook.remove(workbook.active)
@@ -684,6 +685,66 @@ def _drivers_row(context: _Context, row: Mapping[str, object]) -> list[_Cell]:
         _number(row["n_reference"], "count"),
         _number(row["n"], "count"),
         _text_cell(row[f"note_{lang}"] or None),
+    ]
+
+
+# --------------------------------------------------------------------------- small areas
+
+
+def _small_areas_sheet(context: _Context) -> _Sheet:
+    """Build the small-area sheet: each indicator's model-based estimates by area and wave."""
+    lang = context.lang
+    order = wave_order(context.tables.methodology)
+    table = context.tables.small_areas
+    rows = sorted(
+        enumerate(_records(table[table["variant"] == "all"])),
+        key=lambda item: (
+            order.index(str(item[1]["wave"])),
+            context.indicator_rank(str(item[1]["indicator"])),
+            item[0],
+        ),
+    )
+    columns = [
+        _Column(context.text("indicator"), 40, wrap=True),
+        _Column(context.text("wave"), 16, wrap=True),
+        _Column(context.text("area"), 22, wrap=True),
+        _Column(context.text("area_basis"), 22, wrap=True),
+        _Column(context.text("area_model_estimate"), 13, wrap=True),
+        _Column(context.text("status_ci_low"), 11, wrap=True),
+        _Column(context.text("status_ci_high"), 11, wrap=True),
+        _Column(context.text("area_cv"), 8),
+        _Column(context.text("area_direct"), 13, wrap=True),
+        _Column(context.text("n_respondents_column"), 12, wrap=True),
+        _Column(context.text("area_method"), 24, wrap=True),
+    ]
+    return _Sheet(
+        name=context.text("small_areas_sheet"),
+        title=context.text("small_areas_title"),
+        subtitle=context.text("small_areas_subtitle", survey=context.labels.survey[lang]),
+        columns=columns,
+        rows=[_small_area_row(context, row) for _, row in rows],
+        notes=context.notes("note_small_areas"),
+        frozen_columns=3,
+    )
+
+
+def _small_area_row(context: _Context, row: Mapping[str, object]) -> list[_Cell]:
+    """Return the cells of one area's model-based estimate."""
+    lang = context.lang
+    level = str(row["domain_set"])
+    kind = _level_kind(row["type"], row["unit"])
+    return [
+        _Cell(context.labels.indicators[str(row["indicator"])][lang]),
+        _text_cell(context.wave_labels.get(str(row["wave"]))),
+        _Cell(context.labels.domain(level, {level: int(row["area"])}, lang)),  # type: ignore[call-overload]
+        _Cell(context.text(f"area_kind.{row['kind']}")),
+        _number(row["estimate"], kind),
+        _number(row["ci_low"], kind),
+        _number(row["ci_high"], kind),
+        _number(row["cv"], "ratio"),
+        _number(row["direct"], kind),
+        _number(row["n"], "count"),
+        _text_cell(row["method"]),
     ]
 
 

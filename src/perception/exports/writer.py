@@ -50,7 +50,7 @@ from perception.exports.contract import PublishedTables, check_tables
 from perception.exports.labels import LANGS, ExportLabels, Lang
 from perception.exports.workbook import FORMULA_PREFIXES, workbook_bytes
 from perception.storage import atomic_write, fsync_dir, write_parquet
-from perception.tables import DRIVERS, ESTIMATES, TABLES
+from perception.tables import DRIVERS, ESTIMATES, SMALL_AREAS, TABLES
 
 CSV = "indicators.csv"
 PARQUET = "indicators.parquet"
@@ -61,6 +61,8 @@ WORKBOOKS: Mapping[Lang, str] = {"en": XLSX, "fr": XLSX_FR}
 """The report workbook of each language."""
 DRIVERS_CSV = "drivers.csv"
 DRIVERS_PARQUET = "drivers.parquet"
+SMALL_AREAS_CSV = "small_areas.csv"
+SMALL_AREAS_PARQUET = "small_areas.parquet"
 EXPORT_FILES: tuple[str, ...] = (
     CSV,
     PARQUET,
@@ -69,6 +71,8 @@ EXPORT_FILES: tuple[str, ...] = (
     XLSX_FR,
     DRIVERS_CSV,
     DRIVERS_PARQUET,
+    SMALL_AREAS_CSV,
+    SMALL_AREAS_PARQUET,
 )
 """The files of every run, in the order they are written."""
 
@@ -110,7 +114,8 @@ def write_exports(
     Writes ``indicators.csv`` (Table 1, tidy long, UTF-8 with BOM), ``indicators.parquet``
     (Table 1), ``indicators.duckdb`` (every table, and a view per benchmark), the report
     workbook in English (``indicators.xlsx``) and French (``indicators_fr.xlsx``),
-    ``drivers.csv`` and ``drivers.parquet`` (the published drivers table), the tables in their
+    ``drivers.csv`` and ``drivers.parquet`` (the published drivers table), ``small_areas.csv``
+    and ``small_areas.parquet`` (model-based estimates by area), the tables in their
     analysts' form (:mod:`perception.exports.analysts`), into ``out_root/runs/<run_id>/``, then
     copies them to ``out_root/latest/`` (see the module docstring for the exact sequence).
     Rerunning with the same run id replaces that run's folder. ``check``, when given, is called
@@ -147,6 +152,8 @@ def write_exports(
             _write_bytes(staging / name, workbook_bytes(checked, labels, lang))
         _write_csv(exported[DRIVERS], staging / DRIVERS_CSV)
         write_parquet(exported[DRIVERS], staging / DRIVERS_PARQUET)
+        _write_csv(exported[SMALL_AREAS], staging / SMALL_AREAS_CSV)
+        write_parquet(exported[SMALL_AREAS], staging / SMALL_AREAS_PARQUET)
         if check is not None:
             check(staging)
         run_dir = runs / run_id

@@ -116,7 +116,7 @@ def test_every_entry_has_both_languages_with_the_same_fields() -> None:
     assert same == {  # the words French shares with English
         *("nav", "pts", "score", "provenance", "long", "point", "points", "n_symbol"),
         *("brief.sentence_alone", "language_name.en", "language_name.fr", "not_asked_mark"),
-        *("draft.rural", "draft.theme.corruption"),
+        *("draft.rural", "draft.theme.corruption", "area_cv"),
         *("replicate.JK1", "replicate.JKn", "replicate.bootstrap"),
     }
 

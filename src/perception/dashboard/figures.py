@@ -247,6 +247,24 @@ def _row_axis(positions: list[Any], labels: list[str], span: list[float]) -> dic
     }
 
 
+def _colour_bar(ind: Indicator, lang: Lang) -> dict[str, Any]:
+    """Return the colour bar of a map or heatmap: the indicator's unit."""
+    return {
+        "title": {"text": ind.axis_title(lang)},
+        "ticksuffix": percent_sign(lang) if ind.type == "proportion" else "",
+    }
+
+
+def _colours(ind: Indicator, lang: Lang, zmin: float, zmax: float) -> dict[str, Any]:
+    """Return the colour range, scale and bar of a map or heatmap of an indicator."""
+    return {
+        "zmin": zmin,
+        "zmax": zmax,
+        "colorscale": _colorscale(ind),
+        "colorbar": _colour_bar(ind, lang),
+    }
+
+
 def _rgba(color: str, alpha: float) -> str:
     """Turn ``#rrggbb`` into an ``rgba()`` colour."""
     r, g, b = (int(color[i : i + 2], 16) for i in (1, 3, 5))
@@ -665,14 +683,8 @@ def map_figure(data: DashboardData, indicator: str, wave: str, lang: Lang, geo: 
             **common,
             "locations": valued,
             "z": [cells[c].estimate * ind.scale for c in valued],
-            "zmin": zmin,
-            "zmax": zmax,
-            "colorscale": _colorscale(ind),
-            "colorbar": {
-                "title": {"text": ind.axis_title(lang)},
-                "ticksuffix": percent_sign(lang) if ind.type == "proportion" else "",
-                "len": 0.8,
-            },
+            **_colours(ind, lang, zmin, zmax),
+            "colorbar": {**_colour_bar(ind, lang), "len": 0.8},
             "marker": {"line": {"color": "white", "width": 1.5}},
             "customdata": [
                 _hover(ind, cells[c], name[c], where, lang, data.flag_below) for c in valued
@@ -805,13 +817,7 @@ def heatmap_figure(
             "type": "heatmap",
             **axes,
             "z": values,
-            "zmin": zmin,
-            "zmax": zmax,
-            "colorscale": _colorscale(ind),
-            "colorbar": {
-                "title": {"text": ind.axis_title(lang)},
-                "ticksuffix": percent_sign(lang) if ind.type == "proportion" else "",
-            },
+            **_colours(ind, lang, zmin, zmax),
             "text": [
                 [
                     _imprecise(c, ind, wide) + ind.cell_text(c, lang, decimals=ind.decimals - 1)

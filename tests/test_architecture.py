@@ -41,6 +41,7 @@ def _modules() -> set[str]:
 
 
 def test_every_module_has_a_row_and_every_row_a_module() -> None:
+    """Every module has a row in the table and every module the table names exists."""
     named = _table_modules()
     modules = _modules()
     # A package named as a whole covers its submodules; a package whose submodules are listed

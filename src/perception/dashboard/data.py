@@ -22,9 +22,9 @@ import pandas as pd
 
 from perception.config import Catalogue, Label, SurveyConfig
 from perception.config.indicators import NATIONAL as NATIONAL_SET
-from perception.config.indicators import domain_set_columns, with_domains
+from perception.config.indicators import domain_set_columns
 from perception.errors import ConfigError, ValidationError
-from perception.status import STATUSES
+from perception.tables import DISCLOSURE_COLUMNS, STATUSES, with_domains
 from perception.words import (
     FLAG_MARK,
     NBSP,
@@ -47,7 +47,6 @@ __all__ = [
     "prepare",
 ]
 
-DISCLOSURE_COLUMNS = ("suppressed", "flagged", "disclosure")
 VARIANT = "all"
 _VALUES = ("estimate", "ci_low", "ci_high")
 

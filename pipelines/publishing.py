@@ -68,7 +68,7 @@ def build_publishing_assets(
     def exports(context: dg.AssetExecutionContext, project: SurveyProject) -> Materialized:
         """Report-ready CSV, Excel, Parquet and DuckDB exports of the published tables."""
         return materialize(
-            context, lambda: flow.exports(project.load(context.partition_key), context.run_id)
+            context, lambda: flow.exports(project.load(context.partition_key), context.run.run_id)
         )
 
     @dg.asset(
@@ -81,7 +81,7 @@ def build_publishing_assets(
     def dashboard_html(context: dg.AssetExecutionContext, project: SurveyProject) -> Materialized:
         """The offline bilingual leadership dashboard, built from the published tables only."""
         return materialize(
-            context, lambda: flow.dashboard(project.load(context.partition_key), context.run_id)
+            context, lambda: flow.dashboard(project.load(context.partition_key), context.run.run_id)
         )
 
     @dg.asset(
@@ -96,7 +96,7 @@ def build_publishing_assets(
         """Results briefs (Word, PDF; EN, FR) whose wording follows the statistics."""
         return materialize(
             context,
-            lambda: flow.brief(project.load(context.partition_key), context.run_id, config.wave),
+            lambda: flow.brief(project.load(context.partition_key), context.run.run_id, config.wave),
         )
 
     return [indicator_trends, indicator_status, exports, dashboard_html, results_brief]

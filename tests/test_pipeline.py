@@ -378,7 +378,11 @@ def test_demo_dashboard_renders_offline_with_suppressed_cells(demo: DemoRun) -> 
     assert path.stat().st_size < 10_000_000
     images = sorted((demo.root / "dashboards" / "demo" / "images").rglob("*"))
     pngs = [p for p in images if p.suffix == ".png"]
-    assert len(pngs) == 10 and len(images) == 2 + 20  # en/ and fr/, each 5 charts × PNG, SVG
+    charts = [p for p in images if p.suffix in {".png", ".svg"}]
+    assert len(pngs) == 10 and len(charts) == 20  # en/ and fr/, each 5 charts × PNG, SVG
+    manifests = [p for p in images if p.name == "images.json"]
+    assert [p.parent.name for p in manifests] == ["en", "fr"]  # what each image was drawn from
+    assert len(images) == 2 + 20 + 2  # the folders, the charts and the manifests, nothing else
     assert {p.name for p in pngs} >= {"drivers_incl_feel_included_w3.png"}
     assert all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in pngs)
     published = pd.read_parquet(

@@ -96,7 +96,9 @@ def build_publishing_assets(
         """Results briefs (Word, PDF; EN, FR) whose wording follows the statistics."""
         return materialize(
             context,
-            lambda: flow.brief(project.load(context.partition_key), context.run.run_id, config.wave),
+            lambda: flow.brief(
+                project.load(context.partition_key), context.run.run_id, config.wave
+            ),
         )
 
     return [indicator_trends, indicator_status, exports, dashboard_html, results_brief]

@@ -437,6 +437,7 @@ def _methodology(suppress_below: int = 25, flag_below: int = 50) -> pd.DataFrame
         load_survey(CONFIG / "survey.yaml"),
         _weight_reports(),
         load_weighting_config(CONFIG / "weighting.yaml"),
+        catalogue=load_catalogue(CONFIG / "variables.yaml"),
         suppress_below=suppress_below,
         flag_below=flag_below,
         generated_at=GENERATED_AT,
@@ -918,14 +919,22 @@ def test_methodology_sheet_lists_each_wave(
 ) -> None:
     """It lists every wave with fieldwork dates, sample size and margin of error."""
     sheet = workbook["Methodology"]
-    rows = [r for r in sheet.iter_rows(min_row=4, max_row=6)]
-    assert [r[0].value for r in rows] == list(WAVES)
-    assert rows[0][2].value == dt.datetime(2025, 3, 3)
-    assert rows[0][6].value == 600
-    assert rows[0][9].number_format == '"±"0.0" pts"'
-    assert rows[0][9].value == pytest.approx(100 * float(tables.methodology["moe_95"].iloc[0]))
-    assert "raking" in rows[0][10].value
-    assert rows[0][11].value.endswith("primary sampling units (clusters): psu.")
+    header = [c.value for c in sheet[3]]
+    rows = [dict(zip(header, r, strict=True)) for r in sheet.iter_rows(min_row=4, max_row=6)]
+    first = rows[0]
+    assert [r["Wave"].value for r in rows] == list(WAVES)
+    assert first["Fieldwork start"].value == dt.datetime(2025, 3, 3)
+    assert first["Provider"].value == "Horizon Research & Polling Ltd."
+    assert first["Interview mode"].value == "face-to-face interviews"
+    assert first["Respondents (n)"].value == 600
+    moe = first["Margin of error (95%, ±)"]
+    assert moe.number_format == '"±"0.0" pts"'
+    assert moe.value == pytest.approx(100 * float(tables.methodology["moe_95"].iloc[0]))
+    assert first["Weighting"].value == tables.methodology["weighting_en"].iloc[0]
+    assert first["Weighting"].value.startswith("Raking of the design weights")
+    assert first["Sampling design"].value.endswith(
+        "primary sampling units (clusters): Enumeration area (PSU)."
+    )
 
 
 def test_french_workbook_uses_french_labels(
@@ -939,7 +948,13 @@ def test_french_workbook_uses_french_labels(
     assert "Femmes" in domains
     assert str(book[SHEETS_FR["inclusion"]]["A2"].value).startswith("Critère à moyen terme.")
     assert _header(book[SHEETS_FR["inclusion"]])[0] == "Indicateur"
-    assert book["Méthodologie"]["L4"].value.startswith("Erreurs types par linéarisation")
+    method = book["Méthodologie"]
+    first = dict(zip([c.value for c in method[3]], method[4], strict=True))
+    assert first["Plan de sondage"].value.startswith("Erreurs types par linéarisation")
+    assert first["Pondération"].value == tables.methodology["weighting_fr"].iloc[0]
+    assert first["Pondération"].value.startswith("Calage par raking")
+    assert first["Mode de collecte"].value == "entretiens en face à face"
+    assert first["Marge d'erreur (95\u202f%, ±)"].number_format == '"±"0.0" pts"'
 
 
 def test_text_starting_with_equals_stays_text(tables: PublishedTables, tmp_path: Path) -> None:
@@ -1278,10 +1293,25 @@ def test_methodology_table_describes_each_wave(tables: PublishedTables) -> None:
     assert first["fieldwork_end"] == pd.Timestamp("2025-03-24")
     assert first["source_file"] == "demo_w1_pollster.sav"
     assert first["generated_at"] == "2026-09-01T12:30:00Z"
-    assert "raking" in first["weighting"]
-    assert "gender, age_band, region, urban_rural" in first["weighting"]
-    assert "5 × median weight" in first["weighting"]
-    assert "variance by Taylor linearization" in first["weighting"]
+    assert first["provider_en"] == first["provider_fr"] == "Horizon Research & Polling Ltd."
+    assert first["interview_mode"] == "face_to_face"
+    second = method.iloc[1]
+    assert second["provider_fr"].startswith("Institut d'études sur la paix")
+    assert second["provider_en"].startswith("Institute for Peace")
+    english, french = first["weighting_en"], first["weighting_fr"]
+    assert english.startswith("Raking of the design weights to population figures by ")
+    assert "Gender, Age group, Region, Area of residence" in english
+    assert "Sexe\u202f; Tranche d'âge\u202f; Région\u202f; Milieu de résidence" in french
+    assert "5 × the median weight" in english and "5 × le poids médian" in french
+    assert "variance by Taylor linearisation" in english
+    assert "linéarisation de Taylor" in french
+    assert "calibration converged" in english and "le calage a convergé" in french
+    for text in (english, french, first["design_en"], first["design_fr"]):
+        # written for people: no variable or file names, no scientific notation
+        for name in ("age_band", "urban_rural", ": stratum", ": psu", ".yaml", ".csv", "e-"):
+            assert name not in text, (name, text)
+    assert "strata: Sampling stratum" in first["design_en"]
+    assert "Zone de dénombrement (UPE)" in first["design_fr"]
     assert (method["suppress_below"] == 25).all() and (method["flag_below"] == 50).all()
 
 
@@ -1295,15 +1325,19 @@ def test_methodology_of_a_survey_without_targets_or_psu_ids() -> None:
         survey,
         _weight_reports(),
         undelivered,
+        catalogue=load_catalogue(CONFIG / "variables.yaml"),
         suppress_below=25,
         flag_below=50,
         generated_at=GENERATED_AT,
     )
     first = method.iloc[0]
-    assert first["weighting"].startswith("design weights used as delivered, without calibration")
-    assert "calibration converged" not in first["weighting"]
+    assert first["weighting_en"].startswith("Design weights used as delivered, without calibration")
+    assert first["weighting_fr"].startswith("Poids de sondage utilisés tels que livrés")
+    assert "calibration converged" not in first["weighting_en"]
     assert first["design_en"] == (
-        "Taylor-linearised standard errors; strata: stratum; " + say("design.no_psu", "en") + "."
+        "Taylor-linearised standard errors; strata: Sampling stratum; "
+        + say("design.no_psu", "en")
+        + "."
     )
     assert say("design.no_psu", "en") == (
         "no PSU ids were released: each respondent is treated as its own cluster within "
@@ -1325,6 +1359,7 @@ def test_methodology_refuses_an_unknown_wave() -> None:
             load_survey(CONFIG / "survey.yaml"),
             {"w9": _weight_reports()["w1"]},
             load_weighting_config(CONFIG / "weighting.yaml"),
+            catalogue=load_catalogue(CONFIG / "variables.yaml"),
             suppress_below=25,
             flag_below=50,
             generated_at=GENERATED_AT,

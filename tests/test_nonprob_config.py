@@ -193,6 +193,7 @@ def _methodology_with_sms(update: dict[str, object]) -> object:
         survey.model_copy(update={"waves": waves}),
         _weight_reports(),
         load_weighting_config(REPO / "config" / "weighting.yaml"),
+        catalogue=load_catalogue(REPO / "config" / "variables.yaml"),
         suppress_below=25,
         flag_below=50,
         generated_at=GENERATED_AT,
@@ -207,10 +208,11 @@ def test_methodology_labels_a_nonprobability_wave_without_margin_of_error() -> N
     assert sms["design_fr"].startswith("Échantillon non probabiliste (SMS, serveur vocal")
     assert "describe the respondents, not the population" in sms["design_en"]
     assert sms["moe_95"] != sms["moe_95"]  # NaN
-    assert sms["weighting"] == (
-        "non-probability sample, equal weights for every respondent, unweighted; "
-        "no calibration to population targets, no trimming; no design-based variance."
+    assert sms["weighting_en"] == (
+        "Non-probability sample: equal weights for every respondent, unweighted estimates; "
+        "no calibration to population figures and no trimming; no design-based variance."
     )
+    assert sms["weighting_fr"].startswith("Échantillon non probabiliste\u202f: poids égaux")
     assert table.loc["w2", "moe_95"] > 0
     assert table.loc["w2", "design_en"].startswith("Taylor-linearised")
 
@@ -218,12 +220,13 @@ def test_methodology_labels_a_nonprobability_wave_without_margin_of_error() -> N
 def test_methodology_says_a_raked_poll_is_raked_from_equal_weights() -> None:
     """With rake: true the SMS wave's weighting text names raking of equal weights, no SEs."""
     sms = _methodology_with_sms({"rake": True}).loc["w3"]
-    assert sms["weighting"].startswith(
-        "non-probability sample, equal weights for every respondent (rake: true); raking of "
-        "the equal weights to population margins gender, age_band, region, urban_rural"
+    assert sms["weighting_en"].startswith(
+        "Non-probability sample: every respondent starts from the same weight; raking of "
+        "the equal weights to population figures by Gender, Age group, Region, Area of residence"
     )
-    assert "; no design-based variance; calibration converged;" in sms["weighting"]
-    assert "Taylor" not in sms["weighting"] and sms["moe_95"] != sms["moe_95"]
+    assert "; no design-based variance; calibration converged;" in sms["weighting_en"]
+    assert "Taylor" not in sms["weighting_en"] and sms["moe_95"] != sms["moe_95"]
+    assert "des poids égaux" in sms["weighting_fr"]
 
 
 def test_methodology_names_the_pseudo_weights_and_their_variance() -> None:
@@ -232,10 +235,12 @@ def test_methodology_names_the_pseudo_weights_and_their_variance() -> None:
         {"reference_wave": "w2", "covariates": ["gender", "age_band"], "propensity": "clw"}
     )
     sms = table.loc["w3"]
-    assert "probability wave w2 on gender, age_band (Chen-Li-Wu 2020)" in sms["design_en"]
+    wave = "Wave 2 (November 2025)"
+    assert f"probability wave {wave} on Gender, Age group (Chen-Li-Wu 2020)" in sms["design_en"]
     assert "variance linéarisée de Chen, Li et Wu (2020)" in sms["design_fr"]
-    assert sms["weighting"].startswith(
-        "non-probability sample: its estimates use Chen-Li-Wu 2020 pseudo-weights against "
-        "probability wave w2 on gender, age_band, not the weights below"
+    assert "Vague 2 (novembre 2025) sur Sexe\u202f; Tranche d'âge" in sms["design_fr"]
+    assert sms["weighting_en"].startswith(
+        "Non-probability sample: its estimates use Chen-Li-Wu 2020 pseudo-weights against "
+        f"the probability wave {wave} on Gender, Age group, not the weights described here"
     )
     assert sms["moe_95"] != sms["moe_95"]

@@ -82,9 +82,10 @@ def test_every_output_says_non_probability(run: Path) -> None:
     """Methodology, workbooks and the dashboard say, in EN and FR, the poll has no margin."""
     method = _published(run, "methodology").set_index("wave")
     assert method.loc["w3", "design_en"].startswith("Non-probability sample")
-    assert method.loc["w3", "weighting"].startswith(
-        "non-probability sample, equal weights for every respondent, unweighted"
+    assert method.loc["w3", "weighting_en"].startswith(
+        "Non-probability sample: equal weights for every respondent, unweighted"
     )
+    assert method.loc["w3", "weighting_fr"].startswith("Échantillon non probabiliste")
     latest = run / "data" / "processed" / "demo" / "exports" / "latest"
     with duckdb.connect(str(latest / "indicators.duckdb"), read_only=True) as con:
         design = con.execute("select design_en from methodology where wave = 'w3'").fetchone()

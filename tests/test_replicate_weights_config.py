@@ -24,6 +24,7 @@ from perception.config import (
     PopulationTargets,
     WeightingConfig,
     check_replicate_weights,
+    load_catalogue,
     load_survey,
     load_weighting_config,
 )
@@ -301,20 +302,21 @@ def test_replicate_columns_must_be_replicate_weights_of_the_catalogue(tmp_path: 
             {"strata": "stratum", "psu": "psu"},
             0,
             "taylor",
-            "Taylor-linearised standard errors; strata: stratum; primary sampling units "
-            "(clusters): psu.",
-            "Erreurs types par linéarisation de Taylor\u202f; strates\u202f: stratum\u202f; "
-            "unités primaires (grappes)\u202f: psu.",
+            "Taylor-linearised standard errors; strata: Sampling stratum; primary sampling units "
+            "(clusters): Enumeration area (PSU).",
+            "Erreurs types par linéarisation de Taylor\u202f; strates\u202f: Strate de "
+            "sondage\u202f; unités primaires (grappes)\u202f: Zone de dénombrement (UPE).",
         ),
         (
             {"strata": "stratum", "psu": "psu", "replicates": {"method": "JKn"}},
             120,
             "JKn",
             "Replicate-weight standard errors: Jackknife (JKn), 120 replicate weights built from "
-            "the strata and PSUs; strata: stratum; primary sampling units (clusters): psu.",
+            "the strata and PSUs; strata: Sampling stratum; primary sampling units (clusters): "
+            "Enumeration area (PSU).",
             "Erreurs types par poids répliqués\u202f: Jackknife (JKn), 120 poids répliqués "
-            "construits à partir des strates et des UPE\u202f; strates\u202f: stratum\u202f; "
-            "unités primaires (grappes)\u202f: psu.",
+            "construits à partir des strates et des UPE\u202f; strates\u202f: Strate de "
+            "sondage\u202f; unités primaires (grappes)\u202f: Zone de dénombrement (UPE).",
         ),
         (
             {"replicate_weights": {"pattern": "^repw_", "type": "JK1"}},
@@ -342,6 +344,7 @@ def test_methodology_says_which_variance_method_was_used(
         survey,
         {"w1": report},
         config,
+        catalogue=load_catalogue(PROJECT_ROOT / "config" / "variables.yaml"),
         suppress_below=25,
         flag_below=50,
         generated_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),

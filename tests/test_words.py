@@ -179,20 +179,12 @@ def _dashboard(page: Path) -> list[str]:
 
 
 def _workbook(path: Path) -> list[str]:
-    """Return every text cell and sheet name of a workbook, leaving out the weighting record."""
+    """Return every text cell and sheet name of a workbook (the weighting notes included)."""
     book = openpyxl.load_workbook(path)
     texts = list(book.sheetnames)
     for sheet in book.worksheets:
-        skip: set[int] = set()
         for row in sheet.iter_rows():
-            for cell in row:
-                if not isinstance(cell.value, str):
-                    continue
-                if cell.value == say("weighting", "fr"):
-                    # methodology.weighting is a technical record written in English only
-                    skip.add(cell.column)
-                elif cell.column not in skip:
-                    texts.append(cell.value)
+            texts += [cell.value for cell in row if isinstance(cell.value, str)]
     return texts
 
 

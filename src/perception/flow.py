@@ -844,6 +844,7 @@ def exports(ws: Workspace, run_id: str) -> Step:
         survey,
         reports,
         ws.weighting,
+        catalogue=ws.project.catalogue,
         suppress_below=ws.rules.suppress_below,
         flag_below=ws.rules.flag_below,
         generated_at=dt.datetime.now(dt.UTC).replace(microsecond=0),

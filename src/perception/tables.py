@@ -57,6 +57,8 @@ DIRECTIONS: tuple[str, ...] = ("higher", "lower")
 """The good direction of an indicator."""
 CHANGE_DIRECTIONS: tuple[str, ...] = ("improving", "worsening", "no change")
 TERMS: tuple[str, ...] = ("short", "medium", "long")
+INTERVIEW_MODES: tuple[str, ...] = ("face_to_face", "telephone", "sms", "ivr", "online", "mixed")
+"""How a wave's answers were collected (``perception.config.InterviewMode``)."""
 STATUSES: tuple[str, ...] = (
     "achieved",
     "on track",
@@ -465,8 +467,8 @@ hidden when that cell is suppressed."""
 
 METHODOLOGY_TABLE = Table(
     METHODOLOGY,
-    "One row per wave: fieldwork, provider, sample size, design effect, margin of error, "
-    "weighting, sample design, variance method and the disclosure rules.",
+    "One row per wave: fieldwork, provider, interview mode, sample size, design effect, margin "
+    "of error, weighting, sample design, variance method and the disclosure rules.",
     (
         _SURVEY,
         _WAVE,
@@ -474,7 +476,14 @@ METHODOLOGY_TABLE = Table(
         _c("label_fr", "VARCHAR", "Wave label in French."),
         _c("fieldwork_start", "DATE", "First day of fieldwork."),
         _c("fieldwork_end", "DATE", "Last day of fieldwork."),
-        _c("provider", "VARCHAR", "Who collected the data."),
+        _c("provider_en", "VARCHAR", "Who collected the data, in English."),
+        _c("provider_fr", "VARCHAR", "Who collected the data, in French."),
+        _c(
+            "interview_mode",
+            "VARCHAR",
+            "How the answers were collected (face_to_face, telephone, sms, ivr, online, mixed).",
+            values=INTERVIEW_MODES,
+        ),
         _c("source_file", "VARCHAR", "Name of the delivered data file."),
         _c("n_respondents", "BIGINT", "Respondents in the wave."),
         _c("deff_kish", "DOUBLE", "Kish design effect of the weights."),
@@ -485,7 +494,8 @@ METHODOLOGY_TABLE = Table(
             "Margin of error at 95% of a 50% proportion (percentage points in the exports).",
             scale="share",
         ),
-        _c("weighting", "VARCHAR", "How the weights were made."),
+        _c("weighting_en", "VARCHAR", "How the weights were made, in English."),
+        _c("weighting_fr", "VARCHAR", "How the weights were made, in French."),
         _c("design_en", "VARCHAR", "Sample design and variance method, in English."),
         _c("design_fr", "VARCHAR", "Sample design and variance method, in French."),
         _c(

@@ -402,9 +402,15 @@ class _Builder:
                 )
             )
         designs = list(dict.fromkeys(f.design[lang] for f in self.data.facts if f.design[lang]))
+        weighting = [
+            say("labelled", lang, label=self.data.wave_label(f.wave, lang), text=f.weighting[lang])
+            for f in self.data.facts
+            if f.weighting[lang]
+        ]
         notes = (
             *designs,
             say("weighting_note", lang),
+            *weighting,
             say("moe_note", lang),
             say("note_trend", lang),
             *self.notes(),

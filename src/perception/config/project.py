@@ -55,6 +55,10 @@ class Fieldwork(ConfigModel):
         return self
 
 
+InterviewMode = Literal["face_to_face", "telephone", "sms", "ivr", "online", "mixed"]
+"""How a wave's answers were collected; ``mode.<code>`` in ``words.yaml`` says it in words."""
+
+
 class WaveConfig(ConfigModel):
     """One wave: its raw file (inside ``raw_dir``), its codebook and optionally its targets."""
 
@@ -63,7 +67,11 @@ class WaveConfig(ConfigModel):
     file: NonEmptyStr
     codebook: NonEmptyStr
     fieldwork: Fieldwork | None = None
-    provider: str | None = None
+    provider: str | Label | None = None
+    """Who collected the data: a name (written alike in both languages) or ``{en:, fr:}``."""
+    mode: InterviewMode | None = None
+    """How the answers were collected (``face_to_face``, ``telephone``, ``sms``, ``ivr``,
+    ``online`` or ``mixed``); the methodology says it in words."""
     targets: NonEmptyStr | None = None
     """Population targets of this wave; overrides the survey's ``targets``."""
     sample: Literal["probability", "nonprobability"] = "probability"

@@ -105,11 +105,15 @@ TABLES: dict[str, tuple[str, ...]] = {
         "wave",
         "fieldwork_start",
         "fieldwork_end",
-        "provider",
+        "provider_en",
+        "provider_fr",
+        "interview_mode",
         "n_respondents",
         "deff_kish",
         "n_eff",
         "moe_95",
+        "weighting_en",
+        "weighting_fr",
         "design_en",
         "design_fr",
         "suppress_below",
@@ -281,13 +285,18 @@ class WaveFacts:
 
     wave: str
     fieldwork: tuple[str, ...]
-    provider: str
+    provider: dict[str, str]
+    """Who collected the data, by language."""
+    mode: str
+    """How the answers were collected: a code of ``perception.tables.INTERVIEW_MODES`` or ""."""
     n_respondents: int | None
     deff_kish: float
     n_eff: float
     moe_95: float
     design: dict[str, str]
     """The sample design in words, by language (strata, clusters or their absence)."""
+    weighting: dict[str, str]
+    """How the weights were made, in words, by language."""
 
 
 @dataclass(frozen=True)
@@ -697,12 +706,14 @@ def _facts(row: pd.Series) -> WaveFacts:
     return WaveFacts(
         wave=str(row["wave"]),
         fieldwork=tuple(d for d in dates if d),
-        provider=_text(row["provider"]),
+        provider={"en": _text(row["provider_en"]), "fr": _text(row["provider_fr"])},
+        mode=_text(row["interview_mode"]),
         n_respondents=None if pd.isna(row["n_respondents"]) else int(row["n_respondents"]),
         deff_kish=_float(row["deff_kish"]),
         n_eff=_float(row["n_eff"]),
         moe_95=_float(row["moe_95"]),
         design={"en": _text(row["design_en"]), "fr": _text(row["design_fr"])},
+        weighting={"en": _text(row["weighting_en"]), "fr": _text(row["weighting_fr"])},
     )
 
 

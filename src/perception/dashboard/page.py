@@ -23,7 +23,7 @@ from typing import Any
 from plotly.offline import get_plotlyjs
 
 from perception.config import Label
-from perception.dashboard.data import Change, DashboardData, Indicator, state_word
+from perception.dashboard.data import Change, DashboardData, Indicator, WaveFacts, state_word
 from perception.dashboard.figures import Spec
 from perception.dashboard.findings import GroupFinding, group_findings, widening_gaps
 from perception.dashboard.geo import GEO_ASSETS_SCRIPT, GeoJson
@@ -182,6 +182,8 @@ table.summary td { vertical-align: middle; }
 ul.findings li { margin: 3px 0; }
 dl.questions dt { font-weight: 600; margin-top: 6px; }
 dl.questions dd { margin: 2px 0 0 16px; font-style: italic; }
+dl.weighting dt { margin-top: 6px; }
+dl.weighting dd { margin: 2px 0 0 16px; }
 dl.statuses { display: grid; grid-template-columns: max-content 1fr; gap: 6px 12px; margin: 8px 0; }
 dl.statuses dt { margin: 0; } dl.statuses dd { margin: 0; font-size: 14px; }
 .flag { color: #9a6700; font-weight: 700; }
@@ -818,7 +820,7 @@ def _methodology(
         cells: list[str] = [
             t.tag("td", _wave_text(data, fact.wave)),
             t.tag("td", _fieldwork(fact.fieldwork)),
-            f"<td>{html.escape(fact.provider)}</td>",
+            t.tag("td", _collection(fact)),
             _number_cell(t, fact.n_respondents, 0),
             _number_cell(t, fact.deff_kish, 2),
             _number_cell(t, fact.n_eff, 0),
@@ -887,6 +889,7 @@ def _methodology(
     content = [
         table,
         t.ui("p", "weighting_note", 'class="legend"'),
+        _weighting(t, data),
         t.ui("p", "moe_note", 'class="legend"'),
         _questions(t, data, questions),
         t.ui("h3", "status_rules"),
@@ -898,6 +901,32 @@ def _methodology(
         f"<ul>{''.join(provenance)}</ul>",
     ]
     return _section(t, "methodology", "".join(content))
+
+
+def _collection(fact: WaveFacts) -> BiText:
+    """Write who collected a wave's data and how (``Horizon Ltd. (face-to-face interviews)``)."""
+
+    def text(code: Lang) -> str:
+        provider = fact.provider[code]
+        mode = say(f"mode.{fact.mode}", code) if fact.mode else ""
+        if provider and mode:
+            return say("collection", code, provider=provider, mode=mode)
+        return provider or capital(mode) or "—"
+
+    return text
+
+
+def _weighting(t: Texts, data: DashboardData) -> str:
+    """Return how each wave's weights were made, in words ("" when no wave says)."""
+    items = [
+        t.tag("dt", _wave_text(data, fact.wave))
+        + t.tag("dd", Label(en=fact.weighting["en"], fr=fact.weighting["fr"]), 'class="small"')
+        for fact in data.facts
+        if fact.weighting["en"] and fact.weighting["fr"]
+    ]
+    if not items:
+        return ""
+    return t.ui("h3", "weighting") + f'<dl class="weighting">{"".join(items)}</dl>'
 
 
 def _questions(t: Texts, data: DashboardData, questions: Mapping[str, Sequence[Label]]) -> str:

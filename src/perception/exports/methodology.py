@@ -4,26 +4,29 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Mapping
-from pathlib import Path
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 
-from perception.config import SurveyConfig, WaveConfig, WeightingConfig, nonprobability_weighting
+from perception.config import (
+    Catalogue,
+    SurveyConfig,
+    WaveConfig,
+    WeightingConfig,
+    nonprobability_weighting,
+)
 from perception.errors import ConfigError, ValidationError
 from perception.tables import METHODOLOGY, TABLES
 from perception.weighting import WeightBound
-from perception.words import Lang, say
+from perception.words import LANGS, Lang, capital, number, percent, pick, say
 
 Z_95 = 1.96
 """Normal quantile of a two-sided 95% interval, as in the contract's margin-of-error formula."""
 
-_METHOD_NAMES: Mapping[str, str] = {
-    "rake": "raking",
-    "poststratify": "post-stratification",
-    "linear": "linear calibration (GREG)",
-}
+MARGINS_MET = 1e-4
+"""A largest relative margin error below this is written "match to within 0.01%"."""
 
 
 def margin_of_error(n: int, deff_kish: float) -> float:
@@ -62,6 +65,7 @@ def methodology_table(
     reports: Mapping[str, pd.DataFrame],
     weighting: WeightingConfig,
     *,
+    catalogue: Catalogue,
     suppress_below: int,
     flag_below: int,
     generated_at: dt.datetime,
@@ -72,9 +76,10 @@ def methodology_table(
     (:func:`perception.weighting.weight_report`, as the ``weights`` asset stores it); its
     ``overall`` row gives the sample size, Kish deff and effective n. ``generated_at`` is the
     time of the run (a naive time is taken as UTC); pass a fixed one, e.g. derived from the
-    inputs, for byte-identical reruns. The weighting text is in English; the sampling design
-    (strata, PSUs, and the caveat of a design without PSU ids, or the replicate weights: their
-    method, count and whether they came with the data) is in English and French, and
+    inputs, for byte-identical reruns. The weighting and the sampling design (strata, PSUs, and
+    the caveat of a design without PSU ids, or the replicate weights: their method, count and
+    whether they came with the data) are in English and French, written for people: variables
+    by their ``catalogue`` labels, waves by their labels, no file names; and
     ``variance_method`` is ``taylor`` or the replicate type (``JK1``, ``JKn``, ``BRR``,
     ``Fay``, ``bootstrap``, ``successive-difference``); for a non-probability wave it is
     ``chen-li-wu`` (with a reference wave) or ``none``.
@@ -101,7 +106,14 @@ def methodology_table(
         )
     stamp = _utc_text(generated_at)
     rows = [
-        _wave_row(survey, wave, reports[wave.id], weighting, suppress_below, flag_below, stamp)
+        _wave_row(
+            _Context(survey, catalogue, weighting),
+            wave,
+            reports[wave.id],
+            suppress_below,
+            flag_below,
+            stamp,
+        )
         for wave in survey.waves
         if wave.id in reports
     ]
@@ -109,16 +121,38 @@ def methodology_table(
     return pd.DataFrame(rows, columns=list(schema.columns())).astype(schema.dtypes())
 
 
+@dataclass(frozen=True)
+class _Context:
+    """What every wave's row reads: the survey, its catalogue and its weighting settings."""
+
+    survey: SurveyConfig
+    catalogue: Catalogue
+    weighting: WeightingConfig
+
+    def variable(self, name: str, lang: Lang) -> str:
+        """Name a variable for people: its catalogue label (its name if the catalogue lacks it)."""
+        known = self.catalogue.variables.get(name)
+        return name if known is None else pick(known.label, lang)
+
+    def variables(self, names: Sequence[str], lang: Lang) -> str:
+        """Name several variables for people, joined by the language's list separator."""
+        return say("list_separator", lang).join(self.variable(n, lang) for n in names)
+
+    def wave(self, wave_id: str, lang: Lang) -> str:
+        """Name a wave by its label."""
+        return next((pick(w.label, lang) for w in self.survey.waves if w.id == wave_id), wave_id)
+
+
 def _wave_row(
-    survey: SurveyConfig,
+    context: _Context,
     wave: WaveConfig,
     report: pd.DataFrame,
-    weighting: WeightingConfig,
     suppress_below: int,
     flag_below: int,
     stamp: str,
 ) -> dict[str, object]:
     """Return the methodology row of one wave."""
+    weighting = context.weighting
     if not wave.is_probability and wave.reference_wave is None:
         weighting = nonprobability_weighting(weighting, rake=wave.rake)
     overall = report.loc[report["domain"] == "overall"]
@@ -135,26 +169,20 @@ def _wave_row(
     deff = float(top["deff_kish"])
     fieldwork = wave.fieldwork
     replicates = int(top.get("n_replicates", 0))
-    return {
-        "survey": survey.survey,
+    provider = wave.provider
+    row: dict[str, object] = {
+        "survey": context.survey.survey,
         "wave": wave.id,
         "label_en": wave.label.en,
         "label_fr": wave.label.fr,
         "fieldwork_start": None if fieldwork is None else fieldwork.start,
         "fieldwork_end": None if fieldwork is None else fieldwork.end,
-        "provider": wave.provider,
+        "interview_mode": wave.mode,
         "source_file": wave.file,
         "n_respondents": n,
         "deff_kish": deff,
         "n_eff": float(top["n_eff"]),
         "moe_95": margin_of_error(n, deff) if wave.is_probability else math.nan,
-        "weighting": _nonprobability_prefix(wave) + _weighting_text(survey, wave, weighting, top),
-        "design_en": _design_text(weighting, "en", replicates)
-        if wave.is_probability
-        else _nonprobability_design(wave, "en"),
-        "design_fr": _design_text(weighting, "fr", replicates)
-        if wave.is_probability
-        else _nonprobability_design(wave, "fr"),
         "variance_method": _variance_method(weighting)
         if wave.is_probability
         else ("chen-li-wu" if wave.reference_wave else "none"),
@@ -162,6 +190,21 @@ def _wave_row(
         "flag_below": flag_below,
         "generated_at": stamp,
     }
+    for lang in LANGS:
+        row[f"provider_{lang}"] = (
+            provider if provider is None or isinstance(provider, str) else pick(provider, lang)
+        )
+        parts = [
+            *_nonprobability_prefix(context, wave, lang),
+            *_weighting_parts(context, wave, weighting, top, lang),
+        ]
+        row[f"weighting_{lang}"] = capital(say("design.join", lang).join(parts)) + "."
+        row[f"design_{lang}"] = (
+            _design_text(context, weighting, lang, replicates)
+            if wave.is_probability
+            else _nonprobability_design(context, wave, lang)
+        )
+    return row
 
 
 def _utc_text(moment: dt.datetime) -> str:
@@ -180,19 +223,27 @@ def _variance_method(weighting: WeightingConfig) -> str:
     return "taylor"
 
 
-def _design_text(weighting: WeightingConfig, lang: Lang, replicates: int) -> str:
+def _design_text(context: _Context, weighting: WeightingConfig, lang: Lang, replicates: int) -> str:
     """Describe the sampling design the variance uses, with its caveat, in one language.
 
     ``replicates`` is the number of replicate weights of the wave's design (its weighting
-    report's ``n_replicates``).
+    report's ``n_replicates``); strata and PSUs are named by their catalogue labels.
     """
     design = weighting.design
     replicated = design.replicate_text(replicates, lang)
     if design.replicate_weights is not None:
         return say("design.replicate", lang, method=replicated)
-    strata = say("design.strata", lang, strata=design.strata) if design.strata else None
-    psu = say("design.psu", lang, psu=design.psu) if design.psu else design.note(lang)
-    parts = say("design.join", lang).join([strata or say("design.no_strata", lang), psu])
+    strata = (
+        say("design.strata", lang, strata=context.variable(design.strata, lang))
+        if design.strata
+        else say("design.no_strata", lang)
+    )
+    psu = (
+        say("design.psu", lang, psu=context.variable(design.psu, lang))
+        if design.psu
+        else design.note(lang)
+    )
+    parts = say("design.join", lang).join([strata, psu])
     if replicated:
         return say("design.replicate_with_parts", lang, method=replicated, parts=parts)
     return say("design.taylor", lang, parts=parts)
@@ -204,99 +255,133 @@ _PROPENSITY_NAMES: Mapping[str, str] = {
 }
 
 
-def _nonprobability_design(wave: WaveConfig, lang: Lang) -> str:
+def _nonprobability_design(context: _Context, wave: WaveConfig, lang: Lang) -> str:
     """Say, in one language, that a wave is a non-probability poll and what its SEs rest on."""
     if wave.reference_wave is None:
         return say("design.nonprobability", lang)
     return say(
         "design.nonprobability_clw",
         lang,
-        ref=wave.reference_wave,
-        covariates=", ".join(wave.covariates or []),
+        ref=context.wave(wave.reference_wave, lang),
+        covariates=context.variables(wave.covariates or [], lang),
         method=_PROPENSITY_NAMES[wave.propensity or "clw"],
     )
 
 
-def _nonprobability_prefix(wave: WaveConfig) -> str:
-    """Open the weighting text of a non-probability wave with that fact ("" otherwise)."""
+def _nonprobability_prefix(context: _Context, wave: WaveConfig, lang: Lang) -> list[str]:
+    """Open the weighting text of a non-probability wave with that fact (nothing otherwise)."""
     if wave.is_probability:
-        return ""
+        return []
     if wave.reference_wave is None:
-        return "non-probability sample, equal weights for every respondent" + (
-            " (rake: true); " if wave.rake else ", unweighted; "
-        )
-    return (
-        f"non-probability sample: its estimates use {_PROPENSITY_NAMES[wave.propensity or 'clw']} "
-        f"pseudo-weights against probability wave {wave.reference_wave} on "
-        f"{', '.join(wave.covariates or [])}, not the weights below (which the Kish deff, "
-        "effective n and weighting report describe); "
+        key = "weighting.nonprobability_raked" if wave.rake else "weighting.nonprobability"
+        return [say(key, lang)]
+    text = say(
+        "weighting.nonprobability_clw",
+        lang,
+        method=_PROPENSITY_NAMES[wave.propensity or "clw"],
+        ref=context.wave(wave.reference_wave, lang),
+        covariates=context.variables(wave.covariates or [], lang),
     )
+    return [text]
 
 
-def _weighting_text(
-    survey: SurveyConfig, wave: WaveConfig, weighting: WeightingConfig, overall: pd.Series[Any]
-) -> str:
-    """Describe the weighting of a wave: method, margins, targets, trimming and diagnostics."""
+def _weighting_parts(
+    context: _Context,
+    wave: WaveConfig,
+    weighting: WeightingConfig,
+    overall: pd.Series[Any],
+    lang: Lang,
+) -> list[str]:
+    """Describe the weighting of a wave: method, margins, trimming, variance and diagnostics."""
     calibration = weighting.calibration
-    _, targets = survey.targets_key(wave)
+    _, targets = context.survey.targets_key(wave)
     equal = not wave.is_probability and wave.reference_wave is None
     if equal and calibration.method == "none":
-        return "no calibration to population targets, no trimming; no design-based variance."
+        return [say("weighting.none", lang)]
     if calibration.method == "none" or targets is None:
-        parts = ["design weights used as delivered, without calibration to population targets"]
+        parts = [say("weighting.as_delivered", lang)]
     else:
-        margins = ", ".join(
-            spec if isinstance(spec, str) else " × ".join(spec) for spec in calibration.specs
+        cross = say("weighting.cross", lang)
+        margins = say("list_separator", lang).join(
+            context.variable(spec, lang)
+            if isinstance(spec, str)
+            else cross.join(context.variable(v, lang) for v in spec)
+            for spec in calibration.specs
         )
         parts = [
-            f"{_METHOD_NAMES[calibration.method]} of the {'equal' if equal else 'design'} "
-            "weights to population margins "
-            f"{margins} (targets: {Path(targets).name})"
+            say(
+                "weighting.calibrated",
+                lang,
+                method=say(f"weighting.method.{calibration.method}", lang),
+                base=say("weighting.base." + ("equal" if equal else "design"), lang),
+                margins=margins,
+            )
         ]
     trimming = weighting.trimming
     if trimming is None:
-        parts.append("no trimming")
+        parts.append(say("weighting.no_trimming", lang))
     else:
-        bounds = f"cap {_bound_text(trimming.cap)}"
-        if trimming.floor is not None:
-            bounds += f", floor {_bound_text(trimming.floor)}"
-        again = "re-calibrated" if calibration.needs_targets else "redistributed within strata"
+        floor = (
+            ""
+            if trimming.floor is None
+            else say("weighting.floor", lang, floor=_bound_text(trimming.floor, lang))
+        )
+        again = "recalibrated" if calibration.needs_targets else "redistributed"
         parts.append(
-            f"trimming with {bounds}, {again}; {int(overall['n_trimmed'])} weight(s) "
-            f"trimmed in {int(overall['trim_rounds'])} round(s)"
+            say(
+                "weighting.trimming",
+                lang,
+                cap=_bound_text(trimming.cap, lang),
+                floor=floor,
+                again=say(f"weighting.{again}", lang),
+                count=number(int(overall["n_trimmed"]), 0, lang),
+                rounds=number(int(overall["trim_rounds"]), 0, lang),
+            )
         )
     replicates = weighting.design.replicates
     delivered = weighting.design.replicate_weights
     if equal:
-        parts.append("no design-based variance")
+        parts.append(say("weighting.no_variance", lang))
     elif delivered is not None:
-        text = f"variance from {delivered.type} replicate weights supplied with the data"
-        if calibration.needs_targets:
-            text += ", each replicate calibrated like the full sample"
-        parts.append(text)
+        key = "variance_delivered_calibrated" if calibration.needs_targets else "variance_delivered"
+        parts.append(say(f"weighting.{key}", lang, method=say(f"replicate.{delivered.type}", lang)))
     elif replicates is None:
-        parts.append("variance by Taylor linearization (ultimate cluster: strata and PSUs)")
+        parts.append(say("weighting.variance_taylor", lang))
     else:
         parts.append(
-            f"variance from {replicates.method} replicate weights built from the strata and "
-            "PSUs, each replicate calibrated and trimmed like the full sample"
+            say(
+                "weighting.variance_built", lang, method=say(f"replicate.{replicates.method}", lang)
+            )
         )
-    diagnostics = []
     if calibration.needs_targets:
-        converged = "converged" if bool(overall["converged"]) else "did NOT converge"
-        diagnostics.append(f"calibration {converged}")
+        parts.append(
+            say(
+                "weighting.converged" if bool(overall["converged"]) else "weighting.not_converged",
+                lang,
+            )
+        )
     error = float(overall["margin_error_rel"])
     if math.isfinite(error):
-        diagnostics.append(f"largest relative margin error {error:.1e}")
-    diagnostics.append(f"largest/smallest weight {float(overall['max_min_ratio']):.1f}")
-    parts.append("; ".join(diagnostics))
-    return "; ".join(parts) + "."
+        parts.append(
+            say("weighting.margins_met", lang, limit=percent(100 * MARGINS_MET, 2, lang))
+            if error < MARGINS_MET
+            else say("weighting.margins_off", lang, error=percent(100 * error, 2, lang))
+        )
+    ratio = number(float(overall["max_min_ratio"]), 1, lang)
+    parts.append(say("weighting.ratio", lang, ratio=ratio))
+    return parts
 
 
-def _bound_text(bound: WeightBound) -> str:
-    """Describe a trimming bound: ``5 × median weight``, ``99th percentile`` or a value."""
+def _bound_text(bound: WeightBound, lang: Lang) -> str:
+    """Describe a trimming bound: ``5 × the median weight``, a percentile or a value."""
     if bound.median_multiple is not None:
-        return f"{bound.median_multiple:g} × median weight"
+        return say("weighting.bound.median", lang, multiple=_short(bound.median_multiple, lang))
     if bound.percentile is not None:
-        return f"{bound.percentile:g}th percentile of the weights"
-    return f"{bound.absolute:g}"
+        return say("weighting.bound.percentile", lang, percentile=_short(bound.percentile, lang))
+    return _short(float(bound.absolute or 0.0), lang)
+
+
+def _short(value: float, lang: Lang) -> str:
+    """Write a configured number with the decimals it has (``5``, ``2.5``; ``2,5`` in French)."""
+    decimals = 0 if float(value).is_integer() else len(f"{value:g}".partition(".")[2])
+    return number(value, decimals, lang)

@@ -581,6 +581,7 @@ def _methodology_sheet(context: _Context) -> _Sheet:
         _Column(context.text("fieldwork_start"), 12, wrap=True),
         _Column(context.text("fieldwork_end"), 12, wrap=True),
         _Column(context.text("data_provider"), 34, wrap=True),
+        _Column(context.text("interview_mode"), 18, wrap=True),
         _Column(context.text("source_file"), 24, wrap=True),
         _Column(context.text("n_respondents_column"), 12, wrap=True),
         _Column(context.text("deff_kish"), 11, wrap=True),
@@ -595,7 +596,10 @@ def _methodology_sheet(context: _Context) -> _Sheet:
             _text_cell(row[f"label_{context.lang}"]),
             _date(row["fieldwork_start"]),
             _date(row["fieldwork_end"]),
-            _text_cell(row["provider"]),
+            _text_cell(row[f"provider_{context.lang}"]),
+            _BLANK
+            if _missing(row["interview_mode"])
+            else _Cell(context.text(f"mode.{row['interview_mode']}")),
             _text_cell(row["source_file"]),
             _number(row["n_respondents"], "count"),
             _number(row["deff_kish"], "ratio"),
@@ -603,7 +607,7 @@ def _methodology_sheet(context: _Context) -> _Sheet:
             _Cell(context.text("no_margin"))
             if row["wave"] in context.no_margin
             else _number(row["moe_95"], "margin"),
-            _text_cell(row["weighting"]),
+            _text_cell(row[f"weighting_{context.lang}"]),
             _text_cell(row[f"design_{context.lang}"]),
         ]
         for row in _records(context.tables.methodology)

@@ -22,7 +22,7 @@ from playwright.sync_api import Browser, Page, sync_playwright
 from pypdf import PdfReader
 
 from perception.status import STATUSES
-from perception.words import entries, status_definition, status_word
+from perception.words import entries, say, status_definition, status_word
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = [
@@ -453,7 +453,8 @@ def english_strings(tables: dict[str, pd.DataFrame]) -> set[str]:
     pairs += [(status_definition(s, "en"), status_definition(s, "fr")) for s in STATUSES]
     pairs += [(text["en"].split("{")[0], text["fr"]) for text in entries().values()]
     method = tables["methodology"]
-    pairs += list(zip(method["design_en"], method["design_fr"], strict=True))
+    for column in ("design", "weighting", "provider"):
+        pairs += list(zip(method[f"{column}_en"], method[f"{column}_fr"], strict=True))
     return {en.strip() for en, fr in pairs if en.strip() != fr.strip() and len(en.strip()) >= 6}
 
 
@@ -473,6 +474,10 @@ def test_french_page_has_no_english_text(
     assert "3 mars 2025 – " in shown  # fieldwork dates, no time
     assert " 00:00" not in shown
     assert ".sav" not in shown and "e-1" not in shown
+    method = tables["methodology"]
+    for text in (*method["weighting_fr"], *method["design_fr"], *method["provider_fr"]):
+        assert text in shown  # the methodology panel's notes, in French
+    assert say("mode.face_to_face", "fr") in shown
     page.close()
 
 

@@ -752,7 +752,7 @@ def test_benchmark_sheet_shows_previous_and_latest_waves_with_ci(
     assert at["Wave 3 (August 2026): don't know"].number_format == "0.0%"
     change = at["Change since Wave 2 (November 2025)"]
     assert change.value == pytest.approx(100 * 0.04)
-    assert "pp" in change.number_format
+    assert change.number_format == '+0.0" pts";-0.0" pts";0.0" pts"'
     index_row = _row(sheet, INDICATORS["incl_index"][4], "National")
     assert index_row[header.index("Wave 3 (August 2026): estimate")].number_format == "0.00"
 
@@ -806,7 +806,7 @@ def test_rows_are_as_tall_as_their_wrapped_text(workbook: openpyxl.Workbook) -> 
 def test_a_change_that_rounds_to_zero_is_never_minus_zero(
     tables: PublishedTables, labels: ExportLabels, tmp_path: Path
 ) -> None:
-    """A change of -0.04 points is written as 0 (shown "0.0 pp"), never "-0.0 pp"."""
+    """A change of -0.04 points is written as 0 (shown "0.0 pts"), never "-0.0 pts"."""
     trends = tables.trends.copy()
     shown = ~trends["suppressed"] & (trends["comparison"] == "previous")
     trends.loc[shown, "estimate"] = -0.0004
@@ -879,7 +879,7 @@ def test_gaps_are_in_percentage_points_and_missing_items_are_marked(
         & (e["wave"] == "w3")
     ].iloc[0]
     assert gap[estimate].value == pytest.approx(100 * source["estimate"])
-    assert '" pp"' in gap[estimate].number_format
+    assert '" pts"' in gap[estimate].number_format
     empty = _row(sheet, INDICATORS["incl_index"][4], "Women, Northern Highlands")
     assert empty[estimate].value == "–"
     violence = workbook[SHEETS["violence"]]
@@ -952,7 +952,7 @@ def test_french_workbook_uses_french_labels(
     first = dict(zip([c.value for c in method[3]], method[4], strict=True))
     assert first["Plan de sondage"].value.startswith("Erreurs types par linéarisation")
     assert first["Pondération"].value == tables.methodology["weighting_fr"].iloc[0]
-    assert first["Pondération"].value.startswith("Calage par raking")
+    assert first["Pondération"].value.startswith("Calage sur marges")
     assert first["Mode de collecte"].value == "entretiens en face à face"
     assert first["Marge d'erreur (95\u202f%, ±)"].number_format == '"±"0.0" pts"'
 
@@ -1214,7 +1214,7 @@ def test_drivers_sheet_shows_labelled_effects_in_percentage_points(
     assert trust["Compared with"].value == "Not at all"
     effect = trust["Difference (marginal effect)"]
     assert effect.value == pytest.approx(source["estimate"]) and 15 < effect.value < 40
-    assert effect.number_format.startswith('+0.0" pp"')
+    assert effect.number_format.startswith('+0.0" pts"')
     assert trust["n (model)"].value == int(source["n"])
     pooled = [r for r in rows if str(r["Group"].value).startswith("Pooled: ")]
     assert len(pooled) == 2

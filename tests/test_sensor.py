@@ -8,9 +8,12 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
+from demo_project import DemoRun
 from test_pipeline import add_second_survey
 
 from pipelines.definitions import PROJECT_ROOT, build_definitions
+from pipelines.run import open_instance
+from pipelines.sensors import last_good_source
 
 
 @pytest.fixture
@@ -78,3 +81,26 @@ def test_it_watches_every_survey_of_the_deployment(root: Path) -> None:
     assert warnings == []
     (raw_b / "demo_w1_pollster.sav").write_bytes(b"survey b, wave one, corrected")
     assert _tick(root, cursor)[0] == ["demo_b|w1"]
+
+
+def test_a_fresh_cursor_starts_from_the_last_good_runs(
+    demo_copy: DemoRun, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without a cursor (`make dev` after `make demo`) it re-runs no wave whose last run succeeded.
+
+    Only a wave whose file changed since its last good run is requested.
+    """
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)  # the demo's own instance, in root/.dagster
+    defs = build_definitions(demo_copy.root)
+    sensor = defs.resolve_sensor_def("raw_files_sensor")
+
+    def tick(instance: dg.DagsterInstance) -> list[str]:
+        context = dg.build_sensor_context(instance=instance, cursor=None, definitions=defs)
+        return [r.partition_key for r in sensor.evaluate_tick(context).run_requests or []]
+
+    with open_instance(demo_copy.root) as instance:
+        assert None not in {last_good_source(instance, f"demo|{w}") for w in ("w1", "w2", "w3")}
+        assert tick(instance) == []
+        w2 = demo_copy.raw / "demo_w2_university.dta"
+        w2.write_bytes(w2.read_bytes() + b"\0")
+        assert tick(instance) == ["demo|w2"]

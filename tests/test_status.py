@@ -394,7 +394,7 @@ def test_summary_counts_statuses_and_quotes_the_headline_in_english() -> None:
     label = LABELS["inclusion"]["en"]
     assert line.startswith(f"Medium-term benchmark '{label}': 2 of 4 indicators on track,")
     assert "1 achieved, 1 insufficient evidence;" in line
-    assert "'feel_included (en)' rose from 37% at baseline to 39% in w3 (+2.1\u00a0points" in line
+    assert "'feel_included (en)' rose from 37% at baseline to 39% in w3 (+2.1\u00a0pts" in line
     assert "95% CI +0." in line
     other = benchmark_summary(status, LABELS, "inclusion", headline="leaders_listen")
     assert "'leaders_listen (en)' went from 40% at baseline to 41% in w3" in other
@@ -407,7 +407,7 @@ def test_summary_in_french() -> None:
     label = LABELS["inclusion"]["fr"]
     assert line.startswith(f"Repère à moyen terme «\u202f{label}\u202f»\u202f: 2 indicateurs sur 4")
     assert "en bonne voie, 1 atteint, 1 sans preuve suffisante" in line
-    assert "a progressé de 37\u202f% à la référence à 39\u202f% en w3 (+2,1\u00a0points" in line
+    assert "a progressé de 37\u202f% à la référence à 39\u202f% en w3 (+2,1\u00a0pts" in line
     assert "IC à 95\u202f%" in line
 
 
@@ -454,8 +454,8 @@ def test_gap_target_and_wave_labels_in_the_sentences() -> None:
         table, trends, meta, latest_wave="w3", wave_dates=DATES, wave_labels=labels
     ).set_index("indicator")
     assert status.loc["gap", "status"] == "on track"
-    assert "since Wave 1, by \u22122.1\u00a0points" in status.loc["gap", "reason_en"]
-    assert "depuis Vague 1, de \u22122,1\u00a0points" in status.loc["gap", "reason_fr"]
+    assert "since Wave 1, by \u22122.1\u00a0pts" in status.loc["gap", "reason_en"]
+    assert "depuis Vague 1, de \u22122,1\u00a0pts" in status.loc["gap", "reason_fr"]
     assert "%" not in status.loc["gap", "reason_en"].replace("95% CI", "")
 
 

@@ -44,14 +44,14 @@ from perception.words import (
 
 
 def test_values_are_written_in_their_own_unit() -> None:
-    """It writes gaps in signed points, means with two decimals, and never "-0.0"."""
-    assert format_value(0.079, "percent", "en", "gap") == "+7.9\u00a0points"
-    assert format_value(-0.05, "percent", "en", "gap") == f"{MINUS}5.0\u00a0points"
-    assert format_value(-0.015, "percent", "fr", "gap") == f"{MINUS}1,5\u00a0point"
+    """It writes gaps in signed pts, means with two decimals, and never "-0.0"."""
+    assert format_value(0.079, "percent", "en", "gap") == "+7.9\u00a0pts"
+    assert format_value(-0.05, "percent", "en", "gap") == f"{MINUS}5.0\u00a0pts"
+    assert format_value(-0.015, "percent", "fr", "gap") == f"{MINUS}1,5\u00a0pts"
     assert format_value(0.372, "percent", "fr") == f"37,2{NNBSP}%"
     assert format_value(2.414, "score", "en", "mean") == "2.41"
     assert format_change(-0.0004, "score", "en", "mean") == "0.00"
-    assert format_change(-0.0004, "percent", "en") == "0.0\u00a0points"
+    assert format_change(-0.0004, "percent", "en") == "0.0\u00a0pts"
     assert format_interval(-0.0004, 0.12, "score", "en", 0.95, "mean") == "95% CI 0.00 to +0.12"
     assert format_value(float("nan"), "percent", "fr") == "n.d."
 
@@ -114,10 +114,11 @@ def test_every_entry_has_both_languages_with_the_same_fields() -> None:
         assert text["en"] and text["fr"], key
     same = {key for key, text in entries().items() if text["en"] == text["fr"]}
     assert same == {  # the words French shares with English
-        *("nav", "pts", "score", "provenance", "long", "point", "points", "n_symbol"),
+        *("nav", "pts", "score", "provenance", "long", "n_symbol", "collection"),
         *("brief.sentence_alone", "language_name.en", "language_name.fr", "not_asked_mark"),
         *("draft.rural", "draft.theme.corruption", "area_cv"),
         *("replicate.JK1", "replicate.JKn", "replicate.bootstrap"),
+        *("weighting.method.poststratify", "weighting.cross"),
     }
 
 
@@ -309,10 +310,26 @@ def test_numbers_agree_across_dashboard_workbook_and_brief(demo: DemoRun, french
         assert row.reason_fr in reasons  # the workbook and the status table say the same
         if not math.isfinite(row.estimate):
             continue
-        # the number as every output writes it; its unit word may be "pts" in a table cell
-        # and "points" in a sentence, so a difference of percentages is compared without it
-        value = re.sub(r"\u00a0points?$", "", format_value(row.estimate, row.unit, "fr", row.type))
+        # the number as every output writes it, with its one unit word (pts, %)
+        value = format_value(row.estimate, row.unit, "fr", row.type)
         assert value in dashboard, (row.indicator, value)
         assert value in brief, (row.indicator, value)
         quoted += value in row.reason_fr
     assert quoted  # some reasons quote the latest value, in the same words
+
+
+_OTHER_UNIT = re.compile(
+    r"\d[\u00a0\u202f ]?(?:pp|points?|percentage points?|points? de pourcentage)(?!\w)"
+)
+
+
+def test_one_unit_word_for_differences_of_percentages(demo: DemoRun, french: Texts) -> None:
+    """Every output writes a difference of percentages with pts, never pp or points."""
+    for output, texts in french.items():
+        assert not [t for t in texts if _OTHER_UNIT.search(t)], output
+    for name in WORKBOOKS.values():
+        book = openpyxl.load_workbook(demo.latest / name)
+        formats = {c.number_format for s in book.worksheets for r in s.iter_rows() for c in r}
+        assert {f for f in formats if "pp" in f or "point" in f} == set()
+        assert f'"±"0.0" {say("pts", "fr")}"' in formats  # the margin of error: ±2.3 pts
+    assert margin(0.0232, "en") == "±2.3\u00a0pts"

@@ -145,21 +145,15 @@ def percent(value: float, decimals: int, lang: Lang) -> str:
     return number(value, decimals, lang) + percent_sign(lang)
 
 
-def points(value: float, lang: Lang, *, long: bool = False) -> str:
-    """Return the unit of a difference of percentages: "points" ("percentage points" if long).
-
-    French takes the singular below 2 ("1,5 point").
-    """
-    one = lang == "fr" and abs(value) < 2
-    if long:
-        return say("percent_point" if one else "percent_points", lang)
-    return say("point" if one else "points", lang)
+def points(lang: Lang) -> str:
+    """Return the unit written after a difference of percentages: ``pts`` (``words.yaml``)."""
+    return say("pts", lang)
 
 
 def margin(fraction: float, lang: Lang) -> str:
     """Write a margin of error (a fraction) in points: ``±2.3 pts`` / ``± 2,3 pts``."""
     space = "" if lang == "en" else NNBSP
-    return f"±{space}{number(100 * fraction, 1, lang)}{NBSP}{say('pts', lang)}"
+    return f"±{space}{number(100 * fraction, 1, lang)}{NBSP}{points(lang)}"
 
 
 def interval(low: str, high: str, lang: Lang) -> str:
@@ -175,7 +169,7 @@ def value_decimals(unit: str, kind: str) -> int:
 def format_value(
     value: float, unit: str, lang: Lang, kind: str = "proportion", decimals: int | None = None
 ) -> str:
-    """Format a level in its unit: ``"37.2%"``, ``"+7.9 points"`` for gaps, ``"2.41"`` for means.
+    """Format a level in its unit: ``"37.2%"``, ``"+7.9 pts"`` for gaps, ``"2.41"`` for means.
 
     ``kind`` is the indicator's type: percentages of a ``proportion`` carry ``%``; net scores
     and gaps in percent units are differences of percentages, in signed points.
@@ -191,7 +185,7 @@ def format_value(
 
 
 def format_change(value: float, unit: str, lang: Lang, kind: str = "proportion") -> str:
-    """Format a change: ``"+2.1 points"`` / ``"+2,1 points"`` in percent units, else ``"+0.12"``."""
+    """Format a change: ``"+2.1 pts"`` / ``"+2,1 pts"`` in percent units, else ``"+0.12"``."""
     if not math.isfinite(value):
         return say("not_available_short", lang)
     decimals = value_decimals(unit, kind)
@@ -201,9 +195,8 @@ def format_change(value: float, unit: str, lang: Lang, kind: str = "proportion")
 
 
 def _with_points(value: float, decimals: int, lang: Lang) -> str:
-    """Write a signed difference of percentages with its unit: ``+2.1 points``."""
-    shown = round(value, decimals)
-    return f"{number(value, decimals, lang, signed=True)}{NBSP}{points(shown, lang)}"
+    """Write a signed difference of percentages with its unit: ``+2.1 pts``."""
+    return f"{number(value, decimals, lang, signed=True)}{NBSP}{points(lang)}"
 
 
 def format_interval(

@@ -412,6 +412,7 @@ class _Builder:
             say("weighting_note", lang),
             *weighting,
             say("moe_note", lang),
+            say("units_note", lang),
             say("note_trend", lang),
             *self.notes(),
         )

@@ -59,7 +59,7 @@ def value_text(
         return text
     if ind.type == "proportion" and not change:
         return text + percent_sign(lang)
-    return f"{text}{NBSP}{points(round(scaled, ind.decimals), lang, long=True)}"
+    return f"{text}{NBSP}{points(lang)}"
 
 
 def interval_text(
@@ -113,7 +113,7 @@ def change_clause(
     key = change_key(change)
     if key == "change_suppressed":
         return t.change_suppressed.format(reference_wave=reference)
-    moved = key in ("rose", "fell")  # "rose by 4.6 points": the verb carries the sign
+    moved = key in ("rose", "fell")  # "rose by 4.6 pts": the verb carries the sign
     shown = abs(change.estimate) if moved else change.estimate
     text = value_text(ind, shown, lang, change=True, signed=not moved)
     template: str = getattr(t, key)

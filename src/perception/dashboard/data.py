@@ -32,6 +32,7 @@ from perception.words import (
     interval,
     number,
     percent_sign,
+    points,
     say,
     value_decimals,
 )
@@ -215,7 +216,7 @@ class Indicator:
             return ""
         if self.type == "proportion" and not change:
             return percent_sign(lang)
-        return NBSP + say("pts", lang)
+        return NBSP + points(lang)
 
     @property
     def decimals(self) -> int:

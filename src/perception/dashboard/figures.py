@@ -38,6 +38,7 @@ from perception.words import (
     number,
     percent_sign,
     pick,
+    points,
     say,
 )
 
@@ -862,7 +863,7 @@ def heatmap_figure(
     notes.append(dk_note([ind], lang))
     if any(_imprecise(c, ind, wide) for row in grid for c in row):
         width = number(wide, ind.decimals - 1, lang)
-        width += f" {say('pts', lang)}" if ind.unit == "percent" else ""
+        width += f" {points(lang)}" if ind.unit == "percent" else ""
         notes.append(say("imprecise_note", lang, width=width))
     if any(c.state == "not_estimated" for row in grid for c in row):
         notes.append(say("not_estimated_note", lang))
@@ -1031,7 +1032,7 @@ def _driver_labels(effects: Sequence[Effect]) -> list[Label]:
 
 def _effect_hover(effect: Effect, name: str, lang: Lang, flag_below: int) -> str:
     """Return the hover text of a published effect."""
-    suffix = NBSP + say("pts", lang)
+    suffix = NBSP + points(lang)
     low = number(effect.ci_low, 1, lang, signed=True)
     high = number(effect.ci_high, 1, lang, signed=True)
     reference = say("drivers_reference", lang, level=pick(effect.reference_label, lang))

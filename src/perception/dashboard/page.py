@@ -891,6 +891,7 @@ def _methodology(
         t.ui("p", "weighting_note", 'class="legend"'),
         _weighting(t, data),
         t.ui("p", "moe_note", 'class="legend"'),
+        t.ui("p", "units_note", 'class="legend"'),
         _questions(t, data, questions),
         t.ui("h3", "status_rules"),
         _status_definitions(t),

@@ -6,7 +6,7 @@ Cell conventions, explained in the footnotes under every table:
 - A flagged value stays a number, shown in parentheses by its number format (``(41.2%)``), so
   report writers can still chart or compute with it; the parentheses are the format, not text.
 - Proportions use percent formats (``0.0%``). Differences of percentages (gaps, net scores,
-  changes) are stored in percentage points (the fraction × 100) with a ``+0.0 "pp"`` format,
+  changes) are stored in percentage points (the fraction × 100) with a ``+0.0 "pts"`` format,
   since ``+5.0%`` would read as a relative change. Scores (means, 0-100 indices) use ``0.00``.
 - ``n/a`` marks an item the wave did not ask, ``–`` a domain without respondents.
 - A signed value smaller than half its last shown digit is written as 0, never ``-0.0``; the
@@ -45,7 +45,7 @@ from perception.exports.contract import (
 )
 from perception.exports.labels import ExportLabels, set_columns
 from perception.tables import STATUS_PARTS
-from perception.words import Lang, capital, format_moment, say, status_label
+from perception.words import Lang, capital, format_moment, points, say, status_label
 
 SUPPRESSED = "*"
 NOT_ASKED = say("not_asked_mark", "en")
@@ -59,19 +59,28 @@ Kind = Literal[
 ]
 Mark = Literal["plain", "flagged", "suppressed"]
 
+PTS = "{pts}"
+"""Stands in a number format for the unit of percentage points, ``pts`` of ``words.yaml``."""
 _FORMATS: Mapping[Kind, tuple[str, str]] = {
     "percent": ("0.0%", "(0.0%);(-0.0%);(0.0%)"),
-    "points": ('+0.0" pp";-0.0" pp";0.0" pp"', '(+0.0" pp");(-0.0" pp");(0.0" pp")'),
-    "pp": ('+0.0" pp";-0.0" pp";0.0" pp"', '(+0.0" pp");(-0.0" pp");(0.0" pp")'),
+    "points": (
+        f'+0.0" {PTS}";-0.0" {PTS}";0.0" {PTS}"',
+        f'(+0.0" {PTS}");(-0.0" {PTS}");(0.0" {PTS}")',
+    ),
+    "pp": (
+        f'+0.0" {PTS}";-0.0" {PTS}";0.0" {PTS}"',
+        f'(+0.0" {PTS}");(-0.0" {PTS}");(0.0" {PTS}")',
+    ),
     "score": ("0.00", "(0.00);(-0.00);(0.00)"),
     "score_change": ("+0.00;-0.00;0.00", "(+0.00);(-0.00);(0.00)"),
     "p_value": ("0.000", "(0.000)"),
     "count": ("#,##0", "#,##0"),
     "ratio": ("0.00", "0.00"),
-    "margin": ('"±"0.0" pts"', '"±"0.0" pts"'),
+    "margin": (f'"±"0.0" {PTS}"', f'"±"0.0" {PTS}"'),
 }
 """Number format of each kind of value: (plain, flagged). ``points`` are fractions shown in
-percentage points (× 100), ``pp`` values already in percentage points (marginal effects)."""
+percentage points (× 100), ``pp`` values already in percentage points (marginal effects);
+:data:`PTS` becomes the workbook language's unit word when the cell is written."""
 
 _SCALE: Mapping[Kind, float] = {"points": 100.0, "margin": 100.0}
 _HALF_LAST_DIGIT: Mapping[Kind, float] = {
@@ -149,7 +158,7 @@ def workbook_bytes(tables: PublishedTables, labels: ExportLabels, lang: Lang) ->
     workbook = Workbook()
     workbook.remove(workbook.active)
     for sheet in sheets:
-        _render(workbook.create_sheet(title=sheet.name), sheet)
+        _render(workbook.create_sheet(title=sheet.name), sheet, points(lang))
     stamp = generated_at(tables.methodology)
     properties = workbook.properties
     properties.creator = "perception"
@@ -755,8 +764,11 @@ def _small_area_row(context: _Context, row: Mapping[str, object]) -> list[_Cell]
 # --------------------------------------------------------------------------- rendering
 
 
-def _render(sheet: Worksheet, content: _Sheet) -> None:
-    """Write a sheet: title, subtitle, header, rows, footnotes, frozen panes, widths, filter."""
+def _render(sheet: Worksheet, content: _Sheet, pts: str) -> None:
+    """Write a sheet: title, subtitle, header, rows, footnotes, frozen panes, widths, filter.
+
+    ``pts`` is the unit of percentage points in the workbook's language (:data:`PTS`).
+    """
     _put(sheet, 1, 1, _Cell(content.title)).font = Font(bold=True, size=12)
     _put(sheet, 2, 1, _Cell(content.subtitle)).font = Font(italic=True)
     for index, column in enumerate(content.columns, start=1):
@@ -767,7 +779,7 @@ def _render(sheet: Worksheet, content: _Sheet) -> None:
         sheet.column_dimensions[get_column_letter(index)].width = column.width
     for offset, row in enumerate(content.rows, start=1):
         for index, (value, column) in enumerate(zip(row, content.columns, strict=True), start=1):
-            cell = _put(sheet, _HEADER_ROW + offset, index, value)
+            cell = _put(sheet, _HEADER_ROW + offset, index, value, pts)
             if value.value in (SUPPRESSED, NOT_ASKED, NO_DATA):
                 cell.alignment = _RIGHT
             elif column.wrap:
@@ -806,8 +818,11 @@ def _fit_rows(sheet: Worksheet, content: _Sheet) -> None:
             sheet.row_dimensions[_HEADER_ROW + offset].height = _LINE_HEIGHT * lines
 
 
-def _put(sheet: Worksheet, row: int, column: int, cell: _Cell) -> Cell:
-    """Write a cell; text is always text (never a formula), and refused text is a ConfigError."""
+def _put(sheet: Worksheet, row: int, column: int, cell: _Cell, pts: str = "") -> Cell:
+    """Write a cell; text is always text (never a formula), and refused text is a ConfigError.
+
+    ``pts`` replaces :data:`PTS` in the cell's number format.
+    """
     try:
         target = sheet.cell(row=row, column=column, value=cell.value)
     except IllegalCharacterError:
@@ -823,7 +838,7 @@ def _put(sheet: Worksheet, row: int, column: int, cell: _Cell) -> Cell:
         # Excel's own mark for text typed with a leading apostrophe: the cell stays text even
         # when a reader edits it, so a label such as "=HYPERLINK(...)" never becomes a formula.
         target.quotePrefix = cell.value.startswith(FORMULA_PREFIXES)
-    target.number_format = cell.number_format
+    target.number_format = cell.number_format.replace(PTS, pts) if pts else cell.number_format
     return target
 
 

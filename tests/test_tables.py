@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+from typing import get_args
+
 import pandas as pd
 import pytest
 
+from perception.config.project import InterviewMode
 from perception.errors import ValidationError
 from perception.exports import check_published
-from perception.tables import DRIVERS, ESTIMATES, TABLES, TRENDS, Table
+from perception.tables import (
+    DRIVERS,
+    ESTIMATES,
+    INTERVIEW_MODES,
+    METHODOLOGY,
+    TABLES,
+    TRENDS,
+    Table,
+)
+from perception.words import has
 
 DOMAINS = ("gender", "region")
 
@@ -69,3 +81,10 @@ def test_every_column_has_a_description_and_one_sql_type() -> None:
             types.setdefault(column, set()).add(schema.columns(DOMAINS)[column])
         assert set(schema.key(DOMAINS)) <= set(schema.columns(DOMAINS))
     assert {c: t for c, t in types.items() if len(t) > 1} == {}
+
+
+def test_interview_modes_are_the_configuration_s_and_each_has_words() -> None:
+    """The methodology's interview_mode codes are survey.yaml's modes, each said in EN and FR."""
+    assert get_args(InterviewMode) == INTERVIEW_MODES
+    assert TABLES[METHODOLOGY].values["interview_mode"] == INTERVIEW_MODES
+    assert all(has(f"mode.{mode}") for mode in INTERVIEW_MODES)

@@ -9,10 +9,14 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import yaml
 
 from perception.config import load_indicators, load_project
 from perception.dashboard import build_dashboard, page_inputs
+from perception.demo.country import REGIONS
 from perception.readback import PUBLISHED_FILES
+from perception.small_area import load_area_covariates, publish_small_areas
+from perception.tables import SMALL_AREAS
 
 REPO = Path(__file__).resolve().parents[1]
 PROJECT = load_project(REPO / "config" / "survey.yaml", root=REPO)
@@ -24,6 +28,8 @@ GENERATED_AT = datetime(2026, 9, 2, 14, 30)
 HIDDEN = ("incl_views_considered", 3)
 
 SURVEY = "demo"
+#: Indicators given small-area estimates by region by :func:`with_small_areas` (one hidden).
+AREA_INDICATORS = ("incl_feel_included", "state_services_score", HIDDEN[0])
 
 
 @dataclass(frozen=True)
@@ -91,3 +97,34 @@ def hide_region(
     t1.loc[hit, ["suppressed", "flagged"]] = [True, False]
     t1.loc[hit, "disclosure"] = t1.loc[t1["suppressed"] & ~hit, "disclosure"].iloc[0]
     return {**tables, "indicator_estimates": t1}
+
+
+def with_small_areas(tables: dict[str, pd.DataFrame], folder: Path) -> dict[str, pd.DataFrame]:
+    """Return the tables with the small-area table the pipeline would publish from them.
+
+    The demo's configuration has no ``areas:``; this adds one (``region``, with each region's
+    census urban share as covariate) for :data:`AREA_INDICATORS` in ``folder`` and refits on
+    the published Table 1 of ``tables``, as the reporting step does
+    (:func:`perception.small_area.publish_small_areas`).
+    """
+    data = yaml.safe_load((REPO / "config" / "indicators.yaml").read_text(encoding="utf-8"))
+    data["areas"] = {"region": {"covariates": "region.csv"}}
+    for entry in data["indicators"]:
+        if entry["id"] in AREA_INDICATORS:
+            entry["areas"] = "region"
+    path = folder / "indicators.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    rows = "\n".join(f"{r.code},{r.urban_share}" for r in REGIONS)
+    (folder / "region.csv").write_text(f"region,urban_share\n{rows}\n", encoding="utf-8")
+    covariates = {
+        "region": load_area_covariates(folder / "region.csv", "region", PROJECT.catalogue)
+    }
+    published = tables["indicator_estimates"]
+    areas = publish_small_areas(
+        published,
+        load_indicators(path, PROJECT.catalogue),
+        covariates,
+        waves=sorted(set(published["wave"])),
+        suppress_below=int(tables["methodology"]["suppress_below"].iloc[0]),
+    )
+    return {**tables, SMALL_AREAS: areas}

@@ -11,8 +11,17 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go
 import pytest
+from demo_project import (
+    AREA_INDICATORS,
+    GENERATED_AT,
+    HIDDEN,
+    PROJECT,
+    DemoRun,
+    build_page,
+    hide_region,
+    with_small_areas,
+)
 from demo_project import DASHBOARD_INPUTS as INPUTS
-from demo_project import GENERATED_AT, HIDDEN, PROJECT, DemoRun, build_page, hide_region
 
 from perception.config import load_indicators
 from perception.dashboard import (
@@ -25,7 +34,9 @@ from perception.dashboard.data import prepare
 from perception.dashboard.findings import domain_minus_total_variance, group_findings
 from perception.demo import PLANTED_EFFECTS
 from perception.errors import ConfigError, ValidationError
+from perception.flow import report_views
 from perception.status import STATUSES
+from perception.tables import SMALL_AREAS
 from perception.words import LANGS, capital, number, status_definition
 
 REPO = Path(__file__).resolve().parents[1]
@@ -667,3 +678,130 @@ def test_domain_minus_total_variance_matches_r_on_strata() -> None:
     for case in golden["cases"]:
         variance = domain_minus_total_variance(case["se_group"], case["se_national"], case["share"])
         assert math.sqrt(variance) == pytest.approx(case["se_difference"], rel=1e-6), case
+
+
+# --------------------------------------------------------------------------- model-based map
+
+
+@pytest.fixture(scope="module")
+def with_areas(
+    hidden_region: dict[str, pd.DataFrame], tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, pd.DataFrame]:
+    """Return the tables with a region hidden and the small-area table published from them."""
+    return with_small_areas(hidden_region, tmp_path_factory.mktemp("areas"))
+
+
+def _area_rows(tables: dict[str, pd.DataFrame], indicator: str, wave: str) -> pd.DataFrame:
+    """Return the published small-area rows of an indicator and wave by region, variant all."""
+    areas = tables[SMALL_AREAS]
+    mine = areas[
+        areas["indicator"].eq(indicator)
+        & areas["wave"].eq(wave)
+        & areas["variant"].eq("all")
+        & areas["domain_set"].eq("region")
+    ]
+    return mine.set_index("area").sort_index()
+
+
+def test_model_based_map_shows_the_published_small_area_table(
+    with_areas: dict[str, pd.DataFrame],
+) -> None:
+    """Its values are the small-area table's, each labelled model-based; hidden stays hidden."""
+    data = prepare(with_areas, catalogue=CAT, survey=SURVEY, benchmark_labels=BENCHMARKS)
+    original, region = HIDDEN
+    for lang, word in (("en", "model-based"), ("fr", "fondée sur un modèle")):
+        specs = dashboard_figures(
+            with_areas, catalogue=CAT, survey=SURVEY, benchmark_labels=BENCHMARKS, lang=lang
+        )
+        for indicator in AREA_INDICATORS:
+            ind = data.indicators[indicator]
+            for wave in data.waves:
+                rows = _area_rows(with_areas, indicator, wave)
+                assert len(rows) == len(REGIONS)
+                values, *_ = specs[f"map|{indicator}|{wave}|model"]["data"]
+                assert values["locations"] == [int(a) for a in rows.index]
+                want = rows["estimate"].to_numpy() * ind.scale
+                assert values["z"] == pytest.approx(list(want), rel=1e-12)
+                assert all(word in hover for hover in values["customdata"])
+                cvs = [f"CV {number(100 * cv, 1, lang)}" for cv in rows["cv"]]
+                assert all(cv in h for cv, h in zip(cvs, values["customdata"], strict=True))
+                if indicator == original:  # the hidden region: synthetic, its direct value hidden
+                    assert rows.loc[region, "kind"] == "synthetic"
+                    hover = values["customdata"][values["locations"].index(region)]
+                    direct = "Direct estimate" if lang == "en" else "Estimation directe"
+                    hidden = "suppressed" if lang == "en" else "masqué"
+                    assert f"{direct}: {hidden}" in hover
+        subtitle = specs[f"map|{original}|w3|model"]["layout"]["title"]["subtitle"]["text"]
+        assert ("model-based" if lang == "en" else "fondées sur un modèle") in subtitle
+        direct = specs[f"map|{original}|w3"]["data"]
+        assert region not in direct[0]["locations"] and region in direct[1]["locations"]
+
+
+def test_model_based_map_without_estimates_for_an_indicator_says_so(
+    with_areas: dict[str, pd.DataFrame],
+) -> None:
+    """An indicator without small-area estimates has a grey model-based map that says why."""
+    specs = dashboard_figures(with_areas, catalogue=CAT, survey=SURVEY, benchmark_labels=BENCHMARKS)
+    others = {key.split("|")[1] for key in specs if key.startswith("map|")} - set(AREA_INDICATORS)
+    assert others
+    for indicator in others:
+        spec = specs[f"map|{indicator}|w3|model"]
+        values, grey, _ = spec["data"]
+        assert values["locations"] == [] and sorted(grey["locations"]) == REGIONS
+        notes = " ".join(a["text"] for a in spec["layout"]["annotations"])
+        assert "No model-based estimates for this indicator" in notes
+
+
+def test_refuses_a_small_area_table_that_shows_a_hidden_area(
+    with_areas: dict[str, pd.DataFrame],
+) -> None:
+    """A small-area table with an EBLUP or a direct value for a hidden region is refused."""
+    indicator, region = HIDDEN
+    areas = with_areas[SMALL_AREAS]
+    hit = areas["indicator"].eq(indicator) & areas["area"].eq(region)
+    for column, value in (("kind", "eblup"), ("direct", 0.5)):
+        leaked = areas.copy()
+        leaked.loc[hit, column] = value
+        with pytest.raises(ValidationError, match="shows what the published indicator table"):
+            prepare(
+                {**with_areas, SMALL_AREAS: leaked},
+                catalogue=CAT,
+                survey=SURVEY,
+                benchmark_labels=BENCHMARKS,
+            )
+
+
+def test_map_selector_and_method_only_with_small_areas(
+    with_areas: dict[str, pd.DataFrame], page: str, tmp_path: Path
+) -> None:
+    """The direct/model selector and the method's description appear only with small areas."""
+    assert 'id="map-basis"' not in page
+    assert not [key for key in payload(page)["figures"]["en"] if key.count("|") == 3]
+    modelled = build_page(with_areas, tmp_path / "areas.html").read_text(encoding="utf-8")
+    assert 'id="map-basis"' in modelled
+    data = payload(modelled)
+    assert ["map-indicator", "map-wave", "map-basis"] in [v["selects"] for v in data["views"]]
+    method = {
+        "en": ("Fay-Herriot", "(REML)", "Prasad-Rao", "arcsine", "synthetic", "model-based"),
+        "fr": ("Fay-Herriot", "(REML)", "Prasad-Rao", "arc sinus", "synthétique", "fondées sur"),
+    }
+    for lang, words in method.items():
+        text = " ".join(data["text"][lang].values())
+        assert all(word in text for word in words), lang
+    # The report images keep the direct map.
+    views = report_views(
+        dashboard_figures(with_areas, catalogue=CAT, survey=SURVEY, benchmark_labels=BENCHMARKS)
+    )
+    assert [key for key in views if key.startswith("map|")] == ["map|incl_feel_included|w3"]
+
+
+def test_direct_map_hover_gives_the_cv(
+    tables: dict[str, pd.DataFrame], figures: dict[str, dict[str, Any]]
+) -> None:
+    """Each region's hover on the direct map gives its CV, standard error / estimate."""
+    cells = estimates(tables, "incl_feel_included", "w3")
+    cells = cells[cells["domain_set"].eq("region")].set_index("region").sort_index()
+    values = figures["map|incl_feel_included|w3"]["data"][0]
+    for code, hover in zip(values["locations"], values["customdata"], strict=True):
+        cv = cells.loc[code, "se"] / cells.loc[code, "estimate"]
+        assert f"CV {number(100 * cv, 1, 'en')}%" in hover

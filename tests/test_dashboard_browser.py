@@ -16,12 +16,22 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from demo_project import DASHBOARD_INPUTS, HIDDEN, PROJECT, DemoRun, build_page, hide_region
+from demo_project import (
+    DASHBOARD_INPUTS,
+    HIDDEN,
+    PROJECT,
+    DemoRun,
+    build_page,
+    hide_region,
+    with_small_areas,
+)
 from drivers_data import published_drivers
 from playwright.sync_api import Browser, Page, sync_playwright
 from pypdf import PdfReader
 
+from perception.dashboard.data import prepare
 from perception.status import STATUSES
+from perception.tables import SMALL_AREAS
 from perception.words import entries, say, status_definition, status_word
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -243,6 +253,84 @@ def test_selectors_redraw_and_show_not_asked(browser: Browser, dashboard: Path) 
     assert page.locator("#fig-map .choroplethlocation").count() == 8
     assert opened.errors == []
     assert opened.requests == [dashboard.as_uri()]
+    page.close()
+
+
+def _model_view(page: Page, indicator: str, word: str) -> dict[str, list[object]]:
+    """Show an indicator's model-based map of the last wave; return its drawn values and hovers."""
+    page.select_option("#map-indicator", indicator)
+    page.select_option("#map-basis", "model")
+    page.wait_for_function(
+        f"() => document.getElementById('fig-map').textContent.includes({json.dumps(word)})",
+        timeout=TIMEOUT_MS,
+    )
+    shown: dict[str, list[object]] = page.evaluate(
+        """() => { const t = document.getElementById('fig-map').data[0];
+                   return {locations: t.locations, z: t.z, hovers: t.customdata}; }"""
+    )
+    return shown
+
+
+def test_map_switches_to_model_based_estimates_in_english_and_french(
+    browser: Browser, tables: dict[str, pd.DataFrame], tmp_path: Path
+) -> None:
+    """The map's model-based view shows the published small-area table, labelled as such.
+
+    In English and in French: every drawn value equals the table's estimate, every hover says
+    model-based and gives the CV; the region hidden in Table 1 shows its synthetic estimate
+    while its direct value stays hidden; switching back shows the direct estimates.
+    """
+    with_areas = with_small_areas(tables, tmp_path)
+    path = build_page(with_areas, tmp_path / "areas.html")
+    data = prepare(
+        with_areas,
+        catalogue=PROJECT.catalogue,
+        survey=PROJECT.survey,
+        benchmark_labels=DASHBOARD_INPUTS["benchmark_labels"],
+    )
+    areas = with_areas[SMALL_AREAS]
+    opened = open_dashboard(browser, path)
+    page = opened.page
+    indicator, region = HIDDEN
+    for lang, word, each, kind in (
+        ("en", "model-based", "model-based", "model-based, synthetic"),
+        ("fr", "fondées sur un modèle", "fondée sur un modèle", "modèle, synthétique"),
+    ):
+        if lang == "fr":
+            switch(page, "fr")
+        for ident in (HEADLINE, indicator):
+            shown = _model_view(page, ident, word)
+            rows = areas[
+                areas["indicator"].eq(ident)
+                & areas["wave"].eq(data.waves[-1])
+                & areas["variant"].eq("all")
+                & areas["domain_set"].eq("region")
+            ].set_index("area")
+            assert sorted(shown["locations"]) == sorted(int(a) for a in rows.index)
+            scale = data.indicators[ident].scale
+            want = [rows.loc[code, "estimate"] * scale for code in shown["locations"]]
+            assert shown["z"] == pytest.approx(want, abs=1e-5)  # the page keeps 5 decimals
+            hovers = [str(h) for h in shown["hovers"]]
+            assert all(each in h for h in hovers)
+            assert all("CV" in h for h in hovers)
+            labels = texts(page, "#fig-map")
+            for code in shown["locations"]:
+                value = data.indicators[ident].value(float(rows.loc[code, "estimate"]), lang)
+                assert any(label.endswith(value) for label in labels), (lang, ident, value)
+        hover = hovers[shown["locations"].index(region)]
+        assert kind in hover
+        assert ("Direct estimate: suppressed" if lang == "en" else "masqué") in hover
+        assert word in " ".join(texts(page, "#fig-map"))
+    page.select_option("#map-basis", "")
+    page.wait_for_function(
+        "() => document.getElementById('fig-map').data[0].locations.length === 7",
+        timeout=TIMEOUT_MS,
+    )
+    assert region not in page.evaluate("() => document.getElementById('fig-map').data[0].locations")
+    assert opened.errors == []
+    assert opened.requests == [path.as_uri()]
+    OUTPUT.mkdir(exist_ok=True)
+    page.screenshot(path=str(OUTPUT / "dashboard_model_map_fr.png"), full_page=True)
     page.close()
 
 

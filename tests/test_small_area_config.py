@@ -349,6 +349,9 @@ def test_pipeline_writes_model_based_area_table(tmp_path: Path) -> None:
         ]
         assert len(body) == len(shown)
         np.testing.assert_allclose(sorted(r[4] for r in body), sorted(shown["estimate"]))
+    # The dashboard (read back and audited like the exports) offers the model-based map.
+    page = (tmp_path / "dashboards" / "demo" / "dashboard.html").read_text(encoding="utf-8")
+    assert 'id="map-basis"' in page and "map|incl_feel_included|w3|model" in page
 
 
 def test_preflight_checks_the_covariate_file(tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ import docx
 import openpyxl
 import pytest
 import yaml
-from demo_project import DemoRun
+from demo_project import HIDDEN, DemoRun, build_page, hide_region, with_small_areas
 
 from perception.exports.writer import WORKBOOKS
 from perception.status import STATUSES
@@ -282,6 +282,19 @@ def test_every_french_text_comes_from_words(
     assert not english_numbers
     loose = {t for t in texts if _LOOSE_PUNCTUATION.search(explain.sub("|", t))}
     assert not loose
+
+
+def test_model_based_map_french_comes_from_words(
+    demo: DemoRun, explain: re.Pattern[str], tmp_path: Path
+) -> None:
+    """The model-based map, its selector and the method's description speak words.yaml French."""
+    tables = with_small_areas(hide_region(demo.tables(), *HIDDEN), tmp_path)
+    page = build_page(tables, tmp_path / "areas.html", lang="fr")
+    texts = _dashboard(page)
+    assert any("fondées sur un modèle" in t for t in texts)
+    assert not _unexplained(texts, explain)
+    assert not {t for t in texts if _ENGLISH_NUMBER.search(explain.sub("|", t))}
+    assert not {t for t in texts if _LOOSE_PUNCTUATION.search(explain.sub("|", t))}
 
 
 def test_the_check_finds_a_stray_french_text(explain: re.Pattern[str]) -> None:

@@ -180,6 +180,7 @@ PUBLISHED_TABLES = {
     "benchmark_status": "status",
     "methodology": "methodology",
     "indicator_drivers": "drivers",
+    "small_area_estimates": "small_areas",
 }
 
 
@@ -962,7 +963,9 @@ def report_views(figures: dict[str, dict[str, object]]) -> dict[str, dict[str, o
     The drivers chart of the headline indicator's latest wave is added when it has drivers.
     """
     headline = next(key.split("|")[1] for key in figures if key.startswith("trends|"))
-    maps = sorted(key for key in figures if key.startswith(f"map|{headline}|"))
+    maps = sorted(  # the direct maps (map|<indicator>|<wave>), not their model-based twins
+        key for key in figures if key.startswith(f"map|{headline}|") and key.count("|") == 2
+    )
     drivers = sorted(key for key in figures if key.startswith(f"drivers|{headline}|"))
     wanted = ["gaps", f"trends|{headline}|national", *maps[-1:], f"heatmap|{headline}"]
     wanted += drivers[-1:]
@@ -972,7 +975,11 @@ def report_views(figures: dict[str, dict[str, object]]) -> dict[str, dict[str, o
 def brief(ws: Workspace, run_id: str, wave: str | None = None) -> Step:
     """Write the results briefs (Word, PDF; EN, FR) of ``wave`` (default the latest)."""
     survey, folder = ws.survey, ws.folder(PUBLISHED)
-    names = {n: s for n, s in PUBLISHED_TABLES.items() if n != "indicator_drivers"}
+    names = {
+        n: s
+        for n, s in PUBLISHED_TABLES.items()
+        if n not in ("indicator_drivers", "small_area_estimates")
+    }
     missing = [f"{s}.parquet" for s in names.values() if not (folder / f"{s}.parquet").exists()]
     if missing:
         raise PerceptionError(

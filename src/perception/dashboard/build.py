@@ -41,8 +41,11 @@ def build_dashboard(
 
     ``tables`` are the published, disclosure-controlled tables, keyed by their export names:
     ``indicator_estimates``, ``indicator_trends``, ``benchmark_status`` and ``methodology``
-    (the exports' DuckDB tables). Tables 1 and 2 without the disclosure columns, or with a
-    value in a suppressed row, are refused with a :class:`~perception.errors.ValidationError`.
+    (the exports' DuckDB tables), optionally ``indicator_drivers`` and
+    ``small_area_estimates`` (the map's model-based view). Tables 1 and 2 without the
+    disclosure columns, or with a value in a suppressed row, are refused with a
+    :class:`~perception.errors.ValidationError`, as is a small-area table that gives an area
+    hidden in Table 1 more than a synthetic estimate.
     Indicator labels, directions, targets and statuses come from ``benchmark_status``;
     benchmark labels from ``benchmark_labels`` (config/indicators.yaml); region, sex and age
     labels from ``catalogue``; the title and wave labels from ``survey``.
@@ -127,8 +130,9 @@ def dashboard_figures(
     """Return every figure of the dashboard in one language, keyed ``view|indicator|choice``.
 
     The keys are ``gaps`` (every gap, national), ``gaps|<gap>`` (one gap by group),
-    ``trends|<indicator>|<breakdown>``, ``map|<indicator>|<wave>``
-    (only when the boundaries load) and ``heatmap|<indicator>``; each value is a Plotly figure
+    ``trends|<indicator>|<breakdown>``, ``map|<indicator>|<wave>`` (only when the boundaries
+    load; ``map|<indicator>|<wave>|model`` too with small-area estimates at the map's level)
+    and ``heatmap|<indicator>``; each value is a Plotly figure
     dict, ready for :func:`~perception.dashboard.export_images` or ``go.Figure``.
     """
     data = prepare(tables, catalogue=catalogue, survey=survey, benchmark_labels=benchmark_labels)

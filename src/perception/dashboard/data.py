@@ -7,14 +7,17 @@ Input is the mapping of published tables that the exports write (the DuckDB tabl
 number the dashboard shows comes from Tables 1 and 2; Table 3 gives each indicator's labels,
 direction, target and status, and the methodology table the wave-level facts. The published
 drivers table (``indicator_drivers``, optional) gives the marginal effects of the drivers view,
-under the same disclosure checks.
+under the same disclosure checks. The published small-area table (``small_area_estimates``,
+optional) gives the map's model-based view: its rows at the map's area level, refused when an
+area hidden in Table 1 has anything but a synthetic estimate there
+(:func:`perception.small_area.audit_small_areas`).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Literal
 
@@ -24,7 +27,8 @@ from perception.config import Catalogue, Label, SurveyConfig
 from perception.config.indicators import NATIONAL as NATIONAL_SET
 from perception.config.indicators import domain_set_columns
 from perception.errors import ConfigError, ValidationError
-from perception.tables import DISCLOSURE_COLUMNS, STATUSES, with_domains
+from perception.small_area import audit_small_areas
+from perception.tables import DISCLOSURE_COLUMNS, SMALL_AREAS, STATUSES, with_domains
 from perception.words import (
     FLAG_MARK,
     NBSP,
@@ -40,6 +44,7 @@ from perception.words import (
 __all__ = [
     "DISCLOSURE_COLUMNS",
     "TABLES",
+    "AreaCell",
     "Cell",
     "Change",
     "DashboardData",
@@ -145,6 +150,32 @@ DRIVER_TABLE: tuple[str, ...] = (
     *DISCLOSURE_COLUMNS,
 )
 _DISCLOSED = ("indicator_estimates", "indicator_trends", DRIVERS)
+#: The columns the dashboard reads from the published small-area table, an optional input:
+#: without it (or without rows at the map's level) the map shows direct estimates only.
+AREA_TABLE: tuple[str, ...] = (
+    "survey",
+    "wave",
+    "indicator",
+    "variant",
+    "domain_set",
+    "area",
+    "kind",
+    "direct",
+    *_VALUES,
+    "cv",
+    "method",
+)
+
+
+@dataclass(frozen=True)
+class AreaCell:
+    """One published model-based (Fay-Herriot) estimate of an area, as the map shows it."""
+
+    kind: Literal["eblup", "synthetic"]
+    estimate: float
+    ci_low: float
+    ci_high: float
+    cv: float
 
 
 @dataclass(frozen=True)
@@ -321,6 +352,10 @@ class DashboardData:
     tables_generated: str
     effects: tuple[Effect, ...] = ()
     """The published drivers table's effects, in table order (empty without that table)."""
+    areas: dict[tuple[str, str, int], AreaCell] = field(default_factory=dict)
+    """Model-based estimates at the map's level by (indicator, wave, area code); may be empty."""
+    area_methods: tuple[str, ...] = ()
+    """The small-area table's methods at the map's level (``fay_herriot_reml_arcsin``...)."""
 
     @property
     def domains(self) -> tuple[str, ...]:
@@ -392,6 +427,10 @@ class DashboardData:
         """Return the effects of an indicator's drivers in a wave, in table order."""
         return [e for e in self.effects if e.indicator == indicator and e.wave == wave]
 
+    def area_cell(self, indicator: str, wave: str, code: int) -> AreaCell | None:
+        """Return the model-based estimate of an area (None when the table has none)."""
+        return self.areas.get((indicator, wave, code))
+
     def latest_wave(self, indicator: str, key: DomainKey = NATIONAL) -> str:
         """Return the latest wave in which an indicator was asked (or the last wave)."""
         for wave in reversed(self.waves):
@@ -456,6 +495,7 @@ def prepare(
         complementary=bool(both["disclosure"].astype(str).str.contains("complementary").any()),
         tables_generated=_text(first["generated_at"]),
         effects=_effects(tables, survey.survey, domains) if DRIVERS in tables else (),
+        **_areas(tables, survey, frames["indicator_estimates"]),
     )
 
 
@@ -694,6 +734,50 @@ def _effects(
             )
         )
     return tuple(out)
+
+
+def _areas(
+    tables: Mapping[str, pd.DataFrame], survey: SurveyConfig, published: pd.DataFrame
+) -> dict[str, Any]:
+    """Read the small-area table's rows at the map's level (``areas`` and ``area_methods``).
+
+    The table must agree with the published Table 1 (``published``, every variant): an area
+    hidden there has a synthetic estimate and no direct value, or the table is refused.
+    """
+    frame = tables.get(SMALL_AREAS)
+    level = survey.map_variable
+    if frame is None or frame.empty or level is None:
+        return {}
+    missing = [c for c in AREA_TABLE if c not in frame.columns]
+    if missing:
+        raise ValidationError(
+            f"Table {SMALL_AREAS} lacks columns the dashboard needs",
+            expected=f"columns {', '.join(AREA_TABLE)}",
+            found=f"no column {', '.join(missing)}",
+            hint="pass the table as the exports write it (perception.small_area)",
+        )
+    frame = frame[frame["survey"].eq(survey.survey)].reset_index(drop=True)
+    problems = audit_small_areas(frame, published)
+    if problems:
+        raise ValidationError(
+            f"Table {SMALL_AREAS} shows what the published indicator table hides",
+            expected="a synthetic estimate, with no direct value, for every hidden area",
+            found="; ".join(problems[:5]),
+            hint="publish the small-area table refitted on the published indicator table "
+            "(perception.small_area.publish_small_areas)",
+        )
+    mine = frame[frame["variant"].eq(VARIANT) & frame["domain_set"].eq(level)]
+    areas = {
+        (str(row.indicator), str(row.wave), int(str(row.area))): AreaCell(
+            kind="synthetic" if row.kind == "synthetic" else "eblup",
+            estimate=_float(row.estimate),
+            ci_low=_float(row.ci_low),
+            ci_high=_float(row.ci_high),
+            cv=_float(row.cv),
+        )
+        for row in mine.itertuples(index=False)
+    }
+    return {"areas": areas, "area_methods": tuple(sorted(set(mine["method"].astype(str))))}
 
 
 def _count(value: Any) -> int | None:

@@ -19,6 +19,7 @@ from perception.config import Label
 from perception.config.indicators import domain_set_columns
 from perception.dashboard.data import (
     NATIONAL,
+    AreaCell,
     Cell,
     DashboardData,
     DomainKey,
@@ -50,6 +51,7 @@ __all__ = [
     "heatmap_figure",
     "make_key",
     "map_figure",
+    "model_map_figure",
     "trends_figure",
 ]
 
@@ -85,9 +87,10 @@ def make_key(**codes: int) -> DomainKey:
 def all_figures(data: DashboardData, lang: Lang, geo: GeoJson | None) -> dict[str, Spec]:
     """Return every figure of the page in ``lang``, keyed ``view|indicator|choice``.
 
-    Maps only with boundaries (``geo``); heatmaps only when an indicator is published in a
-    crossed domain set (:meth:`DashboardData.heatmap_columns`); drivers (``drivers|<indicator>|
-    <wave>``) for the indicators of the published drivers table.
+    Maps only with boundaries (``geo``), their model-based twins (``map|<indicator>|<wave>|
+    model``) only with small-area estimates at the map's level; heatmaps only when an indicator
+    is published in a crossed domain set (:meth:`DashboardData.heatmap_columns`); drivers
+    (``drivers|<indicator>|<wave>``) for the indicators of the published drivers table.
     """
     specs: dict[str, Spec] = {"gaps": gaps_figure(data, lang)}
     for gap in data.ordered_indicators(gaps=True):
@@ -99,6 +102,9 @@ def all_figures(data: DashboardData, lang: Lang, geo: GeoJson | None) -> dict[st
         if geo is not None:
             for wave in data.waves:
                 specs[f"map|{ind.id}|{wave}"] = map_figure(data, ind.id, wave, lang, geo)
+                if data.areas:
+                    spec = model_map_figure(data, ind.id, wave, lang, geo)
+                    specs[f"map|{ind.id}|{wave}|model"] = spec
         if heatmap is not None:
             specs[f"heatmap|{ind.id}"] = heatmap_figure(data, ind.id, lang, heatmap[1])
     for indicator in data.driver_indicators():
@@ -665,31 +671,130 @@ def _gap_note(cell: Cell, where: str, y: float, lang: Lang) -> dict[str, Any]:
 
 
 def map_figure(data: DashboardData, indicator: str, wave: str, lang: Lang, geo: GeoJson) -> Spec:
-    """Return a choropleth of an indicator by the map's areas (``survey.map_variable``)."""
+    """Return a choropleth of an indicator's direct estimates by the map's areas.
+
+    The areas are those of ``survey.map_variable``; the hover gives each area's interval, CV
+    (standard error / estimate) and respondents.
+    """
     ind = data.indicators[indicator]
+    area, regions = _map_regions(data, geo)
+    cells = {code: data.cell(ind.id, wave, make_key(**{area: code})) for code in regions}
+    where = data.wave_label(wave, lang)
+    name = {code: data.code_label(area, code, lang) for code in regions}
+    valued = [code for code in regions if cells[code].state == "value"]
+    values = {c: cells[c].estimate for c in valued}
+    hovers = {c: _hover(ind, cells[c], name[c], where, lang, data.flag_below) for c in valued}
+    for c in valued:
+        cv = _cv(cells[c].se, cells[c].estimate)
+        if math.isfinite(cv):
+            hovers[c] += f"<br>{say('area_cv', lang)} {_cv_text(cv, lang)}"
+    greys = {
+        c: (
+            _NO_VALUE_LEVEL[cells[c].state],
+            _no_value_hover(cells[c], name[c], where, lang, data.suppress_below),
+        )
+        for c in regions
+        if c not in values
+    }
+    labels = {c: ind.cell_text(cells[c], lang) for c in regions}
+    notes = [say("flagged_note", lang, mark=FLAG_MARK, flag=data.flag_below)]
+    notes.append(say("suppressed_note", lang, suppress=data.suppress_below))
+    notes.append(say("map_cv_note", lang))
+    notes.append(dk_note([ind], lang))
+    parts = _MapParts(regions, name, values, hovers, greys, labels)
+    return _map_spec(data, ind, geo, lang, parts, where, notes, say("suppressed", lang))
+
+
+def model_map_figure(
+    data: DashboardData, indicator: str, wave: str, lang: Lang, geo: GeoJson
+) -> Spec:
+    """Return a choropleth of an indicator's model-based (small-area) estimates by area.
+
+    The values are the published small-area table's (:attr:`DashboardData.areas`), each
+    labelled model-based; a synthetic estimate is in italics. The hover gives the area's
+    direct estimate beside it only where Table 1 publishes one: a hidden direct value stays
+    hidden. Areas without a model-based estimate are grey, "not estimated".
+    """
+    ind = data.indicators[indicator]
+    area, regions = _map_regions(data, geo)
+    where = data.wave_label(wave, lang)
+    name = {code: data.code_label(area, code, lang) for code in regions}
+    models = {code: data.area_cell(ind.id, wave, code) for code in regions}
+    found = {c: m for c, m in models.items() if m is not None and math.isfinite(m.estimate)}
+    values = {c: m.estimate for c, m in found.items()}
+    hovers = {}
+    for c, model in found.items():
+        cell = data.cell(ind.id, wave, make_key(**{area: c}))
+        hovers[c] = _model_hover(ind, model, cell, name[c], where, lang)
+    nothing = Cell("not_estimated")
+    greys = {
+        c: (_NO_VALUE_LEVEL["not_estimated"], _no_value_hover(nothing, name[c], where, lang, 0))
+        for c in regions
+        if c not in found
+    }
+    labels = {
+        c: (
+            ind.cell_text(nothing, lang)
+            if c not in found
+            else _italic(ind.value(found[c].estimate, lang), found[c].kind == "synthetic")
+        )
+        for c in regions
+    }
+    notes = [say("map_model_note", lang), dk_note([ind], lang)]
+    subtitle = say("map_model_subtitle", lang, wave=where)
+    parts = _MapParts(regions, name, values, hovers, greys, labels)
+    grey = state_word("not_estimated", lang)
+    spec = _map_spec(data, ind, geo, lang, parts, subtitle, notes, grey)
+    if not found:
+        spec["layout"]["annotations"].append(_message(say("map_model_none", lang)))
+    return spec
+
+
+@dataclass(frozen=True)
+class _MapParts:
+    """What a map shows per area: values and hovers, grey levels and hovers, labels."""
+
+    regions: list[int]
+    name: dict[int, str]
+    values: dict[int, float]
+    hovers: dict[int, str]
+    greys: dict[int, tuple[float, str]]
+    labels: dict[int, str]
+
+
+def _map_regions(data: DashboardData, geo: GeoJson) -> tuple[str, list[int]]:
+    """Return the map's area column and the codes of its drawn areas, in the file's order."""
     area = data.survey.map_variable or ""
     known = set(data.codes(area))
     regions = [f["properties"][CODE_PROPERTY] for f in geo["features"]]
-    regions = [code for code in regions if code in known]
-    cells = {code: data.cell(ind.id, wave, make_key(**{area: code})) for code in regions}
+    return area, [code for code in regions if code in known]
+
+
+def _map_spec(
+    data: DashboardData,
+    ind: Indicator,
+    geo: GeoJson,
+    lang: Lang,
+    parts: _MapParts,
+    subtitle: str,
+    notes: list[str],
+    grey_name: str,
+) -> Spec:
+    """Return a map: the valued areas in colour, the others in grey, a label on each."""
     zmin, zmax = indicator_range(data, ind)
-    valued = [code for code in regions if cells[code].state == "value"]
-    others = [code for code in regions if cells[code].state != "value"]
-    where = data.wave_label(wave, lang)
-    name = {code: data.code_label(area, code, lang) for code in regions}
     common = {"geojson": geo, "featureidkey": f"properties.{CODE_PROPERTY}"}
+    valued = [c for c in parts.regions if c in parts.values]
+    others = [c for c in parts.regions if c in parts.greys]
     traces: list[Spec] = [
         {
             "type": "choropleth",
             **common,
             "locations": valued,
-            "z": [cells[c].estimate * ind.scale for c in valued],
+            "z": [parts.values[c] * ind.scale for c in valued],
             **_colours(ind, lang, zmin, zmax),
             "colorbar": {**_colour_bar(ind, lang), "len": 0.8},
             "marker": {"line": {"color": "white", "width": 1.5}},
-            "customdata": [
-                _hover(ind, cells[c], name[c], where, lang, data.flag_below) for c in valued
-            ],
+            "customdata": [parts.hovers[c] for c in valued],
             "hovertemplate": "%{customdata}<extra></extra>",
             "name": pick(ind.label, lang),
         }
@@ -700,21 +805,18 @@ def map_figure(data: DashboardData, indicator: str, wave: str, lang: Lang, geo: 
                 "type": "choropleth",
                 **common,
                 "locations": others,
-                "z": [_NO_VALUE_LEVEL[cells[c].state] for c in others],
+                "z": [parts.greys[c][0] for c in others],
                 "zmin": 0,
                 "zmax": 1,
                 "colorscale": NO_VALUE_COLORS,
                 "showscale": False,
                 "marker": {"line": {"color": "white", "width": 1.5}},
-                "customdata": [
-                    _no_value_hover(cells[c], name[c], where, lang, data.suppress_below)
-                    for c in others
-                ],
+                "customdata": [parts.greys[c][1] for c in others],
                 "hovertemplate": "%{customdata}<extra></extra>",
-                "name": say("suppressed", lang),
+                "name": grey_name,
             }
         )
-    points = [centroid(geo, code) for code in regions]
+    points = [centroid(geo, code) for code in parts.regions]
     traces.append(
         {
             "type": "scattergeo",
@@ -722,14 +824,14 @@ def map_figure(data: DashboardData, indicator: str, wave: str, lang: Lang, geo: 
             "lon": [p[0] for p in points],
             "lat": [p[1] for p in points],
             "text": [
-                f"{_wrap(name[c], 14)}<br><b>{ind.cell_text(cells[c], lang)}</b>" for c in regions
+                f"{_wrap(parts.name[c], 14)}<br><b>{parts.labels[c]}</b>" for c in parts.regions
             ],
             "textfont": {"size": 11, "color": "#111111", "shadow": "1px 1px 2px white"},
             "hoverinfo": "skip",
             "showlegend": False,
         }
     )
-    layout = _layout(lang, pick(ind.label, lang), where, 560)
+    layout = _layout(lang, pick(ind.label, lang), subtitle, 560)
     layout["geo"] = {
         "fitbounds": "locations",
         "visible": False,
@@ -739,12 +841,51 @@ def map_figure(data: DashboardData, indicator: str, wave: str, lang: Lang, geo: 
         "bgcolor": "rgba(0,0,0,0)",
     }
     layout["margin"] = {"l": 10, "r": 10, "t": 80, "b": 80}
-    notes = [say("flagged_note", lang, mark=FLAG_MARK, flag=data.flag_below)]
-    notes.append(say("suppressed_note", lang, suppress=data.suppress_below))
-    notes.append(dk_note([ind], lang))
     layout["annotations"] = [{**_footnote(notes), "yshift": -10}]
     _set_bottom(layout, 20 + _footnote_height(notes))
     return {"data": traces, "layout": layout}
+
+
+def _model_hover(
+    ind: Indicator, model: AreaCell, cell: Cell, title: str, where: str, lang: Lang
+) -> str:
+    """Return the hover of a model-based estimate: its basis, interval, CV and direct value."""
+    lines = [
+        f"<b>{title}</b>",
+        f"{where}: {ind.value(model.estimate, lang)} ({say(f'area_kind.{model.kind}', lang)})",
+        f"{say('ci95', lang)} {ind.ci(model.ci_low, model.ci_high, lang)}",
+    ]
+    if math.isfinite(model.cv):
+        lines.append(f"{say('area_cv', lang)} {_cv_text(model.cv, lang)}")
+    direct = say("area_direct", lang)
+    if cell.state == "value":
+        text = ind.value(cell.estimate, lang)
+        cv = _cv(cell.se, cell.estimate)
+        if math.isfinite(cv):
+            text += f" ({say('area_cv', lang)} {_cv_text(cv, lang)})"
+        lines.append(f"{direct}: {text}")
+        if cell.n is not None:
+            lines.append(f"n = {cell.n}")
+    else:
+        lines.append(f"{direct}: {state_word(cell.state, lang)}")
+    return "<br>".join(lines)
+
+
+def _cv(se: float, estimate: float) -> float:
+    """Return a direct estimate's coefficient of variation, NaN when it has none."""
+    if not (math.isfinite(se) and math.isfinite(estimate)) or estimate == 0:
+        return math.nan
+    return abs(se / estimate)
+
+
+def _cv_text(cv: float, lang: Lang) -> str:
+    """Write a coefficient of variation as a percentage: ``CV 8.1%``."""
+    return number(100 * cv, 1, lang) + percent_sign(lang)
+
+
+def _italic(text: str, italic: bool) -> str:
+    """Return the text in italics (a synthetic estimate on the map) or as it is."""
+    return f"<i>{text}</i>" if italic else text
 
 
 # --------------------------------------------------------------------------- heatmap

@@ -275,7 +275,8 @@ def render_page(
     if heatmap_indicator is not None:
         views.append({"view": "heatmap", "div": "fig-heatmap", "selects": ["heatmap-indicator"]})
     if geo is not None:
-        views.append({"view": "map", "div": "fig-map", "selects": ["map-indicator", "map-wave"]})
+        selects = ["map-indicator", "map-wave", *(["map-basis"] if data.areas else [])]
+        views.append({"view": "map", "div": "fig-map", "selects": selects})
     if data.driver_indicators():
         views.append(
             {
@@ -773,7 +774,15 @@ def _map(t: Texts, data: DashboardData, geo: GeoJson | None, problem: BiText | N
     waves: list[tuple[str, BiText | Label]] = [(w, _wave_text(data, w)) for w in data.waves]
     controls = _select(t, "map-indicator", "indicator", indicators, indicators[0][0])
     controls += _select(t, "map-wave", "wave", waves, data.waves[-1])
-    return _section(t, "map", f'<div class="controls">{controls}</div>{_plot("fig-map")}')
+    note = ""
+    if data.areas:  # the model-based view: its figures are keyed map|<indicator>|<wave>|model
+        bases: list[tuple[str, BiText | Label]] = [
+            ("", lambda code: say("map_basis.direct", code)),
+            ("model", lambda code: say("map_basis.model", code)),
+        ]
+        controls += _select(t, "map-basis", "map_basis", bases, "")
+        note = t.ui("p", "map_basis_note", 'class="legend"')
+    return _section(t, "map", f'<div class="controls">{controls}</div>{_plot("fig-map")}{note}')
 
 
 def _heatmap(t: Texts, data: DashboardData, selected: str | None) -> str:
@@ -892,6 +901,7 @@ def _methodology(
         _weighting(t, data),
         t.ui("p", "moe_note", 'class="legend"'),
         t.ui("p", "units_note", 'class="legend"'),
+        _small_area_method(t, data),
         _questions(t, data, questions),
         t.ui("h3", "status_rules"),
         _status_definitions(t),
@@ -928,6 +938,33 @@ def _weighting(t: Texts, data: DashboardData) -> str:
     if not items:
         return ""
     return t.ui("h3", "weighting") + f'<dl class="weighting">{"".join(items)}</dl>'
+
+
+def _small_area_method(t: Texts, data: DashboardData) -> str:
+    """Return how the map's model-based estimates are made, in plain words ("" if none).
+
+    The variance estimators and the arcsine transform named are those of the published
+    small-area table's ``method`` column (``fay_herriot_<reml|ml|fh>[_arcsin]``).
+    """
+    if not data.areas:
+        return ""
+    methods = [m.removeprefix("fay_herriot_") for m in data.area_methods]
+    estimators = list(dict.fromkeys(m.removesuffix("_arcsin") for m in methods))
+    arcsine = any(m.endswith("_arcsin") for m in methods)
+
+    def text(code: Lang) -> str:
+        named = [say(f"small_area_estimator.{e}", code) for e in estimators]
+        joined = named[-1]
+        if len(named) > 1:
+            joined = f"{', '.join(named[:-1])} {say('small_area_estimators_and', code)} {joined}"
+        return say(
+            "small_area_method_note",
+            code,
+            estimator=joined,
+            arcsine=say("small_area_arcsine", code) if arcsine else "",
+        )
+
+    return t.ui("h3", "small_area_method") + t.tag("p", text, 'class="legend"')
 
 
 def _questions(t: Texts, data: DashboardData, questions: Mapping[str, Sequence[Label]]) -> str:

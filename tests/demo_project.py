@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import re
 import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -128,3 +132,26 @@ def with_small_areas(tables: dict[str, pd.DataFrame], folder: Path) -> dict[str,
         suppress_below=int(tables["methodology"]["suppress_below"].iloc[0]),
     )
     return {**tables, SMALL_AREAS: areas}
+
+
+def distinctive(canaries: set[str]) -> list[str]:
+    """Return the canaries worth searching inside free text (not short bare numbers)."""
+    return [c for c in canaries if len(c) >= 8 and re.search(r"[^\d.\-]", c)]
+
+
+def grep(patterns: Iterable[str], contents: dict[Path, bytes]) -> list[Path]:
+    """Return the files whose bytes contain any pattern (fixed strings, GNU grep -F)."""
+    patterns = sorted(set(patterns))
+    assert patterns and all(p and "\n" not in p for p in patterns)
+    hits = []
+    with tempfile.NamedTemporaryFile("w", encoding="utf-8", suffix=".txt") as listing:
+        listing.write("\n".join(patterns) + "\n")
+        listing.flush()
+        for path, data in contents.items():
+            found = subprocess.run(
+                ["grep", "-F", "-a", "-q", "-f", listing.name], input=data, check=False
+            )
+            assert found.returncode in (0, 1), f"grep failed on {path}"
+            if found.returncode == 0:
+                hits.append(path)
+    return hits

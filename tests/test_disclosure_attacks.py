@@ -18,7 +18,6 @@ import signal
 import stat
 import subprocess
 import sys
-import tempfile
 import time
 import warnings
 import zipfile
@@ -32,7 +31,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 import yaml
-from test_pipeline import _distinctive
+from demo_project import distinctive, grep
 
 from perception.codebook import ID_SECRET_FILE, harmonize_file
 from perception.config import load_indicators, load_project
@@ -167,7 +166,7 @@ def test_secret_file_is_private_and_outside_every_output(deployment: Deployment)
     published = [deployment.root / d for d in ("data", "dashboards")]
     assert not any(path.is_relative_to(p) for p in published)
     contents = {p: _decoded(p)[0] for p in _written_files(deployment)}
-    leaks = _grep({secret, secret.upper()}, contents)
+    leaks = grep({secret, secret.upper()}, contents)
     assert leaks == [path]
 
 
@@ -254,23 +253,6 @@ def _decoded(path: Path) -> tuple[bytes, list[pd.DataFrame]]:
     return data, frames
 
 
-def _grep(patterns: set[str], contents: dict[Path, bytes]) -> list[Path]:
-    """Return the files whose decoded bytes contain any pattern (fixed strings, GNU grep -F)."""
-    assert patterns and all(p and "\n" not in p for p in patterns)
-    hits = []
-    with tempfile.NamedTemporaryFile("w", encoding="utf-8", suffix=".txt") as listing:
-        listing.write("\n".join(sorted(patterns)) + "\n")
-        listing.flush()
-        for path, data in contents.items():
-            grep = subprocess.run(
-                ["grep", "-F", "-a", "-q", "-f", listing.name], input=data, check=False
-            )
-            assert grep.returncode in (0, 1), f"grep failed on {path}"
-            if grep.returncode == 0:
-                hits.append(path)
-    return hits
-
-
 def test_no_canary_anywhere_a_run_writes(deployment: Deployment) -> None:
     """It finds no raw name, phone, key, comment or GPS value in any file a run wrote.
 
@@ -283,12 +265,12 @@ def test_no_canary_anywhere_a_run_writes(deployment: Deployment) -> None:
     assert any(p.suffix == ".db" for p in dagster), dagster
     assert {p.suffix for p in files} >= {".parquet", ".csv", ".xlsx", ".duckdb", ".html", ".db"}
     decoded = {p: _decoded(p) for p in files}
-    textual = set(_distinctive(canaries))
+    textual = set(distinctive(canaries))
     # Control: the scan finds a canary planted in a copy of Dagster's event log.
     db = next(p for p in dagster if p.suffix == ".db")
     planted = decoded[db][0] + sorted(textual)[0].encode()
-    assert _grep(textual, {db: planted}) == [db]
-    assert _grep(textual, {p: data for p, (data, _) in decoded.items()}) == []
+    assert grep(textual, {db: planted}) == [db]
+    assert grep(textual, {p: data for p, (data, _) in decoded.items()}) == []
     for path, (_, frames) in decoded.items():
         values = {str(v) for f in frames for c in f.columns for v in f[c].dropna().unique()}
         assert not values & canaries, path

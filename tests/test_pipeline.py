@@ -6,7 +6,6 @@ import datetime
 import hashlib
 import io
 import pickle
-import re
 import shutil
 import warnings
 from contextlib import redirect_stdout
@@ -20,7 +19,7 @@ import openpyxl
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
-from demo_project import DemoRun
+from demo_project import DemoRun, distinctive, grep
 from pypdf import PdfReader
 
 from perception.config import SURVEY_FILE, load_survey
@@ -232,20 +231,19 @@ def test_no_personal_data_canary_in_any_processed_file(demo: DemoRun) -> None:
     files = [p for p in (demo.root / "data" / "processed").rglob("*") if p.is_file()]
     briefs = {".docx", ".pdf"} if shutil.which("chromium") else {".docx"}
     assert {p.suffix for p in files} == {".parquet", ".pickle", ".csv", ".xlsx", ".duckdb", *briefs}
-    textual = _distinctive(canaries)
+    texts = {}
     for path in files:
         frames, text = _contents(path)
         values = {str(v) for f in frames for c in f.columns for v in f[c].dropna().unique()}
         values |= {str(c) for f in frames for c in f.columns}
         assert not values & canaries, path
-        # Inside free text only distinctive canaries are searched: a short number such as a
-        # GPS coordinate can occur inside an unrelated number.
-        assert not [c for c in textual if c in text], path
-
-
-def _distinctive(canaries: set[str]) -> list[str]:
-    """Return the canaries worth searching inside free text (not short bare numbers)."""
-    return [c for c in canaries if len(c) >= 8 and re.search(r"[^\d.\-]", c)]
+        texts[path] = text.encode("utf-8")
+    # Inside free text only distinctive canaries are searched: a short number such as a
+    # GPS coordinate can occur inside an unrelated number.
+    textual = distinctive(canaries)
+    assert grep(textual, texts) == []
+    # Control: the search finds a canary planted in a copy of one file's text.
+    assert grep(textual, {files[0]: texts[files[0]] + textual[0].encode("utf-8")}) == [files[0]]
 
 
 def _contents(path: Path) -> tuple[list[pd.DataFrame], str]:
@@ -389,7 +387,7 @@ def test_demo_dashboard_renders_offline_with_suppressed_cells(demo: DemoRun) -> 
         demo.root / "data" / "processed" / "demo" / "published" / "estimates.parquet"
     )
     html = path.read_text(encoding="utf-8")
-    assert not [c for c in _distinctive(pii_canaries(demo.root / "data" / "raw")) if c in html]
+    assert grep(distinctive(pii_canaries(demo.raw)), {path: html.encode("utf-8")}) == []
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
         try:

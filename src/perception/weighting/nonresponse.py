@@ -147,7 +147,7 @@ def _collapse(
         rate = sums["sum_weights_respondents"] / sums["sum_weights_eligible"]
         distance = (rate.drop(source) - rate[source]).abs()
         target = str(distance.sort_values(kind="stable").index[0])
-        sums.loc[target] += sums.loc[source]
+        sums.loc[target] = sums.loc[[target, source]].sum()
         sums = sums.drop(source)
         members[target] += members.pop(source)
         merges.append((source, target))

@@ -2,9 +2,10 @@
 
 The demo (three waves and the reporting, through Dagster as ``make demo`` runs it) is built once
 per session. Under pytest-xdist one worker builds it in the session's shared temporary folder,
-holding a file lock, and the other workers wait for it and reuse it. The run is read-only: a test
-that writes into a project takes :func:`demo_copy` (or ``demo.copy(to)``); a test that changed the
-shared run fails the session at teardown.
+holding a file lock, and the other workers wait for it and reuse it: the first worker builds it
+before its first test, while the others run the test modules that do not need it, which come
+first. The run is read-only: a test that writes into a project takes :func:`demo_copy` (or
+``demo.copy(to)``); a test that changed the shared run fails the session at teardown.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import os
 import shutil
 import warnings
 from collections.abc import Iterator
-from contextlib import contextmanager, redirect_stdout
+from contextlib import contextmanager, redirect_stdout, suppress
 from pathlib import Path
 
 import pytest
@@ -61,9 +62,19 @@ def _snapshot(root: Path) -> dict[str, tuple[int, int]]:
     }
 
 
-@pytest.fixture(scope="session")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoRun]:
-    """Yield the demo project run once for the session (shared by xdist workers); read-only."""
+def _uses_demo(item: pytest.Item) -> bool:
+    """Tell whether a test needs the shared demo run."""
+    return "demo" in getattr(item, "fixturenames", ())
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Put the modules that need the demo run last, keeping the order within each module."""
+    needing = {getattr(item, "module", None) for item in items if _uses_demo(item)}
+    items.sort(key=lambda item: getattr(item, "module", None) in needing)
+
+
+def _shared_demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """Build the demo in the session's shared folder unless done; return it and its outcomes."""
     base = tmp_path_factory.getbasetemp()
     # Each xdist worker has its own base folder inside the session's: share the session's.
     shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
@@ -74,6 +85,27 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoRun]:
             shutil.rmtree(root, ignore_errors=True)  # what a failed build left
             checks = _build(root, shared / "demo-run.log")
             outcomes.write_text(json.dumps(checks), encoding="utf-8")
+    return root, outcomes
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _demo_first(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Under xdist, build the demo on the first worker before its first test, if any test needs it.
+
+    The other workers meanwhile run the modules that do not need it (sorted first), so no core
+    waits for the build. A failed build is left to the ``demo`` fixture, which reports it.
+    """
+    if os.environ.get("PYTEST_XDIST_WORKER") == "gw0" and any(
+        _uses_demo(item) for item in request.session.items
+    ):
+        with suppress(Exception):
+            _shared_demo(tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoRun]:
+    """Yield the demo project run once for the session (shared by xdist workers); read-only."""
+    root, outcomes = _shared_demo(tmp_path_factory)
     run = DemoRun(root, json.loads(outcomes.read_text(encoding="utf-8")))
     with _unchanged(root, "the shared demo run (use demo_copy)"):
         yield run

@@ -195,15 +195,18 @@ def attack(published: pd.DataFrame) -> dict[int, float]:
         if not (np.isnan(r["estimate"]) or np.isnan(r["n_weighted"])):
             total[p], weight[p] = r["n_weighted"] * r["estimate"], r["n_weighted"]
     group = {p: (r["wave"], r["indicator"], r["variant"]) for p, r in enumerate(records)}
+    # The rows of each (group, breakdown), in table order: the candidate children of a parent.
+    rows: dict[tuple[tuple[Any, ...], frozenset[str]], list[int]] = {}
+    for p, d in domain.items():
+        rows.setdefault((group[p], frozenset(d)), []).append(p)
+    breakdowns = list(dict.fromkeys(frozenset(d) for d in domain.values()))
     identities = []
     for parent, scope in domain.items():
-        for finer in {frozenset(d) for d in domain.values() if set(scope) < set(d)}:
+        for finer in {b for b in breakdowns if set(scope) < b}:
             children = [
                 p
-                for p, d in domain.items()
-                if set(d) == finer
-                and group[p] == group[parent]
-                and all(d[c] == v for c, v in scope.items())
+                for p in rows.get((group[parent], finer), [])
+                if all(domain[p][c] == v for c, v in scope.items())
             ]
             identities.append((parent, children))
     recovered: dict[int, float] = {}

@@ -181,17 +181,16 @@ def test_saturated_logit_ame_is_the_domain_contrast(make: Any) -> None:
 
 
 def _numeric_influence(design: SurveyDesign, statistic: Any, step: float = 1e-6) -> np.ndarray:
-    """Influence of a weighted statistic by central differences in each row's weight."""
+    """Influence of weighted statistics (a vector) by central differences in each row's weight."""
     w = design.weights
-    out = np.zeros(design.n_rows)
+    out = []
     for i in range(design.n_rows):
         up, down = w.copy(), w.copy()
         up[i] *= 1.0 + step
         down[i] *= 1.0 - step
-        out[i] = (statistic(design.with_weights(up)) - statistic(design.with_weights(down))) / (
-            2.0 * step * w[i]
-        )
-    return out
+        difference = statistic(design.with_weights(up)) - statistic(design.with_weights(down))
+        out.append(difference / (2.0 * step * w[i]))
+    return np.array(out)
 
 
 def test_ame_se_matches_a_numeric_derivative_of_the_whole_estimator() -> None:
@@ -201,16 +200,16 @@ def test_ame_se_matches_a_numeric_derivative_of_the_whole_estimator() -> None:
     design = SurveyDesign(data, "w", strata="stratum", psu="psu")
     model = regress(design, "yb ~ x1 + g", "binomial")
     table = marginal_effects(model)
-
-    def ame(row: int) -> Any:
-        return lambda d: (
-            marginal_effects(regress(d, "yb ~ x1 + g", "binomial"))["estimate"].iloc[row] / 100.0
-        )
-
+    # Every AME of one refit at a time: each perturbed design is fitted once, not once per AME.
+    influence = _numeric_influence(
+        design,
+        lambda d: (
+            marginal_effects(regress(d, "yb ~ x1 + g", "binomial"))["estimate"].to_numpy() / 100.0
+        ),
+    )
+    rows = np.arange(design.n_rows, dtype=np.intp)
     for row in range(len(table)):
-        influence = _numeric_influence(design, ame(row))
-        rows = np.arange(design.n_rows, dtype=np.intp)
-        variance = influence_covariance(design, rows, influence[:, None])[0, 0]
+        variance = influence_covariance(design, rows, influence[:, [row]])[0, 0]
         assert np.isclose(table["se"].iloc[row] / 100.0, np.sqrt(variance), rtol=1e-5)
 
 
@@ -219,14 +218,12 @@ def test_coefficient_se_matches_a_numeric_derivative_on_a_calibrated_design() ->
     design = _apiclus1_cal()
     model = regress(design, "yes ~ ell + stype", "binomial")
     rows = np.arange(design.n_rows, dtype=np.intp)
+    influence = _numeric_influence(
+        design,
+        lambda d: regress(d, "yes ~ ell + stype", "binomial").coefficients["estimate"].to_numpy(),
+    )
     for j in (1, 2):
-        influence = _numeric_influence(
-            design,
-            lambda d, j=j: (
-                regress(d, "yes ~ ell + stype", "binomial").coefficients["estimate"].iloc[j]
-            ),
-        )
-        variance = influence_covariance(design, rows, influence[:, None])[0, 0]
+        variance = influence_covariance(design, rows, influence[:, [j]])[0, 0]
         assert np.isclose(model.coefficients["se"].iloc[j], np.sqrt(variance), rtol=1e-5)
 
 

@@ -167,8 +167,8 @@ def test_rejects_an_unreachable_postgres_server_quickly(
     [
         ("data/raw/demo_w2_university.dta", "waves[1].file (line 2"),
         ("config/codebooks/demo_w3.yaml", "waves[2].codebook (line 3"),
-        ("config/targets/demo_census.yaml", "targets (line 12)"),
-        ("config/weighting.yaml", "weighting (line 13)"),
+        ("config/targets/demo_census.yaml", "targets (line 14)"),
+        ("config/weighting.yaml", "weighting (line 15)"),
     ],
 )
 def test_rejects_a_survey_naming_a_missing_file(

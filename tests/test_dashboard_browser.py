@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -566,6 +567,8 @@ def test_french_page_has_no_english_text(
     for text in (*method["weighting_fr"], *method["design_fr"], *method["provider_fr"]):
         assert text in shown  # the methodology panel's notes, in French
     assert say("mode.face_to_face", "fr") in shown
+    ids = {w.id for w in PROJECT.survey.waves}
+    assert not [word for word in re.findall(r"[\w-]+", shown) if word in ids]  # waves by label
     page.close()
 
 

@@ -276,13 +276,16 @@ def test_every_french_text_comes_from_words(
 ) -> None:
     """Every French word the output shows is a words.yaml entry, configuration or a number."""
     assert len(french[output]) > 50  # the output was read
-    texts = list(dict.fromkeys(french[output]))  # each distinct text once (the checks are per text)
-    assert not _unexplained(texts, explain)
-    masked = {t: explain.sub("|", t) for t in texts}
-    english_numbers = {t for t, m in masked.items() if _ENGLISH_NUMBER.search(m)}
-    assert not english_numbers
-    loose = {t for t, m in masked.items() if _LOOSE_PUNCTUATION.search(m)}
-    assert not loose
+    _assert_from_words(french[output], explain)
+
+
+def _assert_from_words(texts: list[str], explain: re.Pattern[str]) -> None:
+    """Assert that words.yaml explains every text, its numbers and its punctuation."""
+    distinct = list(dict.fromkeys(texts))  # each distinct text once (the checks are per text)
+    assert not _unexplained(distinct, explain)
+    masked = {t: explain.sub("|", t) for t in distinct}
+    assert not {t for t, m in masked.items() if _ENGLISH_NUMBER.search(m)}  # English numbers
+    assert not {t for t, m in masked.items() if _LOOSE_PUNCTUATION.search(m)}  # loose punctuation
 
 
 def test_model_based_map_french_comes_from_words(
@@ -293,9 +296,7 @@ def test_model_based_map_french_comes_from_words(
     page = build_page(tables, tmp_path / "areas.html", lang="fr")
     texts = _dashboard(page)
     assert any("fondées sur un modèle" in t for t in texts)
-    assert not _unexplained(texts, explain)
-    assert not {t for t in texts if _ENGLISH_NUMBER.search(explain.sub("|", t))}
-    assert not {t for t in texts if _LOOSE_PUNCTUATION.search(explain.sub("|", t))}
+    _assert_from_words(texts, explain)
 
 
 def test_the_check_finds_a_stray_french_text(explain: re.Pattern[str]) -> None:

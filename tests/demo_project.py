@@ -20,7 +20,7 @@ from perception.dashboard import build_dashboard, page_inputs
 from perception.demo.country import REGIONS
 from perception.readback import PUBLISHED_FILES
 from perception.small_area import load_area_covariates, publish_small_areas
-from perception.tables import SMALL_AREAS
+from perception.tables import ESTIMATES_TABLE, SMALL_AREAS
 
 REPO = Path(__file__).resolve().parents[1]
 PROJECT = load_project(REPO / "config" / "survey.yaml", root=REPO)
@@ -96,8 +96,7 @@ def hide_region(
     t1 = tables["indicator_estimates"].copy()
     hit = (t1["indicator"] == indicator) & (t1["domain_set"] == "region") & (t1["region"] == region)
     assert hit.sum() >= 3 and not t1.loc[hit, "suppressed"].any()
-    values = ["estimate", "se", "ci_low", "ci_high", "deff", "n_eff", "n_weighted", "dk_share"]
-    t1.loc[hit, values] = float("nan")
+    t1 = ESTIMATES_TABLE.blank(t1, hit)
     t1.loc[hit, ["suppressed", "flagged"]] = [True, False]
     t1.loc[hit, "disclosure"] = t1.loc[t1["suppressed"] & ~hit, "disclosure"].iloc[0]
     return {**tables, "indicator_estimates": t1}

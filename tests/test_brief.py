@@ -23,6 +23,7 @@ from perception.dashboard.data import Indicator as IndicatorView
 from perception.dashboard.data import prepare
 from perception.errors import ConfigError
 from perception.exports import EXPORT_FILES
+from perception.tables import ESTIMATES_TABLE, TRENDS_TABLE
 from perception.words import LANGS, Lang
 from pipelines.cli import main as cli_main
 from pipelines.definitions import PROJECT_ROOT
@@ -260,15 +261,13 @@ def _hide(
     region &= estimates["region"] == estimates.loc[region, "region"].min()
     hide = (national | region) & (estimates["wave"] == "w3")
     truth = estimates[hide].copy()
-    estimates.loc[hide, ["estimate", "se", "ci_low", "ci_high"]] = np.nan
+    estimates = ESTIMATES_TABLE.blank(estimates, hide)
     estimates.loc[hide, "suppressed"] = True
     trends = tables["indicator_trends"].copy()
     gone = (trends["indicator"] == headline) & (trends["domain_set"] == "national")
     gone &= trends["wave"] == "w3"
-    trends.loc[gone, ["estimate", "se", "ci_low", "ci_high", "p_value", "p_adjusted"]] = np.nan
+    trends = TRENDS_TABLE.blank(trends, gone)
     trends.loc[gone, "suppressed"] = True
-    trends.loc[gone, "significant"] = False
-    trends.loc[gone, "direction"] = "no change"
     return {**tables, "indicator_estimates": estimates, "indicator_trends": trends}, truth
 
 

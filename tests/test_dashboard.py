@@ -36,7 +36,7 @@ from perception.demo import PLANTED_EFFECTS
 from perception.errors import ConfigError, ValidationError
 from perception.flow import report_views
 from perception.status import STATUSES
-from perception.tables import SMALL_AREAS
+from perception.tables import ESTIMATES_TABLE, SMALL_AREAS
 from perception.words import LANGS, capital, number, status_definition
 
 REPO = Path(__file__).resolve().parents[1]
@@ -130,7 +130,7 @@ def test_refuses_a_suppressed_row_that_holds_a_value(tables: dict[str, pd.DataFr
     t1 = tables["indicator_estimates"].copy()
     position = int(t1.index[t1["suppressed"]][0])
     t1.loc[position, "estimate"] = 0.42
-    with pytest.raises(ValidationError, match="suppressed rows that still hold a value") as info:
+    with pytest.raises(ValidationError, match="shows values on suppressed rows") as info:
         build_page({**tables, "indicator_estimates": t1}, Path("unused.html"))
     assert info.value.rows == [position]
 
@@ -313,7 +313,7 @@ def test_scorecard_shows_a_suppressed_national_value_as_suppressed(
         & (t1["variant"] == "all")
     )
     hidden = t1.loc[hit, "estimate"].iloc[0]
-    t1.loc[hit, ["estimate", "se", "ci_low", "ci_high"]] = math.nan
+    t1 = ESTIMATES_TABLE.blank(t1, hit)
     t1.loc[hit, "suppressed"] = True
     t1.loc[hit, "disclosure"] = "suppressed: n<25"
     html = build_page({**tables, "indicator_estimates": t1}, tmp_path / "s.html").read_text("utf-8")

@@ -88,7 +88,7 @@ def test_refuses_a_suppressed_effect_with_a_value(tables: dict[str, pd.DataFrame
     """A drivers table that shows a suppressed level's value is refused, as Tables 1-2 are."""
     leaky = published_drivers()
     leaky.loc[leaky.index[leaky["suppressed"]][0], "estimate"] = 4.0
-    with pytest.raises(ValidationError, match="suppressed rows that still hold a value"):
+    with pytest.raises(ValidationError, match="shows values on suppressed rows"):
         _figures(tables, leaky)
     with pytest.raises(ValidationError, match="not been through disclosure control"):
         _figures(tables, published_drivers().drop(columns=["suppressed"]))

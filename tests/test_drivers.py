@@ -190,7 +190,7 @@ def test_publishing_a_table_of_looser_rules_hides_its_small_levels() -> None:
 
 def test_publishing_refuses_a_table_without_its_columns() -> None:
     """A drivers table from an older version (no n_reference) is a ValidationError."""
-    with pytest.raises(ValidationError, match="lacks columns") as info:
+    with pytest.raises(ValidationError, match="lacks required columns") as info:
         publish_drivers(_table().drop(columns="n_reference"), DisclosureRules())
     assert info.value.column == "n_reference"
     assert "rerun" in info.value.hint

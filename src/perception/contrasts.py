@@ -31,6 +31,7 @@ from perception.estimation import (
     domain_index,
     variable_values,
 )
+from perception.tables import TESTED
 from perception.variance import (
     FloatArray,
     IntArray,
@@ -173,16 +174,7 @@ def contrast(
     return _comparison(difference, float(np.sqrt(var)), float(df), level)
 
 
-GAP_COLUMNS: tuple[str, ...] = (
-    "estimate",
-    "se",
-    "ci_low",
-    "ci_high",
-    "df",
-    "p_value",
-    "n_a",
-    "n_b",
-)
+GAP_COLUMNS: tuple[str, ...] = (*TESTED, "n_a", "n_b")
 
 
 @dataclass(frozen=True)

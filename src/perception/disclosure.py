@@ -45,7 +45,7 @@ from scipy.sparse.csgraph import connected_components
 
 from perception.config.disclosure import DisclosureRules
 from perception.config.indicators import GapSides
-from perception.errors import ValidationError, show_rows
+from perception.errors import ValidationError, require_columns, show_rows
 from perception.tables import (
     DISCLOSURE_COLUMNS,
     ESTIMATES_TABLE,
@@ -84,28 +84,6 @@ REASON_SIDE = "suppressed: side suppressed"
 NATIONAL = "national"
 SEPARATOR = "×"
 _BREAKDOWN = ("survey", "wave", "indicator", "variant")
-_ESTIMATE_COLUMNS = (
-    *_BREAKDOWN,
-    "type",
-    "domain_set",
-    *VALUE_COLUMNS,
-    "n",
-    "availability",
-    "n_a",
-    "n_b",
-)
-_TREND_COLUMNS = (
-    "survey",
-    "indicator",
-    "variant",
-    "domain_set",
-    "wave",
-    "reference_wave",
-    *TREND_VALUE_COLUMNS,
-    "significant",
-    "direction",
-    "n",
-)
 #: Columns of Tables 1 and 2 that are never domain columns.
 _FIXED = reserved_columns()
 _NO_CODE = -1  # domain code of a column the domain set does not use
@@ -172,7 +150,7 @@ def apply_disclosure(
        tabulation plan, same convention.
 
     """
-    _require(estimates, _ESTIMATE_COLUMNS, "indicator_estimates")
+    _require(estimates, ESTIMATES_TABLE)
     _refuse_disclosed(estimates)
     n = _counts(estimates["n"], "n")
     asked = ~_equals(estimates["availability"], "not_asked")
@@ -250,9 +228,9 @@ def apply_disclosure_trends(
         wave whose estimate is not in ``published_estimates``.
 
     """
-    _require(trends, _TREND_COLUMNS, "indicator_trends")
+    _require(trends, TRENDS_TABLE)
     _refuse_disclosed(trends)
-    _require(published_estimates, (*_ESTIMATE_COLUMNS, *DISCLOSURE_COLUMNS), "published estimates")
+    _require(published_estimates, ESTIMATES_TABLE, published=True)
     domains = _domains(trends, published_estimates)
     status = _wave_status(published_estimates, domains)
     hidden = np.zeros(len(trends), dtype=bool)
@@ -363,7 +341,7 @@ def check_published(
     rules = rules if rules is not None else DisclosureRules()
     trend = "comparison" in table.columns
     values = TREND_VALUE_COLUMNS if trend else VALUE_COLUMNS
-    needed = (*(_TREND_COLUMNS if trend else _ESTIMATE_COLUMNS), *DISCLOSURE_COLUMNS)
+    needed = (TRENDS_TABLE if trend else ESTIMATES_TABLE).columns()
     missing = [c for c in needed if c not in table.columns]
     if missing:
         return [f"missing column(s) {', '.join(missing)}: not a published table"]
@@ -1081,16 +1059,8 @@ def _published(
     flagged: BoolArray,
     reason: npt.NDArray[np.object_],
 ) -> pd.DataFrame:
-    """Return a copy blank on hidden rows (:attr:`Table.hidden`), disclosure columns appended.
-
-    Hidden numbers become NA, hidden yes/no columns False and hidden texts NA.
-    """
-    out = table.copy()
-    for column in schema.hidden:
-        sql = schema.by_name[column].sql
-        out.loc[hidden, column] = (
-            np.nan if sql == "DOUBLE" else False if sql == "BOOLEAN" else pd.NA
-        )
+    """Return a copy blank on hidden rows (:meth:`Table.blank`), disclosure columns appended."""
+    out = schema.blank(table, hidden)
     out["suppressed"] = hidden
     out["flagged"] = flagged
     out["disclosure"] = pd.Series(reason, index=out.index, dtype="str")
@@ -1137,17 +1107,14 @@ def _check_counted(missing: BoolArray) -> None:
         )
 
 
-def _require(table: pd.DataFrame, columns: Sequence[str], what: str) -> None:
-    """Reject a table that lacks contract columns."""
-    missing = [c for c in columns if c not in table.columns]
-    if missing:
-        raise ValidationError(
-            f"The {what} table lacks required columns",
-            expected=", ".join(columns),
-            found="missing " + ", ".join(missing),
-            hint=f"build {what} with the columns of its published-table contract",
-            column=missing[0],
-        )
+def _require(table: pd.DataFrame, schema: Table, *, published: bool = False) -> None:
+    """Reject a table that lacks a column of its schema (before disclosure, or ``published``)."""
+    require_columns(
+        table.columns,
+        schema.columns(published=published),
+        f"The {schema.name} table{' (published)' if published else ''}",
+        hint=f"build {schema.name} with the columns of perception.tables",
+    )
 
 
 def _refuse_disclosed(table: pd.DataFrame) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from pathlib import Path
 
 _MAX_ROWS_SHOWN = 10
@@ -84,3 +84,32 @@ class CalibrationError(PerceptionError):
 
 class ModelError(PerceptionError):
     """A regression model cannot be fitted (unknown column, collinear, separated, no df)."""
+
+
+def require_columns(
+    present: Iterable[Hashable],
+    columns: Iterable[str],
+    what: str,
+    hint: str,
+    *,
+    file: str | Path | None = None,
+) -> None:
+    """Refuse a table whose ``present`` columns lack one of ``columns``, naming the first.
+
+    Raises
+    ------
+    ValidationError
+        ``"<what> lacks required columns"``, with every missing column.
+
+    """
+    wanted, have = list(columns), set(present)
+    missing = [c for c in wanted if c not in have]
+    if missing:
+        raise ValidationError(
+            f"{what} lacks required columns",
+            expected=", ".join(wanted),
+            found="missing " + ", ".join(missing),
+            hint=hint,
+            file=file,
+            column=missing[0],
+        )

@@ -50,7 +50,7 @@ from perception import storage
 from perception.config import DisclosureRules, IndicatorCatalogue, Project
 from perception.dashboard import build_dashboard, page_inputs
 from perception.disclosure import GapSides, audit_published
-from perception.errors import PerceptionError, ValidationError, show_rows
+from perception.errors import PerceptionError, ValidationError, require_columns, show_rows
 from perception.exports import ExportLabels, PublishedTables, check_tables
 from perception.exports.analysts import analysts_tables, benchmark_views, published_table
 from perception.exports.labels import Lang
@@ -161,16 +161,13 @@ def read_published(exports: str | Path, domains: Sequence[str]) -> dict[str, pd.
     for name, schema in TABLES.items():
         table = tables[name]
         contract = schema.export_columns(domains if schema.domains else ())
-        missing = [c for c in contract if c not in table.columns]
-        if missing:
-            raise ValidationError(
-                f"The DuckDB table {name} lacks columns of its contract",
-                expected=", ".join(contract),
-                found="missing " + ", ".join(missing),
-                hint="rerun the exports; never edit the published files by hand",
-                file=path,
-                column=missing[0],
-            )
+        require_columns(
+            table.columns,
+            contract,
+            f"The DuckDB table {name}",
+            hint="rerun the exports; never edit the published files by hand",
+            file=path,
+        )
         for column, sql in contract.items():
             if sql == "DATE":
                 table[column] = pd.Series(

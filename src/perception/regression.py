@@ -26,6 +26,7 @@ from scipy import linalg, optimize, stats
 from perception.design import SurveyDesign
 from perception.errors import ConfigError, ModelError
 from perception.estimation import check_level
+from perception.tables import TESTED
 from perception.variance import FloatArray, IntArray, stratified_variance
 from perception.weighting.calibration import greg_coefficients
 
@@ -43,18 +44,7 @@ COEFFICIENT_COLUMNS: tuple[str, ...] = (
     "ci_low",
     "ci_high",
 )
-AME_COLUMNS: tuple[str, ...] = (
-    "variable",
-    "level",
-    "reference",
-    "estimate",
-    "se",
-    "ci_low",
-    "ci_high",
-    "df",
-    "p_value",
-    "unit",
-)
+AME_COLUMNS: tuple[str, ...] = ("variable", "level", "reference", *TESTED, "unit")
 _RATIO_NAME = {"binomial": "odds_ratio", "poisson": "rate_ratio"}
 _ALIAS_TOL = 1e-7
 """Relative size of a pivoted-QR diagonal below which a model column is aliased (R's qr)."""

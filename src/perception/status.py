@@ -18,11 +18,11 @@ import pandas as pd
 from scipy.stats import norm
 
 from perception.config import IndicatorCatalogue, SurveyConfig
-from perception.errors import ConfigError, ValidationError
+from perception.errors import ConfigError, ValidationError, require_columns
 from perception.estimation import NATIONAL
 from perception.tables import DIRECTIONS, STATUS_TABLE, TERMS
 from perception.tables import STATUSES as STATUSES  # the statuses, re-exported
-from perception.trends import check_estimates, check_levels
+from perception.trends import TREND_COLUMNS, check_estimates, check_levels
 from perception.words import (
     Lang,
     format_change,
@@ -50,21 +50,6 @@ META_COLUMNS: tuple[str, ...] = (
 STATUS_COLUMNS: tuple[str, ...] = tuple(STATUS_TABLE.columns())
 """Table 3's columns, in order (:data:`perception.tables.STATUS_TABLE`)."""
 _OPTIONAL = ("target", "target_date")
-_TREND_NEEDED = (
-    "survey",
-    "indicator",
-    "variant",
-    "domain_set",
-    "comparison",
-    "wave",
-    "reference_wave",
-    "estimate",
-    "ci_low",
-    "ci_high",
-    "p_adjusted",
-    "direction",
-    "se",
-)
 _CHANGE = {
     "estimate": "",
     "ci_low": "_ci_low",
@@ -214,15 +199,12 @@ def _latest(estimates: pd.DataFrame, latest_wave: str) -> pd.DataFrame:
 
 def _changes(trends: pd.DataFrame, latest_wave: str) -> pd.DataFrame:
     """Return the national "all" changes in the latest wave, one column set per comparison."""
-    missing = [c for c in _TREND_NEEDED if c not in trends.columns]
-    if missing:
-        raise ValidationError(
-            "The indicator trends lack required columns",
-            expected=f"the indicator_trends columns, including {list(_TREND_NEEDED)}",
-            found=f"no {missing}",
-            hint="pass the table built by perception.trends.indicator_trends",
-            column=missing[0],
-        )
+    require_columns(
+        trends.columns,
+        TREND_COLUMNS,
+        "The indicator_trends table",
+        hint="pass the table built by perception.trends.indicator_trends",
+    )
     wanted = trends["wave"].eq(latest_wave) & trends["domain_set"].eq(NATIONAL)
     wanted &= trends["variant"].eq("all")
     if "suppressed" in trends.columns:

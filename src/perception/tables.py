@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from perception.words import LANGS
@@ -192,6 +193,19 @@ class Table:
         """Return the columns disclosure control blanks on a suppressed row."""
         return tuple(c.name for c in self.by_name.values() if c.hidden)
 
+    def blank(self, frame: pd.DataFrame, rows: npt.ArrayLike) -> pd.DataFrame:
+        """Return a copy with the :attr:`hidden` columns blank on ``rows`` (a boolean mask).
+
+        Hidden numbers and texts become NA, hidden yes/no columns False: what disclosure
+        control leaves on a suppressed row.
+        """
+        out = frame.copy()
+        mask: npt.NDArray[np.bool_] = np.asarray(rows, dtype=bool)
+        blanks: Mapping[SqlType, float | bool] = {"DOUBLE": np.nan, "BOOLEAN": False}
+        for column in self.hidden:
+            out.loc[mask, column] = blanks.get(self.by_name[column].sql, pd.NA)
+        return out
+
     @property
     def hidden_values(self) -> tuple[str, ...]:
         """Return the numeric hidden columns: a value there shows the cell."""
@@ -226,6 +240,10 @@ class Table:
         return f"Label of {code} in {LANGUAGE_NAMES[lang]}."
 
 
+TESTED: tuple[str, ...] = ("estimate", "se", "ci_low", "ci_high", "df", "p_value")
+"""The columns of a tested difference (a gap, a change, a marginal effect), in order."""
+
+
 def _c(
     name: str,
     sql: SqlType,
@@ -237,6 +255,14 @@ def _c(
 ) -> Column:
     """Return a column (a short spelling for the tables below)."""
     return Column(name, sql, description, hidden=hidden, values=values, scale=scale)
+
+
+def _in_each_language(name: str, what: str) -> tuple[Column, ...]:
+    """Return the text columns ``<name>_en`` and ``<name>_fr``: ``what`` in each language."""
+    return tuple(
+        _c(f"{name}_{lang}", "VARCHAR", f"{what} in {LANGUAGE_NAMES[lang]}.")
+        for lang in LABEL_LANGS
+    )
 
 
 _SURVEY = _c("survey", "VARCHAR", "Survey id (config survey.yaml).")
@@ -262,6 +288,8 @@ _DOMAIN_SET = _c(
     "VARCHAR",
     "Which breakdown the row belongs to (national, gender, gender×region...).",
 )
+_CELL = (_INDICATOR, _VARIANT, _BENCHMARK, _TYPE, _UNIT, _DOMAIN_SET)
+"""The columns naming the indicator, variant and breakdown of a row of Tables 1 and 2."""
 _ESTIMATE = "The estimate, in value_unit (percent 0-100, percentage points or score)."
 _SE = "Design-based standard error of the estimate."
 _CI_LOW = "Lower bound of the 95% confidence interval."
@@ -276,15 +304,14 @@ _N_B = _c(
 
 
 def _tested(what: str, estimate: str, scale: Scale | None) -> tuple[Column, ...]:
-    """Return the hidden estimate, se, interval and p-value columns of a tested difference."""
+    """Return the :data:`TESTED` columns of a difference: all hidden but ``df``."""
     low, high = (f"{side} bound of the 95% interval of the {what}." for side in ("Lower", "Upper"))
-    return (
-        _c("estimate", "DOUBLE", estimate, hidden=True, scale=scale),
-        _c("se", "DOUBLE", f"Standard error of the {what}.", hidden=True, scale=scale),
-        _c("ci_low", "DOUBLE", low, hidden=True, scale=scale),
-        _c("ci_high", "DOUBLE", high, hidden=True, scale=scale),
-        _DF,
-        _c("p_value", "DOUBLE", f"p-value of the {what} against zero.", hidden=True),
+    se, p = f"Standard error of the {what}.", f"p-value of the {what} against zero."
+    return tuple(
+        _DF
+        if name == "df"
+        else _c(name, "DOUBLE", text, hidden=True, scale=None if name == "p_value" else scale)
+        for name, text in zip(TESTED, (estimate, se, low, high, "", p), strict=True)
     )
 
 
@@ -297,12 +324,7 @@ ESTIMATES_TABLE = Table(
     (
         _SURVEY,
         _WAVE,
-        _INDICATOR,
-        _VARIANT,
-        _BENCHMARK,
-        _TYPE,
-        _UNIT,
-        _DOMAIN_SET,
+        *_CELL,
         _c("estimate", "DOUBLE", _ESTIMATE, hidden=True, scale="level"),
         _c("se", "DOUBLE", _SE, hidden=True, scale="level"),
         _c("ci_low", "DOUBLE", _CI_LOW, hidden=True, scale="level"),
@@ -350,12 +372,7 @@ TRENDS_TABLE = Table(
     "control.",
     (
         _SURVEY,
-        _INDICATOR,
-        _VARIANT,
-        _BENCHMARK,
-        _TYPE,
-        _UNIT,
-        _DOMAIN_SET,
+        *_CELL,
         _c(
             "comparison",
             "VARCHAR",
@@ -400,8 +417,7 @@ STATUS_TABLE = Table(
         _INDICATOR,
         _BENCHMARK,
         _c("benchmark_term", "VARCHAR", "short, medium or long term benchmark.", values=TERMS),
-        _c("label_en", "VARCHAR", "Indicator label in English."),
-        _c("label_fr", "VARCHAR", "Indicator label in French."),
+        *_in_each_language("label", "Indicator label"),
         _TYPE,
         _UNIT,
         _c(
@@ -442,8 +458,7 @@ STATUS_TABLE = Table(
         _c("target", "DOUBLE", "Target value, in value_unit.", scale="level"),
         _c("target_date", "DATE", "Date by which the target is to be reached."),
         _c("status", "VARCHAR", "Benchmark status.", values=STATUSES),
-        _c("reason_en", "VARCHAR", "Why the status, in English."),
-        _c("reason_fr", "VARCHAR", "Why the status, in French."),
+        *_in_each_language("reason", "Why the status,"),
     ),
     keys=("survey", "indicator"),
     labelled=("benchmark", "latest_wave", "status"),
@@ -472,12 +487,10 @@ METHODOLOGY_TABLE = Table(
     (
         _SURVEY,
         _WAVE,
-        _c("label_en", "VARCHAR", "Wave label in English."),
-        _c("label_fr", "VARCHAR", "Wave label in French."),
+        *_in_each_language("label", "Wave label"),
         _c("fieldwork_start", "DATE", "First day of fieldwork."),
         _c("fieldwork_end", "DATE", "Last day of fieldwork."),
-        _c("provider_en", "VARCHAR", "Who collected the data, in English."),
-        _c("provider_fr", "VARCHAR", "Who collected the data, in French."),
+        *_in_each_language("provider", "Who collected the data,"),
         _c(
             "interview_mode",
             "VARCHAR",
@@ -494,10 +507,8 @@ METHODOLOGY_TABLE = Table(
             "Margin of error at 95% of a 50% proportion (percentage points in the exports).",
             scale="share",
         ),
-        _c("weighting_en", "VARCHAR", "How the weights were made, in English."),
-        _c("weighting_fr", "VARCHAR", "How the weights were made, in French."),
-        _c("design_en", "VARCHAR", "Sample design and variance method, in English."),
-        _c("design_fr", "VARCHAR", "Sample design and variance method, in French."),
+        *_in_each_language("weighting", "How the weights were made,"),
+        *_in_each_language("design", "Sample design and variance method,"),
         _c(
             "variance_method",
             "VARCHAR",
@@ -525,14 +536,11 @@ DRIVERS_TABLE = Table(
             values=("binomial", "gaussian"),
         ),
         _c("driver", "VARCHAR", "Driver variable."),
-        _c("driver_label_en", "VARCHAR", "Driver label in English."),
-        _c("driver_label_fr", "VARCHAR", "Driver label in French."),
+        *_in_each_language("driver_label", "Driver label"),
         _c("level", "BIGINT", "Code of the group."),
-        _c("level_label_en", "VARCHAR", "Group label in English."),
-        _c("level_label_fr", "VARCHAR", "Group label in French."),
+        *_in_each_language("level_label", "Group label"),
         _c("reference", "BIGINT", "Code of the reference group."),
-        _c("reference_label_en", "VARCHAR", "Reference group label in English."),
-        _c("reference_label_fr", "VARCHAR", "Reference group label in French."),
+        *_in_each_language("reference_label", "Reference group label"),
         *_tested("effect", "Average marginal effect against the reference group.", None),
         _c(
             "driver_p_value",
@@ -549,8 +557,7 @@ DRIVERS_TABLE = Table(
         _c("n_level", "BIGINT", "Respondents in the group."),
         _c("n_reference", "BIGINT", "Respondents in the reference group."),
         _c("n", "BIGINT", "Respondents in the model."),
-        _c("note_en", "VARCHAR", "Note on the model or the group, in English."),
-        _c("note_fr", "VARCHAR", "Note on the model or the group, in French."),
+        *_in_each_language("note", "Note on the model or the group,"),
     ),
     keys=("survey", "wave", "indicator", "driver", "level"),
     disclosed=True,
@@ -614,8 +621,7 @@ SMALL_AREAS_TABLE = Table(
         _c("ci_high", "DOUBLE", "Upper bound of the 95% interval.", scale="level"),
         _c("sigma2_u", "DOUBLE", "Variance of the area random effect (model scale)."),
         _c("method", "VARCHAR", "fay_herriot_<reml|ml|fh>, with _arcsin on that scale."),
-        _c("basis_en", "VARCHAR", "What the number is (model-based), in English."),
-        _c("basis_fr", "VARCHAR", "What the number is (model-based), in French."),
+        *_in_each_language("basis", "What the number is (model-based),"),
     ),
     keys=("survey", "wave", "indicator", "variant", "domain_set", "area"),
 )

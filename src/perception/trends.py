@@ -17,7 +17,7 @@ from statsmodels.stats.multitest import multipletests
 
 from perception.config.indicators import NATIONAL
 from perception.contrasts import wave_differences
-from perception.errors import ConfigError, ValidationError
+from perception.errors import ConfigError, ValidationError, require_columns
 from perception.tables import (
     AVAILABILITY,
     COMPARISONS,
@@ -100,16 +100,12 @@ def check_estimates(
         rows with the same survey, wave, indicator, variant and domain.
 
     """
-    required = [*_REQUIRED, *(domains or ()), *extra]
-    missing = [c for c in required if c not in estimates.columns]
-    if missing:
-        raise ValidationError(
-            "The indicator estimates lack required columns",
-            expected=f"the indicator_estimates columns, including {required}",
-            found=f"no {missing}",
-            hint="pass the table built by perception.indicators",
-            column=missing[0],
-        )
+    require_columns(
+        estimates.columns,
+        [*_REQUIRED, *(domains or ()), *extra],
+        "The indicator_estimates table",
+        hint="pass the table built by perception.indicators",
+    )
     bad = ~estimates["availability"].isin(AVAILABILITY)
     if bad.any():
         raise ValidationError(

@@ -23,12 +23,10 @@ from perception.dashboard.build import (
     page_inputs,
     question_wording,
 )
-from perception.dashboard.data import TABLES
 from perception.dashboard.geo import load_geojson
 from perception.dashboard.images import export_images
 
 __all__ = [
-    "TABLES",
     "build_dashboard",
     "dashboard_figures",
     "export_images",

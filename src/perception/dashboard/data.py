@@ -2,12 +2,13 @@
 
 Input is the mapping of published tables that the exports write (the DuckDB table names):
 ``indicator_estimates`` (Table 1), ``indicator_trends`` (Table 2), ``benchmark_status``
-(Table 3) and ``methodology``. Tables 1 and 2 must carry the disclosure columns
-(``suppressed``, ``flagged``, ``disclosure``); a suppressed row must hold no value. Every
-number the dashboard shows comes from Tables 1 and 2; Table 3 gives each indicator's labels,
-direction, target and status, and the methodology table the wave-level facts. The published
-drivers table (``indicator_drivers``, optional) gives the marginal effects of the drivers view,
-under the same disclosure checks. The published small-area table (``small_area_estimates``,
+(Table 3) and ``methodology``, each checked against its schema by the export gate
+(:func:`perception.exports.contract.check_published`): exactly its columns and types, the
+disclosure columns on Tables 1 and 2, and no value on a suppressed row. Every number the
+dashboard shows comes from Tables 1 and 2; Table 3 gives each indicator's labels, direction,
+target and status, and the methodology table the wave-level facts. The published drivers table
+(``indicator_drivers``, optional) gives the marginal effects of the drivers view,
+under the same checks. The published small-area table (``small_area_estimates``,
 optional) gives the map's model-based view: its rows at the map's area level, refused when an
 area hidden in Table 1 has anything but a synthetic estimate there
 (:func:`perception.small_area.audit_small_areas`).
@@ -28,7 +29,16 @@ from perception.config.indicators import NATIONAL as NATIONAL_SET
 from perception.config.indicators import domain_set_columns
 from perception.errors import ConfigError, ValidationError
 from perception.small_area import audit_small_areas
-from perception.tables import DISCLOSURE_COLUMNS, SMALL_AREAS, STATUSES, with_domains
+from perception.exports.contract import check_published
+from perception.tables import (
+    DISCLOSURE_COLUMNS,
+    DRIVERS,
+    ESTIMATES,
+    METHODOLOGY,
+    SMALL_AREAS,
+    STATUS,
+    TRENDS,
+)
 from perception.words import (
     FLAG_MARK,
     NBSP,
@@ -61,110 +71,10 @@ DomainKey = tuple[tuple[str, int], ...]
 NATIONAL: DomainKey = ()
 State = Literal["value", "suppressed", "not_asked", "no_data", "not_estimated"]
 
-#: The columns the dashboard reads from each table; Tables 1 and 2 also need the survey's
-#: domain columns after ``domain_set`` (:func:`perception.config.indicators.with_domains`).
-TABLES: dict[str, tuple[str, ...]] = {
-    "indicator_estimates": (
-        "survey",
-        "wave",
-        "indicator",
-        "variant",
-        "type",
-        "unit",
-        "domain_set",
-        *_VALUES,
-        "se",
-        "n",
-        "n_weighted",
-        "availability",
-        *DISCLOSURE_COLUMNS,
-    ),
-    "indicator_trends": (
-        "survey",
-        "indicator",
-        "variant",
-        "domain_set",
-        "comparison",
-        "wave",
-        "reference_wave",
-        *_VALUES,
-        "significant",
-        "direction",
-        *DISCLOSURE_COLUMNS,
-    ),
-    "benchmark_status": (
-        "survey",
-        "indicator",
-        "benchmark",
-        "label_en",
-        "label_fr",
-        "direction",
-        "latest_wave",
-        "target",
-        "target_date",
-        "status",
-        "reason_en",
-        "reason_fr",
-    ),
-    "methodology": (
-        "survey",
-        "wave",
-        "fieldwork_start",
-        "fieldwork_end",
-        "provider_en",
-        "provider_fr",
-        "interview_mode",
-        "n_respondents",
-        "deff_kish",
-        "n_eff",
-        "moe_95",
-        "weighting_en",
-        "weighting_fr",
-        "design_en",
-        "design_fr",
-        "suppress_below",
-        "flag_below",
-        "generated_at",
-    ),
-}
-DRIVERS = "indicator_drivers"
-#: The columns the dashboard reads from the published drivers table, an optional input: without
-#: it the drivers view says that no indicator names ``drivers:``.
-DRIVER_TABLE: tuple[str, ...] = (
-    "survey",
-    "wave",
-    "indicator",
-    "driver",
-    "driver_label_en",
-    "driver_label_fr",
-    "level",
-    "level_label_en",
-    "level_label_fr",
-    "reference_label_en",
-    "reference_label_fr",
-    *_VALUES,
-    "unit",
-    "n_level",
-    "n_reference",
-    "n",
-    *DISCLOSURE_COLUMNS,
-)
-_DISCLOSED = ("indicator_estimates", "indicator_trends", DRIVERS)
-#: The columns the dashboard reads from the published small-area table, an optional input:
-#: without it (or without rows at the map's level) the map shows direct estimates only.
-AREA_TABLE: tuple[str, ...] = (
-    "survey",
-    "wave",
-    "indicator",
-    "variant",
-    "domain_set",
-    "area",
-    "kind",
-    "direct",
-    *_VALUES,
-    "cv",
-    "method",
-)
+#: The published tables the dashboard reads; the drivers and small-area tables are optional
+#: inputs: without the first the drivers view says that no indicator names ``drivers:``, without
+#: the second (or without rows at the map's level) the map shows direct estimates only.
+TABLES: tuple[str, ...] = (ESTIMATES, TRENDS, STATUS, METHODOLOGY)
 
 
 @dataclass(frozen=True)
@@ -502,7 +412,7 @@ def prepare(
 def _checked(
     tables: Mapping[str, pd.DataFrame], name: str, survey: str, domains: tuple[str, ...]
 ) -> pd.DataFrame:
-    """Return one table restricted to the survey, after checking its columns and suppression."""
+    """Return one table restricted to the survey, checked against its schema (the export gate)."""
     if name not in tables:
         raise ValidationError(
             f"The dashboard needs the published table {name}",
@@ -510,37 +420,7 @@ def _checked(
             found=f"tables {', '.join(sorted(tables)) or 'none'}",
             hint="pass the published tables (the exports' DuckDB tables of the same names)",
         )
-    frame = tables[name]
-    if name in _DISCLOSED:
-        absent = [c for c in DISCLOSURE_COLUMNS if c not in frame.columns]
-        if absent:
-            raise ValidationError(
-                f"Table {name} has not been through disclosure control",
-                expected=f"the columns {', '.join(DISCLOSURE_COLUMNS)} (perception.disclosure)",
-                found=f"no column {', '.join(absent)}",
-                hint="build the dashboard from the published tables only, never from "
-                "unprotected estimates or microdata",
-            )
-    needed = with_domains(TABLES.get(name, DRIVER_TABLE), domains)
-    missing = [c for c in needed if c not in frame.columns]
-    if missing:
-        raise ValidationError(
-            f"Table {name} lacks columns the dashboard needs",
-            expected=f"columns {', '.join(needed)}",
-            found=f"no column {', '.join(missing)}",
-            hint="pass the table as the exports write it (see the indicators contract)",
-        )
-    frame = frame.reset_index(drop=True)
-    if name in _DISCLOSED:
-        shown = frame["suppressed"].astype(bool) & frame[list(_VALUES)].notna().any(axis=1)
-        if shown.any():
-            raise ValidationError(
-                f"Table {name} has suppressed rows that still hold a value",
-                expected="NA in estimate, ci_low and ci_high wherever suppressed is true",
-                found=f"{int(shown.sum())} suppressed row(s) with a value",
-                hint="apply perception.disclosure to the table before publishing it",
-                rows=[int(i) for i in frame.index[shown]],
-            )
+    frame = check_published(tables[name], name, domains)
     selected = frame[frame["survey"] == survey]
     if selected.empty and name != "indicator_trends":  # a first wave has no changes yet
         raise ValidationError(
@@ -606,15 +486,6 @@ def _indicators(
             expected=f"labels for benchmarks {', '.join(sorted(set(status['benchmark'])))}",
             found=f"no label for {', '.join(unknown)}",
             hint="pass benchmark_labels from config/indicators.yaml (benchmarks: ... label:)",
-        )
-    bad = sorted(set(status["status"]) - set(STATUSES))
-    if bad:
-        raise ValidationError(
-            "The benchmark status table has an unknown status",
-            expected=", ".join(STATUSES),
-            found=", ".join(map(str, bad)),
-            hint="pass the table perception.status computes",
-            column="status",
         )
     kinds = estimates.drop_duplicates("indicator").set_index("indicator")
     out: dict[str, Indicator] = {}
@@ -748,14 +619,7 @@ def _areas(
     level = survey.map_variable
     if frame is None or frame.empty or level is None:
         return {}
-    missing = [c for c in AREA_TABLE if c not in frame.columns]
-    if missing:
-        raise ValidationError(
-            f"Table {SMALL_AREAS} lacks columns the dashboard needs",
-            expected=f"columns {', '.join(AREA_TABLE)}",
-            found=f"no column {', '.join(missing)}",
-            hint="pass the table as the exports write it (perception.small_area)",
-        )
+    frame = check_published(frame, SMALL_AREAS, ())
     frame = frame[frame["survey"].eq(survey.survey)].reset_index(drop=True)
     problems = audit_small_areas(frame, published)
     if problems:

@@ -19,7 +19,7 @@ import numpy.typing as npt
 import pandas as pd
 from pandas.api import types as ptypes
 
-from perception.errors import ValidationError
+from perception.errors import ValidationError, require_columns
 from perception.tables import (
     DISCLOSURE_COLUMNS,
     DRIVERS,
@@ -100,16 +100,13 @@ def check_published(table: pd.DataFrame, name: str, domains: Sequence[str]) -> p
         )
     contract = table_columns(name, domains)
     _check_disclosed(table, name)
-    missing = [c for c in contract if c not in table.columns]
-    if missing:
-        raise ValidationError(
-            f"Table `{name}` lacks columns of its contract",
-            expected=", ".join(contract),
-            found=f"missing: {', '.join(missing)}",
-            hint="build the table with the producer of its contract (perception.indicators, "
-            "perception.trends, perception.status, perception.exports.methodology_table)",
-            column=missing[0],
-        )
+    require_columns(
+        table.columns,
+        contract,
+        f"Table `{name}`",
+        hint="build the table with the producer of its contract (perception.indicators, "
+        "perception.trends, perception.status, perception.exports.methodology_table)",
+    )
     extra = [str(c) for c in table.columns if c not in contract]
     if extra:
         raise ValidationError(

@@ -300,6 +300,15 @@ def _records(table: pd.DataFrame) -> list[dict[str, object]]:
     return [{str(k): v for k, v in row.items()} for row in table.to_dict("records")]
 
 
+def _by_wave(context: _Context, table: pd.DataFrame) -> list[dict[str, object]]:
+    """Return a table's rows by wave, then the catalogue's indicator order, then table order."""
+    order = wave_order(context.tables.methodology)
+    return sorted(
+        _records(table),
+        key=lambda r: (order.index(str(r["wave"])), context.indicator_rank(str(r["indicator"]))),
+    )
+
+
 def _benchmark_sheet(context: _Context, benchmark: str) -> _Sheet:
     """Build the sheet of one benchmark: each indicator by domain, baseline to latest wave.
 
@@ -638,16 +647,7 @@ def _methodology_sheet(context: _Context) -> _Sheet:
 def _drivers_sheet(context: _Context) -> _Sheet:
     """Build the drivers sheet: marginal effects of each indicator's drivers, by wave."""
     lang = context.lang
-    drivers = context.tables.drivers
-    order = wave_order(context.tables.methodology)
-    records = sorted(
-        enumerate(_records(drivers)),
-        key=lambda item: (
-            order.index(str(item[1]["wave"])),
-            context.indicator_rank(str(item[1]["indicator"])),
-            item[0],
-        ),
-    )
+    records = _by_wave(context, context.tables.drivers)
     columns = [
         _Column(context.text("indicator"), 40, wrap=True),
         _Column(context.text("wave"), 16, wrap=True),
@@ -664,7 +664,7 @@ def _drivers_sheet(context: _Context) -> _Sheet:
         _Column(context.text("driver_n"), 11, wrap=True),
         _Column(context.text("driver_note"), 50, wrap=True),
     ]
-    rows = [_drivers_row(context, row) for _, row in records]
+    rows = [_drivers_row(context, row) for row in records]
     return _Sheet(
         name=context.text("drivers_sheet"),
         title=context.text("drivers_sheet_title"),
@@ -707,16 +707,8 @@ def _drivers_row(context: _Context, row: Mapping[str, object]) -> list[_Cell]:
 def _small_areas_sheet(context: _Context) -> _Sheet:
     """Build the small-area sheet: each indicator's model-based estimates by area and wave."""
     lang = context.lang
-    order = wave_order(context.tables.methodology)
     table = context.tables.small_areas
-    rows = sorted(
-        enumerate(_records(table[table["variant"] == "all"])),
-        key=lambda item: (
-            order.index(str(item[1]["wave"])),
-            context.indicator_rank(str(item[1]["indicator"])),
-            item[0],
-        ),
-    )
+    rows = _by_wave(context, table[table["variant"] == "all"])
     columns = [
         _Column(context.text("indicator"), 40, wrap=True),
         _Column(context.text("wave"), 16, wrap=True),
@@ -735,7 +727,7 @@ def _small_areas_sheet(context: _Context) -> _Sheet:
         title=context.text("small_areas_title"),
         subtitle=context.text("small_areas_subtitle", survey=context.labels.survey[lang]),
         columns=columns,
-        rows=[_small_area_row(context, row) for _, row in rows],
+        rows=[_small_area_row(context, row) for row in rows],
         notes=context.notes("note_small_areas"),
         frozen_columns=3,
     )

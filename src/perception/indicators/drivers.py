@@ -17,7 +17,7 @@ import pandas as pd
 
 from perception.config import Catalogue, DisclosureRules, Indicator, IndicatorCatalogue
 from perception.design import SurveyDesign
-from perception.errors import ModelError, ValidationError
+from perception.errors import ModelError, require_columns
 from perception.indicators.scores import item_codes, score_indicator
 from perception.regression import Family, marginal_effects, regress
 from perception.tables import DRIVERS_TABLE
@@ -314,16 +314,13 @@ def publish_drivers(drivers: pd.DataFrame, rules: DisclosureRules) -> pd.DataFra
         rerun the wave) or present twice.
 
     """
-    missing = [c for c in DRIVER_COLUMNS if c not in drivers.columns]
-    if missing:
-        raise ValidationError(
-            "The drivers table lacks columns",
-            expected=", ".join(DRIVER_COLUMNS),
-            found=f"missing: {', '.join(missing)}",
-            hint="recompute it with perception.indicators.indicator_drivers (rerun the wave "
-            "job: the drivers asset)",
-            column=missing[0],
-        )
+    require_columns(
+        drivers.columns,
+        DRIVER_COLUMNS,
+        "The drivers table",
+        hint="recompute it with perception.indicators.indicator_drivers (rerun the wave "
+        "job: the drivers asset)",
+    )
     table = drivers.loc[:, list(DRIVER_COLUMNS)].reset_index(drop=True).astype(DRIVER_COLUMNS)
     smallest = np.fmin(
         table["n_level"].astype("Float64").to_numpy(dtype=float, na_value=np.nan),

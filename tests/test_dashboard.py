@@ -125,6 +125,18 @@ def test_refuses_tables_without_disclosure_columns(tables: dict[str, pd.DataFram
     assert "suppressed, flagged, disclosure" in info.value.found
 
 
+def test_refuses_a_table_that_is_not_its_published_schema(tables: dict[str, pd.DataFrame]) -> None:
+    """It reads each table through the export gate: no extra column, none missing."""
+    extra = tables["methodology"].assign(respondent_id="r1")
+    with pytest.raises(ValidationError, match="outside its published contract") as info:
+        build_page({**tables, "methodology": extra}, Path("unused.html"))
+    assert info.value.column == "respondent_id"
+    short = tables["indicator_trends"].drop(columns="p_adjusted")
+    with pytest.raises(ValidationError, match="lacks required columns") as info:
+        build_page({**tables, "indicator_trends": short}, Path("unused.html"))
+    assert info.value.column == "p_adjusted"
+
+
 def test_refuses_a_suppressed_row_that_holds_a_value(tables: dict[str, pd.DataFrame]) -> None:
     """It refuses a suppressed row whose estimate was not hidden, naming the row."""
     t1 = tables["indicator_estimates"].copy()

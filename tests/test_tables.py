@@ -7,7 +7,9 @@ from typing import get_args
 import pandas as pd
 import pytest
 
+from perception.config import DisclosureRules
 from perception.config.project import InterviewMode
+from perception.disclosure import apply_disclosure, apply_disclosure_trends
 from perception.errors import ValidationError
 from perception.exports import check_published
 from perception.tables import (
@@ -88,3 +90,32 @@ def test_interview_modes_are_the_configuration_s_and_each_has_words() -> None:
     assert get_args(InterviewMode) == INTERVIEW_MODES
     assert TABLES[METHODOLOGY].values["interview_mode"] == INTERVIEW_MODES
     assert all(has(f"mode.{mode}") for mode in INTERVIEW_MODES)
+
+
+@pytest.mark.parametrize("name", [name for name, schema in TABLES.items() if schema.disclosed])
+def test_blank_leaves_what_the_gate_accepts_and_touches_only_hidden_columns(name: str) -> None:
+    """A row blanked by Table.blank passes the gate; its other columns keep their values."""
+    schema = TABLES[name]
+    shown = _one_row(schema, suppressed=False)
+    blank = schema.blank(shown.assign(suppressed=True), [True])
+    check_published(blank, name, DOMAINS)
+    kept = [c for c in shown.columns if c not in schema.hidden and c != "suppressed"]
+    pd.testing.assert_frame_equal(blank[kept], shown[kept])
+    assert blank[list(schema.hidden_values)].isna().all(axis=None)
+
+
+@pytest.mark.parametrize(
+    ("name", "column"),
+    [(n, c) for n in (ESTIMATES, TRENDS) for c in TABLES[n].columns(published=False)],
+)
+def test_disclosure_requires_every_column_of_the_schema(name: str, column: str) -> None:
+    """Disclosure control reads the schema's columns: a table without any one is refused."""
+    unpublished = TABLES[name].columns(DOMAINS, published=False)
+    table = _one_row(TABLES[name], suppressed=False)[list(unpublished)].drop(columns=column)
+    estimates = _one_row(TABLES[ESTIMATES], suppressed=False)
+    with pytest.raises(ValidationError, match="lacks required columns") as caught:
+        if name == ESTIMATES:
+            apply_disclosure(table, DisclosureRules())
+        else:
+            apply_disclosure_trends(table, estimates, DisclosureRules())
+    assert caught.value.column == column

@@ -28,8 +28,8 @@ from perception.config import Catalogue, Label, SurveyConfig
 from perception.config.indicators import NATIONAL as NATIONAL_SET
 from perception.config.indicators import domain_set_columns
 from perception.errors import ConfigError, ValidationError
-from perception.small_area import audit_small_areas
 from perception.exports.contract import check_published
+from perception.small_area import audit_small_areas
 from perception.tables import (
     DISCLOSURE_COLUMNS,
     DRIVERS,

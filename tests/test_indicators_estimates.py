@@ -31,7 +31,7 @@ from perception.indicators import (
     estimate_columns,
     index_reliability,
 )
-from perception.weighting import weight_wave
+from perception.weighting.workflow import weight_wave
 
 ROOT = Path(__file__).resolve().parents[1]
 WAVES = ("w1", "w2", "w3")

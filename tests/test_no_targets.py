@@ -31,7 +31,8 @@ from perception.design import SurveyDesign
 from perception.errors import CodebookError, ConfigError, ValidationError
 from perception.estimation import estimate, estimate_domains
 from perception.io import SurveyMetadata
-from perception.weighting import WeightingWarning, weight_wave
+from perception.weighting import WeightingWarning
+from perception.weighting.workflow import weight_wave
 from perception.words import say
 
 REFERENCE = Path(__file__).resolve().parent / "reference"

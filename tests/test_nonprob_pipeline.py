@@ -16,7 +16,7 @@ from perception.config import load_targets, load_weighting_config
 from perception.demo import generate
 from perception.errors import PerceptionError
 from perception.nonprob import DESIGN_UNCERTAINTY, estimate_nonprobability_wave
-from perception.weighting import weight_wave
+from perception.weighting.workflow import weight_wave
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -21,7 +21,7 @@ from perception.config import (
     nonprobability_weighting,
 )
 from perception.demo import generate
-from perception.weighting import weight_nonprobability
+from perception.weighting.workflow import weight_nonprobability
 from pipelines.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]

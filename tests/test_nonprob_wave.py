@@ -28,7 +28,7 @@ from perception.nonprob import (
     estimate_nonprobability_wave,
     nonprob_means,
 )
-from perception.weighting import weight_wave
+from perception.weighting.workflow import weight_wave
 
 ROOT = Path(__file__).resolve().parents[1]
 COVARIATES = ["gender", "age_band", "region"]

@@ -32,7 +32,8 @@ from perception.errors import ConfigError, DesignError, ValidationError
 from perception.estimation import estimate
 from perception.exports import methodology_table
 from perception.io import SurveyMetadata
-from perception.weighting import weight_report, weight_wave
+from perception.weighting import weight_report
+from perception.weighting.workflow import weight_wave
 from pipelines.definitions import PROJECT_ROOT
 
 REFERENCE = Path(__file__).resolve().parent / "reference"

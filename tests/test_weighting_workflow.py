@@ -20,8 +20,8 @@ from perception.weighting import (
     WeightingWarning,
     effective_sample_size,
     kish_deff,
-    weight_wave,
 )
+from perception.weighting.workflow import weight_wave
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "reference"
 R_WEIGHTS_RTOL = 1e-6

@@ -82,7 +82,7 @@ from perception.small_area import (
 from perception.status import STATUSES, headline_summary, survey_status
 from perception.storage import atomic_write, file_sha256, write_parquet
 from perception.trends import adjust_published, bh_within, indicator_trends
-from perception.weighting import weight_nonprobability, weight_wave, weighted_table
+from perception.weighting.workflow import weight_nonprobability, weight_wave, weighted_table
 from perception.words import LANGS
 
 #: Every step's checks: name -> (description, blocking). Dagster declares them from here.

@@ -78,8 +78,8 @@ def compute_indicators(
     Parameters
     ----------
     design
-        The wave's calibrated design (:func:`perception.weighting.weight_wave`); its data are
-        the harmonized responses.
+        The wave's calibrated design (:func:`perception.weighting.workflow.weight_wave`); its
+        data are the harmonized responses.
     indicators
         The indicator catalogue (:func:`perception.config.load_indicators`).
     catalogue

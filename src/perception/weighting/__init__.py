@@ -4,17 +4,12 @@ base weights (:mod:`.base`) → nonresponse adjustment (:mod:`.nonresponse`) →
 population targets (:mod:`perception.config.targets`; raking, post-stratification and linear
 calibration in :mod:`.calibration`, through ``SurveyDesign.rake`` / ``poststratify`` /
 ``calibrate``) → trimming with re-calibration (:mod:`.trimming`) → diagnostics
-(:mod:`.diagnostics`). :func:`weight_wave` runs them all from ``config/weighting.yaml``
-(:mod:`perception.config.weighting`).
-
-The workflow is imported on first use: it builds a ``SurveyDesign``, whose module imports
-:mod:`.calibration` from this package.
+(:mod:`.diagnostics`). :func:`.workflow.weight_wave` runs them all from
+``config/weighting.yaml`` (:mod:`perception.config.weighting`); this package does not import
+its workflow, which reads :mod:`perception.config`, whose models use this package's types.
 """
 
 from __future__ import annotations
-
-import importlib
-from typing import TYPE_CHECKING, Any
 
 from perception.weighting._common import MISSING_LABEL, WeightingWarning
 from perception.weighting.base import base_weights_from_column, base_weights_from_probabilities
@@ -35,19 +30,10 @@ from perception.weighting.trimming import (
     trim_weights,
 )
 
-if TYPE_CHECKING:
-    from perception.weighting.workflow import (
-        WEIGHT_COLUMN,
-        weight_nonprobability,
-        weight_wave,
-        weighted_table,
-    )
-
 __all__ = [
     "MARGIN_ERROR_COLUMNS",
     "MISSING_LABEL",
     "REPORT_COLUMNS",
-    "WEIGHT_COLUMN",
     "NonresponseResult",
     "TrimResult",
     "TrimmingSettings",
@@ -61,22 +47,5 @@ __all__ = [
     "margin_errors",
     "trim_and_recalibrate",
     "trim_weights",
-    "weight_nonprobability",
     "weight_report",
-    "weight_wave",
-    "weighted_table",
 ]
-
-_LAZY = {
-    "WEIGHT_COLUMN",
-    "weight_nonprobability",
-    "weight_wave",
-    "weighted_table",
-}
-
-
-def __getattr__(name: str) -> Any:
-    """Import the workflow's names on first use (see the module docstring)."""
-    if name in _LAZY:
-        return getattr(importlib.import_module("perception.weighting.workflow"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

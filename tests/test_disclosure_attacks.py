@@ -7,6 +7,7 @@ environment and hostile labels planted in its catalogue.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import io
@@ -341,17 +342,30 @@ def test_html_in_labels_is_escaped_and_never_runs(deployment: Deployment) -> Non
 
 # --------------------------------------------------------------------------- kill -9
 
+# One process imports the project once; each rerun is a fork of it, in its own session so that
+# the kill reaches its Chromium children too. It prints the rerun's id, then "reaped" once dead.
 RUNNER = """
-import sys, warnings
+import os, sys, warnings
 warnings.simplefilter("ignore")
 from pathlib import Path
 import dagster as dg
 from pipelines.definitions import build_definitions
 defs = build_definitions(Path(sys.argv[1]))
-print("ready", flush=True)
-with dg.DagsterInstance.ephemeral() as instance:
-    for job, key in (("wave_job", "pilot|w3"), ("reporting_job", "pilot")):
-        defs.resolve_job_def(job).execute_in_process(partition_key=key, instance=instance)
+for _ in sys.stdin:
+    child = os.fork()
+    if child == 0:
+        try:
+            os.setsid()
+            print(os.getpid(), flush=True)
+            os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
+            with dg.DagsterInstance.ephemeral() as instance:
+                for job, key in (("wave_job", "pilot|w3"), ("reporting_job", "pilot")):
+                    job = defs.resolve_job_def(job)
+                    job.execute_in_process(partition_key=key, instance=instance)
+        finally:
+            os._exit(0)
+    os.waitpid(child, 0)
+    print("reaped", flush=True)
 """
 PUBLISHED = ("data/processed", "dashboards")
 
@@ -396,26 +410,39 @@ def test_kill_9_leaves_every_published_file_whole(deployment: Deployment, tmp_pa
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     env.pop(SALT_ENV, None)
     span = deployment.reporting_seconds
-    for kill in range(KILLS):
-        delay = span * (kill + rng.random()) / KILLS  # one kill in each third of the run
-        process = subprocess.Popen(
-            [sys.executable, "-c", RUNNER, str(root)],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,  # so the kill reaches its Chromium children too
-        )
-        assert process.stdout is not None
-        assert process.stdout.readline().strip() == b"ready"
-        time.sleep(delay)
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
-        after = _published(root)
-        where = f"seed {seed}, kill {kill} at {delay:.1f} s"
-        assert not [p for p in after if p.name.endswith(".tmp")], where
-        for relative, digest in after.items():
-            if before.get(relative) != digest:
-                assert _whole(root / relative), f"{relative} torn ({where})"
-        missing = set(before) - set(after)
-        # Only the exports' latest/ may be absent, inside its swap window (see exports.writer).
-        assert all("latest" in p.parts for p in missing), f"{missing} ({where})"
+    runner = subprocess.Popen(
+        [sys.executable, "-c", RUNNER, str(root)],
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
+    assert runner.stdin is not None and runner.stdout is not None
+    try:
+        for kill in range(KILLS):
+            delay = span * (kill + rng.random()) / KILLS  # one kill in each third of the run
+            runner.stdin.write(b"rerun\n")
+            runner.stdin.flush()
+            rerun = int(runner.stdout.readline())
+            time.sleep(delay)
+            with contextlib.suppress(ProcessLookupError):  # a rerun that ended is no group
+                os.killpg(rerun, signal.SIGKILL)
+            assert runner.stdout.readline().strip() == b"reaped"
+            _check_killed_run(root, before, f"seed {seed}, kill {kill} at {delay:.1f} s")
+        runner.stdin.close()
+        assert runner.wait(timeout=60) == 0
+    finally:
+        runner.kill()
+        runner.wait()
+
+
+def _check_killed_run(root: Path, before: dict[Path, str], where: str) -> None:
+    """Assert that each published file is the old one or whole, and that no .tmp is left."""
+    after = _published(root)
+    assert not [p for p in after if p.name.endswith(".tmp")], where
+    for relative, digest in after.items():
+        if before.get(relative) != digest:
+            assert _whole(root / relative), f"{relative} torn ({where})"
+    missing = set(before) - set(after)
+    # Only the exports' latest/ may be absent, inside its swap window (see exports.writer).
+    assert all("latest" in p.parts for p in missing), f"{missing} ({where})"

@@ -81,6 +81,7 @@ from perception.small_area import (
 )
 from perception.status import STATUSES, headline_summary, survey_status
 from perception.storage import atomic_write, file_sha256, write_parquet
+from perception.tables import DRIVERS, SMALL_AREAS
 from perception.trends import adjust_published, bh_within, indicator_trends
 from perception.weighting.workflow import weight_nonprobability, weight_wave, weighted_table
 from perception.words import LANGS
@@ -173,15 +174,6 @@ CHECKS: dict[str, dict[str, tuple[str, bool]]] = {
 PUBLISHED = "published"
 #: Parquet schema metadata key of ``weighted/<wave>.parquet``: the weights' record (JSON).
 WEIGHTS_RECORD = "perception.weights"
-#: The published tables the dashboard and the brief read, by their DuckDB names.
-PUBLISHED_TABLES = {
-    "indicator_estimates": "estimates",
-    "indicator_trends": "trends",
-    "benchmark_status": "status",
-    "methodology": "methodology",
-    "indicator_drivers": "drivers",
-    "small_area_estimates": "small_areas",
-}
 
 
 # --------------------------------------------------------------------------- the workspace
@@ -904,7 +896,7 @@ def dashboard(ws: Workspace, run_id: str) -> Step:
     deleted and the last dashboard stays. Chart images follow a published page.
     """
     folder = ws.folder(PUBLISHED)
-    tables = {n: pd.read_parquet(folder / f"{s}.parquet") for n, s in PUBLISHED_TABLES.items()}
+    tables = {n: pd.read_parquet(folder / f) for n, f in readback.PUBLISHED_FILES.items()}
     out = ws.dashboards / "runs" / f"{run_id}.html"
     inputs = page_inputs(ws.survey, ws.project.catalogue, ws.indicators)
     build_dashboard(
@@ -975,12 +967,8 @@ def report_views(figures: dict[str, dict[str, object]]) -> dict[str, dict[str, o
 def brief(ws: Workspace, run_id: str, wave: str | None = None) -> Step:
     """Write the results briefs (Word, PDF; EN, FR) of ``wave`` (default the latest)."""
     survey, folder = ws.survey, ws.folder(PUBLISHED)
-    names = {
-        n: s
-        for n, s in PUBLISHED_TABLES.items()
-        if n not in ("indicator_drivers", "small_area_estimates")
-    }
-    missing = [f"{s}.parquet" for s in names.values() if not (folder / f"{s}.parquet").exists()]
+    names = {n: f for n, f in readback.PUBLISHED_FILES.items() if n not in (DRIVERS, SMALL_AREAS)}
+    missing = [f for f in names.values() if not (folder / f).exists()]
     if missing:
         raise PerceptionError(
             f"No published tables of survey {survey.survey!r} to write a brief from",
@@ -989,7 +977,7 @@ def brief(ws: Workspace, run_id: str, wave: str | None = None) -> Step:
             hint=f"run the survey first: perception run --survey {survey.path}",
         )
     briefs = build_briefs(
-        {n: pd.read_parquet(folder / f"{s}.parquet") for n, s in names.items()},
+        {n: pd.read_parquet(folder / f) for n, f in names.items()},
         catalogue=ws.project.catalogue,
         survey=survey,
         indicators=ws.indicators,

@@ -842,7 +842,9 @@ def exports(ws: Workspace, run_id: str) -> Step:
         flag_below=ws.rules.flag_below,
         generated_at=dt.datetime.now(dt.UTC).replace(microsecond=0),
     )
-    write_parquet(methodology, folder / "methodology.parquet")
+    # Read back, so the exports are built from the table as every reader of published/ gets it
+    # (Parquet stores its dates in ms): the readback's rebuild of the workbooks is then equal.
+    methodology = pd.read_parquet(write_parquet(methodology, folder / "methodology.parquet"))
     files = [ws.output("drivers", w) for w in waves]
     frames = [pd.read_parquet(f) for f in files if f.exists()]
     published_drivers = publish_drivers(

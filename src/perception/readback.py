@@ -24,13 +24,10 @@ every other output shows nothing beyond them:
 from __future__ import annotations
 
 import collections
-import contextlib
 import datetime as dt
-import hashlib
 import io
 import json
 import math
-import pickle
 import re
 import tempfile
 import zipfile
@@ -286,20 +283,25 @@ def find_disclosures(
 
     ``tables`` are the audited tables (:func:`read_published`); the other arguments as for
     :func:`audit_outputs`, ``dashboard_inputs`` being the keyword arguments
-    :func:`~perception.dashboard.build_dashboard` needs beside the tables. The dashboard is
-    rebuilt from the ``published`` tables it was built from (they are first compared with the
-    audited tables), else from the audited tables.
+    :func:`~perception.dashboard.build_dashboard` needs beside the tables. The presentations
+    (workbooks, dashboard) are rebuilt from the ``published`` tables they were built from when
+    those equal the audited tables (compared first), else from the audited tables.
     """
-    findings = _audit_exports(tables, rules, gaps, exports, labels)
+    copies: list[Finding] = []
+    source = dict(tables)
     if published is not None:
+        found: dict[str, pd.DataFrame] = {}
         for name, stem in PUBLISHED_FILES.items():
-            findings += _compare_copy(published / stem, name, tables[name])
+            read = _read_copy(published / stem, name)
+            if isinstance(read, Finding):
+                copies.append(read)
+            else:
+                found[name] = read
+                copies += _compare_copy(published / stem, name, tables[name], read)
+        if not copies:  # the presentations' input, equal to the audited tables
+            source = found
+    findings = _audit_exports(tables, rules, gaps, exports, labels, source) + copies
     if dashboard is not None:
-        source = dict(tables)
-        equal = not any(f.file.parent == published for f in findings)
-        if published is not None and equal:  # the dashboard's input, equal to the audited tables
-            with contextlib.suppress(OSError, ValueError):
-                source = {n: pd.read_parquet(published / f) for n, f in PUBLISHED_FILES.items()}
         findings += _compare_dashboard(dashboard, source, dashboard_inputs or {})
     return findings
 
@@ -317,8 +319,12 @@ def _audit_exports(
     gaps: Mapping[str, GapSides],
     exports: Path,
     labels: ExportLabels,
+    source: Mapping[str, pd.DataFrame],
 ) -> list[Finding]:
     """Audit the export files: the joint audit, the tidy copies and the workbooks.
+
+    The workbooks are rebuilt from ``source``: the audited tables, or the pipeline's copies of
+    them that :func:`find_disclosures` found equal to them.
 
     A folder whose files are byte-equal to those of a folder found clean in this process, with
     the same audited tables, rules, gaps and labels, is clean: the audit reads nothing else
@@ -347,8 +353,12 @@ def _audit_exports(
     ):
         if name in exported:
             findings += _compare_copy(path, name, exported[name])
+    try:
+        shown: PublishedTables | str = _checked(source, labels)
+    except PerceptionError as error:
+        shown = error.message
     for lang, workbook in WORKBOOKS.items():
-        findings += _compare_workbook(exports / workbook, tables, labels, lang)
+        findings += _compare_workbook(exports / workbook, shown, labels, lang)
     if key is not None and not findings:
         _CLEAN[key] = None
         while len(_CLEAN) > _CLEAN_KEPT:
@@ -364,21 +374,20 @@ def _exports_key(
     labels: ExportLabels,
 ) -> str | None:
     """Return the SHA-256 of everything the export audit reads, or None if a file is missing."""
-    digest = hashlib.sha256()
+    files = []
     names = (DUCKDB, PARQUET, CSV, DRIVERS_PARQUET, DRIVERS_CSV, SMALL_AREAS_PARQUET)
     for name in (*names, SMALL_AREAS_CSV, *WORKBOOKS.values()):
         path = exports / name
         if not path.is_file():
             return None
-        digest.update(f"{name}\0{storage.file_sha256(path)}\0".encode())
-    for name in sorted(tables):
-        table = tables[name]
-        columns = [(str(c), str(table[c].dtype), table[c].tolist()) for c in table.columns]
-        digest.update(pickle.dumps((name, columns)))
-    digest.update(rules.model_dump_json().encode())
-    digest.update(pickle.dumps(sorted(gaps.items())))
-    digest.update(pickle.dumps(labels))
-    return digest.hexdigest()
+        files.append((name, storage.file_sha256(path)))
+    return storage.content_sha256(
+        files,
+        *(part for name in sorted(tables) for part in (name, tables[name])),
+        rules.model_dump_json(),
+        sorted(gaps.items()),
+        labels,
+    )
 
 
 # --------------------------------------------------------------------------- audited tables
@@ -430,20 +439,25 @@ def _column_of(problem: str) -> str:
 # --------------------------------------------------------------------------- tidy copies
 
 
-def _compare_copy(path: Path, name: str, audited: pd.DataFrame) -> list[Finding]:
-    """Compare a tidy copy of a table with its audited table, cell by cell."""
+def _read_copy(path: Path, name: str) -> pd.DataFrame | Finding:
+    """Read a tidy copy of a table (CSV or Parquet), or say why it cannot be read."""
     try:
         if path.suffix == ".csv":
-            found = pd.read_csv(
-                path,
-                encoding="utf-8-sig",
-                keep_default_na=False,
-                na_values=[""],
-            )
-        else:
-            found = pd.read_parquet(path)
+            return pd.read_csv(path, encoding="utf-8-sig", keep_default_na=False, na_values=[""])
+        return pd.read_parquet(path)
     except (OSError, ValueError) as error:
-        return [Finding(path, name, "-", (), f"cannot be read back ({error})")]
+        return Finding(path, name, "-", (), f"cannot be read back ({error})")
+
+
+def _compare_copy(
+    path: Path, name: str, audited: pd.DataFrame, found: pd.DataFrame | None = None
+) -> list[Finding]:
+    """Compare a tidy copy of a table (``found``, else read from ``path``) with its audited one."""
+    if found is None:
+        read = _read_copy(path, name)
+        if isinstance(read, Finding):
+            return [read]
+        found = read
     extra = [c for c in found.columns if c not in audited.columns]
     missing = [c for c in audited.columns if c not in found.columns]
     findings = [
@@ -495,7 +509,10 @@ def _differences(
     gone = ~missing & ~present
     if pd.api.types.is_bool_dtype(audited) or pd.api.types.is_numeric_dtype(audited):
         a = audited.astype("float64").to_numpy(dtype=np.float64, na_value=np.nan)
-        f = pd.to_numeric(found.astype(object).map(_as_number), errors="coerce")
+        if pd.api.types.is_bool_dtype(found) or pd.api.types.is_numeric_dtype(found):
+            f = found  # already numbers (a typed copy): nothing to read as one
+        else:
+            f = pd.to_numeric(found.astype(object).map(_as_number), errors="coerce")
         b = f.astype("float64").to_numpy(dtype=np.float64, na_value=np.nan)
         unequal = both & ~np.isclose(a, b, rtol=READBACK_RTOL, atol=0.0)
     else:
@@ -521,6 +538,10 @@ def _texts(column: pd.Series, *, csv: bool) -> np.ndarray[Any, np.dtype[np.objec
     """Return a text or date column as comparable text (see :func:`_plain`)."""
     if pd.api.types.is_string_dtype(column) and not csv:
         return np.asarray(column.fillna("").astype(str).to_numpy(dtype=object))
+    if isinstance(column.dtype, pd.StringDtype):  # CSV text: _plain(_unquoted(v)), at once
+        text = column.fillna("")
+        quoted = text.str.startswith("'") & text.str[1:].str.startswith(FORMULA_PREFIXES)
+        return np.asarray(text.mask(quoted, text.str[1:]).to_numpy(dtype=object))
     values = column.astype(object).tolist()
     return np.array([_plain(_unquoted(v) if csv else v) for v in values], dtype=object)
 
@@ -567,10 +588,11 @@ def _close(found: object, wanted: object) -> bool:
 
 
 def _compare_workbook(
-    path: Path, tables: Mapping[str, pd.DataFrame], labels: ExportLabels, lang: Lang
+    path: Path, tables: PublishedTables | str, labels: ExportLabels, lang: Lang
 ) -> list[Finding]:
     """Compare every sheet of a workbook with the workbook the audited tables give in ``lang``.
 
+    ``tables`` are the checked tables to rebuild it from, or why they could not be checked.
     The rebuild is byte-identical on the same tables, so a file equal to it byte for byte shows
     exactly what the rebuild shows and needs no reading cell by cell.
     """
@@ -578,8 +600,10 @@ def _compare_workbook(
         found = path.read_bytes()
     except OSError as error:
         return [Finding(path, "workbook", "-", (), f"cannot be read back ({error})")]
+    if isinstance(tables, str):
+        return [Finding(path, "workbook", "-", (), f"cannot be rebuilt: {tables}")]
     try:
-        rebuilt = workbook_bytes(_checked(tables, labels), labels, lang)
+        rebuilt = workbook_bytes(tables, labels, lang)
     except PerceptionError as error:
         return [Finding(path, "workbook", "-", (), f"cannot be rebuilt: {error.message}")]
     if found == rebuilt:

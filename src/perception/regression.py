@@ -20,8 +20,9 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 import patsy
-import statsmodels.api as sm
 from scipy import linalg, optimize, stats
+from statsmodels.genmod import families
+from statsmodels.genmod.generalized_linear_model import GLM
 
 from perception.design import SurveyDesign
 from perception.errors import ConfigError, ModelError
@@ -464,10 +465,10 @@ def _check_separation(
 def _family(family: str) -> Any:
     """Return the statsmodels family with its canonical link."""
     if family == "binomial":
-        return sm.families.Binomial()
+        return families.Binomial()
     if family == "poisson":
-        return sm.families.Poisson()
-    return sm.families.Gaussian()
+        return families.Poisson()
+    return families.Gaussian()
 
 
 def _mu_derivatives(family: str, eta: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
@@ -604,7 +605,7 @@ def regress(
             "many coefficients",
         )
 
-    model = sm.GLM(y, x, family=_family(family), var_weights=w / w.mean())
+    model = GLM(y, x, family=_family(family), var_weights=w / w.mean())
     result = model.fit(tol=1e-12, maxiter=200)
     if not getattr(result, "converged", True):
         raise ModelError(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import glob
 import hashlib
 import os
+import pickle
 import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -84,4 +85,18 @@ def file_sha256(path: Path) -> str:
     with path.open("rb") as stream:
         while chunk := stream.read(1 << 20):
             digest.update(chunk)
+    return digest.hexdigest()
+
+
+def content_sha256(*parts: object) -> str:
+    """Return the SHA-256 of ``parts``: a DataFrame by its column names, dtypes and values.
+
+    Equal digests mean equal content (not equal memory layout), so a function of the parts
+    may reuse a result computed from parts with the same digest.
+    """
+    digest = hashlib.sha256()
+    for part in parts:
+        if isinstance(part, pd.DataFrame):
+            part = [(str(c), str(part[c].dtype), part[c].tolist()) for c in part.columns]
+        digest.update(pickle.dumps(part, protocol=pickle.HIGHEST_PROTOCOL))
     return digest.hexdigest()

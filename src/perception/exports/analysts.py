@@ -70,9 +70,12 @@ def analysts_table(
     labellers = _labellers(labels, waves)
     for column in (*schema.labelled, *domains):
         label = labellers.get(column) or _group_labeller(labels, column)
+        codes = out[column]
+        present = codes.notna().to_numpy(dtype=bool)
         for lang, target in zip(LANGS, label_columns(column), strict=True):
+            named = {code: label(code, lang) for code in codes[present].unique()}
             out[target] = pd.Series(
-                [None if pd.isna(v) else label(v, lang) for v in out[column]],
+                [named[v] if p else None for v, p in zip(codes.tolist(), present, strict=True)],
                 index=out.index,
                 dtype="str",
             )

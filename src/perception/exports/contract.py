@@ -168,6 +168,8 @@ _EXPECTED_DTYPE: Mapping[SqlType, str] = {
 def _fits(series: pd.Series[Any], sql: SqlType) -> bool:
     """Tell whether a column's dtype fits a SQL type of the contract."""
     if sql == "VARCHAR":
+        if isinstance(series.dtype, pd.StringDtype):  # holds nothing but text and NA
+            return True
         return bool(ptypes.is_string_dtype(series.dtype)) and all(
             isinstance(v, str) for v in series.dropna()
         )

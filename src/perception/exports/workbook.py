@@ -18,12 +18,14 @@ time are the run's ``generated_at``, so rerunning on the same tables gives the s
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import io
 import math
 import re
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Literal
 from zipfile import ZIP_DEFLATED, ZipFile, ZipInfo
 
@@ -31,6 +33,7 @@ import pandas as pd
 from openpyxl import Workbook
 from openpyxl.cell.cell import Cell
 from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.styles.cell_style import StyleArray
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import IllegalCharacterError
 from openpyxl.worksheet.worksheet import Worksheet
@@ -44,6 +47,7 @@ from perception.exports.contract import (
     wave_order,
 )
 from perception.exports.labels import ExportLabels, set_columns
+from perception.storage import content_sha256
 from perception.tables import STATUS_PARTS
 from perception.words import Lang, capital, format_moment, points, say, status_label
 
@@ -136,10 +140,17 @@ class _Sheet:
     frozen_columns: int
 
 
+#: Workbooks built in this process, by the digest of their tables, labels and language: the
+#: readback rebuilds the workbooks the exports just wrote, from equal tables.
+_BUILT: OrderedDict[str, bytes] = OrderedDict()
+_BUILT_KEPT = 4
+
+
 def workbook_bytes(tables: PublishedTables, labels: ExportLabels, lang: Lang) -> bytes:
     """Return the report workbook (``.xlsx``) of tables checked by ``check_tables``.
 
-    Byte-identical on reruns over the same tables and labels.
+    Byte-identical on reruns over the same tables and labels (a workbook already built in this
+    process from equal content is returned as it was built).
 
     Raises
     ------
@@ -147,6 +158,17 @@ def workbook_bytes(tables: PublishedTables, labels: ExportLabels, lang: Lang) ->
         If a label holds a character Excel refuses.
 
     """
+    key = content_sha256(*(getattr(tables, f.name) for f in fields(tables)), labels, lang)
+    if key not in _BUILT:
+        _BUILT[key] = _build(tables, labels, lang)
+        while len(_BUILT) > _BUILT_KEPT:
+            _BUILT.popitem(last=False)
+    _BUILT.move_to_end(key)
+    return _BUILT[key]
+
+
+def _build(tables: PublishedTables, labels: ExportLabels, lang: Lang) -> bytes:
+    """Build the report workbook (see :func:`workbook_bytes`)."""
     context = _Context.of(tables, labels, lang)
     sheets = [
         _status_sheet(context),
@@ -769,13 +791,17 @@ def _render(sheet: Worksheet, content: _Sheet, pts: str) -> None:
         cell.fill = _HEADER_FILL
         cell.alignment = _WRAP_TOP
         sheet.column_dimensions[get_column_letter(index)].width = column.width
+    styles: dict[tuple[str, bool, int], StyleArray] = {}
     for offset, row in enumerate(content.rows, start=1):
         for index, (value, column) in enumerate(zip(row, content.columns, strict=True), start=1):
-            cell = _put(sheet, _HEADER_ROW + offset, index, value, pts)
-            if value.value in (SUPPRESSED, NOT_ASKED, NO_DATA):
-                cell.alignment = _RIGHT
-            elif column.wrap:
-                cell.alignment = _WRAP_TOP
+            aligned = (
+                _RIGHT
+                if value.value in (SUPPRESSED, NOT_ASKED, NO_DATA)
+                else _WRAP_TOP
+                if column.wrap
+                else None
+            )
+            _put(sheet, _HEADER_ROW + offset, index, value, pts, aligned, styles)
     last = _HEADER_ROW + len(content.rows)
     for offset, note in enumerate(content.notes, start=2):
         _put(sheet, last + offset, 1, _Cell(note)).font = Font(italic=True, size=9)
@@ -810,10 +836,21 @@ def _fit_rows(sheet: Worksheet, content: _Sheet) -> None:
             sheet.row_dimensions[_HEADER_ROW + offset].height = _LINE_HEIGHT * lines
 
 
-def _put(sheet: Worksheet, row: int, column: int, cell: _Cell, pts: str = "") -> Cell:
+def _put(
+    sheet: Worksheet,
+    row: int,
+    column: int,
+    cell: _Cell,
+    pts: str = "",
+    alignment: Alignment | None = None,
+    styles: dict[tuple[str, bool, int], StyleArray] | None = None,
+) -> Cell:
     """Write a cell; text is always text (never a formula), and refused text is a ConfigError.
 
-    ``pts`` replaces :data:`PTS` in the cell's number format.
+    ``pts`` replaces :data:`PTS` in the cell's number format. ``styles`` keeps the style of
+    each (number format, quote prefix, alignment) of one sheet as first set: openpyxl hashes
+    every style object it is given against the workbook's lists, so a cell whose style was
+    already seen gets a copy of its indices instead (the same file).
     """
     try:
         target = sheet.cell(row=row, column=column, value=cell.value)
@@ -825,12 +862,22 @@ def _put(sheet: Worksheet, row: int, column: int, cell: _Cell, pts: str = "") ->
             hint="remove control characters from the labels in config/ (indicators.yaml, "
             "variables.yaml, survey.yaml)",
         ) from None
+    # Excel's own mark for text typed with a leading apostrophe: the cell stays text even when
+    # a reader edits it, so a label such as "=HYPERLINK(...)" never becomes a formula.
+    quoted = isinstance(cell.value, str) and cell.value.startswith(FORMULA_PREFIXES)
     if isinstance(cell.value, str):
         target.data_type = "s"
-        # Excel's own mark for text typed with a leading apostrophe: the cell stays text even
-        # when a reader edits it, so a label such as "=HYPERLINK(...)" never becomes a formula.
-        target.quotePrefix = cell.value.startswith(FORMULA_PREFIXES)
-    target.number_format = cell.number_format.replace(PTS, pts) if pts else cell.number_format
+    number_format = cell.number_format.replace(PTS, pts) if pts else cell.number_format
+    key = (number_format, quoted, id(alignment))
+    if styles is not None and key in styles:
+        target._style = copy.copy(styles[key])
+        return target
+    target.quotePrefix = quoted
+    target.number_format = number_format
+    if alignment is not None:
+        target.alignment = alignment
+    if styles is not None:
+        styles[key] = copy.copy(target._style)
     return target
 
 

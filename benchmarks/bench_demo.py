@@ -387,6 +387,16 @@ def main(argv: list[str] | None = None) -> None:
     print(
         f"load average {loads[0]:.1f} / {loads[1]:.1f} / {loads[2]:.1f} on {os.cpu_count()} cores"
     )
+    cache = os.environ.get("PYTHONPYCACHEPREFIX") or "__pycache__ folders"
+    print(
+        "bytecode: compiled once, read from "
+        + cache
+        + (
+            " (PYTHONDONTWRITEBYTECODE: modules without it are compiled on every run)"
+            if os.environ.get("PYTHONDONTWRITEBYTECODE")
+            else ""
+        )
+    )
     with tempfile.TemporaryDirectory(prefix="bench-demo-") as scratch:
         root = args.keep or Path(scratch)
         _prepare(root)

@@ -160,18 +160,31 @@ def _render(jobs: list[dict[str, Any]], assets: Path) -> None:
             found=str(exc),
             hint=hint,
         ) from None
-    page = kaleido.PageGenerator(mathjax=False, others=[str(assets)])
-    try:
-        kaleido.write_fig_from_object_sync(
-            jobs, kopts={"page_generator": page}, cancel_on_error=True
-        )
-    except errors.ChromeNotFoundError as exc:
-        raise PerceptionError(
-            "Image export needs Chrome or Chromium",
-            expected="a chromium or chrome executable on PATH",
-            found=str(exc).splitlines()[0],
-            hint=hint,
-        ) from None
+    # A loaded machine can make the browser run a chart before its page's scripts have loaded
+    # (JavascriptError "kaleido_scopes is not defined") or lose it: one more try, then an error.
+    failed = (errors.KaleidoError, errors.BrowserFailedError, errors.BrowserClosedError, OSError)
+    for attempt in (1, 2):
+        page = kaleido.PageGenerator(mathjax=False, others=[str(assets)])
+        try:
+            kaleido.write_fig_from_object_sync(
+                jobs, kopts={"page_generator": page}, cancel_on_error=True
+            )
+            return
+        except errors.ChromeNotFoundError as exc:
+            raise PerceptionError(
+                "Image export needs Chrome or Chromium",
+                expected="a chromium or chrome executable on PATH",
+                found=str(exc).splitlines()[0],
+                hint=hint,
+            ) from None
+        except failed as exc:
+            if attempt == 2:
+                raise PerceptionError(
+                    "The browser failed to draw the chart images",
+                    expected="kaleido's Chromium drawing every chart",
+                    found=f"{type(exc).__name__}: {(str(exc).splitlines() or [''])[0][:300]}",
+                    hint="run again: the charts that are missing or changed are drawn again",
+                ) from None
 
 
 def _stem(name: str) -> str:

@@ -30,15 +30,8 @@ from perception.config.indicators import domain_set_columns
 from perception.errors import ConfigError, ValidationError
 from perception.exports.contract import check_published
 from perception.small_area import audit_small_areas
-from perception.tables import (
-    DISCLOSURE_COLUMNS,
-    DRIVERS,
-    ESTIMATES,
-    METHODOLOGY,
-    SMALL_AREAS,
-    STATUS,
-    TRENDS,
-)
+from perception.tables import DISCLOSURE_COLUMNS, DRIVERS, SMALL_AREAS
+from perception.tables import TABLES as SCHEMAS
 from perception.words import (
     FLAG_MARK,
     NBSP,
@@ -74,7 +67,7 @@ State = Literal["value", "suppressed", "not_asked", "no_data", "not_estimated"]
 #: The published tables the dashboard reads; the drivers and small-area tables are optional
 #: inputs: without the first the drivers view says that no indicator names ``drivers:``, without
 #: the second (or without rows at the map's level) the map shows direct estimates only.
-TABLES: tuple[str, ...] = (ESTIMATES, TRENDS, STATUS, METHODOLOGY)
+TABLES: tuple[str, ...] = tuple(n for n in SCHEMAS if n not in (DRIVERS, SMALL_AREAS))
 
 
 @dataclass(frozen=True)

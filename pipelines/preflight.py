@@ -59,17 +59,48 @@ _INSTANCE_HINT = (
     "copy deploy/local/dagster.yaml (embedded SQLite) or deploy/postgres/dagster.yaml "
     "(PostgreSQL) to $DAGSTER_HOME/dagster.yaml; see deploy/README.md"
 )
-#: Instance components that are configurable classes, by their key in dagster.yaml.
-_COMPONENTS = {
-    "run_storage": "run_storage_data",
-    "event_log_storage": "event_storage_data",
-    "schedule_storage": "schedule_storage_data",
-    "run_coordinator": "run_coordinator_data",
-    "run_launcher": "run_launcher_data",
-    "scheduler": "scheduler_data",
-    "compute_logs": "compute_logs_data",
-    "local_artifact_storage": "local_artifact_storage_data",
+#: Instance components written in the explicit form (``module:``, ``class:``, ``config:``).
+_COMPONENTS = (
+    "run_storage",
+    "event_log_storage",
+    "schedule_storage",
+    "run_coordinator",
+    "run_launcher",
+    "scheduler",
+    "compute_logs",
+    "local_artifact_storage",
+)
+_STORAGES = ("run_storage", "event_log_storage", "schedule_storage")
+#: The kinds of the ``storage:`` shorthand (Dagster's dagster.yaml reference).
+_STORAGE_KINDS = ["postgres", "mysql", "sqlite", "custom"]
+#: The run, event-log and schedule storage classes a database kind of ``storage:`` stands for.
+_SHORTHAND = {
+    "postgres": (
+        "dagster_postgres",
+        ("PostgresRunStorage", "PostgresEventLogStorage", "PostgresScheduleStorage"),
+    ),
+    "mysql": ("dagster_mysql", ("MySQLRunStorage", "MySQLEventLogStorage", "MySQLScheduleStorage")),
 }
+#: Settings that switch a feature of the instance on or off (``enabled: false``).
+_SWITCHES = ("telemetry", "nux")
+#: Every other setting Dagster 1.13 accepts at the top of dagster.yaml: Dagster checks their
+#: values when the instance starts (tests/test_deploy_config.py keeps the keys in step).
+_SETTINGS = (
+    "auto_materialize",
+    "backfills",
+    "code_servers",
+    "concurrency",
+    "defs_state_storage",
+    "freshness",
+    "instance_class",
+    "python_logs",
+    "retention",
+    "run_monitoring",
+    "run_retries",
+    "schedules",
+    "secrets",
+    "sensors",
+)
 
 
 def preflight(
@@ -206,11 +237,11 @@ def check_instance(home: Path) -> None:
 
 
 def validate_instance_config(home: Path) -> dict[str, Component]:
-    """Validate ``home/dagster.yaml`` as Dagster loads it; return its components by key.
+    """Validate ``home/dagster.yaml`` as Dagster loads it; return its declared components by key.
 
-    Dagster's instance schema is checked first, then each component (storage, run coordinator,
-    run launcher...) against its own class's schema, as Dagster does when the instance starts,
-    but without connecting to anything.
+    The top level is checked first (known settings, components in their documented form), then
+    each component (storage, run coordinator, run launcher...) against its own class's schema,
+    as Dagster does when the instance starts, but without connecting to anything.
     """
     file = home / DAGSTER_CONFIG_YAML_FILENAME
     if not home.is_absolute() or not home.is_dir():
@@ -247,52 +278,94 @@ def validate_instance_config(home: Path) -> dict[str, Component]:
             hint=_INSTANCE_HINT,
             file=file,
         )
-    try:
-        declared = _instance_components(home)
-    except dg.DagsterInvalidConfigError as error:
-        raise _invalid(doc, (), error.errors, str(error)) from None
-    data = doc.data if isinstance(doc.data, dict) else {}
+    data: dict[str, Any] = doc.data if isinstance(doc.data, dict) else {}
+    _check_exclusive(doc, data)
+    _check_config(doc, (), _instance_schema(), data, "dagster.yaml")
     return {
-        key: _validate_component(doc, _prefix(data, key), component)
-        for key, component in declared.items()
+        key: _validate_component(doc, where, component)
+        for key, (where, component) in _declared_components(data).items()
     }
 
 
-def _instance_components(home: Path) -> dict[str, Component]:
-    """Validate dagster.yaml against Dagster's instance schema; return its declared components.
-
-    This is the one place that uses Dagster's private API (``InstanceRef``): Dagster has no
-    public function that validates an instance configuration without building the instance,
-    and building it connects to its storage (PostgreSQL), which preflight reports separately.
-    The components' own configs are not validated here (:func:`_validate_component`).
-    """
-    from dagster._core.instance.ref import InstanceRef
-
-    ref = InstanceRef.from_dir(str(home))
-    components = {}
-    for key, attribute in _COMPONENTS.items():
-        data = getattr(ref, attribute)
-        if data is not None:
-            components[key] = Component(data.module_name, data.class_name, data.config_dict)
-    return components
-
-
-def _prefix(data: Mapping[str, Any], key: str) -> tuple[Hashable, ...]:
-    """Return where a component's config sits in dagster.yaml (``storage: postgres:`` or not)."""
+def _check_exclusive(doc: YamlDocument, data: Mapping[str, Any]) -> None:
+    """Refuse settings Dagster refuses together, and a ``storage:`` of other than one kind."""
+    for first, second in (("run_queue", "run_coordinator"), *(("storage", s) for s in _STORAGES)):
+        if first in data and second in data:
+            raise ConfigError(
+                f"Invalid Dagster instance configuration at {_where(doc, (second,))}",
+                expected=f"either `{first}:` or `{second}:`, as Dagster accepts",
+                found=f"both `{first}:` and `{second}:`",
+                hint="keep one of them; compare with deploy/postgres/dagster.yaml",
+                file=doc.path,
+            )
     storage = data.get("storage")
-    if key.endswith("_storage") and key != "local_artifact_storage" and isinstance(storage, dict):
-        return ("storage", *storage)
-    return (key, "config")
+    if isinstance(storage, dict) and len(storage) != 1:
+        raise ConfigError(
+            f"Invalid Dagster instance configuration at {_where(doc, ('storage',))}",
+            expected="one kind of storage",
+            found=f"{', '.join(map(str, storage)) or 'none'}; Expected one of:{_STORAGE_KINDS}",
+            hint="keep one kind; compare with deploy/postgres/dagster.yaml",
+            file=doc.path,
+        )
+
+
+def _instance_schema() -> dict[str, Any]:
+    """Return the schema of dagster.yaml's top level, its components in their documented form."""
+    explicit = {"module": str, "class": str, "config": dg.Field(dict, is_required=False)}
+    storage = {  # one kind only (_check_exclusive)
+        "postgres": dg.Field(dict, is_required=False),
+        "mysql": dg.Field(dict, is_required=False),
+        "sqlite": dg.Field({"base_dir": dg.StringSource}, is_required=False),
+        "custom": dg.Field(explicit, is_required=False),
+    }
+    return {
+        **{key: dg.Field(dg.Any, is_required=False) for key in _SETTINGS},
+        **{key: dg.Field({"enabled": dg.Field(bool, is_required=False)}) for key in _SWITCHES},
+        **{key: dg.Field(explicit, is_required=False) for key in _COMPONENTS},
+        "storage": dg.Field(storage, is_required=False),
+        "run_queue": dg.Field(dict, is_required=False),
+    }
+
+
+def _declared_components(
+    data: Mapping[str, Any],
+) -> dict[str, tuple[tuple[Hashable, ...], Component]]:
+    """Return the components dagster.yaml declares, by key, with where their config sits.
+
+    Read as Dagster's dagster.yaml reference documents them: the explicit form
+    (``module:``, ``class:``, ``config:``), ``run_queue:`` for the queued run coordinator's
+    config, and the ``storage:`` shorthand, whose ``postgres:`` or ``mysql:`` config is that of
+    the three storages of the database (``custom:`` is one explicit component). Components
+    left to Dagster's defaults, and the embedded SQLite storage (its ``base_dir`` is checked
+    with the top level), are not listed: they have nothing to reach.
+    """
+    declared: dict[str, tuple[tuple[Hashable, ...], Component]] = {}
+    for key in _COMPONENTS:
+        if data.get(key):
+            entry = data[key]
+            component = Component(entry["module"], entry["class"], entry.get("config") or {})
+            declared[key] = ((key, "config"), component)
+    if data.get("run_queue"):
+        declared["run_coordinator"] = (
+            ("run_queue",),
+            Component("dagster", "QueuedRunCoordinator", data["run_queue"]),
+        )
+    storage = data.get("storage") or {}
+    for kind, config in storage.items():
+        if kind == "custom":
+            component = Component(config["module"], config["class"], config.get("config") or {})
+            declared["storage"] = (("storage", "custom", "config"), component)
+        elif kind in _SHORTHAND:
+            module, classes = _SHORTHAND[kind]
+            for key, name in zip(_STORAGES, classes, strict=True):
+                declared[key] = (("storage", kind), Component(module, name, config))
+    return declared
 
 
 def _validate_component(
     doc: YamlDocument, prefix: tuple[Hashable, ...], component: Component
 ) -> Component:
-    """Validate one component's config against its class's schema; resolve its ``env:`` values.
-
-    The class's schema is checked by Dagster's public run-config validation, on a job of one
-    op that takes the component's config.
-    """
+    """Validate one component's config against its class's schema; resolve its ``env:`` values."""
     try:
         klass = getattr(importlib.import_module(component.module_name), component.class_name)
     except (ImportError, AttributeError):
@@ -303,24 +376,35 @@ def _validate_component(
             hint="fix the spelling, or install the integration package into the environment",
             file=doc.path,
         ) from None
+    config = _check_config(
+        doc, prefix, klass.config_type(), component.config, f"{component.class_name} config"
+    )
+    return Component(component.module_name, component.class_name, config or {})
 
-    @dg.op(name=_PROBE, config_schema=klass.config_type())
+
+def _check_config(
+    doc: YamlDocument, prefix: tuple[Hashable, ...], schema: Any, value: Any, what: str
+) -> Any:
+    """Validate a value against a Dagster config schema; return it with ``env:`` values resolved.
+
+    The schema is checked by Dagster's public run-config validation, on a job of one op that
+    takes the value as its config.
+    """
+
+    @dg.op(name=_PROBE, config_schema=schema)
     def probe() -> None:
-        """Carry the component's config (never run)."""
+        """Carry the config (never run)."""
 
-    @dg.job(name="instance_component")
+    @dg.job(name="instance_config")
     def job() -> None:
-        """Validate the component's config (never run)."""
+        """Validate the config (never run)."""
         probe()
 
     try:
-        resolved = dg.validate_run_config(job, {"ops": {_PROBE: {"config": component.config}}})
+        resolved = dg.validate_run_config(job, {"ops": {_PROBE: {"config": value}}})
     except dg.DagsterInvalidConfigError as error:
-        raise _invalid(
-            doc, prefix, error.errors, f"{component.class_name} config", skip=("ops", _PROBE)
-        ) from None
-    config: Mapping[str, Any] = resolved["ops"][_PROBE].get("config") or {}
-    return Component(component.module_name, component.class_name, config)
+        raise _invalid(doc, prefix, error.errors, what, skip=("ops", _PROBE)) from None
+    return resolved["ops"][_PROBE].get("config")
 
 
 def _invalid(
@@ -378,7 +462,9 @@ def _describe(error: Any) -> tuple[str, str]:
         # A failed post-processing step, such as an `env:` variable that is not set.
         message = str(error.error_data.message)
         return message.split(": ", 1)[-1].strip(), "a value Dagster can resolve"
-    found, _, expected = error.message.partition(". Expected: ")
+    found, _, expected = error.message.replace(f"root:ops:{_PROBE}:config", "root").partition(
+        ". Expected: "
+    )
     return found, expected.strip('".') or "a dagster.yaml that Dagster's instance schema accepts"
 
 

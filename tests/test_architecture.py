@@ -56,3 +56,15 @@ def test_every_module_has_a_row_and_every_row_a_module() -> None:
     }
     assert not unnamed, f"modules missing from ARCHITECTURE.md's table: {sorted(unnamed)}"
     assert not named - modules, f"table names modules that do not exist: {sorted(named - modules)}"
+
+
+def test_no_private_dagster_api() -> None:
+    """Neither the library nor the Dagster layer names a private Dagster module (`dagster._`)."""
+    found = [
+        f"{path.relative_to(ROOT)}:{number}"
+        for folder in PACKAGES.values()
+        for path in sorted(folder.rglob("*.py"))
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if "dagster._" in line
+    ]
+    assert found == [], "use Dagster's public API (import dagster as dg)"

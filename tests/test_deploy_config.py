@@ -7,6 +7,7 @@ keys of Dagster's chart and, for the run launcher, against the K8sRunLauncher co
 from __future__ import annotations
 
 import copy
+import importlib
 import importlib.util
 import re
 import shutil
@@ -21,7 +22,7 @@ from dagster._config import process_config, resolve_to_config_type
 from dagster_k8s import K8sRunLauncher
 
 from perception.errors import ConfigError
-from pipelines.preflight import validate_instance_config
+from pipelines.preflight import Component, validate_instance_config
 
 DEPLOY = Path(__file__).resolve().parents[1] / "deploy"
 ENV = {
@@ -31,6 +32,64 @@ ENV = {
     "PERCEPTION_PG_PASSWORD": "secret",
     "PERCEPTION_PG_DB": "perception",
     "DAGSTER_PG_PASSWORD": "secret",
+}
+# Where Dagster's instance reference keeps each component dagster.yaml can set.
+REF_FIELDS = {
+    "storage": "storage_data",
+    "run_storage": "run_storage_data",
+    "event_log_storage": "event_storage_data",
+    "schedule_storage": "schedule_storage_data",
+    "run_coordinator": "run_coordinator_data",
+    "run_launcher": "run_launcher_data",
+    "scheduler": "scheduler_data",
+    "compute_logs": "compute_logs_data",
+    "local_artifact_storage": "local_artifact_storage_data",
+}
+# Instances Dagster builds on SQLite, each with components in another documented form.
+SQLITE_INSTANCES = {
+    "shorthand": """
+storage:
+  sqlite:
+    base_dir: {home}/storage
+run_queue:
+  max_concurrent_runs: 2
+  tag_concurrency_limits:
+    - {{key: dagster/partition, value: {{applyLimitPerUniqueValue: true}}, limit: 1}}
+run_launcher:
+  module: dagster
+  class: DefaultRunLauncher
+compute_logs:
+  module: dagster._core.storage.local_compute_log_manager
+  class: LocalComputeLogManager
+  config:
+    base_dir: {home}/logs
+""",
+    "explicit": """
+run_storage:
+  module: dagster._core.storage.runs
+  class: SqliteRunStorage
+  config: {{base_dir: {home}/history}}
+event_log_storage:
+  module: dagster._core.storage.event_log
+  class: SqliteEventLogStorage
+  config: {{base_dir: {home}/history/runs}}
+schedule_storage:
+  module: dagster._core.storage.schedules
+  class: SqliteScheduleStorage
+  config: {{base_dir: {home}/schedules}}
+run_coordinator:
+  module: dagster._core.run_coordinator
+  class: QueuedRunCoordinator
+  config: {{max_concurrent_runs: 1}}
+scheduler:
+  module: dagster._core.scheduler
+  class: DagsterDaemonScheduler
+  config: {{max_catchup_runs: 2}}
+local_artifact_storage:
+  module: dagster._core.storage.root
+  class: LocalArtifactStorage
+  config: {{base_dir: {home}}}
+""",
 }
 # Keys Dagster's Helm chart (values.schema.json of helm/dagster) allows in the sections set here.
 CHART_K8S_RUN_LAUNCHER_KEYS = {
@@ -108,6 +167,68 @@ def _home(
     return home
 
 
+def _resolved(klass: Any, config: Any) -> Any:
+    """Return a component's config as Dagster's public run-config validation resolves it."""
+
+    @dg.op(config_schema=klass.config_type())
+    def component() -> None:
+        """Carry the config (never run)."""
+
+    @dg.job
+    def check() -> None:
+        """Validate the config (never run)."""
+        component()
+
+    return dg.validate_run_config(check, {"ops": {"component": {"config": config}}})["ops"][
+        "component"
+    ].get("config")
+
+
+def _class(component: Component) -> Any:
+    """Import the class a component names."""
+    return getattr(importlib.import_module(component.module_name), component.class_name)
+
+
+def dagster_components(instance: dg.DagsterInstance) -> dict[str, tuple[Any, Any]]:
+    """Return each component Dagster read from dagster.yaml: its class and resolved config."""
+    ref = instance.get_ref()
+    found = {}
+    for key, field in REF_FIELDS.items():
+        data = getattr(ref, field)
+        if data is not None:
+            read = Component(data.module_name, data.class_name, data.config_dict or {})
+            found[key] = (_class(read), _resolved(_class(read), read.config))
+    return found
+
+
+def assert_preflight_reads_what_dagster_reads(
+    home: Path, instance: dg.DagsterInstance, defaults: dict[str, tuple[Any, Any]]
+) -> None:
+    """Check preflight's components of home/dagster.yaml against the instance Dagster built.
+
+    Every component preflight returns is the class and config Dagster uses; every one it does
+    not return is Dagster's default class (the unified ``storage`` is not compared: preflight
+    checks the storages it stands for).
+    """
+    ours = validate_instance_config(home)
+    theirs = dagster_components(instance)
+    assert set(ours) <= set(theirs)
+    for key, (klass, config) in theirs.items():
+        if key in ours:
+            assert (_class(ours[key]), dict(ours[key].config)) == (klass, config), key
+        elif key != "storage":
+            assert klass is defaults[key][0], f"{key}: Dagster uses {klass}, preflight nothing"
+
+
+@pytest.fixture(scope="module")
+def dagster_defaults(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Any, Any]]:
+    """Return the components Dagster reads from deploy/local/dagster.yaml (all its defaults)."""
+    home = _home(tmp_path_factory.mktemp("defaults"), DEPLOY / "local" / "dagster.yaml")
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        assert validate_instance_config(home) == {}, "the local instance declares no component"
+        return dagster_components(instance)
+
+
 def _values() -> dict[str, Any]:
     """Load the Helm values."""
     data: dict[str, Any] = yaml.safe_load((DEPLOY / "k8s" / "values.yaml").read_text("utf-8"))
@@ -173,6 +294,56 @@ def test_instance_configs_pass_dagster_validation(tmp_path: Path, folder: str) -
     coordinator = components["run_coordinator"]
     assert coordinator.class_name == "QueuedRunCoordinator"
     assert coordinator.config["max_concurrent_runs"] > 0
+
+
+@pytest.mark.parametrize("name", sorted(SQLITE_INSTANCES))
+def test_preflight_reads_the_components_dagster_reads(
+    tmp_path: Path, name: str, dagster_defaults: dict[str, tuple[Any, Any]]
+) -> None:
+    """Preflight's reading of each documented form names the classes and configs Dagster uses.
+
+    The PostgreSQL configs of deploy/ are compared on a real server in test_deploy_postgres.
+    """
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    text = SQLITE_INSTANCES[name].format(home=home)
+    (home / "dagster.yaml").write_text(text, encoding="utf-8")
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        assert_preflight_reads_what_dagster_reads(home, instance, dagster_defaults)
+    assert (
+        set(validate_instance_config(home))
+        == {
+            "shorthand": {"run_coordinator", "run_launcher", "compute_logs"},
+            "explicit": {
+                "run_storage",
+                "event_log_storage",
+                "schedule_storage",
+                "run_coordinator",
+                "scheduler",
+                "local_artifact_storage",
+            },
+        }[name]
+    )
+
+
+def _top_level_keys(schema: str) -> set[str]:
+    """Return the top-level keys of a config schema as Dagster prints it (``{ a?: ... }``)."""
+    inner = schema.strip()[1:-1]
+    while (nested := re.sub(r"\{[^{}]*\}|\[[^\[\]]*\]|\([^()]*\)", "", inner)) != inner:
+        inner = nested
+    return set(re.findall(r"(\w+)\??:", inner))
+
+
+def test_preflight_knows_every_instance_setting_dagster_knows(tmp_path: Path) -> None:
+    """Preflight accepts exactly the top-level settings Dagster accepts, so a typo is refused."""
+    home = _home(tmp_path, DEPLOY / "local" / "dagster.yaml", lambda data: data.update(nuxx=1))
+    with pytest.raises(dg.DagsterInvalidConfigError) as dagster:
+        dg.DagsterInstance.from_config(str(home))
+    with pytest.raises(ConfigError, match=r"at nuxx \(line") as ours:
+        validate_instance_config(home)
+    theirs = _top_level_keys(dagster.value.errors[0].message.split(". Expected: ", 1)[1][1:-2])
+    assert "run_coordinator" in theirs and "telemetry" in theirs
+    assert _top_level_keys(ours.value.expected) == theirs
 
 
 @pytest.mark.parametrize("folder", ["local", "postgres", "k8s"])

@@ -28,6 +28,7 @@ from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
 from dagster._core.workspace.load_target import InProcessWorkspaceLoadTarget
 from dagster._daemon.sensor import execute_sensor_iteration
 from psycopg2 import sql
+from test_deploy_config import assert_preflight_reads_what_dagster_reads, dagster_components
 
 from perception.demo import generate
 from pipelines.definitions import PROJECT_ROOT, build_definitions
@@ -149,6 +150,24 @@ def instance_env(deployment: Deployment, monkeypatch: pytest.MonkeyPatch) -> Non
     """Point DAGSTER_HOME and the database variable at the deployment."""
     monkeypatch.setenv("PERCEPTION_PG_DB", deployment.database)
     monkeypatch.setenv("DAGSTER_HOME", str(deployment.home))
+
+
+@pytest.mark.usefixtures("instance_env")
+@pytest.mark.parametrize("folder", ["postgres", "k8s"])
+def test_preflight_reads_the_components_dagster_reads(
+    tmp_path: Path, folder: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Preflight reads deploy/'s `storage: postgres:` as the storages Dagster builds on it."""
+    monkeypatch.setenv("DAGSTER_PG_PASSWORD", os.environ["PERCEPTION_PG_PASSWORD"])
+    defaults_home, home = tmp_path / "defaults", tmp_path / "home"
+    for folder_home, source in ((defaults_home, "local"), (home, folder)):
+        folder_home.mkdir()
+        shutil.copy(REPO / "deploy" / source / "dagster.yaml", folder_home / "dagster.yaml")
+    with dg.DagsterInstance.from_config(str(defaults_home)) as instance:
+        defaults = dagster_components(instance)
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        assert type(instance.run_storage).__module__.startswith("dagster_postgres")
+        assert_preflight_reads_what_dagster_reads(home, instance, defaults)
 
 
 @pytest.mark.usefixtures("instance_env")

@@ -19,9 +19,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager, redirect_stdout, suppress
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from demo_project import DemoRun
 from filelock import FileLock
+from golden import dataset
 
 from perception.demo import generate
 from pipelines.definitions import PROJECT_ROOT, build_definitions
@@ -134,3 +136,24 @@ def _unchanged(root: Path, what: str) -> Iterator[None]:
 def demo_copy(demo: DemoRun, tmp_path: Path) -> DemoRun:
     """Return a private copy of the demo run, for a test that writes into the project."""
     return demo.copy(tmp_path / "project")
+
+
+# --------------------------------------------------------------------------- R's datasets
+
+
+@pytest.fixture(scope="module")
+def apistrat() -> pd.DataFrame:
+    """Return R's stratified API sample (200 schools, strata stype), the module's own copy."""
+    return dataset("apistrat").copy()
+
+
+@pytest.fixture(scope="module")
+def apiclus1() -> pd.DataFrame:
+    """Return R's one-stage cluster API sample (15 districts), the module's own copy."""
+    return dataset("apiclus1").copy()
+
+
+@pytest.fixture(scope="module")
+def nhanes() -> pd.DataFrame:
+    """Return R's NHANES extract (HI_CHOL missing in 745 rows; PSU ids 1-2 repeat across strata)."""
+    return dataset("nhanes").copy()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -14,21 +13,8 @@ from perception.errors import CalibrationError
 from perception.estimation import estimate
 from perception.weighting.calibration import MISSING_CATEGORY
 
-REFERENCE = Path(__file__).resolve().parent / "reference"
 TYPES = {"E": 4421, "H": 755, "M": 1018}
 SCHWIDE = {"No": 1072, "Yes": 5122}
-
-
-@pytest.fixture(scope="module")
-def apiclus1() -> pd.DataFrame:
-    """Load the one-stage cluster API sample (15 districts)."""
-    return pd.read_csv(REFERENCE / "apiclus1.csv", dtype={"cds": str})
-
-
-@pytest.fixture(scope="module")
-def nhanes() -> pd.DataFrame:
-    """Load the NHANES extract, with HI_CHOL missing in 745 rows."""
-    return pd.read_csv(REFERENCE / "nhanes.csv")
 
 
 @pytest.fixture(scope="module")

@@ -2,35 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
+from golden import REFERENCE
 
 from perception.design import SurveyDesign
 from perception.errors import ConfigError, DesignError, PerceptionError
 from perception.estimation import estimate
-
-REFERENCE = Path(__file__).resolve().parent / "reference"
-
-
-@pytest.fixture(scope="module")
-def apistrat() -> pd.DataFrame:
-    """Load the stratified API sample (200 schools, strata stype)."""
-    return pd.read_csv(REFERENCE / "apistrat.csv", dtype={"cds": str})
-
-
-@pytest.fixture(scope="module")
-def apiclus1() -> pd.DataFrame:
-    """Load the one-stage cluster API sample (15 districts)."""
-    return pd.read_csv(REFERENCE / "apiclus1.csv", dtype={"cds": str})
-
-
-@pytest.fixture(scope="module")
-def nhanes() -> pd.DataFrame:
-    """Load the NHANES extract (PSU ids 1-2 repeat across strata)."""
-    return pd.read_csv(REFERENCE / "nhanes.csv")
 
 
 @pytest.mark.parametrize(

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
+from golden import REFERENCE
 from scipy import stats
 
 from perception.contrasts import contrast, wave_difference
@@ -14,7 +13,6 @@ from perception.design import SurveyDesign
 from perception.errors import ConfigError, ValidationError
 from perception.estimation import NATIONAL, estimate, estimate_domains
 
-REFERENCE = Path(__file__).resolve().parent / "reference"
 COLUMNS = ["estimate", "se", "ci_low", "ci_high", "df", "deff", "n", "n_weighted", "n_eff"]
 
 

@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import json
-from functools import cache
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
+from golden import dataset, expected
 
 from perception.design import SurveyDesign
 from perception.errors import DesignError
 from perception.estimation import estimate
 
-REFERENCE = Path(__file__).resolve().parent / "reference"
+EXPECTED = expected("expected.json")
 
 # Provenance: expected.json meta.tolerance, produced by make_reference.R with R 4.2.2 and
 # survey 4.1.1 (see tests/reference/PROVENANCE.md). R's calibrate() stops at 1e-7 and its
@@ -39,27 +37,14 @@ WEIGHT_COLUMN = {
 }
 
 
-@cache
-def _expected() -> dict[str, Any]:
-    """Load expected.json once."""
-    result: dict[str, Any] = json.loads((REFERENCE / "expected.json").read_text())
-    return result
-
-
-@cache
-def _dataset(name: str) -> pd.DataFrame:
-    """Read a reference CSV once (cds is a code with a leading zero)."""
-    return pd.read_csv(REFERENCE / f"{name}.csv", dtype={"cds": str})
-
-
 def _contract_cases() -> list[dict[str, Any]]:
     """Every case that is not marked informational."""
-    return [c for c in _expected()["cases"] if not c.get("informational")]
+    return [c for c in EXPECTED["cases"] if not c.get("informational")]
 
 
 def _data_for(case: dict[str, Any]) -> pd.DataFrame:
     """Return the case's data, with the proportion's 0/1 indicator in its column."""
-    data = _dataset(case["dataset"]).copy()
+    data = dataset(case["dataset"]).copy()
     indicator = case.get("indicator_of")
     if indicator:
         column = data[indicator["column"]]
@@ -88,7 +73,7 @@ def _close(got: float, want: float | None) -> bool:
 
 def test_reference_has_42_contract_cases() -> None:
     """It finds the 42 contract cases and 7 informational ones named in the README."""
-    cases = _expected()["cases"]
+    cases = EXPECTED["cases"]
     assert len(_contract_cases()) == 42
     assert len(cases) - len(_contract_cases()) == 7
 
@@ -104,7 +89,7 @@ def test_matches_r(case: dict[str, Any]) -> None:
     design = _design_for(case)
     operation = case["operation"]
     if operation in WEIGHT_COLUMN:
-        want = _dataset("apiclus1_raked_weights")[WEIGHT_COLUMN[operation]].to_numpy()
+        want = dataset("apiclus1_raked_weights")[WEIGHT_COLUMN[operation]].to_numpy()
         summary = case["expected"][0]
         np.testing.assert_allclose(design.weights, want, rtol=GOLDEN_RTOL)
         np.testing.assert_allclose(design.weights[:10], summary["first10"], rtol=GOLDEN_RTOL)

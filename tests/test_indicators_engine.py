@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
+from golden import REFERENCE
 
 from perception.contrasts import GAP_COLUMNS, contrast, domain_gaps
 from perception.design import SurveyDesign
 from perception.errors import DesignError, ValidationError
 from perception.estimation import estimate
 
-REFERENCE = Path(__file__).resolve().parent / "reference"
 MARGINS = {"stype": {"E": 4421, "H": 755, "M": 1018}, "sch.wide": {"No": 1072, "Yes": 5122}}
 
 

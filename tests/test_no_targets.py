@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 import yaml
 from config_samples import AFROBAROMETER, CATALOGUE_YAML, SURVEY_YAML
+from golden import REFERENCE
 
 from perception.codebook import FILTER_ATTR, harmonize, harmonize_file
 from perception.config import (
@@ -35,7 +36,6 @@ from perception.weighting import WeightingWarning
 from perception.weighting.workflow import weight_wave
 from perception.words import say
 
-REFERENCE = Path(__file__).resolve().parent / "reference"
 GOLDEN_RTOL = 1e-6
 ITEMS = ("trust_police", "trust_courts", "people_trusted")
 R8 = AFROBAROMETER / "tun_r8_data.sav"

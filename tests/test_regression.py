@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-import json
 import re
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
+from golden import dataset, expected
 
 from perception import ConfigError, ModelError, SurveyDesign, regress
 from perception.contrasts import contrast
 from perception.estimation import estimate
 from perception.regression import influence_covariance, marginal_effects, wald_test
 
-REFERENCE = Path(__file__).resolve().parent / "reference"
+EXPECTED = expected("expected_regression.json")
 
 # Provenance: expected_regression.json meta.tolerance, written by make_reference_regression.R
 # (R 4.2.2, survey 4.1.1; see tests/reference/PROVENANCE.md). R's glm runs to
@@ -27,18 +26,11 @@ GOLDEN_ATOL = 1e-9
 
 
 @cache
-def _expected() -> dict[str, Any]:
-    """Load expected_regression.json once."""
-    result: dict[str, Any] = json.loads((REFERENCE / "expected_regression.json").read_text())
-    return result
-
-
-@cache
 def _dataset(name: str) -> pd.DataFrame:
     """Read a reference CSV once, with the derived 0/1 column `yes` for the API data."""
-    data = pd.read_csv(REFERENCE / f"{name}.csv", dtype={"cds": str})
+    data = dataset(name)
     if "sch.wide" in data.columns:
-        data["yes"] = (data["sch.wide"] == "Yes").astype(float)
+        data = data.assign(yes=(data["sch.wide"] == "Yes").astype(float))
     return data
 
 
@@ -69,7 +61,7 @@ def _close(got: float, want: float) -> bool:
     return bool(np.isclose(got, want, rtol=GOLDEN_RTOL, atol=GOLDEN_ATOL))
 
 
-CASES = _expected()["cases"]
+CASES = EXPECTED["cases"]
 
 
 def test_reference_cases_cover_every_family_and_design() -> None:

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import json
-from functools import cache
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pydantic
 import pytest
+from golden import dataset, expected
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -20,7 +18,7 @@ from perception.errors import ConfigError, DesignError
 from perception.estimation import estimate, estimate_domains
 from perception.variance import describe
 
-REFERENCE = Path(__file__).resolve().parent / "reference"
+EXPECTED = expected("expected_replicates.json")
 # Provenance: expected_replicates.json meta.tolerance, from make_reference_replicates.R
 # (R 4.2.2, survey 4.1.1); every number is closed form given the exported replicate weights.
 GOLDEN_RTOL = 1e-6
@@ -37,23 +35,10 @@ STAT = {
 # replicate; so does the kernel (variance(..., logit_of=p)): its limits are compared too.
 
 
-@cache
-def _expected() -> dict[str, Any]:
-    """Load expected_replicates.json once."""
-    result: dict[str, Any] = json.loads((REFERENCE / "expected_replicates.json").read_text())
-    return result
-
-
-@cache
-def _data(file: str) -> pd.DataFrame:
-    """Read a replicate-weight CSV once."""
-    return pd.read_csv(REFERENCE / file)
-
-
 def _design(name: str, case: dict[str, Any] | None = None) -> SurveyDesign:
     """Build the Python design from the same CSV and constants as R's svrepdesign call."""
-    spec = _expected()["designs"][name]
-    data = _data(spec["file"]).copy()
+    spec = EXPECTED["designs"][name]
+    data = dataset(spec["file"].removesuffix(".csv")).copy()
     if case is not None and case.get("indicator_of"):
         ind = case["indicator_of"]
         data[ind["column"]] = (data[ind["column"]] == ind["equals"]).astype(float)
@@ -85,11 +70,11 @@ def _close(got: float, want: float | None, rtol: float = GOLDEN_RTOL) -> bool:
     return bool(np.isclose(got, want, rtol=rtol, atol=GOLDEN_ATOL))
 
 
-@pytest.mark.parametrize("case", _expected()["cases"], ids=lambda c: str(c["id"]))
+@pytest.mark.parametrize("case", EXPECTED["cases"], ids=lambda c: str(c["id"]))
 def test_matches_r_svrepdesign(case: dict[str, Any]) -> None:
     """Estimate, SE, CI, df, deff, n and n_weighted equal R's on identical replicate weights."""
     design = _design(case["design"], case)
-    assert design.degf == _expected()["designs"][case["design"]]["degf"]
+    assert design.degf == EXPECTED["designs"][case["design"]]["degf"]
     stat = STAT[case["operation"]]
     by = [case["by"]] if case["by"] else []
     ci_method = case["ci_method"] if stat == "proportion" else "logit"
@@ -109,12 +94,12 @@ def test_matches_r_svrepdesign(case: dict[str, Any]) -> None:
 
 def _random(design: int) -> pd.DataFrame:
     """One of the recorded random two-PSU-per-stratum designs."""
-    data = _data("rep_random.csv")
+    data = dataset("rep_random")
     return data[data["design"] == design].reset_index(drop=True)
 
 
 @pytest.mark.parametrize(
-    "case", _expected()["random"], ids=lambda c: f"design{c['design']}_{c['type']}"
+    "case", EXPECTED["random"], ids=lambda c: f"design{c['design']}_{c['type']}"
 )
 def test_to_replicates_equals_as_svrepdesign(case: dict[str, Any]) -> None:
     """JK1 (strata ignored), JKn and BRR built from a paired design equal R's as.svrepdesign.
@@ -144,7 +129,7 @@ def test_to_replicates_jk1_and_jkn_weights_equal_r_export() -> None:
         ("clus1_jk1", "JK1", {"psu": "dnum", "fpc": "fpc"}),
         ("strat_jkn", "JKn", {"strata": "stype", "fpc": "fpc"}),
     ):
-        data = _data(f"rep_{name}.csv")
+        data = dataset(f"rep_{name}")
         design = SurveyDesign(data, "pw", **kwargs).to_replicates(method)
         reps = design.replicates
         assert reps is not None
@@ -153,27 +138,27 @@ def test_to_replicates_jk1_and_jkn_weights_equal_r_export() -> None:
         assert ours.shape == theirs.shape
         key = lambda m: m[:, np.lexsort(m[::-1])]  # noqa: E731
         np.testing.assert_allclose(key(ours), key(theirs), rtol=1e-12)
-        spec = _expected()["designs"][name]
+        spec = EXPECTED["designs"][name]
         assert np.isclose(reps.scale, spec["scale"], rtol=1e-12)
         np.testing.assert_allclose(np.sort(reps.rscales), np.sort(spec["rscales"]), rtol=1e-12)
 
 
 def test_bootstrap_structure_like_r() -> None:
     """Seeded bootstrap: reproducible, R's shape and scale, factors summing to n_h per stratum."""
-    data = _data("rep_strat_boot.csv")
+    data = dataset("rep_strat_boot")
     base = SurveyDesign(data, "pw", strata="stype")
     one = base.to_replicates("bootstrap", replicates=50, seed=3)
     two = base.to_replicates("bootstrap", replicates=50, seed=3)
     assert one.replicates is not None and two.replicates is not None
     np.testing.assert_array_equal(one.replicates.factors, two.replicates.factors)
-    assert one.replicates.n_replicates == 50 == _expected()["designs"]["strat_boot"]["n_replicates"]
+    assert one.replicates.n_replicates == 50 == EXPECTED["designs"]["strat_boot"]["n_replicates"]
     assert np.isclose(one.replicates.scale, 1 / 49)
     strata = base.layout.psu_stratum
     for h, n_h in enumerate(base.layout.n_psu):
         sums = one.replicates.factors[strata == h].sum(axis=0)
         np.testing.assert_allclose(sums, n_h, rtol=1e-12)
     se = estimate(one, ["api00"])["se"].iloc[0]
-    r_se = next(c for c in _expected()["cases"] if c["id"] == "strat_boot_mean_api00_api99")[
+    r_se = next(c for c in EXPECTED["cases"] if c["id"] == "strat_boot_mean_api00_api99")[
         "expected"
     ][0]["se"]
     assert 0.6 < se / r_se < 1.6  # two independent bootstraps of the same design
@@ -199,14 +184,14 @@ def test_domains_contrasts_and_gaps_on_replicates() -> None:
     assert np.isclose(gaps["se"].iloc[0], one.se, rtol=1e-12)
     assert np.isclose(gaps["estimate"].iloc[0], one.estimate, rtol=1e-12)
     # The contrast's replicate variance: direct replicate means of both domains.
-    data = _data("rep_clus1_jk1.csv")
+    data = dataset("rep_clus1_jk1")
     reps = data.filter(regex=r"^rw[0-9]+$").to_numpy()
     is_e, is_h = (data["stype"] == "E").to_numpy(), (data["stype"] == "H").to_numpy()
     y = data["api00"].to_numpy()
     diff = (reps[is_e].T @ y[is_e]) / reps[is_e].sum(0) - (reps[is_h].T @ y[is_h]) / reps[is_h].sum(
         0
     )
-    spec = _expected()["designs"]["clus1_jk1"]
+    spec = EXPECTED["designs"]["clus1_jk1"]
     want = spec["scale"] * ((diff - diff.mean()) ** 2).sum()
     assert np.isclose(one.se**2, want, rtol=1e-10)
     assert "JK1" in describe(design.variance_method)
@@ -221,7 +206,7 @@ def test_domains_contrasts_and_gaps_on_replicates() -> None:
 )
 def test_bad_replicate_weights(change: dict[str, float], message: str) -> None:
     """A missing or negative replicate weight is a DesignError naming the column and row."""
-    data = _data("rep_clus1_jk1.csv").copy()
+    data = dataset("rep_clus1_jk1").copy()
     for column, value in change.items():
         data.loc[7, column] = value
     with pytest.raises(DesignError, match=message) as info:
@@ -231,7 +216,7 @@ def test_bad_replicate_weights(change: dict[str, float], message: str) -> None:
 
 def test_replicate_count_must_fit_rep_type() -> None:
     """BRR with a count that is no Hadamard order, JKn without rscales, bad rscales: errors."""
-    data = _data("rep_clus1_jk1.csv")
+    data = dataset("rep_clus1_jk1")
     with pytest.raises(DesignError, match="Hadamard"):
         SurveyDesign(data, "pw", replicate_weights=r"^rw[0-9]+$", rep_type="BRR")
     with pytest.raises(ConfigError, match="rscales"):
@@ -252,7 +237,7 @@ def test_weighting_config_builds_replicates_before_raking() -> None:
     from perception.config import PopulationTargets, WeightingConfig
     from perception.weighting.workflow import weight_wave
 
-    data = pd.read_csv(REFERENCE / "apiclus1.csv", dtype={"cds": str})
+    data = dataset("apiclus1").copy()
     data["stype_code"] = data["stype"].map({"E": 1, "H": 2, "M": 3})
     data["sch_wide"] = data["sch.wide"].map({"No": 1, "Yes": 2})
     targets = PopulationTargets.model_validate(
@@ -288,7 +273,7 @@ def test_weighting_config_builds_replicates_before_raking() -> None:
     )
     design, _ = weight_wave(data, config, targets)
     assert design.replicates is not None and design.replicates.rep_type == "JK1"
-    want = next(c for c in _expected()["cases"] if c["id"] == "clus1_jk1_rake_mean_api00")
+    want = next(c for c in EXPECTED["cases"] if c["id"] == "clus1_jk1_rake_mean_api00")
     got = estimate(design, ["api00"]).iloc[0]
     row = want["expected"][0]
     assert np.isclose(got["estimate"], row["estimate"], rtol=GOLDEN_RTOL)
@@ -337,8 +322,8 @@ def test_jackknife_total_variance_equals_taylor(seed: int, n_strata: int, mse: b
 
 def test_given_weights_are_aggregated_per_psu_when_constant_within_psu() -> None:
     """With psu=, JK1 weights constant within a district use 15 units and give the same SE."""
-    data = _data("rep_clus1_jk1.csv")
-    spec = _expected()["designs"]["clus1_jk1"]
+    data = dataset("rep_clus1_jk1")
+    spec = EXPECTED["designs"]["clus1_jk1"]
     kwargs = {"replicate_weights": r"^rw[0-9]+$", "rep_type": "JK1", "scale": spec["scale"]}
     rows = SurveyDesign(data, "pw", **kwargs)
     psus = SurveyDesign(data, "pw", psu="dnum", **kwargs)

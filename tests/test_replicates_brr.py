@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import json
-from functools import cache
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 import pytest
+from golden import dataset, expected
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import special, stats
@@ -20,24 +17,11 @@ from perception.estimation import estimate
 from perception.replicates import hadamard, r_collation_key, r_text
 from perception.variance import logistic_refit
 
-REFERENCE = Path(__file__).resolve().parent / "reference"
+EXPECTED = expected("expected_hadamard.json")
 # Provenance: expected_hadamard.json meta, from make_reference_hadamard.R (R 4.2.2, survey
 # 4.1.1); tolerance 1e-6 relative on every estimate, SE and interval limit.
 GOLDEN_RTOL = 1e-6
 GOLDEN_ATOL = 1e-12
-
-
-@cache
-def _expected() -> dict[str, Any]:
-    """Load expected_hadamard.json once."""
-    result: dict[str, Any] = json.loads((REFERENCE / "expected_hadamard.json").read_text())
-    return result
-
-
-@cache
-def _random() -> pd.DataFrame:
-    """Read the random two-PSU-per-stratum designs R converted with as.svrepdesign."""
-    return pd.read_csv(REFERENCE / "rep_brr_random.csv")
 
 
 def _bits(rows: list[str], width: int) -> npt.NDArray[np.int64]:
@@ -49,16 +33,16 @@ def _bits(rows: list[str], width: int) -> npt.NDArray[np.int64]:
 
 def _base(number: int) -> SurveyDesign:
     """Design ``number`` of rep_brr_random.csv as R's svydesign(id = ~psu, strata = ~stratum)."""
-    data = _random()
+    data = dataset("rep_brr_random")
     data = data[data["design"] == number].reset_index(drop=True)
     data = data.assign(yes=data["z"].astype(float))
     return SurveyDesign(data, "w", strata="stratum", psu="psu")
 
 
-@pytest.mark.parametrize("n", [int(n) for n in _expected()["hadamard"]["n"]])
+@pytest.mark.parametrize("n", [int(n) for n in EXPECTED["hadamard"]["n"]])
 def test_hadamard_equals_r(n: int) -> None:
     """hadamard(n) is survey:::hadamard(n) entry by entry (Sylvester, Paley, stored 28/36)."""
-    spec = _expected()["hadamard"]
+    spec = EXPECTED["hadamard"]
     rows = spec["matrices"][spec["n"][str(n)]]
     want = 2 * _bits(rows, len(rows)) - 1
     got = hadamard(n).astype(np.int64)
@@ -67,7 +51,7 @@ def test_hadamard_equals_r(n: int) -> None:
     np.testing.assert_array_equal(got.T @ got, got.shape[0] * np.eye(got.shape[0]))
 
 
-@pytest.mark.parametrize("spec", _expected()["designs"], ids=lambda s: f"design{s['design']}")
+@pytest.mark.parametrize("spec", EXPECTED["designs"], ids=lambda s: f"design{s['design']}")
 def test_brr_factors_equal_as_svrepdesign(spec: dict[str, Any]) -> None:
     """to_replicates('BRR') gives every PSU R's replicate factors (0 or 2), column for column."""
     base = _base(spec["design"])
@@ -85,7 +69,7 @@ def test_brr_factors_equal_as_svrepdesign(spec: dict[str, Any]) -> None:
 
 def _cases() -> list[tuple[int, dict[str, Any]]]:
     """Every (design, BRR/Fay × mse) pair of the goldens."""
-    return [(s["design"], r) for s in _expected()["designs"] for r in s["results"]]
+    return [(s["design"], r) for s in EXPECTED["designs"] for r in s["results"]]
 
 
 @pytest.mark.parametrize(
@@ -128,13 +112,13 @@ def test_brr_and_fay_estimates_equal_r(number: int, case: dict[str, Any]) -> Non
 
 def test_collation_equals_r_sort() -> None:
     """Stratum labels sort as R sorts text (ICU root: punctuation, digits, a < A, accents)."""
-    spec = _expected()["collation"]
+    spec = EXPECTED["collation"]
     assert sorted(set(spec["labels"]), key=r_collation_key) == spec["sorted"]
 
 
 def test_r_text_equals_as_character() -> None:
     """Numeric ids are written as R's as.character writes them (1e+05, 0.333333333333333)."""
-    spec = _expected()["as_character"]
+    spec = EXPECTED["as_character"]
     assert [r_text(float(v)) for v in spec["values"]] == spec["text"]
     assert r_text(True) == "TRUE" and r_text(np.int64(100000)) == "100000"
 
@@ -147,9 +131,9 @@ def test_logit_interval_from_replicate_logits() -> None:
     refits each replicate as glm.fit does (stopping at a 1e-8 change of the deviance), so
     the two agree to about 1e-9, not to rounding.
     """
-    data = pd.read_csv(REFERENCE / "rep_clus1_jk1.csv")
+    data = dataset("rep_clus1_jk1").copy()
     data["yes"] = (data["sch.wide"] == "Yes").astype(float)
-    spec = json.loads((REFERENCE / "expected_replicates.json").read_text())["designs"]["clus1_jk1"]
+    spec = expected("expected_replicates.json")["designs"]["clus1_jk1"]
     for mse in (False, True):
         design = SurveyDesign(
             data,

@@ -27,6 +27,7 @@ from perception.disclosure import (
     check_published,
 )
 from perception.errors import ConfigError, ValidationError
+from perception.tables import ESTIMATES_TABLE
 
 ROOT = Path(__file__).resolve().parents[1]
 RULES = DisclosureRules()
@@ -37,42 +38,6 @@ GENDER_GAP = {"gap_incl_gender": GapSides(of="incl", by="gender", a=2, b=1)}
 RECOVERY_TOLERANCE = 1e-9  # an exactly recovered estimate matches to rounding error
 
 # --------------------------------------------------------------------------- table builder
-
-TEXT = ("survey", "wave", "indicator", "variant", "benchmark", "type", "unit", "domain_set")
-FLOATS = (
-    "estimate",
-    "se",
-    "ci_low",
-    "ci_high",
-    "df",
-    "deff",
-    "n_weighted",
-    "n_eff",
-    "dk_share",
-    "p_value",
-    "p_adjusted",
-)
-COUNTS = ("n", "n_refused")
-ESTIMATE_COLUMNS = (
-    *TEXT,
-    *DOMAIN_COLUMNS,
-    "estimate",
-    "se",
-    "ci_low",
-    "ci_high",
-    "df",
-    "deff",
-    "n",
-    "n_weighted",
-    "n_eff",
-    "dk_share",
-    "n_refused",
-    "availability",
-    "n_a",
-    "n_b",
-    "p_value",
-    "p_adjusted",
-)
 
 
 @dataclass(frozen=True)
@@ -130,12 +95,9 @@ def row(
 
 
 def table(rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
-    """Build Table 1 with the contract's column order and dtypes."""
-    frame = pd.DataFrame(list(rows), columns=list(ESTIMATE_COLUMNS))
-    dtypes: dict[str, str] = {c: "str" for c in (*TEXT, "availability")}
-    dtypes |= {c: "Int64" for c in (*DOMAIN_COLUMNS, *COUNTS, "n_a", "n_b")}
-    dtypes |= {c: "float64" for c in FLOATS}
-    return frame.astype(dtypes)
+    """Build Table 1 with the contract's column order and dtypes (perception.tables)."""
+    dtypes = ESTIMATES_TABLE.dtypes(DOMAIN_COLUMNS, published=False)
+    return pd.DataFrame(list(rows), columns=list(dtypes)).astype(dtypes)
 
 
 def pooled(cells: Sequence[Cell]) -> Cell:

@@ -18,40 +18,20 @@ from perception.contrasts import wave_difference
 from perception.demo import PLANTED_EFFECTS
 from perception.errors import ConfigError, ValidationError
 from perception.status import indicator_status
+from perception.tables import ESTIMATES_TABLE
 from perception.trends import KEY_COLUMNS, indicator_trends, trend_columns
 
 ROOT = Path(__file__).resolve().parents[1]
 WAVES = ("w1", "w2", "w3")
 #: The demo survey's domain columns (config/variables.yaml `domains:`).
 DOMAINS = ("gender", "age_band", "youth", "region", "urban_rural")
-TABLE1_COLUMNS = (
-    "survey",
-    "wave",
-    "indicator",
-    "variant",
-    "benchmark",
-    "type",
-    "unit",
-    "domain_set",
-    *DOMAINS,
-    "estimate",
-    "se",
-    "ci_low",
-    "ci_high",
-    "df",
-    "deff",
-    "n",
-    "n_weighted",
-    "n_eff",
-    "dk_share",
-    "n_refused",
-    "availability",
-    "n_a",
-    "n_b",
-)
-STRINGS = ("survey", "wave", "indicator", "variant", "benchmark", "type", "unit", "domain_set")
-INTEGERS = (*DOMAINS, "n", "n_refused", "n_a", "n_b")
-VALUES = ("estimate", "se", "ci_low", "ci_high", "df", "deff", "n_weighted", "n_eff", "dk_share")
+#: Table 1's columns and dtypes, without the p-values (perception.tables).
+TABLE1 = {
+    column: dtype
+    for column, dtype in ESTIMATES_TABLE.dtypes(DOMAINS, published=False).items()
+    if column not in ("p_value", "p_adjusted")
+}
+VALUES = [column for column, dtype in TABLE1.items() if dtype == "float64"]
 
 
 def table1(rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
@@ -73,22 +53,16 @@ def table1(rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
         "availability": "estimated",
     }
     frame = pd.DataFrame([{**defaults, **row} for row in rows])
-    for column in TABLE1_COLUMNS:
+    for column in TABLE1:
         if column not in frame:
             frame[column] = pd.NA
     if "ci_low" not in frame or frame["ci_low"].isna().all():
         frame["ci_low"] = frame["estimate"] - 1.96 * frame["se"]
         frame["ci_high"] = frame["estimate"] + 1.96 * frame["se"]
-    frame = frame.astype(
-        {
-            **{c: "str" for c in (*STRINGS, "availability")},
-            **{c: "Int64" for c in INTEGERS},
-            **{c: "float64" for c in VALUES},
-        }
-    )
+    frame = frame.astype(TABLE1)
     absent = frame["availability"].ne("estimated")
-    frame.loc[absent, list(VALUES)] = np.nan
-    return frame[list(TABLE1_COLUMNS)]
+    frame.loc[absent, VALUES] = np.nan
+    return frame[list(TABLE1)]
 
 
 def _national(values: Mapping[tuple[str, str], tuple[float, float]], **extra: Any) -> pd.DataFrame:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import copy
 import logging
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -16,12 +19,68 @@ from perception.dashboard.figures import Spec, all_figures
 from perception.dashboard.geo import GeoJson, load_geojson
 from perception.dashboard.page import BiText, render_page
 from perception.errors import ConfigError, ValidationError
-from perception.storage import atomic_write
+from perception.storage import atomic_write, content_sha256, file_sha256
 from perception.words import LANGS, Lang, say
 
 __all__ = ["build_dashboard", "dashboard_figures", "question_wording"]
 
 _log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class _Drawing:
+    """The dashboard's data, boundaries (or why there are none) and figures in every language."""
+
+    data: DashboardData
+    geo: GeoJson | None
+    map_problem: BiText | None
+    figures: Mapping[Lang, Mapping[str, Spec]]
+
+
+#: Drawings and pages made in this process, by the digest of their inputs: the pipeline builds
+#: the page, the readback rebuilds it from equal tables, the chart images take its figures.
+_DRAWN: OrderedDict[str, _Drawing] = OrderedDict()
+_PAGES: OrderedDict[str, str] = OrderedDict()
+_KEPT = 2
+
+
+def _kept(cache: OrderedDict[str, Any], key: str, make: Any) -> Any:
+    """Return ``cache[key]``, made by ``make()`` when absent; keep the last :data:`_KEPT`."""
+    if key not in cache:
+        cache[key] = make()
+        while len(cache) > _KEPT:
+            cache.popitem(last=False)
+    cache.move_to_end(key)
+    return cache[key]
+
+
+def _draw(
+    tables: Mapping[str, pd.DataFrame],
+    catalogue: Catalogue,
+    survey: SurveyConfig,
+    benchmark_labels: Mapping[str, Label],
+    geojson_path: str | Path | None,
+) -> tuple[str, _Drawing]:
+    """Return the drawing of the tables and its key, drawn once per content of its inputs."""
+    boundaries = Path(geojson_path) if geojson_path is not None else None
+    key = content_sha256(
+        *(part for name in sorted(tables) for part in (name, tables[name])),
+        catalogue,
+        survey,
+        dict(benchmark_labels),
+        None if boundaries is None else str(boundaries),
+        file_sha256(boundaries) if boundaries is not None and boundaries.is_file() else None,
+    )
+
+    def make() -> _Drawing:
+        data = prepare(
+            tables, catalogue=catalogue, survey=survey, benchmark_labels=benchmark_labels
+        )
+        geo, problem = _geography(data, geojson_path)
+        return _Drawing(data, geo, problem, {code: all_figures(data, code, geo) for code in LANGS})
+
+    drawing: _Drawing = _kept(_DRAWN, key, make)
+    return key, drawing
 
 
 def build_dashboard(
@@ -65,20 +124,25 @@ def build_dashboard(
     heatmap opens on (default: the one its dimensions come from). ``questions`` gives, per
     indicator, the wording of the questions behind it (:func:`question_wording`); the
     methodology panel quotes them.
-    Returns ``out_path``, written atomically.
+    Returns ``out_path``, written atomically. A page already built in this process from
+    inputs of equal content is written as it was built (the readback audit's rebuild).
     """
-    data = prepare(tables, catalogue=catalogue, survey=survey, benchmark_labels=benchmark_labels)
-    geo, problem = _geography(data, geojson_path)
-    figures = {code: all_figures(data, code, geo) for code in LANGS}
-    page = render_page(
-        data,
-        figures,
-        geo=geo,
-        map_problem=problem,
-        generated_at=generated_at,
-        lang=lang,
-        heatmap_indicator=_heatmap_indicator(data, heatmap_indicator),
-        questions=dict(questions or {}),
+    drawn, drawing = _draw(tables, catalogue, survey, benchmark_labels, geojson_path)
+    questions = dict(questions or {})
+    key = content_sha256(drawn, generated_at, lang, heatmap_indicator, questions)
+    page: str = _kept(
+        _PAGES,
+        key,
+        lambda: render_page(
+            drawing.data,
+            drawing.figures,
+            geo=drawing.geo,
+            map_problem=drawing.map_problem,
+            generated_at=generated_at,
+            lang=lang,
+            heatmap_indicator=_heatmap_indicator(drawing.data, heatmap_indicator),
+            questions=questions,
+        ),
     )
     encoded = page.encode("utf-8")
 
@@ -133,11 +197,11 @@ def dashboard_figures(
     ``trends|<indicator>|<breakdown>``, ``map|<indicator>|<wave>`` (only when the boundaries
     load; ``map|<indicator>|<wave>|model`` too with small-area estimates at the map's level)
     and ``heatmap|<indicator>``; each value is a Plotly figure
-    dict, ready for :func:`~perception.dashboard.export_images` or ``go.Figure``.
+    dict, ready for :func:`~perception.dashboard.export_images` or ``go.Figure``. The figures
+    of a page built in this process from equal tables are returned (as copies), not redrawn.
     """
-    data = prepare(tables, catalogue=catalogue, survey=survey, benchmark_labels=benchmark_labels)
-    geo, _ = _geography(data, geojson_path)
-    return all_figures(data, lang, geo)
+    _, drawing = _draw(tables, catalogue, survey, benchmark_labels, geojson_path)
+    return copy.deepcopy(dict(drawing.figures[lang]))
 
 
 def _geography(

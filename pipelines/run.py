@@ -2,27 +2,32 @@
 
 from __future__ import annotations
 
+import logging
+import multiprocessing
 import os
+import pickle
 import shutil
+import sys
 import time
+import traceback
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
+from multiprocessing.connection import Connection, wait
 from pathlib import Path
 
 import dagster as dg
 
 from perception import errors
 from perception.config import DEPLOYMENT_FILE, SurveyConfig, load_deployment
-from perception.errors import ConfigError
+from perception.errors import ConfigError, PerceptionError
+from perception.flow import load_workspace
 from pipelines.definitions import build_definitions
 from pipelines.preflight import preflight
 from pipelines.resources import wave_partition
 
 Echo = Callable[[str], None]
 
-#: Dagster's own console log is for the UI; a headless run prints one line per step instead.
-QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 LOCAL_INSTANCE_CONFIG = Path("deploy/local/dagster.yaml")
 
 
@@ -40,20 +45,38 @@ class _Progress:
         self.last = now
 
 
-def _hooks(progress: _Progress) -> set[dg.HookDefinition]:
-    """Hooks that report each step of a job to ``progress`` as it finishes."""
+class _StepLines(logging.Handler):
+    """Hands each finished step's outcome, as Dagster logs it, to a :class:`_Progress`."""
 
-    @dg.success_hook(name="progress_ok")
-    def ok(context: dg.HookContext) -> None:
-        """Report a step that succeeded."""
-        progress.line(context.op.name, "ok")
+    def __init__(self, progress: _Progress) -> None:
+        super().__init__()
+        self.progress = progress
 
-    @dg.failure_hook(name="progress_failed")
-    def failed(context: dg.HookContext) -> None:
-        """Report a step that failed."""
-        progress.line(context.op.name, "FAILED")
+    def emit(self, record: logging.LogRecord) -> None:
+        """Print a line for a step's success or failure; ignore every other record."""
+        event = getattr(record, "dagster_event", None)
+        if isinstance(event, dg.DagsterEvent) and event.step_key is not None:
+            if event.is_step_success:
+                self.progress.line(event.step_key, "ok")
+            elif event.is_step_failure:
+                self.progress.line(event.step_key, "FAILED")
 
-    return {ok, failed}
+
+def _loggers(progress: _Progress) -> dict[str, dg.LoggerDefinition]:
+    """Return the run's one logger, which prints a line per finished step.
+
+    Dagster's console log is for the UI (the run config names this logger, else Dagster adds
+    the console one). A logger, not hooks: hooks add two events per step to the event log.
+    """
+
+    @dg.logger
+    def progress_lines(_: dg.InitLoggerContext) -> logging.Logger:
+        """Print each step's outcome and time as it finishes."""
+        lines = logging.Logger("perception.progress", logging.DEBUG)  # steps' events: DEBUG
+        lines.addHandler(_StepLines(progress))
+        return lines
+
+    return {"progress": progress_lines}
 
 
 @contextmanager
@@ -95,11 +118,11 @@ def _execute(
     """
     echo(f"  {label}")
     progress = _Progress(echo)
-    result = job.with_hooks(_hooks(progress)).execute_in_process(
+    result = job.with_logger_defs(_loggers(progress)).execute_in_process(
         instance=instance,
         partition_key=partition,
         raise_on_error=False,
-        run_config={**QUIET, "ops": ops} if ops else QUIET,
+        run_config={"loggers": {"progress": {}}, **({"ops": ops} if ops else {})},
         asset_selection=None if assets is None else [dg.AssetKey(a) for a in assets],
     )
     outcome = OK
@@ -179,14 +202,11 @@ def run_surveys(
     defs = build_definitions(root, DEPLOYMENT_FILE, survey_files)
     wave_job, reporting_job = (defs.resolve_job_def(n) for n in ("wave_job", "reporting_job"))
     code = OK
-    with open_instance(root) as instance:
-        for key, survey in chosen.items():
-            echo(f"Survey {key} ({survey.path})")
-            outcomes = [
-                _execute(wave_job, instance, wave_partition(key, w), f"wave {w}", echo)
-                for w in selection[key]
-            ]
-            code = max([code, *outcomes])
+    for key, survey in chosen.items():
+        echo(f"Survey {key} ({survey.path})")
+        outcomes = _run_waves(wave_job, root, key, survey, selection[key], echo)
+        code = max([code, *outcomes])
+        with open_instance(root) as instance:
             if OK in outcomes:
                 code = max(
                     code, _execute(reporting_job, instance, key, "reporting (all waves)", echo)
@@ -198,6 +218,115 @@ def run_surveys(
     if code != OK:
         echo("\nSome runs failed (above); every other output is intact.")
     return code
+
+
+def _run_waves(
+    job: dg.JobDefinition,
+    root: Path,
+    key: str,
+    survey: SurveyConfig,
+    waves: Sequence[str],
+    echo: Echo,
+) -> list[int]:
+    """Run ``job`` for each wave, at the same time on several cores; return their outcomes.
+
+    Waves are independent runs, except that a wave's estimates may read its reference wave's
+    weights: those waves run after the others. On Linux each run is a process forked from
+    this one (modules and definitions already loaded) with its own connection to the
+    instance, up to one more than the cores at a time; elsewhere, or for one wave, the runs
+    are in this process. Each wave's lines are printed once it and the waves before it end.
+    """
+    referencing = {w.id for w in survey.waves if w.reference_wave in waves}
+    stages = [[w for w in waves if w not in referencing], [w for w in waves if w in referencing]]
+    outcomes: dict[str, int] = {}
+    for stage in filter(None, stages):
+        workers = min(len(stage), (os.cpu_count() or 1) + 1)
+        if workers < 2 or sys.platform != "linux":
+            with open_instance(root) as instance:
+                for wave in stage:
+                    outcomes[wave] = _execute(
+                        job, instance, wave_partition(key, wave), f"wave {wave}", echo
+                    )
+            continue
+        with suppress(PerceptionError):  # loaded once for every forked run; each reports it
+            load_workspace(survey.path, root)
+        for wave, (outcome, lines) in _forked_runs(job, root, key, stage, workers):
+            outcomes[wave] = outcome
+            for line in lines:
+                echo(line)
+    return [outcomes[w] for w in waves]
+
+
+def _forked_runs(
+    job: dg.JobDefinition, root: Path, key: str, waves: Sequence[str], workers: int
+) -> Iterator[tuple[str, tuple[int, list[str]]]]:
+    """Run each wave in a forked process, ``workers`` at a time; yield each in order when done.
+
+    An exception in a child is raised here, as it would have been in this process, once every
+    child still running has ended.
+    """
+    with open_instance(root):  # creates its databases: runs that start together would race
+        pass
+    context = multiprocessing.get_context("fork")
+    sys.stdout.flush()  # else a child would print again what this process had not printed yet
+    sys.stderr.flush()
+    queue = list(waves)
+    running: dict[Connection, tuple[str, multiprocessing.process.BaseProcess]] = {}
+    done: dict[str, tuple[int, list[str]]] = {}
+
+    def start() -> None:
+        while queue and len(running) < workers:
+            wave = queue.pop(0)
+            receive, send = context.Pipe(duplex=False)
+            partition = wave_partition(key, wave)
+            child = context.Process(target=_wave_child, args=(send, job, root, partition, wave))
+            child.start()
+            send.close()
+            running[receive] = (wave, child)
+
+    try:
+        for wave in waves:
+            start()
+            while wave not in done:
+                for ready in wait(list(running)):
+                    assert isinstance(ready, Connection)
+                    finished, child = running.pop(ready)
+                    try:
+                        kind, payload = ready.recv()
+                    except EOFError:
+                        kind, payload = "defect", f"the run of wave {finished} ended abruptly"
+                    ready.close()
+                    child.join()
+                    if kind == "raised":
+                        raise pickle.loads(payload)
+                    if kind == "defect":
+                        raise RuntimeError(payload)
+                    done[finished] = payload
+                start()
+            yield wave, done.pop(wave)
+    finally:
+        for _, child in running.values():
+            child.join()
+
+
+def _wave_child(
+    send: Connection, job: dg.JobDefinition, root: Path, partition: str, wave: str
+) -> None:
+    """Run one wave in a forked process and send back its outcome and printed lines."""
+    lines: list[str] = []
+    try:
+        with open_instance(root) as instance:
+            outcome = _execute(job, instance, partition, f"wave {wave}", lines.append)
+        send.send(("ok", (outcome, lines)))
+    except BaseException as error:  # handed to the parent, which raises it
+        try:
+            blob = pickle.dumps(error)
+            pickle.loads(blob)  # some exceptions pickle but cannot be rebuilt
+            send.send(("raised", blob))
+        except Exception:  # then its traceback
+            send.send(("defect", "".join(traceback.format_exception(error))))
+    finally:
+        send.close()
 
 
 def _print_outputs(root: Path, survey: SurveyConfig, echo: Echo) -> None:

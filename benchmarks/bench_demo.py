@@ -117,7 +117,7 @@ KINDS: dict[str, tuple[str, ...]] = {
     ),
     "raw file reading": ("perception.io.reader:read_survey",),
     "statistics": (
-        "perception.weighting:weight_wave",
+        "perception.weighting.workflow:weight_wave",
         "perception.indicators:compute_indicators",
         "perception.indicators:index_reliability",
         "perception.indicators:indicator_drivers",
@@ -161,11 +161,17 @@ def _cpu() -> float:
 class _Timer:
     """Times wrapped calls; each call's time goes to the innermost wrapped call running.
 
-    A call is recorded as (kind, function, start, wall, own wall, own CPU).
+    A call is recorded as (kind, function, start, wall, own wall, own CPU, process id).
     """
 
-    calls: list[tuple[str, str, float, float, float, float]] = field(default_factory=list)
+    calls: list[tuple[str, str, float, float, float, float, int]] = field(default_factory=list)
     stack: list[list[float]] = field(default_factory=list)
+    #: Where a forked process (a wave's run) writes its calls when its outermost call ends.
+    forked_to: Path | None = None
+
+    def forked(self, folder: Path) -> None:
+        """Start afresh in a forked child: its calls go to a file in ``folder``."""
+        self.calls, self.stack, self.forked_to = [], [], folder
 
     def wrap(self, kind: str, name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
         """Return ``fn`` timed as ``kind``."""
@@ -182,7 +188,12 @@ class _Timer:
                 if self.stack:
                     self.stack[-1][0] += total
                     self.stack[-1][1] += used
-                self.calls.append((kind, name, start, total, total - inner_wall, used - inner_cpu))
+                own = (total - inner_wall, used - inner_cpu)
+                self.calls.append((kind, name, start, total, *own, os.getpid()))
+                if self.forked_to is not None and not self.stack:
+                    file = self.forked_to / f"calls-{os.getpid()}-{len(self.calls)}.json"
+                    file.write_text(json.dumps(self.calls), encoding="utf-8")
+                    self.calls = []
 
         return timed
 
@@ -209,8 +220,8 @@ def _install(timer: _Timer, kinds: dict[str, tuple[str, ...]]) -> list[str]:
     return missing
 
 
-def _steps(home: Path) -> list[tuple[str, str, float, float]]:
-    """Return (run partition, step, start, end) of every step in the instance's event log."""
+def _steps(home: Path) -> list[tuple[str, str, float, float, int]]:
+    """Return (run partition, step, start, end, process id) of every step in the event log."""
     import dagster as dg
 
     found = []
@@ -225,14 +236,9 @@ def _steps(home: Path) -> list[tuple[str, str, float, float]]:
                     started[record.step_key] = record.timestamp
                 elif event.event_type_value in ("STEP_SUCCESS", "STEP_FAILURE"):
                     begin = started.pop(record.step_key, record.timestamp)
-                    found.append(
-                        (
-                            str(run.tags.get("dagster/partition")),
-                            record.step_key,
-                            begin,
-                            record.timestamp,
-                        )
-                    )
+                    partition = str(run.tags.get("dagster/partition"))
+                    pid = event.pid or 0
+                    found.append((partition, record.step_key, begin, record.timestamp, pid))
     return found
 
 
@@ -244,6 +250,8 @@ def _child(root: Path, out: Path) -> None:
     imported, imported_cpu = time.time(), _cpu()
     timer = _Timer()
     missing = _install(timer, {**KINDS, **PHASES})
+    forks = Path(tempfile.mkdtemp(prefix="forks-", dir=out.parent))
+    os.register_at_fork(after_in_child=lambda: timer.forked(forks))
     with open(os.devnull, "w") as sink:
         stdout, sys.stdout = sys.stdout, sink
         try:
@@ -251,6 +259,9 @@ def _child(root: Path, out: Path) -> None:
         finally:
             sys.stdout = stdout
     done = time.time()
+    for file in sorted(forks.glob("calls-*.json")):  # the waves' runs in forked processes
+        timer.calls += [tuple(call) for call in json.loads(file.read_text(encoding="utf-8"))]
+    shutil.rmtree(forks)
     report = {
         "cpu_imported": imported_cpu,
         "cpu": _cpu(),
@@ -308,9 +319,9 @@ def _run_once(root: Path) -> dict[str, Any]:
     return report
 
 
-def _within(calls: list[list[Any]], begin: float, end: float) -> Iterator[list[Any]]:
-    """Yield the timed calls that started inside [begin, end]."""
-    return (c for c in calls if begin <= c[2] <= end)
+def _within(calls: list[list[Any]], begin: float, end: float, pid: int) -> Iterator[list[Any]]:
+    """Yield the timed calls that process ``pid`` started inside [begin, end]."""
+    return (c for c in calls if begin <= c[2] <= end and c[6] == pid)
 
 
 def _print_run(label: str, report: dict[str, Any]) -> None:
@@ -318,17 +329,16 @@ def _print_run(label: str, report: dict[str, Any]) -> None:
     wall = report["exited"] - report["launched"]
     calls = report["calls"]
     phase: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
-    for kind, _name, _start, total, _own, _own_cpu in calls:
-        if kind in PHASES:
-            phase[kind][0] += total
-    for kind, _name, _start, _total, _own, own_cpu in calls:
+    for kind in PHASES:  # wall: the time some call of the phase ran (waves run side by side)
+        phase[kind][0] = _covered([(c[2], c[2] + c[3]) for c in calls if c[0] == kind])
+    for kind, _name, _start, _total, _own, own_cpu, _pid in calls:
         if kind in PHASES:  # a phase's CPU is its own plus that of the kinds inside it
             phase[kind][1] += own_cpu
     steps = report["steps"]
-    in_steps = sum(end - begin for _, _, begin, end in steps)
+    in_steps = _covered([(begin, end) for _, _, begin, end, _ in steps])
     inside = [c for c in calls if c[0] in KINDS]
     runs_cpu = phase["Dagster runs"][1] + sum(
-        c[5] for c in inside if any(b <= c[2] <= e for _, _, b, e in steps)
+        c[5] for c in inside if any(b <= c[2] <= e and c[6] == p for _, _, b, e, p in steps)
     )
     startup = [report["imported"] - report["launched"], report["cpu_imported"]]
     accounted = startup[1] + sum(p[1] for p in phase.values()) + sum(c[5] for c in inside)
@@ -356,10 +366,10 @@ def _print_run(label: str, report: dict[str, Any]) -> None:
         print(f"  {name:<32} {seconds:7.2f} s {seconds / wall:6.0%} {used:>9}")
     by_step: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     count: dict[str, int] = defaultdict(int)
-    for _partition, step, begin, end in steps:
+    for _partition, step, begin, end, pid in steps:
         count[step] += 1
         by_step[step]["wall"] += end - begin
-        for kind, _name, _start, _total, own, own_cpu in _within(calls, begin, end):
+        for kind, _name, _start, _total, own, own_cpu, _ in _within(calls, begin, end, pid):
             by_step[step][kind] += own
             by_step[step][f"{kind} CPU"] += own_cpu
     kinds = [k for k in KINDS if any(s.get(k, 0.0) >= 0.005 for s in by_step.values())]
@@ -385,6 +395,15 @@ def _print_run(label: str, report: dict[str, Any]) -> None:
     print(f"\n  YAML files read: {len(yaml)} calls ({sum(c[3] for c in yaml):.2f} s)")
     if report["missing"]:
         print(f"  not found (time counted as other): {', '.join(report['missing'])}")
+
+
+def _covered(spans: list[tuple[float, float]]) -> float:
+    """Return the time covered by at least one of the (start, end) spans."""
+    total, reached = 0.0, float("-inf")
+    for start, end in sorted(spans):
+        total += max(0.0, end - max(start, reached))
+        reached = max(reached, end)
+    return total
 
 
 def _short(kind: str) -> str:

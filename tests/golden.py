@@ -9,6 +9,8 @@ from typing import Any
 
 import pandas as pd
 
+from perception.config import PopulationTargets
+
 REFERENCE = Path(__file__).resolve().parent / "reference"
 
 
@@ -23,3 +25,26 @@ def expected(file: str) -> dict[str, Any]:
 def dataset(name: str) -> pd.DataFrame:
     """Read one reference CSV once, school codes (`cds`) as text (shared: copy to modify it)."""
     return pd.read_csv(REFERENCE / f"{name}.csv", dtype={"cds": str})
+
+
+def apipop_targets() -> PopulationTargets:
+    """Return R's apipop counts of school types and sch.wide as population targets.
+
+    The tables are keyed by the codes ``stype_code`` (E 1, H 2, M 3) and ``sch_wide``
+    (No 1, Yes 2) that the tests give R's apiclus1.
+    """
+    return PopulationTargets.model_validate(
+        {
+            "survey": "api",
+            "source": "apipop (R survey package)",
+            "reference_date": "2000-01-01",
+            "tables": [
+                {
+                    "name": "stype",
+                    "dimensions": ["stype_code"],
+                    "rows": [[1, 4421], [2, 755], [3, 1018]],
+                },
+                {"name": "schwide", "dimensions": ["sch_wide"], "rows": [[1, 1072], [2, 5122]]},
+            ],
+        }
+    )

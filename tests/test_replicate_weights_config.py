@@ -16,12 +16,12 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from golden import apipop_targets
 
 from perception.codebook import check_harmonized, harmonize
 from perception.config import (
     Catalogue,
     Codebook,
-    PopulationTargets,
     WeightingConfig,
     check_replicate_weights,
     load_catalogue,
@@ -219,21 +219,7 @@ def test_calibration_is_repeated_on_each_delivered_replicate() -> None:
     data, config = _clus1(
         JK1 + "calibration: {method: rake, margins: [stype_code, sch_wide], tolerance: 1.0e-12}\n"
     )
-    targets = PopulationTargets.model_validate(
-        {
-            "survey": "api",
-            "source": "apipop (R survey package)",
-            "reference_date": "2000-01-01",
-            "tables": [
-                {
-                    "name": "stype",
-                    "dimensions": ["stype_code"],
-                    "rows": [[1, 4421], [2, 755], [3, 1018]],
-                },
-                {"name": "schwide", "dimensions": ["sch_wide"], "rows": [[1, 1072], [2, 5122]]},
-            ],
-        }
-    )
+    targets = apipop_targets()
     design, report = weight_wave(data, config, targets)
     assert design.replicates is not None and design.replicates.rep_type == "JK1"
     assert design.degf == DOCUMENTED["designs"]["clus1_jk1"]["degf"]

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pydantic
 import pytest
-from golden import dataset, expected
+from golden import apipop_targets, dataset, expected
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -234,27 +234,13 @@ def test_replicate_count_must_fit_rep_type() -> None:
 
 def test_weighting_config_builds_replicates_before_raking() -> None:
     """weighting.yaml design.replicates: JK1 replicates raked one by one give R's SE."""
-    from perception.config import PopulationTargets, WeightingConfig
+    from perception.config import WeightingConfig
     from perception.weighting.workflow import weight_wave
 
     data = dataset("apiclus1").copy()
     data["stype_code"] = data["stype"].map({"E": 1, "H": 2, "M": 3})
     data["sch_wide"] = data["sch.wide"].map({"No": 1, "Yes": 2})
-    targets = PopulationTargets.model_validate(
-        {
-            "survey": "api",
-            "source": "apipop (R survey package)",
-            "reference_date": "2000-01-01",
-            "tables": [
-                {
-                    "name": "stype",
-                    "dimensions": ["stype_code"],
-                    "rows": [[1, 4421], [2, 755], [3, 1018]],
-                },
-                {"name": "schwide", "dimensions": ["sch_wide"], "rows": [[1, 1072], [2, 5122]]},
-            ],
-        }
-    )
+    targets = apipop_targets()
     config = WeightingConfig.model_validate(
         {
             "design": {

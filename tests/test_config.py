@@ -74,33 +74,71 @@ def test_misspelt_key_names_file_path_line_and_suggestion(tmp_path: Path) -> Non
     assert "did you mean 'recode'" in err.hint
 
 
-def test_missing_french_label_is_named(tmp_path: Path) -> None:
-    """It requires both languages of a label and names the missing key."""
-    text = CATALOGUE_YAML.replace("label: {en: Gender, fr: Genre}", "label: {en: Gender}")
+def _edited(text: str, edits: dict[str, str]) -> str:
+    """Apply each edit (old text → new text) to a sample configuration; each must apply."""
+    for old, new in edits.items():
+        assert old in text, old
+        text = text.replace(old, new)
+    return text
+
+
+def _says(error: ConfigError, says: dict[str, tuple[str, ...]]) -> None:
+    """Check that each field of the error (message, expected, found, hint) holds its parts."""
+    for field, parts in says.items():
+        for part in parts:
+            assert part in getattr(error, field), (field, part)
+
+
+@pytest.mark.parametrize(
+    ("edits", "says"),
+    [
+        pytest.param(
+            {"label: {en: Gender, fr: Genre}": "label: {en: Gender}"},
+            {"message": ("variables.gender.label.fr",), "expected": ("'fr'",)},
+            id="a label needs both languages",
+        ),
+        pytest.param(
+            {"max: 110": "max: old"},
+            {"message": ("variables.age.max",), "expected": ("integer",), "found": ("'old'",)},
+            id="a wrong type says expected and found",
+        ),
+        pytest.param(
+            {"theme: inclusion": "theme: inclusoin"},
+            {
+                "message": ("variables.incl_peace_process.theme",),
+                "expected": ("inclusion, governance",),
+                "hint": ("did you mean 'inclusion'",),
+            },
+            id="an undeclared theme suggests the closest",
+        ),
+        pytest.param(
+            {
+                "4: {en: A lot, fr: Beaucoup}": (
+                    "4: {en: A lot, fr: Beaucoup}\n      98: {en: DK, fr: NSP}"
+                )
+            },
+            {"message": ("variables.incl_peace_process.codes.98",)},
+            id="a substantive code equal to a special code",
+        ),
+        pytest.param(
+            {"{code: 2, min: 25,": "{code: 2, min: 26,"},
+            {"message": ("age_bands.bands[1].min",), "expected": ("25",)},
+            id="age bands with a gap",
+        ),
+        pytest.param(
+            {"    theme: inclusion\n": ""},
+            {"message": ("variables.incl_peace_process.theme",)},
+            id="a perception item needs a theme",
+        ),
+    ],
+)
+def test_broken_catalogue_is_named_and_explained(
+    tmp_path: Path, edits: dict[str, str], says: dict[str, tuple[str, ...]]
+) -> None:
+    """It names the key of a broken catalogue and says what it expected, found or suggests."""
     with pytest.raises(ConfigError) as info:
-        load_catalogue(_write(tmp_path / "variables.yaml", text))
-    assert "variables.gender.label.fr" in info.value.message
-    assert "'fr'" in info.value.expected
-
-
-def test_wrong_type_says_expected_and_found(tmp_path: Path) -> None:
-    """It reports the expected type and the value found."""
-    text = CATALOGUE_YAML.replace("max: 110", "max: old")
-    with pytest.raises(ConfigError) as info:
-        load_catalogue(_write(tmp_path / "variables.yaml", text))
-    assert "variables.age.max" in info.value.message
-    assert "integer" in info.value.expected
-    assert "'old'" in info.value.found
-
-
-def test_undeclared_theme_suggests_the_closest(tmp_path: Path) -> None:
-    """It lists the declared themes and suggests the closest one to a typo."""
-    text = CATALOGUE_YAML.replace("theme: inclusion", "theme: inclusoin")
-    with pytest.raises(ConfigError) as info:
-        load_catalogue(_write(tmp_path / "variables.yaml", text))
-    assert "variables.incl_peace_process.theme" in info.value.message
-    assert "inclusion, governance" in info.value.expected
-    assert "did you mean 'inclusion'" in info.value.hint
+        load_catalogue(_write(tmp_path / "variables.yaml", _edited(CATALOGUE_YAML, edits)))
+    _says(info.value, says)
 
 
 def test_themes_are_open_and_declared_with_labels(tmp_path: Path) -> None:
@@ -119,33 +157,6 @@ def test_themes_are_open_and_declared_with_labels(tmp_path: Path) -> None:
     )
     with pytest.raises(ConfigError, match=r"themes\.inclusion\.fr"):
         load_catalogue(_write(tmp_path / "variables.yaml", text))
-
-
-def test_special_code_in_codes_is_rejected(tmp_path: Path) -> None:
-    """It rejects a substantive code equal to a special code."""
-    text = CATALOGUE_YAML.replace(
-        "4: {en: A lot, fr: Beaucoup}", "4: {en: A lot, fr: Beaucoup}\n      98: {en: DK, fr: NSP}"
-    )
-    with pytest.raises(ConfigError) as info:
-        load_catalogue(_write(tmp_path / "variables.yaml", text))
-    assert "variables.incl_peace_process.codes.98" in info.value.message
-
-
-def test_age_bands_with_a_gap_are_rejected(tmp_path: Path) -> None:
-    """It rejects age bands that leave a gap."""
-    text = CATALOGUE_YAML.replace("{code: 2, min: 25,", "{code: 2, min: 26,")
-    with pytest.raises(ConfigError) as info:
-        load_catalogue(_write(tmp_path / "variables.yaml", text))
-    assert "age_bands.bands[1].min" in info.value.message
-    assert "25" in info.value.expected
-
-
-def test_item_without_theme_is_rejected(tmp_path: Path) -> None:
-    """It requires a theme on every perception item."""
-    text = CATALOGUE_YAML.replace("    theme: inclusion\n", "")
-    with pytest.raises(ConfigError) as info:
-        load_catalogue(_write(tmp_path / "variables.yaml", text))
-    assert "variables.incl_peace_process.theme" in info.value.message
 
 
 def test_duplicate_yaml_key_is_rejected_with_lines(tmp_path: Path) -> None:
@@ -177,50 +188,50 @@ def test_yaml_booleans_follow_yaml_12(tmp_path: Path) -> None:
     assert doc.line_of(("b",)) == 2
 
 
-def test_codebook_target_not_in_catalogue(tmp_path: Path, catalogue: Catalogue) -> None:
-    """It rejects a codebook target missing from the catalogue and suggests the closest name."""
-    text = CODEBOOK_YAML.replace("REGION: {target: region}", "REGION: {target: regoin}")
+@pytest.mark.parametrize(
+    ("edits", "says"),
+    [
+        pytest.param(
+            {"REGION: {target: region}": "REGION: {target: regoin}"},
+            {"message": ("variables.REGION.target",), "hint": ("did you mean 'region'",)},
+            id="a target missing from the catalogue suggests the closest",
+        ),
+        pytest.param(
+            {"recode: {1: 4, 2: 3,": "recode: {1: 5, 2: 3,"},
+            {
+                "message": ("variables.Q23.recode.1",),
+                "found": ("code 5",),
+                "expected": ("[1, 2, 3, 4]",),
+            },
+            id="a recode to a code the catalogue lacks",
+        ),
+        pytest.param(
+            {"NOTES: {skip: true}": "NOTES: {target: gender}"},
+            {"found": ("Q101 and NOTES",)},
+            id="two sources for one target",
+        ),
+        pytest.param(
+            {"WT: {target: base_weight}": "WT: {target: base_weight, missing: {9: dont_know}}"},
+            {"message": ("variables.WT.missing.9",)},
+            id="a don't-know code on a weight",
+        ),
+        pytest.param(
+            {
+                "RESPNAME: {pii: true}": "RESPNAME: {pii: true, target: stratum}",
+                "STRAT: {target: stratum}": "STRAT: {skip: true}",
+            },
+            {"message": ("variables.RESPNAME.pii",)},
+            id="personal data carried into a variable other than the hashed id",
+        ),
+    ],
+)
+def test_codebook_at_odds_with_the_catalogue_is_named_and_explained(
+    tmp_path: Path, catalogue: Catalogue, edits: dict[str, str], says: dict[str, tuple[str, ...]]
+) -> None:
+    """It names the codebook key at odds with the catalogue and says what is wrong."""
     with pytest.raises(ConfigError) as info:
-        load_codebook(_write(tmp_path / "w1.yaml", text), catalogue)
-    assert "variables.REGION.target" in info.value.message
-    assert "did you mean 'region'" in info.value.hint
-
-
-def test_recode_to_unknown_code_is_rejected(tmp_path: Path, catalogue: Catalogue) -> None:
-    """It rejects a recode to a code the catalogue does not have."""
-    text = CODEBOOK_YAML.replace("recode: {1: 4, 2: 3,", "recode: {1: 5, 2: 3,")
-    with pytest.raises(ConfigError) as info:
-        load_codebook(_write(tmp_path / "w1.yaml", text), catalogue)
-    assert "variables.Q23.recode.1" in info.value.message
-    assert "code 5" in info.value.found
-    assert "[1, 2, 3, 4]" in info.value.expected
-
-
-def test_two_sources_for_one_target_are_rejected(tmp_path: Path, catalogue: Catalogue) -> None:
-    """It rejects two source columns mapped to the same harmonized variable."""
-    text = CODEBOOK_YAML.replace("NOTES: {skip: true}", "NOTES: {target: gender}")
-    with pytest.raises(ConfigError) as info:
-        load_codebook(_write(tmp_path / "w1.yaml", text), catalogue)
-    assert "Q101 and NOTES" in info.value.found
-
-
-def test_special_code_on_design_variable_is_rejected(tmp_path: Path, catalogue: Catalogue) -> None:
-    """It rejects a don't-know code on a weight, which has no such code."""
-    text = CODEBOOK_YAML.replace(
-        "WT: {target: base_weight}", "WT: {target: base_weight, missing: {9: dont_know}}"
-    )
-    with pytest.raises(ConfigError) as info:
-        load_codebook(_write(tmp_path / "w1.yaml", text), catalogue)
-    assert "variables.WT.missing.9" in info.value.message
-
-
-def test_pii_with_a_non_id_target_is_rejected(tmp_path: Path, catalogue: Catalogue) -> None:
-    """It refuses to carry personal data into any variable but the (hashed) respondent id."""
-    text = CODEBOOK_YAML.replace("RESPNAME: {pii: true}", "RESPNAME: {pii: true, target: stratum}")
-    text = text.replace("STRAT: {target: stratum}", "STRAT: {skip: true}")
-    with pytest.raises(ConfigError) as info:
-        load_codebook(_write(tmp_path / "w1.yaml", text), catalogue)
-    assert "variables.RESPNAME.pii" in info.value.message
+        load_codebook(_write(tmp_path / "w1.yaml", _edited(CODEBOOK_YAML, edits)), catalogue)
+    _says(info.value, says)
 
 
 def test_respondent_id_must_be_mapped(tmp_path: Path, catalogue: Catalogue) -> None:

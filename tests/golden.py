@@ -12,6 +12,18 @@ import pandas as pd
 from perception.config import PopulationTargets
 
 REFERENCE = Path(__file__).resolve().parent / "reference"
+#: The statistics a golden case compares with R's.
+COMPARED = ("estimate", "se", "ci_low", "ci_high", "deff", "n_weighted")
+#: The statistic each operation of the golden files estimates.
+STATISTIC = {
+    "mean": "mean",
+    "total": "total",
+    "proportion": "proportion",
+    "rake_then_mean": "mean",
+    "rake_then_total": "total",
+    "poststratify_then_mean": "mean",
+    "poststratify_then_total": "total",
+}
 
 
 @cache

@@ -180,26 +180,25 @@ def test_library_and_dagster_give_the_same_stable_ids(
     project = load_project(root / "config" / "survey.yaml", root=root)
     harmonized = root / "data" / "processed" / SURVEY / "harmonized" / "w2.parquet"
     first = pd.read_parquet(harmonized)["respondent_id"]
-    library = harmonize_file(
-        root / "data" / "raw" / W2_FILE,
-        project.codebooks["w2"],
-        project.catalogue,
-        survey=SURVEY,
-        root=root,
-    )["respondent_id"]
+
+    def ids(deployment: Path) -> pd.Series:
+        """Harmonize wave 2 as a deployment rooted at ``deployment`` (its id secret); its ids."""
+        return harmonize_file(
+            root / "data" / "raw" / W2_FILE,
+            project.codebooks["w2"],
+            project.catalogue,
+            survey=SURVEY,
+            root=deployment,
+        )["respondent_id"]
+
+    library = ids(root)
     assert library.tolist() == first.tolist()
     with dg.DagsterInstance.ephemeral() as instance:
         _run(root, instance, "wave_job", f"{SURVEY}|w2")
     assert pd.read_parquet(harmonized)["respondent_id"].tolist() == first.tolist()
     # A deployment without its secret file gets another secret, so other ids.
     with pytest.warns(UserWarning, match="Back it up"):
-        elsewhere = harmonize_file(
-            root / "data" / "raw" / W2_FILE,
-            project.codebooks["w2"],
-            project.catalogue,
-            survey=SURVEY,
-            root=tmp_path,
-        )["respondent_id"]
+        elsewhere = ids(tmp_path)
     assert not set(elsewhere) & set(first)
 
 

@@ -292,11 +292,13 @@ def published_sets(draw: st.DrawFn) -> tuple[pd.DataFrame, pd.DataFrame, pd.Data
     return truth, published, changes
 
 
-@settings(
-    max_examples=15,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+#: How Hypothesis draws published sets: large frames, slow to draw.
+DRAWN = settings(
+    deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
 )
+
+
+@settings(DRAWN, max_examples=15)
 @given(drawn=published_sets())
 def test_joint_audit_equals_brute_force(
     drawn: tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame],
@@ -313,11 +315,7 @@ def test_joint_audit_equals_brute_force(
         assert value == pytest.approx(expected, rel=1e-6, abs=1e-9)
 
 
-@settings(
-    max_examples=10,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+@settings(DRAWN, max_examples=10)
 @given(drawn=published_sets())
 def test_joint_suppression_leaves_nothing_recoverable(
     drawn: tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame],
@@ -419,14 +417,18 @@ def test_issue_attack_works_on_suppression_per_variant(demo_tables: Demo) -> Non
     assert twins | expected <= set(found["row"])
 
 
+def _publish(demo: Demo) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Publish the demo's Table 1 and its changes under the rules, as the pipeline does."""
+    estimates, indicators, survey = demo
+    waves = [w.id for w in survey.waves]
+    return publish_indicators(estimates, indicators, RULES, waves=waves, domains=DOMAIN_COLUMNS)
+
+
 @pytest.mark.slow
 def test_issue_attack_fails_on_joint_suppression(demo_tables: Demo) -> None:
     """publish_indicators leaves the attack nothing; the audit of every published table is clean."""
     estimates, indicators, survey = demo_tables
-    waves = [w.id for w in survey.waves]
-    published, trends = publish_indicators(
-        estimates, indicators, RULES, waves=waves, domains=DOMAIN_COLUMNS
-    )
+    published, trends = _publish(demo_tables)
     assert list(dk_attack(published)) == []
     assert full_attack(published) == {}
     status = survey_status(published, trends, indicators, survey)
@@ -439,11 +441,8 @@ def test_issue_attack_fails_on_joint_suppression(demo_tables: Demo) -> None:
 @pytest.mark.slow
 def test_audit_catches_status_number_whose_source_is_hidden(demo_tables: Demo) -> None:
     """The audit reports a status estimate or change still shown after its source was hidden."""
-    estimates, indicators, survey = demo_tables
-    waves = [w.id for w in survey.waves]
-    published, trends = publish_indicators(
-        estimates, indicators, RULES, waves=waves, domains=DOMAIN_COLUMNS
-    )
+    _, indicators, survey = demo_tables
+    published, trends = _publish(demo_tables)
     status = survey_status(published, trends, indicators, survey)
     source = (
         (published["indicator"] == status.at[0, "indicator"])

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from golden import dataset, expected
+from golden import COMPARED, STATISTIC, dataset, expected
 
 from perception.design import SurveyDesign
 from perception.errors import DesignError
@@ -21,16 +21,6 @@ EXPECTED = expected("expected.json")
 GOLDEN_RTOL = 1e-6
 GOLDEN_ATOL = 1e-9
 
-COMPARED = ("estimate", "se", "ci_low", "ci_high", "deff", "n_weighted")
-STAT_OF_OPERATION = {
-    "mean": "mean",
-    "total": "total",
-    "proportion": "proportion",
-    "rake_then_mean": "mean",
-    "rake_then_total": "total",
-    "poststratify_then_mean": "mean",
-    "poststratify_then_total": "total",
-}
 WEIGHT_COLUMN = {
     "weights_after_rake": "weight_calibrate_raking",
     "weights_after_poststratify": "weight_poststratify_stype",
@@ -98,7 +88,7 @@ def test_matches_r(case: dict[str, Any]) -> None:
         assert np.isclose(design.weights.sum(), summary["sum"], rtol=GOLDEN_RTOL)
         assert design.weights.size == summary["n"]
         return
-    stat = STAT_OF_OPERATION[operation]
+    stat = STATISTIC[operation]
     ci_method = case["ci_method"] if stat == "proportion" else "logit"
     table = estimate(design, case["variables"], stat, case["by"], ci_method, case["level"])
     by = case["by"] or []

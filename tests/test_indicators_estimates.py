@@ -178,6 +178,12 @@ def _codes(design: SurveyDesign, item: str) -> np.ndarray:
     return design.data[item].astype("float64").to_numpy()
 
 
+def _peace_success(design: SurveyDesign) -> np.ndarray:
+    """Score incl_peace_process by hand: 1 for codes 3-4, 0 for 1-2, NaN otherwise."""
+    code = _codes(design, "incl_peace_process")
+    return np.where(np.isin(code, [3, 4]), 1.0, np.where(np.isin(code, [1, 2]), 0.0, np.nan))
+
+
 def _row(table: pd.DataFrame, indicator: str, variant: str, **domain: int) -> pd.Series:
     """Return the one row of an indicator, variant and domain (national when none given)."""
     domain_set = "×".join(domain) if domain else "national"
@@ -248,7 +254,7 @@ def test_proportion_equals_estimate_on_a_hand_made_column(
     """It gives estimate()'s numbers for a 0/1 column built by hand, in each variant."""
     design, table = designs["w1"], tables["w1"]
     code = _codes(design, "incl_peace_process")
-    success = np.where(np.isin(code, [3, 4]), 1.0, np.where(np.isin(code, [1, 2]), 0.0, np.nan))
+    success = _peace_success(design)
     by_hand = {"all": np.where(code == 98, 0.0, success), "excl_dk": success}
     region = _codes(design, "region")
     hand = design.with_columns({**by_hand, "r": region})
@@ -283,8 +289,7 @@ def test_ci_method_of_an_indicator_sets_its_intervals(
     beta = indicators.model_copy(update={"indicators": entries})
     design = designs["w1"]
     table = compute_indicators(design, beta, catalogue, survey="demo", wave="w1")
-    code = _codes(design, "incl_peace_process")
-    success = np.where(np.isin(code, [3, 4]), 1.0, np.where(np.isin(code, [1, 2]), 0.0, np.nan))
+    success = _peace_success(design)
     hand = design.with_columns({"excl_dk": success, "r": _codes(design, "region")})
     want = estimate(hand, ["excl_dk"], "proportion", by=["r"], ci_method="beta")
     for _, expected in want.iterrows():
@@ -327,8 +332,7 @@ def test_gap_equals_the_difference_and_contrast(
 ) -> None:
     """It gives women − men from the domain rows, with contrast()'s SE, nationally and by region."""
     design, table = designs["w2"], tables["w2"]
-    code = _codes(design, "incl_peace_process")
-    success = np.where(np.isin(code, [3, 4]), 1.0, np.where(np.isin(code, [1, 2]), 0.0, np.nan))
+    success = _peace_success(design)
     hand = design.with_columns(
         {"y": success, "g": _codes(design, "gender"), "r": _codes(design, "region")}
     )

@@ -81,6 +81,11 @@ class Run:
             dashboard=outputs.dashboard,
         )
 
+    def exported_estimates(self, outputs: Outputs) -> pd.DataFrame:
+        """Return Table 1 as a set of outputs exports it, read back."""
+        exported = read_published(outputs.exports, self.project.catalogue.domain_columns)
+        return exported["indicator_estimates"]
+
     def true_values(self) -> pd.DataFrame:
         """Return Table 1 as estimated, before disclosure control (the secrets to protect)."""
         files = sorted((self.processed / "estimates").glob("*.parquet"))
@@ -185,9 +190,7 @@ def test_hidden_value_written_into_the_csv_is_caught(run: Run, tmp_path: Path) -
     """It writes a suppressed cell's true estimate into indicators.csv."""
     outputs = run.copy_outputs(tmp_path)
     path = outputs.exports / "indicators.csv"
-    estimates = read_published(outputs.exports, run.project.catalogue.domain_columns)[
-        "indicator_estimates"
-    ]
+    estimates = run.exported_estimates(outputs)
     position, truth = _hidden_row(run, estimates)
     lines = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8-sig"), newline="")))
     column = lines[0].index("estimate")
@@ -208,9 +211,7 @@ def test_hidden_value_written_into_the_workbook_is_caught(run: Run, tmp_path: Pa
     """It writes a suppressed cell's true estimate (in percent) over its * in indicators.xlsx."""
     outputs = run.copy_outputs(tmp_path)
     path = outputs.exports / "indicators.xlsx"
-    estimates = read_published(outputs.exports, run.project.catalogue.domain_columns)[
-        "indicator_estimates"
-    ]
+    estimates = run.exported_estimates(outputs)
     latest = sorted(estimates["wave"].unique())[-1]
     position, truth = _hidden_row(run, estimates, variant="all", wave=latest)
     row = estimates.iloc[position]
@@ -264,9 +265,7 @@ def test_hidden_value_written_into_the_dashboard_data_is_caught(run: Run, tmp_pa
     match = BLOB.search(page)
     assert match is not None
     data = json.loads(match.group(2))
-    estimates = read_published(outputs.exports, run.project.catalogue.domain_columns)[
-        "indicator_estimates"
-    ]
+    estimates = run.exported_estimates(outputs)
     key = next(k for k in data["figures"]["en"] if k.startswith("heatmap|"))
     indicator = key.split("|")[1]
     latest = sorted(estimates.loc[estimates["indicator"] == indicator, "wave"].unique())[-1]
@@ -322,9 +321,7 @@ def test_benchmark_view_that_shows_other_numbers_is_caught(run: Run, tmp_path: P
     """It redefines a benchmark's view to show a hidden cell's true estimate."""
     outputs = run.copy_outputs(tmp_path)
     path = outputs.exports / "indicators.duckdb"
-    estimates = read_published(outputs.exports, run.project.catalogue.domain_columns)[
-        "indicator_estimates"
-    ]
+    estimates = run.exported_estimates(outputs)
     _, truth = _hidden_row(run, estimates)
     view = f"benchmark_{truth['benchmark']}"
     with duckdb.connect(str(path)) as connection:

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pydantic
 import pytest
-from golden import apipop_targets, dataset, expected
+from golden import COMPARED, STATISTIC, apipop_targets, dataset, expected
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -23,14 +23,6 @@ EXPECTED = expected("expected_replicates.json")
 # (R 4.2.2, survey 4.1.1); every number is closed form given the exported replicate weights.
 GOLDEN_RTOL = 1e-6
 GOLDEN_ATOL = 1e-9
-COMPARED = ("estimate", "se", "ci_low", "ci_high", "deff", "n_weighted")
-STAT = {
-    "mean": "mean",
-    "total": "total",
-    "proportion": "proportion",
-    "rake_then_mean": "mean",
-    "poststratify_then_total": "total",
-}
 # R's svyciprop(method = "logit") on a replicate design refits the logistic model on every
 # replicate; so does the kernel (variance(..., logit_of=p)): its limits are compared too.
 
@@ -75,7 +67,7 @@ def test_matches_r_svrepdesign(case: dict[str, Any]) -> None:
     """Estimate, SE, CI, df, deff, n and n_weighted equal R's on identical replicate weights."""
     design = _design(case["design"], case)
     assert design.degf == EXPECTED["designs"][case["design"]]["degf"]
-    stat = STAT[case["operation"]]
+    stat = STATISTIC[case["operation"]]
     by = [case["by"]] if case["by"] else []
     ci_method = case["ci_method"] if stat == "proportion" else "logit"
     variables = case["variables"]

@@ -25,6 +25,7 @@ import duckdb
 import pandas as pd
 import pytest
 import yaml
+from golden import COMPARED
 
 from perception.config import load_weighting_config
 from pipelines.cli import main
@@ -34,7 +35,6 @@ REFERENCE = Path(__file__).resolve().parent / "reference"
 GOLDEN = json.loads((REFERENCE / "replicates_e2e.json").read_text(encoding="utf-8"))
 DOCUMENTED = json.loads((REFERENCE / "expected_replicates.json").read_text(encoding="utf-8"))
 GOLDEN_RTOL = 1e-6  # replicates_e2e.json meta.tolerance (R 4.2.2, survey 4.1.1)
-COMPARED = ("estimate", "se", "ci_low", "ci_high", "deff", "n_weighted")
 SCHOOL_TYPES = {"E": 1, "H": 2, "M": 3}
 INDICATORS = {"sch_wide": "beta", "yr_rnd": "wald", "api_high": "beta"}
 

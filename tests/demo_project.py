@@ -79,6 +79,17 @@ class DemoRun:
         return DemoRun(to, self.checks)
 
 
+def heatmap_suppressed(table1: pd.DataFrame) -> pd.DataFrame:
+    """Return the suppressed cells of the demo dashboard's heatmap (w3, gender×age_band×region)."""
+    return table1[
+        (table1["indicator"] == "incl_feel_included")
+        & (table1["wave"] == "w3")
+        & (table1["variant"] == "all")
+        & (table1["domain_set"] == "gender×age_band×region")
+        & table1["suppressed"]
+    ]
+
+
 def build_page(tables: dict[str, pd.DataFrame], out: Path, **options: Any) -> Path:
     """Build the demo's dashboard from ``tables`` into ``out``, as the pipeline does."""
     inputs = {**DASHBOARD_INPUTS, **options}

@@ -23,6 +23,7 @@ from demo_project import (
     PROJECT,
     DemoRun,
     build_page,
+    heatmap_suppressed,
     hide_region,
     with_small_areas,
 )
@@ -168,14 +169,7 @@ def test_suppressed_cell_renders_as_suppressed(
     opened: Opened, tables: dict[str, pd.DataFrame]
 ) -> None:
     """It writes "suppressed" in each suppressed heatmap cell, with no number drawn there."""
-    t1 = tables["indicator_estimates"]
-    hidden = t1[
-        (t1["indicator"] == "incl_feel_included")
-        & (t1["wave"] == "w3")
-        & (t1["variant"] == "all")
-        & (t1["domain_set"] == "gender×age_band×region")
-        & t1["suppressed"]
-    ]
+    hidden = heatmap_suppressed(tables["indicator_estimates"])
     words = texts(opened.page, "#fig-heatmap")
     assert words.count("suppressed") == len(hidden) > 0
     z = opened.page.evaluate("() => document.getElementById('fig-heatmap').data[1].z")

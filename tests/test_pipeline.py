@@ -19,7 +19,7 @@ import openpyxl
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
-from demo_project import DemoRun, distinctive, grep
+from demo_project import DemoRun, distinctive, grep, heatmap_suppressed
 from pypdf import PdfReader
 
 from perception.config import SURVEY_FILE, load_survey
@@ -400,13 +400,7 @@ def test_demo_dashboard_renders_offline_with_suppressed_cells(demo: DemoRun) -> 
                     .reduce((n, t) => n + t.locations.length, 0)"""
             )
             assert located == 8
-            hidden = published[
-                (published["indicator"] == "incl_feel_included")
-                & (published["wave"] == "w3")
-                & (published["variant"] == "all")
-                & (published["domain_set"] == "gender×age_band×region")
-                & published["suppressed"]
-            ]
+            hidden = heatmap_suppressed(published)
             assert texts(opened.page, "#fig-heatmap").count("suppressed") == len(hidden) > 0
             drivers = pd.read_parquet(
                 demo.root / "data" / "processed" / "demo" / "published" / "drivers.parquet"

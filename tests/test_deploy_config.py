@@ -18,7 +18,6 @@ from typing import Any
 import dagster as dg
 import pytest
 import yaml
-from dagster._config import process_config, resolve_to_config_type
 from dagster_k8s import K8sRunLauncher
 
 from perception.errors import ConfigError
@@ -256,10 +255,10 @@ def helm_problems(values: dict[str, Any]) -> list[str]:
     config["run_k8s_config"] = {_snake(k): v for k, v in run_k8s.items()}
     config["env_config_maps"] = [item["name"] for item in k8s.get("envConfigMaps", [])]
     config["env_secrets"] = [item["name"] for item in k8s.get("envSecrets", [])]
-    result = process_config(
-        resolve_to_config_type(K8sRunLauncher.config_type()), {**config, **CHART_SUPPLIED}
-    )
-    problems += [error.message for error in result.errors or []]
+    try:
+        _resolved(K8sRunLauncher, {**config, **CHART_SUPPLIED})
+    except dg.DagsterInvalidConfigError as error:
+        problems += [problem.message for problem in error.errors]
     postgres = values.get("postgresql", {})
     problems += [f"unknown postgresql key {k}" for k in set(postgres) - CHART_POSTGRESQL_KEYS]
     if postgres.get("enabled") is not False or not postgres.get("postgresqlHost"):

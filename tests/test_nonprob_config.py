@@ -72,11 +72,6 @@ def test_plain_nonprobability_wave_needs_no_reference(tmp_path: Path) -> None:
         ("    propensity: clw\n", "waves[1].propensity", "without a reference wave"),
         ("    sample: panel\n", "waves[1].sample", "panel"),
         ("    sample: probability\n    rake: true\n", "waves[1].rake", "sample: probability"),
-        (
-            "    reference_wave: w1\n    covariates: [gender]\n    rake: true\n",
-            "waves[1].rake",
-            "rake: true with reference_wave: w1",
-        ),
     ],
 )
 def test_wave_key_rules(tmp_path: Path, extra: str, key: str, found: str) -> None:
@@ -88,6 +83,13 @@ def test_wave_key_rules(tmp_path: Path, extra: str, key: str, found: str) -> Non
         load_survey(_project(tmp_path, wave))
     assert key in info.value.message
     assert found in info.value.found
+
+
+def test_rake_with_a_reference_wave_rakes_the_pseudo_weights(tmp_path: Path) -> None:
+    """rake: true is accepted beside reference_wave and covariates (raked pseudo-weights)."""
+    wave = SMS_WAVE + "    reference_wave: w1\n    covariates: [gender]\n    rake: true\n"
+    sms = load_survey(_project(tmp_path, wave)).waves[1]
+    assert sms.rake and sms.reference_wave == "w1"
 
 
 @pytest.mark.parametrize(

@@ -530,9 +530,18 @@ def checked_design(ws: Workspace, wave_id: str) -> SurveyDesign:
 
 
 def _nonprobability_table(ws: Workspace, wave: WaveConfig, table: pd.DataFrame) -> pd.DataFrame:
-    """Table 1 of a `sample: nonprobability` wave: no design-based CI, CLW's where it applies."""
+    """Table 1 of a `sample: nonprobability` wave: no design-based CI, CLW's where it applies.
+
+    With a reference wave and ``rake: true`` the pseudo-weights are raked to the census margins.
+    """
     if wave.reference_wave is None:
         return without_design_uncertainty(table)
+    weighting = ws.weighting if wave.rake else None
+    targets = (
+        None
+        if weighting is None
+        else load_wave_targets(ws.survey, wave.id, weighting, ws.project.catalogue)
+    )
     nonprob, _ = estimate_nonprobability_wave(
         read_harmonized(ws.output("harmonized", wave.id)),
         ws.indicators,
@@ -542,6 +551,8 @@ def _nonprobability_table(ws: Workspace, wave: WaveConfig, table: pd.DataFrame) 
         reference=checked_design(ws, wave.reference_wave),
         covariates=wave.covariates or [],
         method=wave.propensity or "clw",
+        weighting=weighting,
+        targets=targets,
     )
     return nonprob
 

@@ -11,20 +11,21 @@ offered, both logistic in the covariates:
   (``S_A`` with weight 1, ``S_B`` with its design weights; Valliant and Dever 2011), with the
   odds correction of Wang, Valliant and Li (2021): pseudo-weights ``(1 − p̂_i)/p̂_i``.
 
-Either can be followed by raking to population margins (:func:`perception.weighting.calibration.
-calibrate_weights`). Means come with the linearized variance of Chen, Li and Wu (2020), whose
-reference-sample component goes through the one variance kernel (via
-:func:`perception.regression.influence_covariance`); after raking no variance is supplied.
+Either can be followed by raking to census margins (:func:`perception.weighting.calibration.
+calibrate_weights`, or :func:`rake_pseudo_weights` with the survey's weighting settings). Means
+come with the linearized variance of Chen, Li and Wu (2020), whose reference-sample component
+goes through the one variance kernel (via :func:`perception.regression.influence_covariance`);
+after raking it is applied to the raking residuals (Deville and Särndal 1992).
 :func:`balance_table` and :func:`weight_diagnostics` return the diagnostics as tidy frames.
 :func:`estimate_nonprobability_wave` builds Table 1 of a wave declared ``sample:
 nonprobability``: point estimates on the pseudo-weights (or unweighted), and no design-based
-uncertainty except CLW intervals.
+uncertainty except CLW intervals (raked or not).
 """
 
 from __future__ import annotations
 
 from collections.abc import Hashable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -32,17 +33,25 @@ import numpy.typing as npt
 import pandas as pd
 from scipy import stats
 
-from perception.config import Catalogue, IndicatorCatalogue
+from perception.config import (
+    Catalogue,
+    IndicatorCatalogue,
+    PopulationTargets,
+    WeightingConfig,
+    nonprobability_weighting,
+)
 from perception.config.indicators import domain_set_columns
 from perception.design import SurveyDesign
-from perception.errors import ModelError, ValidationError
+from perception.errors import ModelError, PerceptionError, ValidationError
 from perception.estimation import check_level, confidence_interval
 from perception.indicators import VARIANTS, compute_indicators, score_indicator
 from perception.indicators.scores import item_codes
 from perception.regression import _check_rank, influence_covariance
 from perception.variance import FloatArray
-from perception.weighting.calibration import calibrate_weights
+from perception.weighting._common import spec_name
+from perception.weighting.calibration import CalibrationStep, calibrate_weights
 from perception.weighting.diagnostics import effective_sample_size, kish_deff
+from perception.weighting.workflow import weight_nonprobability
 
 Method = Literal["clw", "valliant_dever"]
 METHODS: tuple[str, ...] = ("clw", "valliant_dever")
@@ -108,6 +117,8 @@ class QuasiRandomization:
         Newton iterations of the propensity fit.
     reference_propensity
         ``π̂`` at the reference sample's rows (``e^η`` for ``valliant_dever``).
+    calibration
+        The raking step when ``raked`` (its ``pre_weights`` are the pseudo-weights), else None.
 
     """
 
@@ -123,6 +134,7 @@ class QuasiRandomization:
     _x_reference: FloatArray
     _eta_sample: FloatArray
     _eta_reference: FloatArray
+    calibration: CalibrationStep | None = None
 
 
 def _positions(mask: npt.NDArray[np.bool_]) -> list[int]:
@@ -397,9 +409,9 @@ def pseudo_weights(
     weights = _pseudo_weights(method, eta_a)
     propensity = 1.0 / weights
     reference_propensity = _expit(eta_b) if method == "clw" else np.exp(eta_b)
-    raked = rake_to is not None
+    step = None
     if rake_to is not None:
-        weights, _ = calibrate_weights(
+        weights, step = calibrate_weights(
             sample,
             weights,
             rake_to,
@@ -415,7 +427,7 @@ def pseudo_weights(
         propensity=propensity,
         coefficients=pd.Series(theta, index=cov.names, name="coefficient"),
         method=method,
-        raked=raked,
+        raked=step is not None,
         iterations=iterations,
         reference_propensity=reference_propensity,
         covariates=tuple(covariates),
@@ -423,7 +435,70 @@ def pseudo_weights(
         _x_reference=cov.reference,
         _eta_sample=eta_a,
         _eta_reference=eta_b,
+        calibration=step,
     )
+
+
+def rake_pseudo_weights(
+    fit: QuasiRandomization,
+    sample: pd.DataFrame,
+    weighting: WeightingConfig,
+    targets: PopulationTargets | None,
+    *,
+    wave: str,
+) -> QuasiRandomization:
+    """Rake pseudo-weights to the census margins of the survey's weighting settings.
+
+    Parameters
+    ----------
+    fit
+        Unraked pseudo-weights of ``sample`` (:func:`pseudo_weights`).
+    sample
+        The non-probability sample.
+    weighting, targets
+        ``config/weighting.yaml`` and the wave's population targets: its ``calibration``
+        (method, margins, tolerance, missing policy) is applied to the pseudo-weights, as
+        ``rake: true`` does to the equal weights of a wave without a reference wave; there
+        is no trimming (the linearized variance does not cover it).
+    wave
+        The wave's id, named in errors.
+
+    Returns
+    -------
+    QuasiRandomization
+        ``fit`` with the calibrated weights and the calibration step (unchanged when the
+        calibration method is ``none``).
+
+    Raises
+    ------
+    PerceptionError
+        A margin absent from the wave, a level without a census count, or a calibration that
+        does not converge: the error of the weighting run, naming the wave.
+
+    References
+    ----------
+    .. [1] Deville, J.-C. and Särndal, C.-E. (1992). Calibration estimators in survey
+       sampling. *JASA*, 87(418), 376-382.
+
+    """
+    config = nonprobability_weighting(weighting, rake=True).model_copy(update={"trimming": None})
+    try:
+        design, _ = weight_nonprobability(sample, config, targets, weights=fit.weights)
+    except PerceptionError as error:
+        margins = ", ".join(spec_name(spec) for spec in config.calibration.specs)
+        raise type(error)(
+            f"Wave {wave}: its pseudo-weights cannot be raked to the census margins "
+            f"({margins}): {error.message}",
+            expected=error.expected,
+            found=error.found,
+            hint=error.hint,
+            file=error.file,
+            column=error.column or margins,
+            rows=error.rows,
+        ) from error
+    if not design.calibration:
+        return fit
+    return replace(fit, weights=design.weights, raked=True, calibration=design.calibration[-1])
 
 
 def _outcome(sample: pd.DataFrame, variable: str) -> FloatArray:
@@ -452,7 +527,11 @@ def _outcome(sample: pd.DataFrame, variable: str) -> FloatArray:
 
 @dataclass(frozen=True)
 class _Linearization:
-    """What every outcome's CLW linearization shares: the propensity model's pieces."""
+    """What every outcome's CLW linearization shares: the propensity model's pieces.
+
+    After raking, ``cal_x`` is the raking model matrix ``X`` and ``cal_coef`` the ``(p, n)``
+    map ``(Xᵀ D X)⁺ Xᵀ D`` (``D``: the pseudo-weights) from a score to its coefficients.
+    """
 
     w: FloatArray
     xa: FloatArray
@@ -462,6 +541,8 @@ class _Linearization:
     pb: FloatArray
     odds: FloatArray
     poisson: FloatArray
+    cal_x: FloatArray | None = None
+    cal_coef: FloatArray | None = None
 
 
 @dataclass(frozen=True)
@@ -499,8 +580,17 @@ def _linearization(fit: QuasiRandomization, reference: SurveyDesign) -> _Lineari
         pa = _expit(eta_a)
         a_factor = 1.0 - pa
         jac = jac - xa.T @ (xa * (pa * (1.0 - pa))[:, None])
-    poisson = np.clip(1.0 - 1.0 / _pseudo_weights(fit.method, eta_a), 0.0, None)
-    return _Linearization(fit.weights, xa, xb, jac, a_factor, pb, np.exp(-eta_a), poisson)
+    pseudo = _pseudo_weights(fit.method, eta_a)
+    poisson = np.clip(1.0 - 1.0 / pseudo, 0.0, None)
+    step = fit.calibration
+    if step is None:
+        return _Linearization(fit.weights, xa, xb, jac, a_factor, pb, np.exp(-eta_a), poisson)
+    x = step.model.dense()
+    gram = np.linalg.pinv(step.model.cross(step.pre_weights, step.model), hermitian=True)
+    # w = d(θ)·γ: the derivative of the raked weights in η holds the raking factors γ fixed.
+    odds = np.exp(-eta_a) * fit.weights / pseudo
+    coef = gram @ (x * step.pre_weights[:, None]).T
+    return _Linearization(fit.weights, xa, xb, jac, a_factor, pb, odds, poisson, x, coef)
 
 
 def _part(lin: _Linearization, y: FloatArray) -> _Part:
@@ -513,6 +603,8 @@ def _part(lin: _Linearization, y: FloatArray) -> _Part:
         return _Part(float("nan"), nan, np.full(lin.xb.shape[0], np.nan))
     mu = float((lin.w * yo).sum() / total)
     resid = np.where(observed, yo - mu, 0.0)
+    if lin.cal_x is not None and lin.cal_coef is not None:  # raked: the raking residual
+        resid = resid - lin.cal_x @ (lin.cal_coef @ resid)
     c = np.linalg.solve(lin.jac, -(lin.xa.T @ (lin.odds * resid)))
     g = lin.w * resid - (lin.xa @ c) * lin.a_factor
     return _Part(mu, g / total, lin.pb * (lin.xb @ c) / total)
@@ -557,9 +649,8 @@ def nonprob_means(
     -------
     pandas.DataFrame
         One row per variable with :data:`ESTIMATE_COLUMNS`: the estimate, its standard error
-        and interval (NaN after raking: no linearized variance is supplied), the unweighted
-        mean, the respondents ``n``, Kish's effective ``n``, the method and how the variance
-        was obtained.
+        and interval, the unweighted mean, the respondents ``n``, Kish's effective ``n``, the
+        method and how the variance was obtained.
 
     Notes
     -----
@@ -575,12 +666,26 @@ def nonprob_means(
     calibration of the reference design included). For CLW this is the plug-in variance of
     their Theorem 2 for ``μ̂_IPW2`` (``c`` is their ``b₂``).
 
+    After raking (``fit.raked``) the weights are ``wᵢ = dᵢ γᵢ``, the pseudo-weights ``dᵢ``
+    times raking factors ``γᵢ`` that meet census totals ``T_z`` of the margins' indicator
+    columns ``zᵢ``. The totals are fixed, so ``Σ wᵢ uᵢ = Σ wᵢ eᵢ + Bᵀ T_z`` varies only
+    through the residual ``eᵢ = uᵢ − zᵢᵀB``, ``B = (Σ dᵢ zᵢ zᵢᵀ)⁺ Σ dᵢ zᵢ uᵢ``, of the score
+    ``uᵢ = yᵢ − μ`` (zero off its rows): raking has the residual of linear calibration
+    (Deville and Särndal 1992, Result 1). The linearization above is then applied to ``eᵢ``
+    in place of ``yᵢ − μ``, with the raked weights: ``gᵢ = wᵢ eᵢ − cᵀaᵢ`` and
+    ``h = −Σ_{S_A} γᵢ e^{−ηᵢ} eᵢ xᵢ`` (the raking factors held fixed), so the propensity's
+    estimation still enters both terms. A domain mean or a gap is residualized whole, over
+    every row, as R's ``svyby`` on a calibrated design does. An outcome that is a margin's
+    category has ``e = 0``: its raked mean is the census share, with variance 0.
+
     References
     ----------
     .. [1] Chen, Y., Li, P. and Wu, C. (2020). Doubly robust inference with nonprobability
        survey samples. *JASA*, 115(532), 2011-2021, section 3 and Theorem 2.
     .. [2] Wu, C. (2022). Statistical inference with non-probability survey samples. *Survey
        Methodology*, 48(2), 283-311.
+    .. [3] Deville, J.-C. and Särndal, C.-E. (1992). Calibration estimators in survey
+       sampling. *JASA*, 87(418), 376-382.
 
     """
     check_level(level)
@@ -612,22 +717,17 @@ def nonprob_means(
                 "method": fit.method + ("+raking" if fit.raked else ""),
             }
         )
-    if rows and not fit.raked:
+    variance = "linearized (Chen-Li-Wu 2020)" + (
+        " on the raking residuals (Deville-Särndal 1992)" if fit.raked else ""
+    )
+    if rows:
         for row, var in zip(rows, _variances(lin, reference, parts), strict=True):
             se = float(np.sqrt(max(var, 0.0)))
             row.update(
                 se=se,
                 ci_low=row["estimate"] - z * se,
                 ci_high=row["estimate"] + z * se,
-                variance="linearized (Chen-Li-Wu 2020)",
-            )
-    else:
-        for row in rows:
-            row.update(
-                se=float("nan"),
-                ci_low=float("nan"),
-                ci_high=float("nan"),
-                variance="none: raked pseudo-weights have no linearized variance",
+                variance=variance,
             )
     return pd.DataFrame(rows, columns=list(ESTIMATE_COLUMNS))
 
@@ -715,8 +815,9 @@ def weight_diagnostics(fit: QuasiRandomization, reference: SurveyDesign) -> pd.D
 
     Columns: ``method``, ``raked``, ``n_sample``, ``n_reference``, ``reference_total`` (sum
     of design weights), ``weight_total``, ``kish_deff``, ``n_eff``, ``weight_min``,
-    ``weight_max``, ``propensity_min``, ``propensity_median``, ``propensity_max`` (over the
-    sample rows) and ``iterations``.
+    ``weight_max`` (of the final weights), ``kish_deff_unraked`` (of the pseudo-weights
+    before any raking), ``propensity_min``, ``propensity_median``, ``propensity_max`` (over
+    the sample rows) and ``iterations``.
     """
     w, p = fit.weights, fit.propensity
     return pd.DataFrame(
@@ -732,6 +833,7 @@ def weight_diagnostics(fit: QuasiRandomization, reference: SurveyDesign) -> pd.D
                 "n_eff": effective_sample_size(w),
                 "weight_min": float(w.min()),
                 "weight_max": float(w.max()),
+                "kish_deff_unraked": kish_deff(1.0 / p),
                 "propensity_min": float(p.min()),
                 "propensity_median": float(np.median(p)),
                 "propensity_max": float(p.max()),
@@ -770,6 +872,8 @@ def estimate_nonprobability_wave(
     reference: SurveyDesign | None = None,
     covariates: Sequence[str] = (),
     method: Method = "clw",
+    weighting: WeightingConfig | None = None,
+    targets: PopulationTargets | None = None,
     level: float = 0.95,
 ) -> tuple[pd.DataFrame, QuasiRandomization | None]:
     """Table 1 of a non-probability wave: point estimates, and CLW intervals where they exist.
@@ -787,6 +891,9 @@ def estimate_nonprobability_wave(
         unweighted.
     covariates, method
         The propensity model (see :func:`pseudo_weights`); required with ``reference``.
+    weighting, targets
+        With a reference wave, the pseudo-weights are raked to these census margins
+        (:func:`rake_pseudo_weights`, the wave's ``rake: true``) when ``weighting`` is given.
     level
         Confidence level of the CLW intervals.
 
@@ -796,7 +903,8 @@ def estimate_nonprobability_wave(
         Table 1 (:func:`perception.indicators.compute_indicators` on the pseudo-weights, or on
         equal weights) with every column of :data:`DESIGN_UNCERTAINTY` blanked, then ``se``,
         ``ci_low`` and ``ci_high`` filled on every estimated row when there is a reference
-        wave, from the CLW linearization of :func:`nonprob_means` (a normal interval; for
+        wave, from the CLW linearization of :func:`nonprob_means` (of the raking residuals
+        after raking; a normal interval; for
         proportions clipped to [0, 1], and at p = 0 or 1, where the linearized SE is 0, the
         Korn-Graubard interval on the row count of
         :func:`perception.estimation.confidence_interval`; a domain's values are its own, NaN
@@ -817,12 +925,16 @@ def estimate_nonprobability_wave(
     .. [2] AAPOR Task Force on Non-Probability Sampling (2013). Report of the AAPOR Task Force
        on Non-Probability Sampling. *Journal of Survey Statistics and Methodology*, 1(2),
        90-143.
+    .. [3] Deville, J.-C. and Särndal, C.-E. (1992). Calibration estimators in survey
+       sampling. *JASA*, 87(418), 376-382.
 
     """
     fit = None
     weights = np.ones(len(sample))
     if reference is not None:
         fit = pseudo_weights(sample, reference, covariates, method=method)
+        if weighting is not None:
+            fit = rake_pseudo_weights(fit, sample, weighting, targets, wave=wave)
         weights = fit.weights
     data = sample.assign(**{PSEUDO_WEIGHT: weights})
     design = SurveyDesign(data, weights=PSEUDO_WEIGHT)

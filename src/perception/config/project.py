@@ -83,7 +83,9 @@ class WaveConfig(ConfigModel):
     propensity: Literal["clw", "valliant_dever"] | None = None
     """Propensity model: ``clw`` (Chen-Li-Wu 2020, the default) or ``valliant_dever``."""
     rake: bool = False
-    """Without a reference wave: rake equal weights to the census margins (default unweighted)."""
+    """Rake to the census margins of ``config/weighting.yaml``: without a reference wave the
+    equal weights (default unweighted), with one the pseudo-weights (their SEs then use the
+    raking residuals, see :func:`perception.nonprob.nonprob_means`)."""
 
     @model_validator(mode="after")
     def _nonprobability_keys(self) -> Self:
@@ -104,14 +106,11 @@ class WaveConfig(ConfigModel):
                 "e.g. reference_wave: w2, covariates: [gender, age_band, region]",
                 (missing,),
             )
-        if self.rake and (self.is_probability or self.reference_wave is not None):
+        if self.rake and self.is_probability:
             raise rule_error(
-                "rake: true only on a non-probability wave without reference_wave",
-                "rake: true with sample: probability"
-                if self.is_probability
-                else f"rake: true with reference_wave: {self.reference_wave}",
-                "a probability wave is weighted by config/weighting.yaml, and pseudo-weights "
-                "are fitted to the reference wave's weighted totals already; remove rake",
+                "rake: true only on a wave with sample: nonprobability",
+                "rake: true with sample: probability",
+                "a probability wave is weighted by config/weighting.yaml; remove rake",
                 ("rake",),
             )
         if self.propensity is not None and self.reference_wave is None:

@@ -475,17 +475,23 @@ WEIGHT_COLUMN = "weight"
 
 
 def weight_nonprobability(
-    df: pd.DataFrame, config: WeightingConfig, targets: PopulationTargets | None
+    df: pd.DataFrame,
+    config: WeightingConfig,
+    targets: PopulationTargets | None,
+    *,
+    weights: FloatArray | None = None,
 ) -> tuple[SurveyDesign, pd.DataFrame]:
     """Weight a non-probability wave (``config`` from ``config.nonprobability_weighting``).
 
-    Strata and PSU columns in the data are ignored without the warning a probability wave gets.
+    The base weights are 1, or ``weights`` (pseudo-weights). Strata and PSU columns in the
+    data are ignored without the warning a probability wave gets.
     """
     with warnings.catch_warnings():
         warnings.filterwarnings(
             "ignore", r".*but design\.(strata|psu) is not set", WeightingWarning
         )
-        return weight_wave(df.assign(**{EQUAL_WEIGHT: 1.0}), config, targets)
+        base = 1.0 if weights is None else weights
+        return weight_wave(df.assign(**{EQUAL_WEIGHT: base}), config, targets)
 
 
 def weighted_table(design: SurveyDesign) -> pd.DataFrame:

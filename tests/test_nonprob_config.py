@@ -246,3 +246,31 @@ def test_methodology_names_the_pseudo_weights_and_their_variance() -> None:
         f"the probability wave {wave} on Gender, Age group, not the weights described here"
     )
     assert sms["moe_95"] != sms["moe_95"]
+
+
+def test_methodology_says_the_pseudo_weights_were_raked_to_the_census() -> None:
+    """With a reference wave and rake: true the texts say the pseudo-weights were raked (EN/FR)."""
+    sms = _methodology_with_sms(
+        {"reference_wave": "w2", "covariates": ["gender", "age_band"], "rake": True}
+    ).loc["w3"]
+    margins = "Gender, Age group, Region, Area of residence"
+    assert sms["weighting_en"].startswith(
+        "Non-probability sample: its estimates use Chen-Li-Wu 2020 pseudo-weights against the "
+        f"probability wave Wave 2 (November 2025) on Gender, Age group, then adjusted by raking "
+        f"to population figures by {margins}, not the weights described here"
+    )
+    assert (
+        f"then adjusted by raking to population figures by {margins}. Standard errors by "
+        in (sms["design_en"])
+    )
+    assert (
+        "(2020), applied to the residuals of that adjustment (Deville and Särndal 1992)"
+        in (sms["design_en"])
+    )
+    for column in ("weighting_fr", "design_fr"):
+        assert (
+            "puis ramenés par calage sur marges par ajustements proportionnels itératifs aux "
+            in (sms[column])
+        )
+    assert "appliquée aux résidus de cet ajustement" in sms["design_fr"]
+    assert sms["variance_method"] == "chen-li-wu" and sms["moe_95"] != sms["moe_95"]

@@ -53,7 +53,7 @@ def _population(seed: int = 7) -> pd.DataFrame:
 
 
 def _census(pop: pd.DataFrame) -> dict[str, dict[Hashable, float]]:
-    """Population counts of every raking margin's categories (fixed, no sampling error)."""
+    """Count the population in every raking margin's categories (fixed, no sampling error)."""
     return {m: {k: float(v) for k, v in pop[m].value_counts().items()} for m in MARGINS}
 
 
@@ -81,12 +81,12 @@ def _draw(pop: pd.DataFrame, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def _design(reference: pd.DataFrame) -> SurveyDesign:
-    """The reference sample's stratified cluster design."""
+    """Build the reference sample's stratified cluster design."""
     return SurveyDesign(reference, weights="d", strata="stratum", psu="cluster")
 
 
 def _outcomes(sample: pd.DataFrame) -> pd.DataFrame:
-    """The national outcome and a domain outcome (women's y, NaN elsewhere) of a sample."""
+    """Add a domain outcome to a sample: the women's y, NaN elsewhere."""
     women = sample["gender"].eq("2").to_numpy()
     return sample.assign(y_women=np.where(women, sample["y"], np.nan))
 

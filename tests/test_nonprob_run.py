@@ -1,4 +1,4 @@
-"""`perception run` with the demo's wave 3 polled by SMS and no reference wave, end to end."""
+"""`perception run` with the demo's wave 3 polled by SMS, without and with a reference wave."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
+from perception import flow
 from perception.codebook import read_harmonized
 from perception.config import (
     load_project,
@@ -21,6 +22,8 @@ from perception.config import (
     nonprobability_weighting,
 )
 from perception.demo import generate
+from perception.indicators import score_indicator
+from perception.nonprob import nonprob_means, pseudo_weights
 from perception.weighting.workflow import weight_nonprobability
 from pipelines.cli import main
 
@@ -123,3 +126,66 @@ def test_rake_true_rakes_the_equal_weights_to_the_census_margins(run: Path) -> N
             assert achieved[code] == pytest.approx(target, rel=1e-6), (margin, code)
     unweighted, _ = weight_nonprobability(df, nonprobability_weighting(config, rake=False), None)
     assert (unweighted.weights == 1.0).all()
+
+
+@pytest.fixture(scope="module")
+def raked_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Declare w3 an SMS poll against w2 with `rake: true`, and run every wave."""
+    root = tmp_path_factory.mktemp("sms_raked")
+    shutil.copytree(ROOT / "config", root / "config")
+    survey = root / "config" / "survey.yaml"
+    anchor = "    codebook: config/codebooks/demo_w3.yaml\n"
+    text = survey.read_text(encoding="utf-8")
+    assert anchor in text
+    declared = (
+        "    sample: nonprobability\n    reference_wave: w2\n"
+        "    covariates: [gender, age_band, region]\n    rake: true\n"
+    )
+    survey.write_text(text.replace(anchor, anchor + declared), "utf-8")
+    generate(root / "data" / "raw")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert main(["run", "--root", str(root)]) == 0
+    return root
+
+
+def test_raked_pseudo_weights_run_end_to_end(raked_run: Path) -> None:
+    """w3's Table 1: raked pseudo-weighted means, raking-residual CLW SEs; EN/FR say so."""
+    ws = flow.load_workspace(raked_run / "config" / "survey.yaml", raked_run)
+    processed = raked_run / "data" / "processed" / "demo"
+    sample = read_harmonized(processed / "harmonized" / "w3.parquet")
+    reference = flow.checked_design(ws, "w2")
+    config = load_weighting_config(ws.survey.resolve(ws.survey.weighting))
+    targets = load_wave_targets(ws.survey, "w3", config, ws.project.catalogue)
+    assert targets is not None
+    margins = {m: targets.margin(m) for m in ("gender", "age_band", "region", "urban_rural")}
+    fit = pseudo_weights(sample, reference, ["gender", "age_band", "region"], rake_to=margins)
+    table = pd.read_parquet(processed / "estimates" / "w3.parquet")
+    national = table[
+        table["domain_set"].eq("national")
+        & table["variant"].eq("all")
+        & table["availability"].eq("estimated")
+        & table["type"].ne("gap")
+    ]
+    assert len(national) > 5 and (national["se"] > 0).all()
+    checked = 0
+    for ind in ws.indicators.indicators:
+        row = national[national["indicator"].eq(ind.id)]
+        if row.empty or ind.type == "gap":
+            continue
+        answers = score_indicator(sample, ind, ws.project.catalogue)
+        assert answers is not None
+        frame = pd.DataFrame({"y": answers.variant("all")})
+        want = nonprob_means(fit, frame, reference, ["y"]).iloc[0]
+        assert row["estimate"].iloc[0] == pytest.approx(want["estimate"], rel=1e-6), ind.id
+        assert row["se"].iloc[0] == pytest.approx(want["se"], rel=1e-5), ind.id
+        checked += 1
+    assert checked > 5
+    method = _published(raked_run, "methodology").set_index("wave")
+    assert method.loc["w3", "variance_method"] == "chen-li-wu"
+    assert "pseudo-weights" in method.loc["w3", "weighting_en"]
+    for column in ("weighting_en", "design_en"):
+        assert "then adjusted by raking to population figures by Gender" in method.loc["w3", column]
+    for column in ("weighting_fr", "design_fr"):
+        assert "puis ramenés par calage sur marges" in method.loc["w3", column]
+    assert "résidus de cet ajustement" in method.loc["w3", "design_fr"]

@@ -20,6 +20,7 @@ from perception.config import (
 )
 from perception.demo import generate
 from perception.design import SurveyDesign
+from perception.errors import PerceptionError
 from perception.indicators import score_indicator
 from perception.nonprob import (
     DESIGN_UNCERTAINTY,
@@ -191,3 +192,92 @@ def test_pseudo_weights_undo_the_self_selection_by_gender(
     gender = balance[balance["covariate"].eq("gender")]
     assert (gender["asmd_before"] > 0.3).all()
     assert (gender["asmd_after"] < 0.05).all()
+
+
+@pytest.fixture(scope="module")
+def raked(
+    project: Project, indicators: IndicatorCatalogue, waves: tuple[SurveyDesign, pd.DataFrame]
+) -> Estimated:
+    """Estimate the SMS wave with its pseudo-weights raked to the census margins."""
+    reference, sms = waves
+    table, fit = estimate_nonprobability_wave(
+        sms,
+        indicators,
+        project.catalogue,
+        survey="demo",
+        wave="sms",
+        reference=reference,
+        covariates=COVARIATES,
+        weighting=load_weighting_config(ROOT / "config" / "weighting.yaml"),
+        targets=load_targets(ROOT / "config" / "targets" / "demo_census.yaml"),
+    )
+    assert fit is not None
+    return table, fit, reference, sms
+
+
+def test_raked_rows_are_the_raked_clw_means_of_their_domain(
+    project: Project, indicators: IndicatorCatalogue, raked: Estimated
+) -> None:
+    """With rake, the weights meet the census and every row is nonprob_means on its values."""
+    table, fit, reference, sms = raked
+    assert fit.raked and fit.calibration is not None
+    census = load_targets(ROOT / "config" / "targets" / "demo_census.yaml").margin("gender")
+    achieved = pd.Series(fit.weights).groupby(sms["gender"].to_numpy()).sum()
+    for code, count in census.items():
+        assert achieved[code] == pytest.approx(count, rel=1e-6)
+    first = indicators.indicators[0]
+    answers = score_indicator(sms, first, project.catalogue)
+    assert answers is not None
+    values = answers.variant("all")
+    women = (sms["gender"].astype(str) == "2").to_numpy()
+    frame = pd.DataFrame({"all": values, "women": np.where(women, values, np.nan)})
+    want = nonprob_means(fit, frame, reference, ["all", "women"]).set_index("variable")
+    for name, row in (
+        ("all", _row(table, first.id, "national")),
+        ("women", _row(table, first.id, "gender", gender=2)),
+    ):
+        assert row["estimate"] == pytest.approx(want.loc[name, "estimate"], rel=1e-12)
+        assert row["se"] == pytest.approx(want.loc[name, "se"], rel=1e-10)
+        assert want.loc[name, "variance"].endswith("on the raking residuals (Deville-Särndal 1992)")
+    estimated = table[table["availability"].eq("estimated")]
+    assert (estimated["se"] >= 0).all() and estimated["se"].notna().all()
+
+
+@pytest.mark.parametrize(
+    ("broken", "column", "found"),
+    [
+        ("no urban_rural", "urban_rural", "columns"),
+        ("one iteration", "gender, age_band, region, urban_rural", "largest relative margin"),
+    ],
+)
+def test_raking_errors_name_the_wave_and_the_margin(
+    project: Project,
+    indicators: IndicatorCatalogue,
+    waves: tuple[SurveyDesign, pd.DataFrame],
+    broken: str,
+    column: str,
+    found: str,
+) -> None:
+    """A margin absent from the poll, or raking that does not converge, names wave and margin."""
+    reference, sms = waves
+    config = load_weighting_config(ROOT / "config" / "weighting.yaml")
+    if broken == "no urban_rural":
+        sms = sms.drop(columns="urban_rural")
+    else:
+        calibration = config.calibration.model_copy(update={"max_iterations": 1})
+        config = config.model_copy(update={"calibration": calibration})
+    with pytest.raises(PerceptionError) as info:
+        estimate_nonprobability_wave(
+            sms,
+            indicators,
+            project.catalogue,
+            survey="demo",
+            wave="sms",
+            reference=reference,
+            covariates=COVARIATES,
+            weighting=config,
+            targets=load_targets(ROOT / "config" / "targets" / "demo_census.yaml"),
+        )
+    error = info.value
+    assert error.message.startswith("Wave sms: its pseudo-weights cannot be raked to the census")
+    assert error.column == column and found in error.found and error.hint

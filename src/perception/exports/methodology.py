@@ -138,6 +138,16 @@ class _Context:
         """Name several variables for people, joined by the language's list separator."""
         return say("list_separator", lang).join(self.variable(n, lang) for n in names)
 
+    def margins(self, lang: Lang) -> str:
+        """Name the calibration margins for people (crossed margins joined by ×)."""
+        cross = say("weighting.cross", lang)
+        return say("list_separator", lang).join(
+            self.variable(spec, lang)
+            if isinstance(spec, str)
+            else cross.join(self.variable(v, lang) for v in spec)
+            for spec in self.weighting.calibration.specs
+        )
+
     def wave(self, wave_id: str, lang: Lang) -> str:
         """Name a wave by its label."""
         return next((pick(w.label, lang) for w in self.survey.waves if w.id == wave_id), wave_id)
@@ -260,12 +270,27 @@ def _nonprobability_design(context: _Context, wave: WaveConfig, lang: Lang) -> s
     if wave.reference_wave is None:
         return say("design.nonprobability", lang)
     return say(
-        "design.nonprobability_clw",
+        "design.nonprobability_clw" + _raked(context, wave),
         lang,
         ref=context.wave(wave.reference_wave, lang),
         covariates=context.variables(wave.covariates or [], lang),
         method=_PROPENSITY_NAMES[wave.propensity or "clw"],
+        **_raking_words(context, lang),
     )
+
+
+def _raked(context: _Context, wave: WaveConfig) -> str:
+    """Return ``_raked`` when a wave's pseudo-weights are calibrated (``rake: true``), else ''."""
+    return "_raked" if wave.rake and context.weighting.calibration.needs_targets else ""
+
+
+def _raking_words(context: _Context, lang: Lang) -> dict[str, str]:
+    """Return the calibration method and margins of the survey's weighting, in words."""
+    method = context.weighting.calibration.method
+    return {
+        "calibration": say(f"weighting.method.{method}", lang) if method != "none" else "",
+        "margins": context.margins(lang),
+    }
 
 
 def _nonprobability_prefix(context: _Context, wave: WaveConfig, lang: Lang) -> list[str]:
@@ -276,11 +301,12 @@ def _nonprobability_prefix(context: _Context, wave: WaveConfig, lang: Lang) -> l
         key = "weighting.nonprobability_raked" if wave.rake else "weighting.nonprobability"
         return [say(key, lang)]
     text = say(
-        "weighting.nonprobability_clw",
+        "weighting.nonprobability_clw" + _raked(context, wave),
         lang,
         method=_PROPENSITY_NAMES[wave.propensity or "clw"],
         ref=context.wave(wave.reference_wave, lang),
         covariates=context.variables(wave.covariates or [], lang),
+        **_raking_words(context, lang),
     )
     return [text]
 
@@ -301,13 +327,7 @@ def _weighting_parts(
     if calibration.method == "none" or targets is None:
         parts = [say("weighting.as_delivered", lang)]
     else:
-        cross = say("weighting.cross", lang)
-        margins = say("list_separator", lang).join(
-            context.variable(spec, lang)
-            if isinstance(spec, str)
-            else cross.join(context.variable(v, lang) for v in spec)
-            for spec in calibration.specs
-        )
+        margins = context.margins(lang)
         parts = [
             say(
                 "weighting.calibrated",

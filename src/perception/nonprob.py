@@ -452,7 +452,8 @@ def rake_pseudo_weights(
     Parameters
     ----------
     fit
-        Unraked pseudo-weights of ``sample`` (:func:`pseudo_weights`).
+        Pseudo-weights of ``sample`` (:func:`pseudo_weights`); raking starts from them
+        before any raking.
     sample
         The non-probability sample.
     weighting, targets
@@ -483,7 +484,7 @@ def rake_pseudo_weights(
     """
     config = nonprobability_weighting(weighting, rake=True).model_copy(update={"trimming": None})
     try:
-        design, _ = weight_nonprobability(sample, config, targets, weights=fit.weights)
+        design, _ = weight_nonprobability(sample, config, targets, weights=1.0 / fit.propensity)
     except PerceptionError as error:
         margins = ", ".join(spec_name(spec) for spec in config.calibration.specs)
         raise type(error)(

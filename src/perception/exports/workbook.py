@@ -22,10 +22,13 @@ import copy
 import datetime as dt
 import io
 import math
+import multiprocessing
 import re
+import sys
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields
+from multiprocessing.connection import Connection
 from typing import Literal
 from zipfile import ZIP_DEFLATED, ZipFile, ZipInfo
 
@@ -146,6 +149,73 @@ _BUILT: OrderedDict[str, bytes] = OrderedDict()
 _BUILT_KEPT = 4
 
 
+def start_workbooks(
+    tables: PublishedTables, labels: ExportLabels, langs: Sequence[Lang]
+) -> Callable[[], None]:
+    """Start building the workbooks of ``langs`` in forked processes; return a wait function.
+
+    On Linux each workbook not yet built in this process is built in a process forked from
+    this one, while this one goes on (the exports write their other files meanwhile); once the
+    returned function has been called (more calls do nothing), :func:`workbook_bytes` returns
+    them without building them. A build that fails in its process is left to
+    :func:`workbook_bytes`, which then raises the same error here. Elsewhere nothing starts
+    early.
+    """
+    if sys.platform != "linux":
+        return lambda: None
+    context = multiprocessing.get_context("fork")
+    sys.stdout.flush()  # else a child would print again what this process had not printed yet
+    sys.stderr.flush()
+    started: list[tuple[str, Connection, multiprocessing.process.BaseProcess]] = []
+    for lang in langs:
+        key = _workbook_key(tables, labels, lang)
+        if key in _BUILT:
+            continue
+        receive, send = context.Pipe(duplex=False)
+        child = context.Process(target=_build_into, args=(send, tables, labels, lang))
+        child.start()
+        send.close()
+        started.append((key, receive, child))
+
+    def wait() -> None:
+        while started:
+            key, receive, child = started.pop(0)
+            try:
+                built = receive.recv()
+            except EOFError:
+                built = None
+            receive.close()
+            child.join()
+            if built is not None:
+                _keep(key, built)
+
+    return wait
+
+
+def _build_into(
+    send: Connection, tables: PublishedTables, labels: ExportLabels, lang: Lang
+) -> None:
+    """Build a workbook in a forked process and send its bytes, or None when the build failed."""
+    try:
+        built: bytes | None = _build(tables, labels, lang)
+    except Exception:  # the parent builds it again and raises the error itself
+        built = None
+    send.send(built)
+    send.close()
+
+
+def _workbook_key(tables: PublishedTables, labels: ExportLabels, lang: Lang) -> str:
+    """Return the digest of everything a workbook is built from."""
+    return content_sha256(*(getattr(tables, f.name) for f in fields(tables)), labels, lang)
+
+
+def _keep(key: str, built: bytes) -> None:
+    """Keep a built workbook, and only the last :data:`_BUILT_KEPT` ones."""
+    _BUILT[key] = built
+    while len(_BUILT) > _BUILT_KEPT:
+        _BUILT.popitem(last=False)
+
+
 def workbook_bytes(tables: PublishedTables, labels: ExportLabels, lang: Lang) -> bytes:
     """Return the report workbook (``.xlsx``) of tables checked by ``check_tables``.
 
@@ -158,11 +228,9 @@ def workbook_bytes(tables: PublishedTables, labels: ExportLabels, lang: Lang) ->
         If a label holds a character Excel refuses.
 
     """
-    key = content_sha256(*(getattr(tables, f.name) for f in fields(tables)), labels, lang)
+    key = _workbook_key(tables, labels, lang)
     if key not in _BUILT:
-        _BUILT[key] = _build(tables, labels, lang)
-        while len(_BUILT) > _BUILT_KEPT:
-            _BUILT.popitem(last=False)
+        _keep(key, _build(tables, labels, lang))
     _BUILT.move_to_end(key)
     return _BUILT[key]
 

@@ -48,7 +48,7 @@ from perception.errors import ConfigError
 from perception.exports.analysts import analysts_tables, benchmark_views, sql_text
 from perception.exports.contract import PublishedTables, check_tables
 from perception.exports.labels import LANGS, ExportLabels, Lang
-from perception.exports.workbook import FORMULA_PREFIXES, workbook_bytes
+from perception.exports.workbook import FORMULA_PREFIXES, start_workbooks, workbook_bytes
 from perception.storage import atomic_write, fsync_dir, write_parquet
 from perception.tables import DRIVERS, ESTIMATES, SMALL_AREAS, TABLES
 
@@ -142,12 +142,14 @@ def write_exports(
     runs.mkdir(parents=True, exist_ok=True)
     staging = runs / f".{run_id}.tmp-{token}"
     staging.mkdir()
+    wait_for_workbooks = start_workbooks(checked, labels, list(WORKBOOKS))
     exported = analysts_tables(checked, labels)
     try:
         _write_csv(exported[ESTIMATES], staging / CSV)
         write_parquet(exported[ESTIMATES], staging / PARQUET)
         views = benchmark_views(checked.estimates, labels.domains, list(labels.benchmarks))
         _write_duckdb(exported, views, staging / DUCKDB, token, labels.domains)
+        wait_for_workbooks()
         for lang, name in WORKBOOKS.items():
             _write_bytes(staging / name, workbook_bytes(checked, labels, lang))
         _write_csv(exported[DRIVERS], staging / DRIVERS_CSV)
@@ -159,6 +161,7 @@ def write_exports(
         run_dir = runs / run_id
         _replace_dir(staging, run_dir, token)
     except BaseException:
+        wait_for_workbooks()
         shutil.rmtree(staging, ignore_errors=True)
         raise
     latest = _publish_latest([run_dir / n for n in EXPORT_FILES], Path(out_root), token)

@@ -19,6 +19,7 @@ import hashlib
 import json
 import pickle
 from collections.abc import Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -915,35 +916,47 @@ def dashboard(ws: Workspace, run_id: str) -> Step:
     build_dashboard(
         tables, out_path=out, generated_at=dt.datetime.now(dt.UTC).replace(microsecond=0), **inputs
     )
-    try:
-        readback.audit_outputs(
-            ws.project,
-            ws.indicators,
-            ws.rules,
-            exports=ws.folder("exports") / "latest",
-            published=folder,
-            dashboard=out,
-        )
-    except PerceptionError as error:
-        out.unlink()  # the run's page may show what the audit refused
-        return Step(
-            "dashboard",
-            ws.dashboards,
-            {},
-            _checks("dashboard", {"outputs_disclose_nothing": (False, {"error": str(error)})}),
-            warnings=[f"Dashboard not published (the last one stays):\n{error}"],
-        )
-    # Charts are drawn from the same published tables, which the audit just compared.
+    # Chromium draws the charts (from the same published tables, which the audit compares)
+    # while the audit runs; they are written only if it passes.
     images = ws.dashboards / "images"
+    options = {k: v for k, v in inputs.items() if k != "questions"}
+    audited: Future[bool] = Future()
+
+    def draw() -> list[Path]:
+        views: dict[str | Path, Mapping[str, Any]] = {
+            images / lang: report_views(dashboard_figures(tables, lang=lang, **options))
+            for lang in LANGS
+        }
+        return export_images(views, publish_when=audited.result)
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        drawing = pool.submit(draw)
+        try:
+            readback.audit_outputs(
+                ws.project,
+                ws.indicators,
+                ws.rules,
+                exports=ws.folder("exports") / "latest",
+                published=folder,
+                dashboard=out,
+            )
+        except PerceptionError as error:
+            audited.set_result(False)
+            out.unlink()  # the run's page may show what the audit refused
+            return Step(
+                "dashboard",
+                ws.dashboards,
+                {},
+                _checks("dashboard", {"outputs_disclose_nothing": (False, {"error": str(error)})}),
+                warnings=[f"Dashboard not published (the last one stays):\n{error}"],
+            )
+        except BaseException:
+            audited.set_result(False)
+            raise
+        audited.set_result(True)
     notes, warnings = [], []
     try:
-        options = {k: v for k, v in inputs.items() if k != "questions"}
-        export_images(
-            {
-                images / lang: report_views(dashboard_figures(tables, lang=lang, **options))
-                for lang in LANGS
-            }
-        )
+        drawing.result()
     except PerceptionError as error:  # e.g. no Chromium: the dashboard itself is still fine
         warnings.append(f"Chart images were not exported:\n{error}")
     else:

@@ -17,7 +17,7 @@ import json
 import os
 import re
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -40,6 +40,7 @@ def export_images(
     *,
     width: int = 1100,
     scale: float = 2.0,
+    publish_when: Callable[[], bool] | None = None,
 ) -> list[Path]:
     """Write every figure in every format to its folder; return the files written.
 
@@ -51,7 +52,9 @@ def export_images(
     (``trends|incl|gender`` → ``trends_incl_gender``). Each figure keeps its own layout
     height. A folder's ``images.json`` records the hash of each file's input (figure, format,
     size, plotly and kaleido versions) and of the file: an image whose input and file are
-    unchanged is not drawn again. Files appear only once all are rendered.
+    unchanged is not drawn again. Files appear only once all are rendered, and only when
+    ``publish_when``, if given, then returns True (else nothing is written and none returned):
+    the pipeline draws the images while it audits the page they go with.
     """
     unknown = [fmt for fmt in formats if fmt not in FORMATS]
     if unknown or not formats:
@@ -95,6 +98,8 @@ def export_images(
             for number, job in enumerate(jobs):
                 job["path"] = scratch[job["final"].parent] / f"{number}.{job['opts']['format']}"
             _render([{k: job[k] for k in ("fig", "path", "opts")} for job in jobs], assets)
+            if publish_when is not None and not publish_when():
+                return []
             for job in jobs:
                 final = job["final"]
                 os.replace(job["path"], final)
@@ -102,6 +107,8 @@ def export_images(
                     "input": job["key"],
                     "file": file_sha256(final),
                 }
+    elif publish_when is not None and not publish_when():
+        return []
     for target, manifest in manifests.items():
         atomic_write(target / MANIFEST, functools.partial(_write_json, manifest))
     return [job["final"] for job in jobs]

@@ -33,8 +33,10 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
+# Whole modules to each worker (--dist loadfile): a module's fixtures are built once; the
+# order (tests/conftest.py) puts the modules that need the shared demo run last.
 pytest: install
-	$(BIN)/pytest -n 2 -q
+	$(BIN)/pytest -n 2 --dist loadfile --no-loadscope-reorder -q
 
 # mypy checks on one core (about 40 s from a cold cache) beside pytest's two workers, not before them.
 test: lint

@@ -69,17 +69,45 @@ def _uses_demo(item: pytest.Item) -> bool:
     return "demo" in getattr(item, "fixturenames", ())
 
 
+def _module_fixtures(item: pytest.Item) -> bool:
+    """Tell whether a test uses a fixture built once per module."""
+    info = getattr(item, "_fixtureinfo", None)
+    defs = info.name2fixturedefs.values() if info is not None else ()
+    return any(d.scope == "module" for chain in defs for d in chain)
+
+
+def _heavy(item: pytest.Item) -> bool:
+    """Tell whether a test is marked slow or uses a fixture built once per module."""
+    info = getattr(item, "_fixtureinfo", None)
+    chains = info.name2fixturedefs.values() if info is not None else ()
+    module_fixture = any(d.scope == "module" for chain in chains for d in chain)
+    return module_fixture or item.get_closest_marker("slow") is not None
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Put the modules that need the demo run last, keeping the order within each module."""
-    needing = {getattr(item, "module", None) for item in items if _uses_demo(item)}
-    items.sort(key=lambda item: getattr(item, "module", None) in needing)
+    """Order the modules for two workers, keeping the order within each module.
+
+    ``make pytest`` hands out whole modules (``--dist loadfile``), so a module's fixtures are
+    built once. The modules that need the demo run come last (the first worker builds it while
+    the other starts on the rest); within each part, the modules with slow tests or module
+    fixtures come first, so the last modules handed out are short.
+    """
+    modules = {item: item.nodeid.split("::")[0] for item in items}
+    needing = {modules[item] for item in items if _uses_demo(item)}
+    heavy = {modules[item] for item in items if _heavy(item)}
+    items.sort(key=lambda item: (modules[item] in needing, modules[item] not in heavy))
+
+
+def _shared_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Return the session's temporary folder, shared by the xdist workers."""
+    base = tmp_path_factory.getbasetemp()
+    # Each xdist worker has its own base folder inside the session's: share the session's.
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
 
 
 def _shared_demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """Build the demo in the session's shared folder unless done; return it and its outcomes."""
-    base = tmp_path_factory.getbasetemp()
-    # Each xdist worker has its own base folder inside the session's: share the session's.
-    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    shared = _shared_folder(tmp_path_factory)
     root = shared / "demo"
     outcomes = shared / "demo-checks.json"
     with FileLock(str(shared / "demo.lock")):

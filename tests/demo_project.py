@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import re
 import shutil
 import subprocess
 import tempfile
+import warnings
 from collections.abc import Iterable
+from contextlib import redirect_stdout
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -15,12 +18,16 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from perception.config import load_indicators, load_project
+from perception.config import SURVEY_FILE, load_indicators, load_project
 from perception.dashboard import build_dashboard, page_inputs
+from perception.demo import generate
 from perception.demo.country import REGIONS
 from perception.readback import PUBLISHED_FILES
 from perception.small_area import load_area_covariates, publish_small_areas
 from perception.tables import ESTIMATES_TABLE, SMALL_AREAS
+from pipelines.cli import main as cli_main
+from pipelines.definitions import PROJECT_ROOT
+from pipelines.demo import run_demo
 
 REPO = Path(__file__).resolve().parents[1]
 PROJECT = load_project(REPO / "config" / "survey.yaml", root=REPO)
@@ -165,3 +172,140 @@ def grep(patterns: Iterable[str], contents: dict[Path, bytes]) -> list[Path]:
             if found.returncode == 0:
                 hits.append(path)
     return hits
+
+
+#: Region covariates of the small-area configuration written by :func:`area_indicators`.
+AREAS_CSV = "region,urban_share,literacy\n" + "\n".join(
+    f"{code},{share},{lit}"
+    for code, share, lit in zip(
+        range(1, 9),
+        (0.21, 0.35, 0.92, 0.30, 0.44, 0.18, 0.52, 0.12),
+        (0.61, 0.70, 0.93, 0.66, 0.74, 0.58, 0.81, 0.49),
+        strict=True,
+    )
+)
+
+
+def area_indicators(**areas: Any) -> dict[str, Any]:
+    """Return the demo indicator catalogue with `areas:` and two indicators listing region."""
+    data: dict[str, Any] = yaml.safe_load((REPO / "config" / "indicators.yaml").read_text())
+    data["areas"] = {"region": {"covariates": "config/areas/region.csv", **areas}}
+    for entry in data["indicators"]:
+        if entry["id"] in ("incl_feel_included", "state_services_score"):
+            entry["areas"] = "region"
+    return data
+
+
+def add_second_survey(root: Path) -> Path:
+    """Add survey ``demo_b`` to a demo project: waves w1 and w2, its own raw folder and rules.
+
+    Its disclosure rules are stricter than the demo's, so each survey's own rules are seen to
+    apply. Returns the raw folder of ``demo_b``; the deployment then serves both surveys.
+    """
+    folder = root / "config" / "demo_b"
+    (folder / "codebooks").mkdir(parents=True)
+    for wave in ("w1", "w2"):
+        shutil.copy(root / "config" / "codebooks" / f"demo_{wave}.yaml", folder / "codebooks")
+    shutil.copy(root / "config" / "indicators.yaml", folder)
+    rules = (root / "config" / "disclosure.yaml").read_text(encoding="utf-8")
+    (folder / "disclosure.yaml").write_text(
+        rules.replace("suppress_below: 25", "suppress_below: 40").replace(
+            "flag_below: 50", "flag_below: 80"
+        ),
+        encoding="utf-8",
+    )
+    survey = (root / SURVEY_FILE).read_text(encoding="utf-8").split("  - id: w3")[0]
+    for old, new in (
+        ("survey: demo\n", "survey: demo_b\n"),
+        ("raw_dir: data/raw\n", "raw_dir: data/raw/demo_b\n"),
+        (
+            "waves:\n",
+            "indicators: config/demo_b/indicators.yaml\n"
+            "disclosure: config/demo_b/disclosure.yaml\nwaves:\n",
+        ),
+        ("config/codebooks/", "config/demo_b/codebooks/"),
+    ):
+        assert old in survey
+        survey = survey.replace(old, new)
+    (folder / "survey.yaml").write_text(survey, encoding="utf-8")
+    (root / "config" / "deployment.yaml").write_text(
+        "surveys:\n  - config/survey.yaml\n  - config/demo_b/survey.yaml\n", encoding="utf-8"
+    )
+    return root / "data" / "raw" / "demo_b"
+
+
+#: The domains of ``demo_b`` in :func:`build_two_surveys`, in the order its catalogue lists them.
+REORDERED_DOMAINS = ("region", "gender", "urban_rural", "age_band", "youth")
+
+
+def _unusual_second_survey(root: Path) -> None:
+    """Give ``demo_b`` no GeoJSON, its own catalogue with reordered domains, other benchmarks."""
+    config = root / "config" / "demo_b"
+    survey = (config / "survey.yaml").read_text(encoding="utf-8")
+    for old, new in (
+        ("geojson: config/geo/demo_admin1.geojson\n", ""),
+        ("map_variable: region\n", ""),
+        ("variables: config/variables.yaml\n", "variables: config/demo_b/variables.yaml\n"),
+    ):
+        assert old in survey
+        survey = survey.replace(old, new)
+    (config / "survey.yaml").write_text(survey, encoding="utf-8")
+    indicators = (config / "indicators.yaml").read_text(encoding="utf-8")
+    indicators = indicators.replace("  inclusion:\n", "  peace_inclusion:\n", 1)
+    indicators = indicators.replace("benchmark: inclusion\n", "benchmark: peace_inclusion\n")
+    (config / "indicators.yaml").write_text(indicators, encoding="utf-8")
+    variables = (root / "config" / "variables.yaml").read_text(encoding="utf-8")
+    old = "domains: [gender, age_band, youth, region, urban_rural]"
+    assert old in variables
+    variables = variables.replace(old, f"domains: [{', '.join(REORDERED_DOMAINS)}]")
+    (config / "variables.yaml").write_text(variables, encoding="utf-8")
+
+
+@dataclass(frozen=True)
+class Ran:
+    """What one headless run printed and returned, and the survey folders there were after it."""
+
+    code: int
+    stdout: str
+    processed: list[str]
+
+
+@dataclass(frozen=True)
+class TwoSurveys:
+    """A deployment of two surveys run one after the other, as :func:`build_two_surveys` ran it."""
+
+    root: Path
+    survey_b: Ran  # `perception run --survey config/demo_b/survey.yaml`, first
+    demo: Ran  # then `make demo` (run_demo)
+
+
+def build_two_surveys(root: Path) -> TwoSurveys:
+    """Build and run a deployment of the demo and ``demo_b``; return what each run did.
+
+    The demo has small-area estimates by region (:func:`area_indicators`, covariates
+    :data:`AREAS_CSV`); ``demo_b`` (:func:`add_second_survey`, waves w1 and w2) has stricter
+    disclosure rules, no GeoJSON, its domains reordered (:data:`REORDERED_DOMAINS`) and its
+    benchmark renamed. ``perception run --survey`` runs ``demo_b``, then ``make demo`` the demo.
+    One deployment serves the tests of each of these (one Dagster run of each survey).
+    """
+    shutil.copytree(PROJECT_ROOT / "config", root / "config")
+    raw_b = add_second_survey(root)
+    _unusual_second_survey(root)
+    (root / "config" / "areas").mkdir()
+    (root / "config" / "areas" / "region.csv").write_text(AREAS_CSV + "\n")
+    (root / "config" / "indicators.yaml").write_text(
+        yaml.safe_dump(area_indicators(), allow_unicode=True, sort_keys=False), encoding="utf-8"
+    )
+    generate(raw_b, waves=["w1", "w2"])
+    processed = root / "data" / "processed"
+    runs = []
+    for run in (
+        lambda: cli_main(["run", "--root", str(root), "--survey", "config/demo_b/survey.yaml"]),
+        lambda: run_demo(root),
+    ):
+        stdout = io.StringIO()
+        with warnings.catch_warnings(), redirect_stdout(stdout):
+            warnings.simplefilter("ignore")
+            code = run()
+        runs.append(Ran(code, stdout.getvalue(), sorted(p.name for p in processed.iterdir())))
+    return TwoSurveys(root, *runs)

@@ -8,10 +8,7 @@ status, the four exports and the dashboard are built from it with those columns 
 from __future__ import annotations
 
 import datetime as dt
-import io
 import shutil
-import warnings
-from contextlib import redirect_stdout
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +28,6 @@ from perception.config import (
     load_survey,
 )
 from perception.dashboard import build_dashboard
-from perception.demo import generate
 from perception.design import SurveyDesign
 from perception.disclosure import check_published
 from perception.errors import ConfigError
@@ -42,7 +38,6 @@ from perception.status import headline_summary, survey_status
 from perception.tables import TABLES
 from perception.trends import trend_columns
 from pipelines.definitions import PROJECT_ROOT
-from pipelines.demo import run_demo
 from pipelines.preflight import preflight
 
 DOMAINS = ("gender", "governorate", "urban_rural")
@@ -473,42 +468,6 @@ def test_youth_codes_come_from_the_catalogue(tmp_path: Path) -> None:
     )
     assert catalogue.youth_codes() == (3, 7)
     assert "youth" in catalogue.domain_columns
-
-
-def test_reporting_job_without_geojson_and_other_benchmark_ids(tmp_path: Path) -> None:
-    """The Dagster jobs publish a survey with no GeoJSON, reordered domains, other benchmarks."""
-    root = tmp_path / "project"
-    shutil.copytree(PROJECT_ROOT / "config", root / "config")
-    config = root / "config"
-    survey = (config / "survey.yaml").read_text(encoding="utf-8").split("  - id: w3")[0]
-    for line in ("geojson: config/geo/demo_admin1.geojson\n", "map_variable: region\n"):
-        assert line in survey
-        survey = survey.replace(line, "")
-    (config / "survey.yaml").write_text(survey, encoding="utf-8")
-    indicators = (config / "indicators.yaml").read_text(encoding="utf-8")
-    indicators = indicators.replace("  inclusion:\n", "  peace_inclusion:\n", 1)
-    indicators = indicators.replace("benchmark: inclusion\n", "benchmark: peace_inclusion\n")
-    (config / "indicators.yaml").write_text(indicators, encoding="utf-8")
-    variables = (config / "variables.yaml").read_text(encoding="utf-8")
-    old = "domains: [gender, age_band, youth, region, urban_rural]"
-    assert old in variables
-    reordered = ("region", "gender", "urban_rural", "age_band", "youth")
-    variables = variables.replace(old, f"domains: [{', '.join(reordered)}]")
-    (config / "variables.yaml").write_text(variables, encoding="utf-8")
-    generate(root / "data" / "raw", waves=["w1", "w2"])
-    stdout = io.StringIO()
-    with warnings.catch_warnings(), redirect_stdout(stdout):
-        warnings.simplefilter("ignore")
-        code = run_demo(root)
-    assert code == 0, stdout.getvalue()
-    published = pd.read_parquet(
-        root / "data" / "processed" / "demo" / "published" / "trends.parquet"
-    )
-    start = list(published.columns).index("domain_set") + 1
-    assert tuple(published.columns[start : start + len(reordered)]) == reordered
-    assert "region×gender" in set(published["domain_set"])
-    html = (root / "dashboards" / "demo" / "dashboard.html").read_text(encoding="utf-8")
-    assert "No boundary file is configured" in html and "heatmap|incl_feel_included" in html
 
 
 def test_preflight_refuses_a_map_variable_that_is_not_a_domain(tmp_path: Path) -> None:

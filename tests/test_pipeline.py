@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import datetime
 import hashlib
-import io
 import pickle
 import shutil
 import warnings
-from contextlib import redirect_stdout
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,9 +24,7 @@ from perception.demo import generate, pii_canaries
 from perception.flow import CHECKS
 from perception.io import read_survey
 from perception.status import STATUSES
-from pipelines.cli import main as cli_main
 from pipelines.definitions import PROJECT_ROOT, build_definitions
-from pipelines.demo import run_demo
 from pipelines.run import open_instance
 
 
@@ -68,44 +63,6 @@ def rerun(demo: DemoRun, tmp_path_factory: pytest.TempPathFactory) -> Rerun:
     raw, outputs = _raw_files(root), _outputs(root)
     result = _run_wave(root, "demo|w3")
     return Rerun(result, raw, _raw_files(root), outputs, _outputs(root))
-
-
-def add_second_survey(root: Path) -> Path:
-    """Add survey ``demo_b`` to a demo project: waves w1 and w2, its own raw folder and rules.
-
-    Its disclosure rules are stricter than the demo's, so each survey's own rules are seen to
-    apply. Returns the raw folder of ``demo_b``; the deployment then serves both surveys.
-    """
-    folder = root / "config" / "demo_b"
-    (folder / "codebooks").mkdir(parents=True)
-    for wave in ("w1", "w2"):
-        shutil.copy(root / "config" / "codebooks" / f"demo_{wave}.yaml", folder / "codebooks")
-    shutil.copy(root / "config" / "indicators.yaml", folder)
-    rules = (root / "config" / "disclosure.yaml").read_text(encoding="utf-8")
-    (folder / "disclosure.yaml").write_text(
-        rules.replace("suppress_below: 25", "suppress_below: 40").replace(
-            "flag_below: 50", "flag_below: 80"
-        ),
-        encoding="utf-8",
-    )
-    survey = (root / SURVEY_FILE).read_text(encoding="utf-8").split("  - id: w3")[0]
-    for old, new in (
-        ("survey: demo\n", "survey: demo_b\n"),
-        ("raw_dir: data/raw\n", "raw_dir: data/raw/demo_b\n"),
-        (
-            "waves:\n",
-            "indicators: config/demo_b/indicators.yaml\n"
-            "disclosure: config/demo_b/disclosure.yaml\nwaves:\n",
-        ),
-        ("config/codebooks/", "config/demo_b/codebooks/"),
-    ):
-        assert old in survey
-        survey = survey.replace(old, new)
-    (folder / "survey.yaml").write_text(survey, encoding="utf-8")
-    (root / "config" / "deployment.yaml").write_text(
-        "surveys:\n  - config/survey.yaml\n  - config/demo_b/survey.yaml\n", encoding="utf-8"
-    )
-    return root / "data" / "raw" / "demo_b"
 
 
 def _run_wave(root: Path, wave: str) -> dg.ExecuteInProcessResult:
@@ -411,67 +368,3 @@ def test_demo_dashboard_renders_offline_with_suppressed_cells(demo: DemoRun) -> 
             assert points == int((drivers["wave"] == "w3").sum()) > 0
         finally:
             browser.close()
-
-
-def test_two_surveys_in_one_deployment_keep_their_data_apart(tmp_path: Path) -> None:
-    """It runs two surveys' waves and reporting in one deployment into separate outputs.
-
-    ``perception run --survey`` runs one of them, and ``make demo`` the demo alone.
-    """
-    root = tmp_path / "project"
-    shutil.copytree(PROJECT_ROOT / "config", root / "config")
-    generate(add_second_survey(root), waves=["w1", "w2"])
-    defs = build_definitions(root)
-    wave_job = defs.resolve_job_def("wave_job")
-    assert wave_job.partitions_def is not None
-    assert wave_job.partitions_def.get_partition_keys() == [
-        "demo|w1",
-        "demo|w2",
-        "demo|w3",
-        "demo_b|w1",
-        "demo_b|w2",
-    ]
-    schedule = defs.resolve_schedule_def("weekly_reporting")
-    keys = []
-    with dg.instance_for_test() as instance:
-        for day in (2, 9):  # two Mondays: each week's tick must run again
-            ticked = schedule.evaluate_tick(
-                dg.build_schedule_context(
-                    instance=instance,
-                    repository_def=defs.get_repository_def(),
-                    scheduled_execution_time=datetime.datetime(
-                        2026, 11, day, 6, tzinfo=datetime.UTC
-                    ),
-                )
-            )
-            assert [r.partition_key for r in ticked.run_requests or []] == ["demo", "demo_b"]
-            keys += [r.run_key for r in ticked.run_requests or []]
-    assert len(set(keys)) == 4
-    processed = root / "data" / "processed"
-    stdout = io.StringIO()
-    with warnings.catch_warnings(), redirect_stdout(stdout):
-        warnings.simplefilter("ignore")
-        code = cli_main(["run", "--root", str(root), "--survey", "config/demo_b/survey.yaml"])
-    assert code == 0, stdout.getvalue()
-    assert sorted(p.name for p in processed.iterdir()) == ["demo_b"]
-    assert "  wave w2\n    harmonized_responses     ok" in stdout.getvalue()
-    stdout = io.StringIO()
-    with warnings.catch_warnings(), redirect_stdout(stdout):
-        warnings.simplefilter("ignore")
-        code = run_demo(root)
-    assert code == 0, stdout.getvalue()
-    assert "Running the demo survey only (`perception run` runs demo_b)" in stdout.getvalue()
-    assert sorted(p.name for p in processed.iterdir()) == ["demo", "demo_b"]
-    shown: dict[str, pd.Series] = {}
-    for survey, waves in (("demo", ["w1", "w2", "w3"]), ("demo_b", ["w1", "w2"])):
-        estimates = sorted(p.stem for p in (processed / survey / "estimates").iterdir())
-        assert estimates == waves
-        published = pd.read_parquet(processed / survey / "published" / "estimates.parquet")
-        assert set(published["survey"]) == {survey}
-        assert sorted(set(published["wave"])) == waves
-        shown[survey] = published.loc[~published["suppressed"] & published["n"].notna(), "n"]
-        exported = pd.read_csv(processed / survey / "exports" / "latest" / "indicators.csv")
-        assert set(exported["survey"]) == {survey}
-        assert (root / "dashboards" / survey / "dashboard.html").is_file()
-    assert sorted(p.name for p in (root / "dashboards").iterdir()) == ["demo", "demo_b"]
-    assert shown["demo"].min() < 40 <= shown["demo_b"].min()

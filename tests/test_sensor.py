@@ -8,8 +8,7 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
-from demo_project import DemoRun
-from test_pipeline import add_second_survey
+from demo_project import DemoRun, add_second_survey
 
 from pipelines.definitions import PROJECT_ROOT, build_definitions
 from pipelines.run import open_instance

@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import copy
-import io
 import shutil
-import warnings
-from contextlib import redirect_stdout
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import numpy as np
-import openpyxl
 import pandas as pd
 import pytest
 import yaml
+from demo_project import AREAS_CSV, area_indicators
 
 from perception.config import Catalogue, load_catalogue, load_indicators
 from perception.errors import ConfigError
@@ -27,35 +23,15 @@ from perception.small_area import (
     publish_small_areas,
     small_area,
 )
-from perception.tables import SMALL_AREAS, TABLES, to_export_scale
 
 ROOT = Path(__file__).resolve().parents[1]
 WAVES = ["w1", "w2", "w3"]
-AREAS_CSV = "region,urban_share,literacy\n" + "\n".join(
-    f"{code},{share},{lit}"
-    for code, share, lit in zip(
-        range(1, 9),
-        (0.21, 0.35, 0.92, 0.30, 0.44, 0.18, 0.52, 0.12),
-        (0.61, 0.70, 0.93, 0.66, 0.74, 0.58, 0.81, 0.49),
-        strict=True,
-    )
-)
 
 
 @pytest.fixture(scope="module")
 def catalogue() -> Catalogue:
     """Load the demo's variable catalogue."""
     return load_catalogue(ROOT / "config" / "variables.yaml")
-
-
-def _data(**areas: Any) -> dict[str, Any]:
-    """Return the demo indicator catalogue with `areas:` and two indicators listing region."""
-    data: dict[str, Any] = yaml.safe_load((ROOT / "config" / "indicators.yaml").read_text())
-    data["areas"] = {"region": {"covariates": "config/areas/region.csv", **areas}}
-    for entry in data["indicators"]:
-        if entry["id"] in ("incl_feel_included", "state_services_score"):
-            entry["areas"] = "region"
-    return data
 
 
 def _write(tmp_path: Path, data: dict[str, Any]) -> Path:
@@ -67,7 +43,7 @@ def _write(tmp_path: Path, data: dict[str, Any]) -> Path:
 
 def test_areas_config_loads(tmp_path: Path, catalogue: Catalogue) -> None:
     """A catalogue with `areas:` loads, with the documented defaults."""
-    indicators = load_indicators(_write(tmp_path, _data()), catalogue, waves=WAVES)
+    indicators = load_indicators(_write(tmp_path, area_indicators()), catalogue, waves=WAVES)
     level = (indicators.areas or {})["region"]
     assert (level.variance_method, level.transform, level.gvf, level.gvf_min_n) == (
         "reml",
@@ -111,7 +87,7 @@ def test_areas_config_errors(
     tmp_path: Path, catalogue: Catalogue, change: Any, fragments: list[str]
 ) -> None:
     """Each bad `areas:` setting is a ConfigError naming the file and the key."""
-    data = _data()
+    data = area_indicators()
     change(data)
     path = _write(tmp_path, data)
     with pytest.raises(ConfigError) as error:
@@ -184,7 +160,7 @@ def _table_one(n: list[int]) -> pd.DataFrame:
 
 def test_table_one_route_equals_direct_call(tmp_path: Path, catalogue: Catalogue) -> None:
     """indicator_small_areas gives small_area's numbers per indicator and variant, labelled."""
-    indicators = load_indicators(_write(tmp_path, _data()), catalogue, waves=WAVES)
+    indicators = load_indicators(_write(tmp_path, area_indicators()), catalogue, waves=WAVES)
     (tmp_path / "region.csv").write_text(AREAS_CSV + "\n")
     covariates = {"region": load_area_covariates(tmp_path / "region.csv", "region", catalogue)}
     table_one = _table_one([400, 380, 20, 350, 300, 410, 390, 360])
@@ -224,7 +200,7 @@ def test_a_small_areas_direct_value_cannot_be_recovered(
     With an EBLUP, gamma and the synthetic value published, the hidden direct value would be
     (EBLUP - (1 - gamma) x synthetic) / gamma.
     """
-    indicators = load_indicators(_write(tmp_path, _data()), catalogue, waves=WAVES)
+    indicators = load_indicators(_write(tmp_path, area_indicators()), catalogue, waves=WAVES)
     (tmp_path / "region.csv").write_text(AREAS_CSV + "\n")
     covariates = {"region": load_area_covariates(tmp_path / "region.csv", "region", catalogue)}
     table_one = _table_one([400, 380, 20, 350, 300, 410, 390, 360])
@@ -245,7 +221,7 @@ def test_published_refit_treats_a_hidden_area_as_unsampled(
     refit equals a fit without region 4, whatever its hidden value was, and the audit passes;
     a table showing its direct value, or an EBLUP for it, is refused.
     """
-    indicators = load_indicators(_write(tmp_path, _data()), catalogue, waves=WAVES)
+    indicators = load_indicators(_write(tmp_path, area_indicators()), catalogue, waves=WAVES)
     (tmp_path / "region.csv").write_text(AREAS_CSV + "\n")
     covariates = {"region": load_area_covariates(tmp_path / "region.csv", "region", catalogue)}
     table_one = _table_one([400, 380, 20, 350, 300, 410, 390, 360])
@@ -281,79 +257,6 @@ def test_no_areas_gives_an_empty_table(catalogue: Catalogue) -> None:
     assert out.empty and list(out.columns) == list(AREA_TABLE_COLUMNS)
 
 
-@pytest.mark.slow
-def test_pipeline_writes_model_based_area_table(tmp_path: Path) -> None:
-    """The wave job writes small_area/<wave>.parquet for indicators listing areas, checks pass."""
-    from pipelines.definitions import PROJECT_ROOT
-    from pipelines.demo import run_demo
-
-    shutil.copytree(PROJECT_ROOT / "config", tmp_path / "config")
-    (tmp_path / "config" / "areas").mkdir()
-    (tmp_path / "config" / "areas" / "region.csv").write_text(AREAS_CSV + "\n")
-    _write(tmp_path / "config", _data())
-    stdout = io.StringIO()
-    with warnings.catch_warnings(), redirect_stdout(stdout):
-        warnings.simplefilter("ignore")
-        code = run_demo(tmp_path)
-    assert code == 0, stdout.getvalue()
-    processed = tmp_path / "data" / "processed" / "demo"
-    table = pd.read_parquet(processed / "small_area" / "w1.parquet")
-    assert set(table["indicator"]) == {"incl_feel_included", "state_services_score"}
-    assert (table["kind"] == "eblup").all() and len(table) == 2 * 2 * 8
-    assert table["estimate"].between(0, 5).all() and (table["mse"] > 0).all()
-    estimates = pd.read_parquet(processed / "estimates" / "w1.parquet")
-    direct = estimates[
-        estimates["indicator"].eq("incl_feel_included")
-        & estimates["variant"].eq("all")
-        & estimates["domain_set"].eq("region")
-    ].set_index("region")
-    mine = table[table["indicator"].eq("incl_feel_included") & table["variant"].eq("all")]
-    mine = mine.set_index("area")
-    np.testing.assert_allclose(mine["direct"], direct.loc[mine.index, "estimate"], rtol=1e-12)
-    # A shrinkage estimate lies between the direct and the synthetic estimate.
-    low = np.minimum(mine["direct"], np.sin(mine["synthetic"].clip(0, np.pi / 2)) ** 2)
-    high = np.maximum(mine["direct"], np.sin(mine["synthetic"].clip(0, np.pi / 2)) ** 2)
-    assert ((mine["estimate"] >= low - 1e-12) & (mine["estimate"] <= high + 1e-12)).all()
-    # The published table: refitted on the published estimates of every probability wave.
-    published = pd.read_parquet(processed / "published" / "estimates.parquet")
-    areas = pd.read_parquet(processed / "published" / "small_areas.parquet")
-    assert set(areas["wave"]) == {"w1", "w2", "w3"}
-    assert audit_small_areas(areas, published) == []
-    first = areas[areas["wave"].eq("w1")].reset_index(drop=True)
-    hidden = published["suppressed"] & published["domain_set"].eq("region")
-    if not hidden[published["wave"].eq("w1")].any():
-        pd.testing.assert_frame_equal(first, table.reset_index(drop=True))
-    # Exported beside the other tables (and read back and audited before publication).
-    latest = processed / "exports" / "latest"
-    exported = pd.read_parquet(latest / "small_areas.parquet")
-    pd.testing.assert_frame_equal(exported, to_export_scale(areas, TABLES[SMALL_AREAS]))
-    percent = areas["unit"].eq("percent")
-    np.testing.assert_allclose(
-        exported.loc[percent, "estimate"], 100 * areas.loc[percent, "estimate"]
-    )
-    with duckdb.connect(str(latest / "indicators.duckdb"), read_only=True) as con:
-        rows = con.execute("SELECT count(*) FROM small_area_estimates").fetchone()
-    assert rows is not None and rows[0] == len(areas)
-    csv_text = (latest / "small_areas.csv").read_text(encoding="utf-8-sig")
-    assert csv_text.count("\n") == len(areas) + 1
-    shown = areas[areas["variant"].eq("all")]
-    for name, sheet, word in (
-        ("indicators.xlsx", "Small areas (model)", "model-based"),
-        ("indicators_fr.xlsx", "Zones (modèle)", "fondée sur un modèle"),
-    ):
-        book = openpyxl.load_workbook(latest / name, read_only=True)
-        body = [
-            r
-            for r in book[sheet].iter_rows(values_only=True)
-            if isinstance(r[3], str) and word in r[3]
-        ]
-        assert len(body) == len(shown)
-        np.testing.assert_allclose(sorted(r[4] for r in body), sorted(shown["estimate"]))
-    # The dashboard (read back and audited like the exports) offers the model-based map.
-    page = (tmp_path / "dashboards" / "demo" / "dashboard.html").read_text(encoding="utf-8")
-    assert 'id="map-basis"' in page and "map|incl_feel_included|w3|model" in page
-
-
 def test_preflight_checks_the_covariate_file(tmp_path: Path) -> None:
     """Preflight stops a deployment whose area covariate file is missing, naming the file."""
     from perception.config import load_survey
@@ -361,7 +264,7 @@ def test_preflight_checks_the_covariate_file(tmp_path: Path) -> None:
     from pipelines.preflight import check_reporting_config
 
     shutil.copytree(PROJECT_ROOT / "config", tmp_path / "config")
-    _write(tmp_path / "config", _data())
+    _write(tmp_path / "config", area_indicators())
     survey = load_survey(tmp_path / "config" / "survey.yaml", root=tmp_path)
     with pytest.raises(ConfigError) as error:
         check_reporting_config(survey)

@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from scipy import sparse, special, stats
+from scipy import sparse, special
 
 from perception.design import SurveyDesign
 from perception.errors import ConfigError, ValidationError
@@ -460,6 +460,8 @@ def _scores(
 
 def _t_quantile(prob: float, df: FloatArray) -> FloatArray:
     """Student-t quantile, NaN where df ≤ 0."""
+    from scipy import stats  # here, not at import: the configuration loaders import this module
+
     df = np.asarray(df, dtype=np.float64)
     with np.errstate(invalid="ignore"):
         q: FloatArray = np.where(df > 0, stats.t.ppf(prob, np.where(df > 0, df, 1.0)), np.nan)
@@ -552,6 +554,8 @@ def _korn_graubard(
     p: FloatArray, var: FloatArray, df: FloatArray, n_rows: FloatArray, t: FloatArray, alpha: float
 ) -> tuple[FloatArray, FloatArray]:
     """Korn-Graubard limits; n* is the row count where p(1−p)/SE² is 0/0 (p = 0 or 1)."""
+    from scipy import stats
+
     edge = (p <= 0) | (p >= 1) | (var <= 0)
     ratio = (_t_quantile(alpha / 2.0, n_rows - 1.0) / _t_quantile(alpha / 2.0, df)) ** 2
     n_star = np.where(edge, n_rows, p * (1.0 - p) / var) * ratio

@@ -45,30 +45,25 @@ class RenderedBriefs:
 
 
 def render_briefs(briefs: Mapping[Lang, Brief], *, pdf: bool = True) -> RenderedBriefs:
-    """Lay out every brief as DOCX and, when ``pdf`` and a browser allow, as PDF.
-
-    The browsers print the PDFs while the DOCX files are laid out.
-    """
-
-    def docx() -> dict[str, bytes]:
-        return {f"brief_{lang}.docx": docx_bytes(brief) for lang, brief in briefs.items()}
-
+    """Lay out every brief as DOCX and, when ``pdf`` and a browser allow, as PDF."""
+    files = {f"brief_{lang}.docx": docx_bytes(brief) for lang, brief in briefs.items()}
     if not pdf:
-        return RenderedBriefs(docx())
+        return RenderedBriefs(files)
     try:
         browser = find_browser()
         pages = {
             lang: brief_html(brief, {status_label(s, lang): s for s in STATUSES})
             for lang, brief in briefs.items()
         }
+        with ThreadPoolExecutor(max_workers=len(pages)) as pool:
+            printed = dict(
+                zip(
+                    pages,
+                    pool.map(lambda page: pdf_bytes(page, browser), pages.values()),
+                    strict=True,
+                )
+            )
     except PerceptionError as error:
-        return RenderedBriefs(docx(), error)
-    with ThreadPoolExecutor(max_workers=len(pages)) as pool:
-        printing = {lang: pool.submit(pdf_bytes, page, browser) for lang, page in pages.items()}
-        files = docx()
-        try:
-            printed = {lang: future.result() for lang, future in printing.items()}
-        except PerceptionError as error:
-            return RenderedBriefs(files, error)
+        return RenderedBriefs(files, error)
     files.update({f"brief_{lang}.pdf": content for lang, content in printed.items()})
     return RenderedBriefs(files)

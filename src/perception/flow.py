@@ -913,24 +913,36 @@ def dashboard(ws: Workspace, run_id: str) -> Step:
     tables = {n: pd.read_parquet(folder / f) for n, f in readback.PUBLISHED_FILES.items()}
     out = ws.dashboards / "runs" / f"{run_id}.html"
     inputs = page_inputs(ws.survey, ws.project.catalogue, ws.indicators)
-    build_dashboard(
-        tables, out_path=out, generated_at=dt.datetime.now(dt.UTC).replace(microsecond=0), **inputs
-    )
     # Chromium draws the charts (from the same published tables, which the audit compares)
-    # while the audit runs; they are written only if it passes.
+    # while the page is written and audited; they are written only if the audit passes.
     images = ws.dashboards / "images"
     options = {k: v for k, v in inputs.items() if k != "questions"}
     audited: Future[bool] = Future()
 
-    def draw() -> list[Path]:
-        views: dict[str | Path, Mapping[str, Any]] = {
-            images / lang: report_views(dashboard_figures(tables, lang=lang, **options))
-            for lang in LANGS
-        }
+    def draw(views: Mapping[str | Path, Mapping[str, Any]]) -> list[Path]:
         return export_images(views, publish_when=audited.result)
 
     with ThreadPoolExecutor(max_workers=1) as pool:
-        drawing = pool.submit(draw)
+        try:  # the figures first: the page is drawn from them
+            views: dict[str | Path, Mapping[str, Any]] = {
+                images / lang: report_views(dashboard_figures(tables, lang=lang, **options))
+                for lang in LANGS
+            }
+        except PerceptionError as error:
+            drawing: Future[list[Path]] = Future()
+            drawing.set_exception(error)
+        else:
+            drawing = pool.submit(draw, views)
+        try:
+            build_dashboard(
+                tables,
+                out_path=out,
+                generated_at=dt.datetime.now(dt.UTC).replace(microsecond=0),
+                **inputs,
+            )
+        except BaseException:
+            audited.set_result(False)
+            raise
         try:
             readback.audit_outputs(
                 ws.project,

@@ -78,6 +78,48 @@ regressions 3-5 s of it), the steps' other work and Dagster's machinery about 6 
 event log: some 320 events a demo, 92 of them the checks' and 40 the progress hooks'),
 the two workbooks 2.3 s, readback 1.8 s, dashboard builds 1.8 s, chart images 1.9 s and PDF
 1.4 s (Chromium), imports 2.2 s, preflight 1.5 s (mostly imports the instance needs anyway).
+
+Then (2026-12-06, 01:03-01:16 UTC, compiled bytecode), main at 1489ef5 ("before", run from an
+exported copy) against this branch ("after"), in pairs at similar loads. Wall and CPU of the
+whole run; the reporting steps' wall; "waves" is the wall of the three wave runs (Dagster
+runs less the reporting steps):
+
+==================  ============  ====  =====  =======  =========  =====  =====
+run                 wall (load)   CPU   waves  exports  dashboard  brief  trends
+==================  ============  ====  =====  =======  =========  =====  =====
+before, fresh       32.5 (2.7)    27.9  7.4    5.35     9.61       2.35   1.75
+before, rerun       23.6 (2.3)    21.4  6.7    4.72     2.93       3.36   1.57
+after, fresh        35.6 (1.4)    26.4  6.2    5.68     11.77      3.29   1.61
+after, rerun        21.3 (3.4)    22.2  4.2    4.98     1.54       4.48   1.47
+before, fresh       38.4 (5.5)    26.1  12.1   4.50     10.27      3.98   1.36
+before, rerun       27.6 (4.9)    24.8  10.4   4.97     2.72       4.15   1.43
+after, fresh        33.5 (6.4)    26.3  8.2    4.98     8.98       3.32   1.80
+after, rerun        28.1 (6.4)    24.0  9.5    4.51     2.64       5.07   1.63
+==================  ============  ====  =====  =======  =========  =====  =====
+
+"After": the three wave runs side by side in processes forked after the imports
+(``pipelines.run``: with 2 cores and other sessions' load they gain 1-4 s, less the busier
+the machine); step lines from a run logger instead of hooks (40 event-log writes fewer); the
+dashboard drawn once per content (the readback's rebuild and the chart images reuse its
+data, figures and page); the two workbooks built in forked processes while the other export
+files are written (the exports step alone, alternated 4 times at load 2-3: 4.5-4.8 s against
+5.2-6.1 s, one outlier each side); the chart images drawn while the page is written and
+audited (the dashboard step alone, forced to draw, alternated 3 times at load 5: 9.4-11.2 s
+against 11.2-13.2 s). Tried and dropped: printing the PDF briefs while the DOCX are laid out
+(no gain: the two browsers already keep both cores busy); kaleido with two tabs (4.5 and
+7.3 s against 4.6 s for 10 charts) or one browser per language (7.0 s for the 20 charts,
+what one browser takes: ~1.9 s + 20 x 0.34 s).
+
+What stands between the demo and 20 s: the wall is 0.96-1.35 times the CPU on this shared
+machine (loads 1.4-6.4), and the CPU is still ~26 s fresh and ~22-24 s rerun. The largest
+single piece is the chart images on a fresh project: kaleido takes ~1.9 s to start its browser
+and page and ~0.34 s per image, 20 images (5 charts, PNG and SVG, EN and FR), ~7-8 s of wall on
+the critical path of the reporting run, of which the dashboard step now hides ~2 s (reruns skip
+unchanged images). Next: start the drawing as soon as the published tables exist (the exports
+step) and let the dashboard step claim it; the brief's two browsers (~2-4 s) could print in
+kaleido's session. The exports step (~4.5-5 s: CSV, Parquet and DuckDB writes with fsync, the
+readback's joint audit ~0.5 s and table comparisons ~1 s) and the wave steps' statistics
+(drivers' GLMs ~1 s a wave) are the rest; Dagster's own machinery is now ~1-1.4 s.
 """
 
 from __future__ import annotations

@@ -73,7 +73,12 @@ from perception.indicators import (
     indicator_drivers,
     publish_drivers,
 )
-from perception.nonprob import estimate_nonprobability_wave, without_design_uncertainty
+from perception.nonprob import (
+    balance_table,
+    estimate_nonprobability_wave,
+    weight_diagnostics,
+    without_design_uncertainty,
+)
 from perception.small_area import (
     audit_small_areas,
     indicator_small_areas,
@@ -530,32 +535,43 @@ def checked_design(ws: Workspace, wave_id: str) -> SurveyDesign:
     return design
 
 
-def _nonprobability_table(ws: Workspace, wave: WaveConfig, table: pd.DataFrame) -> pd.DataFrame:
-    """Table 1 of a `sample: nonprobability` wave: no design-based CI, CLW's where it applies.
+def _nonprobability_table(
+    ws: Workspace, wave: WaveConfig, table: pd.DataFrame
+) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
+    """Table 1 of a `sample: nonprobability` wave (no design-based CI, CLW's where it applies).
 
     With a reference wave and ``rake: true`` the pseudo-weights are raked to the census margins.
+    Also returns the pseudo-weights' diagnostics (none without a reference wave): their Kish
+    design effect and propensity range, and the covariates' balance before and after.
     """
     if wave.reference_wave is None:
-        return without_design_uncertainty(table)
+        return without_design_uncertainty(table), {}
     weighting = ws.weighting if wave.rake else None
     targets = (
         None
         if weighting is None
         else load_wave_targets(ws.survey, wave.id, weighting, ws.project.catalogue)
     )
-    nonprob, _ = estimate_nonprobability_wave(
-        read_harmonized(ws.output("harmonized", wave.id)),
+    sample = read_harmonized(ws.output("harmonized", wave.id))
+    reference = checked_design(ws, wave.reference_wave)
+    covariates = wave.covariates or []
+    nonprob, fit = estimate_nonprobability_wave(
+        sample,
         ws.indicators,
         ws.project.catalogue,
         survey=ws.survey.survey,
         wave=wave.id,
-        reference=checked_design(ws, wave.reference_wave),
-        covariates=wave.covariates or [],
+        reference=reference,
+        covariates=covariates,
         method=wave.propensity or "clw",
         weighting=weighting,
         targets=targets,
     )
-    return nonprob
+    assert fit is not None  # a reference wave always gives a fit
+    return nonprob, {
+        "pseudo_weights": weight_diagnostics(fit, reference),
+        "covariate_balance": balance_table(sample, reference, covariates, fit.weights),
+    }
 
 
 def estimate(ws: Workspace, wave_id: str, design: SurveyDesign | None = None) -> Step:
@@ -568,8 +584,9 @@ def estimate(ws: Workspace, wave_id: str, design: SurveyDesign | None = None) ->
     survey, catalogue = ws.survey.survey, ws.project.catalogue
     table = compute_indicators(design, ws.indicators, catalogue, survey=survey, wave=wave_id)
     wave = ws.wave(wave_id)
+    diagnostics: dict[str, pd.DataFrame] = {}
     if not wave.is_probability:
-        table = _nonprobability_table(ws, wave, table)
+        table, diagnostics = _nonprobability_table(ws, wave, table)
     alpha = index_reliability(design, ws.indicators, catalogue, survey=survey, wave=wave_id)
     path = write_parquet(table, ws.output("estimates", wave_id))
     write_parquet(alpha, ws.output("reliability", wave_id))
@@ -602,6 +619,7 @@ def estimate(ws: Workspace, wave_id: str, design: SurveyDesign | None = None) ->
             "indicators": int(table["indicator"].nunique()),
             "not_asked": sorted(set(table.loc[~asked, "indicator"])),
             "cronbach_alpha": alpha,
+            **diagnostics,
         },
         checks,
     )

@@ -454,12 +454,24 @@ def _materialize(root: Path, asset: str) -> dg.ExecuteInProcessResult:
 
 
 def test_failed_readback_keeps_the_last_dashboard(run: Run, tmp_path: Path) -> None:
-    """It shows a hidden value in published/estimates.parquet: dashboard_html refuses to publish."""
+    """It shows a hidden value in published/estimates: no page or chart image is published."""
     root = tmp_path / "project"
     published = _show_hidden_cell(run, root)
+    estimates = pd.read_parquet(published)
+    headline = (  # and moves the headline's national w3 value: its trend chart would change
+        estimates["indicator"].eq("incl_feel_included")
+        & estimates["domain_set"].eq("national")
+        & estimates["wave"].eq("w3")
+        & estimates["variant"].eq("all")
+    )
+    assert headline.sum() == 1
+    estimates.loc[headline, ["estimate", "ci_low", "ci_high"]] += 0.05
+    write_parquet(estimates, published)
     folder = root / "dashboards" / SURVEY
     before = (folder / "dashboard.html").read_bytes()
     pages = set((folder / "runs").iterdir())
+    images = {p: p.read_bytes() for p in (folder / "images").rglob("*.png")}
+    assert any("trends_incl_feel_included_national" in p.name for p in images)
     result = _materialize(root, "dashboard_html")
     (check,) = result.get_asset_check_evaluations()
     assert check.check_name == "outputs_disclose_nothing"
@@ -470,6 +482,7 @@ def test_failed_readback_keeps_the_last_dashboard(run: Run, tmp_path: Path) -> N
     assert not result.success  # a failed blocking check fails the run
     assert (folder / "dashboard.html").read_bytes() == before
     assert set((folder / "runs").iterdir()) == pages  # the refused page is not left behind
+    assert {p: p.read_bytes() for p in (folder / "images").rglob("*.png")} == images
 
 
 def test_failed_readback_keeps_the_last_exports(run: Run, tmp_path: Path) -> None:

@@ -34,13 +34,17 @@ NO_MARGIN = {"en": "non-probability — no margin of error", "fr": "non probabil
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Copy the demo config, declare w3 `sample: nonprobability`, and run every wave."""
-    root = tmp_path_factory.mktemp("sms")
+    return _run_with_w3(tmp_path_factory.mktemp("sms"), "    sample: nonprobability\n")
+
+
+def _run_with_w3(root: Path, declared: str) -> Path:
+    """Copy the demo config to ``root``, add ``declared`` to wave w3's keys, run every wave."""
     shutil.copytree(ROOT / "config", root / "config")
     survey = root / "config" / "survey.yaml"
     anchor = "    codebook: config/codebooks/demo_w3.yaml\n"
     text = survey.read_text(encoding="utf-8")
     assert anchor in text
-    survey.write_text(text.replace(anchor, anchor + "    sample: nonprobability\n"), "utf-8")
+    survey.write_text(text.replace(anchor, anchor + declared), "utf-8")
     generate(root / "data" / "raw")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -131,22 +135,11 @@ def test_rake_true_rakes_the_equal_weights_to_the_census_margins(run: Path) -> N
 @pytest.fixture(scope="module")
 def raked_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Declare w3 an SMS poll against w2 with `rake: true`, and run every wave."""
-    root = tmp_path_factory.mktemp("sms_raked")
-    shutil.copytree(ROOT / "config", root / "config")
-    survey = root / "config" / "survey.yaml"
-    anchor = "    codebook: config/codebooks/demo_w3.yaml\n"
-    text = survey.read_text(encoding="utf-8")
-    assert anchor in text
     declared = (
         "    sample: nonprobability\n    reference_wave: w2\n"
         "    covariates: [gender, age_band, region]\n    rake: true\n"
     )
-    survey.write_text(text.replace(anchor, anchor + declared), "utf-8")
-    generate(root / "data" / "raw")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        assert main(["run", "--root", str(root)]) == 0
-    return root
+    return _run_with_w3(tmp_path_factory.mktemp("sms_raked"), declared)
 
 
 def test_raked_pseudo_weights_run_end_to_end(raked_run: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -79,6 +80,16 @@ def estimation(
     project: Project, indicators: IndicatorCatalogue, waves: tuple[SurveyDesign, pd.DataFrame]
 ) -> Estimated:
     """Estimate the SMS wave against the reference wave: Table 1, the fit and both waves."""
+    return _estimate(project, indicators, waves)
+
+
+def _estimate(
+    project: Project,
+    indicators: IndicatorCatalogue,
+    waves: tuple[SurveyDesign, pd.DataFrame],
+    **raking: Any,
+) -> Estimated:
+    """Estimate the SMS wave against the reference wave (``raking``: weighting and targets)."""
     reference, sms = waves
     table, fit = estimate_nonprobability_wave(
         sms,
@@ -88,6 +99,7 @@ def estimation(
         wave="sms",
         reference=reference,
         covariates=COVARIATES,
+        **raking,
     )
     assert fit is not None
     return table, fit, reference, sms
@@ -199,20 +211,13 @@ def raked(
     project: Project, indicators: IndicatorCatalogue, waves: tuple[SurveyDesign, pd.DataFrame]
 ) -> Estimated:
     """Estimate the SMS wave with its pseudo-weights raked to the census margins."""
-    reference, sms = waves
-    table, fit = estimate_nonprobability_wave(
-        sms,
+    return _estimate(
+        project,
         indicators,
-        project.catalogue,
-        survey="demo",
-        wave="sms",
-        reference=reference,
-        covariates=COVARIATES,
+        waves,
         weighting=load_weighting_config(ROOT / "config" / "weighting.yaml"),
         targets=load_targets(ROOT / "config" / "targets" / "demo_census.yaml"),
     )
-    assert fit is not None
-    return table, fit, reference, sms
 
 
 def test_raked_rows_are_the_raked_clw_means_of_their_domain(

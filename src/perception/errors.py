@@ -44,6 +44,18 @@ class PerceptionError(Exception):
         self.rows = [int(r) for r in rows] if rows is not None else None
         super().__init__(self._render())
 
+    def reworded(self, message: str, *, column: str | None = None) -> PerceptionError:
+        """Return the same error (class, expected, found, hint, file, rows) with a new message."""
+        return type(self)(
+            message,
+            expected=self.expected,
+            found=self.found,
+            hint=self.hint,
+            file=self.file,
+            column=self.column or column,
+            rows=self.rows,
+        )
+
     def _render(self) -> str:
         lines = [self.message]
         if self.file is not None:

@@ -487,15 +487,10 @@ def rake_pseudo_weights(
         design, _ = weight_nonprobability(sample, config, targets, weights=1.0 / fit.propensity)
     except PerceptionError as error:
         margins = ", ".join(spec_name(spec) for spec in config.calibration.specs)
-        raise type(error)(
+        raise error.reworded(
             f"Wave {wave}: its pseudo-weights cannot be raked to the census margins "
             f"({margins}): {error.message}",
-            expected=error.expected,
-            found=error.found,
-            hint=error.hint,
-            file=error.file,
-            column=error.column or margins,
-            rows=error.rows,
+            column=margins,
         ) from error
     if not design.calibration:
         return fit

@@ -379,15 +379,9 @@ def _design(frame: pd.DataFrame, settings: DesignSettings) -> SurveyDesign:
         )
     except PerceptionError as error:
         named = delivered.pattern or ", ".join(delivered.columns or ())
-        raise type(error)(
+        raise error.reworded(
             f"{error.message} (design.replicate_weights in config/weighting.yaml: type "
-            f"{delivered.type}, {'pattern' if delivered.pattern else 'columns'} {named})",
-            expected=error.expected,
-            found=error.found,
-            hint=error.hint,
-            file=error.file,
-            column=error.column,
-            rows=error.rows,
+            f"{delivered.type}, {'pattern' if delivered.pattern else 'columns'} {named})"
         ) from error
 
 

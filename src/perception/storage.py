@@ -7,9 +7,10 @@ import hashlib
 import os
 import pickle
 import tempfile
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Generic, TypeVar
 
 import pandas as pd
 import pyarrow as pa
@@ -86,6 +87,40 @@ def file_sha256(path: Path) -> str:
         while chunk := stream.read(1 << 20):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+V = TypeVar("V")
+
+
+class Recent(Generic[V]):
+    """Values made in this process by the digest of their inputs; the ``size`` last used kept."""
+
+    def __init__(self, size: int) -> None:
+        """Keep at most ``size`` values."""
+        self.size = size
+        self._values: OrderedDict[str, V] = OrderedDict()
+
+    def __contains__(self, key: object) -> bool:
+        """Whether a value is kept under ``key``."""
+        return key in self._values
+
+    def put(self, key: str, value: V) -> None:
+        """Keep ``value`` under ``key``, dropping the least recently used beyond ``size``."""
+        self._values[key] = value
+        self._values.move_to_end(key)
+        while len(self._values) > self.size:
+            self._values.popitem(last=False)
+
+    def get(self, key: str, make: Callable[[], V]) -> V:
+        """Return the value kept under ``key``, made by ``make()`` (and kept) when absent."""
+        if key not in self._values:
+            self.put(key, make())
+        self._values.move_to_end(key)
+        return self._values[key]
+
+    def clear(self) -> None:
+        """Forget every value."""
+        self._values.clear()
 
 
 def content_sha256(*parts: object) -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import logging
-from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,7 +18,7 @@ from perception.dashboard.figures import Spec, all_figures
 from perception.dashboard.geo import GeoJson, load_geojson
 from perception.dashboard.page import BiText, render_page
 from perception.errors import ConfigError, ValidationError
-from perception.storage import atomic_write, content_sha256, file_sha256
+from perception.storage import Recent, atomic_write, content_sha256, file_sha256
 from perception.words import LANGS, Lang, say
 
 __all__ = ["build_dashboard", "dashboard_figures", "question_wording"]
@@ -39,19 +38,8 @@ class _Drawing:
 
 #: Drawings and pages made in this process, by the digest of their inputs: the pipeline builds
 #: the page, the readback rebuilds it from equal tables, the chart images take its figures.
-_DRAWN: OrderedDict[str, _Drawing] = OrderedDict()
-_PAGES: OrderedDict[str, str] = OrderedDict()
-_KEPT = 2
-
-
-def _kept(cache: OrderedDict[str, Any], key: str, make: Any) -> Any:
-    """Return ``cache[key]``, made by ``make()`` when absent; keep the last :data:`_KEPT`."""
-    if key not in cache:
-        cache[key] = make()
-        while len(cache) > _KEPT:
-            cache.popitem(last=False)
-    cache.move_to_end(key)
-    return cache[key]
+_DRAWN: Recent[_Drawing] = Recent(2)
+_PAGES: Recent[str] = Recent(2)
 
 
 def _draw(
@@ -79,8 +67,7 @@ def _draw(
         geo, problem = _geography(data, geojson_path)
         return _Drawing(data, geo, problem, {code: all_figures(data, code, geo) for code in LANGS})
 
-    drawing: _Drawing = _kept(_DRAWN, key, make)
-    return key, drawing
+    return key, _DRAWN.get(key, make)
 
 
 def build_dashboard(
@@ -130,8 +117,7 @@ def build_dashboard(
     drawn, drawing = _draw(tables, catalogue, survey, benchmark_labels, geojson_path)
     questions = dict(questions or {})
     key = content_sha256(drawn, generated_at, lang, heatmap_indicator, questions)
-    page: str = _kept(
-        _PAGES,
+    page = _PAGES.get(
         key,
         lambda: render_page(
             drawing.data,

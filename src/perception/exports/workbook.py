@@ -25,7 +25,6 @@ import math
 import multiprocessing
 import re
 import sys
-from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from multiprocessing.connection import Connection
@@ -50,7 +49,7 @@ from perception.exports.contract import (
     wave_order,
 )
 from perception.exports.labels import ExportLabels, set_columns
-from perception.storage import content_sha256
+from perception.storage import Recent, content_sha256
 from perception.tables import STATUS_PARTS
 from perception.words import Lang, capital, format_moment, points, say, status_label
 
@@ -145,8 +144,7 @@ class _Sheet:
 
 #: Workbooks built in this process, by the digest of their tables, labels and language: the
 #: readback rebuilds the workbooks the exports just wrote, from equal tables.
-_BUILT: OrderedDict[str, bytes] = OrderedDict()
-_BUILT_KEPT = 4
+_BUILT: Recent[bytes] = Recent(4)
 
 
 def start_workbooks(
@@ -187,7 +185,7 @@ def start_workbooks(
             receive.close()
             child.join()
             if built is not None:
-                _keep(key, built)
+                _BUILT.put(key, built)
 
     return wait
 
@@ -209,13 +207,6 @@ def _workbook_key(tables: PublishedTables, labels: ExportLabels, lang: Lang) -> 
     return content_sha256(*(getattr(tables, f.name) for f in fields(tables)), labels, lang)
 
 
-def _keep(key: str, built: bytes) -> None:
-    """Keep a built workbook, and only the last :data:`_BUILT_KEPT` ones."""
-    _BUILT[key] = built
-    while len(_BUILT) > _BUILT_KEPT:
-        _BUILT.popitem(last=False)
-
-
 def workbook_bytes(tables: PublishedTables, labels: ExportLabels, lang: Lang) -> bytes:
     """Return the report workbook (``.xlsx``) of tables checked by ``check_tables``.
 
@@ -229,10 +220,7 @@ def workbook_bytes(tables: PublishedTables, labels: ExportLabels, lang: Lang) ->
 
     """
     key = _workbook_key(tables, labels, lang)
-    if key not in _BUILT:
-        _keep(key, _build(tables, labels, lang))
-    _BUILT.move_to_end(key)
-    return _BUILT[key]
+    return _BUILT.get(key, lambda: _build(tables, labels, lang))
 
 
 def _build(tables: PublishedTables, labels: ExportLabels, lang: Lang) -> bytes:

@@ -958,32 +958,30 @@ def dashboard(ws: Workspace, run_id: str) -> Step:
                 generated_at=dt.datetime.now(dt.UTC).replace(microsecond=0),
                 **inputs,
             )
-        except BaseException:
-            audited.set_result(False)
-            raise
-        try:
-            readback.audit_outputs(
-                ws.project,
-                ws.indicators,
-                ws.rules,
-                exports=ws.folder("exports") / "latest",
-                published=folder,
-                dashboard=out,
-            )
-        except PerceptionError as error:
-            audited.set_result(False)
-            out.unlink()  # the run's page may show what the audit refused
-            return Step(
-                "dashboard",
-                ws.dashboards,
-                {},
-                _checks("dashboard", {"outputs_disclose_nothing": (False, {"error": str(error)})}),
-                warnings=[f"Dashboard not published (the last one stays):\n{error}"],
-            )
-        except BaseException:
-            audited.set_result(False)
-            raise
-        audited.set_result(True)
+            try:
+                readback.audit_outputs(
+                    ws.project,
+                    ws.indicators,
+                    ws.rules,
+                    exports=ws.folder("exports") / "latest",
+                    published=folder,
+                    dashboard=out,
+                )
+            except PerceptionError as error:
+                out.unlink()  # the run's page may show what the audit refused
+                return Step(
+                    "dashboard",
+                    ws.dashboards,
+                    {},
+                    _checks(
+                        "dashboard", {"outputs_disclose_nothing": (False, {"error": str(error)})}
+                    ),
+                    warnings=[f"Dashboard not published (the last one stays):\n{error}"],
+                )
+            audited.set_result(True)
+        finally:  # a page that failed to build or was refused: its images are not written
+            if not audited.done():
+                audited.set_result(False)
     notes, warnings = [], []
     try:
         drawing.result()

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import logging
-import multiprocessing
 import os
-import pickle
 import shutil
-import sys
 import time
-import traceback
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
-from multiprocessing.connection import Connection, wait
 from pathlib import Path
 
 import dagster as dg
@@ -22,6 +18,7 @@ from perception import errors
 from perception.config import DEPLOYMENT_FILE, SurveyConfig, load_deployment
 from perception.errors import ConfigError, PerceptionError
 from perception.flow import load_workspace
+from perception.forking import CAN_FORK, Forked, first_done
 from pipelines.definitions import build_definitions
 from pipelines.preflight import preflight
 from pipelines.resources import wave_partition
@@ -241,7 +238,7 @@ def _run_waves(
     outcomes: dict[str, int] = {}
     for stage in filter(None, stages):
         workers = min(len(stage), (os.cpu_count() or 1) + 1)
-        if workers < 2 or sys.platform != "linux":
+        if workers < 2 or not CAN_FORK:
             with open_instance(root) as instance:
                 for wave in stage:
                     outcomes[wave] = _execute(
@@ -267,66 +264,31 @@ def _forked_runs(
     """
     with open_instance(root):  # creates its databases: runs that start together would race
         pass
-    context = multiprocessing.get_context("fork")
-    sys.stdout.flush()  # else a child would print again what this process had not printed yet
-    sys.stderr.flush()
     queue = list(waves)
-    running: dict[Connection, tuple[str, multiprocessing.process.BaseProcess]] = {}
+    running: dict[Forked[tuple[int, list[str]]], str] = {}
     done: dict[str, tuple[int, list[str]]] = {}
-
-    def start() -> None:
-        while queue and len(running) < workers:
-            wave = queue.pop(0)
-            receive, send = context.Pipe(duplex=False)
-            partition = wave_partition(key, wave)
-            child = context.Process(target=_wave_child, args=(send, job, root, partition, wave))
-            child.start()
-            send.close()
-            running[receive] = (wave, child)
-
     try:
         for wave in waves:
-            start()
             while wave not in done:
-                for ready in wait(list(running)):
-                    assert isinstance(ready, Connection)
-                    finished, child = running.pop(ready)
-                    try:
-                        kind, payload = ready.recv()
-                    except EOFError:
-                        kind, payload = "defect", f"the run of wave {finished} ended abruptly"
-                    ready.close()
-                    child.join()
-                    if kind == "raised":
-                        raise pickle.loads(payload)
-                    if kind == "defect":
-                        raise RuntimeError(payload)
-                    done[finished] = payload
-                start()
+                while queue and len(running) < workers:
+                    started = queue.pop(0)
+                    running[Forked(functools.partial(_wave_lines, job, root, key, started))] = (
+                        started
+                    )
+                for finished in first_done(running):
+                    done[running.pop(finished)] = finished.result()
             yield wave, done.pop(wave)
     finally:
-        for _, child in running.values():
-            child.join()
+        for call in running:
+            call.settle()
 
 
-def _wave_child(
-    send: Connection, job: dg.JobDefinition, root: Path, partition: str, wave: str
-) -> None:
-    """Run one wave in a forked process and send back its outcome and printed lines."""
+def _wave_lines(job: dg.JobDefinition, root: Path, key: str, wave: str) -> tuple[int, list[str]]:
+    """Run one wave on its own connection to the instance; return its outcome and lines."""
     lines: list[str] = []
-    try:
-        with open_instance(root) as instance:
-            outcome = _execute(job, instance, partition, f"wave {wave}", lines.append)
-        send.send(("ok", (outcome, lines)))
-    except BaseException as error:  # handed to the parent, which raises it
-        try:
-            blob = pickle.dumps(error)
-            pickle.loads(blob)  # some exceptions pickle but cannot be rebuilt
-            send.send(("raised", blob))
-        except Exception:  # then its traceback
-            send.send(("defect", "".join(traceback.format_exception(error))))
-    finally:
-        send.close()
+    with open_instance(root) as instance:
+        outcome = _execute(job, instance, wave_partition(key, wave), f"wave {wave}", lines.append)
+    return outcome, lines
 
 
 def _print_outputs(root: Path, survey: SurveyConfig, echo: Echo) -> None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable, Sequence
+import functools
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 _MAX_ROWS_SHOWN = 10
 
@@ -46,15 +48,22 @@ class PerceptionError(Exception):
 
     def reworded(self, message: str, *, column: str | None = None) -> PerceptionError:
         """Return the same error (class, expected, found, hint, file, rows) with a new message."""
-        return type(self)(
-            message,
-            expected=self.expected,
-            found=self.found,
-            hint=self.hint,
-            file=self.file,
-            column=self.column or column,
-            rows=self.rows,
-        )
+        return type(self)(message, **{**self._fields(), "column": self.column or column})
+
+    def __reduce__(self) -> tuple[Callable[[], PerceptionError], tuple[()]]:
+        """Pickle by message and fields (to cross a process boundary whole)."""
+        return functools.partial(type(self), self.message, **self._fields()), ()
+
+    def _fields(self) -> dict[str, Any]:
+        """Return the keyword arguments that rebuild this error with its message."""
+        return {
+            "expected": self.expected,
+            "found": self.found,
+            "hint": self.hint,
+            "file": self.file,
+            "column": self.column,
+            "rows": self.rows,
+        }
 
     def _render(self) -> str:
         lines = [self.message]

@@ -20,14 +20,12 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import functools
 import io
 import math
-import multiprocessing
 import re
-import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields
-from multiprocessing.connection import Connection
 from typing import Literal
 from zipfile import ZIP_DEFLATED, ZipFile, ZipInfo
 
@@ -49,6 +47,7 @@ from perception.exports.contract import (
     wave_order,
 )
 from perception.exports.labels import ExportLabels, set_columns
+from perception.forking import CAN_FORK, Forked
 from perception.storage import Recent, content_sha256
 from perception.tables import STATUS_PARTS
 from perception.words import Lang, capital, format_moment, points, say, status_label
@@ -152,54 +151,29 @@ def start_workbooks(
 ) -> Callable[[], None]:
     """Start building the workbooks of ``langs`` in forked processes; return a wait function.
 
-    On Linux each workbook not yet built in this process is built in a process forked from
-    this one, while this one goes on (the exports write their other files meanwhile); once the
-    returned function has been called (more calls do nothing), :func:`workbook_bytes` returns
-    them without building them. A build that fails in its process is left to
-    :func:`workbook_bytes`, which then raises the same error here. Elsewhere nothing starts
-    early.
+    Where :data:`~perception.forking.CAN_FORK`, each workbook not yet built in this process is
+    built in a forked process while this one goes on (the exports write their other files
+    meanwhile); once the returned function has been called (more calls do nothing),
+    :func:`workbook_bytes` returns them without building them. A build that fails in its
+    process is left to :func:`workbook_bytes`, which then raises the same error here.
     """
-    if sys.platform != "linux":
+    if not CAN_FORK:
         return lambda: None
-    context = multiprocessing.get_context("fork")
-    sys.stdout.flush()  # else a child would print again what this process had not printed yet
-    sys.stderr.flush()
-    started: list[tuple[str, Connection, multiprocessing.process.BaseProcess]] = []
-    for lang in langs:
-        key = _workbook_key(tables, labels, lang)
-        if key in _BUILT:
-            continue
-        receive, send = context.Pipe(duplex=False)
-        child = context.Process(target=_build_into, args=(send, tables, labels, lang))
-        child.start()
-        send.close()
-        started.append((key, receive, child))
+    started = [
+        (key, Forked(functools.partial(_build, tables, labels, lang)))
+        for lang in langs
+        if (key := _workbook_key(tables, labels, lang)) not in _BUILT
+    ]
 
     def wait() -> None:
         while started:
-            key, receive, child = started.pop(0)
+            key, build = started.pop(0)
             try:
-                built = receive.recv()
-            except EOFError:
-                built = None
-            receive.close()
-            child.join()
-            if built is not None:
-                _BUILT.put(key, built)
+                _BUILT.put(key, build.result())
+            except Exception:  # workbook_bytes builds it again and raises
+                continue
 
     return wait
-
-
-def _build_into(
-    send: Connection, tables: PublishedTables, labels: ExportLabels, lang: Lang
-) -> None:
-    """Build a workbook in a forked process and send its bytes, or None when the build failed."""
-    try:
-        built: bytes | None = _build(tables, labels, lang)
-    except Exception:  # the parent builds it again and raises the error itself
-        built = None
-    send.send(built)
-    send.close()
 
 
 def _workbook_key(tables: PublishedTables, labels: ExportLabels, lang: Lang) -> str:

@@ -1,0 +1,86 @@
+"""Calls run in forked processes: start one now, take its value or its error later."""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import pickle
+import sys
+import traceback
+from collections.abc import Callable, Iterable
+from multiprocessing.connection import Connection, wait
+from typing import Generic, TypeVar
+
+__all__ = ["CAN_FORK", "Forked", "first_done"]
+
+T = TypeVar("T")
+
+CAN_FORK = sys.platform == "linux"
+"""Whether calls may run in forked processes: on Linux, where forking a loaded process is safe."""
+
+
+class Forked(Generic[T]):
+    """A call running in a process forked from this one (Linux only; see :data:`CAN_FORK`).
+
+    The child starts with everything this process has loaded, runs ``call`` and sends back its
+    value (which must pickle) or its error; :meth:`result` returns the value or raises the
+    error here. An error that cannot be rebuilt here, or a child that ends without an answer
+    (killed), raises a ``RuntimeError`` that says so.
+    """
+
+    def __init__(self, call: Callable[[], T]) -> None:
+        context = multiprocessing.get_context("fork")
+        sys.stdout.flush()  # else the child would print again what this process had not yet
+        sys.stderr.flush()
+        self.connection, send = context.Pipe(duplex=False)
+        self._process = context.Process(target=_run_and_send, args=(send, call))
+        self._process.start()
+        send.close()
+        self._answer: tuple[str, object] | None = None
+
+    def result(self) -> T:
+        """Wait for the call to end; return its value or raise its error."""
+        if self._answer is None:
+            try:
+                self._answer = self.connection.recv()
+            except EOFError:
+                self._answer = ("defect", "the forked process ended without an answer")
+            self.connection.close()
+            self._process.join()
+        kind, payload = self._answer
+        if kind == "raised":
+            assert isinstance(payload, bytes)
+            raise pickle.loads(payload)
+        if kind == "defect":
+            raise RuntimeError(payload)
+        return payload  # type: ignore[return-value]  # what the child's call returned
+
+    def settle(self) -> None:
+        """Wait for the call to end, dropping its value or error (cleanup on another error)."""
+        with contextlib.suppress(BaseException):  # the caller is handling its own error
+            self.result()
+
+
+def first_done(running: Iterable[Forked[T]]) -> list[Forked[T]]:
+    """Wait until at least one of the calls has ended; return those that have."""
+    by_connection = {call.connection: call for call in running}
+    return [by_connection[c] for c in wait(list(by_connection)) if isinstance(c, Connection)]
+
+
+def _run_and_send(send: Connection, call: Callable[[], object]) -> None:
+    """Run ``call`` in the child and send its value, its pickled error, or its traceback."""
+    try:
+        answer: tuple[str, object] = ("ok", call())
+    except BaseException as error:  # handed to the parent, which raises it
+        try:
+            blob = pickle.dumps(error)
+            pickle.loads(blob)  # some exceptions pickle but cannot be rebuilt
+            answer = ("raised", blob)
+        except Exception:  # then its traceback, as text
+            answer = ("defect", "".join(traceback.format_exception(error)))
+    try:
+        send.send(answer)
+    except Exception as error:  # a value that does not pickle
+        send.send(("defect", f"the forked call's value could not be sent back: {error!r}"))
+    finally:
+        send.close()

@@ -18,7 +18,7 @@ from perception import errors
 from perception.config import DEPLOYMENT_FILE, SurveyConfig, load_deployment
 from perception.errors import ConfigError, PerceptionError
 from perception.flow import load_workspace
-from perception.forking import CAN_FORK, Forked, first_done
+from perception.forking import CAN_FORK, forked_results
 from pipelines.definitions import build_definitions
 from pipelines.preflight import preflight
 from pipelines.resources import wave_partition
@@ -264,23 +264,8 @@ def _forked_runs(
     """
     with open_instance(root):  # creates its databases: runs that start together would race
         pass
-    queue = list(waves)
-    running: dict[Forked[tuple[int, list[str]]], str] = {}
-    done: dict[str, tuple[int, list[str]]] = {}
-    try:
-        for wave in waves:
-            while wave not in done:
-                while queue and len(running) < workers:
-                    started = queue.pop(0)
-                    running[Forked(functools.partial(_wave_lines, job, root, key, started))] = (
-                        started
-                    )
-                for finished in first_done(running):
-                    done[running.pop(finished)] = finished.result()
-            yield wave, done.pop(wave)
-    finally:
-        for call in running:
-            call.settle()
+    calls = [functools.partial(_wave_lines, job, root, key, wave) for wave in waves]
+    yield from zip(waves, forked_results(calls, workers), strict=True)
 
 
 def _wave_lines(job: dg.JobDefinition, root: Path, key: str, wave: str) -> tuple[int, list[str]]:

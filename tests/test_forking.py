@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import os
 import pickle
+import select
 import signal
+import threading
 from pathlib import Path
 
 import pytest
 
 from perception.errors import ConfigError, PerceptionError
-from perception.forking import CAN_FORK, Forked, first_done
+from perception.forking import CAN_FORK, Forked, forked_results
 
 pytestmark = pytest.mark.skipif(not CAN_FORK, reason="forked calls run on Linux only")
 
@@ -67,18 +69,41 @@ def test_a_killed_child_is_a_runtime_error() -> None:
         Forked(lambda: os.kill(os.getpid(), signal.SIGKILL)).result()
 
 
-def test_calls_run_side_by_side_and_first_done_returns_the_finished_one() -> None:
-    """A call that waits for this process does not hold back one that has ended."""
-    read, write = os.pipe()
-    waiting = Forked(lambda: os.read(read, 1))  # ends only once this process writes
-    fast = Forked(lambda: "fast")
-    assert first_done([waiting, fast]) == [fast]
-    assert fast.result() == "fast"
-    os.write(write, b"x")
-    assert waiting.result() == b"x"
-    assert fast.result() == "fast"  # asked again: the same answer
-    os.close(read)
-    os.close(write)
+def test_a_free_worker_takes_the_next_call_while_an_earlier_one_still_runs() -> None:
+    """Values come in order; a call queued behind two workers starts when either ends.
+
+    The first call ends only once the third has run, so this cannot finish unless the third
+    started in the worker the second freed.
+    """
+    release_read, release_write = os.pipe()
+    ran_read, ran_write = os.pipe()
+    seen: list[bytes] = []
+
+    def relay() -> None:  # writes the first call's release once the third call has run
+        if select.select([ran_read], [], [], 60)[0]:
+            seen.append(os.read(ran_read, 1))
+        os.write(release_write, b"go")
+
+    thread = threading.Thread(target=relay)
+    thread.start()
+    calls = [
+        lambda: os.read(release_read, 2),
+        lambda: "second",
+        lambda: os.write(ran_write, b"3"),
+    ]
+    assert list(forked_results(calls, workers=2)) == [b"go", "second", 1]
+    thread.join()
+    assert seen == [b"3"]
+    for fd in (release_read, release_write, ran_read, ran_write):
+        os.close(fd)
+
+
+def test_an_error_is_raised_in_its_turn_after_the_others_end() -> None:
+    """The values before a failed call come out; its error is raised when its turn comes."""
+    results = forked_results([lambda: 1, _raise_config_error, lambda: 3], workers=3)
+    assert next(results) == 1
+    with pytest.raises(ConfigError, match="bad"):
+        next(results)
 
 
 def test_every_perception_error_pickles_whole() -> None:

@@ -7,11 +7,11 @@ import multiprocessing
 import pickle
 import sys
 import traceback
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterator, Sequence
 from multiprocessing.connection import Connection, wait
 from typing import Generic, TypeVar
 
-__all__ = ["CAN_FORK", "Forked", "first_done"]
+__all__ = ["CAN_FORK", "Forked", "forked_results"]
 
 T = TypeVar("T")
 
@@ -61,10 +61,29 @@ class Forked(Generic[T]):
             self.result()
 
 
-def first_done(running: Iterable[Forked[T]]) -> list[Forked[T]]:
-    """Wait until at least one of the calls has ended; return those that have."""
-    by_connection = {call.connection: call for call in running}
-    return [by_connection[c] for c in wait(list(by_connection)) if isinstance(c, Connection)]
+def forked_results(calls: Sequence[Callable[[], T]], workers: int) -> Iterator[T]:
+    """Run the calls in forked processes, ``workers`` at a time; yield their values in order.
+
+    A call is started as soon as a worker is free, whatever the order in which earlier ones
+    end. A call's error is raised when its turn comes, once the calls still running have ended.
+    """
+    queue = list(enumerate(calls))
+    running: dict[Connection, tuple[int, Forked[T]]] = {}
+    ended: dict[int, Forked[T]] = {}
+    try:
+        for turn in range(len(calls)):
+            while turn not in ended:
+                while queue and len(running) < max(workers, 1):
+                    number, call = queue.pop(0)
+                    forked = Forked(call)
+                    running[forked.connection] = (number, forked)
+                for ready in wait(list(running)):
+                    number, forked = running.pop(ready)  # type: ignore[call-overload]
+                    ended[number] = forked
+            yield ended.pop(turn).result()
+    finally:
+        for _, forked in running.values():
+            forked.settle()
 
 
 def _run_and_send(send: Connection, call: Callable[[], object]) -> None:

@@ -8,6 +8,8 @@ SPSS, Stata and XLSX writers stamp into a file are set to the end of fieldwork.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import os
 import re
 import uuid
 from collections.abc import Mapping, Sequence
@@ -23,6 +25,7 @@ from perception.demo.country import REGIONS
 from perception.demo.items import DONT_KNOW, INFO_SOURCES, REFUSED, WAVE_IDS, Item, item
 from perception.demo.sample import FIELDWORK, SEED, simulate_wave
 from perception.demo.xlsx import read_columns, write_xlsx
+from perception.forking import CAN_FORK, forked_results
 
 Code = int | float | str
 KoboHeaders = Literal["xml", "label"]
@@ -667,18 +670,28 @@ def generate(
     headers, select_multiple as split 0/1 columns or one space-separated column.
     """
     raw_dir.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for wave in waves:
-        frame = simulate_wave(wave, seed)
-        path = raw_dir / FILES[wave]
-        if wave == "w1":
-            write_w1(frame, path)
-        elif wave == "w2":
-            write_w2(frame, path)
-        else:
-            write_w3(frame, path, headers=kobo_headers, multiple=kobo_multiple, seed=seed)
-        paths.append(path)
-    return paths
+    calls = [
+        functools.partial(_write_wave, raw_dir, wave, seed, kobo_headers, kobo_multiple)
+        for wave in waves
+    ]
+    if CAN_FORK and len(calls) > 1:  # each wave from its own seed: side by side, same bytes
+        return list(forked_results(calls, workers=os.cpu_count() or 1))
+    return [call() for call in calls]
+
+
+def _write_wave(
+    raw_dir: Path, wave: str, seed: int, kobo_headers: KoboHeaders, kobo_multiple: KoboMultiple
+) -> Path:
+    """Simulate one wave and write its raw file; return its path."""
+    frame = simulate_wave(wave, seed)
+    path = raw_dir / FILES[wave]
+    if wave == "w1":
+        write_w1(frame, path)
+    elif wave == "w2":
+        write_w2(frame, path)
+    else:
+        write_w3(frame, path, headers=kobo_headers, multiple=kobo_multiple, seed=seed)
+    return path
 
 
 PII_COLUMNS: dict[str, tuple[str, ...]] = {

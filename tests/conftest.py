@@ -24,6 +24,7 @@ import pytest
 from demo_project import DemoRun
 from filelock import FileLock
 from golden import dataset
+from threadpoolctl import threadpool_limits
 
 from perception.demo import generate
 from pipelines.definitions import PROJECT_ROOT, build_definitions
@@ -116,6 +117,16 @@ def _shared_demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
             checks = _build(root, shared / "demo-run.log")
             outcomes.write_text(json.dumps(checks), encoding="utf-8")
     return root, outcomes
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _one_blas_thread() -> Iterator[None]:
+    """Run every test with BLAS on one thread, as the pipeline's steps run (perception.forking).
+
+    The workers share the cores: BLAS threads beside them spin against each other.
+    """
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
 
 
 @pytest.fixture(scope="session", autouse=True)

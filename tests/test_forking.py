@@ -9,10 +9,12 @@ import signal
 import threading
 from pathlib import Path
 
+import numpy as np
 import pytest
+from threadpoolctl import threadpool_info
 
 from perception.errors import ConfigError, PerceptionError
-from perception.forking import CAN_FORK, Forked, forked_results
+from perception.forking import CAN_FORK, Forked, forked_results, one_blas_thread
 
 pytestmark = pytest.mark.skipif(not CAN_FORK, reason="forked calls run on Linux only")
 
@@ -116,3 +118,21 @@ def test_every_perception_error_pickles_whole() -> None:
         assert type(again) is kind
         assert str(again) == str(error)
         assert again.rows == [3, 1] and again.column == "c" and again.file == "a.sav"
+
+
+def _blas_threads() -> set[int]:
+    """Return the thread counts of the BLAS libraries loaded in this process."""
+    return {pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"}
+
+
+def test_one_blas_thread_inside_a_step_and_as_before_after_it() -> None:
+    """A decorated step sees every BLAS on one thread; the counts are restored after it."""
+    np.linalg.lstsq(np.eye(3), np.ones(3), rcond=None)  # BLAS loaded
+    before = _blas_threads()
+
+    @one_blas_thread
+    def step(value: int) -> tuple[int, set[int]]:
+        return value, _blas_threads()
+
+    assert step(7) == (7, {1})
+    assert _blas_threads() == before

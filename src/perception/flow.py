@@ -9,7 +9,7 @@ check as Dagster does.
 The estimates, drivers and small areas consume the design the weights step produced and
 checked (``weighted/<wave>.parquet``, its record and its design file), never a re-weighting:
 :func:`checked_design` refuses weights whose inputs have changed since, or whose blocking
-checks failed.
+checks failed. Each step runs with one BLAS thread (:func:`~perception.forking.one_blas_thread`).
 """
 
 from __future__ import annotations
@@ -65,6 +65,7 @@ from perception.exports import (
     methodology_table,
     write_exports,
 )
+from perception.forking import one_blas_thread
 from perception.indicators import (
     DRIVER_COLUMNS,
     compute_indicators,
@@ -319,6 +320,7 @@ def require(step: Step) -> Step:
     return step
 
 
+@one_blas_thread
 def harmonize(ws: Workspace, wave_id: str) -> tuple[Step, pd.DataFrame]:
     """Harmonize a wave's raw file through its codebook; write ``harmonized/<wave>.parquet``."""
     wave = ws.wave(wave_id)
@@ -381,6 +383,7 @@ def _design_path(ws: Workspace, wave_id: str) -> Path:
     return ws.folder("weighted") / f"{wave_id}.design.pickle"
 
 
+@one_blas_thread
 def weigh(ws: Workspace, wave_id: str) -> tuple[Step, SurveyDesign]:
     """Weight a harmonized wave; write its weights, their record, design and report.
 
@@ -574,6 +577,7 @@ def _nonprobability_table(
     }
 
 
+@one_blas_thread
 def estimate(ws: Workspace, wave_id: str, design: SurveyDesign | None = None) -> Step:
     """Estimate every indicator of a wave in every domain from its checked design.
 
@@ -625,6 +629,7 @@ def estimate(ws: Workspace, wave_id: str, design: SurveyDesign | None = None) ->
     )
 
 
+@one_blas_thread
 def drivers(ws: Workspace, wave_id: str, design: SurveyDesign | None = None) -> Step:
     """Average marginal effects of each indicator's drivers in a wave, from its checked design.
 
@@ -669,6 +674,7 @@ def _area_covariates(ws: Workspace) -> tuple[dict[str, pd.DataFrame], dict[str, 
     return covariates, files
 
 
+@one_blas_thread
 def small_areas(ws: Workspace, wave_id: str) -> Step:
     """Model-based (Fay-Herriot) estimates by area from the wave's estimates.
 
@@ -773,6 +779,7 @@ def publish_indicators(
     return published, adjust_published(changes, indicators.directions())
 
 
+@one_blas_thread
 def trends(ws: Workspace) -> Step:
     """Publish every available wave's estimates and their trends, jointly suppressed."""
     waves = [w.id for w in ws.survey.waves]
@@ -830,6 +837,7 @@ def trends(ws: Workspace) -> Step:
     )
 
 
+@one_blas_thread
 def status(ws: Workspace) -> Step:
     """Each indicator's status against its benchmark, from the published tables."""
     folder = ws.folder(PUBLISHED)
@@ -854,6 +862,7 @@ def status(ws: Workspace) -> Step:
     )
 
 
+@one_blas_thread
 def exports(ws: Workspace, run_id: str) -> Step:
     """Write the methodology and drivers tables and the report-ready exports of a run.
 
@@ -921,6 +930,7 @@ def exports(ws: Workspace, run_id: str) -> Step:
     )
 
 
+@one_blas_thread
 def dashboard(ws: Workspace, run_id: str) -> Step:
     """Build the dashboard from the published tables; replace it only when the audit passes.
 
@@ -1018,6 +1028,7 @@ def report_views(figures: dict[str, dict[str, object]]) -> dict[str, dict[str, o
     return {key: figures[key] for key in wanted if key in figures}
 
 
+@one_blas_thread
 def brief(ws: Workspace, run_id: str, wave: str | None = None) -> Step:
     """Write the results briefs (Word, PDF; EN, FR) of ``wave`` (default the latest)."""
     survey, folder = ws.survey, ws.folder(PUBLISHED)

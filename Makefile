@@ -37,8 +37,11 @@ typecheck: install
 
 # Whole modules to each worker (--dist loadfile): a module's fixtures are built once; the
 # order (tests/conftest.py) puts the modules that need the shared demo run last.
+# PYTHONDONTWRITEBYTECODE emptied: pytest keeps its assertion-rewritten test modules from one run
+# to the next (rewriting them cost each worker ~3 s of CPU per run), and Python the project's
+# modules changed since the install compiled them.
 pytest: install
-	$(BIN)/pytest -n 2 --dist loadfile --no-loadscope-reorder -q
+	PYTHONDONTWRITEBYTECODE= $(BIN)/pytest -n 2 --dist loadfile --no-loadscope-reorder -q
 
 # mypy checks on one core (about 40 s from a cold cache) beside pytest's two workers, not before them.
 test: lint

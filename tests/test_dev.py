@@ -68,7 +68,7 @@ def test_dev_server_stops_on_sigterm(tmp_path: Path) -> None:
         while not _serving(port):
             assert server.poll() is None, "the dev server exited before serving"
             assert time.monotonic() < deadline, "the dev server did not start in time"
-            time.sleep(1)
+            time.sleep(0.2)
         assert _processes_naming(str(home)), "no Dagster process found for this instance"
         server.send_signal(signal.SIGTERM)
         assert server.wait(timeout=STOP_TIMEOUT) == 0

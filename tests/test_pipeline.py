@@ -280,11 +280,13 @@ def test_a_fresh_sensor_starts_from_the_last_good_runs(demo_copy: DemoRun) -> No
     assert requested() == ["demo|w2"]
 
 
-def test_a_bad_wave_fails_alone_and_keeps_every_published_output(tmp_path: Path) -> None:
+def test_a_bad_wave_fails_alone_and_keeps_every_published_output(
+    demo: DemoRun, tmp_path: Path
+) -> None:
     """It fails a corrupt wave's run with the reader's message and leaves all outputs intact."""
     root = tmp_path / "project"
     shutil.copytree(PROJECT_ROOT / "config", root / "config")
-    generate(root / "data" / "raw")
+    shutil.copytree(demo.raw, root / "data" / "raw")  # what generate() writes, not generated again
     for wave in ("demo|w1", "demo|w2"):
         assert _run_wave(root, wave).success
     published = _outputs(root)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import shutil
 import warnings
 from pathlib import Path
 
@@ -11,6 +10,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
+from demo_project import DemoRun
 from openpyxl import load_workbook
 
 from perception import flow
@@ -21,34 +21,37 @@ from perception.config import (
     load_weighting_config,
     nonprobability_weighting,
 )
-from perception.demo import generate
 from perception.indicators import score_indicator
 from perception.nonprob import nonprob_means, pseudo_weights
 from perception.weighting.workflow import weight_nonprobability
 from pipelines.cli import main
 
-ROOT = Path(__file__).resolve().parents[1]
 NO_MARGIN = {"en": "non-probability — no margin of error", "fr": "non probabiliste — sans marge"}
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Copy the demo config, declare w3 `sample: nonprobability`, and run every wave."""
-    return _run_with_w3(tmp_path_factory.mktemp("sms"), "    sample: nonprobability\n")
+def run(demo: DemoRun, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Copy the demo run, declare w3 `sample: nonprobability`, and run w3 and the reporting."""
+    return _rerun_w3(demo, tmp_path_factory.mktemp("sms"), "    sample: nonprobability\n")
 
 
-def _run_with_w3(root: Path, declared: str) -> Path:
-    """Copy the demo config to ``root``, add ``declared`` to wave w3's keys, run every wave."""
-    shutil.copytree(ROOT / "config", root / "config")
+def _rerun_w3(demo: DemoRun, folder: Path, declared: str) -> Path:
+    """Copy the demo run into ``folder``, add ``declared`` to wave w3's keys, run w3 again.
+
+    As a data officer would after changing one wave's declaration: ``perception run --wave
+    w3`` runs that wave and the reporting, which reads waves w1 and w2 as the demo run left
+    them (their inputs are unchanged, so are they). Every test below reads w3 as declared.
+    """
+    root = demo.copy(folder / "project").root
     survey = root / "config" / "survey.yaml"
     anchor = "    codebook: config/codebooks/demo_w3.yaml\n"
     text = survey.read_text(encoding="utf-8")
     assert anchor in text
     survey.write_text(text.replace(anchor, anchor + declared), "utf-8")
-    generate(root / "data" / "raw")
-    with warnings.catch_warnings():
+    with pytest.MonkeyPatch.context() as env, warnings.catch_warnings():
+        env.delenv("DAGSTER_HOME", raising=False)  # the copy's own instance, in root/.dagster
         warnings.simplefilter("ignore")
-        assert main(["run", "--root", str(root)]) == 0
+        assert main(["run", "--root", str(root), "--wave", "w3"]) == 0
     return root
 
 
@@ -133,13 +136,13 @@ def test_rake_true_rakes_the_equal_weights_to_the_census_margins(run: Path) -> N
 
 
 @pytest.fixture(scope="module")
-def raked_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Declare w3 an SMS poll against w2 with `rake: true`, and run every wave."""
+def raked_run(demo: DemoRun, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Declare w3 an SMS poll against w2 with `rake: true`, and run w3 and the reporting."""
     declared = (
         "    sample: nonprobability\n    reference_wave: w2\n"
         "    covariates: [gender, age_band, region]\n    rake: true\n"
     )
-    return _run_with_w3(tmp_path_factory.mktemp("sms_raked"), declared)
+    return _rerun_w3(demo, tmp_path_factory.mktemp("sms_raked"), declared)
 
 
 def test_raked_pseudo_weights_run_end_to_end(raked_run: Path) -> None:

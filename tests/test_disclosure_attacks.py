@@ -17,8 +17,6 @@ import random
 import shutil
 import signal
 import stat
-import subprocess
-import sys
 import time
 import warnings
 import zipfile
@@ -52,16 +50,20 @@ FORMULAS = {
 SCRIPT = '</script><script>window.__pwned="script"</script>'
 MARKUP = "<img src=x onerror=\"window.__pwned='img'\">"
 W2_FILE = "demo_w2_university.dta"
-KILLS = 3
+WAVE_JOB = "wave_job"
+#: What the kill -9 test reruns: wave w3, then the reporting (the part that writes the most).
+RERUNS = ((WAVE_JOB, f"{SURVEY}|w3"), ("reporting_job", SURVEY))
+#: One kill in the w3 rerun, then one in each half of a reporting rerun.
+KILLS = (0, 1, 1)
 
 
 @dataclass(frozen=True)
 class Deployment:
-    """A project root after one full run, its Dagster home and the run's reporting time."""
+    """A project root after one full run, its Dagster home and how long w3 and reporting took."""
 
     root: Path
     dagster_home: Path
-    reporting_seconds: float
+    seconds: dict[str, float]  # "wave_job" (of w3) and "reporting_job" -> wall seconds
 
 
 def _run(root: Path, instance: dg.DagsterInstance, job: str, key: str) -> None:
@@ -114,12 +116,13 @@ def deployment(tmp_path_factory: pytest.TempPathFactory, demo_raw: Path) -> Depl
     with pytest.MonkeyPatch.context() as env:
         env.delenv(SALT_ENV, raising=False)
         env.setenv("DAGSTER_HOME", str(home))
+        seconds = {}
+        runs = [(WAVE_JOB, f"{SURVEY}|{wave}") for wave in ("w1", "w2", "w3")] + [RERUNS[1]]
         with dg.DagsterInstance.get() as instance:
-            for wave in ("w1", "w2", "w3"):
-                _run(root, instance, "wave_job", f"{SURVEY}|{wave}")
-            start = time.monotonic()
-            _run(root, instance, "reporting_job", SURVEY)
-            seconds = time.monotonic() - start
+            for job, key in runs:
+                start = time.monotonic()
+                _run(root, instance, job, key)
+                seconds[job] = time.monotonic() - start  # w3's, the wave the reruns repeat
     return Deployment(root, home, seconds)
 
 
@@ -340,32 +343,6 @@ def test_html_in_labels_is_escaped_and_never_runs(deployment: Deployment) -> Non
 
 
 # --------------------------------------------------------------------------- kill -9
-
-# One process imports the project once; each rerun is a fork of it, in its own session so that
-# the kill reaches its Chromium children too. It prints the rerun's id, then "reaped" once dead.
-RUNNER = """
-import os, sys, warnings
-warnings.simplefilter("ignore")
-from pathlib import Path
-import dagster as dg
-from pipelines.definitions import build_definitions
-defs = build_definitions(Path(sys.argv[1]))
-for _ in sys.stdin:
-    child = os.fork()
-    if child == 0:
-        try:
-            os.setsid()
-            print(os.getpid(), flush=True)
-            os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
-            with dg.DagsterInstance.ephemeral() as instance:
-                for job, key in (("wave_job", "pilot|w3"), ("reporting_job", "pilot")):
-                    job = defs.resolve_job_def(job)
-                    job.execute_in_process(partition_key=key, instance=instance)
-        finally:
-            os._exit(0)
-    os.waitpid(child, 0)
-    print("reaped", flush=True)
-"""
 PUBLISHED = ("data/processed", "dashboards")
 
 
@@ -400,43 +377,78 @@ def _whole(path: Path) -> bool:
 
 
 def test_kill_9_leaves_every_published_file_whole(deployment: Deployment, tmp_path: Path) -> None:
-    """It SIGKILLs a rerun at random moments; each published file stays old or whole, no .tmp."""
+    """It SIGKILLs reruns at random moments; each published file stays old or whole, no .tmp.
+
+    The first rerun is of wave w3, killed at a random moment of the time its first run took;
+    the others of the reporting, killed in each half of its first run's time in turn. Each
+    rerun is a fork of this process (the project already imported), in its own session so
+    that the kill reaches its Chromium children too. The chart images' record is removed
+    first, so that the reporting draws and replaces every image as the first run did.
+    """
     root = tmp_path / "project"
     shutil.copytree(deployment.root, root, ignore=shutil.ignore_patterns(".dagster"))
+    for manifest in (root / "dashboards").rglob("images.json"):
+        manifest.unlink()
+    defs = build_definitions(root)
     before = _published(root)
     seed = random.randrange(2**32)
     rng = random.Random(seed)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
-    env.pop(SALT_ENV, None)
-    span = deployment.reporting_seconds
-    runner = subprocess.Popen(
-        [sys.executable, "-c", RUNNER, str(root)],
-        env=env,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-    )
-    assert runner.stdin is not None and runner.stdout is not None
-    try:
-        for kill in range(KILLS):
-            delay = span * (kill + rng.random()) / KILLS  # one kill in each third of the run
-            runner.stdin.write(b"rerun\n")
-            runner.stdin.flush()
-            rerun = int(runner.stdout.readline())
-            time.sleep(delay)
-            with contextlib.suppress(ProcessLookupError):  # a rerun that ended is no group
-                os.killpg(rerun, signal.SIGKILL)
-            assert runner.stdout.readline().strip() == b"reaped"
-            _check_killed_run(root, before, f"seed {seed}, kill {kill} at {delay:.1f} s")
-        runner.stdin.close()
-        assert runner.wait(timeout=60) == 0
-    finally:
-        runner.kill()
-        runner.wait()
+    hit = []
+    for kill, rerun in enumerate(KILLS):
+        job, key = RERUNS[rerun]
+        part = KILLS[:kill].count(rerun)  # the how-manieth kill of this rerun, in equal parts
+        span = deployment.seconds[job]
+        delay = span * (part + rng.random()) / KILLS.count(rerun)
+        where = f"seed {seed}, kill {kill} in {job} at {delay:.1f} s"
+        home = tmp_path / f"dagster-{kill}"  # a SQLite instance, as the deployment's
+        home.mkdir()
+        shutil.copy(deployment.dagster_home / "dagster.yaml", home)
+        child = _fork_rerun(defs, job, key, home)
+        time.sleep(delay)
+        with contextlib.suppress(ProcessLookupError):  # a rerun that ended is no group
+            os.killpg(child, signal.SIGKILL)
+        _, status = os.waitpid(child, 0)
+        killed = os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL
+        assert killed or os.WEXITSTATUS(status) == 0, f"the rerun failed ({where})"
+        hit.append(killed)
+        after = _check_killed_run(root, before, where)
+    # Control: the reruns ran and wrote (else no kill tested anything), and a kill hit one.
+    assert any(hit), f"every rerun had ended before its kill (seed {seed})"
+    assert after != before, f"the reruns replaced no published file (seed {seed})"
 
 
-def _check_killed_run(root: Path, before: dict[Path, str], where: str) -> None:
-    """Assert that each published file is the old one or whole, and that no .tmp is left."""
+def _fork_rerun(defs: dg.Definitions, job: str, key: str, home: Path) -> int:
+    """Fork a rerun of one job partition in a new session; return its process id once started.
+
+    The rerun exits with 0 once its run succeeded, else 1.
+    """
+    ready, started = os.pipe()
+    child = os.fork()
+    if child == 0:  # the child: never returns (killed, or exits)
+        code = 1
+        try:
+            os.setsid()
+            os.close(ready)
+            quiet = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(quiet, 1)
+            os.dup2(quiet, 2)
+            os.write(started, b"1")
+            os.environ.pop(SALT_ENV, None)  # as the deployment ran: no id secret in the environment
+            with warnings.catch_warnings(), dg.DagsterInstance.from_config(str(home)) as instance:
+                warnings.simplefilter("ignore")
+                job_def = defs.resolve_job_def(job)
+                result = job_def.execute_in_process(partition_key=key, instance=instance)
+                code = 0 if result.success else 1
+        finally:
+            os._exit(code)
+    os.close(started)
+    assert os.read(ready, 1) == b"1"  # in its own session: the kill may go to the group
+    os.close(ready)
+    return child
+
+
+def _check_killed_run(root: Path, before: dict[Path, str], where: str) -> dict[Path, str]:
+    """Assert that each published file is the old one or whole, no .tmp is left; return them."""
     after = _published(root)
     assert not [p for p in after if p.name.endswith(".tmp")], where
     for relative, digest in after.items():
@@ -445,3 +457,4 @@ def _check_killed_run(root: Path, before: dict[Path, str], where: str) -> None:
     missing = set(before) - set(after)
     # Only the exports' latest/ may be absent, inside its swap window (see exports.writer).
     assert all("latest" in p.parts for p in missing), f"{missing} ({where})"
+    return after

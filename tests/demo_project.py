@@ -20,7 +20,7 @@ import yaml
 
 from perception.config import SURVEY_FILE, load_indicators, load_project
 from perception.dashboard import build_dashboard, page_inputs
-from perception.demo import generate
+from perception.demo import FILES
 from perception.demo.country import REGIONS
 from perception.readback import PUBLISHED_FILES
 from perception.small_area import load_area_covariates, publish_small_areas
@@ -279,14 +279,16 @@ class TwoSurveys:
     demo: Ran  # then `make demo` (run_demo)
 
 
-def build_two_surveys(root: Path) -> TwoSurveys:
+def build_two_surveys(root: Path, raw: Path) -> TwoSurveys:
     """Build and run a deployment of the demo and ``demo_b``; return what each run did.
 
     The demo has small-area estimates by region (:func:`area_indicators`, covariates
     :data:`AREAS_CSV`); ``demo_b`` (:func:`add_second_survey`, waves w1 and w2) has stricter
     disclosure rules, no GeoJSON, its domains reordered (:data:`REORDERED_DOMAINS`) and its
-    benchmark renamed. ``perception run --survey`` runs ``demo_b``, then ``make demo`` the demo.
-    One deployment serves the tests of each of these (one Dagster run of each survey).
+    benchmark renamed. Each survey's raw folder gets a copy of the generated demo files in
+    ``raw`` (the session's ``demo_raw``). ``perception run --survey`` runs ``demo_b``, then
+    ``make demo`` the demo. One deployment serves the tests of each of these (one Dagster run
+    of each survey).
     """
     shutil.copytree(PROJECT_ROOT / "config", root / "config")
     raw_b = add_second_survey(root)
@@ -296,7 +298,10 @@ def build_two_surveys(root: Path) -> TwoSurveys:
     (root / "config" / "indicators.yaml").write_text(
         yaml.safe_dump(area_indicators(), allow_unicode=True, sort_keys=False), encoding="utf-8"
     )
-    generate(raw_b, waves=["w1", "w2"])
+    shutil.copytree(raw, root / "data" / "raw", dirs_exist_ok=True)
+    raw_b.mkdir()
+    for wave in ("w1", "w2"):
+        shutil.copy(raw / FILES[wave], raw_b)
     processed = root / "data" / "processed"
     runs = []
     for run in (

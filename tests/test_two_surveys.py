@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Iterator
+from pathlib import Path
 
 import dagster as dg
 import duckdb
@@ -28,11 +29,11 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def two_surveys(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TwoSurveys]:
+def two_surveys(tmp_path_factory: pytest.TempPathFactory, demo_raw: Path) -> Iterator[TwoSurveys]:
     """Build and run the two-survey deployment once for the module."""
     with pytest.MonkeyPatch.context() as env:
         env.delenv("DAGSTER_HOME", raising=False)  # the runs' own instance, in root/.dagster
-        yield build_two_surveys(tmp_path_factory.mktemp("two-surveys") / "project")
+        yield build_two_surveys(tmp_path_factory.mktemp("two-surveys") / "project", demo_raw)
 
 
 def test_two_surveys_in_one_deployment_keep_their_data_apart(two_surveys: TwoSurveys) -> None:

@@ -182,7 +182,7 @@ KINDS: dict[str, tuple[str, ...]] = {
     ),
     "chart images": ("perception.dashboard:export_images",),
     "brief Word": ("perception.brief.word:docx_bytes", "perception.brief:build_briefs"),
-    "brief PDF": ("perception.brief.pdf:pdf_bytes",),
+    "brief PDF": ("perception.browser:print_pdfs",),
 }
 #: Phases of the run outside the Dagster steps.
 PHASES: dict[str, tuple[str, ...]] = {

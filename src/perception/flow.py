@@ -27,7 +27,7 @@ from typing import Any
 import pandas as pd
 import pyarrow.parquet as pq
 
-from perception import readback
+from perception import browser, readback
 from perception.brief import BRIEF_FILES, build_briefs, render_briefs
 from perception.codebook import (
     FILTER_ATTR,
@@ -937,6 +937,7 @@ def dashboard(ws: Workspace, run_id: str) -> Step:
     The run's page and every export are read back and audited first; a refused page is
     deleted and the last dashboard stays. Chart images follow a published page.
     """
+    browser.start()  # it starts (~2 s) while the figures are built
     folder = ws.folder(PUBLISHED)
     tables = {n: pd.read_parquet(folder / f) for n, f in readback.PUBLISHED_FILES.items()}
     out = ws.dashboards / "runs" / f"{run_id}.html"

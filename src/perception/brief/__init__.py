@@ -5,19 +5,19 @@
   :mod:`perception.brief.rules` and written from the templates of ``config/brief.yaml``
   (:mod:`perception.config.brief`);
 - :func:`render_briefs` lays them out as ``brief_en.docx``, ``brief_fr.docx`` (python-docx)
-  and ``brief_en.pdf``, ``brief_fr.pdf`` (HTML printed by headless Chromium; skipped, with
-  the reason, when no browser is available).
+  and ``brief_en.pdf``, ``brief_fr.pdf`` (HTML printed by the process's headless Chromium;
+  skipped, with the reason, when no browser is available).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from perception.brief.content import Brief, build_briefs, paragraphs_by_indicator
-from perception.brief.pdf import brief_html, find_browser, pdf_bytes
+from perception.brief.pdf import brief_html
 from perception.brief.word import docx_bytes
+from perception.browser import print_pdfs
 from perception.errors import PerceptionError
 from perception.status import STATUSES
 from perception.words import Lang, status_label
@@ -49,21 +49,13 @@ def render_briefs(briefs: Mapping[Lang, Brief], *, pdf: bool = True) -> Rendered
     files = {f"brief_{lang}.docx": docx_bytes(brief) for lang, brief in briefs.items()}
     if not pdf:
         return RenderedBriefs(files)
+    pages = {
+        lang: brief_html(brief, {status_label(s, lang): s for s in STATUSES})
+        for lang, brief in briefs.items()
+    }
     try:
-        browser = find_browser()
-        pages = {
-            lang: brief_html(brief, {status_label(s, lang): s for s in STATUSES})
-            for lang, brief in briefs.items()
-        }
-        with ThreadPoolExecutor(max_workers=len(pages)) as pool:
-            printed = dict(
-                zip(
-                    pages,
-                    pool.map(lambda page: pdf_bytes(page, browser), pages.values()),
-                    strict=True,
-                )
-            )
+        printed = print_pdfs(list(pages.values()))
     except PerceptionError as error:
         return RenderedBriefs(files, error)
-    files.update({f"brief_{lang}.pdf": content for lang, content in printed.items()})
+    files.update({f"brief_{lang}.pdf": pdf for lang, pdf in zip(pages, printed, strict=True)})
     return RenderedBriefs(files)

@@ -1,35 +1,16 @@
-"""Lay a brief out as HTML and print it to PDF offline with headless Chromium.
+"""Lay a brief out as one HTML page, for Chromium to print to PDF.
 
 The HTML is self-contained (charts inlined as data URIs, no script, no remote resource), so
-Chromium prints it from ``file://`` with networking switched off. Without a Chromium or Chrome
-executable, :func:`pdf_bytes` raises a :class:`~perception.errors.PerceptionError`; the caller
-then writes the Word briefs alone (as the dashboard does without its chart images).
+the process's browser (:func:`perception.browser.print_pdfs`) prints it offline.
 """
 
 from __future__ import annotations
 
 import base64
 import html
-import shutil
-import subprocess
-import tempfile
-from pathlib import Path
 
 from perception.brief.content import Brief, Table
-from perception.errors import PerceptionError
 
-BROWSERS = ("chromium", "chromium-browser", "google-chrome", "chrome")
-TIMEOUT_S = 120
-_FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-extensions",
-    "--no-first-run",
-    "--no-pdf-header-footer",
-)
 _CSS = """
 @page { size: A4; margin: 18mm 16mm; }
 body { font-family: "DejaVu Sans", "Liberation Sans", Arial, sans-serif; font-size: 9.5pt;
@@ -100,67 +81,3 @@ def _table(table: Table, *, caption: bool = True) -> str:
     notes = "".join(f'<p class="note">{_e(n)}</p>' for n in table.notes)
     top = f'<p class="caption">{_e(table.caption)}</p>' if caption else ""
     return f"{top}<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{notes}"
-
-
-def find_browser() -> str:
-    """Return the path of a Chromium or Chrome executable.
-
-    Raises
-    ------
-    PerceptionError
-        If none is on PATH.
-
-    """
-    for name in BROWSERS:
-        found = shutil.which(name)
-        if found:
-            return found
-    raise PerceptionError(
-        "Printing the brief to PDF needs Chromium or Chrome",
-        expected=f"one of {', '.join(BROWSERS)} on PATH",
-        found="none",
-        hint="install Chromium (Debian: apt-get install -y chromium); the Word briefs are "
-        "written without it",
-    )
-
-
-def pdf_bytes(page: str, browser: str | None = None) -> bytes:
-    """Print an HTML page to PDF with headless Chromium and return the PDF's bytes.
-
-    Raises
-    ------
-    PerceptionError
-        If no browser is found or it fails to print.
-
-    """
-    executable = browser or find_browser()
-    with tempfile.TemporaryDirectory(prefix="perception-brief-") as scratch:
-        folder = Path(scratch)
-        source, target = folder / "brief.html", folder / "brief.pdf"
-        source.write_text(page, encoding="utf-8")
-        command = [
-            executable,
-            *_FLAGS,
-            f"--user-data-dir={folder / 'profile'}",
-            f"--print-to-pdf={target}",
-            source.as_uri(),
-        ]
-        try:
-            done = subprocess.run(command, capture_output=True, timeout=TIMEOUT_S, check=False)
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            raise _failed(executable, str(exc)) from None
-        if not target.is_file() or target.stat().st_size == 0:
-            detail = done.stderr.decode("utf-8", "replace").strip().splitlines()[-3:]
-            raise _failed(executable, f"exit status {done.returncode}: {' '.join(detail)}")
-        return target.read_bytes()
-
-
-def _failed(executable: str, found: str) -> PerceptionError:
-    """Build the error of a browser that did not print."""
-    return PerceptionError(
-        f"{executable} did not print the brief to PDF",
-        expected="a PDF file written by headless Chromium",
-        found=found,
-        hint="check that Chromium starts headless (chromium --headless --no-sandbox); the Word "
-        "briefs are written without it",
-    )

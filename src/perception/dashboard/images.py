@@ -1,9 +1,6 @@
-"""Static PNG and SVG copies of the dashboard's figures for reports, through kaleido.
+"""Static PNG and SVG copies of the dashboard's figures for reports, drawn by kaleido.
 
-kaleido 1.x drives a local Chrome or Chromium (Debian: ``apt-get install -y chromium``) and
-renders with the plotly.js bundled in the plotly package. Two of its defaults would reach the
-internet, so both are switched off: MathJax (not loaded) and the world topojson of geo
-subplots (registered empty, as in the page).
+The process's one browser (:mod:`perception.browser`) draws them, offline.
 """
 
 from __future__ import annotations
@@ -11,7 +8,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
-import importlib
 import importlib.metadata
 import json
 import os
@@ -23,7 +19,7 @@ from typing import Any, BinaryIO
 
 import plotly.io as pio
 
-from perception.dashboard.geo import GEO_ASSETS_SCRIPT
+from perception.browser import render_images
 from perception.errors import PerceptionError
 from perception.storage import atomic_write, file_sha256
 
@@ -93,11 +89,9 @@ def export_images(
                 )
                 for target in {job["final"].parent for job in jobs}
             }
-            assets = next(iter(scratch.values())) / "geo_assets.js"
-            assets.write_text(GEO_ASSETS_SCRIPT, encoding="utf-8")
             for number, job in enumerate(jobs):
                 job["path"] = scratch[job["final"].parent] / f"{number}.{job['opts']['format']}"
-            _render([{k: job[k] for k in ("fig", "path", "opts")} for job in jobs], assets)
+            render_images([{k: job[k] for k in ("fig", "path", "opts")} for job in jobs])
             if publish_when is not None and not publish_when():
                 return []
             for job in jobs:
@@ -112,11 +106,6 @@ def export_images(
     for target, manifest in manifests.items():
         atomic_write(target / MANIFEST, functools.partial(_write_json, manifest))
     return [job["final"] for job in jobs]
-
-
-def _scratch(folder: Path) -> tempfile.TemporaryDirectory[str]:
-    """Return a hidden temporary folder inside ``folder``."""
-    return tempfile.TemporaryDirectory(prefix=".export-", dir=folder)
 
 
 def _write_json(data: object, stream: BinaryIO) -> None:
@@ -149,49 +138,6 @@ def _version(package: str) -> str:
         return importlib.metadata.version(package)
     except importlib.metadata.PackageNotFoundError:
         return "none"
-
-
-def _render(jobs: list[dict[str, Any]], assets: Path) -> None:
-    """Render the jobs with kaleido, turning a missing kaleido or browser into a clear error."""
-    hint = (
-        "install kaleido (pip install kaleido) and Chromium (Debian: apt-get install -y "
-        "chromium); kaleido finds chromium on PATH"
-    )
-    try:
-        kaleido = importlib.import_module("kaleido")
-        errors = importlib.import_module("kaleido.errors")
-    except ImportError as exc:
-        raise PerceptionError(
-            "Image export needs the kaleido package",
-            expected="kaleido 1.x importable",
-            found=str(exc),
-            hint=hint,
-        ) from None
-    # A loaded machine can make the browser run a chart before its page's scripts have loaded
-    # (JavascriptError "kaleido_scopes is not defined") or lose it: one more try, then an error.
-    failed = (errors.KaleidoError, errors.BrowserFailedError, errors.BrowserClosedError, OSError)
-    for attempt in (1, 2):
-        page = kaleido.PageGenerator(mathjax=False, others=[str(assets)])
-        try:
-            kaleido.write_fig_from_object_sync(
-                jobs, kopts={"page_generator": page}, cancel_on_error=True
-            )
-            return
-        except errors.ChromeNotFoundError as exc:
-            raise PerceptionError(
-                "Image export needs Chrome or Chromium",
-                expected="a chromium or chrome executable on PATH",
-                found=str(exc).splitlines()[0],
-                hint=hint,
-            ) from None
-        except failed as exc:
-            if attempt == 2:
-                raise PerceptionError(
-                    "The browser failed to draw the chart images",
-                    expected="kaleido's Chromium drawing every chart",
-                    found=f"{type(exc).__name__}: {(str(exc).splitlines() or [''])[0][:300]}",
-                    hint="run again: the charts that are missing or changed are drawn again",
-                ) from None
 
 
 def _stem(name: str) -> str:

@@ -8,8 +8,8 @@ Input: a demo project run by ``make demo`` (``--project``, default this reposito
 ``data/processed/demo/published/*.parquet`` and ``dashboards/demo/images/``; without them, a
 demo run made for the benchmark in a temporary folder.
 Each phase is the best of ``--repeats``: the content (sentences, tables) of both languages,
-the two DOCX files, the two PDFs (two headless Chromium processes at once); the total is
-the best of complete builds.
+the two DOCX files; the total is the best of complete builds, the two PDFs included (printed
+side by side in two tabs of the process's one headless Chromium, which the first build starts).
 
 Run with ``python -m benchmarks brief``.
 """

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
 
 import pytest
 from demo_project import DASHBOARD_INPUTS, PROJECT, DemoRun
 
+from perception import browser
 from perception.dashboard import dashboard_figures, export_images
 from perception.dashboard.images import MANIFEST
 from perception.errors import PerceptionError
@@ -95,3 +97,17 @@ def test_draws_only_images_whose_input_changed(demo: DemoRun, tmp_path: Path) ->
     ]
     assert "<svg/>" not in (tmp_path / "fr" / "gaps.svg").read_text("utf-8")
     assert 'height="321"' in (tmp_path / "en" / "gaps.svg").read_text("utf-8")
+
+
+def test_a_browser_that_died_is_replaced(tmp_path: Path) -> None:
+    """The process keeps one browser; killed, it is replaced on next use, which draws as usual."""
+    bar = {"data": [{"type": "bar", "x": ["a", "b"], "y": [1, 2]}], "layout": {"height": 300}}
+    export_images({tmp_path / "first": {"bar": bar}}, formats=("svg",))
+    session = browser._SESSION
+    assert session is not None
+    chromium = session.browser.result().subprocess  # kaleido's wrapper of the Chromium process
+    chromium.send_signal(signal.SIGTERM)
+    chromium.wait(30)
+    assert export_images({tmp_path / "second": {"bar": bar}}, formats=("svg",))
+    assert browser._SESSION is not session
+    assert 'height="300"' in (tmp_path / "second" / "bar.svg").read_text("utf-8")

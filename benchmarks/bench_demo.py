@@ -137,8 +137,22 @@ before, new clone  69.4 (load 9.4-10.2)        23.1            12.9            6
 after, new clone   44.8 (load 10.2-8.2)        19.7            4.8             1.9
 =================  ==========================  ==============  ==============  ============
 
-Two more fresh pairs with a time stamp on each line: the reporting run (its first line to the
-list of outputs) took 29.3 and 39.0 s before, 26.6 and 34.2 s after; dashboard_html and
+The same at loads 2.1-3.1 (04:00-04:02 UTC, the demo itself makes ~2), main at 7499a65 against
+e639056 (this change landed), alternated:
+
+=================  ======================  ====================  ==============  ============
+run                wall s                  user CPU s            dashboard_html  results_brief
+=================  ======================  ====================  ==============  ============
+before, fresh      23.0, 22.2, 19.1        19.9, 20.3, 16.9      8.2, 7.1, 6.5   2.6, 2.6, 2.1
+after, fresh       17.5, 17.9, 14.3        18.9, 19.0, 15.1      3.9, 4.1, 3.1   1.1, 1.3, 1.0
+before, rerun      14.5, 14.9              16.5, 16.6            1.3, 1.6        2.1, 2.6
+after, rerun       13.0, 13.2              15.4, 15.8            1.6, 1.6        1.0, 0.9
+before, new clone  18.1                    16.4                  5.8             1.9
+after, new clone   14.9                    16.4                  3.0             0.9
+=================  ======================  ====================  ==============  ============
+
+Two more fresh pairs (loaded) with a time stamp on each line: the reporting run (its first line
+to the list of outputs) took 29.3 and 39.0 s before, 26.6 and 34.2 s after; dashboard_html and
 results_brief together 15.3 and 18.4 s before, 10.8 and 10.6 s after. "After": one headless
 Chromium per process (``perception.browser``), started at the beginning of the dashboard step
 so that its ~2 s start overlaps the figures, draws the chart images without kaleido's reload

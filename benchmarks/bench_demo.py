@@ -169,10 +169,10 @@ first step (trends) instead (three pairs of reporting runs at load 6-9: trends 1
 dashboard 0.6-2.7 s faster, the five steps 22.4-26.3 s against 19.8-23.9 s).
 
 Left: the browser's start (~2 s, half of it hidden by the figures) could overlap the process's
-imports, where one core is free, if ``pipelines.demo`` started it first; the DOCX briefs (~0.4 s)
-could be laid out while the PDFs print; the interpreter's teardown after the run takes 0.5-1.3 s
-at load 9 (``os._exit`` after the exit handlers would skip it). The exports step (~3-5 s) and the
-waves' statistics are the rest.
+imports, where one core is free, if ``pipelines.demo`` started it first (the waves are forked
+after: a process with the browser's threads would fork); the interpreter's teardown after the
+run takes 0.5-1.3 s at load 9 (``os._exit`` after the exit handlers would skip it). The exports
+step (~3-5 s) and the waves' statistics are the rest.
 """
 
 from __future__ import annotations

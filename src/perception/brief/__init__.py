@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from perception.brief.content import Brief, build_briefs, paragraphs_by_indicator
@@ -44,18 +45,17 @@ class RenderedBriefs:
     pdf_error: PerceptionError | None = None
 
 
-def render_briefs(briefs: Mapping[Lang, Brief], *, pdf: bool = True) -> RenderedBriefs:
-    """Lay out every brief as DOCX and, when ``pdf`` and a browser allow, as PDF."""
-    files = {f"brief_{lang}.docx": docx_bytes(brief) for lang, brief in briefs.items()}
-    if not pdf:
-        return RenderedBriefs(files)
+def render_briefs(briefs: Mapping[Lang, Brief]) -> RenderedBriefs:
+    """Lay out every brief as DOCX and, when a browser allows, as PDF."""
     pages = {
-        lang: brief_html(brief, {status_label(s, lang): s for s in STATUSES})
+        f"brief_{lang}.pdf": brief_html(brief, {status_label(s, lang): s for s in STATUSES})
         for lang, brief in briefs.items()
     }
-    try:
-        printed = print_pdfs(list(pages.values()))
-    except PerceptionError as error:
-        return RenderedBriefs(files, error)
-    files.update({f"brief_{lang}.pdf": pdf for lang, pdf in zip(pages, printed, strict=True)})
+    with ThreadPoolExecutor(max_workers=1) as pool:  # Chromium prints while the DOCX are laid out
+        printing = pool.submit(print_pdfs, list(pages.values()))
+        files = {f"brief_{lang}.docx": docx_bytes(brief) for lang, brief in briefs.items()}
+        try:
+            files.update(zip(pages, printing.result(), strict=True))
+        except PerceptionError as error:
+            return RenderedBriefs(files, error)
     return RenderedBriefs(files)

@@ -501,12 +501,12 @@ class _Layout:
                 between = any(parent_set < s < child_set for s in by_set)
                 if not parent_set < child_set or between:
                     continue
-                used = [self.columns.index(c) for c in sorted(parent_set)]
+                used = codes[:, [self.columns.index(c) for c in sorted(parent_set)]]
                 kids: dict[tuple[int, ...], list[int]] = defaultdict(list)
-                for child in children:
-                    kids[tuple(codes[child, used].tolist())].append(child)
-                for parent in parents:
-                    found = kids.get(tuple(codes[parent, used].tolist()))
+                for child, key in zip(children, map(tuple, used[children].tolist()), strict=True):
+                    kids[key].append(child)
+                for parent, key in zip(parents, map(tuple, used[parents].tolist()), strict=True):
+                    found = kids.get(key)
                     if found:
                         out.append(_Relation(parent, tuple(found)))
         return out

@@ -100,6 +100,11 @@ def test_a_free_worker_takes_the_next_call_while_an_earlier_one_still_runs() -> 
         os.close(fd)
 
 
+def test_one_worker_runs_the_calls_here_in_order() -> None:
+    """With one worker nothing is forked: the calls run in this process, one after another."""
+    assert list(forked_results([os.getpid, lambda: 2], workers=1)) == [os.getpid(), 2]
+
+
 def test_an_error_is_raised_in_its_turn_after_the_others_end() -> None:
     """The values before a failed call come out; its error is raised when its turn comes."""
     results = forked_results([lambda: 1, _raise_config_error, lambda: 3], workers=3)

@@ -77,14 +77,19 @@ def forked_results(calls: Sequence[Callable[[], T]], workers: int) -> Iterator[T
 
     A call is started as soon as a worker is free, whatever the order in which earlier ones
     end. A call's error is raised when its turn comes, once the calls still running have ended.
+    Without :data:`CAN_FORK`, one worker or one call, the calls run here one after another.
     """
+    if not CAN_FORK or workers < 2 or len(calls) < 2:
+        for call in calls:
+            yield call()
+        return
     queue = list(enumerate(calls))
     running: dict[Connection, tuple[int, Forked[T]]] = {}
     ended: dict[int, Forked[T]] = {}
     try:
         for turn in range(len(calls)):
             while turn not in ended:
-                while queue and len(running) < max(workers, 1):
+                while queue and len(running) < workers:
                     number, call = queue.pop(0)
                     forked = Forked(call)
                     running[forked.connection] = (number, forked)

@@ -25,7 +25,7 @@ from perception.demo.country import REGIONS
 from perception.demo.items import DONT_KNOW, INFO_SOURCES, REFUSED, WAVE_IDS, Item, item
 from perception.demo.sample import FIELDWORK, SEED, simulate_wave
 from perception.demo.xlsx import read_columns, write_xlsx
-from perception.forking import CAN_FORK, forked_results
+from perception.forking import forked_results
 
 Code = int | float | str
 KoboHeaders = Literal["xml", "label"]
@@ -674,9 +674,8 @@ def generate(
         functools.partial(_write_wave, raw_dir, wave, seed, kobo_headers, kobo_multiple)
         for wave in waves
     ]
-    if CAN_FORK and len(calls) > 1:  # each wave from its own seed: side by side, same bytes
-        return list(forked_results(calls, workers=os.cpu_count() or 1))
-    return [call() for call in calls]
+    # Each wave from its own seed: side by side, the same bytes as one after another.
+    return list(forked_results(calls, workers=os.cpu_count() or 1))
 
 
 def _write_wave(

@@ -70,13 +70,6 @@ def _uses_demo(item: pytest.Item) -> bool:
     return "demo" in getattr(item, "fixturenames", ())
 
 
-def _module_fixtures(item: pytest.Item) -> bool:
-    """Tell whether a test uses a fixture built once per module."""
-    info = getattr(item, "_fixtureinfo", None)
-    defs = info.name2fixturedefs.values() if info is not None else ()
-    return any(d.scope == "module" for chain in defs for d in chain)
-
-
 def _heavy(item: pytest.Item) -> bool:
     """Tell whether a test is marked slow or uses a fixture built once per module."""
     info = getattr(item, "_fixtureinfo", None)

@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import BinaryIO, Generic, TypeVar
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -132,6 +133,27 @@ def content_sha256(*parts: object) -> str:
     digest = hashlib.sha256()
     for part in parts:
         if isinstance(part, pd.DataFrame):
-            part = [(str(c), str(part[c].dtype), part[c].tolist()) for c in part.columns]
+            part = [(str(c), str(v.dtype), _values(v)) for c, v in part.items()]
         digest.update(pickle.dumps(part, protocol=pickle.HIGHEST_PROTOCOL))
     return digest.hexdigest()
+
+
+def _values(column: pd.Series) -> object:
+    """Return a column's values in a form that decides them and pickles fast."""
+    values = column.array
+    if isinstance(values, pd.arrays.ArrowStringArray):  # the validity, offsets and bytes
+        text = pa.array(values)
+        if isinstance(text, pa.ChunkedArray):
+            text = text.combine_chunks()
+        if not len(text):
+            return ()
+        wide = pa.types.is_large_string(text.type)
+        offsets = np.frombuffer(text.buffers()[1], np.int64 if wide else np.int32)
+        offsets = offsets[text.offset : text.offset + len(text) + 1]
+        data = memoryview(text.buffers()[2] or b"")[offsets[0] : offsets[-1]]
+        return text.is_valid().to_numpy(zero_copy_only=False), offsets - offsets[0], bytes(data)
+    if isinstance(values, pd.arrays.IntegerArray | pd.arrays.BooleanArray):
+        return values.fillna(values.dtype.type(0)).to_numpy(), values.isna()
+    if isinstance(values.dtype, np.dtype) and values.dtype.kind in "biufcmM":
+        return column.to_numpy()
+    return column.tolist()

@@ -267,7 +267,7 @@ def check_tables(tables: PublishedTables, domains: Sequence[str]) -> PublishedTa
             )
         }
     )
-    surveys = sorted({s for t in checked.by_name().values() for s in t["survey"].dropna()})
+    surveys = sorted({s for t in checked.by_name().values() for s in t["survey"].dropna().unique()})
     if len(surveys) > 1:
         raise ValidationError(
             "The exported tables mix surveys",
@@ -278,12 +278,12 @@ def check_tables(tables: PublishedTables, domains: Sequence[str]) -> PublishedTa
         )
     described = set(checked.methodology["wave"])
     used = (
-        set(checked.estimates["wave"])
-        | set(checked.trends["wave"])
-        | set(checked.trends["reference_wave"].dropna())
-        | set(checked.status["latest_wave"].dropna())
-        | set(checked.drivers["wave"])
-        | set(checked.small_areas["wave"])
+        set(checked.estimates["wave"].unique())
+        | set(checked.trends["wave"].unique())
+        | set(checked.trends["reference_wave"].dropna().unique())
+        | set(checked.status["latest_wave"].dropna().unique())
+        | set(checked.drivers["wave"].unique())
+        | set(checked.small_areas["wave"].unique())
     )
     undescribed = sorted(used - described)
     if undescribed:

@@ -147,11 +147,12 @@ _BUILT: Recent[bytes] = Recent(4)
 
 
 def start_workbooks(
-    tables: PublishedTables, labels: ExportLabels, langs: Sequence[Lang]
+    tables: PublishedTables, labels: ExportLabels, langs: Sequence[Lang], key: str
 ) -> Callable[[], None]:
     """Start building the workbooks of ``langs`` in forked processes; return a wait function.
 
-    Where :data:`~perception.forking.CAN_FORK`, each workbook not yet built in this process is
+    ``key`` is :func:`workbooks_key` of the tables and labels. Where
+    :data:`~perception.forking.CAN_FORK`, each workbook not yet built in this process is
     built in a forked process while this one goes on (the exports write their other files
     meanwhile); once the returned function has been called (more calls do nothing),
     :func:`workbook_bytes` returns them without building them. A build that fails in its
@@ -160,32 +161,35 @@ def start_workbooks(
     if not CAN_FORK:
         return lambda: None
     started = [
-        (key, Forked(functools.partial(_build, tables, labels, lang)))
+        (f"{key} {lang}", Forked(functools.partial(_build, tables, labels, lang)))
         for lang in langs
-        if (key := _workbook_key(tables, labels, lang)) not in _BUILT
+        if f"{key} {lang}" not in _BUILT
     ]
 
     def wait() -> None:
         while started:
-            key, build = started.pop(0)
+            built, build = started.pop(0)
             try:
-                _BUILT.put(key, build.result())
+                _BUILT.put(built, build.result())
             except Exception:  # workbook_bytes builds it again and raises
                 continue
 
     return wait
 
 
-def _workbook_key(tables: PublishedTables, labels: ExportLabels, lang: Lang) -> str:
-    """Return the digest of everything a workbook is built from."""
-    return content_sha256(*(getattr(tables, f.name) for f in fields(tables)), labels, lang)
+def workbooks_key(tables: PublishedTables, labels: ExportLabels) -> str:
+    """Return the digest of everything the workbooks are built from but their language."""
+    return content_sha256(*(getattr(tables, f.name) for f in fields(tables)), labels)
 
 
-def workbook_bytes(tables: PublishedTables, labels: ExportLabels, lang: Lang) -> bytes:
+def workbook_bytes(
+    tables: PublishedTables, labels: ExportLabels, lang: Lang, key: str | None = None
+) -> bytes:
     """Return the report workbook (``.xlsx``) of tables checked by ``check_tables``.
 
     Byte-identical on reruns over the same tables and labels (a workbook already built in this
-    process from equal content is returned as it was built).
+    process from equal content is returned as it was built). ``key``, when given, is
+    :func:`workbooks_key` of the tables and labels.
 
     Raises
     ------
@@ -193,8 +197,8 @@ def workbook_bytes(tables: PublishedTables, labels: ExportLabels, lang: Lang) ->
         If a label holds a character Excel refuses.
 
     """
-    key = _workbook_key(tables, labels, lang)
-    return _BUILT.get(key, lambda: _build(tables, labels, lang))
+    built = f"{key or workbooks_key(tables, labels)} {lang}"
+    return _BUILT.get(built, lambda: _build(tables, labels, lang))
 
 
 def _build(tables: PublishedTables, labels: ExportLabels, lang: Lang) -> bytes:

@@ -48,7 +48,12 @@ from perception.errors import ConfigError
 from perception.exports.analysts import analysts_tables, benchmark_views, sql_text
 from perception.exports.contract import PublishedTables, check_tables
 from perception.exports.labels import LANGS, ExportLabels, Lang
-from perception.exports.workbook import FORMULA_PREFIXES, start_workbooks, workbook_bytes
+from perception.exports.workbook import (
+    FORMULA_PREFIXES,
+    start_workbooks,
+    workbook_bytes,
+    workbooks_key,
+)
 from perception.storage import atomic_write, fsync_dir, write_parquet
 from perception.tables import DRIVERS, ESTIMATES, SMALL_AREAS, TABLES
 
@@ -142,7 +147,8 @@ def write_exports(
     runs.mkdir(parents=True, exist_ok=True)
     staging = runs / f".{run_id}.tmp-{token}"
     staging.mkdir()
-    wait_for_workbooks = start_workbooks(checked, labels, list(WORKBOOKS))
+    key = workbooks_key(checked, labels)
+    wait_for_workbooks = start_workbooks(checked, labels, list(WORKBOOKS), key)
     exported = analysts_tables(checked, labels)
     try:
         _write_csv(exported[ESTIMATES], staging / CSV)
@@ -151,7 +157,7 @@ def write_exports(
         _write_duckdb(exported, views, staging / DUCKDB, token, labels.domains)
         wait_for_workbooks()
         for lang, name in WORKBOOKS.items():
-            _write_bytes(staging / name, workbook_bytes(checked, labels, lang))
+            _write_bytes(staging / name, workbook_bytes(checked, labels, lang, key))
         _write_csv(exported[DRIVERS], staging / DRIVERS_CSV)
         write_parquet(exported[DRIVERS], staging / DRIVERS_PARQUET)
         _write_csv(exported[SMALL_AREAS], staging / SMALL_AREAS_CSV)

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from perception.exports.contract import PublishedTables
 from perception.exports.labels import ExportLabels
@@ -70,15 +72,11 @@ def analysts_table(
     labellers = _labellers(labels, waves)
     for column in (*schema.labelled, *domains):
         label = labellers.get(column) or _group_labeller(labels, column)
-        codes = out[column]
-        present = codes.notna().to_numpy(dtype=bool)
+        positions, codes = pd.factorize(out[column])  # NA at -1: the None after the codes
+        positions = pa.array(np.where(positions < 0, len(codes), positions))
         for lang, target in zip(LANGS, label_columns(column), strict=True):
-            named = {code: label(code, lang) for code in codes[present].unique()}
-            out[target] = pd.Series(
-                [named[v] if p else None for v, p in zip(codes.tolist(), present, strict=True)],
-                index=out.index,
-                dtype="str",
-            )
+            named = pa.array([*(label(code, lang) for code in codes), None], pa.large_string())
+            out[target] = named.take(positions).to_pandas().set_axis(out.index)
     if "value_unit" in schema.units:
         units = (
             out["unit"].map(_DRIVER_UNITS)
@@ -142,7 +140,7 @@ def benchmark_views(
     with labels in English and French, the estimate and its interval in ``value_unit``, ``n``
     and the disclosure marks; suppressed estimates are NULL, as in ``indicator_estimates``.
     """
-    present = set(estimates["benchmark"])
+    present = set(estimates["benchmark"].unique())
     groups = [c for d in domains for c in label_columns(d)]
     columns = ", ".join(f'"{c}"' for c in (*_VIEW_COLUMNS, *groups, *_VIEW_VALUES))
     return {

@@ -206,15 +206,19 @@ def _write_csv(table: pd.DataFrame, path: Path) -> None:
     # most report writers' machines), turning French accents into mojibake ("Région" becomes
     # "RÃ©gion"). With the BOM it reads UTF-8. pandas, DuckDB and R skip the BOM on reading.
     text = table.select_dtypes(include=["object", "string"]).columns
-    safe = table.assign(**{c: table[c].map(_neutralised, na_action="ignore") for c in text})
+    safe = table.assign(**{c: _neutralised(table[c]) for c in text})
     _write_bytes(path, safe.to_csv(index=False, lineterminator="\r\n").encode("utf-8-sig"))
 
 
-def _neutralised(value: object) -> object:
-    """Prefix an apostrophe to a text a spreadsheet would read as a formula."""
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
-        return "'" + value
-    return value
+def _neutralised(column: pd.Series) -> pd.Series:
+    """Prefix an apostrophe to each text a spreadsheet would read as a formula."""
+    if isinstance(column.dtype, pd.StringDtype):
+        risky = column.str.startswith(FORMULA_PREFIXES).fillna(False).to_numpy(dtype=bool)
+        return column.mask(risky, "'" + column) if risky.any() else column
+    return column.map(
+        lambda v: "'" + v if isinstance(v, str) and v.startswith(FORMULA_PREFIXES) else v,
+        na_action="ignore",
+    )
 
 
 def _write_bytes(path: Path, content: bytes) -> None:
@@ -244,11 +248,13 @@ def _write_duckdb(
     try:
         connection = duckdb.connect(str(temp))
         try:
+            connection.execute("BEGIN TRANSACTION")  # one commit, not one per statement
             for name, table in tables.items():
                 _load_table(connection, name, table, domains)
             for view, select in views.items():
                 connection.execute(f'CREATE VIEW "{view}" AS {select}')
                 connection.execute(f'COMMENT ON VIEW "{view}" IS {sql_text(_VIEW_COMMENT)}')
+            connection.execute("COMMIT")
             connection.execute("CHECKPOINT")
         finally:
             connection.close()
@@ -276,10 +282,18 @@ def _load_table(
         connection.execute(f'INSERT INTO "{name}" SELECT {casts} FROM published_source')
     finally:
         connection.unregister("published_source")
-    connection.execute(f'COMMENT ON TABLE "{name}" IS {sql_text(schema.description)}')
-    for column in contract:
-        comment = sql_text(schema.description_of(column, domains))
-        connection.execute(f'COMMENT ON COLUMN "{name}"."{column}" IS {comment}')
+    connection.execute(
+        ";\n".join(
+            [
+                f'COMMENT ON TABLE "{name}" IS {sql_text(schema.description)}',
+                *(
+                    f'COMMENT ON COLUMN "{name}"."{column}" IS '
+                    + sql_text(schema.description_of(column, domains))
+                    for column in contract
+                ),
+            ]
+        )
+    )
 
 
 def _publish_latest(sources: Sequence[Path], out_root: Path, token: str) -> Path:

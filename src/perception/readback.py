@@ -23,7 +23,6 @@ every other output shows nothing beyond them:
 
 from __future__ import annotations
 
-import collections
 import contextlib
 import datetime as dt
 import io
@@ -54,7 +53,12 @@ from perception.errors import PerceptionError, ValidationError, require_columns,
 from perception.exports import ExportLabels, PublishedTables, check_tables
 from perception.exports.analysts import analysts_tables, benchmark_views, published_table
 from perception.exports.labels import Lang
-from perception.exports.workbook import FORMULA_PREFIXES, SUPPRESSED, workbook_bytes
+from perception.exports.workbook import (
+    FORMULA_PREFIXES,
+    SUPPRESSED,
+    workbook_bytes,
+    workbooks_key,
+)
 from perception.exports.writer import (
     CSV,
     DRIVERS_CSV,
@@ -134,6 +138,17 @@ def read_published(exports: str | Path, domains: Sequence[str]) -> dict[str, pd.
             hint="run the exports first (reporting_job)",
             file=path,
         )
+    key = storage.content_sha256(storage.file_sha256(path), list(domains))
+    tables = _READ.get(key, lambda: _read_published(path, domains))
+    return {name: table.copy() for name, table in tables.items()}
+
+
+#: The tables of DuckDB files read in this process, by the digest of the file's bytes.
+_READ: storage.Recent[dict[str, pd.DataFrame]] = storage.Recent(2)
+
+
+def _read_published(path: Path, domains: Sequence[str]) -> dict[str, pd.DataFrame]:
+    """Load the published tables from a DuckDB file (see :func:`read_published`)."""
     tables: dict[str, pd.DataFrame] = {}
     with duckdb.connect(str(path), read_only=True) as connection:
         present = {
@@ -340,9 +355,9 @@ def find_disclosures(
 
 # --------------------------------------------------------------------------- export files
 
-#: Keys of export folders found clean in this process (see :func:`_audit_exports`).
-_CLEAN: collections.OrderedDict[str, None] = collections.OrderedDict()
-_CLEAN_KEPT = 16
+#: Keys of checks found clean in this process: export folders (see :func:`_audit_exports`)
+#: and joint audits of the audited tables.
+_CLEAN: storage.Recent[None] = storage.Recent(16)
 
 
 def _audit_exports(
@@ -361,13 +376,18 @@ def _audit_exports(
     A folder whose files are byte-equal to those of a folder found clean in this process, with
     the same audited tables, rules, gaps and labels, is clean: the audit reads nothing else
     (the pipeline audits the exports before publishing them, then ``latest/`` with the
-    dashboard).
+    dashboard). So are audited tables whose joint audit, under the same rules and gaps, found
+    nothing in this process.
     """
-    key = _exports_key(tables, rules, gaps, exports, labels)
+    audited = storage.content_sha256(*(p for name in sorted(tables) for p in (name, tables[name])))
+    joint = storage.content_sha256("joint", audited, rules.model_dump_json(), sorted(gaps.items()))
+    key = _exports_key(audited, joint, exports, labels)
     if key is not None and key in _CLEAN:
-        _CLEAN.move_to_end(key)
+        _CLEAN.put(key, None)
         return []
-    findings = _joint_audit(tables, rules, gaps, exports / DUCKDB)
+    findings = [] if joint in _CLEAN else _joint_audit(tables, rules, gaps, exports / DUCKDB)
+    if not findings:
+        _CLEAN.put(joint, None)
     try:
         exported = analysts_tables(_checked(tables, labels), labels)
     except PerceptionError as error:
@@ -389,23 +409,19 @@ def _audit_exports(
         shown: PublishedTables | str = _checked(source, labels)
     except PerceptionError as error:
         shown = error.message
+    built = workbooks_key(shown, labels) if not isinstance(shown, str) else ""
     for lang, workbook in WORKBOOKS.items():
-        findings += _compare_workbook(exports / workbook, shown, labels, lang)
+        findings += _compare_workbook(exports / workbook, shown, labels, lang, built)
     if key is not None and not findings:
-        _CLEAN[key] = None
-        while len(_CLEAN) > _CLEAN_KEPT:
-            _CLEAN.popitem(last=False)
+        _CLEAN.put(key, None)
     return findings
 
 
-def _exports_key(
-    tables: Mapping[str, pd.DataFrame],
-    rules: DisclosureRules,
-    gaps: Mapping[str, GapSides],
-    exports: Path,
-    labels: ExportLabels,
-) -> str | None:
-    """Return the SHA-256 of everything the export audit reads, or None if a file is missing."""
+def _exports_key(audited: str, joint: str, exports: Path, labels: ExportLabels) -> str | None:
+    """Return the SHA-256 of everything the export audit reads, or None if a file is missing.
+
+    ``audited`` is the digest of the audited tables, ``joint`` that of their joint audit.
+    """
     files = []
     names = (DUCKDB, PARQUET, CSV, DRIVERS_PARQUET, DRIVERS_CSV, SMALL_AREAS_PARQUET)
     for name in (*names, SMALL_AREAS_CSV, *WORKBOOKS.values()):
@@ -413,13 +429,7 @@ def _exports_key(
         if not path.is_file():
             return None
         files.append((name, storage.file_sha256(path)))
-    return storage.content_sha256(
-        files,
-        *(part for name in sorted(tables) for part in (name, tables[name])),
-        rules.model_dump_json(),
-        sorted(gaps.items()),
-        labels,
-    )
+    return storage.content_sha256(files, audited, joint, labels)
 
 
 # --------------------------------------------------------------------------- audited tables
@@ -471,12 +481,24 @@ def _column_of(problem: str) -> str:
 # --------------------------------------------------------------------------- tidy copies
 
 
+#: The tidy copies read in this process, by the digest of the file's bytes and its kind.
+_COPIES: storage.Recent[pd.DataFrame] = storage.Recent(12)
+
+
 def _read_copy(path: Path, name: str) -> pd.DataFrame | Finding:
     """Read a tidy copy of a table (CSV or Parquet), or say why it cannot be read."""
-    try:
+
+    def read() -> pd.DataFrame:
         if path.suffix == ".csv":
             return pd.read_csv(path, encoding="utf-8-sig", keep_default_na=False, na_values=[""])
         return pd.read_parquet(path)
+
+    try:
+        try:
+            key = storage.content_sha256(storage.file_sha256(path), path.suffix)
+        except OSError:  # read() says why
+            return read()
+        return _COPIES.get(key, read).copy()
     except (OSError, ValueError) as error:
         return Finding(path, name, "-", (), f"cannot be read back ({error})")
 
@@ -658,11 +680,12 @@ def _close(found: object, wanted: object) -> bool:
 
 
 def _compare_workbook(
-    path: Path, tables: PublishedTables | str, labels: ExportLabels, lang: Lang
+    path: Path, tables: PublishedTables | str, labels: ExportLabels, lang: Lang, key: str
 ) -> list[Finding]:
     """Compare every sheet of a workbook with the workbook the audited tables give in ``lang``.
 
-    ``tables`` are the checked tables to rebuild it from, or why they could not be checked.
+    ``tables`` are the checked tables to rebuild it from, or why they could not be checked;
+    ``key`` their :func:`~perception.exports.workbook.workbooks_key` with ``labels``.
     The rebuild is byte-identical on the same tables, so a file equal to it byte for byte shows
     exactly what the rebuild shows and needs no reading cell by cell.
     """
@@ -673,7 +696,7 @@ def _compare_workbook(
     if isinstance(tables, str):
         return [Finding(path, "workbook", "-", (), f"cannot be rebuilt: {tables}")]
     try:
-        rebuilt = workbook_bytes(tables, labels, lang)
+        rebuilt = workbook_bytes(tables, labels, lang, key)
     except PerceptionError as error:
         return [Finding(path, "workbook", "-", (), f"cannot be rebuilt: {error.message}")]
     if found == rebuilt:

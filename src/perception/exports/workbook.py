@@ -298,6 +298,10 @@ def _mark(row: Mapping[str, object]) -> Mark:
 
 def _missing(value: object) -> bool:
     """Tell whether a value is NA (None, NaN, pd.NA, NaT)."""
+    if type(value) is float:  # the common cases first: pd.isna is slow on a scalar
+        return value != value
+    if type(value) is str or type(value) is int:
+        return False
     return value is None or bool(pd.isna(value))  # type: ignore[call-overload]
 
 
@@ -353,7 +357,9 @@ def _key(row: Mapping[str, object], domains: Sequence[str]) -> _Key:
 
 def _records(table: pd.DataFrame) -> list[dict[str, object]]:
     """Return a table's rows as dictionaries keyed by column name."""
-    return [{str(k): v for k, v in row.items()} for row in table.to_dict("records")]
+    names = [str(c) for c in table.columns]
+    columns = [table.iloc[:, i].tolist() for i in range(len(names))]
+    return [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)]
 
 
 def _by_wave(context: _Context, table: pd.DataFrame) -> list[dict[str, object]]:

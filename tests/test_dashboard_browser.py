@@ -1,7 +1,9 @@
 """The leadership dashboard in a real browser: Debian's headless Chromium driven by Playwright.
 
 One browser per module. Each page records every request and every console error; the page
-must load from ``file://`` with no request leaving it. Full-page screenshots go to
+must load from ``file://`` with no request leaving it. The tests that only look at the demo
+page or act on it share one page (fixture ``opened``), handed over as loaded and put back so
+after each test; the tests about loading open their own. Full-page screenshots go to
 ``test-output/`` (git-ignored) for a person to look at.
 """
 
@@ -11,9 +13,11 @@ import json
 import os
 import re
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -28,7 +32,8 @@ from demo_project import (
     with_small_areas,
 )
 from drivers_data import published_drivers
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, ViewportSize, sync_playwright
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from pypdf import PdfReader
 
 from perception.dashboard.data import prepare
@@ -50,6 +55,7 @@ TIMEOUT_MS = 30_000
 PLOTS = {"fig-trends", "fig-gaps", "fig-map", "fig-heatmap", "fig-drivers"}
 HEADLINE = "incl_feel_included"
 TITLES = "els => els.map(e => e.getAttribute('data-title'))"
+VIEWPORT: ViewportSize = {"width": 1280, "height": 900}
 
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists() and not os.environ.get("CI"),
@@ -66,19 +72,92 @@ class Opened:
     errors: list[str] = field(default_factory=list)
 
 
+def listen(page: Page, opened: Opened) -> Callable[[], None]:
+    """Record the page's requests and errors in ``opened``; return what stops recording."""
+    handlers: dict[str, Callable[[Any], None]] = {
+        "request": lambda request: opened.requests.append(request.url),
+        "console": lambda message: (
+            opened.errors.append(message.text) if message.type == "error" else None
+        ),
+        "pageerror": lambda error: opened.errors.append(str(error)),
+    }
+    for event, handler in handlers.items():
+        page.on(event, handler)  # type: ignore[call-overload]
+
+    def stop() -> None:
+        for event, handler in handlers.items():
+            page.remove_listener(event, handler)
+
+    return stop
+
+
 def open_dashboard(browser: Browser, path: Path) -> Opened:
     """Open a dashboard file and wait until every figure is drawn."""
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page = browser.new_page(viewport=VIEWPORT)
     opened = Opened(page)
-    page.on("request", lambda request: opened.requests.append(request.url))
-    page.on(
-        "console",
-        lambda message: opened.errors.append(message.text) if message.type == "error" else None,
-    )
-    page.on("pageerror", lambda error: opened.errors.append(str(error)))
+    listen(page, opened)
     page.goto(path.as_uri())
     page.wait_for_selector("body[data-rendered='en']", timeout=TIMEOUT_MS)
     return opened
+
+
+#: What a page shows and how it is shown: language, selections, every figure, texts, scroll,
+#: window size and print emulation. Equal to the state after loading = put back as loaded.
+STATE = """() => JSON.stringify({
+  lang: document.documentElement.lang, rendered: document.body.dataset.rendered,
+  hash: location.hash, scroll: [scrollX, scrollY], size: [innerWidth, innerHeight],
+  print: matchMedia('print').matches,
+  selects: Array.from(document.querySelectorAll('select')).map(s => [s.id, s.value]),
+  plots: Array.from(document.querySelectorAll('.js-plotly-plot')).map(el => [el.id,
+    el.getAttribute('aria-label'), JSON.stringify(el.data), JSON.stringify(el.layout),
+    el.textContent]),
+  body: document.body.innerText,
+})"""
+
+
+@dataclass(frozen=True)
+class Shared:
+    """A page opened once for several tests: what it recorded while loading, and its state."""
+
+    path: Path
+    loaded: Opened
+    state: str
+
+    @classmethod
+    def open(cls, browser: Browser, path: Path) -> Shared:
+        """Open a dashboard file and note its state."""
+        loaded = open_dashboard(browser, path)
+        record = Opened(loaded.page, list(loaded.requests), list(loaded.errors))
+        return cls(path, record, loaded.page.evaluate(STATE))
+
+    @contextmanager
+    def handed(self) -> Iterator[Opened]:
+        """Hand the page over as loaded, recording the test's requests and errors after the load's.
+
+        Afterwards put it back as loaded (print emulation, size, language, selections, scroll)
+        and check that it is.
+        """
+        page = self.loaded.page
+        assert page.evaluate(STATE) == self.state, "the shared page is not as loaded"
+        opened = Opened(page, list(self.loaded.requests), list(self.loaded.errors))
+        stop = listen(page, opened)
+        try:
+            yield opened
+        finally:
+            stop()
+        page.emulate_media(media="null")
+        page.set_viewport_size(VIEWPORT)
+        page.evaluate("() => window.scrollTo(0, 0)")
+        for ident, value in json.loads(self.state)["selects"]:
+            if page.eval_on_selector(f"#{ident}", "s => s.value") != value:
+                page.select_option(f"#{ident}", value)
+        if page.evaluate(STATE) != self.state:  # French, or resized for print: draw anew
+            page.click("#lang-en")
+        with suppress(PlaywrightTimeout):  # the assertion below shows what differs
+            page.wait_for_function(
+                f"state => ({STATE})() === state", arg=self.state, polling=100, timeout=TIMEOUT_MS
+            )
+        assert page.evaluate(STATE) == self.state, "the test left the shared page changed"
 
 
 def texts(page: Page, selector: str) -> list[str]:
@@ -120,11 +199,44 @@ def dashboard(tables: dict[str, pd.DataFrame], tmp_path_factory: pytest.TempPath
 
 
 @pytest.fixture(scope="module")
-def opened(browser: Browser, dashboard: Path) -> Iterator[Opened]:
-    """Open the dashboard once for the tests that only look at it."""
-    result = open_dashboard(browser, dashboard)
-    yield result
-    result.page.close()
+def demo_page(browser: Browser, dashboard: Path) -> Iterator[Shared]:
+    """Open the demo dashboard once for the module."""
+    shared = Shared.open(browser, dashboard)
+    yield shared
+    shared.loaded.page.close()
+
+
+@pytest.fixture
+def opened(demo_page: Shared) -> Iterator[Opened]:
+    """Hand a test the demo page as loaded (English, default selections, 1280x900, at the top)."""
+    with demo_page.handed() as opened:
+        yield opened
+
+
+@pytest.fixture(scope="module")
+def areas(
+    tables: dict[str, pd.DataFrame], tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, pd.DataFrame]:
+    """Return the tables with small-area estimates by region, and without a drivers table."""
+    others = {k: v for k, v in tables.items() if k != "indicator_drivers"}
+    return with_small_areas(others, tmp_path_factory.mktemp("areas"))
+
+
+@pytest.fixture(scope="module")
+def areas_page(
+    browser: Browser, areas: dict[str, pd.DataFrame], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Shared]:
+    """Open, once for the module, the dashboard of the tables with small areas and no drivers."""
+    shared = Shared.open(browser, build_page(areas, tmp_path_factory.mktemp("areas") / "a.html"))
+    yield shared
+    shared.loaded.page.close()
+
+
+@pytest.fixture
+def areas_opened(areas_page: Shared) -> Iterator[Opened]:
+    """Hand a test the page with small areas and no drivers as loaded (as ``opened`` does)."""
+    with areas_page.handed() as opened:
+        yield opened
 
 
 def test_loads_offline_without_errors(opened: Opened, dashboard: Path) -> None:
@@ -185,10 +297,9 @@ def headline(tables: dict[str, pd.DataFrame], lang: str) -> str:
 
 
 def test_language_switch_changes_every_label(
-    browser: Browser, dashboard: Path, tables: dict[str, pd.DataFrame]
+    opened: Opened, dashboard: Path, tables: dict[str, pd.DataFrame]
 ) -> None:
     """It turns headings, selectors, figure titles and notes into French, and back."""
-    opened = open_dashboard(browser, dashboard)
     page = opened.page
     english = page.inner_text("body")
     assert page.inner_text("#trends h2") == "Trends"
@@ -219,12 +330,10 @@ def test_language_switch_changes_every_label(
     assert page.inner_text("body") == english
     assert opened.errors == []
     assert opened.requests == [dashboard.as_uri()]
-    page.close()
 
 
-def test_selectors_redraw_and_show_not_asked(browser: Browser, dashboard: Path) -> None:
+def test_selectors_redraw_and_show_not_asked(opened: Opened, dashboard: Path) -> None:
     """It redraws on a new selection: "not asked" for a missing wave, grey suppressed regions."""
-    opened = open_dashboard(browser, dashboard)
     page = opened.page
     page.select_option("#trends-indicator", "mission_protects")
     page.select_option("#trends-breakdown", "national")
@@ -248,7 +357,6 @@ def test_selectors_redraw_and_show_not_asked(browser: Browser, dashboard: Path) 
     assert page.locator("#fig-map .choroplethlocation").count() == 8
     assert opened.errors == []
     assert opened.requests == [dashboard.as_uri()]
-    page.close()
 
 
 def _model_view(page: Page, indicator: str, word: str) -> dict[str, list[object]]:
@@ -267,7 +375,7 @@ def _model_view(page: Page, indicator: str, word: str) -> dict[str, list[object]
 
 
 def test_map_switches_to_model_based_estimates_in_english_and_french(
-    browser: Browser, tables: dict[str, pd.DataFrame], tmp_path: Path
+    areas_opened: Opened, areas_page: Shared, areas: dict[str, pd.DataFrame]
 ) -> None:
     """The map's model-based view shows the published small-area table, labelled as such.
 
@@ -275,16 +383,14 @@ def test_map_switches_to_model_based_estimates_in_english_and_french(
     model-based and gives the CV; the region hidden in Table 1 shows its synthetic estimate
     while its direct value stays hidden; switching back shows the direct estimates.
     """
-    with_areas = with_small_areas(tables, tmp_path)
-    path = build_page(with_areas, tmp_path / "areas.html")
     data = prepare(
-        with_areas,
+        areas,
         catalogue=PROJECT.catalogue,
         survey=PROJECT.survey,
         benchmark_labels=DASHBOARD_INPUTS["benchmark_labels"],
     )
-    areas = with_areas[SMALL_AREAS]
-    opened = open_dashboard(browser, path)
+    estimates = areas[SMALL_AREAS]
+    opened = areas_opened
     page = opened.page
     indicator, region = HIDDEN
     for lang, word, each, kind in (
@@ -295,11 +401,11 @@ def test_map_switches_to_model_based_estimates_in_english_and_french(
             switch(page, "fr")
         for ident in (HEADLINE, indicator):
             shown = _model_view(page, ident, word)
-            rows = areas[
-                areas["indicator"].eq(ident)
-                & areas["wave"].eq(data.waves[-1])
-                & areas["variant"].eq("all")
-                & areas["domain_set"].eq("region")
+            rows = estimates[
+                estimates["indicator"].eq(ident)
+                & estimates["wave"].eq(data.waves[-1])
+                & estimates["variant"].eq("all")
+                & estimates["domain_set"].eq("region")
             ].set_index("area")
             assert sorted(shown["locations"]) == sorted(int(a) for a in rows.index)
             scale = data.indicators[ident].scale
@@ -323,10 +429,9 @@ def test_map_switches_to_model_based_estimates_in_english_and_french(
     )
     assert region not in page.evaluate("() => document.getElementById('fig-map').data[0].locations")
     assert opened.errors == []
-    assert opened.requests == [path.as_uri()]
+    assert opened.requests == [areas_page.path.as_uri()]
     OUTPUT.mkdir(exist_ok=True)
     page.screenshot(path=str(OUTPUT / "dashboard_model_map_fr.png"), full_page=True)
-    page.close()
 
 
 def test_without_boundaries_the_page_says_why(
@@ -368,10 +473,9 @@ def _drawn_points(page: Page) -> tuple[int, int]:
 
 
 def test_drivers_view_renders_in_english_and_french(
-    browser: Browser, dashboard: Path, tables: dict[str, pd.DataFrame]
+    opened: Opened, dashboard: Path, tables: dict[str, pd.DataFrame]
 ) -> None:
     """It draws one dot per published effect, "suppressed" for hidden levels, caveat in EN/FR."""
-    opened = open_dashboard(browser, dashboard)
     page = opened.page
     latest = _effects(tables, "w3")
     shown, hidden = int((~latest["suppressed"]).sum()), int(latest["suppressed"].sum())
@@ -419,22 +523,16 @@ def test_drivers_view_renders_in_english_and_french(
     page.locator("#drivers").screenshot(path=str(OUTPUT / "dashboard_drivers_fr.png"))
     assert opened.errors == []
     assert opened.requests == [dashboard.as_uri()]
-    page.close()
 
 
-def test_without_drivers_the_view_says_why(
-    browser: Browser, tables: dict[str, pd.DataFrame], tmp_path: Path
-) -> None:
+def test_without_drivers_the_view_says_why(areas_opened: Opened) -> None:
     """Without a drivers table it renders the other views and says no indicator names drivers."""
-    others = {k: v for k, v in tables.items() if k != "indicator_drivers"}
-    path = build_page(others, tmp_path / "nodrivers.html")
-    opened = open_dashboard(browser, path)
+    opened = areas_opened
     notice = opened.page.inner_text("#drivers-unavailable")
     assert notice.startswith("No indicator names drivers")
     plots = opened.page.eval_on_selector_all(".js-plotly-plot", "els => els.map(e => e.id)")
     assert set(plots) == PLOTS - {"fig-drivers"}
     assert opened.errors == []
-    opened.page.close()
 
 
 def test_status_tally_is_at_the_top(opened: Opened, tables: dict[str, pd.DataFrame]) -> None:
@@ -452,9 +550,8 @@ def test_status_tally_is_at_the_top(opened: Opened, tables: dict[str, pd.DataFra
         assert set(chips) == expected
 
 
-def test_no_toolbar_control_leaves_the_file(browser: Browser, dashboard: Path) -> None:
+def test_no_toolbar_control_leaves_the_file(opened: Opened, dashboard: Path) -> None:
     """No link or toolbar button points outside the file; the toolbar speaks French in French."""
-    opened = open_dashboard(browser, dashboard)
     page = opened.page
     links = page.eval_on_selector_all(
         "[href], [action], [formaction]",
@@ -477,14 +574,12 @@ def test_no_toolbar_control_leaves_the_file(browser: Browser, dashboard: Path) -
     assert opened.errors == []
     # The PNG download is made in the page (a blob: URL), never fetched from anywhere.
     assert [r for r in opened.requests if not r.startswith("blob:null/")] == [dashboard.as_uri()]
-    page.close()
 
 
 def test_prints_to_pdf_with_header_and_badges_on_page_one(
-    browser: Browser, dashboard: Path, tables: dict[str, pd.DataFrame], tmp_path: Path
+    opened: Opened, tables: dict[str, pd.DataFrame], tmp_path: Path
 ) -> None:
     """It prints the header and every status badge of the tally on page 1, without controls."""
-    opened = open_dashboard(browser, dashboard)
     page = opened.page
     page.emulate_media(media="print")
     hidden = page.evaluate(
@@ -516,7 +611,6 @@ def test_prints_to_pdf_with_header_and_badges_on_page_one(
     assert len(reader.pages) > 1
     OUTPUT.mkdir(exist_ok=True)
     pdf.replace(OUTPUT / "dashboard_print.pdf")
-    page.close()
 
 
 def english_strings(tables: dict[str, pd.DataFrame]) -> set[str]:
@@ -541,11 +635,8 @@ def english_strings(tables: dict[str, pd.DataFrame]) -> set[str]:
     return {en.strip() for en, fr in pairs if en.strip() != fr.strip() and len(en.strip()) >= 6}
 
 
-def test_french_page_has_no_english_text(
-    browser: Browser, dashboard: Path, tables: dict[str, pd.DataFrame]
-) -> None:
+def test_french_page_has_no_english_text(opened: Opened, tables: dict[str, pd.DataFrame]) -> None:
     """In French, no English label, reason, definition or interface text is left on the page."""
-    opened = open_dashboard(browser, dashboard)
     page = opened.page
     switch(page, "fr")
     shown = page.inner_text("body") + "\n" + "\n".join(texts(page, ".js-plotly-plot"))
@@ -563,7 +654,6 @@ def test_french_page_has_no_english_text(
     assert say("mode.face_to_face", "fr") in shown
     ids = {w.id for w in PROJECT.survey.waves}
     assert not [word for word in re.findall(r"[\w-]+", shown) if word in ids]  # waves by label
-    page.close()
 
 
 def test_language_is_kept_in_the_url_fragment(browser: Browser, dashboard: Path) -> None:
@@ -645,10 +735,9 @@ def test_at_800_px_no_sideways_scroll_no_overlap_and_alt_text(
 
 
 def test_gaps_view_switches_to_one_gap_by_group(
-    browser: Browser, dashboard: Path, tables: dict[str, pd.DataFrame]
+    opened: Opened, tables: dict[str, pd.DataFrame]
 ) -> None:
     """Picking a gap redraws the Gaps view with that gap nationally and in each group."""
-    opened = open_dashboard(browser, dashboard)
     page = opened.page
     page.select_option("#gaps-indicator", "incl_gender_gap")
     page.wait_for_function(
@@ -667,4 +756,3 @@ def test_gaps_view_switches_to_one_gap_by_group(
         timeout=TIMEOUT_MS,
     )
     assert opened.errors == []
-    page.close()

@@ -157,21 +157,24 @@ def distinctive(canaries: set[str]) -> list[str]:
 
 
 def grep(patterns: Iterable[str], contents: dict[Path, bytes]) -> list[Path]:
-    """Return the files whose bytes contain any pattern (fixed strings, GNU grep -F)."""
+    """Return the files whose bytes contain any pattern (fixed strings, GNU grep -F).
+
+    Each distinct content is searched once: a file copied elsewhere is found or not alike.
+    """
     patterns = sorted(set(patterns))
     assert patterns and all(p and "\n" not in p for p in patterns)
-    hits = []
+    found: dict[bytes, bool] = {}
     with tempfile.NamedTemporaryFile("w", encoding="utf-8", suffix=".txt") as listing:
         listing.write("\n".join(patterns) + "\n")
         listing.flush()
         for path, data in contents.items():
-            found = subprocess.run(
-                ["grep", "-F", "-a", "-q", "-f", listing.name], input=data, check=False
-            )
-            assert found.returncode in (0, 1), f"grep failed on {path}"
-            if found.returncode == 0:
-                hits.append(path)
-    return hits
+            if data not in found:
+                run = subprocess.run(
+                    ["grep", "-F", "-a", "-q", "-f", listing.name], input=data, check=False
+                )
+                assert run.returncode in (0, 1), f"grep failed on {path}"
+                found[data] = run.returncode == 0
+    return [path for path, data in contents.items() if found[data]]
 
 
 #: Region covariates of the small-area configuration written by :func:`area_indicators`.

@@ -181,9 +181,14 @@ def test_asset_checks_pass_on_the_demo(rerun: Rerun) -> None:
     assert 1.0 < metadata["kish_deff"].value < 2.5  # type: ignore[operator]
 
 
-def test_no_personal_data_canary_in_any_processed_file(demo: DemoRun) -> None:
+@pytest.fixture(scope="module")
+def canaries(demo: DemoRun) -> set[str]:
+    """Return the personal-data canaries of the demo's raw files, read once for the module."""
+    return pii_canaries(demo.raw)
+
+
+def test_no_personal_data_canary_in_any_processed_file(demo: DemoRun, canaries: set[str]) -> None:
     """It finds no name, phone, GPS point or comment from the raw files in any processed output."""
-    canaries = pii_canaries(demo.root / "data" / "raw")
     assert len(canaries) > 1000
     files = [p for p in (demo.root / "data" / "processed").rglob("*") if p.is_file()]
     briefs = {".docx", ".pdf"} if shutil.which("chromium") else {".docx"}
@@ -327,7 +332,9 @@ def test_demo_kobo_layouts_read_alike(headers: str, tmp_path: Path) -> None:
         assert "Sexe du répondant" in split.columns
 
 
-def test_demo_dashboard_renders_offline_with_suppressed_cells(demo: DemoRun) -> None:
+def test_demo_dashboard_renders_offline_with_suppressed_cells(
+    demo: DemoRun, canaries: set[str]
+) -> None:
     """It renders the real demo dashboard in Chromium offline, every region mapped, cells hidden."""
     from playwright.sync_api import sync_playwright
     from test_dashboard_browser import ARGS, CHROMIUM, open_dashboard, texts
@@ -347,7 +354,7 @@ def test_demo_dashboard_renders_offline_with_suppressed_cells(demo: DemoRun) -> 
         demo.root / "data" / "processed" / "demo" / "published" / "estimates.parquet"
     )
     html = path.read_text(encoding="utf-8")
-    assert grep(distinctive(pii_canaries(demo.raw)), {path: html.encode("utf-8")}) == []
+    assert grep(distinctive(canaries), {path: html.encode("utf-8")}) == []
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
         try:
